@@ -1,0 +1,80 @@
+"""The platform's one settings object: every port, URL and credential, read from CONNESKILLS_* env vars."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CONNESKILLS_", extra="ignore")
+
+    data_dir: Path = Path(".data")
+
+    # Temporal
+    temporal_address: str = "127.0.0.1:7233"
+    temporal_namespace: str = "default"
+    temporal_ui_url: str = "http://127.0.0.1:8233"
+    temporal_ui_port: int = 8233
+    task_queue: str = "conneskills-platform"
+    # AES-GCM key (base64, 32 bytes) for Temporal payloads; `make run` generates one under data_dir.
+    codec_key: str | None = None
+
+    # API
+    api_host: str = "127.0.0.1"
+    api_port: int = 8000
+    public_api_url: str = "http://127.0.0.1:8000"
+    admin_api_key: str | None = None
+    cors_origins: list[str] = Field(default_factory=list)
+
+    # The platform's own tables
+    database_url: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("CONNESKILLS_DATABASE_URL", "DATABASE_URL"),
+    )
+
+    # Google Cloud: endpoints default to the local cloud; set them (and credentials) for production.
+    gcp_project: str = "conneskills-local"
+    gcp_region: str = "us-central1"
+    localcloud_host: str = "127.0.0.1"
+    localcloud_port: int = 8090
+    localcloud_lro_delay_seconds: float = 1.0
+    cloud_run_endpoint: str | None = None
+    logging_endpoint: str | None = None
+    secret_manager_endpoint: str | None = None
+    use_real_google_credentials: bool = False
+
+    # Access policy applied to private services (seed 000 §1.2)
+    private_access_domain: str = "conneskills.com"
+    onboarding_service_account: str = "ai-agent-onboarding"
+
+    @property
+    def localcloud_url(self) -> str:
+        return f"http://{self.localcloud_host}:{self.localcloud_port}"
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'platform.db').resolve()}"
+
+    def endpoint_for(self, api: str) -> str:
+        """Base URL of one Google API; the local cloud unless that API's endpoint is set."""
+        explicit = {
+            "run": self.cloud_run_endpoint,
+            "logging": self.logging_endpoint,
+            "secretmanager": self.secret_manager_endpoint,
+        }[api]
+        return explicit or self.localcloud_url
+
+    @property
+    def onboarding_service_account_email(self) -> str:
+        return f"{self.onboarding_service_account}@{self.gcp_project}.iam.gserviceaccount.com"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()
