@@ -23,7 +23,9 @@ def _options(settings: Settings, api: str) -> ClientOptions:
 
 def cloud_run_services_client(settings: Settings | None = None) -> run_v2.ServicesClient:
     settings = settings or get_settings()
-    return _cached_services_client(settings.endpoint_for("run"), settings.use_real_google_credentials)
+    return _cached_services_client(
+        settings.endpoint_for("run"), settings.use_real_google_credentials
+    )
 
 
 @lru_cache(maxsize=8)

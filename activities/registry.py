@@ -1,0 +1,33 @@
+"""The platform's service registry as activities: written after Cloud Run, so it mirrors what exists."""
+
+from __future__ import annotations
+
+from temporalio import activity
+
+from contracts.services import CloudRunCall, ServiceRecordInput
+from store import services
+from store.db import Database
+
+
+class RegistryActivities:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    @activity.defn(name="registry.upsert_service")
+    async def upsert_service(self, inp: ServiceRecordInput) -> None:
+        async with self.db.transaction() as session:
+            await services.upsert(
+                session,
+                name=inp.service_name,
+                region=inp.region,
+                url=inp.url,
+                image=inp.image,
+                customer_prefix=inp.customer_prefix,
+                labels=inp.labels,
+                deployed_at=inp.deployed_at,
+            )
+
+    @activity.defn(name="registry.remove_service")
+    async def remove_service(self, call: CloudRunCall) -> bool:
+        async with self.db.transaction() as session:
+            return await services.remove(session, call.service_name)

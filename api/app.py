@@ -1,0 +1,65 @@
+"""FastAPI app factory: lifespan-owned database and Temporal client, error envelope, routers."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import structlog
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+
+from api.deps import PlatformState
+from api.errors import install_error_handlers
+from api.routes import api_keys, health, jobs, services
+from core.local_keys import admin_api_key
+from core.logging import configure_logging
+from core.settings import Settings, get_settings
+from store import api_keys as key_store
+from store.db import Database
+from store.migrate import upgrade
+from temporal.client import connect
+
+log = structlog.get_logger(__name__)
+
+DESCRIPTION = """ConneSkills Platform API. Multi-step operations answer **202** with a job whose id is
+a Temporal workflow id; follow it at `/api/v1/jobs/{job_id}` or in the Temporal Web UI.
+Authenticate with `X-API-Key: <key>` or `Authorization: Bearer <key>`."""
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    configure_logging()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await asyncio.to_thread(upgrade, settings.resolved_database_url)
+        db = Database(settings.resolved_database_url)
+        async with db.transaction() as session:
+            await key_store.ensure(
+                session, "admin", admin_api_key(settings), ["admin", "read", "write", "secrets"]
+            )
+        temporal = await connect(settings, lazy=True)
+        app.state.platform = PlatformState(settings=settings, db=db, temporal=temporal)
+        log.info("api ready", port=settings.api_port, temporal=settings.temporal_address)
+        yield
+        await db.dispose()
+
+    app = FastAPI(
+        title="ConneSkills Platform",
+        version="0.1.0",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["*"],
+            allow_headers=["*"],
+        )
+    install_error_handlers(app)
+    for module in (health, services, jobs, api_keys):
+        app.include_router(module.router)
+    return app

@@ -1,0 +1,30 @@
+"""Synchronous Cloud reads for the API: one blocking client call in a thread, upstream errors as 502/503."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import TypeVar
+
+from google.api_core import exceptions as gexc
+
+from api.errors import ApiError
+
+T = TypeVar("T")
+
+
+async def call_cloud(what: str, fn: Callable[..., T], *args, **kwargs) -> T:
+    try:
+        return await asyncio.to_thread(fn, *args, **kwargs)
+    except gexc.NotFound as error:
+        raise ApiError(404, f"{what}: not found", details={"upstream": error.message}) from None
+    except gexc.InvalidArgument as error:
+        raise ApiError(400, f"{what}: {error.message}") from None
+    except (gexc.ServiceUnavailable, gexc.TooManyRequests, gexc.DeadlineExceeded) as error:
+        raise ApiError(
+            503, f"{what}: upstream unavailable, retry later", details={"upstream": error.message}
+        ) from None
+    except gexc.GoogleAPICallError as error:
+        raise ApiError(
+            502, f"{what}: upstream error", details={"upstream": error.message}
+        ) from None

@@ -1,0 +1,40 @@
+"""Request dependencies: the settings, database and Temporal client created by the app's lifespan."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+from temporalio.client import Client
+
+from core.settings import Settings
+from store.db import Database
+
+
+@dataclass
+class PlatformState:
+    settings: Settings
+    db: Database
+    temporal: Client
+
+
+def _state(request: Request) -> PlatformState:
+    return request.app.state.platform
+
+
+def _settings(request: Request) -> Settings:
+    return _state(request).settings
+
+
+def _db(request: Request) -> Database:
+    return _state(request).db
+
+
+def _temporal(request: Request) -> Client:
+    return _state(request).temporal
+
+
+SettingsDep = Annotated[Settings, Depends(_settings)]
+DbDep = Annotated[Database, Depends(_db)]
+TemporalDep = Annotated[Client, Depends(_temporal)]

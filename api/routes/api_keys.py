@@ -1,0 +1,42 @@
+"""API keys (admin scope): create (the key is shown once), list, revoke."""
+
+from __future__ import annotations
+
+import uuid
+
+from fastapi import APIRouter, Response, status
+from sqlalchemy import select
+
+from api.auth import Admin
+from api.deps import DbDep
+from api.errors import not_found
+from api.schemas.api_keys import ApiKeyCreate, ApiKeyCreated, ApiKeyInfo
+from store import api_keys
+from store.models import ApiKey
+
+router = APIRouter(prefix="/api/v1/api-keys", tags=["api keys"])
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=ApiKeyCreated)
+async def create_api_key(body: ApiKeyCreate, _: Admin, db: DbDep) -> ApiKeyCreated:
+    async with db.transaction() as session:
+        row, key = await api_keys.create(session, body.name, list(body.scopes))
+        info = ApiKeyInfo.model_validate(row, from_attributes=True)
+    return ApiKeyCreated(**info.model_dump(), key=key)
+
+
+@router.get("", response_model=list[ApiKeyInfo])
+async def list_api_keys(_: Admin, db: DbDep) -> list[ApiKeyInfo]:
+    async with db.transaction() as session:
+        rows = (await session.scalars(select(ApiKey).order_by(ApiKey.created_at))).all()
+        return [ApiKeyInfo.model_validate(row, from_attributes=True) for row in rows]
+
+
+@router.delete("/{key_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def revoke_api_key(key_id: uuid.UUID, _: Admin, db: DbDep) -> Response:
+    async with db.transaction() as session:
+        row = await session.get(ApiKey, key_id)
+        if row is None:
+            raise not_found("API key", key_id=str(key_id))
+        row.active = False
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -1,0 +1,64 @@
+"""Jobs (seed 000 §6): every job is a Temporal workflow; these endpoints read and cancel them."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query
+
+from api.auth import Reader, Writer
+from api.deps import SettingsDep, TemporalDep
+from api.job_engine import JobEngine
+from api.schemas.jobs import CancelResponse, Job, JobList, JobLogs, JobStatus
+
+router = APIRouter(prefix="/api/v1/jobs", tags=["jobs"])
+
+JobIdPath = Annotated[str, Path(pattern=r"^[A-Za-z0-9_.:-]{1,200}$")]
+
+
+@router.get("", response_model=JobList)
+async def list_jobs(
+    _: Reader,
+    settings: SettingsDep,
+    temporal: TemporalDep,
+    service_name: Annotated[str | None, Query(pattern=r"^[a-z0-9-]{1,63}$")] = None,
+    status: JobStatus | None = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 50,
+) -> JobList:
+    jobs, total = await JobEngine(temporal, settings).list(
+        service_name=service_name, status=status, limit=limit
+    )
+    return JobList(jobs=jobs, total=total)
+
+
+@router.get("/{job_id}", response_model=Job)
+async def get_job(
+    job_id: JobIdPath, _: Reader, settings: SettingsDep, temporal: TemporalDep
+) -> Job:
+    job, _state = await JobEngine(temporal, settings).get(job_id)
+    return job
+
+
+@router.get("/{job_id}/logs", response_model=JobLogs)
+async def get_job_logs(
+    job_id: JobIdPath,
+    _: Reader,
+    settings: SettingsDep,
+    temporal: TemporalDep,
+    lines: Annotated[int, Query(ge=1, le=10_000)] = 100,
+) -> JobLogs:
+    _job, state = await JobEngine(temporal, settings).get(job_id)
+    logs = state.logs if state else []
+    return JobLogs(job_id=job_id, total=len(logs), lines=lines, logs=logs[-lines:])
+
+
+@router.post("/{job_id}/cancel", response_model=CancelResponse, status_code=202)
+async def cancel_job(
+    job_id: JobIdPath, _: Writer, settings: SettingsDep, temporal: TemporalDep
+) -> CancelResponse:
+    await JobEngine(temporal, settings).cancel(job_id)
+    return CancelResponse(
+        job_id=job_id,
+        status="cancelling",
+        message="cancel requested: running steps stop, then completed steps are undone",
+    )

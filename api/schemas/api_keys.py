@@ -1,0 +1,35 @@
+"""API key management shapes."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Scope = Literal["read", "write", "admin", "secrets"]
+
+
+class ApiKeyCreate(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"name": "ci-deployer", "scopes": ["read", "write"]}]},
+    )
+
+    name: str = Field(min_length=1, max_length=128)
+    scopes: list[Scope] = Field(min_length=1)
+
+
+class ApiKeyInfo(BaseModel):
+    id: uuid.UUID
+    name: str
+    key_prefix: str
+    scopes: list[str]
+    active: bool
+    created_at: datetime
+    last_used_at: datetime | None = None
+
+
+class ApiKeyCreated(ApiKeyInfo):
+    key: str = Field(description="Shown once: only its hash is stored.")

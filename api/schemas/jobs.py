@@ -1,0 +1,67 @@
+"""Job shapes of seed 000 §1.2 and §6."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel
+
+
+class JobStatus(StrEnum):
+    queued = "queued"
+    running = "running"
+    completed = "completed"
+    failed = "failed"
+    cancelled = "cancelled"
+
+
+class JobResponse(BaseModel):
+    """Answer to a request that started a job (HTTP 202)."""
+
+    job_id: str
+    status: JobStatus
+    operation: str
+    service_name: str | None = None
+    created_at: datetime
+    estimated_time: str | None = None
+    job_url: str
+    logs_url: str
+    temporal_ui_url: str
+
+
+class Job(BaseModel):
+    job_id: str
+    status: JobStatus
+    operation: str | None = None
+    service_name: str | None = None
+    customer_prefix: str | None = None
+    progress: int = 0
+    current_phase: str | None = None
+    created_at: datetime | None = None
+    started_at: datetime | None = None
+    completed_at: datetime | None = None
+    duration: float | None = None
+    result: dict[str, Any] | None = None
+    error: str | None = None
+    logs_url: str
+    temporal_ui_url: str
+
+
+class JobList(BaseModel):
+    jobs: list[Job]
+    total: int
+
+
+class JobLogs(BaseModel):
+    job_id: str
+    total: int
+    lines: int
+    logs: list[str]
+
+
+class CancelResponse(BaseModel):
+    job_id: str
+    status: str
+    message: str

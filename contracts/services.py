@@ -1,0 +1,149 @@
+"""Cloud Run service specs and results exchanged between the API, the service workflows and activities."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+# Cloud Run's own rule for service ids; checked up front so a bad name never starts a job.
+SERVICE_NAME_PATTERN = r"^[a-z](?:[a-z0-9-]{0,47}[a-z0-9])?$"
+ENV_VAR_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+SECRET_REF_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,255}(:(latest|[0-9]+))?$")
+LABEL_KEY_PATTERN = re.compile(r"^[a-z][a-z0-9_-]{0,62}$")
+LABEL_VALUE_PATTERN = re.compile(r"^[a-z0-9_-]{0,63}$")
+
+ServiceName = Field(
+    pattern=SERVICE_NAME_PATTERN,
+    min_length=1,
+    max_length=49,
+    description="Cloud Run service name: lowercase letters, digits and hyphens; starts with a "
+    "letter, does not end with a hyphen, at most 49 characters.",
+)
+
+
+class ServiceSpec(BaseModel):
+    """Desired configuration of a Cloud Run service. Fields left unset keep their current values."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    service_name: str = ServiceName
+    image: str | None = Field(default=None, min_length=1, max_length=1024)
+    port: int | None = Field(default=None, ge=1, le=65535)
+    cpu: str | None = Field(default=None, pattern=r"^(\d+(\.\d+)?|\d+m)$", examples=["1"])
+    memory: str | None = Field(default=None, pattern=r"^\d+(Mi|Gi)$", examples=["512Mi"])
+    min_instances: int | None = Field(default=None, ge=0, le=1000)
+    max_instances: int | None = Field(default=None, ge=1, le=1000)
+    concurrency: int | None = Field(default=None, ge=1, le=1000)
+    timeout_seconds: int | None = Field(default=None, ge=1, le=3600)
+    env_vars: dict[str, str] | None = None
+    secrets: dict[str, str] | None = Field(
+        default=None,
+        description="Environment variable → Secret Manager secret name (optionally `name:version`). "
+        "Only names travel; Cloud Run resolves the values.",
+    )
+    allow_public_access: bool | None = None
+    service_account: str | None = Field(default=None, max_length=255)
+    labels: dict[str, str] | None = None
+
+    @field_validator("env_vars")
+    @classmethod
+    def _env_names(cls, value: dict[str, str] | None) -> dict[str, str] | None:
+        for key in value or {}:
+            if not ENV_VAR_PATTERN.match(key):
+                raise ValueError(f"invalid environment variable name: {key!r}")
+        return value
+
+    @field_validator("secrets")
+    @classmethod
+    def _secret_refs(cls, value: dict[str, str] | None) -> dict[str, str] | None:
+        for key, ref in (value or {}).items():
+            if not ENV_VAR_PATTERN.match(key):
+                raise ValueError(f"invalid environment variable name: {key!r}")
+            if not SECRET_REF_PATTERN.match(ref):
+                raise ValueError(f"invalid secret reference for {key}: expected name[:version]")
+        return value
+
+    @field_validator("labels")
+    @classmethod
+    def _labels(cls, value: dict[str, str] | None) -> dict[str, str] | None:
+        for key, label in (value or {}).items():
+            if not LABEL_KEY_PATTERN.match(key) or not LABEL_VALUE_PATTERN.match(label):
+                raise ValueError(f"invalid label {key!r}: lowercase letters, digits, _ and -")
+        return value
+
+    @model_validator(mode="after")
+    def _scaling(self) -> ServiceSpec:
+        if (
+            self.min_instances is not None
+            and self.max_instances is not None
+            and self.min_instances > self.max_instances
+        ):
+            raise ValueError("min_instances cannot exceed max_instances")
+        return self
+
+
+class DeployServiceInput(BaseModel):
+    spec: ServiceSpec
+    operation: Literal["deploy", "update"] = "deploy"
+    region: str
+    customer_prefix: str | None = None
+
+
+class CloudRunServiceResult(BaseModel):
+    """What a Cloud Run step reports back: enough to register the service and answer the job."""
+
+    service_name: str
+    region: str
+    uri: str | None = None
+    latest_revision: str | None = None
+    image: str | None = None
+    created: bool = False
+    # The service as it was before this job changed it (Service JSON), for compensation.
+    previous_json: str | None = None
+
+
+class CloudRunCall(BaseModel):
+    service_name: str
+    region: str
+
+
+class ApplyServiceInput(BaseModel):
+    spec: ServiceSpec
+    region: str
+    create: bool
+
+
+class RestoreServiceInput(BaseModel):
+    region: str
+    service_json: str
+
+
+class IamPolicyInput(BaseModel):
+    service_name: str
+    region: str
+    public: bool
+
+
+class ServiceRecordInput(BaseModel):
+    service_name: str
+    region: str
+    url: str | None = None
+    image: str | None = None
+    customer_prefix: str | None = None
+    labels: dict[str, str] = Field(default_factory=dict)
+    deployed_at: datetime
+
+
+class UndeployServiceInput(BaseModel):
+    service_name: str
+    region: str
+    customer_prefix: str | None = None
+
+
+class RestoreInvokersInput(BaseModel):
+    service_name: str
+    region: str
+    members: list[str]

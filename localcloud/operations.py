@@ -1,0 +1,96 @@
+"""Long-running operations (google.longrunning.Operation) that finish lazily after a delay.
+
+No background task: an operation records when it becomes due, and `settle` finishes every due
+operation (applying its effect through the API's callback) before any request is served, so what a
+client sees never depends on timers having fired.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from localcloud import naming, protojson
+from localcloud.errors import not_found
+
+# How many finished operations to keep for GET after they are done.
+_KEEP_DONE = 500
+
+Finish = Callable[[dict[str, Any]], dict[str, Any] | None]
+
+
+def start(
+    doc: dict[str, Any],
+    parent: str,
+    *,
+    delay: float,
+    kind: str,
+    target: str,
+    metadata: dict[str, Any],
+    error: dict[str, Any] | None = None,
+    now: float | None = None,
+) -> dict[str, Any]:
+    now = naming.now() if now is None else now
+    record = {
+        "name": f"{parent}/operations/{uuid.uuid4()}",
+        "kind": kind,
+        "target": target,
+        "created": now,
+        "done_at": now + max(0.0, delay),
+        "done": False,
+        "metadata": metadata,
+        "error": error,
+        "response": None,
+    }
+    doc.setdefault("operations", {})[record["name"]] = record
+    return record
+
+
+def settle(doc: dict[str, Any], now: float, finish: Finish) -> bool:
+    """Finish every due operation in the order they became due; True when anything changed."""
+    due = [
+        op for op in doc.get("operations", {}).values() if not op["done"] and op["done_at"] <= now
+    ]
+    for op in sorted(due, key=lambda op: op["done_at"]):
+        response = finish(op)
+        op["done"] = True
+        if op["error"] is None:
+            op["response"] = response
+        if response is not None:
+            op["metadata"] = response
+    if due:
+        _prune(doc)
+    return bool(due)
+
+
+def get(doc: dict[str, Any], name: str) -> dict[str, Any]:
+    op = doc.get("operations", {}).get(name)
+    if op is None:
+        raise not_found(f"Operation {name} not found.")
+    return op
+
+
+def pending_for(doc: dict[str, Any], target: str) -> list[dict[str, Any]]:
+    return [
+        op for op in doc.get("operations", {}).values() if op["target"] == target and not op["done"]
+    ]
+
+
+def render(op: dict[str, Any], type_url: str, cls: Any, int_enums: bool) -> dict[str, Any]:
+    body: dict[str, Any] = {"name": op["name"]}
+    if op.get("metadata") is not None:
+        body["metadata"] = {"@type": type_url, **protojson.render(op["metadata"], cls, int_enums)}
+    body["done"] = op["done"]
+    if op["done"] and op["error"] is not None:
+        body["error"] = op["error"]
+    elif op["done"] and op["response"] is not None:
+        body["response"] = {"@type": type_url, **protojson.render(op["response"], cls, int_enums)}
+    return body
+
+
+def _prune(doc: dict[str, Any]) -> None:
+    ops = doc.get("operations", {})
+    done = sorted((op for op in ops.values() if op["done"]), key=lambda op: op["done_at"])
+    for op in done[: max(0, len(done) - _KEEP_DONE)]:
+        del ops[op["name"]]

@@ -1,0 +1,43 @@
+"""Compensation for multi-step workflows: undo steps registered before each step, run in reverse."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from temporalio.exceptions import ActivityError, ApplicationError
+
+from workflows.tracking import JobTracker
+
+
+class Saga:
+    def __init__(self, tracker: JobTracker) -> None:
+        self._tracker = tracker
+        self._undos: list[tuple[str, Callable[[], Awaitable[object]]]] = []
+
+    def on_failure(self, description: str, undo: Callable[[], Awaitable[object]]) -> None:
+        """Registers `undo` *before* its step runs, so a step cancelled half-way is undone too."""
+        self._undos.append((description, undo))
+
+    def forget(self, description: str) -> None:
+        self._undos = [(d, u) for d, u in self._undos if d != description]
+
+    async def compensate(self) -> list[str]:
+        """Runs every undo, newest first; an undo that fails is reported, the others still run."""
+        problems: list[str] = []
+        while self._undos:
+            description, undo = self._undos.pop()
+            self._tracker.log(f"compensating: {description}")
+            try:
+                await undo()
+            except (ActivityError, ApplicationError) as error:
+                message = f"compensation '{description}' failed: {failure_message(error)}"
+                self._tracker.log(message)
+                problems.append(message)
+        return problems
+
+
+def failure_message(error: BaseException) -> str:
+    """The innermost message of a Temporal failure chain: what actually went wrong."""
+    while getattr(error, "cause", None) is not None:
+        error = error.cause
+    return str(getattr(error, "message", None) or error)

@@ -1,0 +1,40 @@
+"""How workflows call activities: by registered name, with the platform's timeouts and retry policy."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any, TypeVar
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.workflow import ActivityCancellationType
+
+T = TypeVar("T")
+
+RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(seconds=15),
+    maximum_attempts=10,
+)
+
+
+async def step(
+    name: str,
+    arg: Any,
+    result_type: type[T] | None = None,
+    *,
+    start_to_close: timedelta = timedelta(minutes=10),
+    heartbeat: timedelta | None = timedelta(seconds=5),
+) -> T:
+    """Runs one activity. Cancellation waits until the activity has really stopped, so compensation
+    never races a step that is still creating something."""
+    return await workflow.execute_activity(
+        name,
+        arg,
+        result_type=result_type,
+        start_to_close_timeout=start_to_close,
+        heartbeat_timeout=heartbeat,
+        retry_policy=RETRY,
+        cancellation_type=ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+    )

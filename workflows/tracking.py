@@ -1,0 +1,77 @@
+"""Job progress inside a workflow: phase, percent, log lines and memo, exposed by the `job_state` query."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from temporalio import workflow
+
+with workflow.unsafe.imports_passed_through():
+    import structlog
+
+    from contracts.jobs import MAX_LOG_LINES, JobState, JobSummaryMemo
+    from temporal import search_attributes as sa
+
+JOB_STATE_QUERY = "job_state"
+MEMO_KEY = "job"
+
+
+class JobTracker:
+    """Keeps a workflow's JobState; every change is deterministic (workflow.now) and replay-safe."""
+
+    def __init__(self, operation: str, service_name: str | None, customer_prefix: str | None):
+        info = workflow.info()
+        self.state = JobState(
+            job_id=info.workflow_id,
+            operation=operation,
+            service_name=service_name,
+            customer_prefix=customer_prefix,
+        )
+        self._log = structlog.get_logger("workflow").bind(
+            job_id=info.workflow_id,
+            workflow_id=info.workflow_id,
+            run_id=info.run_id,
+            workflow_type=info.workflow_type,
+        )
+
+    def log(self, message: str, **fields: Any) -> None:
+        stamp = workflow.now().replace(tzinfo=None).isoformat(timespec="seconds")
+        self.state.logs.append(f"[{stamp}] {message}")
+        if len(self.state.logs) > MAX_LOG_LINES:
+            del self.state.logs[: len(self.state.logs) - MAX_LOG_LINES]
+        if not workflow.unsafe.is_replaying():
+            with workflow.unsafe.sandbox_unrestricted():
+                self._log.info(message, phase=self.state.current_phase, **fields)
+
+    def phase(self, name: str, progress: int, message: str | None = None) -> None:
+        if self.state.started_at is None:
+            self.state.started_at = workflow.now()
+            workflow.upsert_search_attributes([sa.JOB_PHASE.value_set("running")])
+        self.state.current_phase = name
+        self.state.progress = progress
+        self.log(message or name)
+        self._save_memo()
+
+    def complete(self, result: dict[str, Any], message: str = "completed") -> dict[str, Any]:
+        self.state.current_phase = "completed"
+        self.state.progress = 100
+        self.state.result = result
+        self.log(message)
+        self._save_memo()
+        return result
+
+    def fail(self, error: str, phase: str = "failed") -> None:
+        self.state.current_phase = phase
+        self.state.error = error
+        self.log(f"{phase}: {error}")
+        self._save_memo()
+
+    def _save_memo(self) -> None:
+        memo = JobSummaryMemo(
+            current_phase=self.state.current_phase,
+            progress=self.state.progress,
+            started_at=self.state.started_at,
+            result=self.state.result,
+            error=self.state.error,
+        )
+        workflow.upsert_memo({MEMO_KEY: memo.model_dump(mode="json")})
