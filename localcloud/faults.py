@@ -173,3 +173,8 @@ def _int(value: Any, field: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise invalid(f"{field} must be a non-negative integer")
     return value
+
+
+def faults_of(request: Any) -> FaultRegistry:
+    """The fault registry of the app serving this request (FastAPI `Request`)."""
+    return request.app.state.faults

@@ -17,7 +17,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from localcloud.logstore import SEVERITIES
-from localcloud.naming import parse_rfc3339
+from localcloud.naming import camel, parse_rfc3339
 
 Predicate = Callable[[dict[str, Any]], bool]
 _OPERATORS = ("=~", "!~", ">=", "<=", "!=", "=", ">", "<", ":")
@@ -164,18 +164,13 @@ class _Parser:
         return value
 
 
-def _camel(segment: str) -> str:
-    head, *rest = segment.split("_")
-    return head + "".join(part.title() for part in rest)
-
-
 def _lookup(entry: dict[str, Any], path: list[str]) -> Any:
     current: Any = entry
     free_form = False  # under labels / payloads keys are taken literally
     for segment in path:
         if not isinstance(current, dict):
             return _MISSING
-        key = segment if free_form else _camel(segment)
+        key = segment if free_form else camel(segment)
         if key not in current:
             return _MISSING
         current = current[key]
@@ -184,7 +179,7 @@ def _lookup(entry: dict[str, Any], path: list[str]) -> Any:
 
 
 def _comparison(path: list[str], operator: str, raw: str) -> Predicate:
-    field = ".".join(_camel(s) for s in path)
+    field = ".".join(camel(s) for s in path)
     try:
         if field == "severity":
             target: Any = _severity(raw)

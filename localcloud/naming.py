@@ -60,3 +60,17 @@ def etag(*parts: object) -> str:
     # Real etags are opaque quoted strings; a digest of the resource state changes whenever it does.
     digest = hashlib.sha256("|".join(map(str, parts)).encode()).hexdigest()[:16]
     return f'"{digest}"'
+
+
+def split_verb(segment: str) -> tuple[str, str | None]:
+    """Split a path segment like `NAME:setIamPolicy` into the name and its custom method."""
+    if ":" in segment:
+        base, verb = segment.split(":", 1)
+        return base, verb
+    return segment, None
+
+
+def camel(snake: str) -> str:
+    """`update_mask` -> `updateMask`: proto JSON names, which APIs accept besides snake_case."""
+    head, *rest = snake.split("_")
+    return head + "".join(part.title() for part in rest)

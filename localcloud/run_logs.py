@@ -56,7 +56,7 @@ def accepted(state: LocalCloudState, kind: str, service: dict[str, Any], when: f
         "authenticationInfo": {"principalEmail": run_model.CREATOR},
         "serviceName": "run.googleapis.com",
         "methodName": _METHODS[kind],
-        "resourceName": service["name"].replace("/projects/", "/namespaces/"),
+        "resourceName": service["name"],
     }
     entries = [_entry(service, _AUDIT_ACTIVITY, when, "NOTICE", protoPayload=audit)]
     service_id = service["name"].rsplit("/", 1)[-1]

@@ -90,3 +90,8 @@ class LocalCloudState:
             path.replace(path.with_suffix(".corrupt"))
             log.warning("state file %s unreadable (%s); starting %s empty", path, exc, api)
             return {}
+
+
+def state_of(request: Any) -> LocalCloudState:
+    """The state of the app serving this request (FastAPI `Request`)."""
+    return request.app.state.localcloud

@@ -90,7 +90,7 @@ class ExternalServiceTemplate(ABC):
         reader = Params(params)
         secrets = conn.secret_values()
         try:
-            result = await handler(conn, reader)
+            result = await asyncio.wait_for(handler(conn, reader), self.operation_timeout)
         except ExternalServiceOperationError as exc:
             exc.message = redact(exc.message, secrets)
             exc.args = (exc.message,)

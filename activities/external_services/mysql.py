@@ -109,10 +109,12 @@ class MySQLTemplate(ExternalServiceTemplate):
             my.close()
 
     async def probe(self, conn: ServiceConnection) -> Health:
-        async with self._session(conn, connect_timeout=self.health_timeout - 1) as my:
-            async with my.cursor() as cur:
-                await cur.execute("SELECT VERSION(), DATABASE(), CURRENT_USER()")
-                version, database, user = await cur.fetchone()
+        async with (
+            self._session(conn, connect_timeout=self.health_timeout - 1) as my,
+            my.cursor() as cur,
+        ):
+            await cur.execute("SELECT VERSION(), DATABASE(), CURRENT_USER()")
+            version, database, user = await cur.fetchone()
         flavour = "MariaDB" if "mariadb" in version.lower() else "MySQL"
         return Health(
             "healthy",

@@ -29,6 +29,10 @@ class Params:
         self._read.add(name)
         return self._params.get(name)
 
+    def raw(self, name: str) -> Any:
+        """The value as given (None if absent), for parameters with their own validation."""
+        return self._get(name)
+
     def string(
         self,
         name: str,

@@ -1,0 +1,55 @@
+"""Builds the local cloud's FastAPI app from the control plane and every module in `localcloud.apis`."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import logging
+import pkgutil
+from pathlib import Path
+from types import ModuleType
+
+from fastapi import FastAPI, Request, Response
+
+from localcloud import apis, control
+from localcloud.errors import install_error_handlers
+from localcloud.faults import FaultRegistry
+from localcloud.state import LocalCloudState
+
+log = logging.getLogger("localcloud")
+
+
+def discover_apis() -> list[ModuleType]:
+    modules = []
+    for info in sorted(pkgutil.iter_modules(apis.__path__), key=lambda m: m.name):
+        module = importlib.import_module(f"{apis.__name__}.{info.name}")
+        if hasattr(module, "router"):
+            modules.append(module)
+    return modules
+
+
+def create_app(data_dir: Path | None = None, lro_delay: float = 1.0) -> FastAPI:
+    """The emulator app; without `data_dir` its state lives in memory only."""
+    app = FastAPI(title="ConneSkills local cloud", docs_url="/_localcloud/docs", openapi_url=None)
+    state = LocalCloudState(data_dir, lro_delay)
+    app.state.localcloud = state
+    app.state.faults = FaultRegistry()
+    install_error_handlers(app)
+    app.include_router(control.router)
+    for module in discover_apis():
+        app.include_router(module.router)
+        if hasattr(module, "settle"):
+            state.add_settler(module.settle)
+        log.info("serving %s", module.__name__)
+
+    @app.middleware("http")
+    async def faults_then_settle(request: Request, call_next) -> Response:
+        applied = app.state.faults.apply(request.method, request.url.path)
+        if applied.latency_ms:
+            await asyncio.sleep(applied.latency_ms / 1000)
+        if applied.error is not None:
+            return applied.error.response()
+        state.settle()
+        return await call_next(request)
+
+    return app

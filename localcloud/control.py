@@ -1,0 +1,63 @@
+"""The `/_localcloud/` control plane for tests and scripts: faults, config, reset, health."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+
+from localcloud import protojson
+from localcloud.errors import invalid
+from localcloud.faults import faults_of
+from localcloud.state import state_of
+
+router = APIRouter(prefix="/_localcloud", tags=["control"])
+
+
+@router.get("/health")
+async def health() -> dict[str, Any]:
+    return {"status": "ok"}
+
+
+@router.get("/faults")
+async def list_faults(request: Request) -> dict[str, Any]:
+    return {"faults": faults_of(request).describe()}
+
+
+@router.post("/faults", status_code=201)
+async def add_fault(request: Request) -> dict[str, Any]:
+    fault = faults_of(request).add(await protojson.body(request))
+    return fault.describe()
+
+
+@router.delete("/faults")
+async def clear_faults(request: Request) -> dict[str, Any]:
+    faults_of(request).clear()
+    return {"faults": []}
+
+
+@router.get("/config")
+async def get_config(request: Request) -> dict[str, Any]:
+    return dict(state_of(request).config)
+
+
+@router.put("/config")
+async def put_config(request: Request) -> dict[str, Any]:
+    body = await protojson.body(request)
+    state = state_of(request)
+    if not isinstance(body, dict) or set(body) - set(state.config):
+        raise invalid(f"config accepts only {sorted(state.config)}")
+    delay = body.get("lro_delay_seconds", state.lro_delay)
+    if isinstance(delay, bool) or not isinstance(delay, int | float) or delay < 0:
+        raise invalid("lro_delay_seconds must be a non-negative number")
+    with state.lock:
+        state.config["lro_delay_seconds"] = float(delay)
+    return dict(state.config)
+
+
+@router.post("/reset")
+async def reset(request: Request) -> dict[str, Any]:
+    # Resources, operations, logs and faults go; config (set at start) stays.
+    state_of(request).reset()
+    faults_of(request).clear()
+    return {"reset": True}

@@ -1,0 +1,209 @@
+"""Deploys under stress: cancel mid-operation, a worker killed with SIGKILL, Cloud Run failing calls."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from temporalio.api.enums.v1 import PendingActivityState
+
+from activities.cloud_run import CloudRunReader
+from tests.conftest import ADMIN_KEY, ApiServer, make_settings, unique_name, wait_for_job
+from tests.test_services_e2e import IMAGE, deploy
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def slow_operations(localcloud):
+    """Cloud Run operations take long enough to act while one is pending."""
+    localcloud.set_lro_delay(6.0)
+    yield
+    localcloud.set_lro_delay(0.2)
+    localcloud.clear_faults()
+
+
+async def wait_for_pending_activity(client, job_id: str, activity_type: str, seconds: float = 30):
+    """Waits until the job's activity is really running on a worker (not merely scheduled)."""
+    deadline = time.monotonic() + seconds
+    handle = client.get_workflow_handle(job_id)
+    while time.monotonic() < deadline:
+        description = await handle.describe()
+        for pending in description.raw_description.pending_activities:
+            if (
+                pending.activity_type.name == activity_type
+                and pending.state == PendingActivityState.PENDING_ACTIVITY_STATE_STARTED
+            ):
+                return
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"{activity_type} never started for {job_id}")
+
+
+async def test_cancel_during_deploy_deletes_the_new_service(api, client, settings, slow_operations):
+    name = unique_name("cancel")
+    job_id = (await deploy(api, name))["job_id"]
+    await wait_for_pending_activity(client, job_id, "cloud_run.apply_service")
+
+    response = await api.post(f"/api/v1/jobs/{job_id}/cancel")
+    assert response.status_code == 202, response.text
+
+    job = await wait_for_job(api, job_id, seconds=60)
+    assert job["status"] == "cancelled", job
+    assert "cancelled" in job["error"]
+    assert await asyncio.to_thread(CloudRunReader(settings).get, name) is None
+    logs = (await api.get(f"/api/v1/jobs/{job_id}/logs", params={"lines": 100})).json()["logs"]
+    assert any("compensating: delete the new service" in line for line in logs)
+
+    again = await api.post(f"/api/v1/jobs/{job_id}/cancel")
+    assert again.status_code == 409
+    assert again.json()["error"]["code"] == "conflict"
+
+
+async def test_cancel_with_the_temporal_cli_has_the_same_effect(
+    api, client, settings, temporal_address, slow_operations
+):
+    name = unique_name("clicancel")
+    job_id = (await deploy(api, name))["job_id"]
+    await wait_for_pending_activity(client, job_id, "cloud_run.apply_service")
+
+    completed = subprocess.run(
+        [shutil.which("temporal"), "workflow", "cancel", "-w", job_id, "--address", temporal_address],
+        capture_output=True, text=True, timeout=30,
+    )
+    assert completed.returncode == 0, completed.stderr
+
+    job = await wait_for_job(api, job_id, seconds=60)
+    assert job["status"] == "cancelled", job
+    assert await asyncio.to_thread(CloudRunReader(settings).get, name) is None
+
+
+async def test_cancelling_an_update_restores_the_previous_configuration(
+    api, client, settings, localcloud
+):
+    name = unique_name("restore")
+    assert (await wait_for_job(api, (await deploy(api, name, env_vars={"A": "1"}))["job_id"]))[
+        "status"
+    ] == "completed"
+    localcloud.set_lro_delay(6.0)
+    try:
+        response = await api.put(
+            f"/api/v1/services/{name}",
+            json={"service_name": name, "env_vars": {"A": "changed"}, "memory": "2Gi"},
+        )
+        job_id = response.json()["job_id"]
+        await wait_for_pending_activity(client, job_id, "cloud_run.apply_service")
+        await api.post(f"/api/v1/jobs/{job_id}/cancel")
+        job = await wait_for_job(api, job_id, seconds=60)
+    finally:
+        localcloud.set_lro_delay(0.2)
+    assert job["status"] == "cancelled", job
+    details = (await api.get(f"/api/v1/services/{name}/details")).json()
+    assert details["env_vars"] == {"A": "1"}
+    assert details["memory"] != "2Gi"
+
+
+async def test_a_503_from_cloud_run_is_retried_and_the_job_completes(api, localcloud):
+    name = unique_name("retry")
+    localcloud.inject_fault(fail_next=2, code=503, method="POST", path_contains="/services")
+    try:
+        job = await wait_for_job(api, (await deploy(api, name))["job_id"], seconds=90)
+    finally:
+        localcloud.clear_faults()
+    assert job["status"] == "completed", job
+    assert (await api.get(f"/api/v1/services/{name}")).status_code == 200
+
+
+async def test_a_409_from_cloud_run_fails_the_job_with_a_clear_error(api, localcloud, settings):
+    name = unique_name("conflict")
+    localcloud.inject_fault(fail_next=1, code=409, method="POST", path_contains="/services")
+    try:
+        job = await wait_for_job(api, (await deploy(api, name))["job_id"], seconds=60)
+    finally:
+        localcloud.clear_faults()
+    assert job["status"] == "failed", job
+    assert f"creating service {name}" in job["error"]
+    assert await asyncio.to_thread(CloudRunReader(settings).get, name) is None
+
+
+async def test_a_404_from_cloud_run_during_update_fails_the_job(api, localcloud):
+    name = unique_name("gone")
+    assert (await wait_for_job(api, (await deploy(api, name))["job_id"]))["status"] == "completed"
+    localcloud.inject_fault(fail_next=1, code=404, method="PATCH", path_contains=name)
+    try:
+        response = await api.put(
+            f"/api/v1/services/{name}", json={"service_name": name, "env_vars": {"X": "1"}}
+        )
+        job = await wait_for_job(api, response.json()["job_id"], seconds=60)
+    finally:
+        localcloud.clear_faults()
+    assert job["status"] == "failed", job
+    assert f"updating service {name}" in job["error"]
+
+
+def _start_worker_process(settings) -> subprocess.Popen:
+    env = dict(os.environ)
+    for field in ("temporal_address", "task_queue", "database_url", "cloud_run_endpoint",
+                  "logging_endpoint", "secret_manager_endpoint", "codec_key"):
+        env[f"CONNESKILLS_{field.upper()}"] = str(getattr(settings, field))
+    return subprocess.Popen(
+        [sys.executable, "worker.py"], cwd=ROOT, env=env,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+
+
+async def test_a_worker_killed_mid_deploy_is_replaced_and_the_job_completes(
+    client, settings, localcloud, data_dir
+):
+    own = make_settings(data_dir, settings.temporal_address, localcloud.url)
+    localcloud.set_lro_delay(4.0)
+    worker = _start_worker_process(own)
+    try:
+        with ApiServer(own) as server:
+            async with httpx.AsyncClient(
+                base_url=server.url, headers={"X-API-Key": ADMIN_KEY}, timeout=30
+            ) as api:
+                name = unique_name("sigkill")
+                job_id = (await deploy(api, name))["job_id"]
+                await wait_for_pending_activity(client, job_id, "cloud_run.apply_service")
+                worker.send_signal(signal.SIGKILL)
+                worker.wait()
+                localcloud.set_lro_delay(0.2)
+                worker = _start_worker_process(own)
+                job = await wait_for_job(api, job_id, seconds=90)
+                assert job["status"] == "completed", job
+                listed = (await api.get("/api/v1/services", params={"limit": 1000})).json()
+                assert [s["name"] for s in listed["services"]].count(name) == 1
+    finally:
+        localcloud.set_lro_delay(0.2)
+        worker.terminate()
+        worker.wait(timeout=20)
+
+
+async def test_deploying_with_the_same_idempotency_key_returns_the_same_job(api):
+    name = unique_name("idem")
+    body = {"service_name": name, "image": IMAGE}
+    headers = {"Idempotency-Key": f"key-{name}"}
+    first = await api.post("/api/v1/services/deploy", json=body, headers=headers)
+    second = await api.post("/api/v1/services/deploy", json=body, headers=headers)
+    assert first.status_code == second.status_code == 202
+    assert first.json()["job_id"] == second.json()["job_id"]
+
+    job = await wait_for_job(api, first.json()["job_id"])
+    assert job["status"] == "completed"
+    after = await api.post("/api/v1/services/deploy", json=body, headers=headers)
+    assert after.status_code == 202 and after.json()["job_id"] == first.json()["job_id"]
+    assert after.json()["status"] == "completed"
+
+    different = await api.post(
+        "/api/v1/services/deploy", json={**body, "memory": "1Gi"}, headers=headers
+    )
+    assert different.status_code == 409
+    assert different.json()["error"]["code"] == "idempotency_conflict"
