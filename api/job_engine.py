@@ -19,6 +19,7 @@ from temporalio.client import (
     WorkflowExecutionStatus as Status,
 )
 from temporalio.common import (
+    SearchAttributePair,
     TypedSearchAttributes,
     WorkflowIDConflictPolicy,
     WorkflowIDReusePolicy,
@@ -84,11 +85,14 @@ class JobEngine:
     ) -> JobResponse:
         job_id = job_id_for(operation, idempotency_key)
         digest = request_hash(operation, body)
-        attributes = [sa.OPERATION.value_set(operation), sa.JOB_PHASE.value_set("queued")]
+        attributes = [
+            SearchAttributePair(sa.OPERATION, operation),
+            SearchAttributePair(sa.JOB_PHASE, "queued"),
+        ]
         if service_name:
-            attributes.append(sa.SERVICE_NAME.value_set(service_name))
+            attributes.append(SearchAttributePair(sa.SERVICE_NAME, service_name))
         if customer_prefix:
-            attributes.append(sa.CUSTOMER_PREFIX.value_set(customer_prefix))
+            attributes.append(SearchAttributePair(sa.CUSTOMER_PREFIX, customer_prefix))
         try:
             handle = await self.client.start_workflow(
                 workflow,

@@ -17,8 +17,11 @@ class Settings(BaseSettings):
     # Temporal
     temporal_address: str = "127.0.0.1:7233"
     temporal_namespace: str = "default"
-    temporal_ui_url: str = "http://127.0.0.1:8233"
     temporal_ui_port: int = 8233
+    # Defaults to the dev server's UI on temporal_ui_port; set it when the UI lives elsewhere.
+    temporal_ui_url_override: str | None = Field(
+        default=None, validation_alias=AliasChoices("CONNESKILLS_TEMPORAL_UI_URL")
+    )
     task_queue: str = "conneskills-platform"
     # AES-GCM key (base64, 32 bytes) for Temporal payloads; `make run` generates one under data_dir.
     codec_key: str | None = None
@@ -50,6 +53,10 @@ class Settings(BaseSettings):
     # Access policy applied to private services (seed 000 §1.2)
     private_access_domain: str = "conneskills.com"
     onboarding_service_account: str = "ai-agent-onboarding"
+
+    @property
+    def temporal_ui_url(self) -> str:
+        return self.temporal_ui_url_override or f"http://127.0.0.1:{self.temporal_ui_port}"
 
     @property
     def localcloud_url(self) -> str:

@@ -57,7 +57,8 @@ def append(state: LocalCloudState, entries: list[dict[str, Any]], now: float | N
             entry["receiveTimestamp"] = received
             entry["severity"] = severity_name(entry.get("severity"))
             stored.append(entry)
-        stored.sort(key=lambda e: (e["timestamp"], e["insertId"]))
+        # Stable sort: entries with equal timestamps keep the order they were written in.
+        stored.sort(key=lambda e: e["timestamp"])
         del stored[: max(0, len(stored) - MAX_ENTRIES)]
         state.save(API)
 

@@ -70,9 +70,14 @@ def accepted(state: LocalCloudState, kind: str, service: dict[str, Any], when: f
 
 
 def finished(
-    state: LocalCloudState, kind: str, service: dict[str, Any], when: float, error: str | None
+    state: LocalCloudState,
+    kind: str,
+    service: dict[str, Any],
+    started: float,
+    when: float,
+    error: str | None,
 ) -> None:
-    """What the rollout logs once its operation is done."""
+    """What the rollout logs once its operation is done, spread over the time it took."""
     service_id = service["name"].rsplit("/", 1)[-1]
     if kind == "delete":
         text = (
@@ -99,7 +104,7 @@ def finished(
         _entry(
             service,
             _SYSTEM,
-            when - 0.3,
+            _between(started, when, 0.4),
             "INFO",
             textPayload=(
                 "Starting new instance. Reason: DEPLOYMENT_ROLLOUT - Instance started due to traffic "
@@ -107,11 +112,17 @@ def finished(
                 "deployment health check."
             ),
         ),
-        _entry(service, _STDOUT, when - 0.2, "DEFAULT", textPayload=f"Listening on port {port}"),
+        _entry(
+            service,
+            _STDOUT,
+            _between(started, when, 0.6),
+            "DEFAULT",
+            textPayload=f"Listening on port {port}",
+        ),
         _entry(
             service,
             _SYSTEM,
-            when - 0.1,
+            _between(started, when, 0.8),
             "INFO",
             textPayload=(
                 f'Default STARTUP TCP probe succeeded after 1 attempt for container "{container}" '
@@ -131,7 +142,7 @@ def finished(
             _entry(
                 service,
                 _REQUESTS,
-                when + 0.001,
+                when,
                 "INFO",
                 httpRequest={
                     "requestMethod": "GET",
@@ -154,3 +165,7 @@ def _port(service: dict[str, Any]) -> int:
         for port in container.get("ports", []):
             return int(port.get("containerPort", 8080))
     return 8080
+
+
+def _between(start: float, end: float, fraction: float) -> float:
+    return start + (end - start) * fraction

@@ -348,7 +348,7 @@ class PostgresTemplate(ExternalServiceTemplate):
             rows = await pg.fetch(
                 "SELECT c.relname, c.relkind::text AS relkind FROM pg_class c "
                 "JOIN pg_namespace n ON n.oid = c.relnamespace "
-                'WHERE n.nspname = $1 AND c.relkind = ANY($2::"char"[]) ORDER BY c.relname',
+                "WHERE n.nspname = $1 AND c.relkind::text = ANY($2::text[]) ORDER BY c.relname",
                 schema,
                 list(_RELKINDS),
             )

@@ -233,14 +233,14 @@ def _finish(state: LocalCloudState, doc: dict[str, Any], op: dict[str, Any]) -> 
             del doc["services"][op["target"]]
             service = {**service, "deleteTime": naming.rfc3339(when)}
             service.pop("reconciling", None)
-        run_logs.finished(state, "delete", service, when, error)
+        run_logs.finished(state, "delete", service, op["created"], when, error)
         return copy.deepcopy(service)
     others = [p for p in operations.pending_for(doc, op["target"]) if p["name"] != op["name"]]
     if error is not None:
         run_model.mark_failed(service, when, error)
     elif not others:
         run_model.mark_ready(service, when)
-    run_logs.finished(state, op["kind"], service, when, error)
+    run_logs.finished(state, op["kind"], service, op["created"], when, error)
     return copy.deepcopy(service)
 
 

@@ -1,0 +1,148 @@
+"""Run the local cloud as a subprocess from tests and scripts, and drive its control plane."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+_PROJECT_ROOT = Path(__file__).resolve().parents[1]
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket() as sock:
+        sock.bind((host, 0))
+        return sock.getsockname()[1]
+
+
+class LocalCloud:
+    """One `python -m localcloud` process; usage:
+
+    cloud = LocalCloud.start(tmp_path / "localcloud", lro_delay=0.2)
+    cloud.inject_fault(fail_next=2, code=503, path_contains="/services")
+    cloud.stop()
+    """
+
+    def __init__(self, process: subprocess.Popen, host: str, port: int, data_dir: Path) -> None:
+        self.process = process
+        self.host = host
+        self.port = port
+        self.data_dir = data_dir
+        self._http = httpx.Client(base_url=self.url, timeout=10.0)
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    @classmethod
+    def start(
+        cls,
+        data_dir: Path,
+        port: int | None = None,
+        lro_delay: float = 0.2,
+        host: str = "127.0.0.1",
+        timeout: float = 20.0,
+    ) -> LocalCloud:
+        data_dir = Path(data_dir).resolve()
+        data_dir.mkdir(parents=True, exist_ok=True)
+        port = port or free_port(host)
+        command = [
+            sys.executable,
+            "-m",
+            "localcloud",
+            "--host",
+            host,
+            "--port",
+            str(port),
+            "--data-dir",
+            str(data_dir),
+            "--lro-delay",
+            str(lro_delay),
+        ]
+        log = (data_dir / "localcloud.log").open("ab")
+        process = subprocess.Popen(command, cwd=_PROJECT_ROOT, stdout=log, stderr=log)
+        log.close()
+        cloud = cls(process, host, port, data_dir)
+        cloud._wait_healthy(timeout)
+        return cloud
+
+    def _wait_healthy(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(
+                    f"localcloud exited with {self.process.returncode}; "
+                    f"see {self.data_dir / 'localcloud.log'}"
+                )
+            try:
+                if self._http.get("/_localcloud/health", timeout=1.0).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            time.sleep(0.05)
+        self.stop()
+        raise TimeoutError(f"localcloud did not answer on {self.url} within {timeout}s")
+
+    def inject_fault(
+        self,
+        fail_next: int = 1,
+        code: int | str | None = 503,
+        method: str | None = None,
+        path_contains: str | None = None,
+        latency_ms: int = 0,
+        operation_error: dict[str, Any] | None = None,
+        message: str | None = None,
+    ) -> dict[str, Any]:
+        spec: dict[str, Any] = {
+            "fail_next": fail_next,
+            "code": code,
+            "method": method,
+            "path_contains": path_contains,
+            "latency_ms": latency_ms,
+        }
+        if operation_error is not None:
+            spec["operation_error"] = operation_error
+        if message is not None:
+            spec["message"] = message
+        return self._call("POST", "/_localcloud/faults", spec)
+
+    def faults(self) -> list[dict[str, Any]]:
+        return self._call("GET", "/_localcloud/faults")["faults"]
+
+    def clear_faults(self) -> None:
+        self._call("DELETE", "/_localcloud/faults")
+
+    def set_lro_delay(self, seconds: float) -> None:
+        self._call("PUT", "/_localcloud/config", {"lro_delay_seconds": seconds})
+
+    def config(self) -> dict[str, Any]:
+        return self._call("GET", "/_localcloud/config")
+
+    def reset(self) -> None:
+        self._call("POST", "/_localcloud/reset")
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._http.close()
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+    def _call(self, method: str, path: str, body: Any = None) -> Any:
+        response = self._http.request(method, path, json=body)
+        response.raise_for_status()
+        return response.json()
+
+    def __enter__(self) -> LocalCloud:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

@@ -1,0 +1,1 @@
+"""Tests of the local cloud, through the official Google clients."""
