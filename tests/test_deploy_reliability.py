@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -16,6 +15,7 @@ import pytest
 from temporalio.api.enums.v1 import PendingActivityState
 
 from activities.cloud_run import CloudRunReader
+from temporal.binaries import temporal_cli
 from tests.conftest import ADMIN_KEY, ApiServer, make_settings, unique_name, wait_for_job
 from tests.test_services_e2e import IMAGE, deploy
 
@@ -75,7 +75,7 @@ async def test_cancel_with_the_temporal_cli_has_the_same_effect(
     await wait_for_pending_activity(client, job_id, "cloud_run.apply_service")
 
     completed = subprocess.run(
-        [shutil.which("temporal"), "workflow", "cancel", "-w", job_id, "--address", temporal_address],
+        [temporal_cli(), "workflow", "cancel", "-w", job_id, "--address", temporal_address],
         capture_output=True, text=True, timeout=30,
     )
     assert completed.returncode == 0, completed.stderr

@@ -184,7 +184,15 @@ class MySQLTemplate(ExternalServiceTemplate):
             # An unbuffered cursor streams rows, so only max_rows + 1 are read into memory.
             cur = await my.cursor(aiomysql.SSCursor)
             # Without args pymysql does no %-interpolation, so a literal '%' in SQL is fine.
-            await cur.execute(query, args if args else None)
+            try:
+                await cur.execute(query, args if args else None)
+            except (TypeError, ValueError):
+                # pymysql interpolates args client-side with %-formatting.
+                raise InvalidOperationParams(
+                    "args do not match the query's %s placeholders "
+                    "(with args, write a literal % as %%)",
+                    field="args",
+                ) from None
             if cur.description is None:
                 affected = cur.rowcount
                 await cur.close()

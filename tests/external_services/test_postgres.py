@@ -168,7 +168,9 @@ async def test_execute_query_statements_without_rows(conn):
         )
         assert script["status"].startswith("DELETE")
     finally:
-        await pg.execute_operation(conn, "execute_query", {"query": f"drop table if exists {table}"})
+        await pg.execute_operation(
+            conn, "execute_query", {"query": f"drop table if exists {table}"}
+        )
 
 
 async def test_execute_query_sql_error_is_a_service_error(conn):
@@ -189,7 +191,9 @@ async def test_execute_query_in_unknown_database_is_a_bad_param(conn):
 async def test_list_tables(conn):
     table = unique("cs_tbl")
     try:
-        await pg.execute_operation(conn, "execute_query", {"query": f"create table {table} (id int)"})
+        await pg.execute_operation(
+            conn, "execute_query", {"query": f"create table {table} (id int)"}
+        )
         await pg.execute_operation(
             conn, "execute_query", {"query": f"create view {table}_v as select * from {table}"}
         )
@@ -201,7 +205,9 @@ async def test_list_tables(conn):
         assert {"name": "pg_class", "type": "table"} in other["tables"]
     finally:
         await pg.execute_operation(
-            conn, "execute_query", {"query": f"drop view if exists {table}_v; drop table if exists {table}"}
+            conn,
+            "execute_query",
+            {"query": f"drop view if exists {table}_v; drop table if exists {table}"},
         )
 
 
@@ -238,7 +244,9 @@ async def test_create_service_database_gives_a_working_user(conn):
             await user.execute("create table widgets (id int primary key, label text)")
             await user.execute("insert into widgets values (1, 'a')")
             assert await user.fetchval("select count(*) from widgets") == 1
-            assert not await user.fetchval("select rolsuper from pg_roles where rolname = current_user")
+            assert not await user.fetchval(
+                "select rolsuper from pg_roles where rolname = current_user"
+            )
         finally:
             await user.close()
     finally:

@@ -1,0 +1,102 @@
+"""Fault injection and the `/_localcloud/` control plane."""
+
+from __future__ import annotations
+
+import time
+
+import httpx
+import pytest
+from google.api_core import exceptions
+
+from localcloud.app import discover_apis
+from providers import google as gcp
+from tests.localcloud import FAST_POLLING, service, unique
+
+
+@pytest.fixture
+def run(localcloud_settings):
+    return gcp.cloud_run_services_client(localcloud_settings)
+
+
+def _create_op(run, settings, name: str):
+    return run.create_service(
+        parent=gcp.location_path(settings), service=service(), service_id=name, retry=None
+    )
+
+
+def test_fail_next_two_then_succeed(clean_faults, run, localcloud_settings):
+    name = unique("flaky")
+    clean_faults.inject_fault(fail_next=2, code=503, method="POST", path_contains="/services")
+
+    for _ in range(2):
+        with pytest.raises(exceptions.ServiceUnavailable):
+            _create_op(run, localcloud_settings, name)
+    assert _create_op(run, localcloud_settings, name).result(polling=FAST_POLLING).uri
+    assert clean_faults.faults() == []
+
+
+def test_default_retry_of_get_rides_out_one_503(clean_faults, run, localcloud_settings):
+    name = unique("retry")
+    _create_op(run, localcloud_settings, name).result(polling=FAST_POLLING)
+    clean_faults.inject_fault(fail_next=1, code=503, method="GET", path_contains=f"/{name}")
+    # get_service's default retry covers ServiceUnavailable (create_service has no retry).
+    assert run.get_service(name=gcp.service_path(name, localcloud_settings)).name
+
+
+@pytest.mark.parametrize(
+    ("code", "error"),
+    [
+        (429, exceptions.TooManyRequests),
+        (500, exceptions.InternalServerError),
+        (403, exceptions.Forbidden),
+        ("UNAVAILABLE", exceptions.ServiceUnavailable),
+    ],
+)
+def test_fault_codes_map_to_client_exceptions(clean_faults, run, localcloud_settings, code, error):
+    clean_faults.inject_fault(fail_next=1, code=code, path_contains="/services")
+    with pytest.raises(error):
+        run.list_services(parent=gcp.location_path(localcloud_settings), retry=None)
+
+
+def test_operation_error_fails_inside_the_lro(clean_faults, run, localcloud_settings):
+    name = unique("doomed")
+    clean_faults.inject_fault(
+        fail_next=1,
+        operation_error={"code": 9, "message": "container failed to start"},
+        path_contains="/services",
+    )
+    op = _create_op(run, localcloud_settings, name)
+    with pytest.raises(exceptions.FailedPrecondition, match="container failed to start"):
+        op.result(polling=FAST_POLLING)
+
+    # As on Cloud Run, the service exists but is not ready.
+    failed = run.get_service(name=gcp.service_path(name, localcloud_settings))
+    assert failed.terminal_condition.state.name == "CONDITION_FAILED"
+    assert "container failed to start" in failed.terminal_condition.message
+    # The fault is used up: the next deploy succeeds.
+    assert _create_op(run, localcloud_settings, unique("fine")).result(polling=FAST_POLLING)
+
+
+def test_latency(clean_faults, run, localcloud_settings):
+    clean_faults.inject_fault(fail_next=0, latency_ms=300, method="GET", path_contains="/services")
+    started = time.monotonic()
+    run.list_services(parent=gcp.location_path(localcloud_settings))
+    assert time.monotonic() - started >= 0.3
+    assert clean_faults.faults()[0]["latency_ms"] == 300  # persistent until cleared
+    clean_faults.clear_faults()
+    assert clean_faults.faults() == []
+
+
+def test_control_plane(localcloud):
+    with httpx.Client(base_url=localcloud.url) as http:
+        assert http.get("/_localcloud/health").status_code == 200
+        assert http.put("/_localcloud/config", json={"lro_delay_seconds": -1}).status_code == 400
+        assert (
+            http.post("/_localcloud/faults", json={"fail_next": 1, "bogus": 1}).status_code == 400
+        )
+    assert localcloud.config()["lro_delay_seconds"] == 0.2
+
+
+def test_every_api_module_is_discovered():
+    names = {m.__name__.rsplit(".", 1)[-1] for m in discover_apis()}
+    assert {"cloud_run", "cloud_logging", "secret_manager"} <= names
