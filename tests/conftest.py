@@ -24,13 +24,13 @@ from store.migrate import upgrade
 from temporal import search_attributes
 from temporal.binaries import temporal_cli
 from temporal.client import data_converter
-from temporal.codec import generate_key
 from worker import build_worker
 
 pytest_plugins = ["tests.fixtures_localcloud"]
 
 ADMIN_KEY = "csk_test_admin_key_for_the_suite_only"
-CODEC_KEY = generate_key()
+# Fixed so checked-in histories under tests/histories stay decodable; it protects nothing real.
+CODEC_KEY = "dGVzdC1vbmx5LWNvZGVjLWtleS0zMi1ieXRlcyEhISE="
 POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 MYSQL_URL = os.environ.get("TEST_MYSQL_URL", "mysql://root@127.0.0.1:3306/test")
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
