@@ -29,7 +29,9 @@ def _die_with_parent() -> None:
     ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
-def _wait_port(host: str, port: int, name: str, proc: subprocess.Popen, seconds: float = 60) -> None:
+def _wait_port(
+    host: str, port: int, name: str, proc: subprocess.Popen, seconds: float = 60
+) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if proc.poll() is not None:
@@ -69,7 +71,9 @@ class Group:
         self.procs: list[tuple[str, subprocess.Popen]] = []
 
     def start(self, name: str, command: list[str], env: dict[str, str]) -> subprocess.Popen:
-        proc = subprocess.Popen(command, env=env, start_new_session=True, preexec_fn=_die_with_parent)
+        proc = subprocess.Popen(
+            command, env=env, start_new_session=True, preexec_fn=_die_with_parent
+        )
         self.procs.append((name, proc))
         return proc
 
@@ -88,7 +92,10 @@ class Group:
         while True:
             for name, proc in self.procs:
                 if proc.poll() is not None:
-                    print(f"{name} exited with code {proc.returncode}; stopping the platform", flush=True)
+                    print(
+                        f"{name} exited with code {proc.returncode}; stopping the platform",
+                        flush=True,
+                    )
                     return 1
             time.sleep(0.5)
 

@@ -98,9 +98,7 @@ async def db(settings: Settings) -> AsyncIterator[Database]:
 
 @pytest.fixture(scope="session")
 async def client(settings: Settings) -> Client:
-    return await Client.connect(
-        settings.temporal_address, data_converter=data_converter(settings)
-    )
+    return await Client.connect(settings.temporal_address, data_converter=data_converter(settings))
 
 
 @pytest.fixture(scope="session")
@@ -117,7 +115,10 @@ class ApiServer:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         config = uvicorn.Config(
-            create_app(settings), host="127.0.0.1", port=self.port, log_level="warning",
+            create_app(settings),
+            host="127.0.0.1",
+            port=self.port,
+            log_level="warning",
             lifespan="on",
         )
         self.server = uvicorn.Server(config)

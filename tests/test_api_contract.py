@@ -39,7 +39,9 @@ async def test_a_read_only_key_reads_but_cannot_deploy(api, api_server):
         )
         assert refused.status_code == 403
         assert refused.json()["error"]["code"] == "forbidden"
-        assert (await reader.post("/api/v1/api-keys", json={"name": "n", "scopes": ["read"]})).status_code == 403
+        assert (
+            await reader.post("/api/v1/api-keys", json={"name": "n", "scopes": ["read"]})
+        ).status_code == 403
 
 
 async def test_a_revoked_key_is_refused(api, api_server):
@@ -106,7 +108,9 @@ async def test_malformed_deploy_bodies_answer_400_and_start_nothing(api, client,
 
 async def test_invalid_json_answers_400(api):
     response = await api.post(
-        "/api/v1/services/deploy", content=b"{not json", headers={"Content-Type": "application/json"}
+        "/api/v1/services/deploy",
+        content=b"{not json",
+        headers={"Content-Type": "application/json"},
     )
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "validation_error"
@@ -152,13 +156,25 @@ async def test_jobs_are_listed_newest_first_and_filtered(api):
     assert [job["job_id"] for job in listed["jobs"]] == [second, first]
     assert listed["total"] == 2
     job = listed["jobs"][0]
-    for field in ("status", "operation", "service_name", "progress", "current_phase", "started_at",
-                  "completed_at", "created_at", "duration", "result", "error", "logs_url",
-                  "temporal_ui_url"):
+    for field in (
+        "status",
+        "operation",
+        "service_name",
+        "progress",
+        "current_phase",
+        "started_at",
+        "completed_at",
+        "created_at",
+        "duration",
+        "result",
+        "error",
+        "logs_url",
+        "temporal_ui_url",
+    ):
         assert field in job
     assert job["result"]["service_name"] == name
 
-    completed = (await api.get("/api/v1/jobs", params={"service_name": name, "status": "completed"}))
+    completed = await api.get("/api/v1/jobs", params={"service_name": name, "status": "completed"})
     assert completed.json()["total"] == 2
-    failed = (await api.get("/api/v1/jobs", params={"service_name": name, "status": "failed"}))
+    failed = await api.get("/api/v1/jobs", params={"service_name": name, "status": "failed"})
     assert failed.json()["total"] == 0

@@ -74,9 +74,12 @@ async def test_cancel_with_the_temporal_cli_has_the_same_effect(
     job_id = (await deploy(api, name))["job_id"]
     await wait_for_pending_activity(client, job_id, "cloud_run.apply_service")
 
-    completed = subprocess.run(
+    completed = await asyncio.to_thread(
+        subprocess.run,
         [temporal_cli(), "workflow", "cancel", "-w", job_id, "--address", temporal_address],
-        capture_output=True, text=True, timeout=30,
+        capture_output=True,
+        text=True,
+        timeout=30,
     )
     assert completed.returncode == 0, completed.stderr
 
@@ -150,12 +153,22 @@ async def test_a_404_from_cloud_run_during_update_fails_the_job(api, localcloud)
 
 def _start_worker_process(settings) -> subprocess.Popen:
     env = dict(os.environ)
-    for field in ("temporal_address", "task_queue", "database_url", "cloud_run_endpoint",
-                  "logging_endpoint", "secret_manager_endpoint", "codec_key"):
+    for field in (
+        "temporal_address",
+        "task_queue",
+        "database_url",
+        "cloud_run_endpoint",
+        "logging_endpoint",
+        "secret_manager_endpoint",
+        "codec_key",
+    ):
         env[f"CONNESKILLS_{field.upper()}"] = str(getattr(settings, field))
     return subprocess.Popen(
-        [sys.executable, "worker.py"], cwd=ROOT, env=env,
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [sys.executable, "worker.py"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
 
 

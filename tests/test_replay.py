@@ -17,9 +17,14 @@ from worker import WORKFLOWS
 HISTORIES = sorted((Path(__file__).parent / "histories").glob("*.json"))
 
 
-@pytest.mark.parametrize("path", HISTORIES, ids=[p.stem for p in HISTORIES])
-async def test_recorded_history_replays_without_nondeterminism(path: Path):
-    history = WorkflowHistory.from_json(path.stem, path.read_text())
-    replayer = Replayer(workflows=WORKFLOWS, data_converter=data_converter(Settings(codec_key=CODEC_KEY)))
+@pytest.mark.parametrize(
+    "history",
+    [WorkflowHistory.from_json(p.stem, p.read_text()) for p in HISTORIES],
+    ids=[p.stem for p in HISTORIES],
+)
+async def test_recorded_history_replays_without_nondeterminism(history: WorkflowHistory):
+    replayer = Replayer(
+        workflows=WORKFLOWS, data_converter=data_converter(Settings(codec_key=CODEC_KEY))
+    )
     result = await replayer.replay_workflow(history, raise_on_replay_failure=True)
     assert result.replay_failure is None

@@ -23,8 +23,15 @@ async def deploy(api, name: str, **fields) -> dict:
 async def test_deploy_creates_a_service_visible_in_list_get_details_and_status(api, settings, db):
     name = unique_name("deploy")
     started = await deploy(
-        api, name, port=8080, cpu="2", memory="1Gi", min_instances=1, max_instances=4,
-        env_vars={"LOG_LEVEL": "info"}, secrets={"DB_URL": "db-url:3"},
+        api,
+        name,
+        port=8080,
+        cpu="2",
+        memory="1Gi",
+        min_instances=1,
+        max_instances=4,
+        env_vars={"LOG_LEVEL": "info"},
+        secrets={"DB_URL": "db-url:3"},
     )
     assert started["status"] == "queued"
     assert started["operation"] == "deploy"
@@ -64,8 +71,10 @@ async def test_deploy_creates_a_service_visible_in_list_get_details_and_status(a
     # Private by default: the conneskills.com domain and the onboarding service account.
     members = CloudRunReader(settings).iam_members(name)
     assert members == sorted(
-        [f"domain:{settings.private_access_domain}",
-         f"serviceAccount:{settings.onboarding_service_account_email}"]
+        [
+            f"domain:{settings.private_access_domain}",
+            f"serviceAccount:{settings.onboarding_service_account_email}",
+        ]
     )
     async with db.transaction() as session:
         record = await session.scalar(select(ServiceRecord).where(ServiceRecord.name == name))
@@ -151,7 +160,7 @@ async def test_customer_services_are_linked_and_filterable(api, db):
     listed = (await api.get("/api/v1/services", params={"customer": prefix})).json()
     assert [s["name"] for s in listed["services"]] == [name]
     assert listed["services"][0]["category"] == "customer"
-    managed = (await api.get("/api/v1/services", params={"category": "managed", "limit": 1000}))
+    managed = await api.get("/api/v1/services", params={"category": "managed", "limit": 1000})
     assert name not in [s["name"] for s in managed.json()["services"]]
 
     job = (await api.get(f"/api/v1/jobs/{started['job_id']}")).json()

@@ -118,11 +118,9 @@ class ExternalServiceTemplate(ABC):
 
 
 def describe_exception(exc: BaseException) -> str:
-    """`ClassName: message` for a driver error, collapsing OSError noise to the useful part."""
-    if isinstance(exc, ConnectionRefusedError | OSError) and not str(exc):
-        return type(exc).__name__
-    text = str(exc).strip() or type(exc).__name__
-    return text if type(exc).__name__ in text else f"{type(exc).__name__}: {text}"
+    """`ClassName: message` for an unexpected error (the caller still redacts it)."""
+    text = str(exc).strip()
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
 def _redact_tree(value: Any, secrets: list[str]) -> Any:
@@ -145,13 +143,3 @@ def require_credential(conn: ServiceConnection, *roles: str) -> str:
     raise InvalidOperationParams(
         f"service {conn.name!r} has no {names} configured", field=f"credentials.{roles[0]}"
     )
-
-
-__all__ = [
-    "MAX_ROWS",
-    "ExternalServiceTemplate",
-    "Health",
-    "InvalidOperationParams",
-    "describe_exception",
-    "require_credential",
-]

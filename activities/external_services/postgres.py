@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -86,6 +87,43 @@ def connection_string(host_url: str, db: str, password: str) -> str:
     return f"postgresql://{db}:{quote(password, safe='')}@{netloc}/{db}{query}"
 
 
+def _lock_key(name: str) -> int:
+    """A stable 64-bit advisory-lock key for one database/role name."""
+    digest = hashlib.sha256(f"conneskills:external-services:pg:{name}".encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
+
+
+@asynccontextmanager
+async def _name_lock(pg: asyncpg.Connection, name: str) -> AsyncIterator[None]:
+    """Serialise DDL on one name across every caller connected to the same admin database.
+
+    Two attempts of a saga step racing each other (a retry overlapping a slow first try)
+    would otherwise both pass the existence check and then fail on the catalog's unique index,
+    or fail with "tuple concurrently updated" on concurrent ALTER/GRANT of the same object.
+    The lock is session-level, so it is released even if the connection dies.
+    """
+    key = _lock_key(name)
+    await pg.execute("SELECT pg_advisory_lock($1)", key)
+    try:
+        yield
+    finally:
+        try:
+            await pg.execute("SELECT pg_advisory_unlock($1)", key)
+        except Exception:  # noqa: BLE001
+            # Interrupted mid-query (cancelled, timed out): ending the session frees the lock.
+            pg.terminate()
+
+
+# SQLSTATE classes worth retrying: connection trouble, serialization failure/deadlock,
+# resources, lock not available, admin shutdown, system errors. The rest (syntax, permissions,
+# constraint violations) fail the same way on every attempt.
+_TRANSIENT_SQLSTATE_CLASSES = frozenset({"08", "40", "53", "55", "57", "58"})
+
+
+def _is_transient(exc: asyncpg.PostgresError) -> bool:
+    return str(getattr(exc, "sqlstate", "") or "")[:2] in _TRANSIENT_SQLSTATE_CLASSES
+
+
 def _pg_error(exc: asyncpg.PostgresError) -> str:
     sqlstate = getattr(exc, "sqlstate", None)
     text = str(exc).strip() or type(exc).__name__
@@ -155,11 +193,11 @@ class PostgresTemplate(ExternalServiceTemplate):
         try:
             yield pg
         except asyncpg.PostgresError as e:
-            raise ExternalServiceError(redact(_pg_error(e), secrets), retryable=False) from None
-        except (OSError, asyncpg.InterfaceError) as e:
             raise ExternalServiceError(
-                redact(f"PostgreSQL connection lost: {e}", secrets)
+                redact(_pg_error(e), secrets), retryable=_is_transient(e)
             ) from None
+        except (OSError, asyncpg.InterfaceError) as e:
+            raise ExternalServiceError(redact(f"PostgreSQL client error: {e}", secrets)) from None
         finally:
             try:
                 await asyncio.wait_for(pg.close(), 5)
@@ -195,15 +233,15 @@ class PostgresTemplate(ExternalServiceTemplate):
     async def ensure_database(self, conn: ServiceConnection, name: str) -> bool:
         """Create database `name` unless it exists; True if this call created it."""
         quoted = quote_pg_identifier(name)
-        async with self._session(conn) as pg:
+        async with self._session(conn) as pg, _name_lock(pg, name):
             if await self._database_exists(pg, name):
                 return False
             try:
                 # asyncpg's execute() without arguments uses the simple protocol and no
                 # transaction block, which CREATE DATABASE requires.
                 await pg.execute(f"CREATE DATABASE {quoted}")
-            except asyncpg.DuplicateDatabaseError:
-                return False  # created concurrently by another attempt
+            except (asyncpg.DuplicateDatabaseError, asyncpg.UniqueViolationError):
+                return False  # created meanwhile by a caller that does not take our lock
             return True
 
     async def ensure_role(self, conn: ServiceConnection, name: str, password: str) -> bool:
@@ -214,14 +252,14 @@ class PostgresTemplate(ExternalServiceTemplate):
         quoted = quote_pg_identifier(name)
         if not isinstance(password, str) or not password:
             raise InvalidOperationParams("password must be a non-empty string", field="password")
-        async with self._session(conn, extra_secrets=(password,)) as pg:
+        async with self._session(conn, extra_secrets=(password,)) as pg, _name_lock(pg, name):
             literal = password_sql(password, pg.get_server_version().major)
             if await self._role_exists(pg, name):
                 await pg.execute(f"ALTER ROLE {quoted} WITH LOGIN PASSWORD {literal}")
                 return False
             try:
                 await pg.execute(f"CREATE ROLE {quoted} WITH LOGIN PASSWORD {literal}")
-            except asyncpg.DuplicateObjectError:
+            except (asyncpg.DuplicateObjectError, asyncpg.UniqueViolationError):
                 await pg.execute(f"ALTER ROLE {quoted} WITH LOGIN PASSWORD {literal}")
                 return False
             return True
@@ -236,17 +274,18 @@ class PostgresTemplate(ExternalServiceTemplate):
         """
         quoted_db = quote_pg_identifier(db_name)
         quoted_role = quote_pg_identifier(role)
-        async with self._session(conn) as pg:
+        async with self._session(conn) as pg, _name_lock(pg, db_name):
             await pg.execute(f"GRANT ALL PRIVILEGES ON DATABASE {quoted_db} TO {quoted_role}")
-        async with self._session(conn, database=db_name) as pg:
-            await pg.execute(f"GRANT ALL ON SCHEMA public TO {quoted_role}")
+            # Still under the lock: concurrent GRANTs on one schema also collide.
+            async with self._session(conn, database=db_name) as in_db:
+                await in_db.execute(f"GRANT ALL ON SCHEMA public TO {quoted_role}")
 
     async def drop_database_if_exists(self, conn: ServiceConnection, name: str) -> bool:
         """Terminate other sessions on `name`, then drop it; True if it existed."""
         quoted = quote_pg_identifier(name)
         if name in SYSTEM_DATABASES:
             raise InvalidOperationParams(f"refusing to drop system database {name!r}", field="name")
-        async with self._session(conn) as pg:
+        async with self._session(conn) as pg, _name_lock(pg, name):
             if name == await pg.fetchval("SELECT current_database()"):
                 raise InvalidOperationParams(
                     f"refusing to drop {name!r}: it is the service's own admin database",
@@ -272,7 +311,7 @@ class PostgresTemplate(ExternalServiceTemplate):
         by create_service_database owns things. Drop that database first in a compensation.
         """
         quoted = quote_pg_identifier(name)
-        async with self._session(conn) as pg:
+        async with self._session(conn) as pg, _name_lock(pg, name):
             me = await pg.fetchval("SELECT current_user")
             if name == me:
                 raise InvalidOperationParams(
@@ -286,14 +325,10 @@ class PostgresTemplate(ExternalServiceTemplate):
                 raise InvalidOperationParams(
                     f"refusing to drop {name!r}: it is a superuser", field="name"
                 )
-            same_named_db = await self._database_exists(pg, name)
             admin_db = await pg.fetchval("SELECT current_database()")
-        if same_named_db and name != admin_db:
-            async with self._session(conn, database=name) as pg:
-                await pg.execute(f"DROP OWNED BY {quoted}")
-        async with self._session(conn) as pg:
-            if not await self._role_exists(pg, name):
-                return False
+            if name != admin_db and await self._database_exists(pg, name):
+                async with self._session(conn, database=name) as in_db:
+                    await in_db.execute(f"DROP OWNED BY {quoted}")
             await pg.execute(f"DROP OWNED BY {quoted}")
             try:
                 await pg.execute(f"DROP ROLE IF EXISTS {quoted}")
@@ -375,14 +410,24 @@ class PostgresTemplate(ExternalServiceTemplate):
                     raise
                 status = await pg.execute(query)
                 return _status_result(status)
+            expected = len(statement.get_parameters())
+            if expected != len(args):
+                raise InvalidOperationParams(
+                    f"the query has {expected} placeholder(s) ($1...) but {len(args)} args were given",
+                    field="args",
+                )
             columns = [a.name for a in statement.get_attributes()]
-            if not columns:
-                status = await pg.execute(query, *args)
-                return _status_result(status)
-            # A cursor fetches only max_rows + 1 rows from the server, however big the result.
-            async with pg.transaction():
-                cursor = await statement.cursor(*args)
-                records = await cursor.fetch(max_rows + 1)
+            try:
+                if not columns:
+                    return _status_result(await pg.execute(query, *args))
+                # A cursor fetches only max_rows + 1 rows from the server, however big the
+                # result is.
+                async with pg.transaction():
+                    cursor = await statement.cursor(*args)
+                    records = await cursor.fetch(max_rows + 1)
+            except asyncpg.DataError as e:
+                # asyncpg could not encode an argument for its placeholder's type.
+                raise InvalidOperationParams(f"invalid args: {e}", field="args") from None
         truncated = len(records) > max_rows
         rows = [list(r.values()) for r in records[:max_rows]]
         return {"columns": columns, "rows": rows, "row_count": len(rows), "truncated": truncated}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import uuid
@@ -173,6 +174,27 @@ async def test_execute_query_statements_without_rows(conn):
         )
 
 
+async def test_execute_query_args_must_fit_the_placeholders(conn):
+    for args in ([], [1, 2], ["not a number"]):
+        with pytest.raises(InvalidOperationParams) as info:
+            await pg.execute_operation(
+                conn, "execute_query", {"query": "select $1::int + 1", "args": args}
+            )
+        assert info.value.field == "args"
+
+
+async def test_execute_query_can_create_a_database(conn):
+    # CREATE DATABASE cannot run in a transaction block: statements without rows must not use one.
+    name = unique()
+    try:
+        result = await pg.execute_operation(
+            conn, "execute_query", {"query": f'create database "{name}"'}
+        )
+        assert result["status"] == "CREATE DATABASE"
+    finally:
+        await pg.drop_database_if_exists(conn, name)
+
+
 async def test_execute_query_sql_error_is_a_service_error(conn):
     with pytest.raises(ExternalServiceError, match="42P01"):
         await pg.execute_operation(
@@ -278,6 +300,26 @@ async def test_each_step_is_idempotent(conn):
         assert await pg.drop_database_if_exists(conn, name) is False
         assert await pg.drop_role_if_exists(conn, name) is True
         assert await pg.drop_role_if_exists(conn, name) is False
+
+
+async def test_concurrent_attempts_of_each_step_do_not_fail(conn):
+    # A Temporal retry can overlap a slow first attempt: both must succeed, one creating.
+    name = unique()
+    try:
+        created = await asyncio.gather(*(pg.ensure_database(conn, name) for _ in range(3)))
+        assert sorted(created) == [False, False, True]
+        created = await asyncio.gather(*(pg.ensure_role(conn, name, "pw-12345") for _ in range(3)))
+        assert sorted(created) == [False, False, True]
+        results = await asyncio.gather(
+            *(pg.create_service_database(conn, name, "pw-12345") for _ in range(3))
+        )
+        assert all(r["database"] == name for r in results)
+        dropped = await asyncio.gather(*(pg.drop_database_if_exists(conn, name) for _ in range(3)))
+        assert sorted(dropped) == [False, False, True]
+        dropped = await asyncio.gather(*(pg.drop_role_if_exists(conn, name) for _ in range(3)))
+        assert sorted(dropped) == [False, False, True]
+    finally:
+        await cleanup(conn, name)
 
 
 async def test_drop_role_while_its_database_still_exists(conn):
