@@ -12,7 +12,15 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from api.deps import PlatformState
 from api.errors import install_error_handlers
-from api.routes import api_keys, health, jobs, services
+from api.routes import (
+    api_keys,
+    external_services,
+    health,
+    jobs,
+    secrets,
+    service_databases,
+    services,
+)
 from core.local_keys import admin_api_key
 from core.logging import configure_logging
 from core.settings import Settings, get_settings
@@ -60,6 +68,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             allow_headers=["*"],
         )
     install_error_handlers(app)
-    for module in (health, services, jobs, api_keys):
+    for module in (
+        health,
+        services,
+        jobs,
+        secrets,
+        service_databases,
+        external_services,
+        api_keys,
+    ):
         app.include_router(module.router)
     return app
