@@ -11,14 +11,16 @@ from temporalio.worker import Worker
 
 from activities.cloud_run import CloudRunActivities
 from activities.registry import RegistryActivities
+from activities.service_databases import ServiceDatabaseActivities
 from core.logging import configure_logging
 from core.settings import Settings, get_settings
 from store.db import Database
 from temporal.client import connect
 from temporal.interceptors import JobLoggingInterceptor
+from workflows.service_databases import CreateServiceDatabase
 from workflows.services import DeployService, UndeployService
 
-WORKFLOWS = [DeployService, UndeployService]
+WORKFLOWS = [DeployService, UndeployService, CreateServiceDatabase]
 
 log = structlog.get_logger(__name__)
 
@@ -26,6 +28,7 @@ log = structlog.get_logger(__name__)
 def activities_for(settings: Settings, db: Database) -> list:
     cloud_run = CloudRunActivities(settings)
     registry = RegistryActivities(db)
+    service_db = ServiceDatabaseActivities(settings, db)
     return [
         cloud_run.get_service,
         cloud_run.apply_service,
@@ -36,6 +39,14 @@ def activities_for(settings: Settings, db: Database) -> list:
         cloud_run.restore_invokers,
         registry.upsert_service,
         registry.remove_service,
+        service_db.check_preconditions,
+        service_db.store_password,
+        service_db.create_database,
+        service_db.create_user,
+        service_db.store_connection_string,
+        service_db.drop_database,
+        service_db.drop_user,
+        service_db.delete_job_secret,
     ]
 
 

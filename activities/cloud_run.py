@@ -14,6 +14,7 @@ from google.iam.v1 import policy_pb2
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities.blocking import settle_in_thread
 from activities.cloud_run_spec import apply_spec, for_create
 from activities.google_errors import to_application_error
 from contracts.services import (
@@ -83,9 +84,9 @@ class CloudRunActivities:
         self.reader = CloudRunReader(settings)
         self.settings = self.reader.settings
 
-    async def _call(self, what: str, fn: Callable[..., T], *args, **kwargs) -> T:
+    async def _call(self, what: str, fn: Callable[..., T], *args, beat: tuple = (), **kwargs) -> T:
         try:
-            return await asyncio.to_thread(fn, *args, **kwargs)
+            return await settle_in_thread(fn, *args, heartbeat_details=beat, **kwargs)
         except gexc.GoogleAPICallError as error:
             raise to_application_error(error, what) from None
 
@@ -96,7 +97,11 @@ class CloudRunActivities:
         while True:
             activity.heartbeat(operation_name)
             operation = await self._call(
-                what, client.get_operation, request={"name": operation_name}, retry=None
+                what,
+                client.get_operation,
+                request={"name": operation_name},
+                retry=None,
+                beat=(operation_name,),
             )
             if operation.done:
                 if operation.HasField("error"):
@@ -213,7 +218,7 @@ class CloudRunActivities:
         operation_name = self._resumed_operation()
         if operation_name is None:
             try:
-                operation = await asyncio.to_thread(
+                operation = await settle_in_thread(
                     self.reader.client.delete_service,
                     name=self.reader.path(call.service_name, call.region),
                     retry=None,

@@ -146,6 +146,15 @@ class JobEngine:
             temporal_ui_url=self.ui_url(job_id),
         )
 
+    async def exists(self, job_id: str) -> bool:
+        try:
+            await self.client.get_workflow_handle(job_id).describe()
+            return True
+        except RPCError as error:
+            if error.status == RPCStatusCode.NOT_FOUND:
+                return False
+            raise
+
     async def describe(self, job_id: str) -> WorkflowExecutionDescription:
         try:
             return await self.client.get_workflow_handle(job_id).describe()

@@ -144,7 +144,10 @@ def _parse(spec: dict[str, Any]) -> Fault:
         status = None
     elif fail_next == 0 and latency_ms == 0:
         raise invalid("a fault needs fail_next >= 1, latency_ms > 0, or operation_error")
-    default_message = f"Injected fault: {status}" if status else "Injected latency"
+    if operation_error is not None:
+        default_message = operation_error["message"]
+    else:
+        default_message = f"Injected fault: {status}" if status else "Injected latency"
     return Fault(
         id=next(_ids),
         remaining=fail_next,

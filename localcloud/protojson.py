@@ -8,6 +8,7 @@ JSON (enum names); responses use enum numbers when the client asked with `enum-e
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from fastapi import Request
@@ -32,6 +33,13 @@ def parse(data: Any, cls: Any, where: str = "") -> dict[str, Any]:
     try:
         json_format.ParseDict(data, message)
     except json_format.ParseError as exc:
+        unknown = re.search(r'has no field named "([^"]+)"', str(exc))
+        if unknown:
+            # The wording Google's front ends use for unknown fields.
+            raise invalid(
+                f'Invalid JSON payload received. Unknown name "{unknown.group(1)}"'
+                f"{_at(where)}: Cannot find field."
+            ) from None
         raise invalid(f"Invalid JSON payload received{_at(where)}. {exc}") from None
     return json_format.MessageToDict(message)
 

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import uuid
+
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from store.models import Customer
+
+
+async def by_id(session: AsyncSession, customer_id: uuid.UUID) -> Customer | None:
+    return await session.get(Customer, customer_id)
 
 
 async def by_prefix(session: AsyncSession, prefix: str) -> Customer | None:

@@ -1,0 +1,35 @@
+"""Blocking client calls inside async activities: run in a thread, heartbeat while waiting, and on
+cancel let the call finish first, so compensation never races a create that is still in flight."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from temporalio import activity
+
+T = TypeVar("T")
+HEARTBEAT_SECONDS = 1.0
+
+
+async def _heartbeat_forever(details: tuple[Any, ...]) -> None:
+    while True:
+        await asyncio.sleep(HEARTBEAT_SECONDS)
+        activity.heartbeat(*details)
+
+
+async def settle_in_thread(
+    fn: Callable[..., T], *args: Any, heartbeat_details: tuple[Any, ...] = (), **kwargs: Any
+) -> T:
+    call = asyncio.ensure_future(asyncio.to_thread(fn, *args, **kwargs))
+    beating = asyncio.ensure_future(_heartbeat_forever(heartbeat_details))
+    try:
+        return await asyncio.shield(call)
+    except asyncio.CancelledError:
+        with contextlib.suppress(Exception):
+            await call
+        raise
+    finally:
+        beating.cancel()
