@@ -14,6 +14,7 @@ from api.deps import PlatformState
 from api.errors import install_error_handlers
 from api.routes import (
     api_keys,
+    codec,
     external_services,
     health,
     jobs,
@@ -60,13 +61,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description=DESCRIPTION,
         lifespan=lifespan,
     )
-    if settings.cors_origins:
-        app.add_middleware(
-            CORSMiddleware,
-            allow_origins=settings.cors_origins,
-            allow_methods=["*"],
-            allow_headers=["*"],
-        )
+    # The Temporal Web UI calls the codec endpoint from the browser, so its origin is allowed too.
+    origins = [*settings.cors_origins, settings.temporal_ui_url.rstrip("/")]
+    origins += [o.replace("127.0.0.1", "localhost") for o in origins if "127.0.0.1" in o]
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=origins,
+        allow_methods=["*"],
+        allow_headers=["*"],
+    )
     install_error_handlers(app)
     for module in (
         health,
@@ -76,6 +79,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         service_databases,
         external_services,
         api_keys,
+        codec,
     ):
         app.include_router(module.router)
     return app

@@ -25,6 +25,8 @@ class Settings(BaseSettings):
     task_queue: str = "conneskills-platform"
     # AES-GCM key (base64, 32 bytes) for Temporal payloads; `make run` generates one under data_dir.
     codec_key: str | None = None
+    # Lets the dev server's Web UI, in a browser on this machine, call /codec without an API key.
+    codec_allow_loopback: bool = True
 
     # API
     api_host: str = "127.0.0.1"

@@ -61,6 +61,8 @@ def temporal_command(settings: Settings, host: str, port: int) -> list[str]:
         settings.temporal_namespace,
         "--log-level",
         "warn",
+        "--ui-codec-endpoint",
+        f"{settings.public_api_url.rstrip('/')}/codec",
         *SQLITE_PRAGMAS,
         *search_attributes.cli_flags(),
     ]
