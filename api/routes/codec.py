@@ -67,7 +67,7 @@ def _to_proto(payloads: WirePayloads) -> list[Payload]:
     try:
         return [
             Payload(
-                metadata={k: base64.b64decode(v) for k, v in p.metadata.items()},
+                metadata={k: base64.b64decode(v, validate=True) for k, v in p.metadata.items()},
                 data=base64.b64decode(p.data, validate=True),
             )
             for p in payloads.payloads

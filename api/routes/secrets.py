@@ -12,7 +12,6 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
@@ -123,9 +122,7 @@ async def create_secret(
         try:
             meta = store.create(name, body.value, body.labels())
         except gexc.Conflict:
-            raise ApiError(
-                409, f"secret '{name}' already exists", details={"name": name}
-            ) from None
+            raise ApiError(409, f"secret '{name}' already exists", details={"name": name}) from None
         except Exception:
             if store.secret_created:
                 outcome["rolled_back"] = _roll_back(store, name)
@@ -265,14 +262,9 @@ async def update_secret(
 
 
 @router.delete("/{name}", status_code=status.HTTP_204_NO_CONTENT)
-async def delete_secret(
-    name: SecretNamePath, principal: Writer, settings: SettingsDep
-) -> Response:
+async def delete_secret(name: SecretNamePath, principal: Writer, settings: SettingsDep) -> Response:
     """Deletes the secret and all its versions."""
     if not await _cloud(f"deleting secret {name}", SecretStore(settings).delete, name):
         raise not_found("secret", name=name)
     log.info("secret deleted", secret=name, api_key=principal.name)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
-
-
-__all__ = ["router", "uuid"]
