@@ -69,7 +69,9 @@ async def resolve_secret_refs(refs: Mapping[str, object], settings: Settings) ->
     names = {role: name for role, name in refs.items() if _valid_name(name)}
     missing = {str(name) for role, name in refs.items() if role not in names}
     unique = sorted(set(names.values()))
-    values = dict(zip(unique, await asyncio.gather(*(_access(store, n) for n in unique)), strict=True))
+    values = dict(
+        zip(unique, await asyncio.gather(*(_access(store, n) for n in unique)), strict=True)
+    )
     missing |= {name for name, value in values.items() if value is None}
     if missing:
         raise SecretRefsMissing(missing)

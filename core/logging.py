@@ -20,6 +20,17 @@ def _redact(_logger, _method, event_dict: dict) -> dict:
     return event_dict
 
 
+def _temporal_sdk_context(_logger, _method, event_dict: dict) -> dict:
+    """The Temporal SDK's own log records carry the activity/workflow info as an `extra` dict;
+    surface its workflow id as job_id so those lines are traceable like ours."""
+    record = event_dict.get("_record")
+    info = getattr(record, "temporal_activity", None) or getattr(record, "temporal_workflow", None)
+    if isinstance(info, dict) and info.get("workflow_id"):
+        event_dict.setdefault("job_id", info["workflow_id"])
+        event_dict.setdefault("workflow_id", info["workflow_id"])
+    return event_dict
+
+
 def configure_logging(level: int = logging.INFO) -> None:
     global _configured
     if _configured:
@@ -48,7 +59,7 @@ def configure_logging(level: int = logging.INFO) -> None:
                 structlog.stdlib.ProcessorFormatter.remove_processors_meta,
                 structlog.processors.JSONRenderer(),
             ],
-            foreign_pre_chain=shared,
+            foreign_pre_chain=[*shared, _temporal_sdk_context],
         )
     )
     root = logging.getLogger()
