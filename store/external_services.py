@@ -71,14 +71,21 @@ async def create(
 
 
 async def apply_changes(
-    session: AsyncSession, row: ExternalService, changes: Mapping[str, Any]
+    session: AsyncSession,
+    row: ExternalService,
+    changes: Mapping[str, Any],
+    *,
+    health: tuple[str, datetime] | None = None,
 ) -> ExternalService:
-    """Sets the given API fields (`metadata`, `url`, …) on `row`; unknown fields are a bug."""
+    """Sets the given API fields (`metadata`, `url`, …) on `row`, and a health-check outcome
+    (status, checked at) when given; unknown fields are a bug."""
     unknown = set(changes) - UPDATABLE
     if unknown:
         raise ValueError(f"not updatable: {sorted(unknown)}")
     for field, value in changes.items():
         setattr(row, _ATTRIBUTES.get(field, field), value)
+    if health is not None:
+        row.health_status, row.last_health_check = health
     await session.flush()
     await session.refresh(row)
     return row

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
+import subprocess
+import sys
 import threading
 import time
 import uuid
@@ -168,6 +170,27 @@ async def wait_for_job(
         if time.monotonic() > deadline:
             raise AssertionError(f"job {job_id} still {job['status']} after {seconds}s: {job}")
         await asyncio.sleep(0.2)
+
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def start_worker_process(settings: Settings, **popen_kwargs) -> subprocess.Popen:
+    """`python worker.py` in its own process, configured like `make run` does, through env vars."""
+    env = dict(os.environ)
+    for field in (
+        "temporal_address",
+        "task_queue",
+        "database_url",
+        "cloud_run_endpoint",
+        "logging_endpoint",
+        "secret_manager_endpoint",
+        "codec_key",
+    ):
+        env[f"CONNESKILLS_{field.upper()}"] = str(getattr(settings, field))
+    popen_kwargs.setdefault("stdout", subprocess.DEVNULL)
+    popen_kwargs.setdefault("stderr", subprocess.DEVNULL)
+    return subprocess.Popen([sys.executable, "worker.py"], cwd=ROOT, env=env, **popen_kwargs)
 
 
 def unique_name(prefix: str = "svc") -> str:

@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import subprocess
-import sys
 import time
-from pathlib import Path
 
 import httpx
 import pytest
@@ -16,10 +13,15 @@ from temporalio.api.enums.v1 import PendingActivityState
 
 from activities.cloud_run import CloudRunReader
 from temporal.binaries import temporal_cli
-from tests.conftest import ADMIN_KEY, ApiServer, make_settings, unique_name, wait_for_job
+from tests.conftest import (
+    ADMIN_KEY,
+    ApiServer,
+    make_settings,
+    start_worker_process,
+    unique_name,
+    wait_for_job,
+)
 from tests.test_services_e2e import IMAGE, deploy
-
-ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture
@@ -151,33 +153,12 @@ async def test_a_404_from_cloud_run_during_update_fails_the_job(api, localcloud)
     assert f"updating service {name}" in job["error"]
 
 
-def _start_worker_process(settings) -> subprocess.Popen:
-    env = dict(os.environ)
-    for field in (
-        "temporal_address",
-        "task_queue",
-        "database_url",
-        "cloud_run_endpoint",
-        "logging_endpoint",
-        "secret_manager_endpoint",
-        "codec_key",
-    ):
-        env[f"CONNESKILLS_{field.upper()}"] = str(getattr(settings, field))
-    return subprocess.Popen(
-        [sys.executable, "worker.py"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-
-
 async def test_a_worker_killed_mid_deploy_is_replaced_and_the_job_completes(
     client, settings, localcloud, data_dir
 ):
     own = make_settings(data_dir, settings.temporal_address, localcloud.url)
     localcloud.set_lro_delay(4.0)
-    worker = _start_worker_process(own)
+    worker = start_worker_process(own)
     try:
         with ApiServer(own) as server:
             async with httpx.AsyncClient(
@@ -189,7 +170,7 @@ async def test_a_worker_killed_mid_deploy_is_replaced_and_the_job_completes(
                 worker.send_signal(signal.SIGKILL)
                 worker.wait()
                 localcloud.set_lro_delay(0.2)
-                worker = _start_worker_process(own)
+                worker = start_worker_process(own)
                 job = await wait_for_job(api, job_id, seconds=90)
                 assert job["status"] == "completed", job
                 listed = (await api.get("/api/v1/services", params={"limit": 1000})).json()

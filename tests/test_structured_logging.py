@@ -4,32 +4,20 @@ or secret value is ever logged."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 
 import httpx
 
-from tests.conftest import ADMIN_KEY, ApiServer, make_settings, unique_name, wait_for_job
-from tests.test_deploy_reliability import ROOT
+from tests.conftest import (
+    ADMIN_KEY,
+    ApiServer,
+    make_settings,
+    start_worker_process,
+    unique_name,
+    wait_for_job,
+)
 from tests.test_services_e2e import deploy
 
 WORKER_LIFECYCLE = ("worker started", "worker stopped", "Beginning worker shutdown")
-
-
-def worker_env(settings) -> dict[str, str]:
-    env = dict(os.environ)
-    for field in (
-        "temporal_address",
-        "task_queue",
-        "database_url",
-        "cloud_run_endpoint",
-        "logging_endpoint",
-        "secret_manager_endpoint",
-        "codec_key",
-    ):
-        env[f"CONNESKILLS_{field.upper()}"] = str(getattr(settings, field))
-    return env
 
 
 async def test_every_worker_line_of_a_job_carries_its_job_id_and_no_key(
@@ -38,13 +26,7 @@ async def test_every_worker_line_of_a_job_carries_its_job_id_and_no_key(
     own = make_settings(data_dir, settings.temporal_address, localcloud.url)
     log_path = tmp_path / "worker.log"
     with log_path.open("w") as log_file:
-        worker = subprocess.Popen(
-            [sys.executable, "worker.py"],
-            cwd=ROOT,
-            env=worker_env(own),
-            stdout=log_file,
-            stderr=log_file,
-        )
+        worker = start_worker_process(own, stdout=log_file, stderr=log_file)
     try:
         with ApiServer(own) as server:
             async with httpx.AsyncClient(
