@@ -13,6 +13,16 @@ _configured = False
 _REDACTED_KEYS = {"value", "password", "api_key", "x-api-key", "authorization", "secret_value"}
 
 
+class _CurrentStderr:
+    """Writes to whatever sys.stderr is now: test runners and daemonisers swap it after start-up."""
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+
 def _redact(_logger, _method, event_dict: dict) -> dict:
     for key in list(event_dict):
         if key.lower() in _REDACTED_KEYS:
@@ -49,10 +59,10 @@ def configure_logging(level: int = logging.INFO) -> None:
             structlog.processors.JSONRenderer(),
         ],
         wrapper_class=structlog.make_filtering_bound_logger(level),
-        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        logger_factory=structlog.PrintLoggerFactory(file=_CurrentStderr()),
         cache_logger_on_first_use=True,
     )
-    handler = logging.StreamHandler(sys.stderr)
+    handler = logging.StreamHandler(_CurrentStderr())
     handler.setFormatter(
         structlog.stdlib.ProcessorFormatter(
             processors=[

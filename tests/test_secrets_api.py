@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 
 import httpx
 import pytest
+import structlog
 
 from activities.secret_manager import MAX_SECRET_BYTES, SecretStore
 from store import secret_audit
@@ -505,27 +508,46 @@ async def test_a_conflict_never_deletes_the_existing_secret(api, localcloud, cle
     assert (await api.get(f"{BASE}/{key}/value")).json()["value"] == "original"
 
 
+async def test_a_done_write_is_reported_done_even_if_its_time_cannot_be_read(
+    api, localcloud, cleanup
+):
+    key = f"done-{suffix()}"
+    value = secret_value()
+    try:
+        localcloud.inject_fault(fail_next=2, code=503, method="GET", path_contains="/versions/")
+        created = await api.post(BASE, json={"scope": "GLOBAL", "key": key, "value": value})
+        cleanup.append(key)
+        updated = await api.put(f"{BASE}/{key}", json={"value": value + "-2"})
+    finally:
+        localcloud.clear_faults()
+    assert created.status_code == 201, created.text
+    assert created.json()["updated_at"] == created.json()["created_at"]
+    assert updated.status_code == 200, updated.text
+    assert (await api.get(f"{BASE}/{key}/value")).json()["value"] == value + "-2"
+
+
 @pytest.mark.parametrize(
-    ("method", "path_contains", "call", "status", "code"),
+    ("method", "path_contains", "call", "upstream", "status", "code"),
     [
-        ("GET", "/secrets", ("GET", ""), 503, "unavailable"),
-        ("GET", "/secrets/", ("GET", "/{name}"), 503, "unavailable"),
-        ("POST", ":addVersion", ("PUT", "/{name}"), 503, "unavailable"),
-        ("DELETE", "/secrets/", ("DELETE", "/{name}"), 503, "unavailable"),
-        ("GET", ":access", ("GET", "/{name}/value"), 503, "unavailable"),
-        ("GET", ":access", ("GET", "/{name}/value"), 500, "upstream_error"),
+        ("GET", "/secrets", ("GET", ""), 503, 503, "unavailable"),
+        ("GET", "/secrets/", ("GET", "/{name}"), 503, 503, "unavailable"),
+        ("GET", "/secrets/", ("GET", "/{name}"), 429, 503, "unavailable"),
+        ("POST", ":addVersion", ("PUT", "/{name}"), 503, 503, "unavailable"),
+        ("DELETE", "/secrets/", ("DELETE", "/{name}"), 503, 503, "unavailable"),
+        ("GET", ":access", ("GET", "/{name}/value"), 503, 503, "unavailable"),
+        ("GET", ":access", ("GET", "/{name}/value"), 500, 502, "upstream_error"),
+        ("GET", "/secrets/", ("GET", "/{name}"), 403, 502, "upstream_error"),
     ],
 )
 async def test_upstream_failures_answer_with_the_envelope(
-    api, localcloud, db, cleanup, method, path_contains, call, status, code
+    api, localcloud, db, cleanup, method, path_contains, call, upstream, status, code
 ):
     value = secret_value()
     name = (await create(api, cleanup, scope="GLOBAL", key=f"up-{suffix()}", value=value))["name"]
     verb, path = call
-    upstream_status = 503 if status == 503 else 500
     try:
         localcloud.inject_fault(
-            fail_next=1, code=upstream_status, method=method, path_contains=path_contains
+            fail_next=1, code=upstream, method=method, path_contains=path_contains
         )
         response = await api.request(
             verb,
@@ -534,7 +556,7 @@ async def test_upstream_failures_answer_with_the_envelope(
         )
     finally:
         localcloud.clear_faults()
-    assert_envelope(response, 502 if status == 500 else status, code if status != 500 else code)
+    assert_envelope(response, status, code)
     assert value not in response.text
     if path.endswith("/value"):
         rows = await audit_rows(db, name)
@@ -546,22 +568,50 @@ async def test_upstream_failures_answer_with_the_envelope(
 # --- logs and docs ------------------------------------------------------------------------------
 
 
+@contextmanager
+def captured_logs() -> Iterator[list[str]]:
+    """Everything the process logs meanwhile: structlog events as handed to the logger (before the
+    redaction processor, so a value passed under any key counts) and stdlib log records."""
+    lines: list[str] = []
+
+    def tap(_logger, _method, event_dict):
+        lines.append(repr(event_dict))
+        return event_dict
+
+    class Handler(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            lines.append(f"{record.getMessage()} {record.__dict__!r}")
+
+    # Cached structlog loggers share the configured processor list, so the tap sees them too.
+    processors = structlog.get_config()["processors"]
+    handler = Handler(level=logging.DEBUG)
+    processors.insert(0, tap)
+    logging.getLogger().addHandler(handler)
+    try:
+        yield lines
+    finally:
+        processors.remove(tap)
+        logging.getLogger().removeHandler(handler)
+
+
 async def test_values_never_reach_the_logs(api, cleanup, capfd):
     value = secret_value()
     updated = secret_value()
     oversize = value + "x" * MAX_SECRET_BYTES
     key = f"logs-{suffix()}"
     capfd.readouterr()
-    name = (await create(api, cleanup, scope="GLOBAL", key=key, value=value))["name"]
-    assert (await api.get(f"{BASE}/{name}/value")).json()["value"] == value
-    assert (await api.put(f"{BASE}/{name}", json={"value": updated})).status_code == 200
-    assert (await api.get(f"{BASE}/{name}/value")).json()["value"] == updated
-    assert (await api.put(f"{BASE}/{name}", json={"value": oversize})).status_code == 400
-    again = await api.post(BASE, json={"scope": "GLOBAL", "key": key, "value": value})
-    assert again.status_code == 409
+    with captured_logs() as lines:
+        name = (await create(api, cleanup, scope="GLOBAL", key=key, value=value))["name"]
+        assert (await api.get(f"{BASE}/{name}/value")).json()["value"] == value
+        assert (await api.put(f"{BASE}/{name}", json={"value": updated})).status_code == 200
+        assert (await api.get(f"{BASE}/{name}/value")).json()["value"] == updated
+        assert (await api.put(f"{BASE}/{name}", json={"value": oversize})).status_code == 400
+        again = await api.post(BASE, json={"scope": "GLOBAL", "key": key, "value": value})
+        assert again.status_code == 409
     captured = capfd.readouterr()
-    text = captured.out + captured.err
-    assert "secret value read" in text and name in text, "the API's logs were not captured"
+    text = "\n".join(lines) + captured.out + captured.err
+    assert "secret value read" in text and "secret created" in text, "logs were not captured"
+    assert name in text
     assert value not in text and updated not in text
 
 

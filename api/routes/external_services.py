@@ -214,9 +214,7 @@ async def create_external_service(
             )
     except IntegrityError:
         raise _duplicate(body.name) from None
-    log.info(
-        "external service created", service=row.name, type=row.type, health=health.status
-    )
+    log.info("external service created", service=row.name, type=row.type, health=health.status)
     return ExternalServiceCreated.from_row(row, health_message=health.message)
 
 
@@ -410,4 +408,3 @@ async def execute_external_service_operation(
     return OperationResult(
         service=row.name, operation=operation, result=_scrub(result, _sensitive_values(conn))
     )
-

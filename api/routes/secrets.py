@@ -95,6 +95,17 @@ def _updated_at(store: SecretStore, meta: SecretMetadata) -> datetime | None:
     return version.create_time or meta.created_at
 
 
+def _updated_after_write(
+    store: SecretStore, meta: SecretMetadata, fallback: datetime | None
+) -> datetime | None:
+    """The latest version's time once a write has succeeded: failing to read it must not turn a
+    done write into an error the caller would retry, so it falls back instead."""
+    try:
+        return _updated_at(store, meta) or fallback
+    except gexc.GoogleAPICallError:
+        return fallback
+
+
 def _response(meta: SecretMetadata, updated_at: datetime | None) -> SecretResponse:
     return SecretResponse(
         name=meta.name,
@@ -127,7 +138,7 @@ async def create_secret(
             if store.secret_created:
                 outcome["rolled_back"] = _roll_back(store, name)
             raise
-        return _response(meta, _updated_at(store, meta))
+        return _response(meta, _updated_after_write(store, meta, meta.created_at))
 
     try:
         created = await _cloud(f"creating secret {name}", create)
@@ -135,7 +146,7 @@ async def create_secret(
         if "rolled_back" in outcome:
             error.details["rolled_back"] = outcome["rolled_back"]
         raise
-    log.info("secret created", secret=name, scope=body.scope.value, api_key=principal.name)
+    log.info("secret created", secret=name, scope=body.scope.value, key_name=principal.name)
     return created
 
 
@@ -206,7 +217,7 @@ async def get_secret_value(
 
     if not principal.has(SECRETS_SCOPE):
         await audit(secret_audit.DENIED)
-        log.warning("secret value refused", secret=name, api_key=principal.name)
+        log.warning("secret value refused", secret=name, key_name=principal.name)
         raise ApiError(
             403,
             f"this API key lacks the '{SECRETS_SCOPE}' scope",
@@ -222,7 +233,7 @@ async def get_secret_value(
         raise
     # Written before the value leaves: if the audit cannot be written, the value is not returned.
     await audit(secret_audit.OK)
-    log.info("secret value read", secret=name, api_key=principal.name)
+    log.info("secret value read", secret=name, key_name=principal.name)
     response.headers["Cache-Control"] = "no-store"
     return SecretValueResponse(name=name, value=value)
 
@@ -252,12 +263,12 @@ async def update_secret(
         if meta is None:
             return None
         store.add_version(name, body.value)
-        return _response(meta, _updated_at(store, meta) or datetime.now(UTC))
+        return _response(meta, _updated_after_write(store, meta, datetime.now(UTC)))
 
     updated = await _cloud(f"updating secret {name}", update)
     if updated is None:
         raise not_found("secret", name=name)
-    log.info("secret updated", secret=name, api_key=principal.name)
+    log.info("secret updated", secret=name, key_name=principal.name)
     return updated
 
 
@@ -266,5 +277,5 @@ async def delete_secret(name: SecretNamePath, principal: Writer, settings: Setti
     """Deletes the secret and all its versions."""
     if not await _cloud(f"deleting secret {name}", SecretStore(settings).delete, name):
         raise not_found("secret", name=name)
-    log.info("secret deleted", secret=name, api_key=principal.name)
+    log.info("secret deleted", secret=name, key_name=principal.name)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
