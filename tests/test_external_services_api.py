@@ -58,9 +58,10 @@ async def secrets(settings) -> AsyncIterator[Secrets]:
 
 
 @pytest.fixture
-async def http(api_server, secrets: Secrets) -> AsyncIterator[httpx.AsyncClient]:
-    """An admin client that records every response body; after the test none may hold a secret
-    value, and the services the test registered are removed."""
+async def http(api_server, secrets: Secrets, capfd) -> AsyncIterator[httpx.AsyncClient]:
+    """An admin client that records every response body; after the test neither a body nor a
+    log line (the API logs to this process' stderr) may hold a secret value, and the services the
+    test registered are removed."""
     bodies: list[str] = []
 
     async def record(response: httpx.Response) -> None:
@@ -78,9 +79,12 @@ async def http(api_server, secrets: Secrets) -> AsyncIterator[httpx.AsyncClient]
             if service["name"].startswith("es-t-"):
                 await client.delete(f"{BASE}/{service['id']}")
     assert bodies
+    captured = capfd.readouterr()
+    logs = captured.out + captured.err
     for value in secrets.sensitive:
         leaked = [body for body in bodies if value in body]
         assert not leaked, f"a secret value appeared in a response: {leaked[0][:300]}"
+        assert value not in logs, "a secret value appeared in the logs"
 
 
 def unique(prefix: str = "svc") -> str:
@@ -547,9 +551,7 @@ async def test_unknown_operations_and_bad_params_answer_400(http, secrets):
     assert missing.status_code == 400 and missing.json()["error"]["details"]["field"] == "query"
 
     for body in ({"params": "nope"}, {"params": {}, "extra": 1}, [1, 2]):
-        response = await http.post(
-            f"{BASE}/{service['id']}/operations/list_databases", json=body
-        )
+        response = await http.post(f"{BASE}/{service['id']}/operations/list_databases", json=body)
         assert response.status_code == 400, (body, response.text)
 
     as_job = await operation(

@@ -7,7 +7,7 @@ import uuid
 from fastapi import APIRouter, Response, status
 from sqlalchemy import select
 
-from api.auth import Admin
+from api.auth import Admin, principal_cache
 from api.deps import DbDep
 from api.errors import not_found
 from api.schemas.api_keys import ApiKeyCreate, ApiKeyCreated, ApiKeyInfo
@@ -39,4 +39,5 @@ async def revoke_api_key(key_id: uuid.UUID, _: Admin, db: DbDep) -> Response:
         if row is None:
             raise not_found("API key", key_id=str(key_id))
         row.active = False
+    principal_cache.clear()
     return Response(status_code=status.HTTP_204_NO_CONTENT)
