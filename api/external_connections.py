@@ -75,10 +75,11 @@ async def resolve_secret_refs(refs: Mapping[str, object], settings: Settings) ->
     missing |= {name for name, value in values.items() if value is None}
     if missing:
         raise SecretRefsMissing(missing)
-    return {role: values[name] for role, name in names.items()}  # type: ignore[misc]
+    return {str(role): str(values[name]) for role, name in names.items()}
 
 
 async def connection_for(row: ExternalService, settings: Settings) -> ServiceConnection:
+    """The row's connection with every secret ref resolved to its latest value."""
     if row.type not in SUPPORTED_TYPES:
         raise ApiError(
             409,

@@ -33,7 +33,7 @@ from sqlalchemy.exc import IntegrityError
 
 from activities.external_services import (
     SUPPORTED_TYPES,
-    ExternalServiceError,
+    ExternalServiceOperationError,
     HealthCheckResult,
     InvalidOperationParams,
     ServiceConnection,
@@ -370,10 +370,11 @@ async def execute_external_service_operation(
             400, error.message, details={"operation": operation[:64], "valid_operations": valid}
         )
     if operation in JOB_OPERATIONS:
+        use = JOB_OPERATIONS[operation].format(service_id=row.id)
         raise ApiError(
             400,
-            f"{operation} runs as a job: use {JOB_OPERATIONS[operation]}",
-            details={"operation": operation, "use": JOB_OPERATIONS[operation]},
+            f"{operation} runs as a job: use {use}",
+            details={"operation": operation, "use": use},
         )
     if operation in ADMIN_OPERATIONS and not principal.has("admin"):
         raise ApiError(
@@ -391,7 +392,7 @@ async def execute_external_service_operation(
         ) from None
     except InvalidOperationParams as error:
         raise ApiError(400, error.message, details={"field": error.field}) from None
-    except ExternalServiceError as error:
+    except ExternalServiceOperationError as error:  # ExternalServiceError and anything new
         message = _scrub(error.message, _sensitive_values(conn))
         log.warning(
             "external service operation failed",
@@ -402,7 +403,11 @@ async def execute_external_service_operation(
         raise ApiError(
             502,
             f"{row.name}: {message}",
-            details={"service": row.name, "operation": operation, "retryable": error.retryable},
+            details={
+                "service": row.name,
+                "operation": operation,
+                "retryable": bool(getattr(error, "retryable", False)),
+            },
         ) from None
     log.info("external service operation", service=row.name, operation=operation)
     return OperationResult(

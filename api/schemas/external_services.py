@@ -34,8 +34,9 @@ CREDENTIAL_ROLES: tuple[str, ...] = get_args(CredentialRole)
 SecretName = Annotated[str, StringConstraints(pattern=SECRET_NAME_PATTERN)]
 SecretRefs = dict[CredentialRole, SecretName]
 
-_URL = re.compile(r"[a-zA-Z][a-zA-Z0-9+.\-]*://\S+")
-_HTTP_URL = re.compile(r"https?://\S+")
+# No whitespace or control characters (PostgreSQL text refuses NUL; logs and headers dislike the rest).
+_URL = re.compile(r"[a-zA-Z][a-zA-Z0-9+.\-]*://[^\s\x00-\x1f\x7f]+")
+_HTTP_URL = re.compile(r"https?://[^\s\x00-\x1f\x7f]+")
 
 _SECRET_REFS_DESCRIPTION = (
     "Credential role → Secret Manager secret name. Roles: "
