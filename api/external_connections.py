@@ -21,6 +21,7 @@ from google.api_core import exceptions as gexc
 
 from activities.external_services import SUPPORTED_TYPES, ServiceConnection
 from activities.secret_manager import SecretStore
+from activities.service_connections import connection_from_row
 from api.errors import ApiError
 from core.settings import Settings
 from store.models import ExternalService
@@ -87,10 +88,4 @@ async def connection_for(row: ExternalService, settings: Settings) -> ServiceCon
             details={"type": row.type, "valid_types": [t.value for t in SUPPORTED_TYPES]},
         )
     credentials = await resolve_secret_refs(dict(row.secret_refs or {}), settings)
-    return ServiceConnection(
-        name=row.name,
-        type=row.type,
-        url=row.url or "",
-        credentials=credentials,
-        metadata=dict(row.service_metadata or {}),
-    )
+    return connection_from_row(row, credentials)

@@ -1,0 +1,24 @@
+# The platform image: API, worker and local cloud share it; docker-compose picks the command.
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1
+WORKDIR /app
+
+COPY pyproject.toml ./
+COPY api ./api
+COPY activities ./activities
+COPY contracts ./contracts
+COPY core ./core
+COPY gateway ./gateway
+COPY localcloud ./localcloud
+COPY providers ./providers
+COPY store ./store
+COPY temporal ./temporal
+COPY workflows ./workflows
+COPY worker.py ./
+RUN pip install . && useradd --create-home platform && mkdir -p /app/.data \
+    && chown platform /app/.data
+USER platform
+
+EXPOSE 8000
+CMD ["python", "-m", "uvicorn", "--factory", "api.app:create_app", "--host", "0.0.0.0", "--port", "8000"]
