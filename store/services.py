@@ -46,6 +46,19 @@ async def remove(session: AsyncSession, name: str) -> bool:
     return result.rowcount > 0
 
 
+async def with_customer(
+    session: AsyncSession, name: str
+) -> tuple[ServiceRecord | None, Customer | None]:
+    row = (
+        await session.execute(
+            select(ServiceRecord, Customer)
+            .outerjoin(Customer, ServiceRecord.customer_id == Customer.id)
+            .where(ServiceRecord.name == name)
+        )
+    ).first()
+    return (row[0], row[1]) if row else (None, None)
+
+
 async def all_with_customers(
     session: AsyncSession,
 ) -> Sequence[tuple[ServiceRecord, Customer | None]]:

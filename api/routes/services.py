@@ -160,6 +160,13 @@ async def deploy_service(
     )
 
 
+async def _service_with_owner(settings: SettingsDep, db: DbDep, name: str, region: str | None):
+    service = await _get_service(settings, name, region)
+    async with db.transaction() as session:
+        record, owner = await registry.with_customer(session, name)
+    return service, record, owner
+
+
 @router.get("/{service_name}", response_model=ServiceInfo)
 async def get_service(
     service_name: ServiceNamePath,
@@ -168,9 +175,7 @@ async def get_service(
     db: DbDep,
     region: RegionQuery = None,
 ) -> ServiceInfo:
-    service = await _get_service(settings, service_name, region)
-    record, owner = (await _registry(db)).get(service_name, (None, None))
-    return views.info(service, record, owner)
+    return views.info(*await _service_with_owner(settings, db, service_name, region))
 
 
 @router.get("/{service_name}/details", response_model=ServiceDetails)
@@ -181,9 +186,7 @@ async def get_service_details(
     db: DbDep,
     region: RegionQuery = None,
 ) -> ServiceDetails:
-    service = await _get_service(settings, service_name, region)
-    record, owner = (await _registry(db)).get(service_name, (None, None))
-    return views.details(service, record, owner)
+    return views.details(*await _service_with_owner(settings, db, service_name, region))
 
 
 @router.get("/{service_name}/status", response_model=ServiceStatus)
