@@ -113,11 +113,15 @@ class ServiceDatabaseActivities:
         what = f"writing secret {secret.name}"
         existing = await self._secret_call(what, self.store.get, secret.name)
         if existing is not None:
-            if existing.labels.get(JOB_LABEL) == secret.labels.get(JOB_LABEL):
-                return False  # written by an earlier attempt of this same step
-            raise ApplicationError(
-                f"secret {secret.name} already exists", type="AlreadyExists", non_retryable=True
-            )
+            if existing.labels.get(JOB_LABEL) != secret.labels.get(JOB_LABEL):
+                raise ApplicationError(
+                    f"secret {secret.name} already exists", type="AlreadyExists", non_retryable=True
+                )
+            # An earlier attempt of this step made it; it may have died between creating the
+            # secret and adding its value. Nothing can have read a value that was never stored.
+            if not await self._has_value(what, secret.name):
+                await self._secret_call(what, self.store.add_version, secret.name, make_value())
+            return False
         value = make_value()
         try:
             await self._secret_call(what, self.store.create, secret.name, value, secret.labels)
@@ -127,6 +131,15 @@ class ServiceDatabaseActivities:
             raise
         log.info("secret written", secret=secret.name)
         return True
+
+    async def _has_value(self, what: str, name: str) -> bool:
+        try:
+            await settle_in_thread(self.store.access, name)
+            return True
+        except gexc.NotFound:
+            return False
+        except gexc.GoogleAPICallError as error:
+            raise to_application_error(error, what) from None
 
     @activity.defn(name="service_db.store_password")
     async def store_password(self, inp: JobSecretInput) -> bool:

@@ -4,14 +4,23 @@ Manager in the local cloud. Every flow also checks that no password leaks into h
 from __future__ import annotations
 
 import asyncio
+import signal
 import uuid
 
 import asyncpg
+import httpx
 import pytest
 
 from activities.secret_manager import SecretStore
 from store.models import Customer, ExternalService
-from tests.conftest import POSTGRES_URL, wait_for_job
+from tests.conftest import (
+    ADMIN_KEY,
+    POSTGRES_URL,
+    ApiServer,
+    make_settings,
+    start_worker_process,
+    wait_for_job,
+)
 from tests.history_text import decoded_history_text
 from tests.test_deploy_reliability import wait_for_pending_activity
 
@@ -273,3 +282,47 @@ async def test_unknown_ids_answer_400_or_404(api, pg_service):
         json={**body, "customer_id": str(uuid.uuid4())},
     )
     assert unknown_customer.status_code == 400
+
+
+async def test_a_worker_killed_mid_saga_is_replaced_and_nothing_is_duplicated(
+    client, settings, data_dir, localcloud, pg_service
+):
+    own = make_settings(data_dir, settings.temporal_address, localcloud.url)
+    db_name, service = names()
+    store = SecretStore(settings)
+    localcloud.inject_fault(
+        fail_next=1, code=0, latency_ms=4000, method="POST", path_contains="connection-string"
+    )
+    worker = start_worker_process(own)
+    try:
+        with ApiServer(own) as server:
+            async with httpx.AsyncClient(
+                base_url=server.url, headers={"X-API-Key": ADMIN_KEY}, timeout=30
+            ) as api:
+                job_id = await start(api, pg_service.id, db_name=db_name, service_name=service)
+                await wait_for_pending_activity(
+                    client, job_id, "service_db.store_connection_string"
+                )
+                # Kill between creating the secret and adding its (delayed) value.
+                while await asyncio.to_thread(store.get, f"{service}-connection-string") is None:
+                    await asyncio.sleep(0.05)
+                worker.send_signal(signal.SIGKILL)
+                worker.wait()
+                worker = start_worker_process(own)
+                job = await wait_for_job(api, job_id, seconds=90)
+        assert job["status"] == "completed", job
+        listed = await asyncio.to_thread(store.list, {"service": service})
+        assert sorted(s.name for s in listed) == [
+            f"{service}-connection-string",
+            f"{service}-password",
+        ]
+        dsn = await asyncio.to_thread(store.access, f"{service}-connection-string")
+        own_connection = await asyncpg.connect(dsn)
+        await own_connection.close()
+    finally:
+        localcloud.clear_faults()
+        worker.terminate()
+        worker.wait(timeout=20)
+        await drop_everything(db_name)
+        for name in (f"{service}-password", f"{service}-connection-string"):
+            await asyncio.to_thread(store.delete, name)
