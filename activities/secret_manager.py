@@ -9,11 +9,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+import structlog
 from google.api_core import exceptions as gexc
 from google.cloud import secretmanager_v1
 
 from core.settings import Settings, get_settings
 from providers.google import secret_manager_client
+
+log = structlog.get_logger(__name__)
 
 # The documented limit for one secret value (Secret Manager itself allows 64 KiB).
 MAX_SECRET_BYTES = 64 * 1024
@@ -63,8 +66,24 @@ class SecretStore:
             ),
             retry=None,
         )
-        self.add_version(name, value)
+        try:
+            self.add_version(name, value)
+        except Exception:
+            # Leave nothing half-made: a secret without a version would block every retry.
+            self._delete_quietly(name)
+            raise
         return self._metadata(secret)
+
+    def _delete_quietly(self, name: str) -> None:
+        try:
+            self.delete(name)
+            log.info("secret creation rolled back: its first version failed", secret=name)
+        except Exception as error:  # the caller gets the original failure; this one is logged
+            log.warning(
+                "secret left without a version; delete it by hand",
+                secret=name,
+                error_type=type(error).__name__,
+            )
 
     def ensure(self, name: str, value: str, labels: dict[str, str]) -> bool:
         """Idempotent create for activities: an existing secret gets the value as a new version only

@@ -122,13 +122,8 @@ class ServiceDatabaseActivities:
             if not await self._has_value(what, secret.name):
                 await self._secret_call(what, self.store.add_version, secret.name, make_value())
             return False
-        value = make_value()
-        try:
-            await self._secret_call(what, self.store.create, secret.name, value, secret.labels)
-        except ApplicationError:
-            # create_secret may have succeeded and add_version failed: leave nothing half-made.
-            await self._secret_call(what, self.store.delete, secret.name)
-            raise
+        # SecretStore.create removes the secret again if its value cannot be stored.
+        await self._secret_call(what, self.store.create, secret.name, make_value(), secret.labels)
         log.info("secret written", secret=secret.name)
         return True
 

@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import Callable
 from typing import TypeVar
 
+import requests
 from google.api_core import exceptions as gexc
 
 from api.errors import ApiError
@@ -23,6 +24,13 @@ async def call_cloud(what: str, fn: Callable[..., T], *args, **kwargs) -> T:
     except (gexc.ServiceUnavailable, gexc.TooManyRequests, gexc.DeadlineExceeded) as error:
         raise ApiError(
             503, f"{what}: upstream unavailable, retry later", details={"upstream": error.message}
+        ) from None
+    except (requests.RequestException, ConnectionError, TimeoutError) as error:
+        # The endpoint did not answer at all (refused, reset, timed out).
+        raise ApiError(
+            503,
+            f"{what}: upstream unavailable, retry later",
+            details={"upstream": type(error).__name__},
         ) from None
     except gexc.GoogleAPICallError as error:
         raise ApiError(

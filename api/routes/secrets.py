@@ -12,12 +12,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, TypeVar
 
-import requests
 import structlog
 from fastapi import APIRouter, Depends, Path, Query, Response, status
 from google.api_core import exceptions as gexc
@@ -39,7 +37,6 @@ from api.schemas.secrets import (
     SecretUpdateRequest,
     SecretValueResponse,
 )
-from core.settings import Settings
 from store import secret_audit
 
 router = APIRouter(prefix="/api/v1/secrets", tags=["secrets"])
@@ -56,32 +53,6 @@ SecretNamePath = Annotated[
 ]
 SECRETS_SCOPE = "secrets"
 _LIST_WORKERS = 8
-
-
-class _CreateTracker(SecretStore):
-    """`SecretStore.create` creates the secret, then adds its first version through `add_version`;
-    reaching `add_version` means the secret now exists because of this call, so a failed first
-    version can be rolled back without ever deleting a secret that existed before."""
-
-    def __init__(self, settings: Settings) -> None:
-        super().__init__(settings)
-        self.secret_created = False
-
-    def add_version(self, name: str, value: str) -> None:
-        self.secret_created = True
-        super().add_version(name, value)
-
-
-async def _cloud(what: str, fn: Callable[..., T], *args: Any) -> T:
-    """`call_cloud`, plus transport failures (refused connection, timeout) as 503, not 500."""
-    try:
-        return await call_cloud(what, fn, *args)
-    except (requests.RequestException, ConnectionError, TimeoutError) as error:
-        raise ApiError(
-            503,
-            f"{what}: upstream unavailable, retry later",
-            details={"upstream": type(error).__name__},
-        ) from None
 
 
 def _updated_at(store: SecretStore, meta: SecretMetadata) -> datetime | None:
@@ -126,42 +97,18 @@ async def create_secret(
     body: SecretCreateRequest, principal: Writer, settings: SettingsDep
 ) -> SecretResponse:
     name = body.name
-    outcome: dict[str, bool] = {}
 
     def create() -> SecretResponse:
-        store = _CreateTracker(settings)
+        store = SecretStore(settings)
         try:
             meta = store.create(name, body.value, body.labels())
         except gexc.Conflict:
             raise ApiError(409, f"secret '{name}' already exists", details={"name": name}) from None
-        except Exception:
-            if store.secret_created:
-                outcome["rolled_back"] = _roll_back(store, name)
-            raise
         return _response(meta, _updated_after_write(store, meta, meta.created_at))
 
-    try:
-        created = await _cloud(f"creating secret {name}", create)
-    except ApiError as error:
-        if "rolled_back" in outcome:
-            error.details["rolled_back"] = outcome["rolled_back"]
-        raise
+    created = await call_cloud(f"creating secret {name}", create)
     log.info("secret created", secret=name, scope=body.scope.value, key_name=principal.name)
     return created
-
-
-def _roll_back(store: SecretStore, name: str) -> bool:
-    try:
-        store.delete(name)
-    except Exception as error:  # reported, and the caller still gets the original failure
-        log.warning(
-            "secret left without a version: its first version failed and the rollback too",
-            secret=name,
-            error_type=type(error).__name__,
-        )
-        return False
-    log.info("secret creation rolled back: its first version failed", secret=name)
-    return True
 
 
 @router.get("", response_model=list[SecretResponse])
@@ -190,12 +137,12 @@ async def list_secrets(
             key=lambda s: s.name,
         )
 
-    return await _cloud("listing secrets", read)
+    return await call_cloud("listing secrets", read)
 
 
 @router.get("/{name}", response_model=SecretResponse)
 async def get_secret(name: SecretNamePath, _: Reader, settings: SettingsDep) -> SecretResponse:
-    found = await _cloud(f"reading secret {name}", _read, SecretStore(settings), name)
+    found = await call_cloud(f"reading secret {name}", _read, SecretStore(settings), name)
     if found is None:
         raise not_found("secret", name=name)
     return found
@@ -225,7 +172,7 @@ async def get_secret_value(
         )
     store = SecretStore(settings)
     try:
-        value = await _cloud(f"reading secret {name}", store.access, name)
+        value = await call_cloud(f"reading secret {name}", store.access, name)
     except ApiError as error:
         await audit(secret_audit.NOT_FOUND if error.status == 404 else secret_audit.UPSTREAM_ERROR)
         if error.status == 404:
@@ -265,7 +212,7 @@ async def update_secret(
         store.add_version(name, body.value)
         return _response(meta, _updated_after_write(store, meta, datetime.now(UTC)))
 
-    updated = await _cloud(f"updating secret {name}", update)
+    updated = await call_cloud(f"updating secret {name}", update)
     if updated is None:
         raise not_found("secret", name=name)
     log.info("secret updated", secret=name, key_name=principal.name)
@@ -275,7 +222,7 @@ async def update_secret(
 @router.delete("/{name}", status_code=status.HTTP_204_NO_CONTENT)
 async def delete_secret(name: SecretNamePath, principal: Writer, settings: SettingsDep) -> Response:
     """Deletes the secret and all its versions."""
-    if not await _cloud(f"deleting secret {name}", SecretStore(settings).delete, name):
+    if not await call_cloud(f"deleting secret {name}", SecretStore(settings).delete, name):
         raise not_found("secret", name=name)
     log.info("secret deleted", secret=name, key_name=principal.name)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
