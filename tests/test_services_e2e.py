@@ -7,7 +7,7 @@ import re
 from sqlalchemy import select
 
 from activities.cloud_run import CloudRunReader
-from store.models import Customer, ServiceRecord
+from store.models import Customer, ExternalService, ServiceRecord
 from tests.conftest import unique_name, wait_for_job
 
 IMAGE = "us-docker.pkg.dev/cloudrun/container/hello:latest"
@@ -174,3 +174,19 @@ async def test_deploy_naming_an_unknown_customer_is_refused(api):
     )
     assert response.status_code == 400
     assert "nosuchcustomer" in response.json()["error"]["message"]
+
+
+async def test_external_services_are_listed_under_their_category(api, db):
+    name = unique_name("ext")
+    async with db.transaction() as session:
+        session.add(
+            ExternalService(
+                name=name, type="redis", url="redis://127.0.0.1:6379/0", health_status="healthy"
+            )
+        )
+    listed = (await api.get("/api/v1/services", params={"category": "external"})).json()
+    entry = next(s for s in listed["services"] if s["name"] == name)
+    assert (entry["type"], entry["status"], entry["category"]) == ("redis", "healthy", "external")
+    assert all(s["category"] == "external" for s in listed["services"])
+    others = (await api.get("/api/v1/services", params={"limit": 1000})).json()["services"]
+    assert name not in [s["name"] for s in others]

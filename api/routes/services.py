@@ -9,7 +9,6 @@ import structlog
 from fastapi import APIRouter, Header, Path, Query, Response, status
 from google.api_core import exceptions as gexc
 from google.cloud import logging as cloud_logging
-from sqlalchemy import select
 
 from activities.cloud_run import CloudRunReader
 from api import service_views as views
@@ -34,9 +33,9 @@ from api.schemas.services import (
 )
 from contracts.services import SERVICE_NAME_PATTERN, DeployServiceInput, UndeployServiceInput
 from providers.google import cloud_logging_client
-from store import customers
+from store import customers, external_services
 from store import services as registry
-from store.models import Customer, ExternalService, ServiceRecord
+from store.models import Customer, ServiceRecord
 
 router = APIRouter(prefix="/api/v1/services", tags=["services"])
 log = structlog.get_logger(__name__)
@@ -99,8 +98,9 @@ async def list_services(
         for service in await call_cloud("listing services", reader.list, region):
             record, owner = known.get(views.short_name(service.name), (None, None))
             items.append(views.summary(service, record, owner))
-    if category in (None, ServiceCategory.external) and (customer is None):
-        items += await _external_summaries(db, include=category == ServiceCategory.external)
+    else:
+        # External services appear when asked for by category, as the seed's registry does.
+        items += await _external_summaries(db)
     if category:
         items = [s for s in items if s.category == category]
     if customer:
@@ -115,12 +115,9 @@ async def list_services(
     )
 
 
-async def _external_summaries(db: DbDep, include: bool) -> list[ServiceSummary]:
-    """External services appear only when asked for by category, as the seed's registry does."""
-    if not include:
-        return []
+async def _external_summaries(db: DbDep) -> list[ServiceSummary]:
     async with db.transaction() as session:
-        rows = (await session.scalars(select(ExternalService))).all()
+        rows = await external_services.list_services(session, active_only=False)
     return [
         ServiceSummary(
             name=row.name,
