@@ -39,6 +39,7 @@ def activities_for(settings: Settings, db: Database) -> list:
         cloud_run.restore_invokers,
         registry.upsert_service,
         registry.remove_service,
+        registry.customer_for_service,
         service_db.check_preconditions,
         service_db.store_password,
         service_db.create_database,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from temporalio import activity
 
 from contracts.services import CloudRunCall, ServiceRecordInput
-from store import services
+from store import customers, services
 from store.db import Database
 
 
@@ -26,6 +26,12 @@ class RegistryActivities:
                 labels=inp.labels,
                 deployed_at=inp.deployed_at,
             )
+
+    @activity.defn(name="registry.customer_for_service")
+    async def customer_for_service(self, call: CloudRunCall) -> str | None:
+        """The known customer whose prefix starts the name (`acme-crm` → `acme`), longest first."""
+        async with self.db.transaction() as session:
+            return await customers.prefix_for_service_name(session, call.service_name)
 
     @activity.defn(name="registry.remove_service")
     async def remove_service(self, call: CloudRunCall) -> bool:

@@ -19,19 +19,21 @@ class PlatformState:
     temporal: Client
 
 
+# Async on purpose: FastAPI runs a plain `def` dependency in a worker thread, a thread hop per
+# request for what is an attribute read.
 def _state(request: Request) -> PlatformState:
     return request.app.state.platform
 
 
-def _settings(request: Request) -> Settings:
+async def _settings(request: Request) -> Settings:
     return _state(request).settings
 
 
-def _db(request: Request) -> Database:
+async def _db(request: Request) -> Database:
     return _state(request).db
 
 
-def _temporal(request: Request) -> Client:
+async def _temporal(request: Request) -> Client:
     return _state(request).temporal
 
 

@@ -100,7 +100,8 @@ class JobEngine:
                 id=job_id,
                 task_queue=self.settings.task_queue,
                 search_attributes=TypedSearchAttributes(attributes),
-                memo={REQUEST_HASH_MEMO: digest},
+                # Only a keyed start can be repeated, so only it needs the hash to compare against.
+                memo={REQUEST_HASH_MEMO: digest} if idempotency_key else None,
                 id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
                 id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
                 static_summary=f"{operation} {service_name or ''}".strip(),

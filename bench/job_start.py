@@ -159,6 +159,7 @@ async def main(requests: int, jobs: int) -> None:
                     DeployServiceInput(spec=ServiceSpec(**body), region="us-central1"),
                     id=f"deploy-{uuid.uuid4().hex[:12]}",
                     task_queue=settings.task_queue,
+                    static_summary=f"deploy {body['service_name']}",
                     search_attributes=TypedSearchAttributes(
                         [
                             SearchAttributePair(sa.OPERATION, "deploy"),
@@ -168,8 +169,9 @@ async def main(requests: int, jobs: int) -> None:
                     ),
                 )
 
-            await run_clients(5, 20, api_start)  # warm-up: connections, caches
-            await run_clients(5, 20, bare_start)
+            # Warm-up at full concurrency, so both sides are measured with their connections open.
+            await run_clients(50, 100, api_start)
+            await run_clients(50, 100, bare_start)
             print(
                 f"{'clients':>7} | {'bare p50':>9} {'bare p99':>9} {'bare/s':>7} | "
                 f"{'api p50':>9} {'api p99':>9} {'api/s':>7} | {'p99 ratio':>9} {'rate ratio':>10}"

@@ -85,6 +85,11 @@ class RecordingCloud:
         async def upsert_service(inp: ServiceRecordInput) -> None:
             self._record("upsert_service")
 
+        @activity.defn(name="registry.customer_for_service")
+        async def customer_for_service(call: CloudRunCall) -> str | None:
+            self._record("customer_for_service")
+            return None
+
         @activity.defn(name="registry.remove_service")
         async def remove_service(call: CloudRunCall) -> bool:
             self._record("remove_service")
@@ -100,6 +105,7 @@ class RecordingCloud:
             restore_invokers,
             upsert_service,
             remove_service,
+            customer_for_service,
         ]
 
 
@@ -121,7 +127,13 @@ async def test_a_new_service_runs_every_step_once(temporal_env):
     cloud = RecordingCloud(existing=False, fail=None)
     result = await run_deploy(temporal_env, cloud)
     assert result["created"] is True and result["public_access"] is False
-    assert cloud.calls == ["get_service", "apply_service", "set_invokers", "upsert_service"]
+    assert cloud.calls == [
+        "customer_for_service",
+        "get_service",
+        "apply_service",
+        "set_invokers",
+        "upsert_service",
+    ]
 
 
 async def test_a_failed_access_step_deletes_the_new_service(temporal_env):
@@ -129,7 +141,13 @@ async def test_a_failed_access_step_deletes_the_new_service(temporal_env):
     with pytest.raises(WorkflowFailureError) as failure:
         await run_deploy(temporal_env, cloud)
     assert "set_invokers refused" in str(failure.value.cause)
-    assert cloud.calls == ["get_service", "apply_service", "set_invokers", "delete_service"]
+    assert cloud.calls == [
+        "customer_for_service",
+        "get_service",
+        "apply_service",
+        "set_invokers",
+        "delete_service",
+    ]
 
 
 async def test_a_failed_registry_step_after_an_update_undoes_in_reverse_order(temporal_env):
@@ -137,6 +155,7 @@ async def test_a_failed_registry_step_after_an_update_undoes_in_reverse_order(te
     with pytest.raises(WorkflowFailureError):
         await run_deploy(temporal_env, cloud, operation="update", public=True)
     assert cloud.calls == [
+        "customer_for_service",
         "get_service",
         "apply_service",
         "get_invokers",

@@ -42,6 +42,7 @@ class DeployService(TrackedJob):
         track = self.tracker
 
         track.phase("checking", 10, f"looking up service {spec.service_name} in {region}")
+        customer_prefix = await self.resolve_customer(spec.service_name, region)
         existing = await step("cloud_run.get_service", call, CloudRunServiceResult | None)
         if existing is None and inp.operation == "update":
             raise ApplicationError(
@@ -98,7 +99,7 @@ class DeployService(TrackedJob):
                 region=region,
                 url=applied.uri,
                 image=applied.image,
-                customer_prefix=inp.customer_prefix,
+                customer_prefix=customer_prefix,
                 labels=spec.labels or {},
                 deployed_at=workflow.now(),
             ),
@@ -131,6 +132,7 @@ class UndeployService(TrackedJob):
         call = CloudRunCall(service_name=inp.service_name, region=inp.region)
         track = self.tracker
         track.phase("checking", 10, f"looking up service {inp.service_name} in {inp.region}")
+        await self.resolve_customer(inp.service_name, inp.region)
         existing = await step("cloud_run.get_service", call, CloudRunServiceResult | None)
         if existing is None:
             raise ApplicationError(

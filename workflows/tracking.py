@@ -43,6 +43,11 @@ class JobTracker:
             with workflow.unsafe.sandbox_unrestricted():
                 self._log.info(message, phase=self.state.current_phase, **fields)
 
+    def set_customer(self, prefix: str) -> None:
+        self.state.customer_prefix = prefix
+        workflow.upsert_search_attributes([sa.CUSTOMER_PREFIX.value_set(prefix)])
+        self.log(f"service belongs to customer {prefix}")
+
     def phase(self, name: str, progress: int, message: str | None = None) -> None:
         if self.state.started_at is None:
             self.state.started_at = workflow.now()

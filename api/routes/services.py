@@ -59,15 +59,15 @@ async def _registry(db: DbDep) -> dict[str, tuple[ServiceRecord, Customer | None
     return {record.name: (record, customer) for record, customer in rows}
 
 
-async def _customer_prefix(db: DbDep, service_name: str, requested: str | None) -> str | None:
+async def _named_customer(db: DbDep, requested: str | None) -> str | None:
+    """A customer named in the request must exist. Otherwise the job finds the customer from the
+    service name itself, so a deploy costs the API no database read."""
+    if requested is None:
+        return None
     async with db.transaction() as session:
-        if requested:
-            if await customers.by_prefix(session, requested) is None:
-                raise ApiError(
-                    400, f"unknown customer '{requested}'", details={"field": "customer"}
-                )
-            return requested
-        return await customers.prefix_for_service_name(session, service_name)
+        if await customers.by_prefix(session, requested) is None:
+            raise ApiError(400, f"unknown customer '{requested}'", details={"field": "customer"})
+    return requested
 
 
 async def _get_service(settings: SettingsDep, name: str, region: str | None):
@@ -141,7 +141,7 @@ async def deploy_service(
     temporal: TemporalDep,
     idempotency_key: IdempotencyKey = None,
 ) -> JobResponse:
-    prefix = await _customer_prefix(db, request.service_name, request.customer)
+    prefix = await _named_customer(db, request.customer)
     region = request.region or settings.gcp_region
     return await JobEngine(temporal, settings).start(
         "DeployService",
@@ -248,7 +248,6 @@ async def update_service(
     request: ServiceUpdateRequest,
     _: Writer,
     settings: SettingsDep,
-    db: DbDep,
     temporal: TemporalDep,
     idempotency_key: IdempotencyKey = None,
 ) -> JobResponse:
@@ -260,15 +259,12 @@ async def update_service(
         )
     region = request.region or settings.gcp_region
     await _get_service(settings, service_name, region)
-    prefix = await _customer_prefix(db, service_name, None)
     return await JobEngine(temporal, settings).start(
         "DeployService",
-        DeployServiceInput(
-            spec=request.spec(), operation="update", region=region, customer_prefix=prefix
-        ),
+        DeployServiceInput(spec=request.spec(), operation="update", region=region),
         operation="update",
         service_name=service_name,
-        customer_prefix=prefix,
+        customer_prefix=None,
         idempotency_key=idempotency_key,
         body=request.model_dump(mode="json", exclude_unset=True),
         estimated_time=DEPLOY_ESTIMATE,
@@ -280,20 +276,18 @@ async def undeploy_service(
     service_name: ServiceNamePath,
     _: Writer,
     settings: SettingsDep,
-    db: DbDep,
     temporal: TemporalDep,
     region: RegionQuery = None,
     idempotency_key: IdempotencyKey = None,
 ) -> JobResponse:
     region = region or settings.gcp_region
     await _get_service(settings, service_name, region)
-    prefix = await _customer_prefix(db, service_name, None)
     return await JobEngine(temporal, settings).start(
         "UndeployService",
-        UndeployServiceInput(service_name=service_name, region=region, customer_prefix=prefix),
+        UndeployServiceInput(service_name=service_name, region=region),
         operation="undeploy",
         service_name=service_name,
-        customer_prefix=prefix,
+        customer_prefix=None,
         idempotency_key=idempotency_key,
         body={"service_name": service_name, "region": region},
         estimated_time="1 minute",
