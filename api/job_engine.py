@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import uuid
@@ -199,13 +200,15 @@ class JobEngine:
         if status:
             clauses.append(_STATUS_FILTERS[status])
         query = " AND ".join(clauses)
-        jobs = [
-            await self._job_from_execution(execution)
-            async for execution in self.client.list_workflows(query, limit=limit, page_size=limit)
-        ]
+
+        async def page() -> list[Job]:
+            executions = self.client.list_workflows(query, limit=limit, page_size=limit)
+            return [await self._job_from_execution(execution) async for execution in executions]
+
+        # Independent visibility reads: the page and the total are fetched at the same time.
+        jobs, counted = await asyncio.gather(page(), self.client.count_workflows(query))
         jobs.sort(key=lambda job: job.created_at or datetime.min.replace(tzinfo=UTC), reverse=True)
-        total = (await self.client.count_workflows(query)).count
-        return jobs, total
+        return jobs, counted.count
 
     async def _job_from_execution(
         self, execution: WorkflowExecution, state: JobState | None = None
