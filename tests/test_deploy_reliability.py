@@ -9,9 +9,11 @@ import time
 
 import httpx
 import pytest
+from sqlalchemy import select
 from temporalio.api.enums.v1 import PendingActivityState
 
 from activities.cloud_run import CloudRunReader
+from store.models import ServiceRecord
 from temporal.binaries import temporal_cli
 from tests.conftest import (
     ADMIN_KEY,
@@ -201,3 +203,22 @@ async def test_deploying_with_the_same_idempotency_key_returns_the_same_job(api)
     )
     assert different.status_code == 409
     assert different.json()["error"]["code"] == "idempotency_conflict"
+
+
+async def test_a_cancel_during_an_undeploy_lets_the_deletion_finish_and_unregisters(
+    api, client, db, settings, slow_operations, localcloud
+):
+    name = unique_name("undelcancel")
+    localcloud.set_lro_delay(0.2)
+    assert (await wait_for_job(api, (await deploy(api, name))["job_id"]))["status"] == "completed"
+    localcloud.set_lro_delay(6.0)
+    job_id = (await api.delete(f"/api/v1/services/{name}")).json()["job_id"]
+    await wait_for_pending_activity(client, job_id, "cloud_run.delete_service")
+    assert (await api.post(f"/api/v1/jobs/{job_id}/cancel")).status_code == 202
+
+    job = await wait_for_job(api, job_id, seconds=60)
+    assert job["status"] == "completed", job
+    assert job["result"]["cancel_ignored"] is True
+    assert await asyncio.to_thread(CloudRunReader(settings).get, name) is None
+    async with db.transaction() as session:
+        assert await session.scalar(select(ServiceRecord).where(ServiceRecord.name == name)) is None

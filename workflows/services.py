@@ -22,7 +22,7 @@ with workflow.unsafe.imports_passed_through():
 
 from workflows.job import TrackedJob
 from workflows.saga import Saga
-from workflows.steps import step
+from workflows.steps import step, step_to_the_end
 from workflows.tracking import JobTracker
 
 
@@ -140,12 +140,22 @@ class UndeployService(TrackedJob):
                 type="NotFound",
                 non_retryable=True,
             )
-        # A deletion cannot be undone, so there is nothing to compensate from here on.
+        # A deletion cannot be undone, and one stopped half-way leaves a service that is neither
+        # there nor gone: once started it runs to the end and the registry follows it.
         track.phase("deleting", 40, f"deleting service {inp.service_name}")
-        await step("cloud_run.delete_service", call, bool)
+        _deleted, cancel_requested = await step_to_the_end("cloud_run.delete_service", call, bool)
+        if cancel_requested:
+            track.log(
+                "cancel requested during the deletion: a deletion cannot be stopped, finishing"
+            )
         track.phase("unregistering", 90, "removing the service from the platform registry")
         await step("registry.remove_service", call, bool)
         return track.complete(
-            {"service_name": inp.service_name, "region": inp.region, "deleted": True},
+            {
+                "service_name": inp.service_name,
+                "region": inp.region,
+                "deleted": True,
+                "cancel_ignored": cancel_requested,
+            },
             f"service {inp.service_name} deleted",
         )
