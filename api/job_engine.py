@@ -194,12 +194,14 @@ class JobEngine:
     async def list(
         self, *, service_name: str | None, status: JobStatus | None, limit: int
     ) -> tuple[list[Job], int]:
-        clauses = [f"{sa.OPERATION.name} IS NOT NULL"]
+        # Every workflow in the platform's namespace is a job, so an unfiltered listing sends no
+        # query: on SQLite visibility any WHERE clause scans, ten times slower at 10 000 jobs.
+        clauses: list[str] = []
         if service_name:
             clauses.append(f"{sa.SERVICE_NAME.name} = {_quote(service_name)}")
         if status:
             clauses.append(_STATUS_FILTERS[status])
-        query = " AND ".join(clauses)
+        query = " AND ".join(clauses) or None
 
         async def page() -> list[Job]:
             executions = self.client.list_workflows(query, limit=limit, page_size=limit)
