@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import os
 import re
+from collections.abc import Callable
 from typing import Any
 
 from google.iam.v1 import iam_policy_pb2, policy_pb2
@@ -65,3 +66,17 @@ def test_permissions(body: Any) -> dict[str, Any]:
 
 def render(policy: dict[str, Any], int_enums: bool) -> dict[str, Any]:
     return protojson.render(policy, policy_pb2.Policy, int_enums)
+
+
+def answer_post_verb(
+    verb: str, record: dict[str, Any], body: Any, int_enums: bool, save: Callable[[], None]
+) -> dict[str, Any] | None:
+    """The IAM verbs every resource accepts by POST (`:setIamPolicy`, `:testIamPermissions`);
+    None for any other verb, which the resource's own handler answers."""
+    if verb == "setIamPolicy":
+        policy = set_policy(record, body)
+        save()
+        return render(policy, int_enums)
+    if verb == "testIamPermissions":
+        return test_permissions(body)
+    return None

@@ -75,12 +75,11 @@ async def service_action(project: str, location: str, name: str, request: Reques
     state = state_of(request)
     with state.lock:
         record = _record(state, project, location, service_id)
-        if verb == "setIamPolicy":
-            policy = iam.set_policy(record, body)
-            state.save(API)
-            return iam.render(policy, protojson.wants_int_enums(request))
-        if verb == "testIamPermissions":
-            return iam.test_permissions(body)
+        answer = iam.answer_post_verb(
+            verb, record, body, protojson.wants_int_enums(request), lambda: state.save(API)
+        )
+        if answer is not None:
+            return answer
     raise not_found(f"Method not found: POST services/{name}")
 
 

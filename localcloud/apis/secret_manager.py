@@ -150,12 +150,11 @@ async def secret_action(project: str, secret: str, request: Request) -> dict[str
             version = _add_version(record, body)
             state.save(API)
             return _render(version, sm.SecretVersion, request)
-        if verb == "setIamPolicy":
-            policy = iam.set_policy(record, body)
-            state.save(API)
-            return iam.render(policy, protojson.wants_int_enums(request))
-        if verb == "testIamPermissions":
-            return iam.test_permissions(body)
+        answer = iam.answer_post_verb(
+            verb, record, body, protojson.wants_int_enums(request), lambda: state.save(API)
+        )
+        if answer is not None:
+            return answer
     raise not_found(f"Method not found: POST secrets/{secret}")
 
 
