@@ -55,3 +55,17 @@ def _offset(token: Any) -> int:
         return offset
     except (ValueError, KeyError, TypeError):
         raise invalid("Invalid page token.") from None
+
+
+def list_body(
+    field: str, items: Sequence[Any], token: str, total: int | None = None
+) -> dict[str, Any]:
+    """A list response as Google's JSON writes it: empty fields (no items, no next page) omitted."""
+    body: dict[str, Any] = {}
+    if items:
+        body[field] = list(items)
+    if token:
+        body["nextPageToken"] = token
+    if total:
+        body["totalSize"] = total
+    return body

@@ -57,12 +57,7 @@ async def list_entries(request: Request) -> dict[str, Any]:
     if _ORDERS[order]:
         entries.reverse()
     items, token = paging.page(entries, body.get("pageSize"), body.get("pageToken"), 50, 1000)
-    result: dict[str, Any] = {}
-    if items:
-        result["entries"] = list(items)
-    if token:
-        result["nextPageToken"] = token
-    return result
+    return paging.list_body("entries", items, token)
 
 
 @router.get("/projects/{project}/logs")
@@ -76,10 +71,7 @@ async def list_logs(project: str, request: Request) -> dict[str, Any]:
         }
     )
     items, token = paging.page(names, *paging.query_params(request), 1000, 1000)
-    result: dict[str, Any] = {"logNames": list(items)} if items else {}
-    if token:
-        result["nextPageToken"] = token
-    return result
+    return paging.list_body("logNames", items, token)
 
 
 @router.delete("/projects/{project}/logs/{log_id:path}")

@@ -47,12 +47,7 @@ async def list_services(project: str, location: str, request: Request) -> dict[s
             if name.startswith(parent) or (location == "-" and f"projects/{project}/" in name)
         ]
     items, token = paging.page(services, *paging.query_params(request), 100, 1000)
-    body: dict[str, Any] = {}
-    if items:
-        body["services"] = [_render(s, request) for s in items]
-    if token:
-        body["nextPageToken"] = token
-    return body
+    return paging.list_body("services", [_render(s, request) for s in items], token)
 
 
 @router.get("/services/{name}")
@@ -133,10 +128,7 @@ async def list_operations(project: str, location: str, request: Request) -> dict
         )
         rendered = [_render_op(op, request) for op in ops]
     items, token = paging.page(rendered, *paging.query_params(request), 100, 1000)
-    body: dict[str, Any] = {"operations": list(items)} if items else {}
-    if token:
-        body["nextPageToken"] = token
-    return body
+    return paging.list_body("operations", items, token)
 
 
 @router.get("/operations/{op_id}")

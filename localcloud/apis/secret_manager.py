@@ -75,14 +75,8 @@ async def list_secrets(project: str, request: Request) -> dict[str, Any]:
             if name.startswith(prefix) and match(r["secret"])
         ]
     items, token = paging.page(found, *paging.query_params(request), 25000, 25000)
-    body: dict[str, Any] = {}
-    if items:
-        body["secrets"] = [_render(s, sm.Secret, request) for s in items]
-    if token:
-        body["nextPageToken"] = token
-    if found:
-        body["totalSize"] = len(found)
-    return body
+    rendered = [_render(s, sm.Secret, request) for s in items]
+    return paging.list_body("secrets", rendered, token, len(found))
 
 
 @router.get("/{secret}")
@@ -170,14 +164,8 @@ async def list_versions(project: str, secret: str, request: Request) -> dict[str
             if wanted is None or v["version"]["state"] == wanted
         ]
     items, token = paging.page(found, *paging.query_params(request), 25000, 25000)
-    body: dict[str, Any] = {}
-    if items:
-        body["versions"] = [_render(v, sm.SecretVersion, request) for v in items]
-    if token:
-        body["nextPageToken"] = token
-    if found:
-        body["totalSize"] = len(found)
-    return body
+    rendered = [_render(v, sm.SecretVersion, request) for v in items]
+    return paging.list_body("versions", rendered, token, len(found))
 
 
 @router.get("/{secret}/versions/{version}")
