@@ -91,4 +91,3 @@ def require(scope: str):
 Reader = Annotated[Principal, Depends(require("read"))]
 Writer = Annotated[Principal, Depends(require("write"))]
 Admin = Annotated[Principal, Depends(require("admin"))]
-SecretsReader = Annotated[Principal, Depends(require("secrets"))]
