@@ -91,9 +91,9 @@ async def list_services(
     offset: Annotated[int, Query(ge=0)] = 0,
     region: RegionQuery = None,
 ) -> ServiceList:
-    known = await _registry(db)
     items: list[ServiceSummary] = []
     if category != ServiceCategory.external:
+        known = await _registry(db)
         reader = CloudRunReader(settings)
         for service in await call_cloud("listing services", reader.list, region):
             record, owner = known.get(views.short_name(service.name), (None, None))
