@@ -37,8 +37,8 @@ from contracts.service_databases import (
     RoleInput,
 )
 from core.settings import Settings
+from store import external_services
 from store.db import Database
-from store.models import ExternalService
 
 log = structlog.get_logger(__name__)
 T = TypeVar("T")
@@ -77,7 +77,7 @@ class ServiceDatabaseActivities:
 
     async def _connection(self, target: DatabaseTarget) -> ServiceConnection:
         async with self.db.transaction() as session:
-            row = await session.get(ExternalService, uuid.UUID(target.external_service_id))
+            row = await external_services.by_id(session, uuid.UUID(target.external_service_id))
         if row is None:
             raise ApplicationError(
                 f"external service {target.external_service_id} no longer exists",

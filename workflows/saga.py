@@ -18,9 +18,6 @@ class Saga:
         """Registers `undo` *before* its step runs, so a step cancelled half-way is undone too."""
         self._undos.append((description, undo))
 
-    def forget(self, description: str) -> None:
-        self._undos = [(d, u) for d, u in self._undos if d != description]
-
     async def compensate(self) -> list[str]:
         """Runs every undo, newest first; an undo that fails is reported, the others still run."""
         problems: list[str] = []

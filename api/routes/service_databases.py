@@ -22,7 +22,7 @@ from api.job_engine import JobEngine, job_id_for
 from api.schemas.jobs import JobResponse
 from api.schemas.service_databases import ServiceDatabaseCreate
 from contracts.service_databases import JOB_LABEL, CreateServiceDatabaseInput, SecretPlan
-from store import customers
+from store import customers, external_services
 from store.models import ExternalService
 from workflows.service_databases import OPERATION
 
@@ -49,7 +49,7 @@ def secret_plan(service_name: str, customer_prefix: str | None) -> SecretPlan:
 
 async def _postgres_service(db: DbDep, service_id: uuid.UUID) -> ExternalService:
     async with db.transaction() as session:
-        row = await session.get(ExternalService, service_id)
+        row = await external_services.by_id(session, service_id)
     if row is None:
         raise not_found("external service", service_id=str(service_id))
     if row.type != ExternalServiceType.POSTGRES:
