@@ -9,16 +9,16 @@ import structlog
 from temporalio.client import Client
 from temporalio.worker import Worker
 
-from activities.cloud_run import CloudRunActivities
-from activities.registry import RegistryActivities
-from activities.service_databases import ServiceDatabaseActivities
+from activities.provisioning.cloud_run import CloudRunActivities
+from activities.provisioning.service_databases import ServiceDatabaseActivities
+from activities.provisioning.service_registry import RegistryActivities
 from core.logging import configure_logging
 from core.settings import Settings, get_settings
 from store.db import Database
 from temporal.client import connect
 from temporal.interceptors import JobLoggingInterceptor
-from workflows.service_databases import CreateServiceDatabase
-from workflows.services import DeployService, UndeployService
+from workflows.provisioning.service_databases import CreateServiceDatabase
+from workflows.provisioning.services import DeployService, UndeployService
 
 WORKFLOWS = [DeployService, UndeployService, CreateServiceDatabase]
 

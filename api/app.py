@@ -12,16 +12,8 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from api.deps import PlatformState
 from api.errors import install_error_handlers
-from api.routes import (
-    api_keys,
-    codec,
-    external_services,
-    health,
-    jobs,
-    secrets,
-    service_databases,
-    services,
-)
+from api.routes import api_keys, codec, health, jobs
+from api.routes.provisioning import external_services, secrets, service_databases, services
 from core.local_keys import admin_api_key
 from core.logging import configure_logging
 from core.settings import Settings, get_settings

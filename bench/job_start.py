@@ -28,7 +28,7 @@ from temporalio.common import SearchAttributePair, TypedSearchAttributes
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from contracts.services import DeployServiceInput, ServiceSpec  # noqa: E402
+from contracts.provisioning.services import DeployServiceInput, ServiceSpec  # noqa: E402
 from core.settings import Settings  # noqa: E402
 from localcloud.testing import LocalCloud  # noqa: E402
 from temporal import search_attributes as sa  # noqa: E402

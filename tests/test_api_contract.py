@@ -5,8 +5,8 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from tests.conftest import unique_name, wait_for_job
-from tests.test_services_e2e import IMAGE, deploy
+from tests.helpers.platform import unique_name, wait_for_job
+from tests.helpers.provisioning import IMAGE, deploy
 
 
 async def job_count(client, settings) -> int:

@@ -7,9 +7,9 @@ import json
 
 import httpx
 
-from tests.conftest import ADMIN_KEY, ApiServer, make_settings, unique_name, wait_for_job
-from tests.history_text import _payloads
-from tests.test_services_e2e import deploy
+from tests.helpers.history import _payloads
+from tests.helpers.platform import ADMIN_KEY, ApiServer, make_settings, unique_name, wait_for_job
+from tests.helpers.provisioning import deploy
 
 
 def wire(payload) -> dict:

@@ -11,7 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.conftest import ADMIN_KEY
+from tests.helpers.platform import ADMIN_KEY
 
 
 async def test_no_operation_answers_a_server_error_to_generated_input(api, api_server, tmp_path):

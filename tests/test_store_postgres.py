@@ -12,11 +12,12 @@ import asyncpg
 import pytest
 from sqlalchemy import select
 
-from store import api_keys, services
+from store import api_keys
 from store.db import Database
 from store.migrate import upgrade
-from store.models import Customer, ServiceRecord
-from tests.conftest import POSTGRES_URL
+from store.provisioning import service_registry as services
+from store.provisioning.models import Customer, ServiceRecord
+from tests.helpers.platform import POSTGRES_URL
 
 
 @pytest.fixture

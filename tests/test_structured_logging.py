@@ -5,17 +5,13 @@ from __future__ import annotations
 
 import json
 
-import httpx
-
-from tests.conftest import (
+from tests.helpers.platform import (
     ADMIN_KEY,
-    ApiServer,
-    make_settings,
-    start_worker_process,
+    own_platform,
     unique_name,
     wait_for_job,
 )
-from tests.test_services_e2e import deploy
+from tests.helpers.provisioning import deploy
 
 WORKER_LIFECYCLE = ("worker started", "worker stopped", "Beginning worker shutdown")
 
@@ -23,28 +19,20 @@ WORKER_LIFECYCLE = ("worker started", "worker stopped", "Beginning worker shutdo
 async def test_every_worker_line_of_a_job_carries_its_job_id_and_no_key(
     data_dir, settings, localcloud, tmp_path, capfd
 ):
-    own = make_settings(data_dir, settings.temporal_address, localcloud.url)
     log_path = tmp_path / "worker.log"
     with log_path.open("w") as log_file:
-        worker = start_worker_process(own, stdout=log_file, stderr=log_file)
-    try:
-        with ApiServer(own) as server:
-            async with httpx.AsyncClient(
-                base_url=server.url, timeout=30, headers={"X-API-Key": ADMIN_KEY}
-            ) as api:
-                ok = (await deploy(api, unique_name("logs")))["job_id"]
-                assert (await wait_for_job(api, ok))["status"] == "completed"
-                localcloud.inject_fault(
-                    fail_next=1, code=409, method="POST", path_contains="/services"
-                )
-                try:
-                    failed = (await deploy(api, unique_name("logsfail")))["job_id"]
-                    assert (await wait_for_job(api, failed))["status"] == "failed"
-                finally:
-                    localcloud.clear_faults()
-    finally:
-        worker.terminate()
-        worker.wait(timeout=20)
+        platform = own_platform(
+            data_dir, settings.temporal_address, localcloud.url, stdout=log_file, stderr=log_file
+        )
+        async with platform as own:
+            ok = (await deploy(own.api, unique_name("logs")))["job_id"]
+            assert (await wait_for_job(own.api, ok))["status"] == "completed"
+            localcloud.inject_fault(fail_next=1, code=409, method="POST", path_contains="/services")
+            try:
+                failed = (await deploy(own.api, unique_name("logsfail")))["job_id"]
+                assert (await wait_for_job(own.api, failed))["status"] == "failed"
+            finally:
+                localcloud.clear_faults()
 
     lines = [json.loads(line) for line in log_path.read_text().splitlines() if line.strip()]
     job_lines = [line for line in lines if not line.get("event", "").startswith(WORKER_LIFECYCLE)]

@@ -12,7 +12,7 @@ with workflow.unsafe.imports_passed_through():
     from temporalio.exceptions import is_cancelled_exception
 
     from contracts.jobs import JobState
-    from contracts.services import CloudRunCall
+    from contracts.provisioning.services import CloudRunCall
 
 from workflows.saga import Saga, failure_message
 from workflows.steps import step

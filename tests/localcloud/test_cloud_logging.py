@@ -8,7 +8,7 @@ import httpx
 import pytest
 from google.cloud.logging_v2 import DESCENDING
 
-from providers import google as gcp
+from providers.google import clients as gcp
 from tests.localcloud import FAST_POLLING, service, unique
 
 

@@ -10,7 +10,7 @@ from google.api_core import exceptions
 from google.cloud import run_v2
 from google.iam.v1 import policy_pb2
 
-from providers import google as gcp
+from providers.google import clients as gcp
 from tests.localcloud import FAST_POLLING, service, unique
 
 

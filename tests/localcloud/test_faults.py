@@ -9,7 +9,7 @@ import pytest
 from google.api_core import exceptions
 
 from localcloud.app import discover_apis
-from providers import google as gcp
+from providers.google import clients as gcp
 from tests.localcloud import FAST_POLLING, service, unique
 
 

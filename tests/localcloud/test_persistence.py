@@ -7,7 +7,7 @@ from google.api_core import exceptions
 
 from core.settings import Settings
 from localcloud.testing import LocalCloud
-from providers import google as gcp
+from providers.google import clients as gcp
 from tests.localcloud import FAST_POLLING, service
 
 

@@ -8,7 +8,7 @@ from google.cloud import secretmanager_v1
 
 from localcloud.crc32c import crc32c
 from localcloud.naming import project_number
-from providers import google as gcp
+from providers.google import clients as gcp
 from tests.localcloud import unique
 
 

@@ -1,0 +1,40 @@
+"""The platform's service registry as activities: written after Cloud Run, so it mirrors what exists."""
+
+from __future__ import annotations
+
+from temporalio import activity
+
+from contracts.provisioning.services import CloudRunCall, ServiceRecordInput
+from store.db import Database
+from store.provisioning import customers
+from store.provisioning import service_registry as services
+
+
+class RegistryActivities:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    @activity.defn(name="registry.upsert_service")
+    async def upsert_service(self, inp: ServiceRecordInput) -> None:
+        async with self.db.transaction() as session:
+            await services.upsert(
+                session,
+                name=inp.service_name,
+                region=inp.region,
+                url=inp.url,
+                image=inp.image,
+                customer_prefix=inp.customer_prefix,
+                labels=inp.labels,
+                deployed_at=inp.deployed_at,
+            )
+
+    @activity.defn(name="registry.customer_for_service")
+    async def customer_for_service(self, call: CloudRunCall) -> str | None:
+        """The known customer whose prefix starts the name (`acme-crm` → `acme`), longest first."""
+        async with self.db.transaction() as session:
+            return await customers.prefix_for_service_name(session, call.service_name)
+
+    @activity.defn(name="registry.remove_service")
+    async def remove_service(self, call: CloudRunCall) -> bool:
+        async with self.db.transaction() as session:
+            return await services.remove(session, call.service_name)

@@ -1,0 +1,233 @@
+"""External-service shapes of seed 000 §2.1–2.9.
+
+`secret_refs` maps a credential role to a Secret Manager secret NAME; the roles are the ones the
+templates read (`providers.service_templates.types.ServiceConnection`): `password`, `username`,
+`api_key`, `token`, `connection_string`. Values never travel through these shapes.
+
+`url` is the service's address only. A URL carrying a credential (`scheme://user:password@host`,
+or a `password=`/`token=`/`api_key=` parameter) is refused with 400: the password goes into a
+secret referenced as `secret_refs.password` (or the whole URL into a `connection_string` secret),
+so it is never stored in the table, echoed in a response or written to a log.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal, get_args
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+
+from api.logic.provisioning.external_connections import SECRET_NAME_PATTERN
+from providers.service_templates import ExternalServiceType, redact
+from store.provisioning.models import ExternalService
+
+NAME_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,127}$"
+MAX_URL_LENGTH = 1024
+MAX_METADATA_BYTES = 64 * 1024
+
+CredentialRole = Literal["password", "username", "api_key", "token", "connection_string"]
+CREDENTIAL_ROLES: tuple[str, ...] = get_args(CredentialRole)
+SecretName = Annotated[str, StringConstraints(pattern=SECRET_NAME_PATTERN)]
+SecretRefs = dict[CredentialRole, SecretName]
+
+# No whitespace or control characters (PostgreSQL text refuses NUL; logs and headers dislike the rest).
+_URL = re.compile(r"[a-zA-Z][a-zA-Z0-9+.\-]*://[^\s\x00-\x1f\x7f]+")
+_HTTP_URL = re.compile(r"https?://[^\s\x00-\x1f\x7f]+")
+
+_SECRET_REFS_DESCRIPTION = (
+    "Credential role → Secret Manager secret name. Roles: "
+    + ", ".join(CREDENTIAL_ROLES)
+    + ". Every secret must exist."
+)
+_URL_DESCRIPTION = (
+    "Address of the service (`postgresql://user@host:5432/db`, `redis://host:6379/0`, "
+    "`https://…`). Must not contain a password: reference it in `secret_refs.password`, or put "
+    "the whole URL in a secret referenced as `secret_refs.connection_string`."
+)
+
+
+def check_url(value: str | None) -> str | None:
+    if value is None:
+        return None
+    if not _URL.fullmatch(value):
+        raise ValueError("url must look like scheme://host[:port][/path]")
+    try:
+        password = urlsplit(value).password
+    except ValueError:
+        raise ValueError("url is not a valid URL") from None
+    if password is not None or redact(value) != value:
+        raise ValueError(
+            "url must not carry a credential (user:password@ or a password/token/api_key "
+            "parameter): store it in Secret Manager and reference it in secret_refs "
+            "(password, or connection_string for the whole URL)"
+        )
+    return value
+
+
+def check_console(value: str | None) -> str | None:
+    if value is None:
+        return None
+    if not _HTTP_URL.fullmatch(value):
+        raise ValueError("cloud_console must be an http(s):// link")
+    if redact(value) != value:
+        raise ValueError("cloud_console must not carry a credential")
+    return value
+
+
+def check_metadata(value: dict[str, Any]) -> dict[str, Any]:
+    if len(json.dumps(value, default=str).encode()) > MAX_METADATA_BYTES:
+        raise ValueError(f"metadata must be at most {MAX_METADATA_BYTES} bytes as JSON")
+    return value
+
+
+def lowercase_type(value: Any) -> Any:
+    return value.strip().lower() if isinstance(value, str) else value
+
+
+_CREATE_EXAMPLE = {
+    "name": "main-postgres",
+    "type": "postgres",
+    "url": "postgresql://postgres@db.example.internal:5432/postgres",
+    "cloud_console": "https://console.neon.tech/app/projects/example",
+    "metadata": {"provider": "neon", "region": "us-east-1"},
+    "secret_refs": {"password": "main-postgres-admin-password"},
+    "active": True,
+}
+
+
+class ExternalServiceCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [_CREATE_EXAMPLE]})
+
+    name: str = Field(pattern=NAME_PATTERN, description="Unique; lowercase, digits, _ and -.")
+    type: ExternalServiceType = Field(description="Service type (case-insensitive).")
+    url: str | None = Field(default=None, max_length=MAX_URL_LENGTH, description=_URL_DESCRIPTION)
+    cloud_console: str | None = Field(default=None, max_length=MAX_URL_LENGTH)
+    metadata: dict[str, Any] = Field(default_factory=dict)
+    secret_refs: SecretRefs = Field(default_factory=dict, description=_SECRET_REFS_DESCRIPTION)
+    active: bool = True
+
+    normalise_type = field_validator("type", mode="before")(lowercase_type)
+    validate_url = field_validator("url")(check_url)
+    validate_console = field_validator("cloud_console")(check_console)
+    validate_metadata = field_validator("metadata")(check_metadata)
+
+
+class ExternalServiceUpdate(BaseModel):
+    """Only the fields present in the body change. `secret_refs` replaces the whole mapping;
+    `url` and `cloud_console` may be set to null to clear them."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "cloud_console": "https://console.neon.tech/app/projects/example",
+                    "secret_refs": {"password": "main-postgres-admin-password-v2"},
+                }
+            ]
+        },
+    )
+
+    cloud_console: str | None = Field(default=None, max_length=MAX_URL_LENGTH)
+    url: str | None = Field(default=None, max_length=MAX_URL_LENGTH, description=_URL_DESCRIPTION)
+    metadata: dict[str, Any] = Field(default_factory=dict)
+    secret_refs: SecretRefs = Field(default_factory=dict, description=_SECRET_REFS_DESCRIPTION)
+    active: bool = True
+
+    validate_url = field_validator("url")(check_url)
+    validate_console = field_validator("cloud_console")(check_console)
+    validate_metadata = field_validator("metadata")(check_metadata)
+
+
+class OperationRequest(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"params": {}},
+                {"params": {"name": "analytics"}},
+                {"params": {"query": "select 1"}},
+                {"params": {"key": "greeting", "value": "hello", "ttl_seconds": 60}},
+            ]
+        },
+    )
+
+    params: dict[str, Any] = Field(
+        default_factory=dict, description="Operation parameters; see each template."
+    )
+
+
+class ExternalServiceSummary(BaseModel):
+    id: uuid.UUID
+    name: str
+    type: str
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    # SQLite hands back naive datetimes; every stored time is UTC.
+    if value is not None and value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value
+
+
+class ExternalServiceResponse(BaseModel):
+    id: uuid.UUID
+    name: str
+    type: str
+    url: str | None = None
+    cloud_console: str | None = None
+    metadata: dict[str, Any] = Field(default_factory=dict)
+    secret_refs: dict[str, Any] = Field(
+        default_factory=dict, description="Credential role → secret name (never a value)."
+    )
+    active: bool
+    health_status: str | None = None
+    last_health_check: datetime | None = None
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+
+    @classmethod
+    def fields_of(cls, row: ExternalService) -> dict[str, Any]:
+        return {
+            "id": row.id,
+            "name": row.name,
+            "type": row.type,
+            "url": row.url,
+            "cloud_console": row.cloud_console,
+            "metadata": dict(row.service_metadata or {}),
+            "secret_refs": dict(row.secret_refs or {}),
+            "active": bool(row.active),
+            "health_status": row.health_status,
+            "last_health_check": _aware(row.last_health_check),
+            "created_at": _aware(row.created_at),
+            "updated_at": _aware(row.updated_at),
+        }
+
+    @classmethod
+    def from_row(cls, row: ExternalService, **extra: Any):
+        return cls(**cls.fields_of(row), **extra)
+
+
+class ExternalServiceCreated(ExternalServiceResponse):
+    health_message: str | None = Field(
+        default=None,
+        description="What the initial health check found; creation succeeds even when unhealthy.",
+    )
+
+
+class ExternalServiceDetails(ExternalServiceResponse):
+    """`health_status` here is the live check's outcome (also stored as the last check)."""
+
+    health_message: str
+    health_details: dict[str, Any] = Field(default_factory=dict)
+    available_operations: list[str]
+
+
+class OperationResult(BaseModel):
+    service: str
+    operation: str
+    result: Any

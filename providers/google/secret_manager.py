@@ -1,0 +1,132 @@
+"""Secret Manager through the official client: the one place secret values are written and read.
+
+Blocking calls (the REST transport has no async variant): the API calls them in a thread, activities
+through `asyncio.to_thread`. Values are never logged, never returned in errors.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import structlog
+from google.api_core import exceptions as gexc
+from google.cloud import secretmanager_v1
+
+from core.settings import Settings, get_settings
+from providers.google.clients import secret_manager_client
+
+log = structlog.get_logger(__name__)
+
+# The documented limit for one secret value (Secret Manager itself allows 64 KiB).
+MAX_SECRET_BYTES = 64 * 1024
+
+
+@dataclass(frozen=True)
+class SecretMetadata:
+    name: str
+    labels: dict[str, str]
+    created_at: datetime | None
+
+
+class SecretStore:
+    def __init__(self, settings: Settings | None = None) -> None:
+        self.settings = settings or get_settings()
+
+    @property
+    def client(self) -> secretmanager_v1.SecretManagerServiceClient:
+        return secret_manager_client(self.settings)
+
+    @property
+    def parent(self) -> str:
+        return f"projects/{self.settings.gcp_project}"
+
+    def path(self, name: str) -> str:
+        return f"{self.parent}/secrets/{name}"
+
+    @staticmethod
+    def _metadata(secret: secretmanager_v1.Secret) -> SecretMetadata:
+        return SecretMetadata(
+            name=secret.name.rsplit("/", 1)[-1],
+            labels=dict(secret.labels),
+            created_at=secret.create_time,
+        )
+
+    def create(self, name: str, value: str, labels: dict[str, str]) -> SecretMetadata:
+        """Creates the secret with its first version. Raises google's Conflict (HTTP 409) when it exists;
+        over REST the client maps 409 to Conflict, not its AlreadyExists subclass."""
+        secret = self.client.create_secret(
+            parent=self.parent,
+            secret_id=name,
+            secret=secretmanager_v1.Secret(
+                replication=secretmanager_v1.Replication(
+                    automatic=secretmanager_v1.Replication.Automatic()
+                ),
+                labels=labels,
+            ),
+            retry=None,
+        )
+        try:
+            self.add_version(name, value)
+        except Exception:
+            # Leave nothing half-made: a secret without a version would block every retry.
+            self._delete_quietly(name)
+            raise
+        return self._metadata(secret)
+
+    def _delete_quietly(self, name: str) -> None:
+        try:
+            self.delete(name)
+            log.info("secret creation rolled back: its first version failed", secret=name)
+        except Exception as error:  # the caller gets the original failure; this one is logged
+            log.warning(
+                "secret left without a version; delete it by hand",
+                secret=name,
+                error_type=type(error).__name__,
+            )
+
+    def ensure(self, name: str, value: str, labels: dict[str, str]) -> bool:
+        """Idempotent create for activities: an existing secret gets the value as a new version only
+        when its latest value differs. True when the secret was created by this call."""
+        try:
+            self.create(name, value, labels)
+            return True
+        except gexc.Conflict:
+            if self.access(name) != value:
+                self.add_version(name, value)
+            return False
+
+    def add_version(self, name: str, value: str) -> None:
+        self.client.add_secret_version(
+            parent=self.path(name),
+            payload=secretmanager_v1.SecretPayload(data=value.encode()),
+            retry=None,
+        )
+
+    def access(self, name: str, version: str = "latest") -> str:
+        response = self.client.access_secret_version(
+            name=f"{self.path(name)}/versions/{version}", retry=None
+        )
+        return response.payload.data.decode()
+
+    def get(self, name: str) -> SecretMetadata | None:
+        try:
+            return self._metadata(self.client.get_secret(name=self.path(name), retry=None))
+        except gexc.NotFound:
+            return None
+
+    def exists(self, name: str) -> bool:
+        return self.get(name) is not None
+
+    def list(self, label_filter: dict[str, str] | None = None) -> list[SecretMetadata]:
+        query = " AND ".join(f"labels.{k}={v}" for k, v in (label_filter or {}).items())
+        request = {"parent": self.parent, "filter": query} if query else {"parent": self.parent}
+        return [self._metadata(s) for s in self.client.list_secrets(request=request, retry=None)]
+
+    def delete(self, name: str) -> bool:
+        """Deletes the secret and its versions; False when it did not exist."""
+        try:
+            self.client.delete_secret(name=self.path(name), retry=None)
+            return True
+        except gexc.NotFound:
+            return False

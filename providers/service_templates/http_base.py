@@ -1,0 +1,131 @@
+"""Shared plumbing for the HTTP-API templates: base URL, one request, status-code mapping."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+from urllib.parse import urlsplit
+
+import httpx
+
+from providers.service_templates.base import ExternalServiceTemplate, Health
+from providers.service_templates.errors import (
+    AuthenticationFailed,
+    ExternalServiceError,
+    InvalidOperationParams,
+    redact,
+)
+from providers.service_templates.types import ServiceConnection
+
+HTTP_TIMEOUT_SECONDS = 15.0
+# Error bodies are quoted into messages for diagnosis, but never at length.
+MAX_ERROR_BODY = 200
+
+
+class HttpServiceTemplate(ExternalServiceTemplate):
+    """A service reached over HTTP(S) with `httpx.AsyncClient`.
+
+    Subclasses say where the API lives by default and which headers/auth it wants; requests
+    never follow redirects, so credentials are never replayed to another host.
+    """
+
+    default_url: ClassVar[str | None] = None
+    display_name: ClassVar[str] = "service"
+
+    def base_url(self, conn: ServiceConnection) -> str:
+        url = (conn.url or self.default_url or "").strip()
+        if not url:
+            raise InvalidOperationParams(f"service {conn.name!r} has no URL", field="url")
+        try:
+            parts = urlsplit(url)
+        except ValueError:
+            raise InvalidOperationParams("invalid URL", field="url") from None
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise InvalidOperationParams(
+                f"{self.display_name} URL must be http(s)://host[:port][/path]", field="url"
+            )
+        return url.rstrip("/")
+
+    def headers(self, conn: ServiceConnection) -> dict[str, str]:
+        """Per-request headers, usually the credential; override."""
+        return {}
+
+    def auth(self, conn: ServiceConnection) -> httpx.Auth | None:
+        return None
+
+    async def request(
+        self,
+        conn: ServiceConnection,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        params: dict[str, Any] | None = None,
+        authenticated: bool = True,
+    ) -> httpx.Response:
+        """One request to `base_url + path`; non-2xx answers raise a service error."""
+        url = self.base_url(conn) + path
+        where = _where(url)
+        headers = {"accept": "application/json"}
+        auth = None
+        if authenticated:
+            headers.update(self.headers(conn))
+            auth = self.auth(conn)
+        try:
+            async with httpx.AsyncClient(
+                timeout=HTTP_TIMEOUT_SECONDS, follow_redirects=False
+            ) as client:
+                response = await client.request(
+                    method, url, json=json, params=params, headers=headers, auth=auth
+                )
+        except httpx.TimeoutException:
+            raise ExternalServiceError(f"{self.display_name} at {where} timed out") from None
+        except (httpx.TransportError, OSError):
+            raise ExternalServiceError(
+                f"cannot connect to {self.display_name} at {where}: "
+                "connection refused or unreachable"
+            ) from None
+        if response.status_code in (401, 403):
+            raise AuthenticationFailed(
+                f"{self.display_name} at {where}: authentication failed "
+                f"(HTTP {response.status_code})"
+            )
+        if response.status_code >= 400:
+            body = redact(response.text[:MAX_ERROR_BODY], conn.secret_values())
+            raise ExternalServiceError(
+                f"{self.display_name} at {where} answered HTTP {response.status_code}: {body}",
+                retryable=response.status_code >= 500 or response.status_code == 429,
+            )
+        if 300 <= response.status_code < 400:
+            raise ExternalServiceError(
+                f"{self.display_name} at {where} redirected (HTTP {response.status_code}); "
+                "register the final URL",
+                retryable=False,
+            )
+        return response
+
+    async def get_json(self, conn: ServiceConnection, path: str, **kwargs: Any) -> Any:
+        return json_body(await self.request(conn, "GET", path, **kwargs), self.display_name)
+
+    def api_path(self, conn: ServiceConnection, path: str) -> str:
+        """`path` under `/v1`, whether or not the registered URL already ends in `/v1`."""
+        return path.removeprefix("/v1") if self.base_url(conn).endswith("/v1") else path
+
+
+def json_body(response: httpx.Response, service: str) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        raise ExternalServiceError(
+            f"{service} answered HTTP {response.status_code} with a body that is not JSON",
+            retryable=False,
+        ) from None
+
+
+def _where(url: str) -> str:
+    parts = urlsplit(url)
+    default = 443 if parts.scheme == "https" else 80
+    return f"{parts.hostname}:{parts.port or default}"
+
+
+def healthy(message: str, **details: Any) -> Health:
+    return Health("healthy", message, details)

@@ -1,0 +1,179 @@
+"""Set-up shared by the test modules: the suite's keys, own settings, the API served in a thread,
+worker processes, and waiting for jobs."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import uvicorn
+from temporalio.api.enums.v1 import PendingActivityState
+
+from api.app import create_app
+from core.settings import Settings
+
+ADMIN_KEY = "csk_test_admin_key_for_the_suite_only"
+# Fixed so checked-in histories under tests/histories stay decodable; it protects nothing real.
+CODEC_KEY = "dGVzdC1vbmx5LWNvZGVjLWtleS0zMi1ieXRlcyEhISE="
+POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+MYSQL_URL = os.environ.get("TEST_MYSQL_URL", "mysql://root@127.0.0.1:3306/test")
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def make_settings(data_dir: Path, temporal_address: str, cloud_url: str, **overrides) -> Settings:
+    values = dict(
+        data_dir=data_dir,
+        temporal_address=temporal_address,
+        task_queue=f"tests-{uuid.uuid4().hex[:8]}",
+        database_url=f"sqlite+aiosqlite:///{data_dir / 'platform.db'}",
+        cloud_run_endpoint=cloud_url,
+        logging_endpoint=cloud_url,
+        secret_manager_endpoint=cloud_url,
+        admin_api_key=ADMIN_KEY,
+        codec_key=CODEC_KEY,
+    )
+    values.update(overrides)
+    return Settings(**values)
+
+
+class ApiServer:
+    """The real app served by uvicorn on a free port, in a thread with its own event loop."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        config = uvicorn.Config(
+            create_app(settings),
+            host="127.0.0.1",
+            port=self.port,
+            log_level="warning",
+            lifespan="on",
+        )
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def __enter__(self) -> ApiServer:
+        self.thread.start()
+        deadline = time.monotonic() + 30
+        while not self.server.started:
+            if time.monotonic() > deadline or not self.thread.is_alive():
+                raise RuntimeError("API server did not start")
+            time.sleep(0.05)
+        return self
+
+    def __exit__(self, *_exc) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+
+
+async def wait_for_job(
+    api: httpx.AsyncClient, job_id: str, *, until: set[str] | None = None, seconds: float = 60
+) -> dict:
+    """Polls GET /jobs/{id} until the job reaches one of `until` (default: any final status)."""
+    until = until or {"completed", "failed", "cancelled"}
+    deadline = time.monotonic() + seconds
+    while True:
+        response = await api.get(f"/api/v1/jobs/{job_id}")
+        assert response.status_code == 200, response.text
+        job = response.json()
+        if job["status"] in until:
+            return job
+        if time.monotonic() > deadline:
+            raise AssertionError(f"job {job_id} still {job['status']} after {seconds}s: {job}")
+        await asyncio.sleep(0.2)
+
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def start_worker_process(settings: Settings, **popen_kwargs) -> subprocess.Popen:
+    """`python worker.py` in its own process, configured like `make run` does, through env vars."""
+    env = dict(os.environ)
+    for field in (
+        "temporal_address",
+        "task_queue",
+        "database_url",
+        "cloud_run_endpoint",
+        "logging_endpoint",
+        "secret_manager_endpoint",
+        "codec_key",
+    ):
+        env[f"CONNESKILLS_{field.upper()}"] = str(getattr(settings, field))
+    popen_kwargs.setdefault("stdout", subprocess.DEVNULL)
+    popen_kwargs.setdefault("stderr", subprocess.DEVNULL)
+    return subprocess.Popen([sys.executable, "worker.py"], cwd=ROOT, env=env, **popen_kwargs)
+
+
+def unique_name(prefix: str = "svc") -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:8]}"
+
+
+async def wait_for_pending_activity(client, job_id: str, activity_type: str, seconds: float = 30):
+    """Waits until the job's activity is really running on a worker (not merely scheduled)."""
+    deadline = time.monotonic() + seconds
+    handle = client.get_workflow_handle(job_id)
+    while time.monotonic() < deadline:
+        description = await handle.describe()
+        for pending in description.raw_description.pending_activities:
+            if (
+                pending.activity_type.name == activity_type
+                and pending.state == PendingActivityState.PENDING_ACTIVITY_STATE_STARTED
+            ):
+                return
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"{activity_type} never started for {job_id}")
+
+
+@dataclass
+class OwnPlatform:
+    """A platform of a test's own: its settings (own task queue), a worker process it may kill and
+    restart, the API in a thread, and an admin HTTP client for that API."""
+
+    settings: Settings
+    worker: subprocess.Popen
+    api: httpx.AsyncClient
+    popen_kwargs: dict
+
+    def kill_worker(self) -> None:
+        self.worker.kill()
+        self.worker.wait()
+
+    def restart_worker(self) -> None:
+        self.worker = start_worker_process(self.settings, **self.popen_kwargs)
+
+
+@asynccontextmanager
+async def own_platform(
+    data_dir: Path, temporal_address: str, cloud_url: str, **popen_kwargs
+) -> AsyncIterator[OwnPlatform]:
+    settings = make_settings(data_dir, temporal_address, cloud_url)
+    worker = start_worker_process(settings, **popen_kwargs)
+    platform = None
+    try:
+        with ApiServer(settings) as server:
+            async with httpx.AsyncClient(
+                base_url=server.url, headers={"X-API-Key": ADMIN_KEY}, timeout=30
+            ) as http:
+                platform = OwnPlatform(settings, worker, http, popen_kwargs)
+                yield platform
+    finally:
+        proc = platform.worker if platform else worker
+        proc.terminate()
+        proc.wait(timeout=20)

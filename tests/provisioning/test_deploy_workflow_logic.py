@@ -1,0 +1,173 @@
+"""DeployService's saga logic with recording activities standing in for Cloud Run: which undo runs,
+in which order, after which failure. Runs on the session's dev server, each test on its own queue."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from temporalio import activity
+from temporalio.client import WorkflowFailureError
+from temporalio.exceptions import ApplicationError
+from temporalio.worker import Worker
+
+from contracts.provisioning.services import (
+    ApplyServiceInput,
+    CloudRunCall,
+    CloudRunServiceResult,
+    DeployServiceInput,
+    IamPolicyInput,
+    RestoreInvokersInput,
+    RestoreServiceInput,
+    ServiceRecordInput,
+    ServiceSpec,
+)
+from workflows.provisioning.services import DeployService
+
+
+class RecordingCloud:
+    """Activities under the real names that record calls; `fail` names the one that fails for good."""
+
+    def __init__(self, existing: bool, fail: str | None) -> None:
+        self.calls: list[str] = []
+        self.existing = existing
+        self.fail = fail
+
+    def _record(self, name: str) -> None:
+        self.calls.append(name)
+        if name == self.fail:
+            raise ApplicationError(f"{name} refused", type="InvalidArgument", non_retryable=True)
+
+    def result(self, name: str) -> CloudRunServiceResult:
+        return CloudRunServiceResult(
+            service_name=name,
+            region="us-central1",
+            uri="https://x",
+            latest_revision=f"{name}-00001",
+            previous_json="{}",
+        )
+
+    def activities(self) -> list:
+        @activity.defn(name="cloud_run.get_service")
+        async def get_service(call: CloudRunCall) -> CloudRunServiceResult | None:
+            self._record("get_service")
+            return self.result(call.service_name) if self.existing else None
+
+        @activity.defn(name="cloud_run.apply_service")
+        async def apply_service(inp: ApplyServiceInput) -> CloudRunServiceResult:
+            self._record("apply_service")
+            return self.result(inp.spec.service_name)
+
+        @activity.defn(name="cloud_run.restore_service")
+        async def restore_service(inp: RestoreServiceInput) -> None:
+            self._record("restore_service")
+
+        @activity.defn(name="cloud_run.delete_service")
+        async def delete_service(call: CloudRunCall) -> bool:
+            self._record("delete_service")
+            return True
+
+        @activity.defn(name="cloud_run.get_invokers")
+        async def get_invokers(call: CloudRunCall) -> list[str]:
+            self._record("get_invokers")
+            return ["allUsers"]
+
+        @activity.defn(name="cloud_run.set_invokers")
+        async def set_invokers(inp: IamPolicyInput) -> list[str]:
+            self._record("set_invokers")
+            return []
+
+        @activity.defn(name="cloud_run.restore_invokers")
+        async def restore_invokers(inp: RestoreInvokersInput) -> None:
+            self._record("restore_invokers")
+
+        @activity.defn(name="registry.upsert_service")
+        async def upsert_service(inp: ServiceRecordInput) -> None:
+            self._record("upsert_service")
+
+        @activity.defn(name="registry.customer_for_service")
+        async def customer_for_service(call: CloudRunCall) -> str | None:
+            self._record("customer_for_service")
+            return None
+
+        @activity.defn(name="registry.remove_service")
+        async def remove_service(call: CloudRunCall) -> bool:
+            self._record("remove_service")
+            return True
+
+        return [
+            get_service,
+            apply_service,
+            restore_service,
+            delete_service,
+            get_invokers,
+            set_invokers,
+            restore_invokers,
+            upsert_service,
+            remove_service,
+            customer_for_service,
+        ]
+
+
+async def run_deploy(env, cloud: RecordingCloud, operation: str = "deploy", public=None):
+    queue = f"logic-{uuid.uuid4().hex[:8]}"
+    spec = ServiceSpec(service_name="svc-logic", image="img", allow_public_access=public)
+    async with Worker(
+        env.client, task_queue=queue, workflows=[DeployService], activities=cloud.activities()
+    ):
+        return await env.client.execute_workflow(
+            DeployService.run,
+            DeployServiceInput(spec=spec, operation=operation, region="us-central1"),
+            id=f"logic-{uuid.uuid4().hex[:8]}",
+            task_queue=queue,
+        )
+
+
+async def test_a_new_service_runs_every_step_once(temporal_env):
+    cloud = RecordingCloud(existing=False, fail=None)
+    result = await run_deploy(temporal_env, cloud)
+    assert result["created"] is True and result["public_access"] is False
+    assert cloud.calls == [
+        "customer_for_service",
+        "get_service",
+        "apply_service",
+        "set_invokers",
+        "upsert_service",
+    ]
+
+
+async def test_a_failed_access_step_deletes_the_new_service(temporal_env):
+    cloud = RecordingCloud(existing=False, fail="set_invokers")
+    with pytest.raises(WorkflowFailureError) as failure:
+        await run_deploy(temporal_env, cloud)
+    assert "set_invokers refused" in str(failure.value.cause)
+    assert cloud.calls == [
+        "customer_for_service",
+        "get_service",
+        "apply_service",
+        "set_invokers",
+        "delete_service",
+    ]
+
+
+async def test_a_failed_registry_step_after_an_update_undoes_in_reverse_order(temporal_env):
+    cloud = RecordingCloud(existing=True, fail="upsert_service")
+    with pytest.raises(WorkflowFailureError):
+        await run_deploy(temporal_env, cloud, operation="update", public=True)
+    assert cloud.calls == [
+        "customer_for_service",
+        "get_service",
+        "apply_service",
+        "get_invokers",
+        "set_invokers",
+        "upsert_service",
+        "restore_invokers",
+        "restore_service",
+    ]
+
+
+async def test_an_update_leaves_access_alone_when_the_request_does_not_mention_it(temporal_env):
+    cloud = RecordingCloud(existing=True, fail=None)
+    result = await run_deploy(temporal_env, cloud, operation="update")
+    assert result["created"] is False
+    assert "set_invokers" not in cloud.calls

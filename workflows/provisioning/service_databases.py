@@ -1,0 +1,114 @@
+"""CreateServiceDatabase (seed 000 §2.10): database + user + grants + credentials in Secret Manager,
+as a saga. The workflow only ever sees secret names; each undo removes only what this job made."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from temporalio import workflow
+
+with workflow.unsafe.imports_passed_through():
+    from contracts.provisioning.service_databases import (
+        JOB_LABEL,
+        ConnectionStringInput,
+        CreateServiceDatabaseInput,
+        DatabaseTarget,
+        JobSecretInput,
+        OwnedSecret,
+        PreconditionsInput,
+        RoleInput,
+    )
+
+from workflows.job import TrackedJob
+from workflows.saga import Saga
+from workflows.steps import step
+from workflows.tracking import JobTracker
+
+OPERATION = "create_service_database"
+
+
+@workflow.defn
+class CreateServiceDatabase(TrackedJob):
+    @workflow.init
+    def __init__(self, inp: CreateServiceDatabaseInput) -> None:
+        self.tracker = JobTracker(OPERATION, inp.service_name, inp.customer_prefix)
+
+    @workflow.run
+    async def run(self, inp: CreateServiceDatabaseInput) -> dict[str, Any]:
+        try:
+            return await self.run_saga(lambda saga: self._create(inp, saga))
+        finally:
+            if inp.staged_password_secret:
+                # The caller's password has been copied (or the job ended): drop the staging copy.
+                await step("service_db.delete_job_secret", self._owned(inp.staged_password_secret))
+
+    def _owned(self, name: str) -> OwnedSecret:
+        return OwnedSecret(name=name, job_id=workflow.info().workflow_id)
+
+    def _job_secret(self, inp: CreateServiceDatabaseInput, name: str, **extra) -> JobSecretInput:
+        labels = {**inp.secrets.labels, JOB_LABEL: workflow.info().workflow_id}
+        return JobSecretInput(name=name, labels=labels, **extra)
+
+    async def _create(self, inp: CreateServiceDatabaseInput, saga: Saga) -> dict[str, Any]:
+        track, plan = self.tracker, inp.secrets
+        target = DatabaseTarget(external_service_id=inp.external_service_id, db_name=inp.db_name)
+
+        track.phase("validating", 10, f"checking that {inp.db_name} and its secrets are new")
+        await step(
+            "service_db.check_preconditions",
+            PreconditionsInput(target=target, secret_names=[plan.password, plan.connection_string]),
+        )
+
+        track.phase("credentials", 25, f"storing the password in secret {plan.password}")
+        saga.on_failure(
+            f"delete secret {plan.password}",
+            lambda: step("service_db.delete_job_secret", self._owned(plan.password)),
+        )
+        await step(
+            "service_db.store_password",
+            self._job_secret(inp, plan.password, staged_password_secret=inp.staged_password_secret),
+            bool,
+        )
+
+        track.phase("database", 45, f"creating database {inp.db_name}")
+        # Registered before the database's undo so that it runs after it (newest first): the user
+        # can only be dropped once the database it has privileges on is gone.
+        saga.on_failure(
+            f"drop user {inp.db_name}", lambda: step("service_db.drop_user", target, bool)
+        )
+        saga.on_failure(
+            f"drop database {inp.db_name}", lambda: step("service_db.drop_database", target, bool)
+        )
+        await step("service_db.create_database", target, bool)
+
+        track.phase("user", 65, f"creating user {inp.db_name} with all privileges on its database")
+        await step(
+            "service_db.create_user", RoleInput(target=target, password_secret=plan.password), bool
+        )
+
+        track.phase("connection string", 85, f"storing secret {plan.connection_string}")
+        saga.on_failure(
+            f"delete secret {plan.connection_string}",
+            lambda: step("service_db.delete_job_secret", self._owned(plan.connection_string)),
+        )
+        await step(
+            "service_db.store_connection_string",
+            ConnectionStringInput(
+                secret=self._job_secret(inp, plan.connection_string),
+                target=target,
+                password_secret=plan.password,
+            ),
+            bool,
+        )
+        return track.complete(
+            {
+                "database": inp.db_name,
+                "username": inp.db_name,
+                "service_name": inp.service_name,
+                "scope": plan.scope,
+                "customer_prefix": inp.customer_prefix,
+                "password_secret": plan.password,
+                "connection_string_secret": plan.connection_string,
+            },
+            f"database {inp.db_name} is ready; credentials are in Secret Manager",
+        )
