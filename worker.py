@@ -9,46 +9,23 @@ import structlog
 from temporalio.client import Client
 from temporalio.worker import Worker
 
-from activities.provisioning.cloud_run import CloudRunActivities
-from activities.provisioning.service_databases import ServiceDatabaseActivities
-from activities.provisioning.service_registry import RegistryActivities
+import activities.provisioning
+import workflows.provisioning
 from core.logging import configure_logging
 from core.settings import Settings, get_settings
 from store.db import Database
 from temporal.client import connect
 from temporal.interceptors import JobLoggingInterceptor
-from workflows.provisioning.service_databases import CreateServiceDatabase
-from workflows.provisioning.services import DeployService, UndeployService
 
-WORKFLOWS = [DeployService, UndeployService, CreateServiceDatabase]
+# Each system registers its workflows and its activities; the worker only collects them.
+SYSTEMS = [(workflows.provisioning.WORKFLOWS, activities.provisioning.activities)]
+WORKFLOWS = [workflow for system_workflows, _ in SYSTEMS for workflow in system_workflows]
 
 log = structlog.get_logger(__name__)
 
 
 def activities_for(settings: Settings, db: Database) -> list:
-    cloud_run = CloudRunActivities(settings)
-    registry = RegistryActivities(db)
-    service_db = ServiceDatabaseActivities(settings, db)
-    return [
-        cloud_run.get_service,
-        cloud_run.apply_service,
-        cloud_run.restore_service,
-        cloud_run.delete_service,
-        cloud_run.get_invokers,
-        cloud_run.set_invokers,
-        cloud_run.restore_invokers,
-        registry.upsert_service,
-        registry.remove_service,
-        registry.customer_for_service,
-        service_db.check_preconditions,
-        service_db.store_password,
-        service_db.create_database,
-        service_db.create_user,
-        service_db.store_connection_string,
-        service_db.drop_database,
-        service_db.drop_user,
-        service_db.delete_job_secret,
-    ]
+    return [fn for _, system_activities in SYSTEMS for fn in system_activities(settings, db)]
 
 
 def build_worker(client: Client, settings: Settings, db: Database, task_queue: str | None = None):

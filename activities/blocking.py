@@ -8,7 +8,10 @@ import contextlib
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from google.api_core import exceptions as gexc
 from temporalio import activity
+
+from providers.google.errors import to_application_error
 
 T = TypeVar("T")
 HEARTBEAT_SECONDS = 1.0
@@ -33,3 +36,14 @@ async def settle_in_thread(
         raise
     finally:
         beating.cancel()
+
+
+async def call_google(
+    what: str, fn: Callable[..., T], *args: Any, beat: tuple[Any, ...] = (), **kwargs: Any
+) -> T:
+    """A blocking Google client call from an activity: settled in a thread, heartbeating, its
+    failure turned into a retryable or final Temporal failure described by `what`."""
+    try:
+        return await settle_in_thread(fn, *args, heartbeat_details=beat, **kwargs)
+    except gexc.GoogleAPICallError as error:
+        raise to_application_error(error, what) from None

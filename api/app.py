@@ -12,8 +12,8 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from api.deps import PlatformState
 from api.errors import install_error_handlers
-from api.routes import api_keys, codec, health, jobs
-from api.routes.provisioning import external_services, secrets, service_databases, services
+from api.job_engine import JobEngine
+from api.routes import api_keys, codec, health, jobs, provisioning
 from core.local_keys import admin_api_key
 from core.logging import configure_logging
 from core.settings import Settings, get_settings
@@ -42,7 +42,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 session, "admin", admin_api_key(settings), ["admin", "read", "write", "secrets"]
             )
         temporal = await connect(settings, lazy=True)
-        app.state.platform = PlatformState(settings=settings, db=db, temporal=temporal)
+        app.state.platform = PlatformState(
+            settings=settings, db=db, temporal=temporal, jobs=JobEngine(temporal, settings)
+        )
         log.info("api ready", port=settings.api_port, temporal=settings.temporal_address)
         yield
         await db.dispose()
@@ -63,15 +65,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         allow_headers=["*"],
     )
     install_error_handlers(app)
-    for module in (
-        health,
-        services,
-        jobs,
-        secrets,
-        service_databases,
-        external_services,
-        api_keys,
-        codec,
-    ):
-        app.include_router(module.router)
+    # Shared routers first, then each system's.
+    for router in (health.router, jobs.router, api_keys.router, codec.router):
+        app.include_router(router)
+    for router in provisioning.ROUTERS:
+        app.include_router(router)
     return app

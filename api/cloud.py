@@ -1,9 +1,11 @@
-"""Synchronous Cloud reads for the API: one blocking client call in a thread, upstream errors as 502/503."""
+"""Outside-API failures as API errors: one mapping of Google's exceptions (and dead connections) to
+404/400/502/503, for every synchronous read the API makes through a provider."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import TypeVar
 
 import requests
@@ -14,9 +16,10 @@ from api.errors import ApiError
 T = TypeVar("T")
 
 
-async def call_cloud(what: str, fn: Callable[..., T], *args, **kwargs) -> T:
+@contextmanager
+def upstream(what: str) -> Iterator[None]:
     try:
-        return await asyncio.to_thread(fn, *args, **kwargs)
+        yield
     except gexc.NotFound as error:
         raise ApiError(404, f"{what}: not found", details={"upstream": error.message}) from None
     except gexc.InvalidArgument as error:
@@ -36,3 +39,9 @@ async def call_cloud(what: str, fn: Callable[..., T], *args, **kwargs) -> T:
         raise ApiError(
             502, f"{what}: upstream error", details={"upstream": error.message}
         ) from None
+
+
+async def call_cloud(what: str, fn: Callable[..., T], *args, **kwargs) -> T:
+    """One blocking client call in a thread, its failures mapped by `upstream`."""
+    with upstream(what):
+        return await asyncio.to_thread(fn, *args, **kwargs)

@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from temporalio.client import Client
 
+from api.job_engine import JobEngine
 from core.settings import Settings
 from store.db import Database
 
@@ -17,6 +18,7 @@ class PlatformState:
     settings: Settings
     db: Database
     temporal: Client
+    jobs: JobEngine
 
 
 # Async on purpose: FastAPI runs a plain `def` dependency in a worker thread, a thread hop per
@@ -37,6 +39,11 @@ async def _temporal(request: Request) -> Client:
     return _state(request).temporal
 
 
+async def _job_engine(request: Request) -> JobEngine:
+    return _state(request).jobs
+
+
 SettingsDep = Annotated[Settings, Depends(_settings)]
+JobEngineDep = Annotated[JobEngine, Depends(_job_engine)]
 DbDep = Annotated[Database, Depends(_db)]
 TemporalDep = Annotated[Client, Depends(_temporal)]

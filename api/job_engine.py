@@ -30,12 +30,19 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from api.errors import ApiError, not_found
 from api.schemas.jobs import Job, JobResponse, JobStatus
-from contracts.jobs import JobState, JobSummaryMemo
+from contracts.jobs import (
+    CUSTOMER_LABEL,
+    JOB_MEMO_KEY,
+    JOB_STATE_QUERY,
+    REQUEST_HASH_MEMO_KEY,
+    SERVICE_LABEL,
+    JobState,
+    JobSubject,
+    JobSummaryMemo,
+)
 from core.settings import Settings
 from temporal import search_attributes as sa
-from workflows.tracking import JOB_STATE_QUERY, MEMO_KEY
 
-REQUEST_HASH_MEMO = "request_hash"
 _FAILED_CLOSE = {Status.FAILED, Status.TERMINATED, Status.TIMED_OUT}
 _QUERY_TIMEOUT = timedelta(seconds=3)
 _STATUS_FILTERS = {
@@ -78,22 +85,27 @@ class JobEngine:
         arg: BaseModel,
         *,
         operation: str,
-        service_name: str | None,
-        customer_prefix: str | None,
+        subject: JobSubject | None,
+        labels: dict[str, str | None] | None = None,
         idempotency_key: str | None,
         body: Any,
         estimated_time: str | None = None,
+        job_id: str | None = None,
     ) -> JobResponse:
-        job_id = job_id_for(operation, idempotency_key)
+        """Starts the job (or, for a repeated Idempotency-Key, returns it). `job_id` is for a caller
+        that had to know the id before the start (to name what it prepares for the job)."""
+        job_id = job_id or job_id_for(operation, idempotency_key)
         digest = request_hash(operation, body)
+        known = {key: value for key, value in (labels or {}).items() if value}
         attributes = [
             SearchAttributePair(sa.OPERATION, operation),
             SearchAttributePair(sa.JOB_PHASE, "queued"),
         ]
-        if service_name:
-            attributes.append(SearchAttributePair(sa.SERVICE_NAME, service_name))
-        if customer_prefix:
-            attributes.append(SearchAttributePair(sa.CUSTOMER_PREFIX, customer_prefix))
+        if subject:
+            attributes.append(SearchAttributePair(sa.SUBJECT, subject.key))
+        if known:
+            attributes.append(SearchAttributePair(sa.LABELS, sa.label_values(known)))
+        service_name = known.get(SERVICE_LABEL)
         try:
             handle = await self.client.start_workflow(
                 workflow,
@@ -102,10 +114,10 @@ class JobEngine:
                 task_queue=self.settings.task_queue,
                 search_attributes=TypedSearchAttributes(attributes),
                 # Only a keyed start can be repeated, so only it needs the hash to compare against.
-                memo={REQUEST_HASH_MEMO: digest} if idempotency_key else None,
+                memo={REQUEST_HASH_MEMO_KEY: digest} if idempotency_key else None,
                 id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
                 id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-                static_summary=f"{operation} {service_name or ''}".strip(),
+                static_summary=f"{operation} {subject.name if subject else ''}".strip(),
             )
         except WorkflowAlreadyStartedError:
             if not idempotency_key:
@@ -114,7 +126,7 @@ class JobEngine:
         created_at = datetime.now(UTC)
         if idempotency_key:
             description = await handle.describe()
-            if await description.memo_value(REQUEST_HASH_MEMO, default=None) != digest:
+            if await description.memo_value(REQUEST_HASH_MEMO_KEY, default=None) != digest:
                 raise ApiError(
                     409,
                     "this Idempotency-Key was already used with a different request",
@@ -198,7 +210,8 @@ class JobEngine:
         # query: on SQLite visibility any WHERE clause scans, ten times slower at 10 000 jobs.
         clauses: list[str] = []
         if service_name:
-            clauses.append(f"{sa.SERVICE_NAME.name} = {_quote(service_name)}")
+            label = sa.label_values({SERVICE_LABEL: service_name})[0]
+            clauses.append(f"{sa.LABELS.name} = {_quote(label)}")
         if status:
             clauses.append(_STATUS_FILTERS[status])
         query = " AND ".join(clauses) or None
@@ -217,9 +230,12 @@ class JobEngine:
     ) -> Job:
         attributes = execution.typed_search_attributes
         memo = JobSummaryMemo.model_validate(
-            await execution.memo_value(MEMO_KEY, default=None) or {}
+            await execution.memo_value(JOB_MEMO_KEY, default=None) or {}
         )
         phase = attributes.get(sa.JOB_PHASE)
+        labels = dict(
+            value.partition("=")[::2] for value in attributes.get(sa.LABELS) or [] if "=" in value
+        )
         summary = state or memo
         job_status = _status(execution.status, phase)
         error = summary.error
@@ -240,8 +256,10 @@ class JobEngine:
             job_id=execution.id,
             status=job_status,
             operation=attributes.get(sa.OPERATION),
-            service_name=attributes.get(sa.SERVICE_NAME),
-            customer_prefix=attributes.get(sa.CUSTOMER_PREFIX),
+            service_name=labels.get(SERVICE_LABEL),
+            customer_prefix=labels.get(CUSTOMER_LABEL),
+            subject=_subject(attributes.get(sa.SUBJECT)),
+            labels=labels,
             progress=progress,
             current_phase=current_phase,
             created_at=execution.start_time,
@@ -253,6 +271,13 @@ class JobEngine:
             logs_url=self.logs_url(execution.id),
             temporal_ui_url=self.ui_url(execution.id),
         )
+
+
+def _subject(key: str | None) -> JobSubject | None:
+    if not key or ":" not in key:
+        return None
+    kind, _, name = key.partition(":")
+    return JobSubject.model_construct(kind=kind, name=name)
 
 
 def _status(status: Status | None, phase: str | None) -> JobStatus:

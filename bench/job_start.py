@@ -164,7 +164,7 @@ async def main(requests: int, jobs: int) -> None:
                         [
                             SearchAttributePair(sa.OPERATION, "deploy"),
                             SearchAttributePair(sa.JOB_PHASE, "queued"),
-                            SearchAttributePair(sa.SERVICE_NAME, body["service_name"]),
+                            SearchAttributePair(sa.SUBJECT, f"service:{body['service_name']}"),
                         ]
                     ),
                 )

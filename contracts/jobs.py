@@ -1,4 +1,5 @@
-"""Job state as workflows report it: the shape behind GET /jobs/{id}, its logs and the list."""
+"""What every job shares across the Temporal boundary: its state, memo, subject, and the names the API
+and the workflows both use to reach them. Nothing here knows a system's domain."""
 
 from __future__ import annotations
 
@@ -10,12 +11,33 @@ from pydantic import BaseModel, Field
 # Bounded so a query answer and the history stay small whatever a job logs.
 MAX_LOG_LINES = 10_000
 
+# Names crossing the boundary: the workflow defines them, the API reads them.
+JOB_STATE_QUERY = "job_state"
+JOB_MEMO_KEY = "job"
+REQUEST_HASH_MEMO_KEY = "request_hash"
+
+# Well-known label keys: the jobs API shows them as the seed's `service_name` / `customer_prefix`.
+SERVICE_LABEL = "service"
+CUSTOMER_LABEL = "customer"
+
+
+class JobSubject(BaseModel):
+    """The one resource a job changes: a service, a database, a customer, a VM, a runner. Jobs on the
+    same subject never run their steps at the same time."""
+
+    kind: str = Field(pattern=r"^[a-z][a-z0-9_]{0,31}$")
+    name: str = Field(min_length=1, max_length=200)
+
+    @property
+    def key(self) -> str:
+        return f"{self.kind}:{self.name}"
+
 
 class JobState(BaseModel):
     job_id: str
     operation: str
-    service_name: str | None = None
-    customer_prefix: str | None = None
+    subject: JobSubject | None = None
+    labels: dict[str, str] = Field(default_factory=dict)
     current_phase: str = "queued"
     progress: int = 0
     started_at: datetime | None = None

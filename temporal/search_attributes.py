@@ -1,21 +1,41 @@
-"""The platform's custom search attributes: what job listings filter on in Temporal visibility."""
+"""The platform's custom search attributes: what job listings filter on in Temporal visibility.
+
+They name no system's domain: a job has an operation, a subject (`kind:name`, e.g. `service:hello`)
+and labels (`key=value`, e.g. `customer=acme`), whatever system started it.
+"""
 
 from __future__ import annotations
 
 from temporalio.common import SearchAttributeKey
 
 OPERATION = SearchAttributeKey.for_keyword("ConneskillsOperation")
-SERVICE_NAME = SearchAttributeKey.for_keyword("ConneskillsServiceName")
-CUSTOMER_PREFIX = SearchAttributeKey.for_keyword("ConneskillsCustomerPrefix")
+SUBJECT = SearchAttributeKey.for_keyword("ConneskillsSubject")
+LABELS = SearchAttributeKey.for_keyword_list("ConneskillsLabels")
 # queued until the workflow's first step starts, then running; the close status comes from Temporal.
 JOB_PHASE = SearchAttributeKey.for_keyword("ConneskillsJobPhase")
 
-ALL = (OPERATION, SERVICE_NAME, CUSTOMER_PREFIX, JOB_PHASE)
+ALL = (OPERATION, SUBJECT, LABELS, JOB_PHASE)
+
+
+def label_values(labels: dict[str, str]) -> list[str]:
+    return [f"{key}={value}" for key, value in sorted(labels.items())]
+
+
+def _type_name(key: SearchAttributeKey) -> str:
+    return "KeywordList" if key is LABELS else "Keyword"
 
 
 def cli_flags() -> list[str]:
-    """`--search-attribute Name=Keyword` flags for `temporal server start-dev`."""
+    """`--search-attribute Name=Type` flags for `temporal server start-dev`."""
     flags: list[str] = []
     for key in ALL:
-        flags += ["--search-attribute", f"{key.name}=Keyword"]
+        flags += ["--search-attribute", f"{key.name}={_type_name(key)}"]
     return flags
+
+
+def create_commands() -> list[str]:
+    """What an operator runs once on a real cluster (the README prints these)."""
+    return [
+        f"temporal operator search-attribute create --name {key.name} --type {_type_name(key)}"
+        for key in ALL
+    ]

@@ -11,12 +11,10 @@ from temporalio.exceptions import ActivityError, ApplicationError, ChildWorkflow
 with workflow.unsafe.imports_passed_through():
     from temporalio.exceptions import is_cancelled_exception
 
-    from contracts.jobs import JobState
-    from contracts.provisioning.services import CloudRunCall
+    from contracts.jobs import JOB_STATE_QUERY, JobState
 
 from workflows.saga import Saga, failure_message
-from workflows.steps import step
-from workflows.tracking import JOB_STATE_QUERY, JobTracker
+from workflows.tracking import JobTracker
 
 
 class TrackedJob:
@@ -27,22 +25,6 @@ class TrackedJob:
     @workflow.query(name=JOB_STATE_QUERY)
     def job_state(self) -> JobState:
         return self.tracker.state
-
-    async def resolve_customer(self, service_name: str, region: str) -> str | None:
-        """The job's customer: named in the request, or found from the service name by the worker
-        (so the API's request path needs no database read)."""
-        if self.tracker.state.customer_prefix is not None:
-            return self.tracker.state.customer_prefix
-        if not workflow.patched("customer-resolved-in-workflow"):
-            return None
-        prefix = await step(
-            "registry.customer_for_service",
-            CloudRunCall(service_name=service_name, region=region),
-            str | None,
-        )
-        if prefix:
-            self.tracker.set_customer(prefix)
-        return prefix
 
     async def run_saga(self, body: Callable[[Saga], Awaitable[dict[str, Any]]]) -> dict[str, Any]:
         saga = Saga(self.tracker)

@@ -9,23 +9,22 @@ from temporalio import workflow
 with workflow.unsafe.imports_passed_through():
     import structlog
 
-    from contracts.jobs import MAX_LOG_LINES, JobState, JobSummaryMemo
+    from contracts.jobs import JOB_MEMO_KEY, MAX_LOG_LINES, JobState, JobSubject, JobSummaryMemo
     from temporal import search_attributes as sa
-
-JOB_STATE_QUERY = "job_state"
-MEMO_KEY = "job"
 
 
 class JobTracker:
     """Keeps a workflow's JobState; every change is deterministic (workflow.now) and replay-safe."""
 
-    def __init__(self, operation: str, service_name: str | None, customer_prefix: str | None):
+    def __init__(
+        self, operation: str, subject: JobSubject | None, labels: dict[str, str] | None = None
+    ):
         info = workflow.info()
         self.state = JobState(
             job_id=info.workflow_id,
             operation=operation,
-            service_name=service_name,
-            customer_prefix=customer_prefix,
+            subject=subject,
+            labels={k: v for k, v in (labels or {}).items() if v},
         )
         self._log = structlog.get_logger("workflow").bind(
             job_id=info.workflow_id,
@@ -43,10 +42,11 @@ class JobTracker:
             with workflow.unsafe.sandbox_unrestricted():
                 self._log.info(message, phase=self.state.current_phase, **fields)
 
-    def set_customer(self, prefix: str) -> None:
-        self.state.customer_prefix = prefix
-        workflow.upsert_search_attributes([sa.CUSTOMER_PREFIX.value_set(prefix)])
-        self.log(f"service belongs to customer {prefix}")
+    def label(self, key: str, value: str, message: str | None = None) -> None:
+        """Adds a label found while the job runs (listings can filter on it from then on)."""
+        self.state.labels[key] = value
+        workflow.upsert_search_attributes([sa.LABELS.value_set(sa.label_values(self.state.labels))])
+        self.log(message or f"labelled {key}={value}")
 
     def phase(self, name: str, progress: int, message: str | None = None) -> None:
         if self.state.started_at is None:
@@ -79,4 +79,4 @@ class JobTracker:
             result=self.state.result,
             error=self.state.error,
         )
-        workflow.upsert_memo({MEMO_KEY: memo.model_dump(mode="json")})
+        workflow.upsert_memo({JOB_MEMO_KEY: memo.model_dump(mode="json")})

@@ -1,0 +1,37 @@
+"""The provisioning system's activities (seed 000), collected by `worker.py`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from activities.provisioning.cloud_run import CloudRunActivities
+from activities.provisioning.service_databases import ServiceDatabaseActivities
+from activities.provisioning.service_registry import RegistryActivities
+from core.settings import Settings
+from store.db import Database
+
+
+def activities(settings: Settings, db: Database) -> list[Callable]:
+    cloud_run = CloudRunActivities(settings)
+    registry = RegistryActivities(db)
+    service_db = ServiceDatabaseActivities(settings, db)
+    return [
+        cloud_run.get_service,
+        cloud_run.apply_service,
+        cloud_run.restore_service,
+        cloud_run.delete_service,
+        cloud_run.get_invokers,
+        cloud_run.set_invokers,
+        cloud_run.restore_invokers,
+        registry.upsert_service,
+        registry.remove_service,
+        registry.customer_for_service,
+        service_db.check_preconditions,
+        service_db.store_password,
+        service_db.create_database,
+        service_db.create_user,
+        service_db.store_connection_string,
+        service_db.drop_database,
+        service_db.drop_user,
+        service_db.delete_job_secret,
+    ]

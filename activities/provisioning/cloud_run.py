@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
 from typing import TypeVar
 
 import structlog
@@ -14,7 +13,8 @@ from google.iam.v1 import policy_pb2
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.blocking import settle_in_thread
+from activities.blocking import call_google, settle_in_thread
+from contracts.provisioning.names import CloudRunSteps
 from contracts.provisioning.services import (
     ApplyServiceInput,
     CloudRunCall,
@@ -23,80 +23,29 @@ from contracts.provisioning.services import (
     RestoreInvokersInput,
     RestoreServiceInput,
 )
-from core.settings import Settings, get_settings
-from providers.google.clients import cloud_run_services_client, service_path
+from core.settings import Settings
+from providers.google.cloud_run import INVOKER_ROLE, CloudRunServices, result_of
 from providers.google.cloud_run_spec import apply_spec, for_create
 from providers.google.errors import to_application_error
 
 log = structlog.get_logger(__name__)
 T = TypeVar("T")
-INVOKER_ROLE = "roles/run.invoker"
 # How often a pending operation is polled; each poll is also a heartbeat, so cancel reaches us.
 POLL_SECONDS = 0.5
 
 
-def short_revision(full_name: str) -> str | None:
-    return full_name.rsplit("/", 1)[-1] if full_name else None
-
-
-def result_of(service: run_v2.Service, region: str, **extra) -> CloudRunServiceResult:
-    containers = service.template.containers
-    return CloudRunServiceResult(
-        service_name=service.name.rsplit("/", 1)[-1],
-        region=region,
-        uri=service.uri or None,
-        latest_revision=short_revision(service.latest_ready_revision),
-        image=containers[0].image if containers else None,
-        **extra,
-    )
-
-
-class CloudRunReader:
-    """Blocking reads shared by the API (via a thread) and the activities."""
-
-    def __init__(self, settings: Settings | None = None) -> None:
-        self.settings = settings or get_settings()
-
-    @property
-    def client(self) -> run_v2.ServicesClient:
-        return cloud_run_services_client(self.settings)
-
-    def path(self, name: str, region: str | None = None) -> str:
-        return service_path(name, self.settings, region)
-
-    def get(self, name: str, region: str | None = None) -> run_v2.Service | None:
-        try:
-            return self.client.get_service(name=self.path(name, region), retry=None)
-        except gexc.NotFound:
-            return None
-
-    def list(self, region: str | None = None) -> list[run_v2.Service]:
-        parent = self.path("x", region).rsplit("/services/", 1)[0]
-        return list(self.client.list_services(parent=parent, retry=None))
-
-    def iam_members(self, name: str, region: str | None = None) -> list[str]:
-        policy = self.client.get_iam_policy(request={"resource": self.path(name, region)})
-        return sorted(m for b in policy.bindings if b.role == INVOKER_ROLE for m in b.members)
-
-
 class CloudRunActivities:
     def __init__(self, settings: Settings | None = None) -> None:
-        self.reader = CloudRunReader(settings)
-        self.settings = self.reader.settings
-
-    async def _call(self, what: str, fn: Callable[..., T], *args, beat: tuple = (), **kwargs) -> T:
-        try:
-            return await settle_in_thread(fn, *args, heartbeat_details=beat, **kwargs)
-        except gexc.GoogleAPICallError as error:
-            raise to_application_error(error, what) from None
+        self.cloud_run = CloudRunServices(settings)
+        self.settings = self.cloud_run.settings
 
     async def _await_operation(self, operation_name: str, what: str) -> None:
         """Polls a long-running operation until done, heartbeating its name so a retry resumes it."""
-        client = self.reader.client
+        client = self.cloud_run.client
         started = time.monotonic()
         while True:
             activity.heartbeat(operation_name)
-            operation = await self._call(
+            operation = await call_google(
                 what,
                 client.get_operation,
                 request={"name": operation_name},
@@ -123,16 +72,19 @@ class CloudRunActivities:
         details = activity.info().heartbeat_details
         return details[0] if details else None
 
-    @activity.defn(name="cloud_run.get_service")
+    @activity.defn(name=CloudRunSteps.GET_SERVICE)
     async def get_service(self, call: CloudRunCall) -> CloudRunServiceResult | None:
-        service = await self._call(
-            f"reading service {call.service_name}", self.reader.get, call.service_name, call.region
+        service = await call_google(
+            f"reading service {call.service_name}",
+            self.cloud_run.get,
+            call.service_name,
+            call.region,
         )
         if service is None:
             return None
         return result_of(service, call.region, previous_json=run_v2.Service.to_json(service))
 
-    @activity.defn(name="cloud_run.apply_service")
+    @activity.defn(name=CloudRunSteps.APPLY_SERVICE)
     async def apply_service(self, inp: ApplyServiceInput) -> CloudRunServiceResult:
         name, region = inp.spec.service_name, inp.region
         what = f"{'creating' if inp.create else 'updating'} service {name}"
@@ -141,14 +93,14 @@ class CloudRunActivities:
             operation_name = await self._start_apply(inp, what)
         if operation_name is not None:
             await self._await_operation(operation_name, what)
-        service = await self._call(what, self.reader.get, name, region)
+        service = await call_google(what, self.cloud_run.get, name, region)
         if service is None:
             raise ApplicationError(f"{what}: service vanished", type="NotFound", non_retryable=True)
         return result_of(service, region, created=inp.create)
 
     async def _start_apply(self, inp: ApplyServiceInput, what: str) -> str | None:
-        client, name, region = self.reader.client, inp.spec.service_name, inp.region
-        current = await self._call(what, self.reader.get, name, region)
+        client, name, region = self.cloud_run.client, inp.spec.service_name, inp.region
+        current = await call_google(what, self.cloud_run.get, name, region)
         if inp.create:
             if current is not None:
                 if activity.info().attempt > 1:
@@ -165,8 +117,8 @@ class CloudRunActivities:
                     type="InvalidArgument",
                     non_retryable=True,
                 )
-            parent = self.reader.path(name, region).rsplit("/services/", 1)[0]
-            operation = await self._call(
+            parent = self.cloud_run.path(name, region).rsplit("/services/", 1)[0]
+            operation = await call_google(
                 what,
                 client.create_service,
                 parent=parent,
@@ -179,7 +131,7 @@ class CloudRunActivities:
                 raise ApplicationError(
                     f"{what}: service {name} does not exist", type="NotFound", non_retryable=True
                 )
-            operation = await self._call(
+            operation = await call_google(
                 what, client.update_service, service=apply_spec(inp.spec, current), retry=None
             )
         return operation.operation.name
@@ -187,31 +139,31 @@ class CloudRunActivities:
     async def _await_settled(self, name: str, region: str, what: str) -> None:
         while True:
             activity.heartbeat()
-            service = await self._call(what, self.reader.get, name, region)
+            service = await call_google(what, self.cloud_run.get, name, region)
             if service is None or not service.reconciling:
                 return None
             await asyncio.sleep(POLL_SECONDS)
 
-    @activity.defn(name="cloud_run.restore_service")
+    @activity.defn(name=CloudRunSteps.RESTORE_SERVICE)
     async def restore_service(self, inp: RestoreServiceInput) -> None:
         previous = run_v2.Service.from_json(inp.service_json, ignore_unknown_fields=True)
         name = previous.name.rsplit("/", 1)[-1]
         what = f"restoring service {name}"
         operation_name = self._resumed_operation()
         if operation_name is None:
-            current = await self._call(what, self.reader.get, name, inp.region)
+            current = await call_google(what, self.cloud_run.get, name, inp.region)
             restored = run_v2.Service(previous)
             restored.etag = current.etag if current is not None else ""
-            operation = await self._call(
+            operation = await call_google(
                 what,
-                self.reader.client.update_service,
+                self.cloud_run.client.update_service,
                 request={"service": restored, "allow_missing": True},
                 retry=None,
             )
             operation_name = operation.operation.name
         await self._await_operation(operation_name, what)
 
-    @activity.defn(name="cloud_run.delete_service")
+    @activity.defn(name=CloudRunSteps.DELETE_SERVICE)
     async def delete_service(self, call: CloudRunCall) -> bool:
         """Deletes the service; a service that is already gone counts as deleted (returns False)."""
         what = f"deleting service {call.service_name}"
@@ -219,8 +171,8 @@ class CloudRunActivities:
         if operation_name is None:
             try:
                 operation = await settle_in_thread(
-                    self.reader.client.delete_service,
-                    name=self.reader.path(call.service_name, call.region),
+                    self.cloud_run.client.delete_service,
+                    name=self.cloud_run.path(call.service_name, call.region),
                     retry=None,
                 )
             except gexc.NotFound:
@@ -231,22 +183,22 @@ class CloudRunActivities:
         await self._await_operation(operation_name, what)
         return True
 
-    @activity.defn(name="cloud_run.get_invokers")
+    @activity.defn(name=CloudRunSteps.GET_INVOKERS)
     async def get_invokers(self, call: CloudRunCall) -> list[str]:
-        return await self._call(
+        return await call_google(
             f"reading access policy of {call.service_name}",
-            self.reader.iam_members,
+            self.cloud_run.iam_members,
             call.service_name,
             call.region,
         )
 
-    @activity.defn(name="cloud_run.set_invokers")
+    @activity.defn(name=CloudRunSteps.SET_INVOKERS)
     async def set_invokers(self, inp: IamPolicyInput) -> list[str]:
         members = self.invokers_for(inp.public)
         await self.write_invokers(inp.service_name, inp.region, members)
         return members
 
-    @activity.defn(name="cloud_run.restore_invokers")
+    @activity.defn(name=CloudRunSteps.RESTORE_INVOKERS)
     async def restore_invokers(self, inp: RestoreInvokersInput) -> None:
         await self.write_invokers(inp.service_name, inp.region, inp.members)
 
@@ -259,18 +211,18 @@ class CloudRunActivities:
         ]
 
     async def write_invokers(self, name: str, region: str, members: list[str]) -> None:
-        resource = self.reader.path(name, region)
+        resource = self.cloud_run.path(name, region)
         what = f"setting access policy of {name}"
-        policy = await self._call(
-            what, self.reader.client.get_iam_policy, request={"resource": resource}, retry=None
+        policy = await call_google(
+            what, self.cloud_run.client.get_iam_policy, request={"resource": resource}, retry=None
         )
         bindings = [b for b in policy.bindings if b.role != INVOKER_ROLE]
         if members:
             bindings.append(policy_pb2.Binding(role=INVOKER_ROLE, members=sorted(members)))
         new_policy = policy_pb2.Policy(bindings=bindings, etag=policy.etag)
-        await self._call(
+        await call_google(
             what,
-            self.reader.client.set_iam_policy,
+            self.cloud_run.client.set_iam_policy,
             request={"resource": resource, "policy": new_policy},
             retry=None,
         )

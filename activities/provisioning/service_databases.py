@@ -17,7 +17,8 @@ from google.api_core import exceptions as gexc
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.blocking import settle_in_thread
+from activities.blocking import call_google, settle_in_thread
+from contracts.provisioning.names import ServiceDatabaseSteps
 from contracts.provisioning.service_databases import (
     JOB_LABEL,
     ConnectionStringInput,
@@ -36,7 +37,7 @@ from providers.service_templates import (
     ServiceConnection,
     connection_string,
 )
-from providers.service_templates.connections import connection_for
+from providers.service_templates.connections import NoTemplate, SecretRefsMissing, connection_for
 from store.db import Database
 from store.provisioning import external_services
 
@@ -56,12 +57,6 @@ class ServiceDatabaseActivities:
         self.store = SecretStore(settings)
         self.db = db
         self.postgres = PostgresTemplate()
-
-    async def _secret_call(self, what: str, fn: Callable[..., T], *args) -> T:
-        try:
-            return await settle_in_thread(fn, *args)
-        except gexc.GoogleAPICallError as error:
-            raise to_application_error(error, what) from None
 
     @staticmethod
     def _failure(what: str, error: ExternalServiceOperationError) -> ApplicationError:
@@ -84,9 +79,28 @@ class ServiceDatabaseActivities:
                 type="NotFound",
                 non_retryable=True,
             )
-        return await connection_for(row, self.store)
+        try:
+            return await connection_for(row, self.store)
+        except (SecretRefsMissing, NoTemplate) as error:
+            raise ApplicationError(
+                f"external service {row.name}: {error}", type="NotFound", non_retryable=True
+            ) from None
+        except gexc.GoogleAPICallError as error:
+            raise to_application_error(error, f"reading the secrets of {row.name}") from None
 
-    @activity.defn(name="service_db.check_preconditions")
+    async def _on_name(
+        self,
+        target: DatabaseTarget,
+        what: str,
+        call: Callable[[ServiceConnection, str], Awaitable[T]],
+    ) -> T:
+        """Connects to the target's server, then runs one call on the target's name."""
+        conn = await self._connection(target)
+        return await self._on_database(
+            f"{what} {target.db_name}", lambda: call(conn, target.db_name)
+        )
+
+    @activity.defn(name=ServiceDatabaseSteps.CHECK_PRECONDITIONS)
     async def check_preconditions(self, inp: PreconditionsInput) -> None:
         """Refuses to start when the database, its user or its secrets already exist: this job
         creates them and, on failure, removes them, so it must never adopt what it did not make."""
@@ -102,7 +116,7 @@ class ServiceDatabaseActivities:
                 f"database user {name} already exists", type="AlreadyExists", non_retryable=True
             )
         for secret in inp.secret_names:
-            if await self._secret_call(what, self.store.exists, secret):
+            if await call_google(what, self.store.exists, secret):
                 raise ApplicationError(
                     f"secret {secret} already exists", type="AlreadyExists", non_retryable=True
                 )
@@ -111,7 +125,7 @@ class ServiceDatabaseActivities:
         self, secret: JobSecretInput, make_value: Callable[[], str]
     ) -> bool:
         what = f"writing secret {secret.name}"
-        existing = await self._secret_call(what, self.store.get, secret.name)
+        existing = await call_google(what, self.store.get, secret.name)
         if existing is not None:
             if existing.labels.get(JOB_LABEL) != secret.labels.get(JOB_LABEL):
                 raise ApplicationError(
@@ -120,10 +134,10 @@ class ServiceDatabaseActivities:
             # An earlier attempt of this step made it; it may have died between creating the
             # secret and adding its value. Nothing can have read a value that was never stored.
             if not await self._has_value(what, secret.name):
-                await self._secret_call(what, self.store.add_version, secret.name, make_value())
+                await call_google(what, self.store.add_version, secret.name, make_value())
             return False
         # SecretStore.create removes the secret again if its value cannot be stored.
-        await self._secret_call(what, self.store.create, secret.name, make_value(), secret.labels)
+        await call_google(what, self.store.create, secret.name, make_value(), secret.labels)
         log.info("secret written", secret=secret.name)
         return True
 
@@ -136,28 +150,24 @@ class ServiceDatabaseActivities:
         except gexc.GoogleAPICallError as error:
             raise to_application_error(error, what) from None
 
-    @activity.defn(name="service_db.store_password")
+    @activity.defn(name=ServiceDatabaseSteps.STORE_PASSWORD)
     async def store_password(self, inp: JobSecretInput) -> bool:
         staged = None
         if inp.staged_password_secret:
-            staged = await self._secret_call(
+            staged = await call_google(
                 "reading the given password", self.store.access, inp.staged_password_secret
             )
         return await self._write_job_secret(inp, lambda: staged or generate_password())
 
-    @activity.defn(name="service_db.create_database")
+    @activity.defn(name=ServiceDatabaseSteps.CREATE_DATABASE)
     async def create_database(self, target: DatabaseTarget) -> bool:
-        conn = await self._connection(target)
-        return await self._on_database(
-            f"creating database {target.db_name}",
-            lambda: self.postgres.ensure_database(conn, target.db_name),
-        )
+        return await self._on_name(target, "creating database", self.postgres.ensure_database)
 
-    @activity.defn(name="service_db.create_user")
+    @activity.defn(name=ServiceDatabaseSteps.CREATE_USER)
     async def create_user(self, inp: RoleInput) -> bool:
         conn = await self._connection(inp.target)
         name = inp.target.db_name
-        password = await self._secret_call(
+        password = await call_google(
             "reading the database password", self.store.access, inp.password_secret
         )
         created = await self._on_database(
@@ -169,10 +179,10 @@ class ServiceDatabaseActivities:
         )
         return created
 
-    @activity.defn(name="service_db.store_connection_string")
+    @activity.defn(name=ServiceDatabaseSteps.STORE_CONNECTION_STRING)
     async def store_connection_string(self, inp: ConnectionStringInput) -> bool:
         conn = await self._connection(inp.target)
-        password = await self._secret_call(
+        password = await call_google(
             "reading the database password", self.store.access, inp.password_secret
         )
         host_url = conn.credentials.get("connection_string") or conn.url
@@ -182,27 +192,21 @@ class ServiceDatabaseActivities:
             raise self._failure("building the connection string", error) from None
         return await self._write_job_secret(inp.secret, lambda: value)
 
-    @activity.defn(name="service_db.drop_database")
+    @activity.defn(name=ServiceDatabaseSteps.DROP_DATABASE)
     async def drop_database(self, target: DatabaseTarget) -> bool:
-        conn = await self._connection(target)
-        return await self._on_database(
-            f"dropping database {target.db_name}",
-            lambda: self.postgres.drop_database_if_exists(conn, target.db_name),
+        return await self._on_name(
+            target, "dropping database", self.postgres.drop_database_if_exists
         )
 
-    @activity.defn(name="service_db.drop_user")
+    @activity.defn(name=ServiceDatabaseSteps.DROP_USER)
     async def drop_user(self, target: DatabaseTarget) -> bool:
-        conn = await self._connection(target)
-        return await self._on_database(
-            f"dropping user {target.db_name}",
-            lambda: self.postgres.drop_role_if_exists(conn, target.db_name),
-        )
+        return await self._on_name(target, "dropping user", self.postgres.drop_role_if_exists)
 
-    @activity.defn(name="service_db.delete_job_secret")
+    @activity.defn(name=ServiceDatabaseSteps.DELETE_JOB_SECRET)
     async def delete_job_secret(self, owned: OwnedSecret) -> bool:
         """Deletes a secret only when this job wrote it (its label says so)."""
         what = f"deleting secret {owned.name}"
-        existing = await self._secret_call(what, self.store.get, owned.name)
+        existing = await call_google(what, self.store.get, owned.name)
         if existing is None or existing.labels.get(JOB_LABEL) != owned.job_id:
             return False
-        return await self._secret_call(what, self.store.delete, owned.name)
+        return await call_google(what, self.store.delete, owned.name)

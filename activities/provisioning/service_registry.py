@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from temporalio import activity
 
+from contracts.provisioning.names import RegistrySteps
 from contracts.provisioning.services import CloudRunCall, ServiceRecordInput
 from store.db import Database
 from store.provisioning import customers
@@ -14,7 +15,7 @@ class RegistryActivities:
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    @activity.defn(name="registry.upsert_service")
+    @activity.defn(name=RegistrySteps.UPSERT_SERVICE)
     async def upsert_service(self, inp: ServiceRecordInput) -> None:
         async with self.db.transaction() as session:
             await services.upsert(
@@ -28,13 +29,13 @@ class RegistryActivities:
                 deployed_at=inp.deployed_at,
             )
 
-    @activity.defn(name="registry.customer_for_service")
+    @activity.defn(name=RegistrySteps.CUSTOMER_FOR_SERVICE)
     async def customer_for_service(self, call: CloudRunCall) -> str | None:
         """The known customer whose prefix starts the name (`acme-crm` → `acme`), longest first."""
         async with self.db.transaction() as session:
             return await customers.prefix_for_service_name(session, call.service_name)
 
-    @activity.defn(name="registry.remove_service")
+    @activity.defn(name=RegistrySteps.REMOVE_SERVICE)
     async def remove_service(self, call: CloudRunCall) -> bool:
         async with self.db.transaction() as session:
             return await services.remove(session, call.service_name)

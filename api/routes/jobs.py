@@ -7,8 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query
 
 from api.auth import Reader, Writer
-from api.deps import SettingsDep, TemporalDep
-from api.job_engine import JobEngine
+from api.deps import JobEngineDep
 from api.schemas.jobs import CancelResponse, Job, JobList, JobLogs, JobStatus
 
 router = APIRouter(prefix="/api/v1/jobs", tags=["jobs"])
@@ -19,23 +18,18 @@ JobIdPath = Annotated[str, Path(pattern=r"^[A-Za-z0-9_.:-]{1,200}$")]
 @router.get("", response_model=JobList)
 async def list_jobs(
     _: Reader,
-    settings: SettingsDep,
-    temporal: TemporalDep,
+    jobs: JobEngineDep,
     service_name: Annotated[str | None, Query(pattern=r"^[a-z0-9-]{1,63}$")] = None,
     status: JobStatus | None = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
 ) -> JobList:
-    jobs, total = await JobEngine(temporal, settings).list(
-        service_name=service_name, status=status, limit=limit
-    )
-    return JobList(jobs=jobs, total=total)
+    listed, total = await jobs.list(service_name=service_name, status=status, limit=limit)
+    return JobList(jobs=listed, total=total)
 
 
 @router.get("/{job_id}", response_model=Job)
-async def get_job(
-    job_id: JobIdPath, _: Reader, settings: SettingsDep, temporal: TemporalDep
-) -> Job:
-    job, _state = await JobEngine(temporal, settings).get(job_id)
+async def get_job(job_id: JobIdPath, _: Reader, jobs: JobEngineDep) -> Job:
+    job, _state = await jobs.get(job_id)
     return job
 
 
@@ -43,20 +37,17 @@ async def get_job(
 async def get_job_logs(
     job_id: JobIdPath,
     _: Reader,
-    settings: SettingsDep,
-    temporal: TemporalDep,
+    jobs: JobEngineDep,
     lines: Annotated[int, Query(ge=1, le=10_000)] = 100,
 ) -> JobLogs:
-    _job, state = await JobEngine(temporal, settings).get(job_id)
+    _job, state = await jobs.get(job_id)
     logs = state.logs if state else []
     return JobLogs(job_id=job_id, total=len(logs), lines=lines, logs=logs[-lines:])
 
 
 @router.post("/{job_id}/cancel", response_model=CancelResponse, status_code=202)
-async def cancel_job(
-    job_id: JobIdPath, _: Writer, settings: SettingsDep, temporal: TemporalDep
-) -> CancelResponse:
-    await JobEngine(temporal, settings).cancel(job_id)
+async def cancel_job(job_id: JobIdPath, _: Writer, jobs: JobEngineDep) -> CancelResponse:
+    await jobs.cancel(job_id)
     return CancelResponse(
         job_id=job_id,
         status="cancelling",

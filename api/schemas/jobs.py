@@ -6,7 +6,9 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
+
+from contracts.jobs import JobSubject
 
 
 class JobStatus(StrEnum):
@@ -37,6 +39,10 @@ class Job(BaseModel):
     operation: str | None = None
     service_name: str | None = None
     customer_prefix: str | None = None
+    subject: JobSubject | None = Field(
+        None, description="The one resource the job changes (kind and name)."
+    )
+    labels: dict[str, str] = Field(default_factory=dict)
     progress: int = 0
     current_phase: str | None = None
     created_at: datetime | None = None

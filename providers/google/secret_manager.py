@@ -18,6 +18,8 @@ from providers.google.clients import secret_manager_client
 
 log = structlog.get_logger(__name__)
 
+# Secret Manager's rule for secret ids.
+SECRET_NAME_PATTERN = r"^[A-Za-z0-9_-]{1,255}$"
 # The documented limit for one secret value (Secret Manager itself allows 64 KiB).
 MAX_SECRET_BYTES = 64 * 1024
 
@@ -114,6 +116,16 @@ class SecretStore:
             return self._metadata(self.client.get_secret(name=self.path(name), retry=None))
         except gexc.NotFound:
             return None
+
+    def updated_at(self, meta: SecretMetadata) -> datetime | None:
+        """When the latest version was added; the secret's creation time when it has no version."""
+        try:
+            version = self.client.get_secret_version(
+                name=f"{self.path(meta.name)}/versions/latest", retry=None
+            )
+        except gexc.NotFound:
+            return meta.created_at
+        return version.create_time or meta.created_at
 
     def exists(self, name: str) -> bool:
         return self.get(name) is not None

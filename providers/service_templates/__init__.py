@@ -8,6 +8,11 @@ service's (HTTP 502); all messages are free of credentials.
 """
 
 from providers.service_templates.base import ExternalServiceTemplate
+from providers.service_templates.catalog import (
+    SUPPORTED_TYPES,
+    available_operations,
+    get_template,
+)
 from providers.service_templates.errors import (
     AuthenticationFailed,
     ExternalServiceError,
@@ -17,11 +22,6 @@ from providers.service_templates.errors import (
     redact,
 )
 from providers.service_templates.postgres import PostgresTemplate, connection_string
-from providers.service_templates.registry import (
-    SUPPORTED_TYPES,
-    available_operations,
-    get_template,
-)
 from providers.service_templates.types import (
     ExternalServiceType,
     HealthCheckResult,

@@ -8,7 +8,7 @@ import subprocess
 import pytest
 from sqlalchemy import select
 
-from activities.provisioning.cloud_run import CloudRunReader
+from providers.google.cloud_run import CloudRunServices
 from store.provisioning.models import ServiceRecord
 from temporal.binaries import temporal_cli
 from tests.helpers.platform import (
@@ -40,7 +40,7 @@ async def test_cancel_during_deploy_deletes_the_new_service(api, client, setting
     job = await wait_for_job(api, job_id, seconds=60)
     assert job["status"] == "cancelled", job
     assert "cancelled" in job["error"]
-    assert await asyncio.to_thread(CloudRunReader(settings).get, name) is None
+    assert await asyncio.to_thread(CloudRunServices(settings).get, name) is None
     logs = (await api.get(f"/api/v1/jobs/{job_id}/logs", params={"lines": 100})).json()["logs"]
     assert any("compensating: delete the new service" in line for line in logs)
 
@@ -67,7 +67,7 @@ async def test_cancel_with_the_temporal_cli_has_the_same_effect(
 
     job = await wait_for_job(api, job_id, seconds=60)
     assert job["status"] == "cancelled", job
-    assert await asyncio.to_thread(CloudRunReader(settings).get, name) is None
+    assert await asyncio.to_thread(CloudRunServices(settings).get, name) is None
 
 
 async def test_cancelling_an_update_restores_the_previous_configuration(
@@ -115,7 +115,7 @@ async def test_a_409_from_cloud_run_fails_the_job_with_a_clear_error(api, localc
         localcloud.clear_faults()
     assert job["status"] == "failed", job
     assert f"creating service {name}" in job["error"]
-    assert await asyncio.to_thread(CloudRunReader(settings).get, name) is None
+    assert await asyncio.to_thread(CloudRunServices(settings).get, name) is None
 
 
 async def test_a_404_from_cloud_run_during_update_fails_the_job(api, localcloud):
@@ -189,6 +189,6 @@ async def test_a_cancel_during_an_undeploy_lets_the_deletion_finish_and_unregist
     job = await wait_for_job(api, job_id, seconds=60)
     assert job["status"] == "completed", job
     assert job["result"]["cancel_ignored"] is True
-    assert await asyncio.to_thread(CloudRunReader(settings).get, name) is None
+    assert await asyncio.to_thread(CloudRunServices(settings).get, name) is None
     async with db.transaction() as session:
         assert await session.scalar(select(ServiceRecord).where(ServiceRecord.name == name)) is None

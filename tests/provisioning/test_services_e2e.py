@@ -6,7 +6,7 @@ import re
 
 from sqlalchemy import select
 
-from activities.provisioning.cloud_run import CloudRunReader
+from providers.google.cloud_run import CloudRunServices
 from store.provisioning.models import Customer, ExternalService, ServiceRecord
 from tests.helpers.platform import unique_name, wait_for_job
 from tests.helpers.provisioning import IMAGE, deploy
@@ -61,7 +61,7 @@ async def test_deploy_creates_a_service_visible_in_list_get_details_and_status(a
     assert name in [s["name"] for s in listed["services"]]
 
     # Private by default: the conneskills.com domain and the onboarding service account.
-    members = CloudRunReader(settings).iam_members(name)
+    members = CloudRunServices(settings).iam_members(name)
     assert members == sorted(
         [
             f"domain:{settings.private_access_domain}",
@@ -101,7 +101,7 @@ async def test_update_merges_env_vars_and_keeps_resources(api, settings):
     details = (await api.get(f"/api/v1/services/{name}/details")).json()
     assert details["env_vars"] == {"A": "1", "B": "2"}
     assert (details["cpu"], details["memory"], details["image"]) == ("2", "1Gi", IMAGE)
-    assert CloudRunReader(settings).iam_members(name) == ["allUsers"]
+    assert CloudRunServices(settings).iam_members(name) == ["allUsers"]
 
 
 async def test_put_with_mismatched_names_is_refused(api):

@@ -1,0 +1,6 @@
+"""The provisioning system's workflows (seed 000), collected by `worker.py`."""
+
+from workflows.provisioning.service_databases import CreateServiceDatabase
+from workflows.provisioning.services import DeployService, UndeployService
+
+WORKFLOWS = [DeployService, UndeployService, CreateServiceDatabase]

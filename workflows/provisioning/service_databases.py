@@ -8,6 +8,8 @@ from typing import Any
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
+    from contracts.jobs import CUSTOMER_LABEL, SERVICE_LABEL, JobSubject
+    from contracts.provisioning.names import Operations, ServiceDatabaseSteps, Workflows
     from contracts.provisioning.service_databases import (
         JOB_LABEL,
         ConnectionStringInput,
@@ -24,14 +26,16 @@ from workflows.saga import Saga
 from workflows.steps import step
 from workflows.tracking import JobTracker
 
-OPERATION = "create_service_database"
 
-
-@workflow.defn
+@workflow.defn(name=Workflows.CREATE_SERVICE_DATABASE)
 class CreateServiceDatabase(TrackedJob):
     @workflow.init
     def __init__(self, inp: CreateServiceDatabaseInput) -> None:
-        self.tracker = JobTracker(OPERATION, inp.service_name, inp.customer_prefix)
+        self.tracker = JobTracker(
+            Operations.CREATE_SERVICE_DATABASE,
+            JobSubject(kind="database", name=f"{inp.external_service_id}/{inp.db_name}"),
+            {SERVICE_LABEL: inp.service_name, CUSTOMER_LABEL: inp.customer_prefix or ""},
+        )
 
     @workflow.run
     async def run(self, inp: CreateServiceDatabaseInput) -> dict[str, Any]:
@@ -40,7 +44,9 @@ class CreateServiceDatabase(TrackedJob):
         finally:
             if inp.staged_password_secret:
                 # The caller's password has been copied (or the job ended): drop the staging copy.
-                await step("service_db.delete_job_secret", self._owned(inp.staged_password_secret))
+                await step(
+                    ServiceDatabaseSteps.DELETE_JOB_SECRET, self._owned(inp.staged_password_secret)
+                )
 
     def _owned(self, name: str) -> OwnedSecret:
         return OwnedSecret(name=name, job_id=workflow.info().workflow_id)
@@ -55,17 +61,17 @@ class CreateServiceDatabase(TrackedJob):
 
         track.phase("validating", 10, f"checking that {inp.db_name} and its secrets are new")
         await step(
-            "service_db.check_preconditions",
+            ServiceDatabaseSteps.CHECK_PRECONDITIONS,
             PreconditionsInput(target=target, secret_names=[plan.password, plan.connection_string]),
         )
 
         track.phase("credentials", 25, f"storing the password in secret {plan.password}")
         saga.on_failure(
             f"delete secret {plan.password}",
-            lambda: step("service_db.delete_job_secret", self._owned(plan.password)),
+            lambda: step(ServiceDatabaseSteps.DELETE_JOB_SECRET, self._owned(plan.password)),
         )
         await step(
-            "service_db.store_password",
+            ServiceDatabaseSteps.STORE_PASSWORD,
             self._job_secret(inp, plan.password, staged_password_secret=inp.staged_password_secret),
             bool,
         )
@@ -74,25 +80,30 @@ class CreateServiceDatabase(TrackedJob):
         # Registered before the database's undo so that it runs after it (newest first): the user
         # can only be dropped once the database it has privileges on is gone.
         saga.on_failure(
-            f"drop user {inp.db_name}", lambda: step("service_db.drop_user", target, bool)
+            f"drop user {inp.db_name}", lambda: step(ServiceDatabaseSteps.DROP_USER, target, bool)
         )
         saga.on_failure(
-            f"drop database {inp.db_name}", lambda: step("service_db.drop_database", target, bool)
+            f"drop database {inp.db_name}",
+            lambda: step(ServiceDatabaseSteps.DROP_DATABASE, target, bool),
         )
-        await step("service_db.create_database", target, bool)
+        await step(ServiceDatabaseSteps.CREATE_DATABASE, target, bool)
 
         track.phase("user", 65, f"creating user {inp.db_name} with all privileges on its database")
         await step(
-            "service_db.create_user", RoleInput(target=target, password_secret=plan.password), bool
+            ServiceDatabaseSteps.CREATE_USER,
+            RoleInput(target=target, password_secret=plan.password),
+            bool,
         )
 
         track.phase("connection string", 85, f"storing secret {plan.connection_string}")
         saga.on_failure(
             f"delete secret {plan.connection_string}",
-            lambda: step("service_db.delete_job_secret", self._owned(plan.connection_string)),
+            lambda: step(
+                ServiceDatabaseSteps.DELETE_JOB_SECRET, self._owned(plan.connection_string)
+            ),
         )
         await step(
-            "service_db.store_connection_string",
+            ServiceDatabaseSteps.STORE_CONNECTION_STRING,
             ConnectionStringInput(
                 secret=self._job_secret(inp, plan.connection_string),
                 target=target,

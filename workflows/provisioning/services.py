@@ -8,6 +8,8 @@ from temporalio import workflow
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
+    from contracts.jobs import CUSTOMER_LABEL, SERVICE_LABEL, JobSubject
+    from contracts.provisioning.names import CloudRunSteps, Operations, RegistrySteps, Workflows
     from contracts.provisioning.services import (
         ApplyServiceInput,
         CloudRunCall,
@@ -26,11 +28,38 @@ from workflows.steps import step, step_to_the_end
 from workflows.tracking import JobTracker
 
 
-@workflow.defn
-class DeployService(TrackedJob):
+def service_job(operation: str, service_name: str, customer_prefix: str | None) -> JobTracker:
+    return JobTracker(
+        operation,
+        JobSubject(kind="service", name=service_name),
+        {SERVICE_LABEL: service_name, CUSTOMER_LABEL: customer_prefix or ""},
+    )
+
+
+class ServiceJob(TrackedJob):
+    async def resolve_customer(self, service_name: str, region: str) -> str | None:
+        """The job's customer: named in the request, or found from the service name by the worker
+        (so the API's request path needs no database read)."""
+        known = self.tracker.state.labels.get(CUSTOMER_LABEL)
+        if known:
+            return known
+        if not workflow.patched("customer-resolved-in-workflow"):
+            return None
+        prefix = await step(
+            RegistrySteps.CUSTOMER_FOR_SERVICE,
+            CloudRunCall(service_name=service_name, region=region),
+            str | None,
+        )
+        if prefix:
+            self.tracker.label(CUSTOMER_LABEL, prefix, f"service belongs to customer {prefix}")
+        return prefix
+
+
+@workflow.defn(name=Workflows.DEPLOY_SERVICE)
+class DeployService(ServiceJob):
     @workflow.init
     def __init__(self, inp: DeployServiceInput) -> None:
-        self.tracker = JobTracker(inp.operation, inp.spec.service_name, inp.customer_prefix)
+        self.tracker = service_job(inp.operation, inp.spec.service_name, inp.customer_prefix)
 
     @workflow.run
     async def run(self, inp: DeployServiceInput) -> dict[str, Any]:
@@ -43,8 +72,8 @@ class DeployService(TrackedJob):
 
         track.phase("checking", 10, f"looking up service {spec.service_name} in {region}")
         customer_prefix = await self.resolve_customer(spec.service_name, region)
-        existing = await step("cloud_run.get_service", call, CloudRunServiceResult | None)
-        if existing is None and inp.operation == "update":
+        existing = await step(CloudRunSteps.GET_SERVICE, call, CloudRunServiceResult | None)
+        if existing is None and inp.operation == Operations.UPDATE:
             raise ApplicationError(
                 f"service {spec.service_name} does not exist", type="NotFound", non_retryable=True
             )
@@ -53,16 +82,16 @@ class DeployService(TrackedJob):
             previous = RestoreServiceInput(region=region, service_json=existing.previous_json or "")
             saga.on_failure(
                 "restore the previous configuration",
-                lambda: step("cloud_run.restore_service", previous),
+                lambda: step(CloudRunSteps.RESTORE_SERVICE, previous),
             )
             track.phase("updating", 30, f"updating service {spec.service_name}")
         else:
             saga.on_failure(
-                "delete the new service", lambda: step("cloud_run.delete_service", call)
+                "delete the new service", lambda: step(CloudRunSteps.DELETE_SERVICE, call)
             )
             track.phase("creating", 30, f"creating service {spec.service_name}")
         applied = await step(
-            "cloud_run.apply_service",
+            CloudRunSteps.APPLY_SERVICE,
             ApplyServiceInput(spec=spec, region=region, create=existing is None),
             CloudRunServiceResult,
         )
@@ -74,15 +103,16 @@ class DeployService(TrackedJob):
         if public is not None:
             track.phase("configuring access", 70, "public access" if public else "private access")
             if existing is not None:
-                before = await step("cloud_run.get_invokers", call, list[str])
+                before = await step(CloudRunSteps.GET_INVOKERS, call, list[str])
                 restore = RestoreInvokersInput(
                     service_name=spec.service_name, region=region, members=before
                 )
                 saga.on_failure(
-                    "restore the access policy", lambda: step("cloud_run.restore_invokers", restore)
+                    "restore the access policy",
+                    lambda: step(CloudRunSteps.RESTORE_INVOKERS, restore),
                 )
             await step(
-                "cloud_run.set_invokers",
+                CloudRunSteps.SET_INVOKERS,
                 IamPolicyInput(service_name=spec.service_name, region=region, public=public),
                 list[str],
             )
@@ -90,10 +120,10 @@ class DeployService(TrackedJob):
         track.phase("registering", 90, "recording the service in the platform registry")
         if existing is None:
             saga.on_failure(
-                "remove the registry entry", lambda: step("registry.remove_service", call)
+                "remove the registry entry", lambda: step(RegistrySteps.REMOVE_SERVICE, call)
             )
         await step(
-            "registry.upsert_service",
+            RegistrySteps.UPSERT_SERVICE,
             ServiceRecordInput(
                 service_name=spec.service_name,
                 region=region,
@@ -118,11 +148,11 @@ class DeployService(TrackedJob):
         )
 
 
-@workflow.defn
-class UndeployService(TrackedJob):
+@workflow.defn(name=Workflows.UNDEPLOY_SERVICE)
+class UndeployService(ServiceJob):
     @workflow.init
     def __init__(self, inp: UndeployServiceInput) -> None:
-        self.tracker = JobTracker("undeploy", inp.service_name, inp.customer_prefix)
+        self.tracker = service_job(Operations.UNDEPLOY, inp.service_name, inp.customer_prefix)
 
     @workflow.run
     async def run(self, inp: UndeployServiceInput) -> dict[str, Any]:
@@ -133,7 +163,7 @@ class UndeployService(TrackedJob):
         track = self.tracker
         track.phase("checking", 10, f"looking up service {inp.service_name} in {inp.region}")
         await self.resolve_customer(inp.service_name, inp.region)
-        existing = await step("cloud_run.get_service", call, CloudRunServiceResult | None)
+        existing = await step(CloudRunSteps.GET_SERVICE, call, CloudRunServiceResult | None)
         if existing is None:
             raise ApplicationError(
                 f"service {inp.service_name} does not exist in {inp.region}",
@@ -143,13 +173,13 @@ class UndeployService(TrackedJob):
         # A deletion cannot be undone, and one stopped half-way leaves a service that is neither
         # there nor gone: once started it runs to the end and the registry follows it.
         track.phase("deleting", 40, f"deleting service {inp.service_name}")
-        _deleted, cancel_requested = await step_to_the_end("cloud_run.delete_service", call, bool)
+        _deleted, cancel_requested = await step_to_the_end(CloudRunSteps.DELETE_SERVICE, call, bool)
         if cancel_requested:
             track.log(
                 "cancel requested during the deletion: a deletion cannot be stopped, finishing"
             )
         track.phase("unregistering", 90, "removing the service from the platform registry")
-        await step("registry.remove_service", call, bool)
+        await step(RegistrySteps.REMOVE_SERVICE, call, bool)
         return track.complete(
             {
                 "service_name": inp.service_name,

@@ -25,7 +25,7 @@ Decisions:
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any
+from typing import Annotated
 
 import structlog
 from fastapi import APIRouter, Body, Path, Query, Response, status
@@ -34,11 +34,7 @@ from sqlalchemy.exc import IntegrityError
 from api.auth import Reader, Writer
 from api.deps import DbDep, SettingsDep
 from api.errors import ApiError, not_found
-from api.logic.provisioning.external_connections import (
-    SecretRefsMissing,
-    connection_for,
-    resolve_secret_refs,
-)
+from api.logic.provisioning import external_services as logic
 from api.schemas.provisioning.external_services import (
     NAME_PATTERN,
     ExternalServiceCreate,
@@ -50,19 +46,8 @@ from api.schemas.provisioning.external_services import (
     OperationRequest,
     OperationResult,
 )
-from core.settings import Settings
-from providers.service_templates import (
-    SUPPORTED_TYPES,
-    ExternalServiceOperationError,
-    HealthCheckResult,
-    InvalidOperationParams,
-    ServiceConnection,
-    UnknownOperationError,
-    available_operations,
-    get_template,
-)
-from store.provisioning import external_services as registry
-from store.provisioning.models import ExternalService
+from providers.service_templates import SUPPORTED_TYPES, HealthCheckResult
+from store.provisioning import external_services
 
 router = APIRouter(prefix="/api/v1/external-services", tags=["external services"])
 log = structlog.get_logger(__name__)
@@ -71,114 +56,9 @@ ServiceIdPath = Annotated[uuid.UUID, Path(description="The external service's id
 ServiceNamePath = Annotated[str, Path(pattern=NAME_PATTERN)]
 OperationPath = Annotated[str, Path(min_length=1, max_length=64)]
 
-# Operations that run arbitrary statements on the service: admin only.
-ADMIN_OPERATIONS = frozenset({"execute_query"})
-# Operations offered as jobs elsewhere, because they must keep credentials in Secret Manager.
-JOB_OPERATIONS = {
-    "create_service_database": "POST /api/v1/external-services/{service_id}/create_service_database",
-}
-# Shorter secret values are not scrubbed from results: they would mangle ordinary data.
-MIN_SCRUBBED_LENGTH = 8
-_VALID_TYPES = [t.value for t in SUPPORTED_TYPES]
-
-
-# --- helpers --------------------------------------------------------------------------------------
-
-
-async def _row(db: DbDep, service_id: uuid.UUID) -> ExternalService:
-    async with db.transaction() as session:
-        row = await registry.by_id(session, service_id)
-    if row is None:
-        raise not_found("external service", service_id=str(service_id))
-    return row
-
 
 def _duplicate(name: str) -> ApiError:
     return ApiError(409, f"an external service named {name} already exists", details={"name": name})
-
-
-async def _credentials_for_request(refs: dict[str, str], settings: Settings) -> dict[str, str]:
-    """Resolves refs a caller just sent: a missing secret is the caller's mistake (400)."""
-    try:
-        return await resolve_secret_refs(refs, settings)
-    except SecretRefsMissing as error:
-        raise SecretRefsMissing(error.missing, status=400) from None
-
-
-async def _health(
-    settings: Settings,
-    *,
-    name: str,
-    service_type: str,
-    url: str | None,
-    secret_refs: dict[str, Any],
-    metadata: dict[str, Any],
-    credentials: dict[str, str] | None = None,
-) -> HealthCheckResult:
-    """A live health check that never raises; missing secrets make the service unhealthy."""
-    if service_type not in SUPPORTED_TYPES:
-        return HealthCheckResult(
-            service_name=name,
-            status="unknown",
-            message=f"no template for type {service_type!r:.40}",
-        )
-    if credentials is None:
-        try:
-            credentials = await resolve_secret_refs(secret_refs, settings)
-        except SecretRefsMissing as error:
-            return HealthCheckResult(
-                service_name=name,
-                status="unhealthy",
-                message=error.message,
-                details={"missing_secrets": error.missing},
-            )
-    conn = ServiceConnection(
-        name=name, type=service_type, url=url or "", credentials=credentials, metadata=metadata
-    )
-    return await get_template(service_type).health_check(conn)
-
-
-async def _row_health(row: ExternalService, settings: Settings) -> HealthCheckResult:
-    return await _health(
-        settings,
-        name=row.name,
-        service_type=row.type,
-        url=row.url,
-        secret_refs=dict(row.secret_refs or {}),
-        metadata=dict(row.service_metadata or {}),
-    )
-
-
-async def _record(db: DbDep, row: ExternalService, health: HealthCheckResult) -> None:
-    async with db.transaction() as session:
-        await registry.record_health(session, row.id, health.status, health.checked_at)
-    row.health_status = health.status
-    row.last_health_check = health.checked_at
-    log.info("external service health", service=row.name, status=health.status)
-
-
-def _operations_for(service_type: str) -> list[str]:
-    return available_operations(service_type) if service_type in SUPPORTED_TYPES else []
-
-
-def _scrub(value: Any, secrets: list[str]) -> Any:
-    if isinstance(value, str):
-        for secret in secrets:
-            value = value.replace(secret, "***")
-        return value
-    if isinstance(value, dict):
-        return {_scrub(k, secrets): _scrub(v, secrets) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_scrub(v, secrets) for v in value]
-    return value
-
-
-def _sensitive_values(conn: ServiceConnection) -> list[str]:
-    """Secret values to scrub from results, longest first; a username is not one of them."""
-    username = conn.credentials.get("username")
-    others = {v for role, v in conn.credentials.items() if role != "username"}
-    values = {v for v in conn.secret_values() if v != username or v in others}
-    return sorted((v for v in values if len(v) >= MIN_SCRUBBED_LENGTH), key=len, reverse=True)
 
 
 # --- registry -------------------------------------------------------------------------------------
@@ -189,11 +69,11 @@ async def create_external_service(
     body: ExternalServiceCreate, _: Writer, settings: SettingsDep, db: DbDep
 ) -> ExternalServiceCreated:
     async with db.transaction() as session:
-        if await registry.by_name(session, body.name) is not None:
+        if await external_services.by_name(session, body.name) is not None:
             raise _duplicate(body.name)
     refs = {str(role): name for role, name in body.secret_refs.items()}
-    credentials = await _credentials_for_request(refs, settings)
-    health = await _health(
+    credentials = await logic.credentials_for_request(refs, settings)
+    health = await logic.health(
         settings,
         name=body.name,
         service_type=body.type.value,
@@ -204,7 +84,7 @@ async def create_external_service(
     )
     try:
         async with db.transaction() as session:
-            row = await registry.create(
+            row = await external_services.create(
                 session,
                 name=body.name,
                 service_type=body.type.value,
@@ -237,11 +117,11 @@ async def list_external_services(
         if service_type not in SUPPORTED_TYPES:
             raise ApiError(
                 400,
-                f"unknown type {type_filter!r:.40}; valid types: {', '.join(_VALID_TYPES)}",
-                details={"field": "type", "valid_types": _VALID_TYPES},
+                f"unknown type {type_filter!r:.40}; valid types: {', '.join(logic.VALID_TYPES)}",
+                details={"field": "type", "valid_types": logic.VALID_TYPES},
             )
     async with db.transaction() as session:
-        rows = await registry.list_services(
+        rows = await external_services.list_services(
             session, service_type=service_type, active_only=active_only
         )
         return [ExternalServiceSummary(id=r.id, name=r.name, type=r.type) for r in rows]
@@ -252,7 +132,7 @@ async def get_external_service_by_name(
     name: ServiceNamePath, _: Reader, db: DbDep
 ) -> ExternalServiceResponse:
     async with db.transaction() as session:
-        row = await registry.by_name(session, name)
+        row = await external_services.by_name(session, name)
     if row is None:
         raise not_found("external service", name=name)
     return ExternalServiceResponse.from_row(row)
@@ -262,7 +142,7 @@ async def get_external_service_by_name(
 async def get_external_service(
     service_id: ServiceIdPath, _: Reader, db: DbDep
 ) -> ExternalServiceResponse:
-    return ExternalServiceResponse.from_row(await _row(db, service_id))
+    return ExternalServiceResponse.from_row(await logic.get_row(db, service_id))
 
 
 @router.put("/{service_id}", response_model=ExternalServiceResponse)
@@ -274,18 +154,18 @@ async def update_external_service(
     db: DbDep,
 ) -> ExternalServiceResponse:
     changes = body.model_dump(exclude_unset=True)
-    current = await _row(db, service_id)
+    current = await logic.get_row(db, service_id)
     credentials = None
     if "secret_refs" in changes:
         changes["secret_refs"] = {str(role): n for role, n in changes["secret_refs"].items()}
-        credentials = await _credentials_for_request(changes["secret_refs"], settings)
+        credentials = await logic.credentials_for_request(changes["secret_refs"], settings)
     reconnect = any(
         field in changes and changes[field] != getattr(current, field)
         for field in ("url", "secret_refs")
     )
     health = None
     if reconnect:
-        health = await _health(
+        health = await logic.health(
             settings,
             name=current.name,
             service_type=current.type,
@@ -295,10 +175,10 @@ async def update_external_service(
             credentials=credentials,
         )
     async with db.transaction() as session:
-        row = await registry.by_id(session, service_id)
+        row = await external_services.by_id(session, service_id)
         if row is None:
             raise not_found("external service", service_id=str(service_id))
-        row = await registry.apply_changes(
+        row = await external_services.apply_changes(
             session, row, changes, health=(health.status, health.checked_at) if health else None
         )
     log.info(
@@ -314,7 +194,7 @@ async def update_external_service(
 async def delete_external_service(service_id: ServiceIdPath, _: Writer, db: DbDep) -> Response:
     """Removes the record only; the service itself (its databases, keys) is left untouched."""
     async with db.transaction() as session:
-        removed = await registry.remove(session, service_id)
+        removed = await external_services.remove(session, service_id)
     if not removed:
         raise not_found("external service", service_id=str(service_id))
     log.info("external service deleted", service_id=str(service_id))
@@ -328,14 +208,14 @@ async def delete_external_service(service_id: ServiceIdPath, _: Writer, db: DbDe
 async def get_external_service_details(
     service_id: ServiceIdPath, _: Reader, settings: SettingsDep, db: DbDep
 ) -> ExternalServiceDetails:
-    row = await _row(db, service_id)
-    health = await _row_health(row, settings)
-    await _record(db, row, health)
+    row = await logic.get_row(db, service_id)
+    health = await logic.row_health(row, settings)
+    await logic.record_health(db, row, health)
     return ExternalServiceDetails.from_row(
         row,
         health_message=health.message,
         health_details=health.details,
-        available_operations=_operations_for(row.type),
+        available_operations=logic.operations_for(row.type),
     )
 
 
@@ -343,9 +223,9 @@ async def get_external_service_details(
 async def check_external_service_health(
     service_id: ServiceIdPath, _: Writer, settings: SettingsDep, db: DbDep
 ) -> HealthCheckResult:
-    row = await _row(db, service_id)
-    health = await _row_health(row, settings)
-    await _record(db, row, health)
+    row = await logic.get_row(db, service_id)
+    health = await logic.row_health(row, settings)
+    await logic.record_health(db, row, health)
     return health
 
 
@@ -360,60 +240,8 @@ async def execute_external_service_operation(
         default=None, description='Optional: `{"params": {...}}`; no body means no params.'
     ),
 ) -> OperationResult:
-    row = await _row(db, service_id)
-    if not row.active:
-        raise ApiError(
-            409,
-            f"external service {row.name} is inactive; activate it with PUT to run operations",
-            details={"service": row.name, "active": False},
-        )
-    valid = _operations_for(row.type)
-    if operation not in valid:
-        error = UnknownOperationError(operation, valid)
-        raise ApiError(
-            400, error.message, details={"operation": operation[:64], "valid_operations": valid}
-        )
-    if operation in JOB_OPERATIONS:
-        use = JOB_OPERATIONS[operation].format(service_id=row.id)
-        raise ApiError(
-            400,
-            f"{operation} runs as a job: use {use}",
-            details={"operation": operation, "use": use},
-        )
-    if operation in ADMIN_OPERATIONS and not principal.has("admin"):
-        raise ApiError(
-            403,
-            f"{operation} needs an API key with the 'admin' scope",
-            details={"scope": "admin", "operation": operation},
-        )
-    conn = await connection_for(row, settings)
+    row = await logic.get_row(db, service_id)
     params = body.params if body is not None else {}
-    try:
-        result = await get_template(row.type).execute_operation(conn, operation, params)
-    except UnknownOperationError as error:
-        raise ApiError(
-            400, error.message, details={"operation": operation, "valid_operations": valid}
-        ) from None
-    except InvalidOperationParams as error:
-        raise ApiError(400, error.message, details={"field": error.field}) from None
-    except ExternalServiceOperationError as error:  # ExternalServiceError and anything new
-        message = _scrub(error.message, _sensitive_values(conn))
-        log.warning(
-            "external service operation failed",
-            service=row.name,
-            operation=operation,
-            error_type=type(error).__name__,
-        )
-        raise ApiError(
-            502,
-            f"{row.name}: {message}",
-            details={
-                "service": row.name,
-                "operation": operation,
-                "retryable": bool(getattr(error, "retryable", False)),
-            },
-        ) from None
+    result = await logic.run_operation(row, operation, params, principal, settings)
     log.info("external service operation", service=row.name, operation=operation)
-    return OperationResult(
-        service=row.name, operation=operation, result=_scrub(result, _sensitive_values(conn))
-    )
+    return OperationResult(service=row.name, operation=operation, result=result)

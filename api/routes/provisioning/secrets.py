@@ -26,7 +26,6 @@ from api.deps import DbDep, SettingsDep
 from api.errors import ApiError, not_found
 from api.schemas.provisioning.secrets import (
     CUSTOMER_PATTERN,
-    SECRET_NAME_PATTERN,
     SERVICE_PATTERN,
     ScopeValue,
     SecretAuditEntry,
@@ -36,7 +35,7 @@ from api.schemas.provisioning.secrets import (
     SecretUpdateRequest,
     SecretValueResponse,
 )
-from providers.google.secret_manager import SecretMetadata, SecretStore
+from providers.google.secret_manager import SECRET_NAME_PATTERN, SecretMetadata, SecretStore
 from store.provisioning import secret_audit
 
 router = APIRouter(prefix="/api/v1/secrets", tags=["secrets"])
@@ -55,24 +54,13 @@ SECRETS_SCOPE = "secrets"
 _LIST_WORKERS = 8
 
 
-def _updated_at(store: SecretStore, meta: SecretMetadata) -> datetime | None:
-    """When the latest version was added; the secret's creation time when it has no version."""
-    try:
-        version = store.client.get_secret_version(
-            name=f"{store.path(meta.name)}/versions/latest", retry=None
-        )
-    except gexc.NotFound:
-        return meta.created_at
-    return version.create_time or meta.created_at
-
-
 def _updated_after_write(
     store: SecretStore, meta: SecretMetadata, fallback: datetime | None
 ) -> datetime | None:
     """The latest version's time once a write has succeeded: failing to read it must not turn a
     done write into an error the caller would retry, so it falls back instead."""
     try:
-        return _updated_at(store, meta) or fallback
+        return store.updated_at(meta) or fallback
     except gexc.GoogleAPICallError:
         return fallback
 
@@ -89,7 +77,7 @@ def _response(meta: SecretMetadata, updated_at: datetime | None) -> SecretRespon
 
 def _read(store: SecretStore, name: str) -> SecretResponse | None:
     meta = store.get(name)
-    return None if meta is None else _response(meta, _updated_at(store, meta))
+    return None if meta is None else _response(meta, store.updated_at(meta))
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=SecretResponse)
@@ -131,7 +119,7 @@ async def list_secrets(
         store = SecretStore(settings)
         found = store.list(labels)
         with ThreadPoolExecutor(max_workers=_LIST_WORKERS) as pool:
-            times = list(pool.map(lambda meta: _updated_at(store, meta), found))
+            times = list(pool.map(lambda meta: store.updated_at(meta), found))
         return sorted(
             (_response(meta, at) for meta, at in zip(found, times, strict=True)),
             key=lambda s: s.name,

@@ -2,21 +2,17 @@
 
 from __future__ import annotations
 
-import asyncio
+from dataclasses import asdict
 from typing import Annotated
 
-import structlog
 from fastapi import APIRouter, Header, Path, Query, Response, status
-from google.api_core import exceptions as gexc
-from google.cloud import logging as cloud_logging
 
-from activities.provisioning.cloud_run import CloudRunReader
 from api.auth import Reader, Writer
 from api.cloud import call_cloud
-from api.deps import DbDep, SettingsDep, TemporalDep
-from api.errors import ApiError, not_found
-from api.job_engine import JobEngine
+from api.deps import DbDep, JobEngineDep, SettingsDep
+from api.errors import ApiError
 from api.logic.provisioning import service_views as views
+from api.logic.provisioning import services as logic
 from api.schemas.jobs import JobResponse
 from api.schemas.provisioning.services import (
     REGION_PATTERN,
@@ -31,18 +27,17 @@ from api.schemas.provisioning.services import (
     ServiceSummary,
     ServiceUpdateRequest,
 )
+from contracts.jobs import CUSTOMER_LABEL, SERVICE_LABEL, JobSubject
+from contracts.provisioning.names import Operations, Workflows
 from contracts.provisioning.services import (
     SERVICE_NAME_PATTERN,
     DeployServiceInput,
     UndeployServiceInput,
 )
-from providers.google.clients import cloud_logging_client
-from store.provisioning import customers, external_services
-from store.provisioning import service_registry as registry
-from store.provisioning.models import Customer, ServiceRecord
+from providers.google import cloud_logging
+from providers.google.cloud_run import CloudRunServices
 
 router = APIRouter(prefix="/api/v1/services", tags=["services"])
-log = structlog.get_logger(__name__)
 
 ServiceNamePath = Annotated[str, Path(pattern=SERVICE_NAME_PATTERN, max_length=49)]
 RegionQuery = Annotated[str | None, Query(pattern=REGION_PATTERN)]
@@ -57,29 +52,8 @@ IdempotencyKey = Annotated[
 DEPLOY_ESTIMATE = "2-3 minutes"
 
 
-async def _registry(db: DbDep) -> dict[str, tuple[ServiceRecord, Customer | None]]:
-    async with db.transaction() as session:
-        rows = await registry.all_with_customers(session)
-    return {record.name: (record, customer) for record, customer in rows}
-
-
-async def _named_customer(db: DbDep, requested: str | None) -> str | None:
-    """A customer named in the request must exist. Otherwise the job finds the customer from the
-    service name itself, so a deploy costs the API no database read."""
-    if requested is None:
-        return None
-    async with db.transaction() as session:
-        if await customers.by_prefix(session, requested) is None:
-            raise ApiError(400, f"unknown customer '{requested}'", details={"field": "customer"})
-    return requested
-
-
-async def _get_service(settings: SettingsDep, name: str, region: str | None):
-    reader = CloudRunReader(settings)
-    service = await call_cloud(f"reading service {name}", reader.get, name, region)
-    if service is None:
-        raise not_found("service", service_name=name)
-    return service
+def _subject(service_name: str) -> JobSubject:
+    return JobSubject(kind="service", name=service_name)
 
 
 @router.get("", response_model=ServiceList)
@@ -97,14 +71,14 @@ async def list_services(
 ) -> ServiceList:
     items: list[ServiceSummary] = []
     if category != ServiceCategory.external:
-        known = await _registry(db)
-        reader = CloudRunReader(settings)
-        for service in await call_cloud("listing services", reader.list, region):
+        known = await logic.registry_index(db)
+        cloud_run = CloudRunServices(settings)
+        for service in await call_cloud("listing services", cloud_run.list, region):
             record, owner = known.get(views.short_name(service.name), (None, None))
             items.append(views.summary(service, record, owner))
     else:
         # External services appear when asked for by category, as the seed's registry does.
-        items += await _external_summaries(db)
+        items += await logic.external_summaries(db)
     if category:
         items = [s for s in items if s.category == category]
     if customer:
@@ -119,53 +93,29 @@ async def list_services(
     )
 
 
-async def _external_summaries(db: DbDep) -> list[ServiceSummary]:
-    async with db.transaction() as session:
-        rows = await external_services.list_services(session, active_only=False)
-    return [
-        ServiceSummary(
-            name=row.name,
-            type=row.type,
-            status=(row.health_status or "unknown"),
-            url=None,
-            category=ServiceCategory.external,
-            created_at=row.created_at,
-            updated_at=row.updated_at,
-        )
-        for row in rows
-    ]
-
-
 @router.post("/deploy", status_code=status.HTTP_202_ACCEPTED, response_model=JobResponse)
 async def deploy_service(
     request: ServiceDeployRequest,
     _: Writer,
     settings: SettingsDep,
     db: DbDep,
-    temporal: TemporalDep,
+    jobs: JobEngineDep,
     idempotency_key: IdempotencyKey = None,
 ) -> JobResponse:
-    prefix = await _named_customer(db, request.customer)
+    prefix = await logic.named_customer(db, request.customer)
     region = request.region or settings.gcp_region
-    return await JobEngine(temporal, settings).start(
-        "DeployService",
+    return await jobs.start(
+        Workflows.DEPLOY_SERVICE,
         DeployServiceInput(
-            spec=request.spec(), operation="deploy", region=region, customer_prefix=prefix
+            spec=request.spec(), operation=Operations.DEPLOY, region=region, customer_prefix=prefix
         ),
-        operation="deploy",
-        service_name=request.service_name,
-        customer_prefix=prefix,
+        operation=Operations.DEPLOY,
+        subject=_subject(request.service_name),
+        labels={SERVICE_LABEL: request.service_name, CUSTOMER_LABEL: prefix},
         idempotency_key=idempotency_key,
         body=request.model_dump(mode="json"),
         estimated_time=DEPLOY_ESTIMATE,
     )
-
-
-async def _service_with_owner(settings: SettingsDep, db: DbDep, name: str, region: str | None):
-    service = await _get_service(settings, name, region)
-    async with db.transaction() as session:
-        record, owner = await registry.with_customer(session, name)
-    return service, record, owner
 
 
 @router.get("/{service_name}", response_model=ServiceInfo)
@@ -176,7 +126,7 @@ async def get_service(
     db: DbDep,
     region: RegionQuery = None,
 ) -> ServiceInfo:
-    return views.info(*await _service_with_owner(settings, db, service_name, region))
+    return views.info(*await logic.service_with_owner(settings, db, service_name, region))
 
 
 @router.get("/{service_name}/details", response_model=ServiceDetails)
@@ -187,14 +137,14 @@ async def get_service_details(
     db: DbDep,
     region: RegionQuery = None,
 ) -> ServiceDetails:
-    return views.details(*await _service_with_owner(settings, db, service_name, region))
+    return views.details(*await logic.service_with_owner(settings, db, service_name, region))
 
 
 @router.get("/{service_name}/status", response_model=ServiceStatus)
 async def get_service_status(
     service_name: ServiceNamePath, _: Reader, settings: SettingsDep, region: RegionQuery = None
 ) -> ServiceStatus:
-    return views.status(await _get_service(settings, service_name, region))
+    return views.status(await logic.cloud_run_service(settings, service_name, region))
 
 
 @router.get("/{service_name}/logs", response_model=ServiceLogs)
@@ -206,44 +156,16 @@ async def get_service_logs(
     region: RegionQuery = None,
 ) -> ServiceLogs:
     region = region or settings.gcp_region
-    log_filter = (
-        'resource.type="cloud_run_revision" AND '
-        f'resource.labels.service_name="{service_name}" AND '
-        f'resource.labels.location="{region}"'
+    lines = await call_cloud(
+        f"reading logs of {service_name}",
+        cloud_logging.service_logs,
+        settings,
+        service_name,
+        region or settings.gcp_region,
+        limit,
     )
-
-    def read() -> list[LogEntry]:
-        client = cloud_logging_client(settings)
-        entries = client.list_entries(
-            resource_names=[f"projects/{settings.gcp_project}"],
-            filter_=log_filter,
-            order_by=cloud_logging.DESCENDING,
-            max_results=limit,
-            page_size=limit,
-        )
-        return [_log_entry(entry) for entry in entries]
-
-    logs = await call_cloud(f"reading logs of {service_name}", read)
+    logs = [LogEntry(**asdict(line)) for line in lines]
     return ServiceLogs(service_name=service_name, total=len(logs), logs=logs)
-
-
-def _log_entry(entry) -> LogEntry:
-    payload = entry.payload
-    if isinstance(payload, dict):
-        message = payload.get("message") or str(payload)
-    else:
-        message = "" if payload is None else str(payload)
-    resource = (
-        {"type": entry.resource.type, "labels": dict(entry.resource.labels or {})}
-        if entry.resource
-        else {}
-    )
-    return LogEntry(
-        timestamp=entry.timestamp,
-        severity=entry.severity or "DEFAULT",
-        message=message,
-        resource=resource,
-    )
 
 
 @router.put("/{service_name}", status_code=status.HTTP_202_ACCEPTED, response_model=JobResponse)
@@ -252,7 +174,7 @@ async def update_service(
     request: ServiceUpdateRequest,
     _: Writer,
     settings: SettingsDep,
-    temporal: TemporalDep,
+    jobs: JobEngineDep,
     idempotency_key: IdempotencyKey = None,
 ) -> JobResponse:
     if request.service_name != service_name:
@@ -262,13 +184,13 @@ async def update_service(
             details={"path": service_name, "body": request.service_name},
         )
     region = request.region or settings.gcp_region
-    await _get_service(settings, service_name, region)
-    return await JobEngine(temporal, settings).start(
-        "DeployService",
-        DeployServiceInput(spec=request.spec(), operation="update", region=region),
-        operation="update",
-        service_name=service_name,
-        customer_prefix=None,
+    await logic.cloud_run_service(settings, service_name, region)
+    return await jobs.start(
+        Workflows.DEPLOY_SERVICE,
+        DeployServiceInput(spec=request.spec(), operation=Operations.UPDATE, region=region),
+        operation=Operations.UPDATE,
+        subject=_subject(service_name),
+        labels={SERVICE_LABEL: service_name},
         idempotency_key=idempotency_key,
         body=request.model_dump(mode="json", exclude_unset=True),
         estimated_time=DEPLOY_ESTIMATE,
@@ -280,18 +202,18 @@ async def undeploy_service(
     service_name: ServiceNamePath,
     _: Writer,
     settings: SettingsDep,
-    temporal: TemporalDep,
+    jobs: JobEngineDep,
     region: RegionQuery = None,
     idempotency_key: IdempotencyKey = None,
 ) -> JobResponse:
     region = region or settings.gcp_region
-    await _get_service(settings, service_name, region)
-    return await JobEngine(temporal, settings).start(
-        "UndeployService",
+    await logic.cloud_run_service(settings, service_name, region)
+    return await jobs.start(
+        Workflows.UNDEPLOY_SERVICE,
         UndeployServiceInput(service_name=service_name, region=region),
-        operation="undeploy",
-        service_name=service_name,
-        customer_prefix=None,
+        operation=Operations.UNDEPLOY,
+        subject=_subject(service_name),
+        labels={SERVICE_LABEL: service_name},
         idempotency_key=idempotency_key,
         body={"service_name": service_name, "region": region},
         estimated_time="1 minute",
@@ -307,22 +229,5 @@ async def force_delete_service(
     region: RegionQuery = None,
 ) -> Response:
     """Deletes without a job and without checks; always 204. The outcome is logged."""
-    reader = CloudRunReader(settings)
-
-    def delete() -> str:
-        try:
-            operation = reader.client.delete_service(
-                name=reader.path(service_name, region), retry=None
-            )
-            operation.result(timeout=120)
-            return "deleted"
-        except gexc.NotFound:
-            return "not_found"
-        except Exception as error:  # force delete never fails the caller, it reports in the log
-            return f"error: {type(error).__name__}: {getattr(error, 'message', error)}"
-
-    outcome = await asyncio.to_thread(delete)
-    async with db.transaction() as session:
-        removed = await registry.remove(session, service_name)
-    log.info("force delete", service_name=service_name, outcome=outcome, registry_removed=removed)
+    await logic.force_delete(settings, db, service_name, region)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
-from api.logic.provisioning.external_connections import SECRET_NAME_PATTERN
+from providers.google.secret_manager import SECRET_NAME_PATTERN
 from providers.service_templates import ExternalServiceType, redact
 from store.provisioning.models import ExternalService
 

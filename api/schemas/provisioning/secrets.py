@@ -24,7 +24,6 @@ KEY_PATTERN = r"^[a-z0-9-]+$"
 CUSTOMER_PATTERN = r"^[a-z][a-z0-9]{1,31}$"
 SERVICE_PATTERN = r"^[a-z0-9-]{1,63}$"
 # Secret Manager's own rule for secret ids.
-SECRET_NAME_PATTERN = r"^[A-Za-z0-9_-]{1,255}$"
 SECRET_NAME_MAX = 255
 MANAGED_BY = "conneskills-platform"
 

@@ -1,0 +1,78 @@
+"""Cloud Run services behind the router: the registry rows and owners that reads join with Cloud
+Run's own state, the customer a request names, and the force delete."""
+
+from __future__ import annotations
+
+import asyncio
+
+import structlog
+from google.cloud import run_v2
+
+from api.cloud import call_cloud
+from api.errors import ApiError, not_found
+from api.schemas.provisioning.services import ServiceCategory, ServiceSummary
+from core.settings import Settings
+from providers.google.cloud_run import CloudRunServices
+from store.db import Database
+from store.provisioning import customers, external_services, service_registry
+from store.provisioning.models import Customer, ServiceRecord
+
+log = structlog.get_logger(__name__)
+
+
+async def registry_index(db: Database) -> dict[str, tuple[ServiceRecord, Customer | None]]:
+    async with db.transaction() as session:
+        rows = await service_registry.all_with_customers(session)
+    return {record.name: (record, customer) for record, customer in rows}
+
+
+async def named_customer(db: Database, requested: str | None) -> str | None:
+    """A customer named in the request must exist. Otherwise the job finds the customer from the
+    service name itself, so a deploy costs the API no database read."""
+    if requested is None:
+        return None
+    async with db.transaction() as session:
+        if await customers.by_prefix(session, requested) is None:
+            raise ApiError(400, f"unknown customer '{requested}'", details={"field": "customer"})
+    return requested
+
+
+async def cloud_run_service(settings: Settings, name: str, region: str | None) -> run_v2.Service:
+    service = await call_cloud(
+        f"reading service {name}", CloudRunServices(settings).get, name, region
+    )
+    if service is None:
+        raise not_found("service", service_name=name)
+    return service
+
+
+async def service_with_owner(settings: Settings, db: Database, name: str, region: str | None):
+    service = await cloud_run_service(settings, name, region)
+    async with db.transaction() as session:
+        record, owner = await service_registry.with_customer(session, name)
+    return service, record, owner
+
+
+async def external_summaries(db: Database) -> list[ServiceSummary]:
+    async with db.transaction() as session:
+        rows = await external_services.list_services(session, active_only=False)
+    return [
+        ServiceSummary(
+            name=row.name,
+            type=row.type,
+            status=(row.health_status or "unknown"),
+            url=None,
+            category=ServiceCategory.external,
+            created_at=row.created_at,
+            updated_at=row.updated_at,
+        )
+        for row in rows
+    ]
+
+
+async def force_delete(settings: Settings, db: Database, name: str, region: str | None) -> None:
+    """Deletes without a job and without checks; the outcome is logged, never raised."""
+    outcome = await asyncio.to_thread(CloudRunServices(settings).force_delete, name, region)
+    async with db.transaction() as session:
+        removed = await service_registry.remove(session, name)
+    log.info("force delete", service_name=name, outcome=outcome, registry_removed=removed)

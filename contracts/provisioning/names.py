@@ -1,0 +1,48 @@
+"""Names of the provisioning system that cross the Temporal boundary: its workflow types and activity
+types. The API starts workflows by these names, workflows call activities by them, and the activity
+and workflow definitions register under them, so "go to definition" leads from one side to the other.
+The values are what running and recorded histories hold: never change one without a patch."""
+
+from __future__ import annotations
+
+
+class Operations:
+    """The `operation` of a job: its id prefix and what listings show."""
+
+    DEPLOY = "deploy"
+    UPDATE = "update"
+    UNDEPLOY = "undeploy"
+    CREATE_SERVICE_DATABASE = "create_service_database"
+
+
+class Workflows:
+    DEPLOY_SERVICE = "DeployService"
+    UNDEPLOY_SERVICE = "UndeployService"
+    CREATE_SERVICE_DATABASE = "CreateServiceDatabase"
+
+
+class CloudRunSteps:
+    GET_SERVICE = "cloud_run.get_service"
+    APPLY_SERVICE = "cloud_run.apply_service"
+    RESTORE_SERVICE = "cloud_run.restore_service"
+    DELETE_SERVICE = "cloud_run.delete_service"
+    GET_INVOKERS = "cloud_run.get_invokers"
+    SET_INVOKERS = "cloud_run.set_invokers"
+    RESTORE_INVOKERS = "cloud_run.restore_invokers"
+
+
+class RegistrySteps:
+    UPSERT_SERVICE = "registry.upsert_service"
+    REMOVE_SERVICE = "registry.remove_service"
+    CUSTOMER_FOR_SERVICE = "registry.customer_for_service"
+
+
+class ServiceDatabaseSteps:
+    CHECK_PRECONDITIONS = "service_db.check_preconditions"
+    STORE_PASSWORD = "service_db.store_password"
+    CREATE_DATABASE = "service_db.create_database"
+    CREATE_USER = "service_db.create_user"
+    STORE_CONNECTION_STRING = "service_db.store_connection_string"
+    DROP_DATABASE = "service_db.drop_database"
+    DROP_USER = "service_db.drop_user"
+    DELETE_JOB_SECRET = "service_db.delete_job_secret"
