@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
@@ -32,18 +34,7 @@ class HttpServiceTemplate(ExternalServiceTemplate):
     display_name: ClassVar[str] = "service"
 
     def base_url(self, conn: ServiceConnection) -> str:
-        url = (conn.url or self.default_url or "").strip()
-        if not url:
-            raise InvalidOperationParams(f"service {conn.name!r} has no URL", field="url")
-        try:
-            parts = urlsplit(url)
-        except ValueError:
-            raise InvalidOperationParams("invalid URL", field="url") from None
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise InvalidOperationParams(
-                f"{self.display_name} URL must be http(s)://host[:port][/path]", field="url"
-            )
-        return url.rstrip("/")
+        return http_url(conn, self.display_name, self.default_url)
 
     def headers(self, conn: ServiceConnection) -> dict[str, str]:
         """Per-request headers, usually the credential; override."""
@@ -64,43 +55,20 @@ class HttpServiceTemplate(ExternalServiceTemplate):
     ) -> httpx.Response:
         """One request to `base_url + path`; non-2xx answers raise a service error."""
         url = self.base_url(conn) + path
-        where = _where(url)
+        where = host_port(url)
         headers = {"accept": "application/json"}
         auth = None
         if authenticated:
             headers.update(self.headers(conn))
             auth = self.auth(conn)
-        try:
+        with transport_errors(self.display_name, where):
             async with httpx.AsyncClient(
                 timeout=HTTP_TIMEOUT_SECONDS, follow_redirects=False
             ) as client:
                 response = await client.request(
                     method, url, json=json, params=params, headers=headers, auth=auth
                 )
-        except httpx.TimeoutException:
-            raise ExternalServiceError(f"{self.display_name} at {where} timed out") from None
-        except (httpx.TransportError, OSError):
-            raise ExternalServiceError(
-                f"cannot connect to {self.display_name} at {where}: "
-                "connection refused or unreachable"
-            ) from None
-        if response.status_code in (401, 403):
-            raise AuthenticationFailed(
-                f"{self.display_name} at {where}: authentication failed "
-                f"(HTTP {response.status_code})"
-            )
-        if response.status_code >= 400:
-            body = redact(response.text[:MAX_ERROR_BODY], conn.secret_values())
-            raise ExternalServiceError(
-                f"{self.display_name} at {where} answered HTTP {response.status_code}: {body}",
-                retryable=response.status_code >= 500 or response.status_code == 429,
-            )
-        if 300 <= response.status_code < 400:
-            raise ExternalServiceError(
-                f"{self.display_name} at {where} redirected (HTTP {response.status_code}); "
-                "register the final URL",
-                retryable=False,
-            )
+        check_answer(response, self.display_name, where, conn.secret_values())
         return response
 
     async def get_json(self, conn: ServiceConnection, path: str, **kwargs: Any) -> Any:
@@ -109,6 +77,60 @@ class HttpServiceTemplate(ExternalServiceTemplate):
     def api_path(self, conn: ServiceConnection, path: str) -> str:
         """`path` under `/v1`, whether or not the registered URL already ends in `/v1`."""
         return path.removeprefix("/v1") if self.base_url(conn).endswith("/v1") else path
+
+
+def http_url(conn: ServiceConnection, service: str, default: str | None = None) -> str:
+    """The registered `http(s)://host[:port][/path]` URL without a trailing slash."""
+    url = (conn.url or default or "").strip()
+    if not url:
+        raise InvalidOperationParams(f"service {conn.name!r} has no URL", field="url")
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        raise InvalidOperationParams("invalid URL", field="url") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise InvalidOperationParams(
+            f"{service} URL must be http(s)://host[:port][/path]", field="url"
+        )
+    return url.rstrip("/")
+
+
+@contextmanager
+def transport_errors(service: str, where: str) -> Iterator[None]:
+    """Turn httpx's timeouts and connection failures into a retryable ExternalServiceError
+    that names only `host:port` (`from None`: the cause may quote the full URL)."""
+    try:
+        yield
+    except httpx.TimeoutException:
+        raise ExternalServiceError(f"{service} at {where} timed out") from None
+    except (httpx.TransportError, OSError):
+        raise ExternalServiceError(
+            f"cannot connect to {service} at {where}: connection refused or unreachable"
+        ) from None
+
+
+def check_answer(response: httpx.Response, service: str, where: str, secrets: list[str]) -> None:
+    """Map a non-2xx answer (already read) to the template errors; 2xx passes.
+
+    401/403 is AuthenticationFailed; other errors quote a short, redacted piece of the body;
+    a redirect is refused, since following it would replay the credential to another URL.
+    """
+    if response.status_code in (401, 403):
+        raise AuthenticationFailed(
+            f"{service} at {where}: authentication failed (HTTP {response.status_code})"
+        )
+    if response.status_code >= 400:
+        body = redact(response.text[:MAX_ERROR_BODY], secrets)
+        raise ExternalServiceError(
+            f"{service} at {where} answered HTTP {response.status_code}: {body}",
+            retryable=response.status_code >= 500 or response.status_code == 429,
+        )
+    if 300 <= response.status_code < 400:
+        raise ExternalServiceError(
+            f"{service} at {where} redirected (HTTP {response.status_code}); "
+            "register the final URL",
+            retryable=False,
+        )
 
 
 def json_body(response: httpx.Response, service: str) -> Any:
@@ -121,7 +143,8 @@ def json_body(response: httpx.Response, service: str) -> Any:
         ) from None
 
 
-def _where(url: str) -> str:
+def host_port(url: str) -> str:
+    """`host:port` of `url`, for messages: never the path, query or userinfo."""
     parts = urlsplit(url)
     default = 443 if parts.scheme == "https" else 80
     return f"{parts.hostname}:{parts.port or default}"

@@ -16,7 +16,7 @@ import uuid
 import pytest
 import uvicorn
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse, PlainTextResponse
+from fastapi.responses import JSONResponse, PlainTextResponse, RedirectResponse
 
 from providers.service_templates import (
     AuthenticationFailed,
@@ -31,10 +31,13 @@ LITELLM_KEY = f"sk-litellm-{uuid.uuid4().hex}"
 OPENAI_KEY = f"sk-openai-{uuid.uuid4().hex}"
 ANTHROPIC_KEY = f"sk-ant-{uuid.uuid4().hex}"
 SUPABASE_KEY = f"eyJ-service-role-{uuid.uuid4().hex}"
+SUPABASE_SB_KEY = f"sb_secret_{uuid.uuid4().hex}"
 JIRA_USER, JIRA_TOKEN = "ops@example.com", f"jira-{uuid.uuid4().hex}"
 NEO4J_PASSWORD = f"neo-{uuid.uuid4().hex}"
 LANGFUSE_PUBLIC, LANGFUSE_SECRET = "pk-lf-1234", f"sk-lf-{uuid.uuid4().hex}"
 WRONG = f"wrong-{uuid.uuid4().hex}"
+# What the Supabase endpoints of the test server received, in order.
+SUPABASE_SEEN: list[dict] = []
 
 
 def basic(user: str, password: str) -> str:
@@ -221,24 +224,52 @@ def build_app() -> FastAPI:
             return unauthorized({"message": "Invalid credentials"})
         return {"data": [{"id": "cl123", "name": "conneskills", "metadata": {}}]}
 
-    # Supabase PostgREST: the root is an OpenAPI (Swagger 2.0) document.
+    # Supabase PostgREST: the root is an OpenAPI (Swagger 2.0) document. Every request that
+    # reaches a Supabase path is recorded, so tests can assert what the official client sent.
     @app.get("/supabase/rest/v1/")
     async def supabase_root(request: Request):
-        if request.headers.get("apikey") != SUPABASE_KEY:
+        SUPABASE_SEEN.append(
+            {"method": request.method, "path": request.url.path, "headers": request.headers}
+        )
+        apikey = request.headers.get("apikey")
+        if apikey not in (SUPABASE_KEY, SUPABASE_SB_KEY):
             return unauthorized(
                 {
                     "message": "Invalid API key",
                     "hint": "Double check your Supabase `anon` or `service_role` API key.",
                 }
             )
-        if request.headers.get("authorization") != f"Bearer {SUPABASE_KEY}":
+        authorization = request.headers.get("authorization")
+        if apikey == SUPABASE_KEY and authorization != f"Bearer {SUPABASE_KEY}":
             return unauthorized({"message": "JWT required"})
+        # PostgREST rejects a bearer token that is not a JWT.
+        if apikey == SUPABASE_SB_KEY and authorization is not None:
+            return unauthorized({"code": "PGRST301", "message": "Expected 3 parts in JWT; got 1"})
         return {
             "swagger": "2.0",
             "info": {"title": "PostgREST API", "version": "12.2.0"},
             "paths": {"/": {}, "/customers": {}, "/services": {}, "/rpc/hello": {}},
-            "definitions": {"customers": {"properties": {}}, "services": {"properties": {}}},
+            "definitions": {"services": {"properties": {}}, "customers": {"properties": {}}},
         }
+
+    # A project URL that redirects elsewhere: the key must not follow.
+    @app.get("/supabase-moved/rest/v1/")
+    async def supabase_moved(request: Request):
+        return RedirectResponse("/supabase-elsewhere/rest/v1/", status_code=307)
+
+    @app.get("/supabase-elsewhere/rest/v1/")
+    async def supabase_elsewhere(request: Request):
+        SUPABASE_SEEN.append(
+            {"method": request.method, "path": request.url.path, "headers": request.headers}
+        )
+        return {"definitions": {}}
+
+    @app.get("/supabase-broken/rest/v1/")
+    async def supabase_broken(request: Request):
+        return JSONResponse(
+            {"message": f"upstream down; apikey={request.headers.get('apikey')}"},
+            status_code=503,
+        )
 
     # A service that is up but failing.
     @app.get("/broken/{rest:path}")
@@ -414,3 +445,91 @@ async def test_neo4j_bolt_url_is_refused_with_a_clear_message():
     conn = service("neo4j", "neo4j+s://abc.databases.neo4j.io", password="x")
     result = await get_template("neo4j").health_check(conn)
     assert result.status == "unhealthy" and "HTTP API" in result.message
+
+
+# Supabase goes through the official `supabase` client: these assert what it puts on the wire.
+
+
+def supabase_requests(path: str) -> list[dict]:
+    return [r for r in SUPABASE_SEEN if r["path"] == path]
+
+
+async def test_supabase_legacy_jwt_key_goes_in_apikey_and_authorization(api_url):
+    SUPABASE_SEEN.clear()
+    conn = service("supabase", api_url + "/supabase", api_key=SUPABASE_KEY)
+    result = await get_template("supabase").execute_operation(conn, "list_tables")
+    assert result == {"tables": ["customers", "services"]}
+    [request] = SUPABASE_SEEN
+    headers = request["headers"]
+    assert request["method"] == "GET" and request["path"] == "/supabase/rest/v1/"
+    assert headers["apikey"] == SUPABASE_KEY
+    assert headers["authorization"] == f"Bearer {SUPABASE_KEY}"
+    assert headers["accept-profile"] == "public"
+    assert headers["x-client-info"].startswith("supabase-py/")
+
+
+async def test_supabase_new_secret_key_goes_in_apikey_only(api_url):
+    SUPABASE_SEEN.clear()
+    conn = service("supabase", api_url + "/supabase", token=SUPABASE_SB_KEY)
+    result = await get_template("supabase").health_check(conn)
+    assert result.status == "healthy", result.message
+    assert result.message == "Supabase REST answered with 2 table(s)"
+    assert result.details["tables"] == 2
+    [request] = SUPABASE_SEEN
+    assert request["path"] == "/supabase/rest/v1/"
+    assert request["headers"]["apikey"] == SUPABASE_SB_KEY
+    assert "authorization" not in request["headers"]
+
+
+async def test_supabase_rejected_key_raises_authentication_failed(api_url):
+    for bad in ("eyJ" + WRONG, "sb_secret_" + WRONG):
+        conn = service("supabase", api_url + "/supabase", api_key=bad)
+        with pytest.raises(AuthenticationFailed) as info:
+            await get_template("supabase").execute_operation(conn, "list_tables")
+        assert "authentication failed (HTTP 401)" in str(info.value)
+        assert WRONG not in str(info.value) and info.value.retryable is False
+
+
+async def test_supabase_connection_refused_is_a_retryable_error():
+    conn = service("supabase", "http://127.0.0.1:1", api_key=SUPABASE_KEY)
+    with pytest.raises(ExternalServiceError) as info:
+        await get_template("supabase").execute_operation(conn, "list_tables")
+    assert not isinstance(info.value, AuthenticationFailed)
+    assert str(info.value) == (
+        "cannot connect to Supabase at 127.0.0.1:1: connection refused or unreachable"
+    )
+    assert info.value.retryable is True
+
+
+async def test_supabase_server_error_is_unhealthy_without_the_key(api_url):
+    conn = service("supabase", api_url + "/supabase-broken", api_key=SUPABASE_KEY)
+    result = await get_template("supabase").health_check(conn)
+    assert result.status == "unhealthy" and "answered HTTP 503" in result.message
+    assert "upstream down" in result.message
+    assert SUPABASE_KEY not in result.model_dump_json()
+    with pytest.raises(ExternalServiceError) as info:
+        await get_template("supabase").execute_operation(conn, "list_tables")
+    assert info.value.retryable is True and SUPABASE_KEY not in str(info.value)
+
+
+async def test_supabase_redirect_is_not_followed_with_the_key(api_url):
+    SUPABASE_SEEN.clear()
+    conn = service("supabase", api_url + "/supabase-moved", api_key=SUPABASE_KEY)
+    result = await get_template("supabase").health_check(conn)
+    assert result.status == "unhealthy" and "redirected (HTTP 307)" in result.message
+    assert supabase_requests("/supabase-elsewhere/rest/v1/") == []
+
+
+async def test_supabase_missing_key_or_bad_url_sends_nothing(api_url):
+    SUPABASE_SEEN.clear()
+    with pytest.raises(InvalidOperationParams) as info:
+        await get_template("supabase").execute_operation(
+            service("supabase", api_url + "/supabase"), "list_tables"
+        )
+    assert info.value.field == "credentials.api_key"
+    with pytest.raises(InvalidOperationParams) as info:
+        await get_template("supabase").execute_operation(
+            service("supabase", "postgres://db.example.com", api_key=SUPABASE_KEY), "list_tables"
+        )
+    assert info.value.field == "url"
+    assert SUPABASE_SEEN == []
