@@ -14,12 +14,11 @@ from temporalio.client import Client
 
 from api.app import create_app
 from contracts.services import DeployServiceInput, ServiceSpec
-from core.local_keys import new_codec_key
 from core.settings import Settings
 from store.migrate import upgrade
 from temporal.client import data_converter
 from temporal.codec import ENCODING, EncryptionCodec
-from tests.conftest import ROOT
+from tests.conftest import CODEC_KEY, ROOT
 from workflows.services import DeployService
 
 
@@ -32,7 +31,9 @@ def _env(**values: str) -> dict[str, str]:
 async def test_hand_started_worker_encrypts_with_the_data_dir_key(
     tmp_path: Path, temporal_address: str, localcloud
 ) -> None:
-    key = new_codec_key()
+    # The suite's key: the session dev server's namespace is shared, and GET /jobs elsewhere in the
+    # suite decodes every job's memo. What matters is that the worker gets it only from the file.
+    key = CODEC_KEY
     (tmp_path / "codec_key").write_text(key + "\n")
     queue = f"ops-{uuid.uuid4().hex[:8]}"
     env = _env(
