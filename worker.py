@@ -11,7 +11,8 @@ from temporalio.worker import Worker
 
 import activities.provisioning
 import workflows.provisioning
-from core.logging import configure_logging
+from core.local_keys import LocalKeyError, with_local_keys
+from core.logging import configure_logging, quiet_sandbox_warnings
 from core.settings import Settings, get_settings
 from store.db import Database
 from temporal.client import connect
@@ -41,7 +42,13 @@ def build_worker(client: Client, settings: Settings, db: Database, task_queue: s
 
 async def main() -> None:
     configure_logging()
-    settings = get_settings()
+    # The codec key comes from settings or the data dir (created there if this process is the first
+    # to need it): a worker started by hand encrypts like the rest of the platform, or refuses to run.
+    try:
+        settings = with_local_keys(get_settings())
+    except LocalKeyError as error:
+        raise SystemExit(f"worker: cannot start without the payload codec key: {error}") from None
+    quiet_sandbox_warnings()
     db = Database(settings.resolved_database_url)
     client = await connect(settings)
     worker = build_worker(client, settings, db)

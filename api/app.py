@@ -11,10 +11,11 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from api.deps import PlatformState
+from api.docs import install_docs
 from api.errors import install_error_handlers
 from api.job_engine import JobEngine
 from api.routes import api_keys, codec, health, jobs, provisioning
-from core.local_keys import admin_api_key
+from core.local_keys import LocalKeyError, with_local_keys
 from core.logging import configure_logging
 from core.settings import Settings, get_settings
 from store import api_keys as key_store
@@ -30,7 +31,11 @@ Authenticate with `X-API-Key: <key>` or `Authorization: Bearer <key>`."""
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
-    settings = settings or get_settings()
+    try:
+        # Every process finds the generated keys itself (created if it is the first to need one).
+        settings = with_local_keys(settings or get_settings(), admin=True)
+    except LocalKeyError as error:
+        raise SystemExit(f"api: cannot start without its keys: {error}") from None
     configure_logging()
 
     @asynccontextmanager
@@ -38,9 +43,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         await asyncio.to_thread(upgrade, settings.resolved_database_url)
         db = Database(settings.resolved_database_url)
         async with db.transaction() as session:
-            await key_store.ensure(
-                session, "admin", admin_api_key(settings), ["admin", "read", "write", "secrets"]
-            )
+            await key_store.ensure(session, "admin", settings.admin_api_key, key_store.ADMIN_SCOPES)
         temporal = await connect(settings, lazy=True)
         app.state.platform = PlatformState(
             settings=settings, db=db, temporal=temporal, jobs=JobEngine(temporal, settings)
@@ -54,7 +57,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="0.1.0",
         description=DESCRIPTION,
         lifespan=lifespan,
+        # Served by install_docs from an installed package instead of a CDN: they work offline.
+        docs_url=None,
+        redoc_url=None,
     )
+    install_docs(app)
     # The Temporal Web UI calls the codec endpoint from the browser, so its origin is allowed too.
     origins = [*settings.cors_origins, settings.temporal_ui_url.rstrip("/")]
     origins += [o.replace("127.0.0.1", "localhost") for o in origins if "127.0.0.1" in o]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import warnings
 
 import structlog
 
@@ -76,6 +77,25 @@ def configure_logging(level: int = logging.INFO) -> None:
     root.handlers[:] = [handler]
     root.setLevel(level)
     # uvicorn's access log would print query strings and paths only; keep it, but route through JSON.
+    # A logger uvicorn has switched off (`--no-access-log`: no handlers, no propagation) stays off.
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
-        logging.getLogger(name).handlers[:] = []
-        logging.getLogger(name).propagate = True
+        logger = logging.getLogger(name)
+        if not logger.handlers and not logger.propagate:
+            continue
+        logger.handlers[:] = []
+        logger.propagate = True
+
+
+# The workflow sandbox's import notices: they name modules that the sandbox re-imports or passes
+# through, which is expected for this platform's workflows (contracts and client libraries are
+# passed through on purpose) and says nothing an operator can act on.
+_SANDBOX_NOTICES = (
+    r"Module .* was not intentionally passed through to the sandbox",
+    r"Module .* was imported after initial workflow load",
+)
+
+
+def quiet_sandbox_warnings() -> None:
+    """Hides the Temporal workflow sandbox's known import notices (the worker calls it)."""
+    for message in _SANDBOX_NOTICES:
+        warnings.filterwarnings("ignore", message=message, category=UserWarning)

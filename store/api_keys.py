@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import hashlib
-import secrets
 from datetime import UTC, datetime
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.local_keys import API_KEY_PREFIX, new_api_key
 from store.models import ApiKey
 
-KEY_PREFIX = "csk_"
+KEY_PREFIX = API_KEY_PREFIX
+ADMIN_SCOPES = ["admin", "read", "write", "secrets"]
+
+
+class LastAdminKey(Exception):
+    """Revoking this key would leave no active admin key."""
 
 
 def hash_key(key: str) -> str:
@@ -19,7 +24,7 @@ def hash_key(key: str) -> str:
 
 
 def generate_key() -> str:
-    return KEY_PREFIX + secrets.token_urlsafe(32)
+    return new_api_key()
 
 
 async def create(session: AsyncSession, name: str, scopes: list[str], key: str | None = None):
@@ -47,4 +52,22 @@ async def find_active(session: AsyncSession, key: str) -> ApiKey | None:
         await session.execute(
             update(ApiKey).where(ApiKey.id == row.id).values(last_used_at=datetime.now(UTC))
         )
+    return row
+
+
+async def revoke(session: AsyncSession, key_id) -> ApiKey | None:
+    """Deactivates a key; None when there is no such key. Raises LastAdminKey rather than revoke
+    the last active admin key (nothing else could mint a new one through the API). The active
+    keys are read FOR UPDATE so two concurrent revocations cannot each leave the other as the
+    last one (PostgreSQL locks the rows; SQLite serialises writers)."""
+    row = await session.get(ApiKey, key_id)
+    if row is None:
+        return None
+    if row.active and "admin" in row.scopes:
+        active = (
+            await session.scalars(select(ApiKey).where(ApiKey.active.is_(True)).with_for_update())
+        ).all()
+        if not any(other.id != row.id and "admin" in other.scopes for other in active):
+            raise LastAdminKey
+    row.active = False
     return row

@@ -63,6 +63,7 @@ class JobTracker:
         self.state.result = result
         self.log(message)
         self._save_memo()
+        self._final_phase("completed")
         return result
 
     def fail(self, error: str, phase: str = "failed") -> None:
@@ -70,6 +71,14 @@ class JobTracker:
         self.state.error = error
         self.log(f"{phase}: {error}")
         self._save_memo()
+        if phase in ("failed", "cancelled"):
+            self._final_phase(phase)
+
+    def _final_phase(self, phase: str) -> None:
+        # Visibility filters on the phase too (Web UI, GET /jobs): a finished job must not stay
+        # `running`. Patched, so histories recorded before this change still replay.
+        if workflow.patched("final-job-phase"):
+            workflow.upsert_search_attributes([sa.JOB_PHASE.value_set(phase)])
 
     def _save_memo(self) -> None:
         memo = JobSummaryMemo(

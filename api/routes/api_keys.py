@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from api.auth import Admin, principal_cache
 from api.deps import DbDep
-from api.errors import not_found
+from api.errors import ApiError, not_found
 from api.schemas.api_keys import ApiKeyCreate, ApiKeyCreated, ApiKeyInfo
 from store import api_keys
 from store.models import ApiKey
@@ -32,12 +32,25 @@ async def list_api_keys(_: Admin, db: DbDep) -> list[ApiKeyInfo]:
         return [ApiKeyInfo.model_validate(row, from_attributes=True) for row in rows]
 
 
-@router.delete("/{key_id}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete(
+    "/{key_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses={409: {"description": "the last active admin key cannot be revoked"}},
+)
 async def revoke_api_key(key_id: uuid.UUID, _: Admin, db: DbDep) -> Response:
-    async with db.transaction() as session:
-        row = await session.get(ApiKey, key_id)
-        if row is None:
-            raise not_found("API key", key_id=str(key_id))
-        row.active = False
+    """Revokes a key. The last active admin key is refused (409): mint another first, through
+    `POST /api/v1/api-keys` or `make admin-key` on the machine."""
+    try:
+        async with db.transaction() as session:
+            row = await api_keys.revoke(session, key_id)
+            if row is None:
+                raise not_found("API key", key_id=str(key_id))
+    except api_keys.LastAdminKey:
+        raise ApiError(
+            409,
+            "the last active admin key cannot be revoked; create another admin key first",
+            code="last_admin_key",
+            details={"key_id": str(key_id)},
+        ) from None
     principal_cache.clear()
     return Response(status_code=status.HTTP_204_NO_CONTENT)
