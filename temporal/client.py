@@ -12,10 +12,16 @@ from core.settings import Settings, get_settings
 from temporal.codec import EncryptionCodec
 
 
+class MissingCodecKey(RuntimeError):
+    pass
+
+
 def data_converter(settings: Settings | None = None) -> DataConverter:
+    """Every payload is encrypted: without a key there is no converter, never a plain one (a process
+    finds its key with `core.local_keys.with_local_keys` first)."""
     settings = settings or get_settings()
     if not settings.codec_key:
-        return pydantic_data_converter
+        raise MissingCodecKey("no payload codec key in the settings; refusing to run unencrypted")
     return dataclasses.replace(
         pydantic_data_converter, payload_codec=EncryptionCodec(settings.codec_key)
     )

@@ -12,6 +12,7 @@ import pytest
 
 from core.local_keys import LocalKeyError, codec_key, with_local_keys
 from core.settings import Settings
+from temporal.client import MissingCodecKey, data_converter
 from temporal.codec import EncryptionCodec
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -75,3 +76,8 @@ def test_unusable_codec_key_is_refused(tmp_path: Path, case: str) -> None:
         codec_key(Settings(data_dir=data))
     assert "\n" not in str(error.value)
     assert "codec_key" in str(error.value)
+
+
+def test_no_temporal_client_is_built_without_the_codec_key():
+    with pytest.raises(MissingCodecKey):
+        data_converter(Settings(codec_key=None))
