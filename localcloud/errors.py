@@ -48,12 +48,14 @@ STATUS_BY_HTTP: dict[int, str] = {
 class ApiError(Exception):
     """An error answered to the client; `status` is a google.rpc.Code name."""
 
-    def __init__(self, status: str, message: str) -> None:
+    def __init__(self, status: str, message: str, details: list[dict] | None = None) -> None:
         super().__init__(message)
         if status not in STATUS_BY_NAME:
             raise ValueError(f"unknown google.rpc status {status!r}")
         self.status = status
         self.message = message
+        # google.rpc.Status details (`{"@type": ..., ...}`), e.g. a BadRequest's field violations.
+        self.details = details or []
 
     @property
     def http_status(self) -> int:
@@ -64,7 +66,10 @@ class ApiError(Exception):
         return STATUS_BY_NAME[self.status][0]
 
     def body(self) -> dict:
-        return {"error": {"code": self.http_status, "message": self.message, "status": self.status}}
+        error = {"code": self.http_status, "message": self.message, "status": self.status}
+        if self.details:
+            error["details"] = self.details
+        return {"error": error}
 
     def response(self) -> JSONResponse:
         return JSONResponse(self.body(), status_code=self.http_status)
