@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import logging
+
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
+
+log = logging.getLogger("localcloud")
 
 # google.rpc.Code number -> (name, HTTP status), as in google/rpc/code.proto.
 GRPC_CODES: dict[int, tuple[str, int]] = {
@@ -118,6 +123,15 @@ def install_error_handlers(app: FastAPI) -> None:
             return ApiError("NOT_FOUND", message).response()
         status = STATUS_BY_HTTP.get(exc.status_code, "UNKNOWN")
         return ApiError(status, str(exc.detail)).response()
+
+    @app.exception_handler(ClientDisconnect)
+    async def _client_gone(request: Request, _: ClientDisconnect) -> Response:
+        # The client closed its connection before its request body arrived (or while it waited,
+        # e.g. on an injected latency): expected, not a server error. Left to the catch-all below,
+        # it would be answered 500 and uvicorn would log a traceback per disconnect. Nobody reads
+        # this answer; 499 is what Google's front ends record for a cancelled request.
+        log.debug("client disconnected: %s %s", request.method, request.url.path)
+        return Response(status_code=499)
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
