@@ -2,13 +2,32 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sys
 import warnings
 
 import structlog
+import temporalio.runtime
+from temporalio.runtime import (
+    LogForwardingConfig,
+    LoggingConfig,
+    Runtime,
+    TelemetryConfig,
+    TelemetryFilter,
+)
 
 _configured = False
+
+# Temporal's Rust core writes its own log lines straight to stderr unless they are forwarded to a
+# Python logger; forwarded, they become JSON lines like everything else and can be filtered.
+TEMPORAL_CORE_LOGGER = "temporalio.core"
+# Where the Temporal SDK's messages about activity completion come from.
+TEMPORAL_ACTIVITY_LOGGERS = (
+    TEMPORAL_CORE_LOGGER,
+    "temporalio.activity",
+    "temporalio.worker._activity",
+)
 
 # Keys whose values are never written, whatever logs them.
 _REDACTED_KEYS = {"value", "password", "api_key", "x-api-key", "authorization", "secret_value"}
@@ -40,6 +59,63 @@ def _temporal_sdk_context(_logger, _method, event_dict: dict) -> dict:
         event_dict.setdefault("job_id", info["workflow_id"])
         event_dict.setdefault("workflow_id", info["workflow_id"])
     return event_dict
+
+
+class DowngradeExpected(logging.Filter):
+    """Turns the records of `logger` that contain one of `messages` into DEBUG records.
+
+    For expected, harmless messages a library logs as warnings. Attach it to the logger that
+    emits them (a logger's filters do not see its children's records): the record is re-levelled
+    and then passed on only when that logger is enabled for DEBUG.
+    """
+
+    def __init__(self, logger: logging.Logger, *messages: str) -> None:
+        super().__init__()
+        self.logger = logger
+        self.messages = messages
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno <= logging.DEBUG:
+            return True
+        text = record.getMessage()
+        if not any(message in text for message in self.messages):
+            return True
+        record.levelno, record.levelname = logging.DEBUG, "DEBUG"
+        return self.logger.isEnabledFor(logging.DEBUG)
+
+
+# After a dev-server restart (or an activity timeout) the server no longer knows an activity
+# the worker was still running; when it finishes, the SDK warns that its completion found no
+# task. The server has already retried or failed that attempt, so this is expected: debug.
+ACTIVITY_GONE = "Activity not found on completion"
+
+
+def quiet_expected_temporal_messages() -> None:
+    """Downgrade the Temporal SDK's expected messages to debug (idempotent)."""
+    for name in TEMPORAL_ACTIVITY_LOGGERS:
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, DowngradeExpected) for f in logger.filters):
+            logger.addFilter(DowngradeExpected(logger, ACTIVITY_GONE))
+
+
+def forward_temporal_core_logs() -> None:
+    """Make the default Temporal runtime forward its core's warnings to `temporalio.core`.
+
+    Only when no default runtime exists yet (clients and workers created before keep theirs):
+    call before connecting. Same filter as the SDK's default (core WARN, other crates ERROR).
+    """
+    if getattr(temporalio.runtime._runtime_ref, "_default_runtime", None) is not None:
+        return  # don't build a runtime only to drop it
+    runtime = Runtime(
+        telemetry=TelemetryConfig(
+            logging=LoggingConfig(
+                filter=TelemetryFilter(core_level="WARN", other_level="ERROR"),
+                forwarding=LogForwardingConfig(logger=logging.getLogger(TEMPORAL_CORE_LOGGER)),
+            )
+        )
+    )
+    with contextlib.suppress(RuntimeError):  # set meanwhile: its logging stays as it was
+        Runtime.set_default(runtime, error_if_already_set=True)
 
 
 def configure_logging(level: int = logging.INFO) -> None:
@@ -84,6 +160,8 @@ def configure_logging(level: int = logging.INFO) -> None:
             continue
         logger.handlers[:] = []
         logger.propagate = True
+    quiet_expected_temporal_messages()
+    forward_temporal_core_logs()
 
 
 # The workflow sandbox's import notices: they name modules that the sandbox re-imports or passes

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import logging
+
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
+
+log = logging.getLogger("localcloud")
 
 # google.rpc.Code number -> (name, HTTP status), as in google/rpc/code.proto.
 GRPC_CODES: dict[int, tuple[str, int]] = {
@@ -48,12 +53,14 @@ STATUS_BY_HTTP: dict[int, str] = {
 class ApiError(Exception):
     """An error answered to the client; `status` is a google.rpc.Code name."""
 
-    def __init__(self, status: str, message: str) -> None:
+    def __init__(self, status: str, message: str, details: list[dict] | None = None) -> None:
         super().__init__(message)
         if status not in STATUS_BY_NAME:
             raise ValueError(f"unknown google.rpc status {status!r}")
         self.status = status
         self.message = message
+        # google.rpc.Status details (`{"@type": ..., ...}`), e.g. a BadRequest's field violations.
+        self.details = details or []
 
     @property
     def http_status(self) -> int:
@@ -64,7 +71,10 @@ class ApiError(Exception):
         return STATUS_BY_NAME[self.status][0]
 
     def body(self) -> dict:
-        return {"error": {"code": self.http_status, "message": self.message, "status": self.status}}
+        error = {"code": self.http_status, "message": self.message, "status": self.status}
+        if self.details:
+            error["details"] = self.details
+        return {"error": error}
 
     def response(self) -> JSONResponse:
         return JSONResponse(self.body(), status_code=self.http_status)
@@ -113,6 +123,15 @@ def install_error_handlers(app: FastAPI) -> None:
             return ApiError("NOT_FOUND", message).response()
         status = STATUS_BY_HTTP.get(exc.status_code, "UNKNOWN")
         return ApiError(status, str(exc.detail)).response()
+
+    @app.exception_handler(ClientDisconnect)
+    async def _client_gone(request: Request, _: ClientDisconnect) -> Response:
+        # The client closed its connection before its request body arrived (or while it waited,
+        # e.g. on an injected latency): expected, not a server error. Left to the catch-all below,
+        # it would be answered 500 and uvicorn would log a traceback per disconnect. Nobody reads
+        # this answer; 499 is what Google's front ends record for a cancelled request.
+        log.debug("client disconnected: %s %s", request.method, request.url.path)
+        return Response(status_code=499)
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:

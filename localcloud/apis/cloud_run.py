@@ -9,7 +9,16 @@ from typing import Any
 from fastapi import APIRouter, Request
 from google.cloud import run_v2
 
-from localcloud import iam, naming, operations, paging, protojson, run_logs, run_model
+from localcloud import (
+    iam,
+    naming,
+    operations,
+    paging,
+    protojson,
+    run_logs,
+    run_model,
+    run_validation,
+)
 from localcloud.errors import ApiError, already_exists, invalid, not_found
 from localcloud.faults import faults_of
 from localcloud.state import LocalCloudState, state_of
@@ -33,7 +42,8 @@ def settle(state: LocalCloudState, now: float) -> None:
 async def create_service(project: str, location: str, request: Request) -> dict[str, Any]:
     service_id = run_model.validate_service_id(request.query_params.get("serviceId"))
     spec = run_model.parse_spec(await protojson.body(request))
-    return _create(request, project, location, service_id, spec)
+    run_validation.check_location(location)
+    return _create(request, project, location, service_id, spec, "Create")
 
 
 @router.get("/services")
@@ -81,6 +91,7 @@ async def service_action(project: str, location: str, name: str, request: Reques
 @router.patch("/services/{name}")
 async def update_service(project: str, location: str, name: str, request: Request) -> dict:
     spec = run_model.parse_spec(await protojson.body(request))
+    run_validation.check_location(location)
     full_name = f"projects/{project}/locations/{location}/services/{name}"
     if spec["_name"] and spec["_name"] != full_name:
         raise invalid(f"service.name {spec['_name']!r} does not match the URL {full_name!r}.")
@@ -90,12 +101,15 @@ async def update_service(project: str, location: str, name: str, request: Reques
         if full_name not in _services(state):
             if not allow_missing:
                 raise _missing(project, location, name)
-            return _create(request, project, location, run_model.validate_service_id(name), spec)
+            service_id = run_model.validate_service_id(name)
+            return _create(request, project, location, service_id, spec, "Update")
         record = _services(state)[full_name]
         now = naming.now()
         service, new_revision = run_model.apply_spec(
             record["service"], spec, project, now, record["revisions"] + 1
         )
+        # The service as it would be, server defaults included, before anything is stored.
+        run_validation.check_service(service, "Update")
         if _validate_only(request):
             return _preview(request, project, location, service)
         record["revisions"] += 1 if new_revision else 0
@@ -170,7 +184,12 @@ async def wait_operation(project: str, location: str, op_id: str, request: Reque
 
 
 def _create(
-    request: Request, project: str, location: str, service_id: str, spec: dict[str, Any]
+    request: Request,
+    project: str,
+    location: str,
+    service_id: str,
+    spec: dict[str, Any],
+    request_kind: str,
 ) -> dict[str, Any]:
     state = state_of(request)
     with state.lock:
@@ -180,6 +199,7 @@ def _create(
         now = naming.now()
         service = run_model.new_service(project, location, service_id, spec, now)
         service, _ = run_model.apply_spec(service, spec, project, now, 1)
+        run_validation.check_service(service, request_kind)
         if _validate_only(request):
             return _preview(request, project, location, service)
         run_model.mark_reconciling(service, now)
