@@ -401,7 +401,7 @@ async def test_details_run_a_live_health_check_and_list_operations(http, secrets
     assert {"list_databases", "execute_query", "create_database", "drop_database"} <= set(
         details["available_operations"]
     )
-    assert details["last_health_check"] > service["last_health_check"]
+    assert details["health_checked_at"] > service["last_health_check"]
 
     redis_svc = await redis_service(http, secrets)
     redis_details = (await http.get(f"{BASE}/{redis_svc['id']}/details")).json()
