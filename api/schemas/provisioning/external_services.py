@@ -18,7 +18,6 @@ from __future__ import annotations
 import json
 import re
 import uuid
-from datetime import UTC, datetime
 from typing import Annotated, Any, Literal, get_args
 from urllib.parse import unquote, urlsplit
 
@@ -31,6 +30,7 @@ from pydantic import (
     field_validator,
 )
 
+from api.schemas.types import UtcDateTime
 from api.schemas.url_credentials import carries_credential
 from providers.google.secret_manager import SECRET_NAME_PATTERN
 from providers.service_templates import ExternalServiceType, redact, url_scheme_problem
@@ -193,13 +193,6 @@ class ExternalServiceSummary(BaseModel):
     type: str
 
 
-def _aware(value: datetime | None) -> datetime | None:
-    # SQLite hands back naive datetimes; every stored time is UTC.
-    if value is not None and value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
-    return value
-
-
 class ExternalServiceResponse(BaseModel):
     id: uuid.UUID
     name: str
@@ -212,9 +205,9 @@ class ExternalServiceResponse(BaseModel):
     )
     active: bool
     health_status: str | None = None
-    last_health_check: datetime | None = None
-    created_at: datetime | None = None
-    updated_at: datetime | None = None
+    last_health_check: UtcDateTime | None = None
+    created_at: UtcDateTime | None = None
+    updated_at: UtcDateTime | None = None
 
     @classmethod
     def fields_of(cls, row: ExternalService) -> dict[str, Any]:
@@ -228,9 +221,9 @@ class ExternalServiceResponse(BaseModel):
             "secret_refs": dict(row.secret_refs or {}),
             "active": bool(row.active),
             "health_status": row.health_status,
-            "last_health_check": _aware(row.last_health_check),
-            "created_at": _aware(row.created_at),
-            "updated_at": _aware(row.updated_at),
+            "last_health_check": row.last_health_check,
+            "created_at": row.created_at,
+            "updated_at": row.updated_at,
         }
 
     @classmethod
@@ -252,7 +245,7 @@ class ExternalServiceDetails(ExternalServiceResponse):
 
     health_message: str
     health_details: dict[str, Any] = Field(default_factory=dict)
-    health_checked_at: datetime
+    health_checked_at: UtcDateTime
     available_operations: list[str]
 
 
