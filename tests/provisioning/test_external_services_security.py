@@ -13,9 +13,7 @@ from sqlalchemy import select
 
 from store.provisioning import secret_audit
 from store.provisioning.models import ExternalService
-from tests.helpers.platform import POSTGRES_URL, REDIS_URL
-from tests.provisioning import test_external_services_api as es
-from tests.provisioning.test_external_services_api import (
+from tests.helpers.external_services import (
     BASE,
     assert_not_registered,
     create,
@@ -24,10 +22,7 @@ from tests.provisioning.test_external_services_api import (
     postgres_service,
     unique,
 )
-
-# The same fixtures as the API tests: secrets cleaned up, no value in any body or log line.
-http = es.http
-secrets = es.secrets
+from tests.helpers.platform import POSTGRES_URL, REDIS_URL
 
 REFERENCED = secret_audit.REFERENCED_BY_EXTERNAL_SERVICE
 
