@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from api.schemas.types import UtcDateTime
 
 Scope = Literal["read", "write", "admin", "secrets"]
 
@@ -27,8 +28,8 @@ class ApiKeyInfo(BaseModel):
     key_prefix: str
     scopes: list[str]
     active: bool
-    created_at: datetime
-    last_used_at: datetime | None = None
+    created_at: UtcDateTime
+    last_used_at: UtcDateTime | None = None
 
 
 class ApiKeyCreated(ApiKeyInfo):

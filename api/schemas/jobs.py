@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, Field
 
+from api.schemas.types import UtcDateTime
 from contracts.jobs import JobSubject
 
 
@@ -26,7 +26,7 @@ class JobResponse(BaseModel):
     status: JobStatus
     operation: str
     service_name: str | None = None
-    created_at: datetime
+    created_at: UtcDateTime
     estimated_time: str | None = None
     job_url: str
     logs_url: str
@@ -45,9 +45,9 @@ class Job(BaseModel):
     labels: dict[str, str] = Field(default_factory=dict)
     progress: int = 0
     current_phase: str | None = None
-    created_at: datetime | None = None
-    started_at: datetime | None = None
-    completed_at: datetime | None = None
+    created_at: UtcDateTime | None = None
+    started_at: UtcDateTime | None = None
+    completed_at: UtcDateTime | None = None
     duration: float | None = None
     result: dict[str, Any] | None = None
     error: str | None = None

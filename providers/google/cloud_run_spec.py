@@ -9,6 +9,8 @@ from contracts.provisioning.services import ServiceSpec
 
 MANAGED_BY_LABEL = "managed-by"
 MANAGED_BY = "conneskills-platform"
+# Labels the platform sets itself on every service; a request may not set them.
+RESERVED_LABELS = frozenset({MANAGED_BY_LABEL})
 
 
 def _merge_env(container: run_v2.Container, spec: ServiceSpec) -> None:

@@ -12,6 +12,7 @@ from providers.service_templates.catalog import (
     SUPPORTED_TYPES,
     available_operations,
     get_template,
+    url_scheme_problem,
 )
 from providers.service_templates.errors import (
     AuthenticationFailed,
@@ -44,4 +45,5 @@ __all__ = [
     "connection_string",
     "get_template",
     "redact",
+    "url_scheme_problem",
 ]

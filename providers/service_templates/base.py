@@ -55,6 +55,19 @@ class ExternalServiceTemplate(ABC):
     operations: ClassVar[tuple[str, ...]] = ()
     health_timeout: ClassVar[float] = HEALTH_TIMEOUT_SECONDS
     operation_timeout: ClassVar[float] = OPERATION_TIMEOUT_SECONDS
+    # The URL schemes this type is reached with: a registered URL with another scheme (`file://`,
+    # `javascript:`, `redis://` for Postgres) is refused, since credentials would be sent there.
+    url_schemes: ClassVar[tuple[str, ...]] = ()
+    # Whether SQLAlchemy-style `scheme+driver://` variants of url_schemes are accepted too.
+    url_scheme_drivers: ClassVar[bool] = False
+
+    @classmethod
+    def accepts_url_scheme(cls, scheme: str) -> bool:
+        scheme = scheme.lower()
+        base, plus, driver = scheme.partition("+")
+        return scheme in cls.url_schemes or (
+            cls.url_scheme_drivers and bool(plus and driver) and base in cls.url_schemes
+        )
 
     @abstractmethod
     async def probe(self, conn: ServiceConnection) -> Health:

@@ -62,3 +62,14 @@ def get_template(service_type: ExternalServiceType | str) -> ExternalServiceTemp
 
 def available_operations(service_type: ExternalServiceType | str) -> list[str]:
     return get_template(service_type).available_operations()
+
+
+def url_scheme_problem(service_type: ExternalServiceType | str, url: str) -> str | None:
+    """Why `url` cannot be registered for `service_type` (its scheme), or None when it can."""
+    template = get_template(service_type)
+    scheme = url.partition(":")[0]
+    if template.accepts_url_scheme(scheme):
+        return None
+    allowed = ", ".join(f"{s}://" for s in template.url_schemes)
+    drivers = " (or scheme+driver://)" if template.url_scheme_drivers else ""
+    return f"a {ExternalServiceType(service_type).value} url must start with {allowed}{drivers}"

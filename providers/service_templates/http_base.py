@@ -19,6 +19,7 @@ from providers.service_templates.errors import (
 from providers.service_templates.types import ServiceConnection
 
 HTTP_TIMEOUT_SECONDS = 15.0
+HTTP_SCHEMES = ("http", "https")
 # Error bodies are quoted into messages for diagnosis, but never at length.
 MAX_ERROR_BODY = 200
 
@@ -32,6 +33,7 @@ class HttpServiceTemplate(ExternalServiceTemplate):
 
     default_url: ClassVar[str | None] = None
     display_name: ClassVar[str] = "service"
+    url_schemes = HTTP_SCHEMES
 
     def base_url(self, conn: ServiceConnection) -> str:
         return http_url(conn, self.display_name, self.default_url)
@@ -88,7 +90,7 @@ def http_url(conn: ServiceConnection, service: str, default: str | None = None) 
         parts = urlsplit(url)
     except ValueError:
         raise InvalidOperationParams("invalid URL", field="url") from None
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    if parts.scheme not in HTTP_SCHEMES or not parts.hostname:
         raise InvalidOperationParams(
             f"{service} URL must be http(s)://host[:port][/path]", field="url"
         )

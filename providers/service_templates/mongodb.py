@@ -57,6 +57,7 @@ async def _reachable(host: str, port: int) -> bool:
 
 class MongoDBTemplate(ExternalServiceTemplate):
     service_type = ExternalServiceType.MONGODB
+    url_schemes = ("mongodb", "mongodb+srv")
     operations = ()
 
     async def probe(self, conn: ServiceConnection) -> Health:

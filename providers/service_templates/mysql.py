@@ -34,8 +34,7 @@ def _connect_args(conn: ServiceConnection) -> dict[str, Any]:
     url = conn.credentials.get("connection_string") or conn.url
     if not url:
         raise InvalidOperationParams(f"service {conn.name!r} has no URL", field="url")
-    scheme = url.partition("://")[0].split("+")[0]
-    if scheme not in ("mysql", "mariadb"):
+    if not MySQLTemplate.accepts_url_scheme(url.partition("://")[0]):
         raise InvalidOperationParams(
             "MySQL URL must start with mysql:// or mariadb://", field="url"
         )
@@ -55,6 +54,8 @@ def _connect_args(conn: ServiceConnection) -> dict[str, Any]:
 
 class MySQLTemplate(ExternalServiceTemplate):
     service_type = ExternalServiceType.MYSQL
+    url_schemes = ("mysql", "mariadb")
+    url_scheme_drivers = True
     operations = ("list_databases", "execute_query", "create_database", "drop_database")
 
     @asynccontextmanager

@@ -47,7 +47,7 @@ def _admin_dsn(conn: ServiceConnection) -> str:
         raise InvalidOperationParams(f"service {conn.name!r} has no URL", field="url")
     scheme, sep, rest = dsn.partition("://")
     # SQLAlchemy-style `postgresql+asyncpg://` is common in settings; asyncpg wants the bare scheme.
-    if not sep or scheme.split("+")[0] not in ("postgres", "postgresql"):
+    if not sep or not PostgresTemplate.accepts_url_scheme(scheme):
         raise InvalidOperationParams(
             "PostgreSQL URL must start with postgresql:// or postgres://", field="url"
         )
@@ -132,6 +132,8 @@ def _pg_error(exc: asyncpg.PostgresError) -> str:
 
 class PostgresTemplate(ExternalServiceTemplate):
     service_type = ExternalServiceType.POSTGRES
+    url_schemes = ("postgresql", "postgres")
+    url_scheme_drivers = True
     operations = (
         "list_databases",
         "execute_query",

@@ -54,7 +54,7 @@ def _client_url(conn: ServiceConnection) -> tuple[str, dict[str, str]]:
         parts.port  # noqa: B018 - raises ValueError on a bad port
     except ValueError:
         raise InvalidOperationParams("invalid Redis URL", field="url") from None
-    if parts.scheme not in ("redis", "rediss"):
+    if not RedisTemplate.accepts_url_scheme(parts.scheme):
         raise InvalidOperationParams("Redis URL must start with redis:// or rediss://", field="url")
     auth: dict[str, str] = {}
     if conn.credentials.get("password"):
@@ -80,6 +80,7 @@ def _text(value: bytes | str | None) -> str | None:
 
 class RedisTemplate(ExternalServiceTemplate):
     service_type = ExternalServiceType.REDIS
+    url_schemes = ("redis", "rediss")
     operations = ("get_info", "get_key", "set_key", "delete_key", "list_keys")
 
     @asynccontextmanager

@@ -38,6 +38,7 @@ from supabase import AsyncClientOptions, acreate_client
 
 from providers.service_templates.base import ExternalServiceTemplate, Health, require_credential
 from providers.service_templates.http_base import (
+    HTTP_SCHEMES,
     HTTP_TIMEOUT_SECONDS,
     check_answer,
     healthy,
@@ -53,6 +54,7 @@ from providers.service_templates.types import ExternalServiceType, ServiceConnec
 class SupabaseTemplate(ExternalServiceTemplate):
     service_type = ExternalServiceType.SUPABASE
     display_name = "Supabase"
+    url_schemes = HTTP_SCHEMES
     operations = ("list_tables",)
 
     @asynccontextmanager

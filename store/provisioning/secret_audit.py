@@ -1,4 +1,9 @@
-"""The secret-value access audit: one row per attempt to read a value. Never the value itself."""
+"""The secret-value access audit: one row per attempt to read a value, or to make the platform read
+one on the caller's behalf (an external service's `secret_refs`, a deployment's `secrets`). Never the
+value itself.
+
+`detail` starts with the outcome (ok, not_found, denied, upstream_error); for a reference, what
+referenced it follows: `ok; external_service=main-pg; purpose=health_check`."""
 
 from __future__ import annotations
 
@@ -10,6 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from store.provisioning.models import SecretAccessAudit
 
 READ_VALUE = "read_value"
+REFERENCED_BY_EXTERNAL_SERVICE = "referenced_by_external_service"
+REFERENCED_BY_DEPLOYMENT = "referenced_by_deployment"
 
 # Outcomes written in `detail`.
 OK = "ok"
@@ -36,6 +43,18 @@ async def record(
     session.add(row)
     await session.flush()
     return row
+
+
+async def record_many(
+    session: AsyncSession,
+    secret_names: list[str],
+    api_key_id: uuid.UUID | None,
+    api_key_name: str | None,
+    detail: str,
+    action: str,
+) -> None:
+    for name in sorted(set(secret_names)):
+        await record(session, name, api_key_id, api_key_name, detail, action)
 
 
 async def for_secret(

@@ -4,146 +4,26 @@ checked for the secret values the test stored."""
 
 from __future__ import annotations
 
-import asyncio
-import re
 import uuid
-from collections.abc import AsyncIterator
 
 import asyncpg
 import httpx
 import pytest
 import redis.asyncio as aioredis
 
-from api.schemas.provisioning.external_services import NAME_PATTERN
-from providers.google.secret_manager import SecretStore
 from providers.service_templates import SUPPORTED_TYPES
-from tests.helpers.platform import ADMIN_KEY, MYSQL_URL, POSTGRES_URL, REDIS_URL, free_port
-
-BASE = "/api/v1/external-services"
-
-
-class Secrets:
-    """Secrets created for one test (unique names), deleted afterwards; remembers sensitive values."""
-
-    def __init__(self, settings) -> None:
-        self.store = SecretStore(settings)
-        self.names: list[str] = []
-        self.sensitive: list[str] = []
-
-    async def create(self, value: str, *, sensitive: bool = True, prefix: str = "es") -> str:
-        name = f"{prefix}-{uuid.uuid4().hex[:10]}"
-        await asyncio.to_thread(self.store.create, name, value, {"test": "external-services"})
-        self.names.append(name)
-        if sensitive:
-            self.sensitive.append(value)
-        return name
-
-    async def password(self) -> tuple[str, str]:
-        value = f"Pw-{uuid.uuid4().hex}-S3cret"
-        return await self.create(value), value
-
-    async def delete(self, name: str) -> None:
-        await asyncio.to_thread(self.store.delete, name)
-
-    async def cleanup(self) -> None:
-        for name in self.names:
-            await self.delete(name)
-
-
-@pytest.fixture
-async def secrets(settings) -> AsyncIterator[Secrets]:
-    holder = Secrets(settings)
-    yield holder
-    await holder.cleanup()
-
-
-@pytest.fixture
-async def http(api_server, secrets: Secrets, capfd) -> AsyncIterator[httpx.AsyncClient]:
-    """An admin client that records every response body; after the test neither a body nor a
-    log line (the API logs to this process' stderr) may hold a secret value, and the services the
-    test registered are removed."""
-    bodies: list[str] = []
-
-    async def record(response: httpx.Response) -> None:
-        await response.aread()
-        bodies.append(response.text)
-
-    async with httpx.AsyncClient(
-        base_url=api_server.url,
-        headers={"X-API-Key": ADMIN_KEY},
-        timeout=60,
-        event_hooks={"response": [record]},
-    ) as client:
-        yield client
-        for service in (await client.get(BASE, params={"active_only": "false"})).json():
-            if service["name"].startswith("es-t-"):
-                await client.delete(f"{BASE}/{service['id']}")
-    assert bodies
-    captured = capfd.readouterr()
-    logs = captured.out + captured.err
-    for value in secrets.sensitive:
-        leaked = [body for body in bodies if value in body]
-        assert not leaked, f"a secret value appeared in a response: {leaked[0][:300]}"
-        assert value not in logs, "a secret value appeared in the logs"
-
-
-def unique(prefix: str = "svc") -> str:
-    return f"es-t-{prefix}-{uuid.uuid4().hex[:8]}"
-
-
-async def key_with(http: httpx.AsyncClient, api_server, *scopes: str) -> httpx.AsyncClient:
-    response = await http.post("/api/v1/api-keys", json={"name": "es-test", "scopes": list(scopes)})
-    assert response.status_code == 201, response.text
-    return httpx.AsyncClient(
-        base_url=api_server.url, headers={"X-API-Key": response.json()["key"]}, timeout=60
-    )
-
-
-async def create(http: httpx.AsyncClient, **body) -> dict:
-    response = await http.post(BASE, json=body)
-    assert response.status_code == 201, response.text
-    return response.json()
-
-
-async def postgres_service(http, secrets, **extra) -> dict:
-    name, _ = await secrets.password()
-    return await create(
-        http,
-        name=unique("pg"),
-        type="postgres",
-        url=POSTGRES_URL,
-        secret_refs={"password": name},
-        **extra,
-    )
-
-
-async def redis_service(http, secrets, **extra) -> dict:
-    # The server has no password: the whole URL lives in a connection_string secret.
-    name = await secrets.create(REDIS_URL, sensitive=False)
-    return await create(
-        http, name=unique("redis"), type="redis", secret_refs={"connection_string": name}, **extra
-    )
-
-
-async def operation(http, service_id, op: str, params: dict | None = None) -> httpx.Response:
-    body = None if params is None else {"params": params}
-    return await http.post(f"{BASE}/{service_id}/operations/{op}", json=body)
-
-
-async def pg_database_exists(name: str) -> bool:
-    pg = await asyncpg.connect(POSTGRES_URL)
-    try:
-        return bool(await pg.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name))
-    finally:
-        await pg.close()
-
-
-async def assert_not_registered(http, name: str) -> None:
-    if re.fullmatch(NAME_PATTERN, name):
-        assert (await http.get(f"{BASE}/name/{name}")).status_code == 404
-    listed = (await http.get(BASE, params={"active_only": "false"})).json()
-    assert name not in {s["name"] for s in listed}
-
+from tests.helpers.external_services import (
+    BASE,
+    assert_not_registered,
+    create,
+    key_with,
+    operation,
+    pg_database_exists,
+    postgres_service,
+    redis_service,
+    unique,
+)
+from tests.helpers.platform import MYSQL_URL, POSTGRES_URL, REDIS_URL, free_port
 
 # --- create -----------------------------------------------------------------------------------------
 
@@ -401,7 +281,7 @@ async def test_details_run_a_live_health_check_and_list_operations(http, secrets
     assert {"list_databases", "execute_query", "create_database", "drop_database"} <= set(
         details["available_operations"]
     )
-    assert details["last_health_check"] > service["last_health_check"]
+    assert details["health_checked_at"] > service["last_health_check"]
 
     redis_svc = await redis_service(http, secrets)
     redis_details = (await http.get(f"{BASE}/{redis_svc['id']}/details")).json()

@@ -10,6 +10,7 @@ import asyncpg
 import pytest
 
 from providers.google.secret_manager import SecretStore
+from store.provisioning import secret_audit
 from store.provisioning.models import Customer, ExternalService
 from tests.helpers.history import decoded_history_text
 from tests.helpers.platform import (
@@ -20,6 +21,7 @@ from tests.helpers.platform import (
 )
 
 ADMIN_PASSWORD = "pg-admin-Secret-7c1f"
+GIVEN_PASSWORD = "Given-Passw0rd-for-the-job"
 
 
 @pytest.fixture
@@ -68,6 +70,12 @@ def names() -> tuple[str, str]:
     return f"svcdb_{suffix}", f"svc-{suffix}"
 
 
+async def staged_copies(settings) -> set[str]:
+    """Every staging copy of a given password in Secret Manager, whichever job it was named after."""
+    listed = await asyncio.to_thread(SecretStore(settings).list, {"purpose": "job-input"})
+    return {secret.name for secret in listed}
+
+
 async def start(api, service_id, **body) -> str:
     response = await api.post(
         f"/api/v1/external-services/{service_id}/create_service_database", json=body
@@ -89,7 +97,7 @@ async def assert_no_leak(api, client, job_id: str, *values: str, capfd=None) -> 
 
 
 async def test_a_core_service_database_is_created_and_usable_with_its_stored_credentials(
-    api, client, settings, pg_service, capfd
+    api, client, db, settings, pg_service, capfd
 ):
     db_name, service = names()
     try:
@@ -119,6 +127,16 @@ async def test_a_core_service_database_is_created_and_usable_with_its_stored_cre
         finally:
             await own.close()
         await assert_no_leak(api, client, job_id, password, dsn, ADMIN_PASSWORD, capfd=capfd)
+        # The job read the service's admin password on the caller's behalf: audited.
+        async with db.transaction() as session:
+            rows = await secret_audit.for_secret(session, pg_service.secret_refs["password"])
+        assert [(r.action, r.detail) for r in rows] == [
+            (
+                secret_audit.REFERENCED_BY_EXTERNAL_SERVICE,
+                f"ok; external_service={pg_service.name}; "
+                f"purpose=create_service_database; job={job_id}",
+            )
+        ]
     finally:
         await drop_everything(db_name)
         for name in (f"{service}-password", f"{service}-connection-string"):
@@ -135,6 +153,7 @@ async def test_a_customer_database_uses_the_given_password_and_customer_secret_n
         session.add(customer)
     given = "Given-Passw0rd-'quote\"-and-more"
     store = SecretStore(settings)
+    staged_before = await staged_copies(settings)
     try:
         job_id = await start(
             api,
@@ -151,8 +170,10 @@ async def test_a_customer_database_uses_the_given_password_and_customer_secret_n
         assert await asyncio.to_thread(store.access, f"{prefix}-{service}-password") == given
         labels = (await asyncio.to_thread(store.get, f"{prefix}-{service}-password")).labels
         assert labels["scope"] == "customer" and labels["customer"] == prefix
-        # The staging copy of the given password is gone once the job has ended.
+        # The staging copy of the given password is gone once the job has ended (no
+        # Idempotency-Key: the copy must be named after the job that ran, or nothing deletes it).
         assert await asyncio.to_thread(store.get, f"{job_id}-given-password") is None
+        assert await staged_copies(settings) == staged_before
         dsn = await asyncio.to_thread(store.access, f"{prefix}-{service}-connection-string")
         own = await asyncpg.connect(dsn)
         await own.close()
@@ -170,16 +191,21 @@ async def test_cancel_after_the_database_step_removes_what_the_job_created(
     localcloud.inject_fault(
         fail_next=1, code=0, latency_ms=6000, method="POST", path_contains="connection-string"
     )
+    staged_before = await staged_copies(settings)
     try:
-        job_id = await start(api, pg_service.id, db_name=db_name, service_name=service)
+        job_id = await start(
+            api, pg_service.id, db_name=db_name, service_name=service, password=GIVEN_PASSWORD
+        )
         await wait_for_pending_activity(client, job_id, "service_db.store_connection_string")
         assert await database_and_role_exist(db_name) == (True, True)
+        assert f"{job_id}-given-password" in await staged_copies(settings)
         assert (await api.post(f"/api/v1/jobs/{job_id}/cancel")).status_code == 202
         job = await wait_for_job(api, job_id, seconds=60)
     finally:
         localcloud.clear_faults()
         await drop_everything(db_name)
     assert job["status"] == "cancelled", job
+    assert await staged_copies(settings) == staged_before
     assert await database_and_role_exist(db_name) == (False, False)
     store = SecretStore(settings)
     for name in (f"{service}-password", f"{service}-connection-string"):
@@ -191,13 +217,17 @@ async def test_a_refused_secret_write_fails_the_job_and_compensates(
 ):
     db_name, service = names()
     localcloud.inject_fault(fail_next=1, code=403, method="POST", path_contains="connection-string")
+    staged_before = await staged_copies(settings)
     try:
-        job_id = await start(api, pg_service.id, db_name=db_name, service_name=service)
+        job_id = await start(
+            api, pg_service.id, db_name=db_name, service_name=service, password=GIVEN_PASSWORD
+        )
         job = await wait_for_job(api, job_id, seconds=60)
     finally:
         localcloud.clear_faults()
         await drop_everything(db_name)
     assert job["status"] == "failed", job
+    assert await staged_copies(settings) == staged_before
     assert f"writing secret {service}-connection-string" in job["error"]
     assert await database_and_role_exist(db_name) == (False, False)
     assert await asyncio.to_thread(SecretStore(settings).get, f"{service}-password") is None

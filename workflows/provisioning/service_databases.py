@@ -23,7 +23,7 @@ with workflow.unsafe.imports_passed_through():
 
 from workflows.job import TrackedJob
 from workflows.saga import Saga
-from workflows.steps import step
+from workflows.steps import step, step_to_the_end
 from workflows.tracking import JobTracker
 
 
@@ -43,8 +43,9 @@ class CreateServiceDatabase(TrackedJob):
             return await self.run_saga(lambda saga: self._create(inp, saga))
         finally:
             if inp.staged_password_secret:
-                # The caller's password has been copied (or the job ended): drop the staging copy.
-                await step(
+                # The caller's password has been copied (or the job ended): drop the staging copy,
+                # whatever the outcome. Shielded, so a cancel arriving now cannot leave it behind.
+                await step_to_the_end(
                     ServiceDatabaseSteps.DELETE_JOB_SECRET, self._owned(inp.staged_password_secret)
                 )
 

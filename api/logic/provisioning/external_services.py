@@ -17,6 +17,7 @@ import structlog
 from api.auth import Principal
 from api.cloud import upstream
 from api.errors import ApiError, not_found
+from api.logic.provisioning.secret_access import SecretUse
 from core.settings import Settings
 from providers.google.secret_manager import SecretStore
 from providers.service_templates import (
@@ -28,15 +29,15 @@ from providers.service_templates import (
     UnknownOperationError,
     available_operations,
     get_template,
+    url_scheme_problem,
 )
 from providers.service_templates.connections import (
-    NoTemplate,
     SecretRefsMissing,
-    connection_for,
+    connection_from_row,
     resolve_secret_refs,
 )
 from store.db import Database
-from store.provisioning import external_services
+from store.provisioning import external_services, secret_audit
 from store.provisioning.models import ExternalService
 
 log = structlog.get_logger(__name__)
@@ -64,31 +65,72 @@ async def get_row(db: Database, service_id: uuid.UUID) -> ExternalService:
     return row
 
 
-async def credentials_for_request(refs: dict[str, str], settings: Settings) -> dict[str, str]:
+async def read_refs(refs: dict[str, Any], settings: Settings, use: SecretUse) -> dict[str, str]:
+    """Role → value of every ref, each read audited; SecretRefsMissing names the absent ones."""
+    names = [n for n in refs.values() if isinstance(n, str)]
+    try:
+        with upstream("reading the referenced secrets"):
+            values = await resolve_secret_refs(refs, SecretStore(settings))
+    except SecretRefsMissing as error:
+        await use.record(error.missing, secret_audit.NOT_FOUND)
+        await use.record(set(names) - set(error.missing), secret_audit.OK)
+        raise
+    except ApiError:
+        await use.record(names, secret_audit.UPSTREAM_ERROR)
+        raise
+    await use.record(names, secret_audit.OK)
+    return values
+
+
+async def credentials_for_request(
+    refs: dict[str, str], settings: Settings, use: SecretUse
+) -> dict[str, str]:
     """Resolves refs a caller just sent: a missing secret is the caller's mistake (400)."""
-    with upstream("reading the referenced secrets"):
-        try:
-            return await resolve_secret_refs(refs, SecretStore(settings))
-        except SecretRefsMissing as error:
-            raise missing_secrets(error, 400) from None
+    try:
+        return await read_refs(refs, settings, use)
+    except SecretRefsMissing as error:
+        raise missing_secrets(error, 400) from None
 
 
-async def connection(row: ExternalService, settings: Settings) -> ServiceConnection:
-    with upstream(f"reading the secrets of {row.name}"):
-        try:
-            return await connection_for(row, SecretStore(settings))
-        except SecretRefsMissing as error:
-            raise missing_secrets(error, 409) from None
-        except NoTemplate:
-            raise ApiError(
-                409,
-                f"external service {row.name} has type {row.type!r:.40}, which has no template",
-                details={"type": row.type, "valid_types": VALID_TYPES},
-            ) from None
+def check_url_scheme(service_type: str, url: str | None) -> None:
+    """The update-time twin of the create schema's check: the row's type decides the schemes."""
+    problem = url_scheme_problem(service_type, url) if url and service_type in VALID_TYPES else None
+    if problem:
+        raise ApiError(
+            400,
+            f"invalid request: url: {problem}",
+            details={"fields": [{"field": "url", "message": problem}]},
+        )
+
+
+async def authorize_refs(
+    current: ExternalService | None, changes: dict[str, Any], use: SecretUse
+) -> None:
+    """Naming secret refs, or pointing a service that has refs at another URL, is referencing those
+    secrets: it needs the secrets scope (the URL is where their values will be sent)."""
+    refs = changes.get("secret_refs", dict(current.secret_refs or {}) if current else {})
+    moves = current is not None and "url" in changes and changes["url"] != current.url
+    if changes.get("secret_refs") or (moves and refs):
+        await use.authorize(str(name) for name in refs.values())
+
+
+async def connection(row: ExternalService, settings: Settings, use: SecretUse) -> ServiceConnection:
+    if row.type not in SUPPORTED_TYPES:
+        raise ApiError(
+            409,
+            f"external service {row.name} has type {row.type!r:.40}, which has no template",
+            details={"type": row.type, "valid_types": VALID_TYPES},
+        )
+    try:
+        credentials = await read_refs(dict(row.secret_refs or {}), settings, use)
+    except SecretRefsMissing as error:
+        raise missing_secrets(error, 409) from None
+    return connection_from_row(row, credentials)
 
 
 async def health(
     settings: Settings,
+    use: SecretUse,
     *,
     name: str,
     service_type: str,
@@ -106,8 +148,7 @@ async def health(
         )
     if credentials is None:
         try:
-            with upstream(f"reading the secrets of {name}"):
-                credentials = await resolve_secret_refs(secret_refs, SecretStore(settings))
+            credentials = await read_refs(secret_refs, settings, use)
         except SecretRefsMissing as error:
             return HealthCheckResult(
                 service_name=name,
@@ -121,9 +162,10 @@ async def health(
     return await get_template(service_type).health_check(conn)
 
 
-async def row_health(row: ExternalService, settings: Settings) -> HealthCheckResult:
+async def row_health(row: ExternalService, settings: Settings, use: SecretUse) -> HealthCheckResult:
     return await health(
         settings,
+        use,
         name=row.name,
         service_type=row.type,
         url=row.url,
@@ -199,10 +241,11 @@ async def run_operation(
     params: dict[str, Any],
     principal: Principal,
     settings: Settings,
+    use: SecretUse,
 ) -> Any:
     """Runs a template operation; its result and errors are scrubbed of the service's secrets."""
     valid = _check_allowed(row, operation, principal)
-    conn = await connection(row, settings)
+    conn = await connection(row, settings, use)
     try:
         result = await get_template(row.type).execute_operation(conn, operation, params)
     except UnknownOperationError as error:

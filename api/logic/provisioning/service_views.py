@@ -102,7 +102,8 @@ def details(service: run_v2.Service, record, customer) -> ServiceDetails:
         secret_env_vars=secret_env,
         service_account=template.service_account or None,
         labels=dict(service.labels),
-        raw=json.loads(run_v2.Service.to_json(service)),
+        # Enum names (`INGRESS_TRAFFIC_ALL`), as the Cloud Run console and gcloud show them.
+        raw=json.loads(run_v2.Service.to_json(service, use_integers_for_enums=False)),
     )
 
 

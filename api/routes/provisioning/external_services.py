@@ -8,11 +8,18 @@ Decisions:
 - `secret_refs` (credential role → secret name) must all exist in Secret Manager on create and on an
   update that sends them, else 400 with `details.missing`. `secret_refs` in an update replaces the
   whole mapping.
+- Referencing a secret is reading it (`api/logic/provisioning/secret_access.py`): a create or update
+  that names `secret_refs`, or an update that changes the `url` of a service with refs, needs the
+  `secrets` scope (403 otherwise, nothing stored). Every read of a referenced value (create, update,
+  health, details, operations) is audited in `secret_access_audit` as
+  `referenced_by_external_service`, naming the service and what for.
 - A URL with a password in it is refused (400): the password belongs in a secret (see the schema).
+  So is a URL whose scheme the type is not reached with.
 - Create runs the seed's initial health check and stores its outcome; an unhealthy service is still
   registered (201, `health_status` and `health_message` say what was found). An update that changes
-  `url` or `secret_refs` re-runs the check the same way. `/details` and `/health` store the live
-  outcome as the last check without touching `updated_at`.
+  `url` or `secret_refs` re-runs the check the same way. `POST /health` stores the live outcome as
+  the last check without touching `updated_at`; `GET /details` runs the same live check and returns
+  it, but stores nothing: a GET never changes the registry.
 - Operations: write scope; `execute_query` (arbitrary SQL/Cypher) needs admin. An inactive service
   answers 409. `create_service_database` is listed among Postgres' operations but runs only as the
   job at `POST /{service_id}/create_service_database`, which keeps the new credentials in Secret
@@ -35,6 +42,7 @@ from api.auth import Reader, Writer
 from api.deps import DbDep, SettingsDep
 from api.errors import ApiError, not_found
 from api.logic.provisioning import external_services as logic
+from api.logic.provisioning.secret_access import external_service_use
 from api.schemas.provisioning.external_services import (
     NAME_PATTERN,
     ExternalServiceCreate,
@@ -66,15 +74,19 @@ def _duplicate(name: str) -> ApiError:
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=ExternalServiceCreated)
 async def create_external_service(
-    body: ExternalServiceCreate, _: Writer, settings: SettingsDep, db: DbDep
+    body: ExternalServiceCreate, principal: Writer, settings: SettingsDep, db: DbDep
 ) -> ExternalServiceCreated:
+    """Naming `secret_refs` needs the `secrets` scope as well (403 otherwise, nothing stored)."""
+    refs = {str(role): name for role, name in body.secret_refs.items()}
+    use = external_service_use(db, principal, body.name, "create")
+    await logic.authorize_refs(None, {"secret_refs": refs}, use)
     async with db.transaction() as session:
         if await external_services.by_name(session, body.name) is not None:
             raise _duplicate(body.name)
-    refs = {str(role): name for role, name in body.secret_refs.items()}
-    credentials = await logic.credentials_for_request(refs, settings)
+    credentials = await logic.credentials_for_request(refs, settings, use)
     health = await logic.health(
         settings,
+        use,
         name=body.name,
         service_type=body.type.value,
         url=body.url,
@@ -149,16 +161,23 @@ async def get_external_service(
 async def update_external_service(
     service_id: ServiceIdPath,
     body: ExternalServiceUpdate,
-    _: Writer,
+    principal: Writer,
     settings: SettingsDep,
     db: DbDep,
 ) -> ExternalServiceResponse:
+    """Sending `secret_refs`, or changing the `url` of a service that has refs, needs the `secrets`
+    scope as well: either decides where secret values are sent."""
     changes = body.model_dump(exclude_unset=True)
     current = await logic.get_row(db, service_id)
-    credentials = None
+    if "url" in changes:
+        logic.check_url_scheme(current.type, changes["url"])
     if "secret_refs" in changes:
         changes["secret_refs"] = {str(role): n for role, n in changes["secret_refs"].items()}
-        credentials = await logic.credentials_for_request(changes["secret_refs"], settings)
+    use = external_service_use(db, principal, current.name, "update")
+    await logic.authorize_refs(current, changes, use)
+    credentials = None
+    if "secret_refs" in changes:
+        credentials = await logic.credentials_for_request(changes["secret_refs"], settings, use)
     reconnect = any(
         field in changes and changes[field] != getattr(current, field)
         for field in ("url", "secret_refs")
@@ -167,6 +186,7 @@ async def update_external_service(
     if reconnect:
         health = await logic.health(
             settings,
+            use,
             name=current.name,
             service_type=current.type,
             url=changes.get("url", current.url),
@@ -206,25 +226,29 @@ async def delete_external_service(service_id: ServiceIdPath, _: Writer, db: DbDe
 
 @router.get("/{service_id}/details", response_model=ExternalServiceDetails)
 async def get_external_service_details(
-    service_id: ServiceIdPath, _: Reader, settings: SettingsDep, db: DbDep
+    service_id: ServiceIdPath, principal: Reader, settings: SettingsDep, db: DbDep
 ) -> ExternalServiceDetails:
+    """A live health check, returned and not stored (`POST /health` stores it)."""
     row = await logic.get_row(db, service_id)
-    health = await logic.row_health(row, settings)
-    await logic.record_health(db, row, health)
+    use = external_service_use(db, principal, row.name, "details")
+    health = await logic.row_health(row, settings, use)
     return ExternalServiceDetails.from_row(
         row,
+        health_status=health.status,
         health_message=health.message,
         health_details=health.details,
+        health_checked_at=health.checked_at,
         available_operations=logic.operations_for(row.type),
     )
 
 
 @router.post("/{service_id}/health", response_model=HealthCheckResult)
 async def check_external_service_health(
-    service_id: ServiceIdPath, _: Writer, settings: SettingsDep, db: DbDep
+    service_id: ServiceIdPath, principal: Writer, settings: SettingsDep, db: DbDep
 ) -> HealthCheckResult:
     row = await logic.get_row(db, service_id)
-    health = await logic.row_health(row, settings)
+    use = external_service_use(db, principal, row.name, "health_check")
+    health = await logic.row_health(row, settings, use)
     await logic.record_health(db, row, health)
     return health
 
@@ -242,6 +266,7 @@ async def execute_external_service_operation(
 ) -> OperationResult:
     row = await logic.get_row(db, service_id)
     params = body.params if body is not None else {}
-    result = await logic.run_operation(row, operation, params, principal, settings)
+    use = external_service_use(db, principal, row.name, f"operation:{operation}")
+    result = await logic.run_operation(row, operation, params, principal, settings, use)
     log.info("external service operation", service=row.name, operation=operation)
     return OperationResult(service=row.name, operation=operation, result=result)

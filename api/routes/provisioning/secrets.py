@@ -24,6 +24,7 @@ from api.auth import Admin, Principal, Reader, Writer, current_principal
 from api.cloud import call_cloud
 from api.deps import DbDep, SettingsDep
 from api.errors import ApiError, not_found
+from api.logic.provisioning.secret_access import SECRETS_SCOPE
 from api.schemas.provisioning.secrets import (
     CUSTOMER_PATTERN,
     SERVICE_PATTERN,
@@ -50,7 +51,6 @@ SecretNamePath = Annotated[
         description="The full secret id (letters, digits, `_` and `-`, at most 255).",
     ),
 ]
-SECRETS_SCOPE = "secrets"
 _LIST_WORKERS = 8
 
 

@@ -1,7 +1,11 @@
 """POST /external-services/{id}/create_service_database (seed 000 §2.10): starts CreateServiceDatabase.
 
 A password given in the request is written to Secret Manager here, under a staging name tied to the
-job, before the job starts: the workflow (and so its history) only ever receives that name.
+job, before the job starts: the workflow (and so its history) only ever receives that name; the job
+deletes it when it ends, whatever the outcome.
+
+The job reads the service's referenced admin credentials on the caller's behalf: a write key may
+start it (the refs were accepted from a secrets-scoped key), and the use is audited.
 """
 
 from __future__ import annotations
@@ -15,11 +19,13 @@ from api.auth import Writer
 from api.deps import DbDep, JobEngineDep, SettingsDep
 from api.job_engine import job_id_for
 from api.logic.provisioning import service_databases as logic
+from api.logic.provisioning.secret_access import external_service_use
 from api.schemas.jobs import JobResponse
 from api.schemas.provisioning.service_databases import ServiceDatabaseCreate
 from contracts.jobs import CUSTOMER_LABEL, SERVICE_LABEL, JobSubject
 from contracts.provisioning.names import Operations, Workflows
 from contracts.provisioning.service_databases import CreateServiceDatabaseInput
+from store.provisioning import secret_audit
 
 router = APIRouter(prefix="/api/v1/external-services", tags=["external services"])
 
@@ -32,17 +38,19 @@ router = APIRouter(prefix="/api/v1/external-services", tags=["external services"
 async def create_service_database(
     service_id: Annotated[uuid.UUID, Path()],
     request: ServiceDatabaseCreate,
-    _: Writer,
+    principal: Writer,
     settings: SettingsDep,
     db: DbDep,
     jobs: JobEngineDep,
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=255)] = None,
 ) -> JobResponse:
-    await logic.postgres_service(db, service_id)
+    service = await logic.postgres_service(db, service_id)
     prefix = await logic.customer_prefix(db, request.customer_id)
     operation = Operations.CREATE_SERVICE_DATABASE
     # Known before the start: the staged password is named after the job that will delete it.
     job_id = job_id_for(operation, idempotency_key)
+    use = external_service_use(db, principal, service.name, f"{operation}; job={job_id}")
+    await use.record((service.secret_refs or {}).values(), secret_audit.OK)
     staged: str | None = None
     if request.password is not None and not (idempotency_key and await jobs.exists(job_id)):
         staged = await logic.stage_password(settings, job_id, request.password.get_secret_value())

@@ -1,4 +1,9 @@
-"""Cloud Run services (seed 000 §1.1–1.7, §1.9, §1.10): reads answer now, changes start jobs."""
+"""Cloud Run services (seed 000 §1.1–1.7, §1.9, §1.10): reads answer now, changes start jobs.
+
+A deploy or update whose body mounts secrets (`secrets`: env var → secret name) makes Cloud Run read
+them for the service: it needs the `secrets` scope as well (403 before any job starts), and each
+referenced secret is audited as `referenced_by_deployment` with the service and the job id.
+"""
 
 from __future__ import annotations
 
@@ -7,12 +12,14 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Path, Query, Response, status
 
-from api.auth import Reader, Writer
+from api.auth import Principal, Reader, Writer
 from api.cloud import call_cloud
 from api.deps import DbDep, JobEngineDep, SettingsDep
 from api.errors import ApiError
+from api.job_engine import job_id_for
 from api.logic.provisioning import service_views as views
 from api.logic.provisioning import services as logic
+from api.logic.provisioning.secret_access import deployment_secret_names, deployment_use
 from api.schemas.jobs import JobResponse
 from api.schemas.provisioning.services import (
     REGION_PATTERN,
@@ -36,6 +43,7 @@ from contracts.provisioning.services import (
 )
 from providers.google import cloud_logging
 from providers.google.cloud_run import CloudRunServices
+from store.provisioning import secret_audit
 
 router = APIRouter(prefix="/api/v1/services", tags=["services"])
 
@@ -54,6 +62,18 @@ DEPLOY_ESTIMATE = "2-3 minutes"
 
 def _subject(service_name: str) -> JobSubject:
     return JobSubject(kind="service", name=service_name)
+
+
+async def _mounted_secrets(
+    db, principal: Principal, request, operation: str, idempotency_key: str | None
+) -> str:
+    """The job id to start; before it, the secrets the body mounts are authorized and audited."""
+    job_id = job_id_for(operation, idempotency_key)
+    names = deployment_secret_names(request.secrets)
+    use = deployment_use(db, principal, request.service_name, job_id)
+    await use.authorize(names)
+    await use.record(names, secret_audit.OK)
+    return job_id
 
 
 @router.get("", response_model=ServiceList)
@@ -96,7 +116,7 @@ async def list_services(
 @router.post("/deploy", status_code=status.HTTP_202_ACCEPTED, response_model=JobResponse)
 async def deploy_service(
     request: ServiceDeployRequest,
-    _: Writer,
+    principal: Writer,
     settings: SettingsDep,
     db: DbDep,
     jobs: JobEngineDep,
@@ -104,6 +124,7 @@ async def deploy_service(
 ) -> JobResponse:
     prefix = await logic.named_customer(db, request.customer)
     region = request.region or settings.gcp_region
+    job_id = await _mounted_secrets(db, principal, request, Operations.DEPLOY, idempotency_key)
     return await jobs.start(
         Workflows.DEPLOY_SERVICE,
         DeployServiceInput(
@@ -115,6 +136,7 @@ async def deploy_service(
         idempotency_key=idempotency_key,
         body=request.model_dump(mode="json"),
         estimated_time=DEPLOY_ESTIMATE,
+        job_id=job_id,
     )
 
 
@@ -172,8 +194,9 @@ async def get_service_logs(
 async def update_service(
     service_name: ServiceNamePath,
     request: ServiceUpdateRequest,
-    _: Writer,
+    principal: Writer,
     settings: SettingsDep,
+    db: DbDep,
     jobs: JobEngineDep,
     idempotency_key: IdempotencyKey = None,
 ) -> JobResponse:
@@ -185,6 +208,7 @@ async def update_service(
         )
     region = request.region or settings.gcp_region
     await logic.cloud_run_service(settings, service_name, region)
+    job_id = await _mounted_secrets(db, principal, request, Operations.UPDATE, idempotency_key)
     return await jobs.start(
         Workflows.DEPLOY_SERVICE,
         DeployServiceInput(spec=request.spec(), operation=Operations.UPDATE, region=region),
@@ -194,6 +218,7 @@ async def update_service(
         idempotency_key=idempotency_key,
         body=request.model_dump(mode="json", exclude_unset=True),
         estimated_time=DEPLOY_ESTIMATE,
+        job_id=job_id,
     )
 
 

@@ -5,9 +5,12 @@ templates read (`providers.service_templates.types.ServiceConnection`): `passwor
 `api_key`, `token`, `connection_string`. Values never travel through these shapes.
 
 `url` is the service's address only. A URL carrying a credential (`scheme://user:password@host`,
-or a `password=`/`token=`/`api_key=` parameter) is refused with 400: the password goes into a
+or a credential-named parameter such as `password=`, `token=`, `key=`, `sig=`, checked after
+percent-decoding: `api.schemas.url_credentials`) is refused with 400: the password goes into a
 secret referenced as `secret_refs.password` (or the whole URL into a `connection_string` secret),
-so it is never stored in the table, echoed in a response or written to a log.
+so it is never stored in the table, echoed in a response or written to a log. Its scheme must be
+one the type's template is reached with (`postgresql://` for postgres, `redis://` for redis,
+`http(s)://` for the HTTP APIs: `url_schemes` on each template), else 400 naming `url`.
 """
 
 from __future__ import annotations
@@ -15,14 +18,22 @@ from __future__ import annotations
 import json
 import re
 import uuid
-from datetime import UTC, datetime
 from typing import Annotated, Any, Literal, get_args
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
+)
 
+from api.schemas.types import UtcDateTime
+from api.schemas.url_credentials import carries_credential
 from providers.google.secret_manager import SECRET_NAME_PATTERN
-from providers.service_templates import ExternalServiceType, redact
+from providers.service_templates import ExternalServiceType, redact, url_scheme_problem
 from store.provisioning.models import ExternalService
 
 NAME_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,127}$"
@@ -56,15 +67,30 @@ def check_url(value: str | None) -> str | None:
     if not _URL.fullmatch(value):
         raise ValueError("url must look like scheme://host[:port][/path]")
     try:
-        password = urlsplit(value).password
+        urlsplit(value).port  # noqa: B018 - raises ValueError on a malformed netloc or port
     except ValueError:
         raise ValueError("url is not a valid URL") from None
-    if password is not None or redact(value) != value:
+    if _has_credential(value):
         raise ValueError(
-            "url must not carry a credential (user:password@ or a password/token/api_key "
+            "url must not carry a credential (user:password@ or a password/token/key/secret "
             "parameter): store it in Secret Manager and reference it in secret_refs "
             "(password, or connection_string for the whole URL)"
         )
+    return value
+
+
+def _has_credential(value: str) -> bool:
+    return carries_credential(value) or redact(unquote(value)) != unquote(value)
+
+
+def check_url_for_type(value: str | None, info: ValidationInfo) -> str | None:
+    """`check_url`, then the scheme against the type (create: the body's `type`, when valid)."""
+    value = check_url(value)
+    service_type = info.data.get("type")
+    if value is not None and service_type is not None:
+        problem = url_scheme_problem(service_type, value)
+        if problem:
+            raise ValueError(problem)
     return value
 
 
@@ -73,7 +99,7 @@ def check_console(value: str | None) -> str | None:
         return None
     if not _HTTP_URL.fullmatch(value):
         raise ValueError("cloud_console must be an http(s):// link")
-    if redact(value) != value:
+    if _has_credential(value):
         raise ValueError("cloud_console must not carry a credential")
     return value
 
@@ -111,7 +137,7 @@ class ExternalServiceCreate(BaseModel):
     active: bool = True
 
     normalise_type = field_validator("type", mode="before")(lowercase_type)
-    validate_url = field_validator("url")(check_url)
+    validate_url = field_validator("url")(check_url_for_type)
     validate_console = field_validator("cloud_console")(check_console)
     validate_metadata = field_validator("metadata")(check_metadata)
 
@@ -167,13 +193,6 @@ class ExternalServiceSummary(BaseModel):
     type: str
 
 
-def _aware(value: datetime | None) -> datetime | None:
-    # SQLite hands back naive datetimes; every stored time is UTC.
-    if value is not None and value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
-    return value
-
-
 class ExternalServiceResponse(BaseModel):
     id: uuid.UUID
     name: str
@@ -186,9 +205,9 @@ class ExternalServiceResponse(BaseModel):
     )
     active: bool
     health_status: str | None = None
-    last_health_check: datetime | None = None
-    created_at: datetime | None = None
-    updated_at: datetime | None = None
+    last_health_check: UtcDateTime | None = None
+    created_at: UtcDateTime | None = None
+    updated_at: UtcDateTime | None = None
 
     @classmethod
     def fields_of(cls, row: ExternalService) -> dict[str, Any]:
@@ -202,14 +221,14 @@ class ExternalServiceResponse(BaseModel):
             "secret_refs": dict(row.secret_refs or {}),
             "active": bool(row.active),
             "health_status": row.health_status,
-            "last_health_check": _aware(row.last_health_check),
-            "created_at": _aware(row.created_at),
-            "updated_at": _aware(row.updated_at),
+            "last_health_check": row.last_health_check,
+            "created_at": row.created_at,
+            "updated_at": row.updated_at,
         }
 
     @classmethod
     def from_row(cls, row: ExternalService, **extra: Any):
-        return cls(**cls.fields_of(row), **extra)
+        return cls(**{**cls.fields_of(row), **extra})
 
 
 class ExternalServiceCreated(ExternalServiceResponse):
@@ -220,10 +239,13 @@ class ExternalServiceCreated(ExternalServiceResponse):
 
 
 class ExternalServiceDetails(ExternalServiceResponse):
-    """`health_status` here is the live check's outcome (also stored as the last check)."""
+    """`health_status`, `health_message`, `health_details` and `health_checked_at` are the live
+    check's; `last_health_check` is the last one recorded (create, update, `POST /health`): reading
+    details records nothing."""
 
     health_message: str
     health_details: dict[str, Any] = Field(default_factory=dict)
+    health_checked_at: UtcDateTime
     available_operations: list[str]
 
 

@@ -12,12 +12,12 @@ Decisions:
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo, field_validator
 
+from api.schemas.types import UtcDateTime
 from providers.google.secret_manager import MAX_SECRET_BYTES
 
 KEY_PATTERN = r"^[a-z0-9-]+$"
@@ -190,8 +190,8 @@ class SecretResponse(BaseModel):
         description="From the secret's `scope` label; null for a secret without a known one."
     )
     labels: dict[str, str]
-    created_at: datetime | None
-    updated_at: datetime | None = Field(
+    created_at: UtcDateTime | None
+    updated_at: UtcDateTime | None = Field(
         description="When the latest version was added (the creation time if it has none)."
     )
 
@@ -207,5 +207,9 @@ class SecretAuditEntry(BaseModel):
     api_key_id: uuid.UUID | None
     api_key_name: str | None
     action: str
-    accessed_at: datetime
-    detail: str | None = Field(description="The outcome: ok, not_found, denied or upstream_error.")
+    accessed_at: UtcDateTime
+    detail: str | None = Field(
+        description="The outcome (ok, not_found, denied or upstream_error), then for a secret "
+        "referenced by an external service or a deployment what referenced it: "
+        "`ok; external_service=main-pg; purpose=health_check`."
+    )

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
+from api.schemas.types import UtcDateTime
 from contracts.provisioning.services import ServiceSpec
+from providers.google import cloud_run_rules as cloud_run
+from providers.google.cloud_run_spec import RESERVED_LABELS
 
 REGION_PATTERN = r"^[a-z]+-[a-z]+[0-9]$"
 
@@ -27,26 +29,65 @@ _EXAMPLE = {
 }
 
 
-class ServiceDeployRequest(ServiceSpec):
+def _optional(check):
+    def validate(value: str | None) -> str | None:
+        return None if value is None else check(value)
+
+    return validate
+
+
+class _CloudRunRequest(ServiceSpec):
+    """Cloud Run's own rules on the request, so a value it would refuse is a 400 naming the field
+    and never a job (`providers/google/cloud_run_rules.py`). Only the API's bodies check them: specs
+    already in running jobs' histories must keep deserialising."""
+
+    region: str | None = Field(
+        default=None,
+        pattern=REGION_PATTERN,
+        description="A Cloud Run region; default from settings.",
+    )
+
+    check_image = field_validator("image")(_optional(cloud_run.check_image))
+    check_cpu = field_validator("cpu")(_optional(cloud_run.check_cpu))
+    check_account = field_validator("service_account")(_optional(cloud_run.check_service_account))
+    check_region = field_validator("region")(_optional(cloud_run.check_region))
+
+    @field_validator("labels")
+    @classmethod
+    def _own_labels(cls, labels: dict[str, str] | None) -> dict[str, str] | None:
+        reserved = sorted(set(labels or {}) & RESERVED_LABELS)
+        if reserved:
+            raise ValueError(f"label {reserved[0]!r} is set by the platform and cannot be given")
+        return labels
+
+    @field_validator("memory")
+    @classmethod
+    def _memory(cls, memory: str | None, info: ValidationInfo) -> str | None:
+        # `cpu` is declared before `memory`, so it is already checked here when it was given.
+        if memory is not None:
+            cloud_run.check_memory(memory)
+            if info.data.get("cpu") is not None:
+                cloud_run.check_cpu_and_memory(info.data["cpu"], memory)
+        return memory
+
+
+class ServiceDeployRequest(_CloudRunRequest):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [_EXAMPLE]})
 
-    image: str = Field(min_length=1, max_length=1024)
-    region: str | None = Field(default=None, pattern=REGION_PATTERN)
+    image: str = Field(min_length=1, max_length=cloud_run.MAX_IMAGE_LENGTH)
     customer: str | None = Field(default=None, pattern=r"^[a-z][a-z0-9]{1,31}$")
 
     def spec(self) -> ServiceSpec:
         return ServiceSpec.model_validate(self.model_dump(exclude={"region", "customer"}))
 
 
-class ServiceUpdateRequest(ServiceSpec):
+class ServiceUpdateRequest(_CloudRunRequest):
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={
             "examples": [{"service_name": "acme-crm", "env_vars": {"LOG_LEVEL": "debug"}}]
         },
     )
-
-    region: str | None = Field(default=None, pattern=REGION_PATTERN)
 
     def spec(self) -> ServiceSpec:
         return ServiceSpec.model_validate(self.model_dump(exclude={"region"}, exclude_unset=True))
@@ -66,8 +107,8 @@ class ServiceSummary(BaseModel):
     region: str | None = None
     category: ServiceCategory
     customer: str | None = None
-    created_at: datetime | None = None
-    updated_at: datetime | None = None
+    created_at: UtcDateTime | None = None
+    updated_at: UtcDateTime | None = None
 
 
 class ServiceList(BaseModel):
@@ -107,7 +148,7 @@ class ServiceDetails(ServiceInfo):
 
 
 class LogEntry(BaseModel):
-    timestamp: datetime | None
+    timestamp: UtcDateTime | None
     severity: str
     message: str
     resource: dict[str, Any]
@@ -123,7 +164,7 @@ class ReadyCondition(BaseModel):
     status: str
     reason: str | None = None
     message: str | None = None
-    last_transition: datetime | None = None
+    last_transition: UtcDateTime | None = None
 
 
 class InstanceCounts(BaseModel):
@@ -144,6 +185,6 @@ class ServiceStatus(BaseModel):
     latest_revision: str | None
     latest_created_revision: str | None
     instances: InstanceCounts
-    last_deployment: datetime | None
+    last_deployment: UtcDateTime | None
     uptime_seconds: float | None
     url: str | None
