@@ -72,6 +72,8 @@ _TAG = r"[\w][\w.-]{0,127}"
 _DIGEST = r"sha256:[0-9a-f]{64}|sha512:[0-9a-f]{128}"
 IMAGE_PATTERN = re.compile(rf"(?P<name>{_NAME})(?::{_TAG})?(?:@(?:{_DIGEST}))?")
 MAX_IMAGE_NAME_LENGTH = 255
+# Cloud Run pulls only from Container Registry, Artifact Registry and Docker Hub.
+_ALLOWED_HOST = re.compile(r"(?:[a-z]+\.)?gcr\.io|(?:[a-z0-9-]+-)?docker\.pkg\.dev|docker\.io")
 
 MIN_MEMORY = 128 * 2**20
 MAX_MEMORY = 32 * 2**30
@@ -101,6 +103,13 @@ def check_image(image: str) -> str:
         raise CloudRunRuleError(
             "image must be a container image reference: [registry/]repository[:tag][@sha256:digest]"
             ", lowercase repository, no spaces or control characters"
+        )
+    first, _, rest = match.group("name").partition("/")
+    has_host = rest and ("." in first or ":" in first or first == "localhost")
+    if has_host and not _ALLOWED_HOST.fullmatch(first):
+        raise CloudRunRuleError(
+            "image must come from [region.]gcr.io, [region-]docker.pkg.dev or docker.io "
+            "(the registries Cloud Run pulls from)"
         )
     return image
 
@@ -148,6 +157,22 @@ def check_cpu_and_memory(cpu: str, memory: str) -> None:
     least = _MEMORY_FOR_CPU.get(millis // 1000) if millis % 1000 == 0 else None
     if least and size < least:
         raise CloudRunRuleError(f"{millis // 1000} CPUs need at least {least // 2**30}Gi of memory")
+
+
+def check_fractional_cpu(cpu: str, memory: str | None, concurrency: int | None) -> None:
+    """Below one CPU, Cloud Run serves one request at a time and caps memory (1Gi; 512Mi below
+    half a CPU)."""
+    millis = cpu_millis(cpu)
+    if millis >= 1000:
+        return
+    if concurrency != 1:
+        raise CloudRunRuleError(f"cpu {cpu} (below 1) needs concurrency 1")
+    if memory is not None:
+        cap = 2**30 if millis >= 500 else 512 * 2**20
+        if memory_bytes(memory) > cap:
+            raise CloudRunRuleError(
+                f"cpu {cpu} supports at most {'1Gi' if millis >= 500 else '512Mi'} of memory"
+            )
 
 
 def check_region(region: str) -> str:

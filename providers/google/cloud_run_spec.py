@@ -42,6 +42,10 @@ def apply_spec(spec: ServiceSpec, current: run_v2.Service | None) -> run_v2.Serv
     if spec.port:
         del container.ports[:]
         container.ports.append(run_v2.ContainerPort(container_port=spec.port))
+    if current is None:
+        # Cloud Run allocates CPU only during requests by default, but a request that sets any
+        # resources must say so itself, or the new service is billed for always-on CPU.
+        container.resources.cpu_idle = True
     if spec.cpu:
         container.resources.limits["cpu"] = spec.cpu
     if spec.memory:

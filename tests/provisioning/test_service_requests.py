@@ -71,6 +71,7 @@ async def test_values_cloud_run_accepts_deploy(api):
         image=f"gcr.io/my-project/app:v1.2@sha256:{'a' * 64}",
         cpu="0.5",
         memory="512Mi",
+        concurrency=1,
         region="europe-west1",
         service_account="runner-1@my-project.iam.gserviceaccount.com",
         labels={"team": "core"},
@@ -119,3 +120,18 @@ async def test_mounting_secrets_needs_the_secrets_scope_and_is_audited(
     assert all(r.detail.startswith(f"denied; service={name}; job=") for r in rows[1:])
     assert len(rows) == 3
     assert [r.api_key_name for r in rows] == ["svc-test"] * 3
+
+
+async def test_rules_the_local_cloud_and_cloud_run_share_are_refused_before_a_job(api):
+    """Each of these is what Cloud Run (and the local cloud) would refuse: the API says so first."""
+    name = unique_name("rules")
+    bad_bodies = [
+        {"image": "ghcr.io/acme/app:1"},
+        {"image": IMAGE, "cpu": "0.5"},
+        {"image": IMAGE, "cpu": "0.5", "concurrency": 1, "memory": "2Gi"},
+    ]
+    for fields in bad_bodies:
+        response = await api.post("/api/v1/services/deploy", json={"service_name": name, **fields})
+        assert response.status_code == 400, (fields, response.text)
+    listed = (await api.get("/api/v1/jobs", params={"service_name": name})).json()
+    assert listed["total"] == 0

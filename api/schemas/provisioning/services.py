@@ -5,7 +5,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from api.schemas.types import UtcDateTime
 from contracts.provisioning.services import ServiceSpec
@@ -14,8 +14,9 @@ from providers.google.cloud_run_spec import RESERVED_LABELS
 
 REGION_PATTERN = r"^[a-z]+-[a-z]+[0-9]$"
 
+# Works as written on a fresh install (no customer or secret that would have to exist first).
 _EXAMPLE = {
-    "service_name": "acme-crm",
+    "service_name": "hello",
     "image": "us-docker.pkg.dev/cloudrun/container/hello:latest",
     "port": 8080,
     "cpu": "1",
@@ -23,9 +24,7 @@ _EXAMPLE = {
     "min_instances": 0,
     "max_instances": 3,
     "env_vars": {"LOG_LEVEL": "info"},
-    "secrets": {"DATABASE_URL": "acme-crm-connection-string:latest"},
     "allow_public_access": False,
-    "customer": "acme",
 }
 
 
@@ -69,6 +68,16 @@ class _CloudRunRequest(ServiceSpec):
             if info.data.get("cpu") is not None:
                 cloud_run.check_cpu_and_memory(info.data["cpu"], memory)
         return memory
+
+    @model_validator(mode="after")
+    def _fractional_cpu(self):
+        if self.cpu is not None:
+            try:
+                cloud_run.check_fractional_cpu(self.cpu, self.memory, self.concurrency)
+            except cloud_run.CloudRunRuleError as error:
+                # A model-level error: say which fields it is about in the message itself.
+                raise ValueError(f"cpu/concurrency/memory: {error}") from None
+        return self
 
 
 class ServiceDeployRequest(_CloudRunRequest):
