@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import logging
+import os
 import signal
+import sys
 
 import structlog
 from temporalio.client import Client
@@ -12,7 +15,7 @@ from temporalio.worker import Worker
 import activities.provisioning
 import workflows.provisioning
 from core.local_keys import LocalKeyError, with_local_keys
-from core.logging import configure_logging, quiet_sandbox_warnings
+from core.logging import configure_logging, forward_temporal_core_logs, quiet_sandbox_warnings
 from core.settings import Settings, get_settings
 from store.db import Database
 from temporal.client import connect
@@ -49,6 +52,7 @@ async def main() -> None:
     except LocalKeyError as error:
         raise SystemExit(f"worker: cannot start without the payload codec key: {error}") from None
     quiet_sandbox_warnings()
+    forward_temporal_core_logs()
     db = Database(settings.resolved_database_url)
     client = await connect(settings)
     worker = build_worker(client, settings, db)
@@ -65,3 +69,8 @@ async def main() -> None:
 
 if __name__ == "__main__":
     asyncio.run(main())
+    # See core.logging.forward_temporal_core_logs: no interpreter finalization under the core.
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)

@@ -101,6 +101,10 @@ def quiet_expected_temporal_messages() -> None:
 def forward_temporal_core_logs() -> None:
     """Make the default Temporal runtime forward its core's warnings to `temporalio.core`.
 
+    For the worker only, which also ends its process with `os._exit` once it has shut down: the
+    core's forwarding thread calling into an interpreter that is finalizing aborts the process
+    ("PyGILState_Release"), so the interpreter must never finalize with that thread alive.
+
     Only when no default runtime exists yet (clients and workers created before keep theirs):
     call before connecting. Same filter as the SDK's default (core WARN, other crates ERROR).
     """
@@ -161,7 +165,6 @@ def configure_logging(level: int = logging.INFO) -> None:
         logger.handlers[:] = []
         logger.propagate = True
     quiet_expected_temporal_messages()
-    forward_temporal_core_logs()
 
 
 # The workflow sandbox's import notices: they name modules that the sandbox re-imports or passes

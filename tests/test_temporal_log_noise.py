@@ -1,9 +1,5 @@
 """`core.logging` turns the Temporal SDK's expected "Activity not found on completion" warning into
-a debug record (issue 7, item 16), and lets every other warning through.
-
-(Kept here with the rest of issue 7's local-dev noise fixes; it belongs with the structured
-logging tests.)
-"""
+a debug record (issue 7, item 16), and lets every other warning through."""
 
 from __future__ import annotations
 
