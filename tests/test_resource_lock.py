@@ -17,6 +17,7 @@ from activities.jobs import JobActivities
 from contracts.jobs import JobState, JobSubject
 from contracts.resource_lock import LOCK_DIVISION, lock_id
 from core.settings import Settings
+from workflows import resource_lock
 from workflows.job import TrackedJob
 from workflows.resource_lock import ResourceLock
 from workflows.saga import Saga
@@ -149,5 +150,31 @@ async def test_a_waiter_that_ended_is_skipped_when_its_turn_comes(client):
         await jobs.finish(first)
         await jobs.shows(third, phase="holding", behind=[])
         await jobs.finish(third)
+
+    await run_with_worker(client, body)
+
+
+async def test_a_long_lived_lock_continues_as_new_and_keeps_its_queue(client, monkeypatch):
+    monkeypatch.setattr(resource_lock, "MAX_HISTORY_EVENTS", 20)
+
+    async def body(jobs: Jobs):
+        first, second, third = await jobs.start_in_line(3)
+        await jobs.finish(first)
+        await jobs.shows(second, phase="holding", behind=[])
+        await jobs.shows(third, phase=f"waiting for {second}", behind=[second])
+        await jobs.finish(second)
+        await jobs.shows(third, phase="holding", behind=[])
+        await jobs.finish(third)
+
+        async def continued_as_new():
+            """the lock has continued as new"""
+            query = (
+                f"TemporalNamespaceDivision = '{LOCK_DIVISION}' AND "
+                f"WorkflowId = '{lock_id(f'test:{jobs.subject}')}'"
+            )
+            runs = [run.status async for run in client.list_workflows(query)]
+            return WorkflowExecutionStatus.CONTINUED_AS_NEW in runs
+
+        await eventually(continued_as_new)
 
     await run_with_worker(client, body)
