@@ -14,16 +14,22 @@ from temporalio.worker import Worker
 
 import activities.provisioning
 import workflows.provisioning
+from activities.jobs import JobActivities
 from core.local_keys import LocalKeyError, with_local_keys
 from core.logging import configure_logging, forward_temporal_core_logs, quiet_sandbox_warnings
 from core.settings import Settings, get_settings
 from store.db import Database
 from temporal.client import connect
 from temporal.interceptors import JobLoggingInterceptor
+from workflows.resource_lock import ResourceLock
 
 # Each system registers its workflows and its activities; the worker only collects them.
 SYSTEMS = [(workflows.provisioning.WORKFLOWS, activities.provisioning.activities)]
-WORKFLOWS = [workflow for system_workflows, _ in SYSTEMS for workflow in system_workflows]
+# The shared job machinery's own: the lock that makes jobs on one resource take turns.
+WORKFLOWS = [
+    ResourceLock,
+    *(workflow for system_workflows, _ in SYSTEMS for workflow in system_workflows),
+]
 
 log = structlog.get_logger(__name__)
 
@@ -37,7 +43,7 @@ def build_worker(client: Client, settings: Settings, db: Database, task_queue: s
         client,
         task_queue=task_queue or settings.task_queue,
         workflows=WORKFLOWS,
-        activities=activities_for(settings, db),
+        activities=[*JobActivities(client, settings).all(), *activities_for(settings, db)],
         interceptors=[JobLoggingInterceptor()],
         max_concurrent_activities=100,
     )

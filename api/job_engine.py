@@ -40,6 +40,7 @@ from contracts.jobs import (
     JobSubject,
     JobSummaryMemo,
 )
+from contracts.resource_lock import LOCK_WORKFLOW
 from core.settings import Settings
 from temporal import search_attributes as sa
 
@@ -171,11 +172,15 @@ class JobEngine:
 
     async def describe(self, job_id: str) -> WorkflowExecutionDescription:
         try:
-            return await self.client.get_workflow_handle(job_id).describe()
+            description = await self.client.get_workflow_handle(job_id).describe()
         except RPCError as error:
             if error.status == RPCStatusCode.NOT_FOUND:
                 raise not_found("job", job_id=job_id) from None
             raise
+        if description.workflow_type == LOCK_WORKFLOW:
+            # The lock that orders a resource's jobs shares their namespace but is not a job.
+            raise not_found("job", job_id=job_id)
+        return description
 
     async def state(self, job_id: str) -> JobState | None:
         """The workflow's own view (progress, logs); None when no worker can answer right now."""
@@ -262,6 +267,7 @@ class JobEngine:
             labels=labels,
             progress=progress,
             current_phase=current_phase,
+            queued_behind=summary.queued_behind if job_status == JobStatus.queued else [],
             created_at=execution.start_time,
             started_at=started_at,
             completed_at=completed_at,

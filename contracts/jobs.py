@@ -41,6 +41,8 @@ class JobState(BaseModel):
     current_phase: str = "queued"
     progress: int = 0
     started_at: datetime | None = None
+    # Jobs on the same subject this one waits for, the one holding it first; empty once it runs.
+    queued_behind: list[str] = Field(default_factory=list)
     logs: list[str] = Field(default_factory=list)
     result: dict[str, Any] | None = None
     error: str | None = None
@@ -52,5 +54,6 @@ class JobSummaryMemo(BaseModel):
     current_phase: str = "queued"
     progress: int = 0
     started_at: datetime | None = None
+    queued_behind: list[str] = Field(default_factory=list)
     result: dict[str, Any] | None = None
     error: str | None = None

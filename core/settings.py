@@ -23,6 +23,9 @@ class Settings(BaseSettings):
         default=None, validation_alias=AliasChoices("CONNESKILLS_TEMPORAL_UI_URL")
     )
     task_queue: str = "conneskills-platform"
+    # How often the lock on a resource checks that the job holding it still runs (a job terminated
+    # by hand cannot release it): the longest the next job waits after such a termination.
+    job_lock_check_seconds: float = Field(default=30.0, gt=0)
     # AES-GCM key (base64, 32 bytes) for Temporal payloads; `make run` generates one under data_dir.
     codec_key: str | None = None
     # Lets the dev server's Web UI, in a browser on this machine, call /codec without an API key.

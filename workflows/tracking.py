@@ -48,6 +48,16 @@ class JobTracker:
         workflow.upsert_search_attributes([sa.LABELS.value_set(sa.label_values(self.state.labels))])
         self.log(message or f"labelled {key}={value}")
 
+    def waiting(self, behind: list[str], message: str) -> None:
+        """The jobs on the same subject this one waits for; it stays `queued` meanwhile."""
+        if behind == self.state.queued_behind and behind:
+            return
+        self.state.queued_behind = behind
+        if self.state.started_at is None and self.state.error is None:
+            self.state.current_phase = f"waiting for {behind[0]}" if behind else "queued"
+        self.log(message)
+        self._save_memo()
+
     def phase(self, name: str, progress: int, message: str | None = None) -> None:
         if self.state.started_at is None:
             self.state.started_at = workflow.now()
@@ -85,6 +95,7 @@ class JobTracker:
             current_phase=self.state.current_phase,
             progress=self.state.progress,
             started_at=self.state.started_at,
+            queued_behind=self.state.queued_behind,
             result=self.state.result,
             error=self.state.error,
         )

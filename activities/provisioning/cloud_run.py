@@ -19,13 +19,14 @@ from contracts.provisioning.services import (
     ApplyServiceInput,
     CloudRunCall,
     CloudRunServiceResult,
+    DeleteServiceInput,
     IamPolicyInput,
     RestoreInvokersInput,
     RestoreServiceInput,
 )
 from core.settings import Settings
 from providers.google.cloud_run import INVOKER_ROLE, CloudRunServices, result_of
-from providers.google.cloud_run_spec import apply_spec, for_create
+from providers.google.cloud_run_spec import applied_by, apply_spec, for_create
 from providers.google.errors import to_application_error
 
 log = structlog.get_logger(__name__)
@@ -100,10 +101,11 @@ class CloudRunActivities:
 
     async def _start_apply(self, inp: ApplyServiceInput, what: str) -> str | None:
         client, name, region = self.cloud_run.client, inp.spec.service_name, inp.region
+        job_id = activity.info().workflow_id
         current = await call_google(what, self.cloud_run.get, name, region)
         if inp.create:
             if current is not None:
-                if activity.info().attempt > 1:
+                if applied_by(current, job_id):
                     # An earlier attempt created it before dying: wait for it to settle, don't fail.
                     return await self._await_settled(name, region, what)
                 raise ApplicationError(
@@ -122,7 +124,7 @@ class CloudRunActivities:
                 what,
                 client.create_service,
                 parent=parent,
-                service=for_create(apply_spec(inp.spec, None)),
+                service=for_create(apply_spec(inp.spec, None, job_id)),
                 service_id=name,
                 retry=None,
             )
@@ -132,7 +134,10 @@ class CloudRunActivities:
                     f"{what}: service {name} does not exist", type="NotFound", non_retryable=True
                 )
             operation = await call_google(
-                what, client.update_service, service=apply_spec(inp.spec, current), retry=None
+                what,
+                client.update_service,
+                service=apply_spec(inp.spec, current, job_id),
+                retry=None,
             )
         return operation.operation.name
 
@@ -144,14 +149,35 @@ class CloudRunActivities:
                 return None
             await asyncio.sleep(POLL_SECONDS)
 
+    async def _still_applied_by(
+        self, job_id: str | None, name: str, region: str, what: str
+    ) -> tuple[bool, run_v2.Service | None]:
+        """(go on, current service): a compensation goes on only while the service is as its job
+        left it; a plain call (no job given) always goes on."""
+        current = await call_google(what, self.cloud_run.get, name, region)
+        if job_id is None or applied_by(current, job_id):
+            return True, current
+        log.info(
+            "left alone: not as this job left it",
+            what=what,
+            job_id=job_id,
+            found=None if current is None else dict(current.labels),
+        )
+        return False, current
+
     @activity.defn(name=CloudRunSteps.RESTORE_SERVICE)
-    async def restore_service(self, inp: RestoreServiceInput) -> None:
+    async def restore_service(self, inp: RestoreServiceInput) -> bool:
+        """Puts the previous configuration back; False when it was left alone (not this job's)."""
         previous = run_v2.Service.from_json(inp.service_json, ignore_unknown_fields=True)
         name = previous.name.rsplit("/", 1)[-1]
         what = f"restoring service {name}"
         operation_name = self._resumed_operation()
         if operation_name is None:
-            current = await call_google(what, self.cloud_run.get, name, inp.region)
+            go_on, current = await self._still_applied_by(
+                inp.only_if_applied_by, name, inp.region, what
+            )
+            if not go_on:
+                return False
             restored = run_v2.Service(previous)
             restored.etag = current.etag if current is not None else ""
             operation = await call_google(
@@ -162,18 +188,26 @@ class CloudRunActivities:
             )
             operation_name = operation.operation.name
         await self._await_operation(operation_name, what)
+        return True
 
     @activity.defn(name=CloudRunSteps.DELETE_SERVICE)
-    async def delete_service(self, call: CloudRunCall) -> bool:
-        """Deletes the service; a service that is already gone counts as deleted (returns False)."""
-        what = f"deleting service {call.service_name}"
+    async def delete_service(self, inp: DeleteServiceInput) -> bool:
+        """Deletes the service; False when nothing was deleted (already gone, or not this job's)."""
+        what = f"deleting service {inp.service_name}"
         operation_name = self._resumed_operation()
         if operation_name is None:
+            go_on, current = await self._still_applied_by(
+                inp.only_if_applied_by, inp.service_name, inp.region, what
+            )
+            if not go_on:
+                return False
+            request = {"name": self.cloud_run.path(inp.service_name, inp.region)}
+            if inp.only_if_applied_by and current is not None:
+                # Refused if the service changed since it was checked, rather than deleted.
+                request["etag"] = current.etag
             try:
                 operation = await settle_in_thread(
-                    self.cloud_run.client.delete_service,
-                    name=self.cloud_run.path(call.service_name, call.region),
-                    retry=None,
+                    self.cloud_run.client.delete_service, request=request, retry=None
                 )
             except gexc.NotFound:
                 return False
@@ -199,8 +233,14 @@ class CloudRunActivities:
         return members
 
     @activity.defn(name=CloudRunSteps.RESTORE_INVOKERS)
-    async def restore_invokers(self, inp: RestoreInvokersInput) -> None:
-        await self.write_invokers(inp.service_name, inp.region, inp.members)
+    async def restore_invokers(self, inp: RestoreInvokersInput) -> bool:
+        what = f"restoring the access policy of {inp.service_name}"
+        go_on, _ = await self._still_applied_by(
+            inp.only_if_applied_by, inp.service_name, inp.region, what
+        )
+        if go_on:
+            await self.write_invokers(inp.service_name, inp.region, inp.members)
+        return go_on
 
     def invokers_for(self, public: bool) -> list[str]:
         if public:

@@ -45,6 +45,11 @@ class Job(BaseModel):
     labels: dict[str, str] = Field(default_factory=dict)
     progress: int = 0
     current_phase: str | None = None
+    queued_behind: list[str] = Field(
+        default_factory=list,
+        description="While queued: the jobs on the same subject this one waits for, the one "
+        "running first. Jobs on one subject run one at a time, in the order they were requested.",
+    )
     created_at: UtcDateTime | None = None
     started_at: UtcDateTime | None = None
     completed_at: UtcDateTime | None = None

@@ -110,6 +110,11 @@ class CloudRunCall(BaseModel):
     region: str
 
 
+class DeleteServiceInput(CloudRunCall):
+    # Set by a compensation: delete only a service this job created (its job label says so).
+    only_if_applied_by: str | None = None
+
+
 class ApplyServiceInput(BaseModel):
     spec: ServiceSpec
     region: str
@@ -119,6 +124,8 @@ class ApplyServiceInput(BaseModel):
 class RestoreServiceInput(BaseModel):
     region: str
     service_json: str
+    # Restore only while the service is as this job left it: another job's change is not undone.
+    only_if_applied_by: str | None = None
 
 
 class IamPolicyInput(BaseModel):
@@ -147,3 +154,4 @@ class RestoreInvokersInput(BaseModel):
     service_name: str
     region: str
     members: list[str]
+    only_if_applied_by: str | None = None

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
+import re
+
 from google.cloud import run_v2
 from google.protobuf import duration_pb2
 
@@ -9,8 +12,26 @@ from contracts.provisioning.services import ServiceSpec
 
 MANAGED_BY_LABEL = "managed-by"
 MANAGED_BY = "conneskills-platform"
+# The job whose configuration the service carries now: the one that created it, or the last one that
+# changed it. A compensation undoes only what its own job applied (the key the job's secrets use).
+JOB_LABEL = "job-id"
 # Labels the platform sets itself on every service; a request may not set them.
-RESERVED_LABELS = frozenset({MANAGED_BY_LABEL})
+RESERVED_LABELS = frozenset({MANAGED_BY_LABEL, JOB_LABEL})
+# Google's rule for a label value: at most 63 lowercase letters, digits, `_` and `-`.
+_LABEL_VALUE = re.compile(r"^[a-z0-9_-]{1,63}$")
+
+
+def job_label_value(job_id: str) -> str:
+    """The job id itself when it is a valid label value (every job id the platform makes is), else
+    a digest of it that still tells jobs apart."""
+    if _LABEL_VALUE.match(job_id):
+        return job_id
+    return "job-" + hashlib.sha256(job_id.encode()).hexdigest()[:40]
+
+
+def applied_by(service: run_v2.Service | None, job_id: str) -> bool:
+    """Whether the service is as `job_id` left it: created or last changed by that job."""
+    return service is not None and service.labels.get(JOB_LABEL) == job_label_value(job_id)
 
 
 def _merge_env(container: run_v2.Container, spec: ServiceSpec) -> None:
@@ -29,7 +50,7 @@ def _merge_env(container: run_v2.Container, spec: ServiceSpec) -> None:
     container.env.extend(env[name] for name in sorted(env))
 
 
-def apply_spec(spec: ServiceSpec, current: run_v2.Service | None) -> run_v2.Service:
+def apply_spec(spec: ServiceSpec, current: run_v2.Service | None, job_id: str) -> run_v2.Service:
     # A copy, so the caller's snapshot of the current service stays intact for compensation.
     service = run_v2.Service(current) if current is not None else run_v2.Service()
     template = service.template
@@ -65,6 +86,7 @@ def apply_spec(spec: ServiceSpec, current: run_v2.Service | None) -> run_v2.Serv
     for key, value in (spec.labels or {}).items():
         service.labels[key] = value
     service.labels[MANAGED_BY_LABEL] = MANAGED_BY
+    service.labels[JOB_LABEL] = job_label_value(job_id)
     return service
 
 

@@ -48,6 +48,8 @@ def make_settings(data_dir: Path, temporal_address: str, cloud_url: str, **overr
         secret_manager_endpoint=cloud_url,
         admin_api_key=ADMIN_KEY,
         codec_key=CODEC_KEY,
+        # A terminated job frees its resource within seconds rather than the production half minute.
+        job_lock_check_seconds=1.0,
     )
     values.update(overrides)
     return Settings(**values)
@@ -114,6 +116,7 @@ def start_worker_process(settings: Settings, **popen_kwargs) -> subprocess.Popen
         "logging_endpoint",
         "secret_manager_endpoint",
         "codec_key",
+        "job_lock_check_seconds",
     ):
         env[f"CONNESKILLS_{field.upper()}"] = str(getattr(settings, field))
     popen_kwargs.setdefault("stdout", subprocess.DEVNULL)

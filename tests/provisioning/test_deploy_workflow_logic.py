@@ -11,6 +11,7 @@ from temporalio.client import WorkflowFailureError
 from temporalio.exceptions import ApplicationError
 from temporalio.worker import Worker
 
+from activities.jobs import JobActivities
 from contracts.provisioning.services import (
     ApplyServiceInput,
     CloudRunCall,
@@ -22,7 +23,9 @@ from contracts.provisioning.services import (
     ServiceRecordInput,
     ServiceSpec,
 )
+from core.settings import Settings
 from workflows.provisioning.services import DeployService
+from workflows.resource_lock import ResourceLock
 
 
 class RecordingCloud:
@@ -59,8 +62,9 @@ class RecordingCloud:
             return self.result(inp.spec.service_name)
 
         @activity.defn(name="cloud_run.restore_service")
-        async def restore_service(inp: RestoreServiceInput) -> None:
+        async def restore_service(inp: RestoreServiceInput) -> bool:
             self._record("restore_service")
+            return True
 
         @activity.defn(name="cloud_run.delete_service")
         async def delete_service(call: CloudRunCall) -> bool:
@@ -78,8 +82,9 @@ class RecordingCloud:
             return []
 
         @activity.defn(name="cloud_run.restore_invokers")
-        async def restore_invokers(inp: RestoreInvokersInput) -> None:
+        async def restore_invokers(inp: RestoreInvokersInput) -> bool:
             self._record("restore_invokers")
+            return True
 
         @activity.defn(name="registry.upsert_service")
         async def upsert_service(inp: ServiceRecordInput) -> None:
@@ -112,8 +117,12 @@ class RecordingCloud:
 async def run_deploy(env, cloud: RecordingCloud, operation: str = "deploy", public=None):
     queue = f"logic-{uuid.uuid4().hex[:8]}"
     spec = ServiceSpec(service_name="svc-logic", image="img", allow_public_access=public)
+    jobs = JobActivities(env.client, Settings(job_lock_check_seconds=1.0))
     async with Worker(
-        env.client, task_queue=queue, workflows=[DeployService], activities=cloud.activities()
+        env.client,
+        task_queue=queue,
+        workflows=[DeployService, ResourceLock],
+        activities=[*cloud.activities(), *jobs.all()],
     ):
         return await env.client.execute_workflow(
             DeployService.run,

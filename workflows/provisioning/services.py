@@ -14,6 +14,7 @@ with workflow.unsafe.imports_passed_through():
         ApplyServiceInput,
         CloudRunCall,
         CloudRunServiceResult,
+        DeleteServiceInput,
         DeployServiceInput,
         IamPolicyInput,
         RestoreInvokersInput,
@@ -69,6 +70,8 @@ class DeployService(ServiceJob):
         spec, region = inp.spec, inp.region
         call = CloudRunCall(service_name=spec.service_name, region=region)
         track = self.tracker
+        # Every undo touches the service only while it is as this job left it (its job label).
+        job_id = workflow.info().workflow_id
 
         track.phase("checking", 10, f"looking up service {spec.service_name} in {region}")
         customer_prefix = await self.resolve_customer(spec.service_name, region)
@@ -79,15 +82,21 @@ class DeployService(ServiceJob):
             )
 
         if existing is not None:
-            previous = RestoreServiceInput(region=region, service_json=existing.previous_json or "")
+            previous = RestoreServiceInput(
+                region=region,
+                service_json=existing.previous_json or "",
+                only_if_applied_by=job_id,
+            )
             saga.on_failure(
                 "restore the previous configuration",
-                lambda: step(CloudRunSteps.RESTORE_SERVICE, previous),
+                lambda: self._undo(CloudRunSteps.RESTORE_SERVICE, previous),
             )
             track.phase("updating", 30, f"updating service {spec.service_name}")
         else:
+            created = DeleteServiceInput(**call.model_dump(), only_if_applied_by=job_id)
             saga.on_failure(
-                "delete the new service", lambda: step(CloudRunSteps.DELETE_SERVICE, call)
+                "delete the new service",
+                lambda: self._undo(CloudRunSteps.DELETE_SERVICE, created),
             )
             track.phase("creating", 30, f"creating service {spec.service_name}")
         applied = await step(
@@ -105,11 +114,14 @@ class DeployService(ServiceJob):
             if existing is not None:
                 before = await step(CloudRunSteps.GET_INVOKERS, call, list[str])
                 restore = RestoreInvokersInput(
-                    service_name=spec.service_name, region=region, members=before
+                    service_name=spec.service_name,
+                    region=region,
+                    members=before,
+                    only_if_applied_by=job_id,
                 )
                 saga.on_failure(
                     "restore the access policy",
-                    lambda: step(CloudRunSteps.RESTORE_INVOKERS, restore),
+                    lambda: self._undo(CloudRunSteps.RESTORE_INVOKERS, restore),
                 )
             await step(
                 CloudRunSteps.SET_INVOKERS,
@@ -146,6 +158,12 @@ class DeployService(ServiceJob):
             },
             f"service {spec.service_name} {'created' if existing is None else 'updated'}",
         )
+
+    async def _undo(self, activity: str, arg: object) -> None:
+        # False: the service is gone or no longer as this job left it (another job created or
+        # changed it), so there is nothing of this job's to undo. Older workers returned nothing.
+        if await step(activity, arg, bool | None) is False:
+            self.tracker.log("nothing to undo: the service is not as this job left it")
 
 
 @workflow.defn(name=Workflows.UNDEPLOY_SERVICE)

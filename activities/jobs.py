@@ -1,0 +1,66 @@
+"""Activities of the shared job machinery (domain-free): asking the lock on a subject for a turn,
+and telling the lock whether its holder has ended. Both need the Temporal client, which workflows
+cannot use themselves."""
+
+from __future__ import annotations
+
+from temporalio import activity
+from temporalio.client import Client, WorkflowExecutionStatus
+from temporalio.common import SearchAttributePair, TypedSearchAttributes
+from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
+from temporalio.service import RPCError, RPCStatusCode
+
+from contracts.resource_lock import (
+    ACQUIRE_SIGNAL,
+    LOCK_DIVISION,
+    LOCK_WORKFLOW,
+    JobRef,
+    LockState,
+    LockSteps,
+    TurnRequest,
+    lock_id,
+)
+from core.settings import Settings
+from temporal import search_attributes as sa
+
+
+class JobActivities:
+    def __init__(self, client: Client, settings: Settings) -> None:
+        self.client = client
+        self.settings = settings
+
+    def all(self) -> list:
+        return [self.request_turn, self.holder_ended]
+
+    @activity.defn(name=LockSteps.REQUEST_TURN)
+    async def request_turn(self, request: TurnRequest) -> None:
+        """Queues the job on its subject's lock, starting the lock if nobody holds it (signal-with-
+        start: one atomic call, so a lock that is just ending cannot lose the request)."""
+        await self.client.start_workflow(
+            LOCK_WORKFLOW,
+            LockState(subject=request.subject, check_seconds=self.settings.job_lock_check_seconds),
+            id=lock_id(request.subject),
+            task_queue=activity.info().task_queue,
+            start_signal=ACQUIRE_SIGNAL,
+            start_signal_args=[JobRef(job_id=request.job_id)],
+            search_attributes=TypedSearchAttributes(
+                [SearchAttributePair(sa.NAMESPACE_DIVISION, LOCK_DIVISION)]
+            ),
+            static_summary=f"lock on {request.subject}",
+        )
+
+    @activity.defn(name=LockSteps.HOLDER_ENDED)
+    async def holder_ended(self, ref: JobRef) -> None:
+        """Returns once the job has ended; fails while it runs, and the lock's retry policy polls."""
+        try:
+            description = await self.client.get_workflow_handle(ref.job_id).describe()
+        except RPCError as error:
+            if error.status == RPCStatusCode.NOT_FOUND:
+                return
+            raise
+        if description.status == WorkflowExecutionStatus.RUNNING:
+            raise ApplicationError(
+                f"job {ref.job_id} still holds its turn",
+                type="StillRunning",
+                category=ApplicationErrorCategory.BENIGN,
+            )

@@ -1,0 +1,57 @@
+"""What a job and the lock on its subject say to each other across the Temporal boundary: the lock
+workflow's name and id, its signals, and the activities it needs. Nothing here knows a system."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+LOCK_WORKFLOW = "ResourceLock"
+ACQUIRE_SIGNAL = "acquire"
+RELEASE_SIGNAL = "release"
+TURN_SIGNAL = "lock_turn"
+LOCK_STATE_QUERY = "lock_state"
+# Jobs recorded before serialization replay without it.
+SERIALIZED_PATCH = "serialized-by-subject"
+# Lock workflows live in their own namespace division: visibility leaves them out of every listing
+# whose query does not name the division (as it does for schedules' workflows), so the job listings
+# stay unfiltered and never show a lock as a job.
+LOCK_DIVISION = "ConneskillsLocks"
+
+
+class LockSteps:
+    REQUEST_TURN = "jobs.request_turn"
+    HOLDER_ENDED = "jobs.holder_ended"
+
+
+def lock_id(subject_key: str) -> str:
+    return f"lock-{subject_key}"
+
+
+class JobRef(BaseModel):
+    job_id: str
+
+
+class TurnRequest(BaseModel):
+    subject: str
+    job_id: str
+
+
+class Turn(BaseModel):
+    """What the lock tells a job: the jobs ahead of it, holder first; none means it is its turn."""
+
+    queued_behind: list[str] = Field(default_factory=list)
+
+    @property
+    def granted(self) -> bool:
+        return not self.queued_behind
+
+
+class LockState(BaseModel):
+    """A lock's whole state, carried over continue-as-new."""
+
+    subject: str
+    check_seconds: float = 30.0
+    holder: str | None = None
+    queue: list[str] = Field(default_factory=list)
+    # What each job was last told, so a job hears only about changes.
+    told: dict[str, list[str]] = Field(default_factory=dict)
