@@ -6,7 +6,13 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from temporalio import workflow
-from temporalio.exceptions import ActivityError, ApplicationError, ChildWorkflowError
+from temporalio.exceptions import (
+    ActivityError,
+    ApplicationError,
+    CancelledError,
+    ChildWorkflowError,
+    RetryState,
+)
 
 with workflow.unsafe.imports_passed_through():
     from temporalio.exceptions import is_cancelled_exception
@@ -31,11 +37,13 @@ class TrackedJob:
         try:
             return await body(saga)
         except BaseException as error:
-            if is_cancelled_exception(error):
+            if is_cancelled_exception(error) or _ended_by_cancel(error):
                 self.tracker.fail("cancel requested", phase="compensating")
                 problems = await saga.compensate()
                 self.tracker.fail("; ".join(["cancelled by request", *problems]), phase="cancelled")
-                raise
+                if is_cancelled_exception(error):
+                    raise
+                raise CancelledError("cancelled by request") from None
             if not isinstance(error, ActivityError | ApplicationError | ChildWorkflowError):
                 # A bug in the workflow itself: fail the task so a fixed worker can resume the job.
                 raise
@@ -44,3 +52,14 @@ class TrackedJob:
             problems = await saga.compensate()
             self.tracker.fail("; ".join([message, *problems]))
             raise ApplicationError(message, type="JobFailed", non_retryable=True) from None
+
+
+def _ended_by_cancel(error: BaseException) -> bool:
+    """A step whose worker was gone when the cancel came never reports "cancelled": the server
+    stops retrying it and it times out (heartbeat) with retry state CANCEL_REQUESTED. That is the
+    cancel, not a failure. Old histories ended such jobs failed: the patch keeps them replaying."""
+    return (
+        isinstance(error, ActivityError)
+        and error.retry_state == RetryState.CANCEL_REQUESTED
+        and workflow.patched("activity-timeout-after-cancel-is-cancel")
+    )

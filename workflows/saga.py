@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
+from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from contracts.jobs import without_endpoints
 
 from workflows.tracking import JobTracker
 
@@ -34,7 +38,8 @@ class Saga:
 
 
 def failure_message(error: BaseException) -> str:
-    """The innermost message of a Temporal failure chain: what actually went wrong."""
+    """The innermost message of a Temporal failure chain (what actually went wrong), without any
+    endpoint a library put in it."""
     while getattr(error, "cause", None) is not None:
         error = error.cause
-    return str(getattr(error, "message", None) or error)
+    return without_endpoints(str(getattr(error, "message", None) or error))

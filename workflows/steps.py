@@ -10,21 +10,34 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.workflow import ActivityCancellationType
 
+with workflow.unsafe.imports_passed_through():
+    from contracts.jobs import STEP_RETRY_MEMO_KEY, StepRetry
+
 T = TypeVar("T")
 
-RETRY = RetryPolicy(
-    initial_interval=timedelta(seconds=1),
-    backoff_coefficient=2.0,
-    maximum_interval=timedelta(seconds=15),
-    maximum_attempts=10,
-)
+
+def _retry() -> tuple[RetryPolicy, timedelta]:
+    """Transient failures are retried for a time, not a number of attempts: an outage of the
+    outside API outlasts any fixed count of quick retries. Final errors (non_retryable) stop at
+    once. The window bounds all of a step's attempts together (schedule-to-close)."""
+    raw = workflow.memo_value(STEP_RETRY_MEMO_KEY, default=None)
+    retry = StepRetry.model_validate(raw) if raw else StepRetry()
+    policy = RetryPolicy(
+        initial_interval=timedelta(seconds=retry.initial_interval_seconds),
+        backoff_coefficient=2.0,
+        maximum_interval=timedelta(seconds=retry.maximum_interval_seconds),
+        maximum_attempts=0,
+    )
+    return policy, timedelta(seconds=retry.window_seconds)
 
 
 def _options(start_to_close: timedelta, heartbeat: timedelta | None) -> dict[str, Any]:
+    policy, window = _retry()
     return {
-        "start_to_close_timeout": start_to_close,
+        "start_to_close_timeout": min(start_to_close, window),
+        "schedule_to_close_timeout": window,
         "heartbeat_timeout": heartbeat,
-        "retry_policy": RETRY,
+        "retry_policy": policy,
         # Cancellation waits until the activity has really stopped, so compensation never races a
         # step that is still creating something.
         "cancellation_type": ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,

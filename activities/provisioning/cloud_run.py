@@ -26,7 +26,7 @@ from contracts.provisioning.services import (
 from core.settings import Settings
 from providers.google.cloud_run import INVOKER_ROLE, CloudRunServices, result_of
 from providers.google.cloud_run_spec import apply_spec, for_create
-from providers.google.errors import to_application_error
+from providers.google.errors import as_temporal_failures
 
 log = structlog.get_logger(__name__)
 T = TypeVar("T")
@@ -169,16 +169,15 @@ class CloudRunActivities:
         what = f"deleting service {call.service_name}"
         operation_name = self._resumed_operation()
         if operation_name is None:
-            try:
-                operation = await settle_in_thread(
-                    self.cloud_run.client.delete_service,
-                    name=self.cloud_run.path(call.service_name, call.region),
-                    retry=None,
-                )
-            except gexc.NotFound:
-                return False
-            except gexc.GoogleAPICallError as error:
-                raise to_application_error(error, what) from None
+            with as_temporal_failures(what):
+                try:
+                    operation = await settle_in_thread(
+                        self.cloud_run.client.delete_service,
+                        name=self.cloud_run.path(call.service_name, call.region),
+                        retry=None,
+                    )
+                except gexc.NotFound:
+                    return False
             operation_name = operation.operation.name
         await self._await_operation(operation_name, what)
         return True

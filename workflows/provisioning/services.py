@@ -172,6 +172,9 @@ class UndeployService(ServiceJob):
             )
         # A deletion cannot be undone, and one stopped half-way leaves a service that is neither
         # there nor gone: once started it runs to the end and the registry follows it.
+        track.on_cancel(
+            "the deletion already started runs to the end and the service is not restored"
+        )
         track.phase("deleting", 40, f"deleting service {inp.service_name}")
         _deleted, cancel_requested = await step_to_the_end(CloudRunSteps.DELETE_SERVICE, call, bool)
         if cancel_requested:

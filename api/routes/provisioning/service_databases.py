@@ -32,7 +32,7 @@ router = APIRouter(prefix="/api/v1/external-services", tags=["external services"
 async def create_service_database(
     service_id: Annotated[uuid.UUID, Path()],
     request: ServiceDatabaseCreate,
-    _: Writer,
+    caller: Writer,
     settings: SettingsDep,
     db: DbDep,
     jobs: JobEngineDep,
@@ -42,7 +42,7 @@ async def create_service_database(
     prefix = await logic.customer_prefix(db, request.customer_id)
     operation = Operations.CREATE_SERVICE_DATABASE
     # Known before the start: the staged password is named after the job that will delete it.
-    job_id = job_id_for(operation, idempotency_key)
+    job_id = job_id_for(operation, idempotency_key, caller)
     staged: str | None = None
     if request.password is not None and not (idempotency_key and await jobs.exists(job_id)):
         staged = await logic.stage_password(settings, job_id, request.password.get_secret_value())
@@ -64,6 +64,7 @@ async def create_service_database(
             operation=operation,
             subject=JobSubject(kind="database", name=f"{service_id}/{request.db_name}"),
             labels={SERVICE_LABEL: request.service_name, CUSTOMER_LABEL: prefix},
+            caller=caller,
             idempotency_key=idempotency_key,
             body=body,
             estimated_time="1 minute",

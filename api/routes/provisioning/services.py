@@ -96,7 +96,7 @@ async def list_services(
 @router.post("/deploy", status_code=status.HTTP_202_ACCEPTED, response_model=JobResponse)
 async def deploy_service(
     request: ServiceDeployRequest,
-    _: Writer,
+    caller: Writer,
     settings: SettingsDep,
     db: DbDep,
     jobs: JobEngineDep,
@@ -112,6 +112,7 @@ async def deploy_service(
         operation=Operations.DEPLOY,
         subject=_subject(request.service_name),
         labels={SERVICE_LABEL: request.service_name, CUSTOMER_LABEL: prefix},
+        caller=caller,
         idempotency_key=idempotency_key,
         body=request.model_dump(mode="json"),
         estimated_time=DEPLOY_ESTIMATE,
@@ -172,7 +173,7 @@ async def get_service_logs(
 async def update_service(
     service_name: ServiceNamePath,
     request: ServiceUpdateRequest,
-    _: Writer,
+    caller: Writer,
     settings: SettingsDep,
     jobs: JobEngineDep,
     idempotency_key: IdempotencyKey = None,
@@ -191,6 +192,7 @@ async def update_service(
         operation=Operations.UPDATE,
         subject=_subject(service_name),
         labels={SERVICE_LABEL: service_name},
+        caller=caller,
         idempotency_key=idempotency_key,
         body=request.model_dump(mode="json", exclude_unset=True),
         estimated_time=DEPLOY_ESTIMATE,
@@ -200,7 +202,7 @@ async def update_service(
 @router.delete("/{service_name}", status_code=status.HTTP_202_ACCEPTED, response_model=JobResponse)
 async def undeploy_service(
     service_name: ServiceNamePath,
-    _: Writer,
+    caller: Writer,
     settings: SettingsDep,
     jobs: JobEngineDep,
     region: RegionQuery = None,
@@ -214,6 +216,7 @@ async def undeploy_service(
         operation=Operations.UNDEPLOY,
         subject=_subject(service_name),
         labels={SERVICE_LABEL: service_name},
+        caller=caller,
         idempotency_key=idempotency_key,
         body={"service_name": service_name, "region": region},
         estimated_time="1 minute",
