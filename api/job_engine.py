@@ -6,6 +6,7 @@ import asyncio
 import base64
 import binascii
 import hashlib
+import hmac
 import json
 import statistics
 import time
@@ -82,17 +83,39 @@ def job_id_for(operation: str, idempotency_key: str | None, caller: Principal) -
     return f"{operation}-{uuid.uuid4().hex[:12]}"
 
 
-def encode_page_token(token: bytes | None) -> str | None:
-    return base64.urlsafe_b64encode(token).decode().rstrip("=") if token else None
+class PageTokens:
+    """Visibility's next-page tokens as opaque base64url strings, sealed with an HMAC bound to the
+    listing's query: a token this API did not hand out for these filters is a 400 here, not an
+    error (or a retry loop) in Temporal. Keyed from the codec key, so every API process of the
+    platform accepts the others' tokens."""
 
+    _MAC_BYTES = 12
 
-def decode_page_token(token: str | None) -> bytes | None:
-    if not token:
-        return None
-    try:
-        return base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
-    except (binascii.Error, ValueError):
-        raise _bad_page_token() from None
+    def __init__(self, secret: str | None) -> None:
+        self._key = hashlib.sha256(b"conneskills-page-token:" + (secret or "").encode()).digest()
+
+    def _mac(self, query: str | None, raw: bytes) -> bytes:
+        message = (query or "").encode() + b"\0" + raw
+        return hmac.new(self._key, message, hashlib.sha256).digest()[: self._MAC_BYTES]
+
+    def encode(self, query: str | None, raw: bytes | None) -> str | None:
+        if not raw:
+            return None
+        return base64.urlsafe_b64encode(self._mac(query, raw) + raw).decode().rstrip("=")
+
+    def decode(self, query: str | None, token: str | None) -> bytes | None:
+        if not token:
+            return None
+        try:
+            sealed = base64.b64decode(
+                token + "=" * (-len(token) % 4), altchars=b"-_", validate=True
+            )
+        except (binascii.Error, ValueError):
+            raise _bad_page_token() from None
+        mac, raw = sealed[: self._MAC_BYTES], sealed[self._MAC_BYTES :]
+        if not raw or not hmac.compare_digest(mac, self._mac(query, raw)):
+            raise _bad_page_token()
+        return raw
 
 
 def _bad_page_token() -> ApiError:
@@ -108,6 +131,7 @@ class JobEngine:
         self.client = client
         self.settings = settings
         self._estimates: dict[str, tuple[float, str | None]] = {}
+        self._page_tokens = PageTokens(settings.codec_key)
 
     def ui_url(self, job_id: str) -> str:
         base = self.settings.temporal_ui_url.rstrip("/")
@@ -296,16 +320,11 @@ class JobEngine:
         if status:
             clauses.append(_STATUS_FILTERS[status])
         query = " AND ".join(clauses) or None
-        token = decode_page_token(page_token)
+        token = self._page_tokens.decode(query, page_token)
 
         async def page() -> tuple[list[Job], bytes | None]:
             executions = self.client.list_workflows(query, page_size=limit, next_page_token=token)
-            try:
-                await executions.fetch_next_page()
-            except RPCError as error:
-                if token and error.status == RPCStatusCode.INVALID_ARGUMENT:
-                    raise _bad_page_token() from None
-                raise
+            await executions.fetch_next_page()
             found = [await self._job_from_execution(e) for e in executions.current_page or []]
             return found, executions.next_page_token
 
@@ -315,7 +334,9 @@ class JobEngine:
         )
         jobs.sort(key=lambda job: job.created_at or datetime.min.replace(tzinfo=UTC), reverse=True)
         return JobList(
-            jobs=jobs, total=counted.count, next_page_token=encode_page_token(next_token)
+            jobs=jobs,
+            total=counted.count,
+            next_page_token=self._page_tokens.encode(query, next_token),
         )
 
     async def _job_from_execution(
