@@ -55,7 +55,7 @@ async def service_with_owner(settings: Settings, db: Database, name: str, region
 
 async def external_summaries(db: Database) -> list[ServiceSummary]:
     async with db.transaction() as session:
-        rows = await external_services.list_services(session, active_only=False)
+        rows, _total = await external_services.list_services(session, active_only=False)
     return [
         ServiceSummary(
             name=row.name,
