@@ -8,10 +8,9 @@ import contextlib
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from google.api_core import exceptions as gexc
 from temporalio import activity
 
-from providers.google.errors import to_application_error
+from providers.google.errors import as_temporal_failures
 
 T = TypeVar("T")
 HEARTBEAT_SECONDS = 1.0
@@ -43,7 +42,5 @@ async def call_google(
 ) -> T:
     """A blocking Google client call from an activity: settled in a thread, heartbeating, its
     failure turned into a retryable or final Temporal failure described by `what`."""
-    try:
+    with as_temporal_failures(what):
         return await settle_in_thread(fn, *args, heartbeat_details=beat, **kwargs)
-    except gexc.GoogleAPICallError as error:
-        raise to_application_error(error, what) from None

@@ -12,8 +12,14 @@ import requests
 from google.api_core import exceptions as gexc
 
 from api.errors import ApiError
+from contracts.jobs import without_endpoints
 
 T = TypeVar("T")
+
+
+def _said(error: gexc.GoogleAPICallError) -> str:
+    """What the outside API said, without the endpoint the client called (internal in dev)."""
+    return without_endpoints(str(error.message or ""))
 
 
 @contextmanager
@@ -21,12 +27,13 @@ def upstream(what: str) -> Iterator[None]:
     try:
         yield
     except gexc.NotFound as error:
-        raise ApiError(404, f"{what}: not found", details={"upstream": error.message}) from None
-    except gexc.InvalidArgument as error:
-        raise ApiError(400, f"{what}: {error.message}") from None
+        raise ApiError(404, f"{what}: not found", details={"upstream": _said(error)}) from None
+    except gexc.BadRequest as error:
+        # Over REST the class comes from the HTTP status: InvalidArgument arrives as BadRequest.
+        raise ApiError(400, f"{what}: {_said(error)}") from None
     except (gexc.ServiceUnavailable, gexc.TooManyRequests, gexc.DeadlineExceeded) as error:
         raise ApiError(
-            503, f"{what}: upstream unavailable, retry later", details={"upstream": error.message}
+            503, f"{what}: upstream unavailable, retry later", details={"upstream": _said(error)}
         ) from None
     except (requests.RequestException, ConnectionError, TimeoutError) as error:
         # The endpoint did not answer at all (refused, reset, timed out).
@@ -36,9 +43,7 @@ def upstream(what: str) -> Iterator[None]:
             details={"upstream": type(error).__name__},
         ) from None
     except gexc.GoogleAPICallError as error:
-        raise ApiError(
-            502, f"{what}: upstream error", details={"upstream": error.message}
-        ) from None
+        raise ApiError(502, f"{what}: upstream error", details={"upstream": _said(error)}) from None
 
 
 async def call_cloud(what: str, fn: Callable[..., T], *args, **kwargs) -> T:

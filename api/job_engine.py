@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
 import hashlib
+import hmac
 import json
+import statistics
+import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import structlog
 from pydantic import BaseModel
 from temporalio.api.enums.v1 import WorkflowExecutionStatus
 from temporalio.client import (
@@ -28,24 +34,32 @@ from temporalio.common import (
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
+from api.auth import Principal
 from api.errors import ApiError, not_found
-from api.schemas.jobs import Job, JobResponse, JobStatus
+from api.schemas.jobs import Job, JobList, JobLogs, JobResponse, JobStatus
 from contracts.jobs import (
     CUSTOMER_LABEL,
     JOB_MEMO_KEY,
     JOB_STATE_QUERY,
     REQUEST_HASH_MEMO_KEY,
     SERVICE_LABEL,
+    STEP_RETRY_MEMO_KEY,
     JobState,
     JobSubject,
     JobSummaryMemo,
+    StepRetry,
 )
 from contracts.resource_lock import LOCK_WORKFLOW
 from core.settings import Settings
 from temporal import search_attributes as sa
 
+log = structlog.get_logger(__name__)
+
 _FAILED_CLOSE = {Status.FAILED, Status.TERMINATED, Status.TIMED_OUT}
 _QUERY_TIMEOUT = timedelta(seconds=3)
+# estimated_time: the median of this many recent completed jobs of the operation, re-read this often.
+_ESTIMATE_SAMPLE = 20
+_ESTIMATE_TTL_SECONDS = 60.0
 _STATUS_FILTERS = {
     JobStatus.queued: f"ExecutionStatus = 'Running' AND {sa.JOB_PHASE.name} = 'queued'",
     JobStatus.running: f"ExecutionStatus = 'Running' AND {sa.JOB_PHASE.name} = 'running'",
@@ -60,18 +74,65 @@ def request_hash(operation: str, body: Any) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def job_id_for(operation: str, idempotency_key: str | None) -> str:
+def job_id_for(operation: str, idempotency_key: str | None, caller: Principal) -> str:
     if idempotency_key:
-        # Derived from the key, so a retried POST lands on the same workflow id.
-        digest = hashlib.sha256(idempotency_key.encode()).hexdigest()[:20]
+        # Derived from the caller's API key and the Idempotency-Key, so a retried POST lands on the
+        # same workflow id and another caller's equal key on another one (keys are per caller).
+        scoped = f"{caller.key_id}:{idempotency_key}"
+        digest = hashlib.sha256(scoped.encode()).hexdigest()[:20]
         return f"{operation}-k{digest}"
     return f"{operation}-{uuid.uuid4().hex[:12]}"
+
+
+class PageTokens:
+    """Visibility's next-page tokens as opaque base64url strings, sealed with an HMAC bound to the
+    listing's query: a token this API did not hand out for these filters is a 400 here, not an
+    error (or a retry loop) in Temporal. Keyed from the codec key, so every API process of the
+    platform accepts the others' tokens."""
+
+    _MAC_BYTES = 12
+
+    def __init__(self, secret: str | None) -> None:
+        self._key = hashlib.sha256(b"conneskills-page-token:" + (secret or "").encode()).digest()
+
+    def _mac(self, query: str | None, raw: bytes) -> bytes:
+        message = (query or "").encode() + b"\0" + raw
+        return hmac.new(self._key, message, hashlib.sha256).digest()[: self._MAC_BYTES]
+
+    def encode(self, query: str | None, raw: bytes | None) -> str | None:
+        if not raw:
+            return None
+        return base64.urlsafe_b64encode(self._mac(query, raw) + raw).decode().rstrip("=")
+
+    def decode(self, query: str | None, token: str | None) -> bytes | None:
+        if not token:
+            return None
+        try:
+            sealed = base64.b64decode(
+                token + "=" * (-len(token) % 4), altchars=b"-_", validate=True
+            )
+        except (binascii.Error, ValueError):
+            raise _bad_page_token() from None
+        mac, raw = sealed[: self._MAC_BYTES], sealed[self._MAC_BYTES :]
+        if not raw or not hmac.compare_digest(mac, self._mac(query, raw)):
+            raise _bad_page_token()
+        return raw
+
+
+def _bad_page_token() -> ApiError:
+    return ApiError(
+        400,
+        "invalid page_token: pass back a next_page_token this API returned",
+        details={"field": "page_token"},
+    )
 
 
 class JobEngine:
     def __init__(self, client: Client, settings: Settings) -> None:
         self.client = client
         self.settings = settings
+        self._estimates: dict[str, tuple[float, str | None]] = {}
+        self._page_tokens = PageTokens(settings.codec_key)
 
     def ui_url(self, job_id: str) -> str:
         base = self.settings.temporal_ui_url.rstrip("/")
@@ -80,6 +141,13 @@ class JobEngine:
     def logs_url(self, job_id: str) -> str:
         return f"{self.settings.public_api_url.rstrip('/')}/api/v1/jobs/{job_id}/logs"
 
+    def step_retry(self) -> StepRetry:
+        return StepRetry(
+            window_seconds=self.settings.step_retry_minutes * 60,
+            initial_interval_seconds=self.settings.step_retry_initial_seconds,
+            maximum_interval_seconds=self.settings.step_retry_max_interval_seconds,
+        )
+
     async def start(
         self,
         workflow: str,
@@ -87,15 +155,18 @@ class JobEngine:
         *,
         operation: str,
         subject: JobSubject | None,
+        caller: Principal,
         labels: dict[str, str | None] | None = None,
         idempotency_key: str | None,
         body: Any,
         estimated_time: str | None = None,
         job_id: str | None = None,
     ) -> JobResponse:
-        """Starts the job (or, for a repeated Idempotency-Key, returns it). `job_id` is for a caller
-        that had to know the id before the start (to name what it prepares for the job)."""
-        job_id = job_id or job_id_for(operation, idempotency_key)
+        """Starts the job (or, for a repeated Idempotency-Key of the same caller, returns it).
+        `job_id` is for a caller that had to know the id before the start (to name what it
+        prepares for the job). `estimated_time` is what to say when no job of this operation has
+        completed yet to measure."""
+        job_id = job_id or job_id_for(operation, idempotency_key, caller)
         digest = request_hash(operation, body)
         known = {key: value for key, value in (labels or {}).items() if value}
         attributes = [
@@ -106,7 +177,10 @@ class JobEngine:
             attributes.append(SearchAttributePair(sa.SUBJECT, subject.key))
         if known:
             attributes.append(SearchAttributePair(sa.LABELS, sa.label_values(known)))
-        service_name = known.get(SERVICE_LABEL)
+        memo: dict[str, Any] = {STEP_RETRY_MEMO_KEY: self.step_retry().model_dump()}
+        if idempotency_key:
+            # Only a keyed start can be repeated, so only it needs the hash to compare against.
+            memo[REQUEST_HASH_MEMO_KEY] = digest
         try:
             handle = await self.client.start_workflow(
                 workflow,
@@ -114,8 +188,7 @@ class JobEngine:
                 id=job_id,
                 task_queue=self.settings.task_queue,
                 search_attributes=TypedSearchAttributes(attributes),
-                # Only a keyed start can be repeated, so only it needs the hash to compare against.
-                memo={REQUEST_HASH_MEMO_KEY: digest} if idempotency_key else None,
+                memo=memo,
                 id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
                 id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
                 static_summary=f"{operation} {subject.name if subject else ''}".strip(),
@@ -124,9 +197,12 @@ class JobEngine:
             if not idempotency_key:
                 raise
             handle = self.client.get_workflow_handle(job_id)
-        created_at = datetime.now(UTC)
+        # The start answer carries no time: the job's created_at is the workflow's start time.
+        description, estimate = await asyncio.gather(
+            handle.describe(), self.estimated_time(operation, estimated_time)
+        )
+        status = JobStatus.queued
         if idempotency_key:
-            description = await handle.describe()
             if await description.memo_value(REQUEST_HASH_MEMO_KEY, default=None) != digest:
                 raise ApiError(
                     409,
@@ -134,32 +210,38 @@ class JobEngine:
                     code="idempotency_conflict",
                     details={"job_id": job_id},
                 )
-            created_at = description.start_time
-            existing = await self._job_from_execution(description)
-            return self._response(
-                existing.job_id,
-                existing.status,
-                operation,
-                service_name,
-                created_at,
-                estimated_time,
-            )
-        return self._response(
-            job_id, JobStatus.queued, operation, service_name, created_at, estimated_time
-        )
-
-    def _response(self, job_id, status, operation, service_name, created_at, estimated_time):
+            status = (await self._job_from_execution(description)).status
         return JobResponse(
             job_id=job_id,
             status=status,
             operation=operation,
-            service_name=service_name,
-            created_at=created_at,
-            estimated_time=estimated_time,
+            service_name=known.get(SERVICE_LABEL),
+            created_at=description.start_time,
+            estimated_time=estimate,
             job_url=f"{self.settings.public_api_url.rstrip('/')}/api/v1/jobs/{job_id}",
             logs_url=self.logs_url(job_id),
             temporal_ui_url=self.ui_url(job_id),
         )
+
+    async def estimated_time(self, operation: str, fallback: str | None) -> str | None:
+        """The median duration of the operation's recent completed jobs (what this platform, with
+        its outside APIs, actually takes), re-measured at most once a minute; `fallback` until one
+        has completed."""
+        now = time.monotonic()
+        cached = self._estimates.get(operation)
+        if cached and now - cached[0] < _ESTIMATE_TTL_SECONDS:
+            return cached[1] or fallback
+        query = f"{sa.OPERATION.name} = {_quote(operation)} AND ExecutionStatus = 'Completed'"
+        durations = [
+            (execution.close_time - execution.start_time).total_seconds()
+            async for execution in self.client.list_workflows(
+                query, limit=_ESTIMATE_SAMPLE, page_size=_ESTIMATE_SAMPLE
+            )
+            if execution.close_time and execution.start_time
+        ]
+        estimate = _duration_words(statistics.median(durations)) if durations else None
+        self._estimates[operation] = (now, estimate)
+        return estimate or fallback
 
     async def exists(self, job_id: str) -> bool:
         try:
@@ -183,12 +265,15 @@ class JobEngine:
         return description
 
     async def state(self, job_id: str) -> JobState | None:
-        """The workflow's own view (progress, logs); None when no worker can answer right now."""
+        """The workflow's own view (progress, logs); None when it cannot be had right now, for
+        whatever reason: no worker (timeout), a query the worker failed, an answer that does not
+        decode. The caller then reads the memo instead."""
         try:
             return await self.client.get_workflow_handle(job_id).query(
                 JOB_STATE_QUERY, result_type=JobState, rpc_timeout=_QUERY_TIMEOUT
             )
-        except RPCError:
+        except Exception as error:  # any failure of the live read falls back to the memo
+            log.warning("job state query failed", job_id=job_id, error_type=type(error).__name__)
             return None
 
     async def get(self, job_id: str) -> tuple[Job, JobState | None]:
@@ -196,7 +281,22 @@ class JobEngine:
         state = await self.state(job_id)
         return await self._job_from_execution(description, state), state
 
-    async def cancel(self, job_id: str) -> Job:
+    async def logs(self, job_id: str, lines: int) -> JobLogs:
+        description = await self.describe(job_id)
+        state = await self.state(job_id)
+        if state is not None:
+            logs, total = state.logs, len(state.logs)
+        else:
+            memo = await _memo(description)
+            logs, total = memo.logs, memo.log_count
+        shown = logs[-lines:]
+        return JobLogs(
+            job_id=job_id, total=total, lines=len(shown), logs=shown, live=state is not None
+        )
+
+    async def cancel(self, job_id: str) -> tuple[Job, str]:
+        """Requests the cancel; returns the job and what the cancel will do, as the workflow
+        declared it (its memo: no query, so it answers even when no worker is up)."""
         description = await self.describe(job_id)
         job = await self._job_from_execution(description)
         if description.status != Status.RUNNING:
@@ -206,11 +306,16 @@ class JobEngine:
                 details={"status": job.status},
             )
         await self.client.get_workflow_handle(job_id).cancel()
-        return job
+        return job, (await _memo(description)).cancel_effect
 
     async def list(
-        self, *, service_name: str | None, status: JobStatus | None, limit: int
-    ) -> tuple[list[Job], int]:
+        self,
+        *,
+        service_name: str | None,
+        status: JobStatus | None,
+        limit: int,
+        page_token: str | None = None,
+    ) -> JobList:
         # Every workflow in the platform's namespace is a job, so an unfiltered listing sends no
         # query: on SQLite visibility any WHERE clause scans, ten times slower at 10 000 jobs.
         clauses: list[str] = []
@@ -220,23 +325,30 @@ class JobEngine:
         if status:
             clauses.append(_STATUS_FILTERS[status])
         query = " AND ".join(clauses) or None
+        token = self._page_tokens.decode(query, page_token)
 
-        async def page() -> list[Job]:
-            executions = self.client.list_workflows(query, limit=limit, page_size=limit)
-            return [await self._job_from_execution(execution) async for execution in executions]
+        async def page() -> tuple[list[Job], bytes | None]:
+            executions = self.client.list_workflows(query, page_size=limit, next_page_token=token)
+            await executions.fetch_next_page()
+            found = [await self._job_from_execution(e) for e in executions.current_page or []]
+            return found, executions.next_page_token
 
         # Independent visibility reads: the page and the total are fetched at the same time.
-        jobs, counted = await asyncio.gather(page(), self.client.count_workflows(query))
+        (jobs, next_token), counted = await asyncio.gather(
+            page(), self.client.count_workflows(query)
+        )
         jobs.sort(key=lambda job: job.created_at or datetime.min.replace(tzinfo=UTC), reverse=True)
-        return jobs, counted.count
+        return JobList(
+            jobs=jobs,
+            total=counted.count,
+            next_page_token=self._page_tokens.encode(query, next_token),
+        )
 
     async def _job_from_execution(
         self, execution: WorkflowExecution, state: JobState | None = None
     ) -> Job:
         attributes = execution.typed_search_attributes
-        memo = JobSummaryMemo.model_validate(
-            await execution.memo_value(JOB_MEMO_KEY, default=None) or {}
-        )
+        memo = await _memo(execution)
         phase = attributes.get(sa.JOB_PHASE)
         labels = dict(
             value.partition("=")[::2] for value in attributes.get(sa.LABELS) or [] if "=" in value
@@ -276,7 +388,29 @@ class JobEngine:
             error=error,
             logs_url=self.logs_url(execution.id),
             temporal_ui_url=self.ui_url(execution.id),
+            live=state is not None,
         )
+
+
+async def _memo(execution: WorkflowExecution) -> JobSummaryMemo:
+    """The job's memo; one that cannot be read (written under another codec key, or by a newer
+    shape) makes that one job say so, and never fails a read or a listing of the others."""
+    try:
+        return JobSummaryMemo.model_validate(
+            await execution.memo_value(JOB_MEMO_KEY, default=None) or {}
+        )
+    except Exception as error:  # decoding (InvalidTag, JSON) or validation: the job is unreadable
+        log.warning("job memo unreadable", job_id=execution.id, error_type=type(error).__name__)
+        return JobSummaryMemo(error=UNREADABLE_MEMO)
+
+
+def _duration_words(seconds: float) -> str:
+    if seconds < 90:
+        return f"about {max(5, round(seconds / 5) * 5)} seconds"
+    return f"about {round(seconds / 60)} minutes"
+
+
+UNREADABLE_MEMO = "this job's state cannot be read with this platform's payload key"
 
 
 def _subject(key: str | None) -> JobSubject | None:

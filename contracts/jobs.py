@@ -3,6 +3,7 @@ and the workflows both use to reach them. Nothing here knows a system's domain."
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Any
 
@@ -10,15 +11,32 @@ from pydantic import BaseModel, Field
 
 # Bounded so a query answer and the history stay small whatever a job logs.
 MAX_LOG_LINES = 10_000
+# The memo (read by listings, and by GET /jobs/{id} when no worker answers) keeps only the newest
+# lines: it is written at every phase change and sent with every listed job, so it must stay small.
+MEMO_LOG_LINES = 50
 
 # Names crossing the boundary: the workflow defines them, the API reads them.
 JOB_STATE_QUERY = "job_state"
 JOB_MEMO_KEY = "job"
 REQUEST_HASH_MEMO_KEY = "request_hash"
+STEP_RETRY_MEMO_KEY = "step_retry"
 
 # Well-known label keys: the jobs API shows them as the seed's `service_name` / `customer_prefix`.
 SERVICE_LABEL = "service"
 CUSTOMER_LABEL = "customer"
+
+
+# Errors end up in job answers, listings and the Temporal UI: they never name an internal endpoint.
+# REST client errors read "POST http://host:port/v2/...: message"; the prefix goes entirely.
+_METHOD_URL = re.compile(r"^[A-Z]+ \S+://\S+: ")
+_URL = re.compile(r"\b[a-z][a-z0-9+.-]*://\S+", re.IGNORECASE)
+_HOST_PORT = re.compile(r"\b(?:\d{1,3}\.){3}\d{1,3}(?::\d+)?\b|\blocalhost:\d+\b")
+
+
+def without_endpoints(text: str) -> str:
+    """The text with its URLs and host:port pairs replaced by `<endpoint>`."""
+    text = _METHOD_URL.sub("", text)
+    return _HOST_PORT.sub("<endpoint>", _URL.sub("<endpoint>", text))
 
 
 class JobSubject(BaseModel):
@@ -31,6 +49,21 @@ class JobSubject(BaseModel):
     @property
     def key(self) -> str:
         return f"{self.kind}:{self.name}"
+
+
+class StepRetry(BaseModel):
+    """How long a step keeps retrying transient failures (an outage of the outside API): all its
+    attempts together get `window_seconds`, waiting from `initial_interval_seconds` doubling up to
+    `maximum_interval_seconds` between them. Chosen by whoever starts the job (the API, from
+    settings) and kept in the job's start memo, so it is fixed for the job's whole life and needs no
+    field in any system's input. The defaults are the settings' defaults."""
+
+    window_seconds: float = Field(15 * 60, gt=0)
+    initial_interval_seconds: float = Field(1.0, gt=0)
+    maximum_interval_seconds: float = Field(30.0, gt=0)
+
+
+DEFAULT_CANCEL_EFFECT = "running steps stop, then the steps already done are undone"
 
 
 class JobState(BaseModel):
@@ -46,10 +79,14 @@ class JobState(BaseModel):
     logs: list[str] = Field(default_factory=list)
     result: dict[str, Any] | None = None
     error: str | None = None
+    # What a cancel would do now, in words: the workflow knows which of its steps can be undone.
+    cancel_effect: str = DEFAULT_CANCEL_EFFECT
 
 
 class JobSummaryMemo(BaseModel):
-    """What a workflow keeps in its memo so listings need no query per job."""
+    """What a workflow keeps in its memo so listings need no query per job, and what the API falls
+    back on when no worker can answer: as of the job's last phase change, with the newest
+    MEMO_LOG_LINES log lines and how many there were in all."""
 
     current_phase: str = "queued"
     progress: int = 0
@@ -57,3 +94,6 @@ class JobSummaryMemo(BaseModel):
     queued_behind: list[str] = Field(default_factory=list)
     result: dict[str, Any] | None = None
     error: str | None = None
+    logs: list[str] = Field(default_factory=list)
+    log_count: int = 0
+    cancel_effect: str = DEFAULT_CANCEL_EFFECT

@@ -26,6 +26,12 @@ class Settings(BaseSettings):
     # How often the lock on a resource checks that the job holding it still runs (a job terminated
     # by hand cannot release it): the longest the next job waits after such a termination.
     job_lock_check_seconds: float = Field(default=30.0, gt=0)
+    # How long a job's step keeps retrying an outage of an outside API (503, refused connections,
+    # timeouts) before the job fails, and the longest wait between two attempts. Fixed per job
+    # when it starts; errors a retry cannot fix fail the job at once.
+    step_retry_minutes: float = Field(default=15.0, gt=0)
+    step_retry_initial_seconds: float = Field(default=1.0, gt=0)
+    step_retry_max_interval_seconds: float = Field(default=30.0, gt=0)
     # AES-GCM key (base64, 32 bytes) for Temporal payloads; `make run` generates one under data_dir.
     codec_key: str | None = None
     # Lets the dev server's Web UI, in a browser on this machine, call /codec without an API key.

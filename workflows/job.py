@@ -7,7 +7,13 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from temporalio import workflow
-from temporalio.exceptions import ActivityError, ApplicationError, ChildWorkflowError
+from temporalio.exceptions import (
+    ActivityError,
+    ApplicationError,
+    CancelledError,
+    ChildWorkflowError,
+    RetryState,
+)
 
 with workflow.unsafe.imports_passed_through():
     from temporalio.exceptions import is_cancelled_exception
@@ -45,12 +51,14 @@ class TrackedJob:
                 await self._turn.wait()
             result = await body(saga)
         except BaseException as error:
-            if is_cancelled_exception(error):
+            if is_cancelled_exception(error) or _ended_by_cancel(error):
                 self.tracker.fail("cancel requested", phase="compensating")
                 problems = await saga.compensate()
                 self.tracker.fail("; ".join(["cancelled by request", *problems]), phase="cancelled")
                 await self._give_back_turn()
-                raise
+                if is_cancelled_exception(error):
+                    raise
+                raise CancelledError("cancelled by request") from None
             if not isinstance(error, ActivityError | ApplicationError | ChildWorkflowError):
                 # A bug in the workflow itself: fail the task so a fixed worker can resume the job,
                 # which keeps its turn meanwhile.
@@ -68,3 +76,14 @@ class TrackedJob:
         """After the compensation, so the next job in line finds the resource as this one left it."""
         if self._turn is not None:
             await self._turn.give_back()
+
+
+def _ended_by_cancel(error: BaseException) -> bool:
+    """A step whose worker was gone when the cancel came never reports "cancelled": the server
+    stops retrying it and it times out (heartbeat) with retry state CANCEL_REQUESTED. That is the
+    cancel, not a failure. Old histories ended such jobs failed: the patch keeps them replaying."""
+    return (
+        isinstance(error, ActivityError)
+        and error.retry_state == RetryState.CANCEL_REQUESTED
+        and workflow.patched("activity-timeout-after-cancel-is-cancel")
+    )

@@ -4,8 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
+from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError
 
+with workflow.unsafe.imports_passed_through():
+    from contracts.jobs import without_endpoints
+
+from workflows.steps import undoing
 from workflows.tracking import JobTracker
 
 
@@ -25,7 +30,8 @@ class Saga:
             description, undo = self._undos.pop()
             self._tracker.log(f"compensating: {description}")
             try:
-                await undo()
+                with undoing():
+                    await undo()
             except (ActivityError, ApplicationError) as error:
                 message = f"compensation '{description}' failed: {failure_message(error)}"
                 self._tracker.log(message)
@@ -34,7 +40,8 @@ class Saga:
 
 
 def failure_message(error: BaseException) -> str:
-    """The innermost message of a Temporal failure chain: what actually went wrong."""
+    """The innermost message of a Temporal failure chain (what actually went wrong), without any
+    endpoint a library put in it."""
     while getattr(error, "cause", None) is not None:
         error = error.cause
-    return str(getattr(error, "message", None) or error)
+    return without_endpoints(str(getattr(error, "message", None) or error))

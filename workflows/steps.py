@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import timedelta
 from typing import Any, TypeVar
 
@@ -10,21 +13,61 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.workflow import ActivityCancellationType
 
-T = TypeVar("T")
+with workflow.unsafe.imports_passed_through():
+    from contracts.jobs import STEP_RETRY_MEMO_KEY, StepRetry
 
-RETRY = RetryPolicy(
-    initial_interval=timedelta(seconds=1),
-    backoff_coefficient=2.0,
-    maximum_interval=timedelta(seconds=15),
-    maximum_attempts=10,
-)
+T = TypeVar("T")
+HONOUR_CANCEL_PATCH = "cancel-swallowed-by-a-completed-step-is-honoured"
+# True while compensation runs: its steps must run to the end although the job was cancelled.
+_undoing: ContextVar[bool] = ContextVar("undoing", default=False)
+# True once a step run to the end took a cancel in: the job has chosen to finish, not to stop.
+_cancel_absorbed: ContextVar[bool] = ContextVar("cancel_absorbed", default=False)
+
+
+@contextmanager
+def undoing() -> Iterator[None]:
+    token = _undoing.set(True)
+    try:
+        yield
+    finally:
+        _undoing.reset(token)
+
+
+def _honour_cancel() -> None:
+    """A step cancelled while its activity finishes anyway returns the activity's result: the SDK
+    waits for the activity (WAIT_CANCELLATION_COMPLETED) and the cancellation is used up. The job
+    must still stop before its next step and undo what it did, so the cancel is raised again."""
+    if (
+        workflow.cancellation_reason() is not None
+        and not _undoing.get()
+        and not _cancel_absorbed.get()
+        and workflow.patched(HONOUR_CANCEL_PATCH)
+    ):
+        raise asyncio.CancelledError("cancelled by request")
+
+
+def _retry() -> tuple[RetryPolicy, timedelta]:
+    """Transient failures are retried for a time, not a number of attempts: an outage of the
+    outside API outlasts any fixed count of quick retries. Final errors (non_retryable) stop at
+    once. The window bounds all of a step's attempts together (schedule-to-close)."""
+    raw = workflow.memo_value(STEP_RETRY_MEMO_KEY, default=None)
+    retry = StepRetry.model_validate(raw) if raw else StepRetry()
+    policy = RetryPolicy(
+        initial_interval=timedelta(seconds=retry.initial_interval_seconds),
+        backoff_coefficient=2.0,
+        maximum_interval=timedelta(seconds=retry.maximum_interval_seconds),
+        maximum_attempts=0,
+    )
+    return policy, timedelta(seconds=retry.window_seconds)
 
 
 def _options(start_to_close: timedelta, heartbeat: timedelta | None) -> dict[str, Any]:
+    policy, window = _retry()
     return {
-        "start_to_close_timeout": start_to_close,
+        "start_to_close_timeout": min(start_to_close, window),
+        "schedule_to_close_timeout": window,
         "heartbeat_timeout": heartbeat,
-        "retry_policy": RETRY,
+        "retry_policy": policy,
         # Cancellation waits until the activity has really stopped, so compensation never races a
         # step that is still creating something.
         "cancellation_type": ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
@@ -40,20 +83,24 @@ async def step(
     heartbeat: timedelta | None = timedelta(seconds=5),
 ) -> T:
     """Runs one activity."""
-    return await workflow.execute_activity(
+    result = await workflow.execute_activity(
         name, arg, result_type=result_type, **_options(start_to_close, heartbeat)
     )
+    _honour_cancel()
+    return result
 
 
 async def step_to_the_end(
     name: str, arg: Any, result_type: type[T] | None = None
 ) -> tuple[T, bool]:
     """Runs an activity that must not be left half-done (a deletion cannot be undone or resumed
-    later): a cancel that arrives meanwhile waits for it. Returns (result, cancel_requested)."""
+    later): a cancel that arrives meanwhile waits for it, and the job then runs to its end (later
+    steps no longer stop for that cancel). Returns (result, cancel_requested)."""
     handle = workflow.start_activity(
         name, arg, result_type=result_type, **_options(timedelta(minutes=10), timedelta(seconds=5))
     )
     try:
         return await asyncio.shield(handle), False
     except asyncio.CancelledError:
+        _cancel_absorbed.set(True)
         return await handle, True

@@ -9,7 +9,14 @@ from temporalio import workflow
 with workflow.unsafe.imports_passed_through():
     import structlog
 
-    from contracts.jobs import JOB_MEMO_KEY, MAX_LOG_LINES, JobState, JobSubject, JobSummaryMemo
+    from contracts.jobs import (
+        JOB_MEMO_KEY,
+        MAX_LOG_LINES,
+        MEMO_LOG_LINES,
+        JobState,
+        JobSubject,
+        JobSummaryMemo,
+    )
     from temporal import search_attributes as sa
 
 
@@ -58,6 +65,11 @@ class JobTracker:
         self.log(message)
         self._save_memo()
 
+    def on_cancel(self, effect: str) -> None:
+        """Declares, in words, what a cancel arriving from now on does; the memo gets it with the
+        next phase change (call this just before one), so it adds no command to the history."""
+        self.state.cancel_effect = effect
+
     def phase(self, name: str, progress: int, message: str | None = None) -> None:
         if self.state.started_at is None:
             self.state.started_at = workflow.now()
@@ -98,5 +110,8 @@ class JobTracker:
             queued_behind=self.state.queued_behind,
             result=self.state.result,
             error=self.state.error,
+            logs=self.state.logs[-MEMO_LOG_LINES:],
+            log_count=len(self.state.logs),
+            cancel_effect=self.state.cancel_effect,
         )
         workflow.upsert_memo({JOB_MEMO_KEY: memo.model_dump(mode="json")})

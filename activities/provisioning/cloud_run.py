@@ -27,7 +27,7 @@ from contracts.provisioning.services import (
 from core.settings import Settings
 from providers.google.cloud_run import INVOKER_ROLE, CloudRunServices, result_of
 from providers.google.cloud_run_spec import applied_by, apply_spec, for_create
-from providers.google.errors import to_application_error
+from providers.google.errors import as_temporal_failures
 
 log = structlog.get_logger(__name__)
 T = TypeVar("T")
@@ -205,14 +205,13 @@ class CloudRunActivities:
             if inp.only_if_applied_by and current is not None:
                 # Refused if the service changed since it was checked, rather than deleted.
                 request["etag"] = current.etag
-            try:
-                operation = await settle_in_thread(
-                    self.cloud_run.client.delete_service, request=request, retry=None
-                )
-            except gexc.NotFound:
-                return False
-            except gexc.GoogleAPICallError as error:
-                raise to_application_error(error, what) from None
+            with as_temporal_failures(what):
+                try:
+                    operation = await settle_in_thread(
+                        self.cloud_run.client.delete_service, request=request, retry=None
+                    )
+                except gexc.NotFound:
+                    return False
             operation_name = operation.operation.name
         await self._await_operation(operation_name, what)
         return True

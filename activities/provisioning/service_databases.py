@@ -29,7 +29,7 @@ from contracts.provisioning.service_databases import (
     RoleInput,
 )
 from core.settings import Settings
-from providers.google.errors import to_application_error
+from providers.google.errors import as_temporal_failures
 from providers.google.secret_manager import SecretStore
 from providers.service_templates import (
     ExternalServiceOperationError,
@@ -79,14 +79,13 @@ class ServiceDatabaseActivities:
                 type="NotFound",
                 non_retryable=True,
             )
-        try:
-            return await connection_for(row, self.store)
-        except (SecretRefsMissing, NoTemplate) as error:
-            raise ApplicationError(
-                f"external service {row.name}: {error}", type="NotFound", non_retryable=True
-            ) from None
-        except gexc.GoogleAPICallError as error:
-            raise to_application_error(error, f"reading the secrets of {row.name}") from None
+        with as_temporal_failures(f"reading the secrets of {row.name}"):
+            try:
+                return await connection_for(row, self.store)
+            except (SecretRefsMissing, NoTemplate) as error:
+                raise ApplicationError(
+                    f"external service {row.name}: {error}", type="NotFound", non_retryable=True
+                ) from None
 
     async def _on_name(
         self,
@@ -142,13 +141,12 @@ class ServiceDatabaseActivities:
         return True
 
     async def _has_value(self, what: str, name: str) -> bool:
-        try:
-            await settle_in_thread(self.store.access, name)
-            return True
-        except gexc.NotFound:
-            return False
-        except gexc.GoogleAPICallError as error:
-            raise to_application_error(error, what) from None
+        with as_temporal_failures(what):
+            try:
+                await settle_in_thread(self.store.access, name)
+                return True
+            except gexc.NotFound:
+                return False
 
     @activity.defn(name=ServiceDatabaseSteps.STORE_PASSWORD)
     async def store_password(self, inp: JobSecretInput) -> bool:

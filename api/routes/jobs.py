@@ -22,9 +22,14 @@ async def list_jobs(
     service_name: Annotated[str | None, Query(pattern=r"^[a-z0-9-]{1,63}$")] = None,
     status: JobStatus | None = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
+    page_token: Annotated[
+        str | None,
+        Query(max_length=4096, description="The `next_page_token` of the previous page."),
+    ] = None,
 ) -> JobList:
-    listed, total = await jobs.list(service_name=service_name, status=status, limit=limit)
-    return JobList(jobs=listed, total=total)
+    return await jobs.list(
+        service_name=service_name, status=status, limit=limit, page_token=page_token
+    )
 
 
 @router.get("/{job_id}", response_model=Job)
@@ -40,16 +45,12 @@ async def get_job_logs(
     jobs: JobEngineDep,
     lines: Annotated[int, Query(ge=1, le=10_000)] = 100,
 ) -> JobLogs:
-    _job, state = await jobs.get(job_id)
-    logs = state.logs if state else []
-    return JobLogs(job_id=job_id, total=len(logs), lines=lines, logs=logs[-lines:])
+    return await jobs.logs(job_id, lines)
 
 
 @router.post("/{job_id}/cancel", response_model=CancelResponse, status_code=202)
 async def cancel_job(job_id: JobIdPath, _: Writer, jobs: JobEngineDep) -> CancelResponse:
-    await jobs.cancel(job_id)
+    _job, effect = await jobs.cancel(job_id)
     return CancelResponse(
-        job_id=job_id,
-        status="cancelling",
-        message="cancel requested: running steps stop, then completed steps are undone",
+        job_id=job_id, status="cancelling", message=f"cancel requested: {effect}", effect=effect
     )

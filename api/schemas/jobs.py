@@ -27,7 +27,11 @@ class JobResponse(BaseModel):
     operation: str
     service_name: str | None = None
     created_at: UtcDateTime
-    estimated_time: str | None = None
+    estimated_time: str | None = Field(
+        None,
+        description="The median duration of this operation's recent completed jobs; a typical "
+        "figure for the operation until one has completed.",
+    )
     job_url: str
     logs_url: str
     temporal_ui_url: str
@@ -58,21 +62,36 @@ class Job(BaseModel):
     error: str | None = None
     logs_url: str
     temporal_ui_url: str
+    live: bool = Field(
+        True,
+        description="false when progress, phase and error come from the job's memo (as of its last "
+        "phase change) rather than from the workflow itself: always so in listings, and when no "
+        "worker answered.",
+    )
 
 
 class JobList(BaseModel):
     jobs: list[Job]
-    total: int
+    total: int = Field(description="Jobs matching the filters, on every page.")
+    next_page_token: str | None = Field(
+        None, description="Pass as `page_token` for the next page; null on the last page."
+    )
 
 
 class JobLogs(BaseModel):
     job_id: str
-    total: int
-    lines: int
+    total: int = Field(description="Log lines the job has (or had when its memo was written).")
+    lines: int = Field(description="Log lines in this answer.")
     logs: list[str]
+    live: bool = Field(
+        True,
+        description="false when no worker answered: the lines are the newest ones the job's memo "
+        "keeps (at most 50, as of its last phase change).",
+    )
 
 
 class CancelResponse(BaseModel):
     job_id: str
     status: str
     message: str
+    effect: str = Field(description="What the cancel does, as the job's workflow declares it.")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import structlog
 from google.api_core import exceptions as gexc
@@ -29,6 +30,13 @@ class SecretMetadata:
     name: str
     labels: dict[str, str]
     created_at: datetime | None
+
+
+@dataclass(frozen=True)
+class SecretPage:
+    secrets: list[SecretMetadata]
+    next_page_token: str | None
+    total: int
 
 
 class SecretStore:
@@ -131,9 +139,34 @@ class SecretStore:
         return self.get(name) is not None
 
     def list(self, label_filter: dict[str, str] | None = None) -> list[SecretMetadata]:
-        query = " AND ".join(f"labels.{k}={v}" for k, v in (label_filter or {}).items())
-        request = {"parent": self.parent, "filter": query} if query else {"parent": self.parent}
+        request = self._list_request(label_filter)
         return [self._metadata(s) for s in self.client.list_secrets(request=request, retry=None)]
+
+    def list_page(
+        self, label_filter: dict[str, str] | None, page_size: int, page_token: str | None
+    ) -> SecretPage:
+        """One page of Secret Manager's own paging (its order, its opaque token) and the total.
+        Secret Manager reports the total only for an unfiltered listing (0 with a filter), so a
+        filtered total is counted by listing the matching names, big pages, no values."""
+        request = self._list_request(label_filter)
+        pager = self.client.list_secrets(
+            request={**request, "page_size": page_size, "page_token": page_token or ""},
+            retry=None,
+        )
+        response = next(iter(pager.pages))
+        total = response.total_size
+        if "filter" in request:
+            counted = self.client.list_secrets(request={**request, "page_size": 25_000}, retry=None)
+            total = sum(1 for _ in counted)
+        return SecretPage(
+            secrets=[self._metadata(s) for s in response.secrets],
+            next_page_token=response.next_page_token or None,
+            total=total,
+        )
+
+    def _list_request(self, label_filter: dict[str, str] | None) -> dict[str, Any]:
+        query = " AND ".join(f"labels.{k}={v}" for k, v in (label_filter or {}).items())
+        return {"parent": self.parent, "filter": query} if query else {"parent": self.parent}
 
     def delete(self, name: str) -> bool:
         """Deletes the secret and its versions; False when it did not exist."""

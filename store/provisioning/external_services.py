@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from store.provisioning.models import ExternalService
@@ -30,14 +30,25 @@ async def by_name(session: AsyncSession, name: str) -> ExternalService | None:
 
 
 async def list_services(
-    session: AsyncSession, *, service_type: str | None = None, active_only: bool = True
-) -> Sequence[ExternalService]:
-    query = select(ExternalService).order_by(ExternalService.name)
+    session: AsyncSession,
+    *,
+    service_type: str | None = None,
+    active_only: bool = True,
+    limit: int | None = None,
+    offset: int = 0,
+) -> tuple[Sequence[ExternalService], int]:
+    """One page of the matching rows by name, and how many match in all."""
+    conditions = []
     if service_type is not None:
-        query = query.where(ExternalService.type == service_type)
+        conditions.append(ExternalService.type == service_type)
     if active_only:
-        query = query.where(ExternalService.active.is_(True))
-    return (await session.scalars(query)).all()
+        conditions.append(ExternalService.active.is_(True))
+    query = select(ExternalService).where(*conditions).order_by(ExternalService.name)
+    total = await session.scalar(
+        select(func.count()).select_from(ExternalService).where(*conditions)
+    )
+    rows = (await session.scalars(query.offset(offset).limit(limit))).all()
+    return rows, total or 0
 
 
 async def create(

@@ -164,9 +164,13 @@ class OwnPlatform:
 
 @asynccontextmanager
 async def own_platform(
-    data_dir: Path, temporal_address: str, cloud_url: str, **popen_kwargs
+    data_dir: Path,
+    temporal_address: str,
+    cloud_url: str,
+    settings_overrides: dict | None = None,
+    **popen_kwargs,
 ) -> AsyncIterator[OwnPlatform]:
-    settings = make_settings(data_dir, temporal_address, cloud_url)
+    settings = make_settings(data_dir, temporal_address, cloud_url, **(settings_overrides or {}))
     worker = start_worker_process(settings, **popen_kwargs)
     platform = None
     try:

@@ -37,7 +37,9 @@ async def http(api_server, secrets: Secrets, capfd) -> AsyncIterator[httpx.Async
         event_hooks={"response": [record]},
     ) as client:
         yield client
-        for service in (await client.get(BASE, params={"active_only": "false"})).json():
+        for service in (
+            await client.get(BASE, params={"active_only": "false", "limit": 1000})
+        ).json():
             if service["name"].startswith("es-t-"):
                 await client.delete(f"{BASE}/{service['id']}")
     assert bodies

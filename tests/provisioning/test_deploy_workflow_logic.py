@@ -3,12 +3,14 @@ in which order, after which failure. Runs on the session's dev server, each test
 
 from __future__ import annotations
 
+import asyncio
 import uuid
+from datetime import timedelta
 
 import pytest
 from temporalio import activity
 from temporalio.client import WorkflowFailureError
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ApplicationError, CancelledError
 from temporalio.worker import Worker
 
 from activities.jobs import JobActivities
@@ -180,3 +182,109 @@ async def test_an_update_leaves_access_alone_when_the_request_does_not_mention_i
     result = await run_deploy(temporal_env, cloud, operation="update")
     assert result["created"] is False
     assert "set_invokers" not in cloud.calls
+
+
+class GoneDuringApply(RecordingCloud):
+    """apply_service's worker "dies" once started: no heartbeat, no answer to the cancel."""
+
+    def __init__(self) -> None:
+        super().__init__(existing=False, fail=None)
+        self.applying = asyncio.Event()
+        self.release = asyncio.Event()
+
+    def activities(self) -> list:
+        others = [a for a in super().activities() if a.__name__ != "apply_service"]
+
+        @activity.defn(name="cloud_run.apply_service")
+        async def apply_service(inp: ApplyServiceInput) -> CloudRunServiceResult:
+            self._record("apply_service")
+            self.applying.set()
+            await self.release.wait()
+            return self.result(inp.spec.service_name)
+
+        return [*others, apply_service]
+
+
+async def test_a_step_that_times_out_after_the_cancel_ends_the_job_cancelled_and_undone(
+    temporal_env,
+):
+    cloud = GoneDuringApply()
+    queue = f"logic-{uuid.uuid4().hex[:8]}"
+    spec = ServiceSpec(service_name=f"svc-{uuid.uuid4().hex[:8]}", image="img")
+    jobs = JobActivities(temporal_env.client, Settings(job_lock_check_seconds=1.0))
+    async with Worker(
+        temporal_env.client,
+        task_queue=queue,
+        workflows=[DeployService, ResourceLock],
+        activities=[*cloud.activities(), *jobs.all()],
+        graceful_shutdown_timeout=timedelta(seconds=1),
+    ):
+        handle = await temporal_env.client.start_workflow(
+            DeployService.run,
+            DeployServiceInput(spec=spec, region="us-central1"),
+            id=f"logic-{uuid.uuid4().hex[:8]}",
+            task_queue=queue,
+        )
+        await asyncio.wait_for(cloud.applying.wait(), 30)
+        await handle.cancel()
+        try:
+            with pytest.raises(WorkflowFailureError) as failure:
+                await handle.result()
+        finally:
+            cloud.release.set()
+        state = await handle.query(DeployService.job_state)
+    assert isinstance(failure.value.cause, CancelledError), failure.value.cause
+    assert state.current_phase == "cancelled" and state.error == "cancelled by request"
+    assert cloud.calls[-1] == "delete_service"
+
+
+class CompletesDespiteCancel(RecordingCloud):
+    """apply_service never heartbeats, so it cannot learn of the cancel, and finishes anyway."""
+
+    def __init__(self) -> None:
+        super().__init__(existing=False, fail=None)
+        self.applying = asyncio.Event()
+        self.release = asyncio.Event()
+
+    def activities(self) -> list:
+        others = [a for a in super().activities() if a.__name__ != "apply_service"]
+
+        @activity.defn(name="cloud_run.apply_service")
+        async def apply_service(inp: ApplyServiceInput) -> CloudRunServiceResult:
+            self._record("apply_service")
+            self.applying.set()
+            await self.release.wait()
+            return self.result(inp.spec.service_name)
+
+        return [*others, apply_service]
+
+
+async def test_a_step_that_completes_after_the_cancel_does_not_swallow_it(temporal_env):
+    cloud = CompletesDespiteCancel()
+    queue = f"logic-{uuid.uuid4().hex[:8]}"
+    spec = ServiceSpec(service_name=f"svc-{uuid.uuid4().hex[:8]}", image="img")
+    jobs = JobActivities(temporal_env.client, Settings(job_lock_check_seconds=1.0))
+    async with Worker(
+        temporal_env.client,
+        task_queue=queue,
+        workflows=[DeployService, ResourceLock],
+        activities=[*cloud.activities(), *jobs.all()],
+    ):
+        handle = await temporal_env.client.start_workflow(
+            DeployService.run,
+            DeployServiceInput(spec=spec, region="us-central1"),
+            id=f"logic-{uuid.uuid4().hex[:8]}",
+            task_queue=queue,
+        )
+        await asyncio.wait_for(cloud.applying.wait(), 30)
+        await handle.cancel()
+        # Let the cancel reach the workflow before the step answers.
+        await asyncio.sleep(1)
+        cloud.release.set()
+        with pytest.raises(WorkflowFailureError) as failure:
+            await handle.result()
+        state = await handle.query(DeployService.job_state)
+    assert isinstance(failure.value.cause, CancelledError), failure.value.cause
+    assert state.current_phase == "cancelled", state
+    steps_after_apply = cloud.calls[cloud.calls.index("apply_service") + 1 :]
+    assert steps_after_apply == ["delete_service"], cloud.calls

@@ -164,6 +164,19 @@ async def test_list_filters_by_type_and_activity(http, secrets):
     assert (await http.get(BASE, params={"active_only": "perhaps"})).status_code == 400
 
 
+async def test_the_list_pages_by_offset_and_counts_the_matches(http, secrets):
+    for _ in range(3):
+        await redis_service(http, secrets)
+    everything = await http.get(BASE, params={"active_only": "false", "limit": 1000})
+    names = [s["name"] for s in everything.json()]
+    assert everything.headers["X-Total-Count"] == str(len(names)) and len(names) >= 3
+    page = await http.get(BASE, params={"active_only": "false", "limit": 2, "offset": 1})
+    assert [s["name"] for s in page.json()] == names[1:3]
+    assert page.headers["X-Total-Count"] == str(len(names))
+    assert (await http.get(BASE, params={"limit": 0})).status_code == 400
+    assert (await http.get(BASE, params={"offset": -1})).status_code == 400
+
+
 async def test_get_by_id_and_by_name_and_not_found_and_malformed_ids(http, secrets):
     service = await postgres_service(http, secrets)
     by_id = await http.get(f"{BASE}/{service['id']}")

@@ -58,9 +58,17 @@ async def create(api, cleanup, **body) -> dict:
 
 
 async def names(api, **filters) -> set[str]:
-    response = await api.get(BASE, params=filters)
-    assert response.status_code == 200, response.text
-    return {s["name"] for s in response.json()}
+    """Every matching name, following the pages."""
+    found: set[str] = set()
+    params = {**filters, "limit": 1000}
+    while True:
+        response = await api.get(BASE, params=params)
+        assert response.status_code == 200, response.text
+        found |= {s["name"] for s in response.json()}
+        token = response.headers.get("X-Next-Page-Token")
+        if not token:
+            return found
+        params = {**params, "page_token": token}
 
 
 def assert_envelope(response: httpx.Response, status: int, code: str) -> dict:
@@ -166,6 +174,23 @@ async def test_list_filters_by_scope_customer_and_service(api, cleanup):
         set(item) == {"name", "scope", "labels", "created_at", "updated_at"} for item in listed
     )
     assert {item["scope"] for item in listed} == {"EXTERNAL", "MANAGED"}
+
+
+async def test_the_list_pages_with_a_token_and_counts_the_matches(api, cleanup):
+    customer = f"p{suffix()}"
+    made = {
+        (await create(api, cleanup, scope="CUSTOMER", key=f"k{i}", customer=customer))["name"]
+        for i in range(3)
+    }
+    first = await api.get(BASE, params={"customer": customer, "limit": 2})
+    assert first.status_code == 200 and len(first.json()) == 2
+    assert first.headers["X-Total-Count"] == "3"
+    token = first.headers["X-Next-Page-Token"]
+    second = await api.get(BASE, params={"customer": customer, "limit": 2, "page_token": token})
+    assert second.headers["X-Total-Count"] == "3" and "X-Next-Page-Token" not in second.headers
+    assert {s["name"] for s in first.json() + second.json()} == made
+    bad = await api.get(BASE, params={"customer": customer, "page_token": "nonsense"})
+    assert_envelope(bad, 400, "validation_error")
 
 
 async def test_metadata_never_contains_the_value(api, cleanup):

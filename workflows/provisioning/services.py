@@ -190,6 +190,9 @@ class UndeployService(ServiceJob):
             )
         # A deletion cannot be undone, and one stopped half-way leaves a service that is neither
         # there nor gone: once started it runs to the end and the registry follows it.
+        track.on_cancel(
+            "the deletion already started runs to the end and the service is not restored"
+        )
         track.phase("deleting", 40, f"deleting service {inp.service_name}")
         _deleted, cancel_requested = await step_to_the_end(CloudRunSteps.DELETE_SERVICE, call, bool)
         if cancel_requested:
@@ -197,7 +200,11 @@ class UndeployService(ServiceJob):
                 "cancel requested during the deletion: a deletion cannot be stopped, finishing"
             )
         track.phase("unregistering", 90, "removing the service from the platform registry")
-        await step(RegistrySteps.REMOVE_SERVICE, call, bool)
+        # The registry follows the deletion even if the cancel comes now.
+        _removed, cancel_during_removal = await step_to_the_end(
+            RegistrySteps.REMOVE_SERVICE, call, bool
+        )
+        cancel_requested = cancel_requested or cancel_during_removal
         return track.complete(
             {
                 "service_name": inp.service_name,

@@ -8,13 +8,16 @@ import asyncio
 import structlog
 from google.cloud import run_v2
 
+from api.auth import Principal
 from api.cloud import call_cloud
 from api.errors import ApiError, not_found
+from api.job_engine import job_id_for
+from api.logic.provisioning.secret_access import deployment_secret_names, deployment_use
 from api.schemas.provisioning.services import ServiceCategory, ServiceSummary
 from core.settings import Settings
 from providers.google.cloud_run import CloudRunServices
 from store.db import Database
-from store.provisioning import customers, external_services, service_registry
+from store.provisioning import customers, external_services, secret_audit, service_registry
 from store.provisioning.models import Customer, ServiceRecord
 
 log = structlog.get_logger(__name__)
@@ -55,7 +58,7 @@ async def service_with_owner(settings: Settings, db: Database, name: str, region
 
 async def external_summaries(db: Database) -> list[ServiceSummary]:
     async with db.transaction() as session:
-        rows = await external_services.list_services(session, active_only=False)
+        rows, _total = await external_services.list_services(session, active_only=False)
     return [
         ServiceSummary(
             name=row.name,
@@ -68,6 +71,18 @@ async def external_summaries(db: Database) -> list[ServiceSummary]:
         )
         for row in rows
     ]
+
+
+async def authorize_mounted_secrets(
+    db: Database, principal: Principal, request, operation: str, idempotency_key: str | None
+) -> str:
+    """The job id to start; before it, the secrets the body mounts are authorized and audited."""
+    job_id = job_id_for(operation, idempotency_key, principal)
+    names = deployment_secret_names(request.secrets)
+    use = deployment_use(db, principal, request.service_name, job_id)
+    await use.authorize(names)
+    await use.record(names, secret_audit.OK)
+    return job_id
 
 
 async def force_delete(settings: Settings, db: Database, name: str, region: str | None) -> None:

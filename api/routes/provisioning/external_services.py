@@ -118,11 +118,15 @@ async def create_external_service(
 async def list_external_services(
     _: Reader,
     db: DbDep,
+    response: Response,
     type_filter: Annotated[
         str | None, Query(alias="type", max_length=32, description="One of the supported types.")
     ] = None,
     active_only: bool = True,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
 ) -> list[ExternalServiceSummary]:
+    """The seed's bare array, one page of it by name; `X-Total-Count` says how many match."""
     service_type = None
     if type_filter is not None:
         service_type = type_filter.strip().lower()
@@ -133,9 +137,10 @@ async def list_external_services(
                 details={"field": "type", "valid_types": logic.VALID_TYPES},
             )
     async with db.transaction() as session:
-        rows = await external_services.list_services(
-            session, service_type=service_type, active_only=active_only
+        rows, total = await external_services.list_services(
+            session, service_type=service_type, active_only=active_only, limit=limit, offset=offset
         )
+        response.headers["X-Total-Count"] = str(total)
         return [ExternalServiceSummary(id=r.id, name=r.name, type=r.type) for r in rows]
 
 

@@ -103,10 +103,18 @@ async def create_secret(
 async def list_secrets(
     _: Reader,
     settings: SettingsDep,
+    response: Response,
     scope: Annotated[ScopeValue | None, Query(description="Any letter case.")] = None,
     customer: Annotated[str | None, Query(pattern=CUSTOMER_PATTERN)] = None,
     service: Annotated[str | None, Query(pattern=SERVICE_PATTERN)] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    page_token: Annotated[
+        str | None,
+        Query(max_length=1024, description="The `X-Next-Page-Token` of the previous page."),
+    ] = None,
 ) -> list[SecretResponse]:
+    """The seed's bare array, one page of it: `X-Total-Count` says how many secrets match, and
+    `X-Next-Page-Token`, present while more follow, is the `page_token` for the next page."""
     labels: dict[str, str] = {}
     if scope is not None:
         labels["scope"] = scope.label
@@ -115,17 +123,31 @@ async def list_secrets(
     if service is not None:
         labels["service"] = service
 
-    def read() -> list[SecretResponse]:
+    def read() -> tuple[list[SecretResponse], str | None, int]:
         store = SecretStore(settings)
-        found = store.list(labels)
+        try:
+            page = store.list_page(labels, limit, page_token)
+        except gexc.BadRequest:
+            if not page_token:
+                raise
+            raise ApiError(
+                400,
+                "invalid page_token: pass back an X-Next-Page-Token this API returned",
+                details={"field": "page_token"},
+            ) from None
         with ThreadPoolExecutor(max_workers=_LIST_WORKERS) as pool:
-            times = list(pool.map(lambda meta: store.updated_at(meta), found))
-        return sorted(
-            (_response(meta, at) for meta, at in zip(found, times, strict=True)),
+            times = list(pool.map(lambda meta: store.updated_at(meta), page.secrets))
+        found = sorted(
+            (_response(meta, at) for meta, at in zip(page.secrets, times, strict=True)),
             key=lambda s: s.name,
         )
+        return found, page.next_page_token, page.total
 
-    return await call_cloud("listing secrets", read)
+    found, next_token, total = await call_cloud("listing secrets", read)
+    response.headers["X-Total-Count"] = str(total)
+    if next_token:
+        response.headers["X-Next-Page-Token"] = next_token
+    return found
 
 
 @router.get("/{name}", response_model=SecretResponse)

@@ -48,7 +48,7 @@ async def create_service_database(
     prefix = await logic.customer_prefix(db, request.customer_id)
     operation = Operations.CREATE_SERVICE_DATABASE
     # Known before the start: the staged password is named after the job that will delete it.
-    job_id = job_id_for(operation, idempotency_key)
+    job_id = job_id_for(operation, idempotency_key, principal)
     use = external_service_use(db, principal, service.name, f"{operation}; job={job_id}")
     await use.record((service.secret_refs or {}).values(), secret_audit.OK)
     staged: str | None = None
@@ -72,6 +72,7 @@ async def create_service_database(
             operation=operation,
             subject=JobSubject(kind="database", name=f"{service_id}/{request.db_name}"),
             labels={SERVICE_LABEL: request.service_name, CUSTOMER_LABEL: prefix},
+            caller=principal,
             idempotency_key=idempotency_key,
             body=body,
             estimated_time="1 minute",

@@ -12,14 +12,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Path, Query, Response, status
 
-from api.auth import Principal, Reader, Writer
+from api.auth import Reader, Writer
 from api.cloud import call_cloud
 from api.deps import DbDep, JobEngineDep, SettingsDep
 from api.errors import ApiError
-from api.job_engine import job_id_for
 from api.logic.provisioning import service_views as views
 from api.logic.provisioning import services as logic
-from api.logic.provisioning.secret_access import deployment_secret_names, deployment_use
 from api.schemas.jobs import JobResponse
 from api.schemas.provisioning.services import (
     REGION_PATTERN,
@@ -43,7 +41,6 @@ from contracts.provisioning.services import (
 )
 from providers.google import cloud_logging
 from providers.google.cloud_run import CloudRunServices
-from store.provisioning import secret_audit
 
 router = APIRouter(prefix="/api/v1/services", tags=["services"])
 
@@ -62,18 +59,6 @@ DEPLOY_ESTIMATE = "2-3 minutes"
 
 def _subject(service_name: str) -> JobSubject:
     return JobSubject(kind="service", name=service_name)
-
-
-async def _mounted_secrets(
-    db, principal: Principal, request, operation: str, idempotency_key: str | None
-) -> str:
-    """The job id to start; before it, the secrets the body mounts are authorized and audited."""
-    job_id = job_id_for(operation, idempotency_key)
-    names = deployment_secret_names(request.secrets)
-    use = deployment_use(db, principal, request.service_name, job_id)
-    await use.authorize(names)
-    await use.record(names, secret_audit.OK)
-    return job_id
 
 
 @router.get("", response_model=ServiceList)
@@ -124,7 +109,9 @@ async def deploy_service(
 ) -> JobResponse:
     prefix = await logic.named_customer(db, request.customer)
     region = request.region or settings.gcp_region
-    job_id = await _mounted_secrets(db, principal, request, Operations.DEPLOY, idempotency_key)
+    job_id = await logic.authorize_mounted_secrets(
+        db, principal, request, Operations.DEPLOY, idempotency_key
+    )
     return await jobs.start(
         Workflows.DEPLOY_SERVICE,
         DeployServiceInput(
@@ -133,6 +120,7 @@ async def deploy_service(
         operation=Operations.DEPLOY,
         subject=_subject(request.service_name),
         labels={SERVICE_LABEL: request.service_name, CUSTOMER_LABEL: prefix},
+        caller=principal,
         idempotency_key=idempotency_key,
         body=request.model_dump(mode="json"),
         estimated_time=DEPLOY_ESTIMATE,
@@ -208,13 +196,16 @@ async def update_service(
         )
     region = request.region or settings.gcp_region
     await logic.cloud_run_service(settings, service_name, region)
-    job_id = await _mounted_secrets(db, principal, request, Operations.UPDATE, idempotency_key)
+    job_id = await logic.authorize_mounted_secrets(
+        db, principal, request, Operations.UPDATE, idempotency_key
+    )
     return await jobs.start(
         Workflows.DEPLOY_SERVICE,
         DeployServiceInput(spec=request.spec(), operation=Operations.UPDATE, region=region),
         operation=Operations.UPDATE,
         subject=_subject(service_name),
         labels={SERVICE_LABEL: service_name},
+        caller=principal,
         idempotency_key=idempotency_key,
         body=request.model_dump(mode="json", exclude_unset=True),
         estimated_time=DEPLOY_ESTIMATE,
@@ -225,7 +216,7 @@ async def update_service(
 @router.delete("/{service_name}", status_code=status.HTTP_202_ACCEPTED, response_model=JobResponse)
 async def undeploy_service(
     service_name: ServiceNamePath,
-    _: Writer,
+    principal: Writer,
     settings: SettingsDep,
     jobs: JobEngineDep,
     region: RegionQuery = None,
@@ -239,6 +230,7 @@ async def undeploy_service(
         operation=Operations.UNDEPLOY,
         subject=_subject(service_name),
         labels={SERVICE_LABEL: service_name},
+        caller=principal,
         idempotency_key=idempotency_key,
         body={"service_name": service_name, "region": region},
         estimated_time="1 minute",
