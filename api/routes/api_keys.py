@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import uuid
 
-from fastapi import APIRouter, Response, status
+from fastapi import Response, status
 from sqlalchemy import select
 
 from api.auth import Admin, principal_cache
 from api.deps import DbDep
 from api.errors import not_found
+from api.http import JsonRouter
 from api.schemas.api_keys import ApiKeyCreate, ApiKeyCreated, ApiKeyInfo
 from store import api_keys
 from store.models import ApiKey
 
-router = APIRouter(prefix="/api/v1/api-keys", tags=["api keys"])
+router = JsonRouter(prefix="/api/v1/api-keys", tags=["api keys"])
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=ApiKeyCreated)

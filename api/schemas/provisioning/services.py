@@ -8,6 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from api.schemas.base import RequestModel
 from contracts.provisioning.services import ServiceSpec
 
 REGION_PATTERN = r"^[a-z]+-[a-z]+[0-9]$"
@@ -27,8 +28,8 @@ _EXAMPLE = {
 }
 
 
-class ServiceDeployRequest(ServiceSpec):
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [_EXAMPLE]})
+class ServiceDeployRequest(RequestModel, ServiceSpec):
+    model_config = ConfigDict(json_schema_extra={"examples": [_EXAMPLE]})
 
     image: str = Field(min_length=1, max_length=1024)
     region: str | None = Field(default=None, pattern=REGION_PATTERN)
@@ -38,9 +39,8 @@ class ServiceDeployRequest(ServiceSpec):
         return ServiceSpec.model_validate(self.model_dump(exclude={"region", "customer"}))
 
 
-class ServiceUpdateRequest(ServiceSpec):
+class ServiceUpdateRequest(RequestModel, ServiceSpec):
     model_config = ConfigDict(
-        extra="forbid",
         json_schema_extra={
             "examples": [{"service_name": "acme-crm", "env_vars": {"LOG_LEVEL": "debug"}}]
         },
