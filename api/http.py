@@ -24,6 +24,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.errors import ApiError, envelope
 
+_DRAIN_FACTOR = 8
+
 
 class BodyLimit:
     def __init__(self, app: ASGIApp, max_bytes: int) -> None:
@@ -57,13 +59,21 @@ class BodyLimit:
         await self.app(scope, _replay([whole], receive), send)
 
     async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
+        # A client that sends its whole body before reading the answer would see the connection
+        # reset instead of the 413, so the rest is read and dropped first, up to a bound (the
+        # server stops listening once it has answered).
+        drained = 0
+        while drained < _DRAIN_FACTOR * self.max_bytes:
+            message = await receive()
+            drained += len(message.get("body", b""))
+            if message["type"] != "http.request" or not message.get("more_body", False):
+                break
         response = envelope(
             413,
             "payload_too_large",
             f"the request body is larger than {self.max_bytes} bytes",
             {"limit_bytes": self.max_bytes},
         )
-        # The unread rest of the body would be taken for the next request on this connection.
         response.headers["Connection"] = "close"
         await response(scope, receive, send)
 
