@@ -27,9 +27,9 @@ class Settings(BaseSettings):
     codec_key: str | None = None
     # Lets the dev server's Web UI, in a browser on this machine, call /codec without an API key.
     codec_allow_loopback: bool = True
-    # The API's bound on one Temporal call, connecting and retrying included: past it the API
-    # answers 503 rather than keep the caller waiting on a server that is down.
-    temporal_api_timeout_seconds: float = 2.0
+    # The API's bound on one Temporal call (and on connecting): past it the API answers 503 rather
+    # than keep the caller waiting on a server that hangs. A refused connection answers at once.
+    temporal_api_timeout_seconds: float = 5.0
 
     # API
     api_host: str = "127.0.0.1"

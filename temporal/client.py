@@ -14,6 +14,9 @@ from temporalio.service import RetryConfig, RPCError, RPCStatusCode
 from core.settings import Settings, get_settings
 from temporal.codec import EncryptionCodec
 
+# How long the API's client retries a server that refuses or drops connections: long enough for a
+# blip, short enough that the caller gets its 503 (the client's default is 10 s per call).
+_API_RETRY_MILLIS = 1000
 _UNREACHABLE = {RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED}
 # The client calls the API makes; each gets the API's RPC timeout unless the caller set one.
 _BOUNDED_CALLS = (
@@ -42,9 +45,9 @@ async def connect(
 ) -> Client:
     """`lazy` defers the first connection, so the API starts (and /health reports) while Temporal is down.
 
-    `fail_fast` is for a caller with someone waiting (the API): connecting, each call and the
-    client's own retries of an unreachable server are bounded by `temporal_api_timeout_seconds`
-    (by default the client retries for 10 s per call). A worker keeps the patient defaults."""
+    `fail_fast` is for a caller with someone waiting (the API): connecting and each call are
+    bounded by `temporal_api_timeout_seconds`, the client's retries of an unreachable server by
+    `_API_RETRY_MILLIS`. A worker keeps the client's patient defaults."""
     settings = settings or get_settings()
     options: dict[str, Any] = {}
     if fail_fast:
@@ -53,7 +56,7 @@ async def connect(
             "connect_timeout": timeout,
             "retry_config": RetryConfig(
                 max_interval_millis=500,
-                max_elapsed_time_millis=int(timeout.total_seconds() * 500),
+                max_elapsed_time_millis=_API_RETRY_MILLIS,
                 max_retries=5,
             ),
             "interceptors": [_RpcTimeout(timeout)],
