@@ -44,8 +44,7 @@ class BodyLimit:
         size = 0
         while True:
             message = await receive()
-            if message["type"] != "http.request":  # the client went away
-                await self.app(scope, _replay([message], receive), send)
+            if message["type"] != "http.request":  # gone before it finished: nothing to answer
                 return
             chunk = message.get("body", b"")
             size += len(chunk)
