@@ -38,7 +38,7 @@ class BodyLimit:
             return
         declared = Headers(scope=scope).get("content-length", "")
         if declared.isdigit() and int(declared) > self.max_bytes:
-            await self._refuse(scope, receive, send)
+            await self._refuse(scope, receive, send, more_body=True)
             return
         chunks: list[bytes] = []
         size = 0
@@ -47,26 +47,26 @@ class BodyLimit:
             if message["type"] != "http.request":  # gone before it finished: nothing to answer
                 return
             chunk = message.get("body", b"")
+            more_body = message.get("more_body", False)
             size += len(chunk)
             if size > self.max_bytes:
-                await self._refuse(scope, receive, send)
+                await self._refuse(scope, receive, send, more_body=more_body)
                 return
             chunks.append(chunk)
-            if not message.get("more_body", False):
+            if not more_body:
                 break
         whole = {"type": "http.request", "body": b"".join(chunks), "more_body": False}
         await self.app(scope, _replay([whole], receive), send)
 
-    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send, *, more_body: bool) -> None:
         # A client that sends its whole body before reading the answer would see the connection
         # reset instead of the 413, so the rest is read and dropped first, up to a bound (the
         # server stops listening once it has answered).
         drained = 0
-        while drained < _DRAIN_FACTOR * self.max_bytes:
+        while more_body and drained < _DRAIN_FACTOR * self.max_bytes:
             message = await receive()
             drained += len(message.get("body", b""))
-            if message["type"] != "http.request" or not message.get("more_body", False):
-                break
+            more_body = message["type"] == "http.request" and message.get("more_body", False)
         response = envelope(
             413,
             "payload_too_large",

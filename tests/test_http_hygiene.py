@@ -9,6 +9,7 @@ import json
 
 import pytest
 
+from api.http import BodyLimit
 from contracts.limits import json_size
 from contracts.provisioning.services import MAX_ENV_VARS, MAX_LABELS, ServiceSpec
 from tests.helpers.platform import unique_name
@@ -61,6 +62,33 @@ async def test_a_chunked_body_over_the_limit_is_counted_and_refused(api, client,
     assert "content-length" not in response.request.headers
     error_of(response, 413, "payload_too_large")
     assert await job_count(client, settings) == before
+
+
+@pytest.mark.parametrize("last_chunk_crosses", [True, False])
+async def test_the_limit_answers_whether_or_not_the_crossing_chunk_is_the_last(last_chunk_crosses):
+    """Direct on the middleware: how a server splits a body into messages is up to the server."""
+    limit = 1024
+    if last_chunk_crosses:
+        messages = [(b"x" * 1000, True), (b"x" * 100, False)]
+    else:
+        messages = [(b"x" * 1000, True), (b"x" * 100, True), (b"x" * 100, False)]
+    pending = [{"type": "http.request", "body": b, "more_body": more} for b, more in messages]
+    sent: list[dict] = []
+
+    async def receive():
+        assert pending, "read past the end of the body: a real server would hang here"
+        return pending.pop(0)
+
+    async def send(message):
+        sent.append(message)
+
+    async def app(*_):
+        raise AssertionError("the app ran for a refused body")
+
+    scope = {"type": "http", "method": "POST", "path": "/", "headers": []}
+    await BodyLimit(app, max_bytes=limit)(scope, receive, send)
+    assert sent[0]["status"] == 413
+    assert pending == []  # the rest was drained, so the client can read the answer
 
 
 async def test_a_body_just_under_the_limit_reaches_validation(api, settings):
