@@ -10,9 +10,11 @@ import structlog
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
+from api import openapi
 from api.deps import PlatformState
 from api.docs import install_docs
 from api.errors import install_error_handlers
+from api.http import BodyLimit
 from api.job_engine import JobEngine
 from api.routes import api_keys, codec, health, jobs, provisioning
 from core.local_keys import LocalKeyError, with_local_keys
@@ -44,7 +46,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         db = Database(settings.resolved_database_url)
         async with db.transaction() as session:
             await key_store.ensure(session, "admin", settings.admin_api_key, key_store.ADMIN_SCOPES)
-        temporal = await connect(settings, lazy=True)
+        temporal = await connect(settings, lazy=True, fail_fast=True)
         app.state.platform = PlatformState(
             settings=settings, db=db, temporal=temporal, jobs=JobEngine(temporal, settings)
         )
@@ -62,6 +64,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
     )
     install_docs(app)
+    # Refuses an oversized body before anything else reads it; inside CORS so the 413 carries CORS.
+    app.add_middleware(BodyLimit, max_bytes=settings.max_request_bytes)
     # The Temporal Web UI calls the codec endpoint from the browser, so its origin is allowed too.
     origins = [*settings.cors_origins, settings.temporal_ui_url.rstrip("/")]
     origins += [o.replace("127.0.0.1", "localhost") for o in origins if "127.0.0.1" in o]
@@ -72,6 +76,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         allow_headers=["*"],
     )
     install_error_handlers(app)
+    openapi.install(app)
     # Shared routers first, then each system's.
     for router in (health.router, jobs.router, api_keys.router, codec.router):
         app.include_router(router)

@@ -8,7 +8,11 @@ import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from temporalio.service import RPCError
+
+from temporal.client import unreachable
 
 log = structlog.get_logger(__name__)
 
@@ -22,9 +26,43 @@ _CODES = {
     413: "payload_too_large",
     415: "unsupported_media_type",
     422: "validation_error",
+    429: "rate_limited",
     502: "upstream_error",
     503: "unavailable",
 }
+
+
+# What each error status means in this API, for the OpenAPI document.
+DESCRIPTIONS = {
+    400: "Invalid input: `details.fields` names each refused field, parameter or the body.",
+    401: "Missing, unknown or revoked API key.",
+    403: "The API key lacks the scope this operation needs.",
+    404: "The resource named in the path does not exist.",
+    409: "Conflicts with the resource's current state (or an Idempotency-Key used for another "
+    "request).",
+    413: "The request body is over the size limit.",
+    415: "The request body is not JSON.",
+    429: "Too many requests; retry after the time in `Retry-After`.",
+    502: "An outside system answered with an error.",
+    503: "A system the operation needs (Temporal, the cloud) is unreachable; retry later.",
+}
+
+
+class ErrorBody(BaseModel):
+    code: str = Field(examples=["validation_error"])
+    message: str
+    details: dict[str, Any] = Field(default_factory=dict)
+
+
+class ErrorEnvelope(BaseModel):
+    """Every error the API answers."""
+
+    error: ErrorBody
+
+
+def answers(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """`responses=` for a router or route: the statuses it answers, each with the envelope."""
+    return {s: {"model": ErrorEnvelope, "description": DESCRIPTIONS[s]} for s in statuses}
 
 
 class ApiError(Exception):
@@ -79,3 +117,18 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error", path=request.url.path, error_type=type(exc).__name__)
         return envelope(500, "internal_error", "internal error; see the API logs")
+
+    # The Temporal client raises RPCError when the server stops answering and RuntimeError when it
+    # never connected; `unreachable` tells those apart from real failures, which stay 500s.
+    @app.exception_handler(RPCError)
+    @app.exception_handler(RuntimeError)
+    async def _temporal(request: Request, exc: Exception) -> JSONResponse:
+        if not unreachable(exc):
+            return await _unexpected(request, exc)
+        log.warning("temporal unreachable", path=request.url.path, error=str(exc)[:200])
+        return envelope(
+            503,
+            "unavailable",
+            "the job service (Temporal) is unreachable, retry later",
+            {"upstream": "temporal"},
+        )

@@ -36,6 +36,9 @@ class Settings(BaseSettings):
     codec_key: str | None = None
     # Lets the dev server's Web UI, in a browser on this machine, call /codec without an API key.
     codec_allow_loopback: bool = True
+    # The API's bound on one Temporal call (and on connecting): past it the API answers 503 rather
+    # than keep the caller waiting on a server that hangs. A refused connection answers at once.
+    temporal_api_timeout_seconds: float = 5.0
 
     # API
     api_host: str = "127.0.0.1"
@@ -43,6 +46,9 @@ class Settings(BaseSettings):
     public_api_url: str = "http://127.0.0.1:8000"
     admin_api_key: str | None = None
     cors_origins: list[str] = Field(default_factory=list)
+    # Largest request body the API reads (413 above it); per-field limits keep workflow inputs far
+    # smaller still, well under Temporal's 2 MB payload limit.
+    max_request_bytes: int = Field(default=1024 * 1024, ge=1024)
 
     # The platform's own tables
     database_url: str | None = Field(

@@ -3,13 +3,32 @@
 from __future__ import annotations
 
 import dataclasses
+from datetime import timedelta
+from typing import Any
 
-from temporalio.client import Client
+from temporalio.client import Client, Interceptor, OutboundInterceptor
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.converter import DataConverter
+from temporalio.service import RetryConfig, RPCError, RPCStatusCode
 
 from core.settings import Settings, get_settings
 from temporal.codec import EncryptionCodec
+
+# How long the API's client retries a server that refuses or drops connections: long enough for a
+# blip, short enough that the caller gets its 503 (the client's default is 10 s per call).
+_API_RETRY_MILLIS = 1000
+_UNREACHABLE = {RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED}
+# The client calls the API makes; each gets the API's RPC timeout unless the caller set one.
+_BOUNDED_CALLS = (
+    "start_workflow",
+    "describe_workflow",
+    "query_workflow",
+    "signal_workflow",
+    "cancel_workflow",
+    "terminate_workflow",
+    "list_workflows",
+    "count_workflows",
+)
 
 
 class MissingCodecKey(RuntimeError):
@@ -27,12 +46,67 @@ def data_converter(settings: Settings | None = None) -> DataConverter:
     )
 
 
-async def connect(settings: Settings | None = None, *, lazy: bool = False) -> Client:
-    """`lazy` defers the first connection, so the API starts (and /health reports) while Temporal is down."""
+async def connect(
+    settings: Settings | None = None, *, lazy: bool = False, fail_fast: bool = False
+) -> Client:
+    """`lazy` defers the first connection, so the API starts (and /health reports) while Temporal is down.
+
+    `fail_fast` is for a caller with someone waiting (the API): connecting and each call are
+    bounded by `temporal_api_timeout_seconds`, the client's retries of an unreachable server by
+    `_API_RETRY_MILLIS`. A worker keeps the client's patient defaults."""
     settings = settings or get_settings()
+    options: dict[str, Any] = {}
+    if fail_fast:
+        timeout = timedelta(seconds=settings.temporal_api_timeout_seconds)
+        options = {
+            "connect_timeout": timeout,
+            "retry_config": RetryConfig(
+                max_interval_millis=500,
+                max_elapsed_time_millis=_API_RETRY_MILLIS,
+                max_retries=5,
+            ),
+            "interceptors": [_RpcTimeout(timeout)],
+        }
     return await Client.connect(
         settings.temporal_address,
         namespace=settings.temporal_namespace,
         data_converter=data_converter(settings),
         lazy=lazy,
+        **options,
     )
+
+
+def unreachable(error: BaseException) -> bool:
+    """Whether a client call failed because the server could not be reached in time."""
+    if isinstance(error, RPCError):
+        return error.status in _UNREACHABLE
+    # What a lazy client that has not connected yet raises, on every call, while it cannot.
+    return isinstance(error, RuntimeError) and str(error).startswith("Failed client connect")
+
+
+class _RpcTimeout(Interceptor):
+    def __init__(self, timeout: timedelta) -> None:
+        self.timeout = timeout
+
+    def intercept_client(self, next: OutboundInterceptor) -> OutboundInterceptor:
+        return _BoundedCalls(next, self.timeout)
+
+
+class _BoundedCalls(OutboundInterceptor):
+    def __init__(self, next: OutboundInterceptor, timeout: timedelta) -> None:
+        super().__init__(next)
+        self.timeout = timeout
+
+
+def _bounded(name: str):
+    def call(self: _BoundedCalls, input: Any) -> Any:
+        if input.rpc_timeout is None:
+            input.rpc_timeout = self.timeout
+        return getattr(self.next, name)(input)
+
+    call.__name__ = name
+    return call
+
+
+for _name in _BOUNDED_CALLS:
+    setattr(_BoundedCalls, _name, _bounded(_name))

@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import uuid
 
-from fastapi import APIRouter, Response, status
+from fastapi import Response, status
 from sqlalchemy import select
 
 from api.auth import Admin, principal_cache
 from api.deps import DbDep
-from api.errors import ApiError, not_found
+from api.errors import ApiError, answers, not_found
+from api.http import JsonRouter
 from api.schemas.api_keys import ApiKeyCreate, ApiKeyCreated, ApiKeyInfo
 from store import api_keys
 from store.models import ApiKey
 
-router = APIRouter(prefix="/api/v1/api-keys", tags=["api keys"])
+router = JsonRouter(prefix="/api/v1/api-keys", tags=["api keys"])
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=ApiKeyCreated)
@@ -35,7 +36,9 @@ async def list_api_keys(_: Admin, db: DbDep) -> list[ApiKeyInfo]:
 @router.delete(
     "/{key_id}",
     status_code=status.HTTP_204_NO_CONTENT,
-    responses={409: {"description": "the last active admin key cannot be revoked"}},
+    responses={
+        409: {**answers(409)[409], "description": "the last active admin key cannot be revoked"}
+    },
 )
 async def revoke_api_key(key_id: uuid.UUID, _: Admin, db: DbDep) -> Response:
     """Revokes a key. The last active admin key is refused (409): mint another first, through

@@ -11,27 +11,34 @@ from __future__ import annotations
 import base64
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 from temporalio.api.common.v1 import Payload
 
 from api.auth import _api_key_header, _bearer, current_principal
 from api.deps import SettingsDep
-from api.errors import ApiError
+from api.errors import ApiError, answers
+from api.http import JsonRouter
+from api.schemas.base import RequestModel
 from temporal.codec import EncryptionCodec
 
-router = APIRouter(prefix="/codec", tags=["codec"])
+# Auth is checked by `_authorised` (loopback or a key), not a security scheme, so it is declared.
+router = JsonRouter(prefix="/codec", tags=["codec"], responses=answers(401, 403, 404))
 LOOPBACK = {"127.0.0.1", "::1", "localhost"}
 
 
-class WirePayload(BaseModel):
-    metadata: dict[str, str] = Field(default_factory=dict)
+# The Web UI sends Temporal's Payload JSON, which may grow fields; unknown ones are ignored.
+class WirePayload(RequestModel):
+    model_config = ConfigDict(extra="ignore")
+
+    metadata: dict[str, str] = Field(default_factory=dict, max_length=64)
     data: str = ""
 
 
-class WirePayloads(BaseModel):
+class WirePayloads(RequestModel):
     model_config = ConfigDict(
+        extra="ignore",
         json_schema_extra={
             "examples": [
                 {
@@ -40,10 +47,10 @@ class WirePayloads(BaseModel):
                     ]
                 }
             ]
-        }
+        },
     )
 
-    payloads: list[WirePayload]
+    payloads: list[WirePayload] = Field(max_length=1000)
 
 
 async def _authorised(request: Request, settings: SettingsDep) -> None:

@@ -5,12 +5,13 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
-from fastapi import APIRouter, Response
+from fastapi import Response
 from sqlalchemy import text
 
 from api.deps import DbDep, SettingsDep, TemporalDep
+from api.http import JsonRouter
 
-router = APIRouter(tags=["health"])
+router = JsonRouter(tags=["health"])
 
 
 async def _check(coro) -> dict:
@@ -26,7 +27,10 @@ async def _database(db) -> None:
         await connection.execute(text("SELECT 1"))
 
 
-@router.get("/health")
+@router.get(
+    "/health",
+    responses={503: {"description": "Degraded: the same report, naming what is unreachable."}},
+)
 async def health(
     response: Response, settings: SettingsDep, db: DbDep, temporal: TemporalDep
 ) -> dict:

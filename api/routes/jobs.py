@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query
+from fastapi import Path, Query
 
 from api.auth import Reader, Writer
 from api.deps import JobEngineDep
+from api.errors import answers
+from api.http import JsonRouter
 from api.schemas.jobs import CancelResponse, Job, JobList, JobLogs, JobStatus
 
-router = APIRouter(prefix="/api/v1/jobs", tags=["jobs"])
+router = JsonRouter(prefix="/api/v1/jobs", tags=["jobs"], responses=answers(503))
 
 JobIdPath = Annotated[str, Path(pattern=r"^[A-Za-z0-9_.:-]{1,200}$")]
 
@@ -48,7 +50,9 @@ async def get_job_logs(
     return await jobs.logs(job_id, lines)
 
 
-@router.post("/{job_id}/cancel", response_model=CancelResponse, status_code=202)
+@router.post(
+    "/{job_id}/cancel", response_model=CancelResponse, status_code=202, responses=answers(409)
+)
 async def cancel_job(job_id: JobIdPath, _: Writer, jobs: JobEngineDep) -> CancelResponse:
     _job, effect = await jobs.cancel(job_id)
     return CancelResponse(

@@ -7,19 +7,19 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from api.schemas.base import RequestModel
 from api.schemas.types import UtcDateTime
 
 Scope = Literal["read", "write", "admin", "secrets"]
 
 
-class ApiKeyCreate(BaseModel):
+class ApiKeyCreate(RequestModel):
     model_config = ConfigDict(
-        extra="forbid",
         json_schema_extra={"examples": [{"name": "ci-deployer", "scopes": ["read", "write"]}]},
     )
 
     name: str = Field(min_length=1, max_length=128)
-    scopes: list[Scope] = Field(min_length=1)
+    scopes: list[Scope] = Field(min_length=1, max_length=len(Scope.__args__))
 
 
 class ApiKeyInfo(BaseModel):

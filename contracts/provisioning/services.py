@@ -4,9 +4,18 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
+
+from contracts.limits import MAX_FIELD_JSON_BYTES, check_json_size
 
 # Cloud Run's own rule for service ids; checked up front so a bad name never starts a job.
 SERVICE_NAME_PATTERN = r"^[a-z](?:[a-z0-9-]{0,47}[a-z0-9])?$"
@@ -14,6 +23,14 @@ ENV_VAR_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 SECRET_REF_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,255}(:(latest|[0-9]+))?$")
 LABEL_KEY_PATTERN = re.compile(r"^[a-z][a-z0-9_-]{0,62}$")
 LABEL_VALUE_PATTERN = re.compile(r"^[a-z0-9_-]{0,63}$")
+
+# Bounds that keep a DeployServiceInput under ~400 KB (Temporal refuses payloads over 2 MB).
+MAX_ENV_VARS = 200
+MAX_LABELS = 64  # Google Cloud's own limit per resource
+EnvName = Annotated[str, StringConstraints(max_length=255)]
+EnvValue = Annotated[str, StringConstraints(max_length=32 * 1024)]
+SecretRef = Annotated[str, StringConstraints(max_length=300)]
+LabelText = Annotated[str, StringConstraints(max_length=63)]
 
 ServiceName = Field(
     pattern=SERVICE_NAME_PATTERN,
@@ -38,15 +55,21 @@ class ServiceSpec(BaseModel):
     max_instances: int | None = Field(default=None, ge=1, le=1000)
     concurrency: int | None = Field(default=None, ge=1, le=1000)
     timeout_seconds: int | None = Field(default=None, ge=1, le=3600)
-    env_vars: dict[str, str] | None = None
-    secrets: dict[str, str] | None = Field(
+    env_vars: dict[EnvName, EnvValue] | None = Field(
         default=None,
+        max_length=MAX_ENV_VARS,
+        description=f"At most {MAX_ENV_VARS} variables, each value at most 32 KiB, all of them "
+        f"together at most {MAX_FIELD_JSON_BYTES // 1024} KiB as JSON.",
+    )
+    secrets: dict[EnvName, SecretRef] | None = Field(
+        default=None,
+        max_length=MAX_ENV_VARS,
         description="Environment variable → Secret Manager secret name (optionally `name:version`). "
         "Only names travel; Cloud Run resolves the values.",
     )
     allow_public_access: bool | None = None
     service_account: str | None = Field(default=None, max_length=255)
-    labels: dict[str, str] | None = None
+    labels: dict[LabelText, LabelText] | None = Field(default=None, max_length=MAX_LABELS)
 
     @field_validator("env_vars")
     @classmethod
@@ -54,7 +77,7 @@ class ServiceSpec(BaseModel):
         for key in value or {}:
             if not ENV_VAR_PATTERN.match(key):
                 raise ValueError(f"invalid environment variable name: {key!r}")
-        return value
+        return check_json_size(value)
 
     @field_validator("secrets")
     @classmethod

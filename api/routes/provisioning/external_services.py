@@ -35,12 +35,13 @@ import uuid
 from typing import Annotated
 
 import structlog
-from fastapi import APIRouter, Body, Path, Query, Response, status
+from fastapi import Body, Path, Query, Response, status
 from sqlalchemy.exc import IntegrityError
 
 from api.auth import Reader, Writer
 from api.deps import DbDep, SettingsDep
-from api.errors import ApiError, not_found
+from api.errors import ApiError, answers, not_found
+from api.http import JsonRouter
 from api.logic.provisioning import external_services as logic
 from api.logic.provisioning.secret_access import external_service_use
 from api.schemas.provisioning.external_services import (
@@ -57,7 +58,11 @@ from api.schemas.provisioning.external_services import (
 from providers.service_templates import SUPPORTED_TYPES, HealthCheckResult
 from store.provisioning import external_services
 
-router = APIRouter(prefix="/api/v1/external-services", tags=["external services"])
+router = JsonRouter(
+    prefix="/api/v1/external-services",
+    tags=["external services"],
+    responses=answers(502, 503),
+)
 log = structlog.get_logger(__name__)
 
 ServiceIdPath = Annotated[uuid.UUID, Path(description="The external service's id (a UUID).")]
@@ -72,7 +77,12 @@ def _duplicate(name: str) -> ApiError:
 # --- registry -------------------------------------------------------------------------------------
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, response_model=ExternalServiceCreated)
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=ExternalServiceCreated,
+    responses=answers(409),
+)
 async def create_external_service(
     body: ExternalServiceCreate, principal: Writer, settings: SettingsDep, db: DbDep
 ) -> ExternalServiceCreated:
@@ -258,7 +268,9 @@ async def check_external_service_health(
     return health
 
 
-@router.post("/{service_id}/operations/{operation}", response_model=OperationResult)
+@router.post(
+    "/{service_id}/operations/{operation}", response_model=OperationResult, responses=answers(409)
+)
 async def execute_external_service_operation(
     service_id: ServiceIdPath,
     operation: OperationPath,

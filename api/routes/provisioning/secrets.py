@@ -17,13 +17,14 @@ from datetime import UTC, datetime
 from typing import Annotated, TypeVar
 
 import structlog
-from fastapi import APIRouter, Depends, Path, Query, Response, status
+from fastapi import Depends, Path, Query, Response, status
 from google.api_core import exceptions as gexc
 
 from api.auth import Admin, Principal, Reader, Writer, current_principal
 from api.cloud import call_cloud
 from api.deps import DbDep, SettingsDep
-from api.errors import ApiError, not_found
+from api.errors import ApiError, answers, not_found
+from api.http import JsonRouter
 from api.logic.provisioning.secret_access import SECRETS_SCOPE
 from api.schemas.provisioning.secrets import (
     CUSTOMER_PATTERN,
@@ -39,7 +40,7 @@ from api.schemas.provisioning.secrets import (
 from providers.google.secret_manager import SECRET_NAME_PATTERN, SecretMetadata, SecretStore
 from store.provisioning import secret_audit
 
-router = APIRouter(prefix="/api/v1/secrets", tags=["secrets"])
+router = JsonRouter(prefix="/api/v1/secrets", tags=["secrets"], responses=answers(502, 503))
 log = structlog.get_logger(__name__)
 
 T = TypeVar("T")
@@ -80,7 +81,12 @@ def _read(store: SecretStore, name: str) -> SecretResponse | None:
     return None if meta is None else _response(meta, store.updated_at(meta))
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, response_model=SecretResponse)
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=SecretResponse,
+    responses=answers(409),
+)
 async def create_secret(
     body: SecretCreateRequest, principal: Writer, settings: SettingsDep
 ) -> SecretResponse:

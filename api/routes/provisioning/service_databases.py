@@ -13,10 +13,12 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Path, status
+from fastapi import Header, Path, status
 
 from api.auth import Writer
 from api.deps import DbDep, JobEngineDep, SettingsDep
+from api.errors import answers
+from api.http import JsonRouter
 from api.job_engine import job_id_for
 from api.logic.provisioning import service_databases as logic
 from api.logic.provisioning.secret_access import external_service_use
@@ -27,7 +29,11 @@ from contracts.provisioning.names import Operations, Workflows
 from contracts.provisioning.service_databases import CreateServiceDatabaseInput
 from store.provisioning import secret_audit
 
-router = APIRouter(prefix="/api/v1/external-services", tags=["external services"])
+router = JsonRouter(
+    prefix="/api/v1/external-services",
+    tags=["external services"],
+    responses=answers(409, 502, 503),
+)
 
 
 @router.post(

@@ -10,12 +10,13 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Path, Query, Response, status
+from fastapi import Header, Path, Query, Response, status
 
 from api.auth import Reader, Writer
 from api.cloud import call_cloud
 from api.deps import DbDep, JobEngineDep, SettingsDep
-from api.errors import ApiError
+from api.errors import ApiError, answers
+from api.http import JsonRouter
 from api.logic.provisioning import service_views as views
 from api.logic.provisioning import services as logic
 from api.schemas.jobs import JobResponse
@@ -42,7 +43,7 @@ from contracts.provisioning.services import (
 from providers.google import cloud_logging
 from providers.google.cloud_run import CloudRunServices
 
-router = APIRouter(prefix="/api/v1/services", tags=["services"])
+router = JsonRouter(prefix="/api/v1/services", tags=["services"], responses=answers(502, 503))
 
 ServiceNamePath = Annotated[str, Path(pattern=SERVICE_NAME_PATTERN, max_length=49)]
 RegionQuery = Annotated[str | None, Query(pattern=REGION_PATTERN)]

@@ -30,8 +30,10 @@ from pydantic import (
     field_validator,
 )
 
+from api.schemas.base import FromString, RequestModel
 from api.schemas.types import UtcDateTime
 from api.schemas.url_credentials import carries_credential
+from contracts.limits import MAX_FIELD_JSON_BYTES, check_json_size
 from providers.google.secret_manager import SECRET_NAME_PATTERN
 from providers.service_templates import ExternalServiceType, redact, url_scheme_problem
 from store.provisioning.models import ExternalService
@@ -125,11 +127,13 @@ _CREATE_EXAMPLE = {
 }
 
 
-class ExternalServiceCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [_CREATE_EXAMPLE]})
+class ExternalServiceCreate(RequestModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [_CREATE_EXAMPLE]})
 
     name: str = Field(pattern=NAME_PATTERN, description="Unique; lowercase, digits, _ and -.")
-    type: ExternalServiceType = Field(description="Service type (case-insensitive).")
+    type: Annotated[ExternalServiceType, FromString] = Field(
+        description="Service type (case-insensitive)."
+    )
     url: str | None = Field(default=None, max_length=MAX_URL_LENGTH, description=_URL_DESCRIPTION)
     cloud_console: str | None = Field(default=None, max_length=MAX_URL_LENGTH)
     metadata: dict[str, Any] = Field(default_factory=dict)
@@ -142,12 +146,11 @@ class ExternalServiceCreate(BaseModel):
     validate_metadata = field_validator("metadata")(check_metadata)
 
 
-class ExternalServiceUpdate(BaseModel):
+class ExternalServiceUpdate(RequestModel):
     """Only the fields present in the body change. `secret_refs` replaces the whole mapping;
     `url` and `cloud_console` may be set to null to clear them."""
 
     model_config = ConfigDict(
-        extra="forbid",
         json_schema_extra={
             "examples": [
                 {
@@ -169,9 +172,8 @@ class ExternalServiceUpdate(BaseModel):
     validate_metadata = field_validator("metadata")(check_metadata)
 
 
-class OperationRequest(BaseModel):
+class OperationRequest(RequestModel):
     model_config = ConfigDict(
-        extra="forbid",
         json_schema_extra={
             "examples": [
                 {"params": {}},
@@ -183,8 +185,12 @@ class OperationRequest(BaseModel):
     )
 
     params: dict[str, Any] = Field(
-        default_factory=dict, description="Operation parameters; see each template."
+        default_factory=dict,
+        description=f"Operation parameters; see each template. At most "
+        f"{MAX_FIELD_JSON_BYTES // 1024} KiB as JSON.",
     )
+
+    validate_params = field_validator("params")(check_json_size)
 
 
 class ExternalServiceSummary(BaseModel):

@@ -17,6 +17,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo, field_validator
 
+from api.schemas.base import FromString, RequestModel
 from api.schemas.types import UtcDateTime
 from providers.google.secret_manager import MAX_SECRET_BYTES
 
@@ -51,7 +52,7 @@ def _upper(value: Any) -> Any:
 
 
 # Accepts `GLOBAL`, `global`, `Global`…; anything else is refused with the allowed values.
-ScopeValue = Annotated[SecretScope, BeforeValidator(_upper)]
+ScopeValue = Annotated[SecretScope, FromString, BeforeValidator(_upper)]
 
 _NEEDS = {
     SecretScope.GLOBAL: set(),
@@ -93,9 +94,8 @@ SecretValue = Annotated[
 ]
 
 
-class SecretCreateRequest(BaseModel):
+class SecretCreateRequest(RequestModel):
     model_config = ConfigDict(
-        extra="forbid",
         json_schema_extra={
             "examples": [
                 {"scope": "GLOBAL", "key": "smtp-password", "value": "s3cr3t-value"},
@@ -171,10 +171,8 @@ class SecretCreateRequest(BaseModel):
         return labels
 
 
-class SecretUpdateRequest(BaseModel):
-    model_config = ConfigDict(
-        extra="forbid", json_schema_extra={"examples": [{"value": "n3w-s3cr3t-value"}]}
-    )
+class SecretUpdateRequest(RequestModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"value": "n3w-s3cr3t-value"}]})
 
     value: SecretValue
 

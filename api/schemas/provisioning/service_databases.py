@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import uuid
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import ConfigDict, Field, SecretStr
 
+from api.schemas.base import FromString, RequestModel
 from contracts.provisioning.service_databases import DB_NAME_PATTERN
 
 MAX_PASSWORD_LENGTH = 128
 
 
-class ServiceDatabaseCreate(BaseModel):
+class ServiceDatabaseCreate(RequestModel):
     model_config = ConfigDict(
-        extra="forbid",
         json_schema_extra={
             "examples": [{"db_name": "phoenix", "service_name": "phoenix"}],
         },
@@ -25,7 +26,7 @@ class ServiceDatabaseCreate(BaseModel):
         "letter or _; at most 63 characters.",
     )
     service_name: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")
-    customer_id: uuid.UUID | None = None
+    customer_id: Annotated[uuid.UUID, FromString] | None = None
     password: SecretStr | None = Field(
         default=None,
         min_length=12,

@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
+from api.schemas.base import RequestModel
 from api.schemas.types import UtcDateTime
 from contracts.provisioning.services import ServiceSpec
 from providers.google import cloud_run_rules as cloud_run
@@ -35,7 +36,7 @@ def _optional(check):
     return validate
 
 
-class _CloudRunRequest(ServiceSpec):
+class _CloudRunRequest(RequestModel, ServiceSpec):
     """Cloud Run's own rules on the request, so a value it would refuse is a 400 naming the field
     and never a job (`providers/google/cloud_run_rules.py`). Only the API's bodies check them: specs
     already in running jobs' histories must keep deserialising."""
@@ -81,7 +82,7 @@ class _CloudRunRequest(ServiceSpec):
 
 
 class ServiceDeployRequest(_CloudRunRequest):
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [_EXAMPLE]})
+    model_config = ConfigDict(json_schema_extra={"examples": [_EXAMPLE]})
 
     image: str = Field(min_length=1, max_length=cloud_run.MAX_IMAGE_LENGTH)
     customer: str | None = Field(default=None, pattern=r"^[a-z][a-z0-9]{1,31}$")
@@ -92,7 +93,6 @@ class ServiceDeployRequest(_CloudRunRequest):
 
 class ServiceUpdateRequest(_CloudRunRequest):
     model_config = ConfigDict(
-        extra="forbid",
         json_schema_extra={
             "examples": [{"service_name": "acme-crm", "env_vars": {"LOG_LEVEL": "debug"}}]
         },

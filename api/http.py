@@ -1,0 +1,190 @@
+"""What every request body goes through before a handler sees it: a size limit (413), JSON only
+(415), and a strict JSON parse (400 saying where the JSON is broken, refusing duplicate keys).
+
+- `BodyLimit` is a pure ASGI middleware: it reads the body whole (never more than the limit, checked
+  by Content-Length when declared and by counting a chunked body) before the app runs, so a refused
+  request never reaches routing, auth or a handler.
+- `JsonRoute` is the route class of every router (`JsonRouter`): a route that takes a JSON body
+  parses it here instead of with FastAPI's `json.loads`, which accepts duplicate keys (last wins),
+  `NaN`, and reports a broken document as a byte offset posing as a field name.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from fastapi import APIRouter, params
+from fastapi.routing import APIRoute
+from starlette.datastructures import Headers
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from api.errors import ApiError, envelope
+
+_DRAIN_FACTOR = 8
+
+
+class BodyLimit:
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = Headers(scope=scope).get("content-length", "")
+        if declared.isdigit() and int(declared) > self.max_bytes:
+            await self._refuse(scope, receive, send, more_body=True)
+            return
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":  # gone before it finished: nothing to answer
+                return
+            chunk = message.get("body", b"")
+            more_body = message.get("more_body", False)
+            size += len(chunk)
+            if size > self.max_bytes:
+                await self._refuse(scope, receive, send, more_body=more_body)
+                return
+            chunks.append(chunk)
+            if not more_body:
+                break
+        whole = {"type": "http.request", "body": b"".join(chunks), "more_body": False}
+        await self.app(scope, _replay([whole], receive), send)
+
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send, *, more_body: bool) -> None:
+        # A client that sends its whole body before reading the answer would see the connection
+        # reset instead of the 413, so the rest is read and dropped first, up to a bound (the
+        # server stops listening once it has answered).
+        drained = 0
+        while more_body and drained < _DRAIN_FACTOR * self.max_bytes:
+            message = await receive()
+            drained += len(message.get("body", b""))
+            more_body = message["type"] == "http.request" and message.get("more_body", False)
+        response = envelope(
+            413,
+            "payload_too_large",
+            f"the request body is larger than {self.max_bytes} bytes",
+            {"limit_bytes": self.max_bytes},
+        )
+        response.headers["Connection"] = "close"
+        await response(scope, receive, send)
+
+
+def _replay(messages: list[Message], receive: Receive) -> Receive:
+    async def replayed() -> Message:
+        return messages.pop(0) if messages else await receive()
+
+    return replayed
+
+
+def _invalid_body(message: str, **details: Any) -> ApiError:
+    return ApiError(
+        400,
+        f"invalid request body: {message}",
+        code="validation_error",
+        details={"fields": [{"field": "body", "message": message}], **details},
+    )
+
+
+class _DuplicateKey(ValueError):
+    pass
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    document: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in document:
+            raise _DuplicateKey(key)
+        document[key] = value
+    return document
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON value")
+
+
+def parse_json(raw: bytes) -> Any:
+    """RFC 8259 JSON: UTF-8, no duplicate keys, no NaN/Infinity; errors say where and why."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise _invalid_body(f"not UTF-8 (byte {error.start})") from None
+    try:
+        return json.loads(text, object_pairs_hook=_unique_keys, parse_constant=_no_constant)
+    except json.JSONDecodeError as error:
+        raise _invalid_body(
+            f"malformed JSON at line {error.lineno}, column {error.colno}: {error.msg}",
+            line=error.lineno,
+            column=error.colno,
+        ) from None
+    except _DuplicateKey as error:
+        raise _invalid_body(f"duplicate key {str(error)!r} in a JSON object") from None
+    except RecursionError:
+        raise _invalid_body("JSON nested too deeply") from None
+    except ValueError as error:
+        raise _invalid_body(str(error)) from None
+
+
+def _media_type(content_type: str | None) -> str:
+    return (content_type or "").split(";", 1)[0].strip().lower()
+
+
+def is_json(content_type: str | None) -> bool:
+    media = _media_type(content_type)
+    return media == "application/json" or (
+        media.startswith("application/") and media.endswith("+json")
+    )
+
+
+class _ParsedJsonRequest(Request):
+    """The request handed to FastAPI once its body is parsed: `json()` answers that parse."""
+
+    def __init__(self, request: Request, raw: bytes, document: Any) -> None:
+        super().__init__(request.scope, request.receive)
+        self._raw_body = raw
+        self._document = document
+
+    async def body(self) -> bytes:
+        return self._raw_body
+
+    async def json(self) -> Any:
+        return self._document
+
+
+class JsonRoute(APIRoute):
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+        if self.body_field is None or isinstance(self.body_field.field_info, params.Form):
+            return handler
+
+        async def strict_json(request: Request) -> Response:
+            raw = await request.body()
+            if raw:
+                content_type = request.headers.get("content-type")
+                if not is_json(content_type):
+                    media = _media_type(content_type) or "no Content-Type"
+                    raise ApiError(
+                        415,
+                        f"the request body must be JSON (Content-Type: application/json), "
+                        f"not {media}",
+                        details={"content_type": media},
+                    )
+                request = _ParsedJsonRequest(request, raw, parse_json(raw))
+            return await handler(request)
+
+        return strict_json
+
+
+class JsonRouter(APIRouter):
+    """The API's router: `JsonRoute` for every route."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("route_class", JsonRoute)
+        super().__init__(*args, **kwargs)

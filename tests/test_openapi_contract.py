@@ -1,0 +1,85 @@
+"""The OpenAPI document declares what the API answers (issue 7, finding 10): 400 and never 422 for
+bad input, 401/403 where a key is needed, 404 for paths naming a resource, 413/415 for bodies, 409
+for Idempotency-Key, every error with the envelope's schema. The declarations are checked against
+real answers too: one probe per operation and status class."""
+
+from __future__ import annotations
+
+import json
+
+import httpx
+import pytest
+
+ENVELOPE = "#/components/schemas/ErrorEnvelope"
+# Its own documented body (the same report as 200), not the error envelope.
+OWN_FORMAT = {("get", "/health")}
+
+
+@pytest.fixture(scope="module")
+async def spec(api_server) -> dict:
+    async with httpx.AsyncClient(base_url=api_server.url) as anonymous:
+        return (await anonymous.get("/openapi.json")).json()
+
+
+def operations(spec: dict):
+    for path, item in spec["paths"].items():
+        for method, operation in item.items():
+            yield method, path, operation
+
+
+def expected(operation: dict) -> set[str]:
+    parameters = operation.get("parameters", [])
+    wanted = set()
+    if parameters or "requestBody" in operation:
+        wanted.add("400")
+    if operation.get("security"):
+        wanted |= {"401", "403"}
+    if any(p["in"] == "path" for p in parameters):
+        wanted.add("404")
+    if "requestBody" in operation:
+        wanted |= {"413", "415"}
+    if any(p["name"] == "Idempotency-Key" for p in parameters):
+        wanted.add("409")
+    return wanted
+
+
+async def test_no_operation_declares_422_or_fastapis_validation_schema(spec):
+    text = json.dumps(spec)
+    assert '"422"' not in text
+    assert "HTTPValidationError" not in text
+    assert spec["components"]["schemas"]["ErrorEnvelope"]["properties"]["error"]
+
+
+async def test_every_operation_declares_the_errors_its_shape_implies(spec):
+    missing = {
+        f"{method.upper()} {path}": sorted(expected(operation) - set(operation["responses"]))
+        for method, path, operation in operations(spec)
+    }
+    assert {op: statuses for op, statuses in missing.items() if statuses} == {}
+
+
+async def test_every_declared_error_uses_the_envelope(spec):
+    wrong = []
+    for method, path, operation in operations(spec):
+        if (method, path) in OWN_FORMAT:
+            continue
+        for status, response in operation["responses"].items():
+            if int(status) < 400:
+                continue
+            schema = response.get("content", {}).get("application/json", {}).get("schema", {})
+            if schema.get("$ref") != ENVELOPE:
+                wrong.append(f"{method.upper()} {path} {status}")
+    assert wrong == []
+
+
+async def test_authenticated_operations_declare_what_they_answer_without_a_key(spec, api_server):
+    """A real probe: each operation with a security requirement, asked without a key, answers a
+    status it declares (401)."""
+    async with httpx.AsyncClient(base_url=api_server.url) as anonymous:
+        for method, path, operation in operations(spec):
+            if not operation.get("security"):
+                continue
+            url = path.replace("{", "").replace("}", "")
+            response = await anonymous.request(method, url)
+            assert str(response.status_code) in operation["responses"], (method, path)
+            assert response.json()["error"]["code"] in ("unauthorized", "validation_error")
