@@ -11,7 +11,7 @@ from types import ModuleType
 
 from fastapi import FastAPI, Request, Response
 
-from localcloud import apis, control
+from localcloud import apis, control, git_repos
 from localcloud.errors import install_error_handlers
 from localcloud.faults import FaultRegistry
 from localcloud.state import LocalCloudState
@@ -35,6 +35,7 @@ def create_app(data_dir: Path | None = None, lro_delay: float = 1.0) -> FastAPI:
     app.state.localcloud = state
     app.state.faults = FaultRegistry()
     install_error_handlers(app)
+    git_repos.seed_example(state)
     app.include_router(control.router)
     for module in discover_apis():
         app.include_router(module.router)
