@@ -114,7 +114,11 @@ def head(state: Any, owner: str, repo: str, branch: str) -> str | None:
     if not path.is_dir():
         raise not_found(f"Repository {owner}/{repo} not found.")
     try:
-        return run_git("rev-parse", "--verify", "--quiet", f"refs/heads/{branch}^{{commit}}", cwd=path).decode().strip()
+        return (
+            run_git("rev-parse", "--verify", "--quiet", f"refs/heads/{branch}^{{commit}}", cwd=path)
+            .decode()
+            .strip()
+        )
     except RuntimeError:
         return None
 
@@ -122,7 +126,9 @@ def head(state: Any, owner: str, repo: str, branch: str) -> str | None:
 def read_file(state: Any, owner: str, repo: str, commit: str, path_in_repo: str) -> str | None:
     """A file's text at a commit, or None when the commit has no such file."""
     try:
-        return run_git("show", f"{commit}:{path_in_repo}", cwd=bare_path(state, owner, repo)).decode()
+        return run_git(
+            "show", f"{commit}:{path_in_repo}", cwd=bare_path(state, owner, repo)
+        ).decode()
     except RuntimeError:
         return None
 
@@ -130,7 +136,10 @@ def read_file(state: Any, owner: str, repo: str, commit: str, path_in_repo: str)
 def log(state: Any, owner: str, repo: str, branch: str) -> list[dict[str, str]]:
     """The branch's commits, newest first: sha, subject, body."""
     raw = run_git(
-        "log", "--format=%H%x1f%s%x1f%b%x1e", f"refs/heads/{branch}", cwd=bare_path(state, owner, repo)
+        "log",
+        "--format=%H%x1f%s%x1f%b%x1e",
+        f"refs/heads/{branch}",
+        cwd=bare_path(state, owner, repo),
     ).decode()
     commits = []
     for record in raw.split("\x1e"):

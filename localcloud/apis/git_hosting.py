@@ -96,7 +96,12 @@ async def create_repository(request: Request) -> dict[str, Any]:
     owner, name = git_repos.check_name(str(body.get("owner", "")), str(body.get("name", "")))
     branch = str(body.get("branch") or "main")
     await asyncio.to_thread(git_repos.create, state, owner, name, files, branch)
-    return {"owner": owner, "name": name, "branch": branch, "clone_url": f"{request.base_url}git/{owner}/{name}.git"}
+    return {
+        "owner": owner,
+        "name": name,
+        "branch": branch,
+        "clone_url": f"{request.base_url}git/{owner}/{name}.git",
+    }
 
 
 @router.get("/_localcloud/git/repositories/{owner}/{repo}/commits")

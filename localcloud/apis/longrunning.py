@@ -19,6 +19,8 @@ router = APIRouter(tags=["operations"])
 
 @router.get("/v1/projects/{project}/locations/{location}/operations/{op_id}")
 @router.get("/v2/projects/{project}/locations/{location}/operations/{op_id}")
-async def get_operation(project: str, location: str, op_id: str, request: Request) -> dict[str, Any]:
+async def get_operation(
+    project: str, location: str, op_id: str, request: Request
+) -> dict[str, Any]:
     name = f"projects/{project}/locations/{location}/operations/{op_id}"
     return operations.find(state_of(request), name, protojson.wants_int_enums(request))
