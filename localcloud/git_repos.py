@@ -123,6 +123,15 @@ def head(state: Any, owner: str, repo: str, branch: str) -> str | None:
         return None
 
 
+def branches(state: Any, owner: str, repo: str) -> dict[str, str]:
+    """Every branch and the commit it points at."""
+    raw = run_git(
+        "for-each-ref", "--format=%(refname:short) %(objectname)", "refs/heads",
+        cwd=bare_path(state, owner, repo),
+    ).decode()  # fmt: skip
+    return dict(line.split(" ", 1) for line in raw.splitlines() if line)
+
+
 def read_file(state: Any, owner: str, repo: str, commit: str, path_in_repo: str) -> str | None:
     """A file's text at a commit, or None when the commit has no such file."""
     try:

@@ -281,6 +281,31 @@ async def _run_trigger(project: str, location: str, segment: str, request: Reque
         return _render_op(op, protojson.wants_int_enums(request))
 
 
+def on_push(state: LocalCloudState, owner: str, repo: str, branch: str, commit: str) -> list[str]:
+    """What GitHub's webhook does for a 2nd-gen trigger: a push to a branch its pattern matches
+    starts a build of the pushed commit. Returns the new builds' names."""
+    started = []
+    with state.lock:
+        for trigger in list(_triggers(state).values()):
+            event = trigger.get("repositoryEventConfig") or {}
+            pattern = (event.get("push") or {}).get("branch")
+            linked = cloud_build_v2.linked_repository(state, event.get("repository", ""))
+            if not pattern or linked is None or trigger.get("disabled"):
+                continue
+            if git_repos.from_remote_uri(linked["remoteUri"]) != (owner, repo):
+                continue
+            if not re.search(pattern, branch):
+                continue
+            project, location = trigger["resourceName"].split("/")[1:4:2]
+            record = _new_build(
+                state, project, location, trigger, (owner, repo), branch, commit, None
+            )
+            started.append(record["build"]["name"])
+        if started:
+            state.save(API)
+    return started
+
+
 def _new_build(state, project, location, trigger, owner_repo, branch, commit, error) -> dict:
     now = naming.now()
     seconds = float(state.config.get("build_seconds", 2.0))

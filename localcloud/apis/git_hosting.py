@@ -15,6 +15,7 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 
 from localcloud import git_repos
+from localcloud.apis import cloud_build
 from localcloud.errors import invalid, not_found
 from localcloud.state import state_of
 
@@ -55,6 +56,8 @@ async def smart_http(owner: str, repo: str, rest: str, request: Request) -> Resp
     ):
         if header in request.headers:
             env[variable] = request.headers[header]
+    pushing = service == "git-receive-pack" and request.method == "POST"
+    before = await asyncio.to_thread(git_repos.branches, state, owner, name) if pushing else {}
     process = await asyncio.create_subprocess_exec(
         "git",
         "http-backend",
@@ -66,6 +69,11 @@ async def smart_http(owner: str, repo: str, rest: str, request: Request) -> Resp
     out, err = await process.communicate(body)
     if process.returncode != 0 and not out:
         return Response(err or b"git http-backend failed\n", status_code=500)
+    if pushing:
+        after = await asyncio.to_thread(git_repos.branches, state, owner, name)
+        for branch, commit in after.items():
+            if before.get(branch) != commit:
+                cloud_build.on_push(state, owner, name, branch, commit)
     return _cgi_response(out)
 
 

@@ -3,6 +3,7 @@ driven by the real clients (REST); builds read the real cloudbuild.yaml from the
 
 from __future__ import annotations
 
+import subprocess
 import time
 
 import pytest
@@ -165,3 +166,28 @@ def test_a_running_build_can_be_cancelled(cb, localcloud):
     finally:
         localcloud.set_build_seconds(1.0)
     assert cb.get_build(build_id, REGION).status == cb1.Build.Status.CANCELLED
+
+
+def test_a_push_to_the_triggers_branch_starts_a_build_of_the_pushed_commit(
+    cb, localcloud, tmp_path
+):
+    files = {"Dockerfile": DOCKERFILE, "cloudbuild.yaml": "steps: [{name: ubuntu, args: [true]}]"}
+    repository, owner = linked(cb, localcloud, files)
+    created = cb.create_trigger(trigger(unique("t"), repository), REGION)
+    work = tmp_path / "work"
+    identity = ["-c", "user.name=t", "-c", "user.email=t@example.com"]
+    url = f"{localcloud.url}/git/{owner}/app.git"
+    subprocess.run(["git", "clone", "-q", url, str(work)], check=True)
+    (work / "new.txt").write_text("x\n")
+    subprocess.run(["git", "-C", str(work), "add", "new.txt"], check=True)
+    subprocess.run(["git", *identity, "-C", str(work), "commit", "-qm", "x"], check=True)
+    subprocess.run(["git", "-C", str(work), "push", "-q", "origin", "HEAD:main"], check=True)
+    pushed = localcloud.git_commits(owner, "app")[0]["sha"]
+
+    parent = f"projects/conneskills-local/locations/{REGION}"
+    builds = [
+        b
+        for b in cb.builds.list_builds(request={"parent": parent})
+        if b.build_trigger_id == created.id
+    ]
+    assert [b.substitutions["COMMIT_SHA"] for b in builds] == [pushed]
