@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import subprocess
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
@@ -58,23 +59,25 @@ async def smart_http(owner: str, repo: str, rest: str, request: Request) -> Resp
             env[variable] = request.headers[header]
     pushing = service == "git-receive-pack" and request.method == "POST"
     before = await asyncio.to_thread(git_repos.branches, state, owner, name) if pushing else {}
-    process = await asyncio.create_subprocess_exec(
-        "git",
-        "http-backend",
-        stdin=asyncio.subprocess.PIPE,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
+    # A thread rather than asyncio's subprocess: http-backend may exit before reading its input
+    # (an `info/refs` GET), which subprocess.run tolerates and uvloop's pipes do not.
+    process = await asyncio.to_thread(
+        subprocess.run,
+        ["git", "http-backend"],
+        input=body,
+        capture_output=True,
         env=env,
+        shell=False,
+        check=False,
     )
-    out, err = await process.communicate(body)
-    if process.returncode != 0 and not out:
-        return Response(err or b"git http-backend failed\n", status_code=500)
+    if process.returncode != 0 and not process.stdout:
+        return Response(process.stderr or b"git http-backend failed\n", status_code=500)
     if pushing:
         after = await asyncio.to_thread(git_repos.branches, state, owner, name)
         for branch, commit in after.items():
             if before.get(branch) != commit:
                 cloud_build.on_push(state, owner, name, branch, commit)
-    return _cgi_response(out)
+    return _cgi_response(process.stdout)
 
 
 def _cgi_response(out: bytes) -> Response:
