@@ -59,8 +59,18 @@ def head(dest: Path) -> str:
     return _git(["rev-parse", "HEAD"], dest).strip()
 
 
-def read(dest: Path, path: str) -> str | None:
+def inside(dest: Path, path: str) -> Path:
+    """`dest/path`, refusing a path that leaves the working copy (a symlink in the repository could
+    otherwise make the worker read or overwrite its own files)."""
     target = dest / path
+    resolved = target.resolve()
+    if dest.resolve() not in resolved.parents:
+        raise GitError(f"{path} leaves the repository (a symbolic link?)", retryable=False)
+    return target
+
+
+def read(dest: Path, path: str) -> str | None:
+    target = inside(dest, path)
     return target.read_text() if target.is_file() else None
 
 
@@ -69,7 +79,7 @@ def commit_file(
 ) -> str:
     """Writes, commits and pushes one file; returns the new commit. A rejected push (someone pushed
     first) is retryable: the caller clones again and repeats."""
-    target = dest / path
+    target = inside(dest, path)
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(content)
     _git(["add", "--", path], dest)

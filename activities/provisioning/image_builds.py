@@ -91,7 +91,10 @@ class ImageBuildActivities:
     @activity.defn(name=ImageBuildSteps.CHECKOUT)
     async def checkout(self, plan: ImageBuildPlan) -> CheckoutResult:
         sha = await self._checkout(plan)
-        if git.read(git.workdir(_job_id()), plan.dockerfile_path) is None:
+        dockerfile = await self._git(
+            "reading the Dockerfile", git.read, git.workdir(_job_id()), plan.dockerfile_path
+        )
+        if dockerfile is None:
             raise _final(
                 f"Dockerfile {plan.dockerfile_path} not found in {plan.github_repo} "
                 f"(branch {plan.branch}, commit {sha[:12]})",
@@ -220,7 +223,8 @@ class ImageBuildActivities:
         content = cbnames.build_config(registry, plan.dockerfile_path)
         sha = await self._checkout(plan)
         dest, trailer = git.workdir(_job_id()), f"{COMMIT_TRAILER}: {_job_id()}"
-        if git.read(dest, plan.cloudbuild_path) == content:
+        current = await self._git("reading the build config", git.read, dest, plan.cloudbuild_path)
+        if current == content:
             # Already there: written by an earlier attempt of this job, or by an earlier setup.
             ours = await self._git("reading history", git.find_commit, dest, trailer, 1)
             return BuildConfigResult(committed=ours is not None, commit_sha=sha)

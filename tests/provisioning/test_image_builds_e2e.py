@@ -3,6 +3,7 @@ Registry and Cloud Build in the local cloud, through the official clients."""
 
 from __future__ import annotations
 
+import subprocess
 import uuid
 
 import pytest
@@ -192,3 +193,54 @@ async def test_bad_input_is_refused_with_400_and_no_job(api, client, change):
     assert response.json()["error"]["code"]
     query = f"{sa.SUBJECT.name} = 'image_build:{image}'"
     assert (await client.count_workflows(query)).count == 0
+
+
+async def test_the_readme_example_builds_the_seeded_repository(api, localcloud):
+    request = {
+        "image_name": "hello-image",
+        "github_repo": "conneskills/hello-image",
+        "dockerfile_path": "Dockerfile",
+        "cloudbuild_path": "cloudbuild.yaml",
+    }
+    job = await wait_for_job(api, (await setup(api, request))["job_id"], seconds=90)
+    assert job["status"] == "completed", job
+    assert job["result"]["build_status"] == "SUCCESS"
+    assert localcloud.git_commits("conneskills", "hello-image")[0]["subject"].startswith(
+        "Add Cloud Build config for image hello-image"
+    )
+
+
+async def test_a_symlink_that_leaves_the_repository_fails_the_job_and_writes_nothing(
+    api, settings, localcloud, tmp_path
+):
+    owner, name = new_repo(localcloud, {"docker/Dockerfile": DOCKERFILE})
+    # Replace ci/cloudbuild.yaml with a link to a file of the worker's, through a real push.
+    outside = tmp_path / "worker-file"
+    outside.write_text("precious\n")
+    work = tmp_path / "work"
+    identity = ["-c", "user.name=t", "-c", "user.email=t@example.com"]
+    subprocess.run(["git", "clone", "-q", f"{localcloud.url}/git/{owner}/{name}.git", str(work)])
+    (work / "ci").mkdir()
+    (work / "ci" / "cloudbuild.yaml").symlink_to(outside)
+    subprocess.run(["git", "-C", str(work), "add", "ci"], check=True)
+    subprocess.run(["git", *identity, "-C", str(work), "commit", "-qm", "link"], check=True)
+    subprocess.run(["git", "-C", str(work), "push", "-q", "origin", "HEAD:main"], check=True)
+
+    job = await wait_for_job(api, (await setup(api, body(owner, name, image_name())))["job_id"])
+    assert job["status"] == "failed", job
+    assert "leaves the repository" in job["error"]
+    assert outside.read_text() == "precious\n"
+
+
+async def test_cancel_keeps_what_existed_before_the_job(api, client, settings, slow_builds):
+    owner, name = new_repo(slow_builds, {"docker/Dockerfile": DOCKERFILE})
+    image, region = image_name(), settings.gcp_region
+    registry = ArtifactRegistry(settings)
+    registry.create_docker(image, region, {}, "made by hand").result(timeout=30)
+    job_id = (await setup(api, body(owner, name, image)))["job_id"]
+    await wait_for_pending_activity(client, job_id, "image_build.run_first_build", seconds=60)
+    assert (await api.post(f"/api/v1/jobs/{job_id}/cancel")).status_code == 202
+    job = await wait_for_job(api, job_id, seconds=60)
+    assert job["status"] == "cancelled", job
+    assert registry.get(image, region).description == "made by hand"
+    assert CloudBuild(settings).get_trigger(f"build-{image}", region) is None
