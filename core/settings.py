@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -65,7 +65,16 @@ class Settings(BaseSettings):
     cloud_run_endpoint: str | None = None
     logging_endpoint: str | None = None
     secret_manager_endpoint: str | None = None
+    artifact_registry_endpoint: str | None = None
+    cloud_build_endpoint: str | None = None
     use_real_google_credentials: bool = False
+
+    # Image builds (seed 000 §1.8): where repositories are cloned from and pushed to (default: the
+    # local cloud's git hosting), the token for it, and what the Cloud Build GitHub connection uses.
+    github_base_url: str | None = None
+    github_token: SecretStr | None = None
+    github_token_secret: str = "github-token"
+    github_app_installation_id: int | None = None
 
     # Access policy applied to private services (seed 000 §1.2)
     private_access_domain: str = "conneskills.com"
@@ -91,8 +100,21 @@ class Settings(BaseSettings):
             "run": self.cloud_run_endpoint,
             "logging": self.logging_endpoint,
             "secretmanager": self.secret_manager_endpoint,
+            "artifactregistry": self.artifact_registry_endpoint,
+            "cloudbuild": self.cloud_build_endpoint,
         }[api]
         return explicit or self.localcloud_url
+
+    @property
+    def resolved_github_base_url(self) -> str:
+        return (self.github_base_url or f"{self.localcloud_url}/git").rstrip("/")
+
+    @property
+    def resolved_github_installation_id(self) -> int | None:
+        """The Cloud Build GitHub App installation; the local cloud's stands in when git is local."""
+        if self.github_app_installation_id is not None or self.github_base_url:
+            return self.github_app_installation_id
+        return 1
 
     @property
     def onboarding_service_account_email(self) -> str:

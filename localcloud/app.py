@@ -11,7 +11,7 @@ from types import ModuleType
 
 from fastapi import FastAPI, Request, Response
 
-from localcloud import apis, control
+from localcloud import apis, control, git_repos
 from localcloud.errors import install_error_handlers
 from localcloud.faults import FaultRegistry
 from localcloud.state import LocalCloudState
@@ -28,13 +28,16 @@ def discover_apis() -> list[ModuleType]:
     return modules
 
 
-def create_app(data_dir: Path | None = None, lro_delay: float = 1.0) -> FastAPI:
+def create_app(
+    data_dir: Path | None = None, lro_delay: float = 1.0, build_seconds: float = 2.0
+) -> FastAPI:
     """The emulator app; without `data_dir` its state lives in memory only."""
     app = FastAPI(title="ConneSkills local cloud", docs_url="/_localcloud/docs", openapi_url=None)
-    state = LocalCloudState(data_dir, lro_delay)
+    state = LocalCloudState(data_dir, lro_delay, build_seconds)
     app.state.localcloud = state
     app.state.faults = FaultRegistry()
     install_error_handlers(app)
+    git_repos.seed_example(state)
     app.include_router(control.router)
     for module in discover_apis():
         app.include_router(module.router)

@@ -47,11 +47,11 @@ async def put_config(request: Request) -> dict[str, Any]:
     state = state_of(request)
     if not isinstance(body, dict) or set(body) - set(state.config):
         raise invalid(f"config accepts only {sorted(state.config)}")
-    delay = body.get("lro_delay_seconds", state.lro_delay)
-    if isinstance(delay, bool) or not isinstance(delay, int | float) or delay < 0:
-        raise invalid("lro_delay_seconds must be a non-negative number")
+    for key, value in body.items():
+        if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+            raise invalid(f"{key} must be a non-negative number")
     with state.lock:
-        state.config["lro_delay_seconds"] = float(delay)
+        state.config.update({key: float(value) for key, value in body.items()})
     return dict(state.config)
 
 

@@ -18,6 +18,26 @@ from localcloud.errors import not_found
 _KEEP_DONE = 500
 
 Finish = Callable[[dict[str, Any]], dict[str, Any] | None]
+# How each API answers for its operations: (the stored operation, does the client want int enums).
+Renderer = Callable[[dict[str, Any], bool], dict[str, Any]]
+# One host serves every API here, so `GET /v1|v2/projects/*/locations/*/operations/*` (which Google
+# routes by host: run., cloudbuild., artifactregistry.) is answered once, by the API owning the name.
+_RENDERERS: dict[str, Renderer] = {}
+
+
+def register(api: str, renderer: Renderer) -> None:
+    """Lets `localcloud.apis.longrunning` answer for the operations kept in `api`'s document."""
+    _RENDERERS[api] = renderer
+
+
+def find(state: Any, name: str, int_enums: bool) -> dict[str, Any]:
+    """The rendered operation `name`, whichever registered API keeps it."""
+    with state.lock:
+        for api, renderer in _RENDERERS.items():
+            op = state.document(api).get("operations", {}).get(name)
+            if op is not None:
+                return renderer(op, int_enums)
+    raise not_found(f"Operation {name} not found.")
 
 
 def start(
@@ -47,8 +67,9 @@ def start(
     return record
 
 
-def settle(doc: dict[str, Any], now: float, finish: Finish) -> bool:
-    """Finish every due operation in the order they became due; True when anything changed."""
+def settle(doc: dict[str, Any], now: float, finish: Finish, *, metadata_is_resource=True) -> bool:
+    """Finish every due operation in the order they became due; True when anything changed.
+    Where the metadata is the resource itself (Cloud Run), it shows the finished resource too."""
     due = [
         op for op in doc.get("operations", {}).values() if not op["done"] and op["done_at"] <= now
     ]
@@ -57,7 +78,7 @@ def settle(doc: dict[str, Any], now: float, finish: Finish) -> bool:
         op["done"] = True
         if op["error"] is None:
             op["response"] = response
-        if response is not None:
+        if response is not None and metadata_is_resource:
             op["metadata"] = response
     if due:
         _prune(doc)
@@ -77,10 +98,21 @@ def pending_for(doc: dict[str, Any], target: str) -> list[dict[str, Any]]:
     ]
 
 
-def render(op: dict[str, Any], type_url: str, cls: Any, int_enums: bool) -> dict[str, Any]:
+def render(
+    op: dict[str, Any],
+    type_url: str,
+    cls: Any,
+    int_enums: bool,
+    metadata: tuple[str, Any] | None = None,
+) -> dict[str, Any]:
+    """`metadata` is (type URL, message class) when the metadata is not the resource itself."""
     body: dict[str, Any] = {"name": op["name"]}
     if op.get("metadata") is not None:
-        body["metadata"] = {"@type": type_url, **protojson.render(op["metadata"], cls, int_enums)}
+        meta_url, meta_cls = metadata or (type_url, cls)
+        body["metadata"] = {
+            "@type": meta_url,
+            **protojson.render(op["metadata"], meta_cls, int_enums),
+        }
     body["done"] = op["done"]
     if op["done"] and op["error"] is not None:
         body["error"] = op["error"]

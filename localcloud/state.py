@@ -26,10 +26,16 @@ class LocalCloudState:
     data dir the state lives in memory only.
     """
 
-    def __init__(self, data_dir: Path | None, lro_delay_seconds: float = 1.0) -> None:
+    def __init__(
+        self, data_dir: Path | None, lro_delay_seconds: float = 1.0, build_seconds: float = 2.0
+    ) -> None:
         self.data_dir = Path(data_dir) if data_dir is not None else None
         self.lock = threading.RLock()
-        self.config: dict[str, Any] = {"lro_delay_seconds": float(lro_delay_seconds)}
+        # How long a long-running operation stays pending, and how long a Cloud Build build runs.
+        self.config: dict[str, Any] = {
+            "lro_delay_seconds": float(lro_delay_seconds),
+            "build_seconds": float(build_seconds),
+        }
         self._documents: dict[str, dict[str, Any]] = {}
         self._settlers: list[Settler] = []
         if self.data_dir is not None:

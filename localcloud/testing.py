@@ -46,6 +46,7 @@ class LocalCloud:
         port: int | None = None,
         lro_delay: float = 0.2,
         host: str = "127.0.0.1",
+        build_seconds: float = 1.0,
         timeout: float = 20.0,
     ) -> LocalCloud:
         data_dir = Path(data_dir).resolve()
@@ -63,6 +64,8 @@ class LocalCloud:
             str(data_dir),
             "--lro-delay",
             str(lro_delay),
+            "--build-seconds",
+            str(build_seconds),
         ]
         log = (data_dir / "localcloud.log").open("ab")
         process = subprocess.Popen(command, cwd=_PROJECT_ROOT, stdout=log, stderr=log)
@@ -119,6 +122,21 @@ class LocalCloud:
 
     def set_lro_delay(self, seconds: float) -> None:
         self._call("PUT", "/_localcloud/config", {"lro_delay_seconds": seconds})
+
+    def set_build_seconds(self, seconds: float) -> None:
+        self._call("PUT", "/_localcloud/config", {"build_seconds": seconds})
+
+    def create_git_repo(
+        self, owner: str, name: str, files: dict[str, str], branch: str = "main"
+    ) -> dict[str, Any]:
+        """A repository in the local git hosting whose `branch` holds `files` in one commit."""
+        body = {"owner": owner, "name": name, "files": files, "branch": branch}
+        return self._call("POST", "/_localcloud/git/repositories", body)
+
+    def git_commits(self, owner: str, name: str, branch: str = "main") -> list[dict[str, str]]:
+        """The branch's commits, newest first: `sha`, `subject`, `body`."""
+        path = f"/_localcloud/git/repositories/{owner}/{name}/commits"
+        return self._http.get(path, params={"branch": branch}).raise_for_status().json()["commits"]
 
     def config(self) -> dict[str, Any]:
         return self._call("GET", "/_localcloud/config")

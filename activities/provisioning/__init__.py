@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from activities.provisioning.cloud_run import CloudRunActivities
+from activities.provisioning.image_builds import ImageBuildActivities
 from activities.provisioning.service_databases import ServiceDatabaseActivities
 from activities.provisioning.service_registry import RegistryActivities
 from core.settings import Settings
@@ -15,6 +16,7 @@ def activities(settings: Settings, db: Database) -> list[Callable]:
     cloud_run = CloudRunActivities(settings)
     registry = RegistryActivities(db)
     service_db = ServiceDatabaseActivities(settings, db)
+    image_builds = ImageBuildActivities(settings)
     return [
         cloud_run.get_service,
         cloud_run.apply_service,
@@ -34,4 +36,15 @@ def activities(settings: Settings, db: Database) -> list[Callable]:
         service_db.drop_database,
         service_db.drop_user,
         service_db.delete_job_secret,
+        image_builds.checkout,
+        image_builds.remove_checkout,
+        image_builds.ensure_registry,
+        image_builds.delete_registry,
+        image_builds.ensure_connection,
+        image_builds.delete_connection,
+        image_builds.push_build_config,
+        image_builds.revert_build_config,
+        image_builds.ensure_trigger,
+        image_builds.delete_trigger,
+        image_builds.run_first_build,
     ]

@@ -13,12 +13,14 @@ class Operations:
     UPDATE = "update"
     UNDEPLOY = "undeploy"
     CREATE_SERVICE_DATABASE = "create_service_database"
+    SETUP_IMAGE_BUILD = "setup_image_build"
 
 
 class Workflows:
     DEPLOY_SERVICE = "DeployService"
     UNDEPLOY_SERVICE = "UndeployService"
     CREATE_SERVICE_DATABASE = "CreateServiceDatabase"
+    SETUP_IMAGE_BUILD = "SetupImageBuild"
 
 
 class CloudRunSteps:
@@ -46,3 +48,17 @@ class ServiceDatabaseSteps:
     DROP_DATABASE = "service_db.drop_database"
     DROP_USER = "service_db.drop_user"
     DELETE_JOB_SECRET = "service_db.delete_job_secret"
+
+
+class ImageBuildSteps:
+    CHECKOUT = "image_build.checkout"
+    REMOVE_CHECKOUT = "image_build.remove_checkout"
+    ENSURE_REGISTRY = "image_build.ensure_registry"
+    DELETE_REGISTRY = "image_build.delete_registry"
+    ENSURE_CONNECTION = "image_build.ensure_connection"
+    DELETE_CONNECTION = "image_build.delete_connection"
+    PUSH_BUILD_CONFIG = "image_build.push_build_config"
+    REVERT_BUILD_CONFIG = "image_build.revert_build_config"
+    ENSURE_TRIGGER = "image_build.ensure_trigger"
+    DELETE_TRIGGER = "image_build.delete_trigger"
+    RUN_FIRST_BUILD = "image_build.run_first_build"

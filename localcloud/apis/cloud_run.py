@@ -145,13 +145,6 @@ async def list_operations(project: str, location: str, request: Request) -> dict
     return paging.list_body("operations", items, token)
 
 
-@router.get("/operations/{op_id}")
-async def get_operation(project: str, location: str, op_id: str, request: Request) -> dict:
-    state = state_of(request)
-    with state.lock:
-        return _render_op(_op(state, project, location, op_id), request)
-
-
 @router.delete("/operations/{op_id}")
 async def delete_operation(project: str, location: str, op_id: str, request: Request) -> dict:
     state = state_of(request)
@@ -302,9 +295,15 @@ def _render(service: dict[str, Any], request: Request) -> dict[str, Any]:
 
 
 def _render_op(op: dict[str, Any], request: Request) -> dict[str, Any]:
-    return operations.render(
-        op, run_model.SERVICE_TYPE, run_v2.Service, protojson.wants_int_enums(request)
-    )
+    return _render_op_as(op, protojson.wants_int_enums(request))
+
+
+def _render_op_as(op: dict[str, Any], int_enums: bool) -> dict[str, Any]:
+    return operations.render(op, run_model.SERVICE_TYPE, run_v2.Service, int_enums)
+
+
+# GET of one operation is served by localcloud.apis.longrunning.
+operations.register(API, _render_op_as)
 
 
 def _validate_only(request: Request) -> bool:

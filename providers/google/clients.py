@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import TypeVar
 
 from google.api_core.client_options import ClientOptions
 from google.auth.credentials import AnonymousCredentials, Credentials
@@ -10,6 +11,8 @@ from google.cloud import logging as cloud_logging
 from google.cloud import run_v2, secretmanager_v1
 
 from core.settings import Settings, get_settings
+
+T = TypeVar("T")
 
 
 def _credentials(settings: Settings) -> Credentials | None:
@@ -75,3 +78,20 @@ def location_path(settings: Settings | None = None, region: str | None = None) -
 
 def service_path(name: str, settings: Settings | None = None, region: str | None = None) -> str:
     return f"{location_path(settings, region)}/services/{name}"
+
+
+def rest_client(cls: type[T], api: str, settings: Settings | None = None) -> T:
+    """Any GAPIC client over REST at the endpoint settings give `api` (one per endpoint, cached)."""
+    settings = settings or get_settings()
+    return _cached_rest_client(
+        cls, settings.endpoint_for(api), settings.use_real_google_credentials
+    )
+
+
+@lru_cache(maxsize=16)
+def _cached_rest_client(cls: type[T], endpoint: str, real_credentials: bool) -> T:
+    return cls(
+        transport="rest",
+        credentials=None if real_credentials else AnonymousCredentials(),
+        client_options=ClientOptions(api_endpoint=endpoint),
+    )

@@ -26,6 +26,10 @@ def localcloud_settings(localcloud: LocalCloud) -> Settings:
         cloud_run_endpoint=localcloud.url,
         secret_manager_endpoint=localcloud.url,
         logging_endpoint=localcloud.url,
+        artifact_registry_endpoint=localcloud.url,
+        cloud_build_endpoint=localcloud.url,
+        github_base_url=f"{localcloud.url}/git",
+        github_app_installation_id=1,
     )
 
 

@@ -38,8 +38,12 @@ def free_port() -> int:
 
 
 def make_settings(data_dir: Path, temporal_address: str, cloud_url: str, **overrides) -> Settings:
+    host, _, port = cloud_url.removeprefix("http://").partition(":")
     values = dict(
         data_dir=data_dir,
+        # Whatever defaults to the local cloud (git hosting, Cloud Build, Artifact Registry) finds it.
+        localcloud_host=host,
+        localcloud_port=int(port),
         temporal_address=temporal_address,
         task_queue=f"tests-{uuid.uuid4().hex[:8]}",
         database_url=f"sqlite+aiosqlite:///{data_dir / 'platform.db'}",
@@ -115,6 +119,8 @@ def start_worker_process(settings: Settings, **popen_kwargs) -> subprocess.Popen
         "cloud_run_endpoint",
         "logging_endpoint",
         "secret_manager_endpoint",
+        "localcloud_host",
+        "localcloud_port",
         "codec_key",
         "job_lock_check_seconds",
     ):

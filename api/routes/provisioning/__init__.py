@@ -1,5 +1,18 @@
 """The provisioning system's HTTP surface (seed 000): its routers, collected by `api/app.py`."""
 
-from api.routes.provisioning import external_services, secrets, service_databases, services
+from api.routes.provisioning import (
+    external_services,
+    image_builds,
+    secrets,
+    service_databases,
+    services,
+)
 
-ROUTERS = [services.router, secrets.router, service_databases.router, external_services.router]
+# image_builds first: its fixed path must win over services' `/{service_name}` routes.
+ROUTERS = [
+    image_builds.router,
+    services.router,
+    secrets.router,
+    service_databases.router,
+    external_services.router,
+]
