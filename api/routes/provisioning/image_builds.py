@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Header, status
+from fastapi import Header, status
 
 from api.auth import Writer
 from api.deps import JobEngineDep, SettingsDep
+from api.errors import answers
+from api.http import JsonRouter
 from api.schemas.jobs import JobResponse
 from api.schemas.provisioning.image_builds import ImageBuildRequest
 from contracts.jobs import JobSubject
@@ -19,13 +21,13 @@ from contracts.provisioning.image_builds import (
 )
 from contracts.provisioning.names import Operations, Workflows
 
-router = APIRouter(prefix="/api/v1/services", tags=["image builds"])
+router = JsonRouter(prefix="/api/v1/services", tags=["image builds"], responses=answers(503))
 
 
 @router.post("/setup-image-build", status_code=status.HTTP_202_ACCEPTED, response_model=JobResponse)
 async def setup_image_build(
     request: ImageBuildRequest,
-    _: Writer,
+    principal: Writer,
     settings: SettingsDep,
     jobs: JobEngineDep,
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=255)] = None,
@@ -37,6 +39,7 @@ async def setup_image_build(
         operation=Operations.SETUP_IMAGE_BUILD,
         subject=JobSubject(kind="image_build", name=request.image_name),
         labels={IMAGE_LABEL: request.image_name, REPOSITORY_LABEL: request.github_repo},
+        caller=principal,
         idempotency_key=idempotency_key,
         body=request.model_dump(mode="json"),
         estimated_time="3-5 minutes",

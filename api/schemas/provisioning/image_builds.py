@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import ConfigDict, Field, field_validator
 
+from api.schemas.base import RequestModel
 from contracts.provisioning.image_builds import (
     BRANCH_PATTERN,
     GITHUB_REPO_PATTERN,
@@ -14,9 +15,8 @@ from contracts.provisioning.image_builds import (
 )
 
 
-class ImageBuildRequest(BaseModel):
+class ImageBuildRequest(RequestModel):
     model_config = ConfigDict(
-        extra="forbid",
         json_schema_extra={
             "examples": [
                 {
