@@ -29,7 +29,8 @@ class LocalCloudState:
     def __init__(
         self, data_dir: Path | None, lro_delay_seconds: float = 1.0, build_seconds: float = 2.0
     ) -> None:
-        self.data_dir = Path(data_dir) if data_dir is not None else None
+        # Absolute: git and other tools it runs work in their own directories.
+        self.data_dir = Path(data_dir).resolve() if data_dir is not None else None
         self.lock = threading.RLock()
         # How long a long-running operation stays pending, and how long a Cloud Build build runs.
         self.config: dict[str, Any] = {

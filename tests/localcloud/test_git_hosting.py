@@ -71,3 +71,11 @@ def test_a_fresh_data_dir_is_seeded_with_the_example_repository(tmp_path):
     # A data dir that already holds repositories is left as it is.
     create_app(tmp_path / "cloud")
     assert len(git_repos.log(state, git_repos.EXAMPLE_OWNER, git_repos.EXAMPLE_REPO, "main")) == 1
+
+
+def test_a_relative_data_dir_is_seeded_too(tmp_path, monkeypatch):
+    """`make run` passes `--data-dir .data/localcloud`: git runs elsewhere and must still find it."""
+    monkeypatch.chdir(tmp_path)
+    create_app(Path(".data/localcloud"))
+    state = LocalCloudState(tmp_path / ".data/localcloud")
+    assert git_repos.exists(state, git_repos.EXAMPLE_OWNER, git_repos.EXAMPLE_REPO)
