@@ -13,6 +13,7 @@ from typing import Any
 
 from localcloud import naming, protojson
 from localcloud.errors import not_found
+from localcloud.faults import faults_of
 
 # How many finished operations to keep for GET after they are done.
 _KEEP_DONE = 500
@@ -38,6 +39,24 @@ def find(state: Any, name: str, int_enums: bool) -> dict[str, Any]:
             if op is not None:
                 return renderer(op, int_enums)
     raise not_found(f"Operation {name} not found.")
+
+
+def start_for_request(
+    request: Any,
+    doc: dict[str, Any],
+    parent: str,
+    *,
+    delay: float,
+    kind: str,
+    target: str,
+    metadata: dict[str, Any],
+    now: float | None = None,
+) -> dict[str, Any]:
+    """`start`, with the outcome an injected operation fault for this request decides."""
+    error = faults_of(request).take_operation_error(request.method, request.url.path)
+    return start(
+        doc, parent, delay=delay, kind=kind, target=target, metadata=metadata, error=error, now=now
+    )
 
 
 def start(

@@ -12,7 +12,6 @@ from google.cloud import artifactregistry_v1 as ar
 
 from localcloud import naming, operations, paging, protojson
 from localcloud.errors import already_exists, invalid, not_found
-from localcloud.faults import faults_of
 from localcloud.state import LocalCloudState, state_of
 
 API = "artifact_registry"
@@ -174,15 +173,14 @@ def _start(
     target: str,
     now: float,
 ) -> dict[str, Any]:
-    error = faults_of(request).take_operation_error(request.method, request.url.path)
-    return operations.start(
+    return operations.start_for_request(
+        request,
         state.document(API),
         f"projects/{project}/locations/{location}",
         delay=state.lro_delay,
         kind=kind,
         target=target,
         metadata={},
-        error=error,
         now=now,
     )
 

@@ -13,7 +13,6 @@ from google.cloud.devtools import cloudbuild_v2 as cb2
 
 from localcloud import naming, operations, paging, protojson
 from localcloud.errors import ApiError, already_exists, invalid, not_found
-from localcloud.faults import faults_of
 from localcloud.state import LocalCloudState, state_of
 
 API = "cloud_build_v2"
@@ -214,15 +213,14 @@ def _start(
     target: str,
     now: float,
 ) -> dict[str, Any]:
-    error = faults_of(request).take_operation_error(request.method, request.url.path)
-    return operations.start(
+    return operations.start_for_request(
+        request,
         state.document(API),
         f"projects/{project}/locations/{location}",
         delay=state.lro_delay,
         kind=kind,
         target=target,
         metadata={"createTime": naming.rfc3339(now), "target": target, "verb": kind.split(":")[0]},
-        error=error,
         now=now,
     )
 

@@ -20,7 +20,6 @@ from localcloud import (
     run_validation,
 )
 from localcloud.errors import ApiError, already_exists, invalid, not_found
-from localcloud.faults import faults_of
 from localcloud.state import LocalCloudState, state_of
 
 API = "cloud_run"
@@ -209,15 +208,14 @@ def _start(
     service: dict[str, Any],
     now: float,
 ) -> dict[str, Any]:
-    error = faults_of(request).take_operation_error(request.method, request.url.path)
-    op = operations.start(
+    op = operations.start_for_request(
+        request,
         _doc(state),
         f"projects/{project}/locations/{location}",
         delay=state.lro_delay,
         kind=kind,
         target=service["name"],
         metadata=copy.deepcopy(service),
-        error=error,
         now=now,
     )
     state.save(API)

@@ -205,9 +205,10 @@ class GoneDuringApply(RecordingCloud):
         return [*others, apply_service]
 
 
-async def test_a_step_that_times_out_after_the_cancel_ends_the_job_cancelled_and_undone(
-    temporal_env,
-):
+async def cancel_during_apply(temporal_env, answer_after_cancel: bool):
+    """A deploy cancelled while its apply step is running on a worker that cannot hear the cancel
+    (no heartbeat). With `answer_after_cancel` the step then answers; otherwise the worker is gone
+    and the step ends by its heartbeat timeout. Returns the failure, the final state and the calls."""
     cloud = GoneDuringApply()
     queue = f"logic-{uuid.uuid4().hex[:8]}"
     spec = ServiceSpec(service_name=f"svc-{uuid.uuid4().hex[:8]}", image="img")
@@ -227,64 +228,30 @@ async def test_a_step_that_times_out_after_the_cancel_ends_the_job_cancelled_and
         )
         await asyncio.wait_for(cloud.applying.wait(), 30)
         await handle.cancel()
+        if answer_after_cancel:
+            # Let the cancel reach the workflow before the step answers.
+            await asyncio.sleep(1)
+            cloud.release.set()
         try:
             with pytest.raises(WorkflowFailureError) as failure:
                 await handle.result()
         finally:
             cloud.release.set()
         state = await handle.query(DeployService.job_state)
-    assert isinstance(failure.value.cause, CancelledError), failure.value.cause
+    return failure.value, state, cloud.calls
+
+
+async def test_a_step_that_times_out_after_the_cancel_ends_the_job_cancelled_and_undone(
+    temporal_env,
+):
+    failure, state, calls = await cancel_during_apply(temporal_env, answer_after_cancel=False)
+    assert isinstance(failure.cause, CancelledError), failure.cause
     assert state.current_phase == "cancelled" and state.error == "cancelled by request"
-    assert cloud.calls[-1] == "delete_service"
-
-
-class CompletesDespiteCancel(RecordingCloud):
-    """apply_service never heartbeats, so it cannot learn of the cancel, and finishes anyway."""
-
-    def __init__(self) -> None:
-        super().__init__(existing=False, fail=None)
-        self.applying = asyncio.Event()
-        self.release = asyncio.Event()
-
-    def activities(self) -> list:
-        others = [a for a in super().activities() if a.__name__ != "apply_service"]
-
-        @activity.defn(name="cloud_run.apply_service")
-        async def apply_service(inp: ApplyServiceInput) -> CloudRunServiceResult:
-            self._record("apply_service")
-            self.applying.set()
-            await self.release.wait()
-            return self.result(inp.spec.service_name)
-
-        return [*others, apply_service]
+    assert calls[-1] == "delete_service"
 
 
 async def test_a_step_that_completes_after_the_cancel_does_not_swallow_it(temporal_env):
-    cloud = CompletesDespiteCancel()
-    queue = f"logic-{uuid.uuid4().hex[:8]}"
-    spec = ServiceSpec(service_name=f"svc-{uuid.uuid4().hex[:8]}", image="img")
-    jobs = JobActivities(temporal_env.client, Settings(job_lock_check_seconds=1.0))
-    async with Worker(
-        temporal_env.client,
-        task_queue=queue,
-        workflows=[DeployService, ResourceLock],
-        activities=[*cloud.activities(), *jobs.all()],
-    ):
-        handle = await temporal_env.client.start_workflow(
-            DeployService.run,
-            DeployServiceInput(spec=spec, region="us-central1"),
-            id=f"logic-{uuid.uuid4().hex[:8]}",
-            task_queue=queue,
-        )
-        await asyncio.wait_for(cloud.applying.wait(), 30)
-        await handle.cancel()
-        # Let the cancel reach the workflow before the step answers.
-        await asyncio.sleep(1)
-        cloud.release.set()
-        with pytest.raises(WorkflowFailureError) as failure:
-            await handle.result()
-        state = await handle.query(DeployService.job_state)
-    assert isinstance(failure.value.cause, CancelledError), failure.value.cause
+    failure, state, calls = await cancel_during_apply(temporal_env, answer_after_cancel=True)
+    assert isinstance(failure.cause, CancelledError), failure.cause
     assert state.current_phase == "cancelled", state
-    steps_after_apply = cloud.calls[cloud.calls.index("apply_service") + 1 :]
-    assert steps_after_apply == ["delete_service"], cloud.calls
+    assert calls[calls.index("apply_service") + 1 :] == ["delete_service"], calls
