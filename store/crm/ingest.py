@@ -54,7 +54,7 @@ async def create_fields(
     return sorted(created.all())
 
 
-def add_record_and_lead(
+async def add_record_and_lead(
     session: AsyncSession,
     account_id: uuid.UUID,
     payload: dict[str, Any],
@@ -68,7 +68,9 @@ def add_record_and_lead(
     lead = Lead(
         id=uuid.uuid4(), cuenta_id=account_id, record_id=record.id, datos=lead_datos, created_at=now
     )
+    # The record first: no relationship tells the unit of work the lead depends on it.
     session.add(record)
+    await session.flush()
     session.add(lead)
     return record, lead
 

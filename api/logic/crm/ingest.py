@@ -138,7 +138,9 @@ async def _write(
             unknown = new
             lead_datos = {name: value for name, value in payload.items() if name in fields}
         metadata = {"source_ip": source_ip, "unknown_fields": unknown or None}
-        record, lead = store.add_record_and_lead(session, account.id, payload, metadata, lead_datos)
+        record, lead = await store.add_record_and_lead(
+            session, account.id, payload, metadata, lead_datos
+        )
         response = {
             "success": True,
             "record_id": str(record.id),
