@@ -15,14 +15,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import Body, Header, Path, Request
+from fastapi import Header, Path, Request
 
 from api.deps import DbDep, SettingsDep
 from api.errors import answers
 from api.http import JsonRouter
 from api.logic.crm import ingest as logic
 from api.logic.crm.rate_limit import limiter_for
-from api.schemas.crm.ingest import IngestResponse
+from api.schemas.crm.ingest import IngestPayload, IngestResponse
 
 router = JsonRouter(prefix="/api/v1/ingest", tags=["crm ingest"], responses=answers(503))
 
@@ -37,13 +37,7 @@ AccountKey = Annotated[str, Path(min_length=1, max_length=256)]
 )
 async def ingest(
     account_api_key: AccountKey,
-    payload: Annotated[
-        dict[str, Any],
-        Body(
-            description="The webhook's payload: any JSON object.",
-            examples=[{"nombre": "Juan Perez", "email": "juan@example.com"}],
-        ),
-    ],
+    payload: IngestPayload,
     request: Request,
     db: DbDep,
     settings: SettingsDep,
@@ -56,7 +50,7 @@ async def ingest(
     return await logic.ingest(
         db,
         account_api_key,
-        payload,
+        payload.root,
         source_ip=request.client.host if request.client else None,
         delivery_key=logic.check_delivery_key(idempotency_key),
     )

@@ -39,6 +39,12 @@ class AccountCreate(RequestModel):
 class AccountUpdate(RequestModel):
     """Every field optional: only those sent change."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"nombre": "Nuevo Nombre", "activo": True, "auto_crear_campos": False}]
+        }
+    )
+
     nombre: Nombre | None = None
     activo: bool | None = None
     auto_crear_campos: bool | None = None
@@ -78,6 +84,14 @@ class FieldCreate(RequestModel):
 
 
 class FieldUpdate(RequestModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"tipo_dato": "email", "descripcion": "Correo electronico", "es_requerido": True}
+            ]
+        }
+    )
+
     tipo_dato: Annotated[TipoDato, FromString] | None = None
     descripcion: Descripcion | None = None
     es_requerido: bool | None = None

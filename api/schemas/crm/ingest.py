@@ -3,8 +3,26 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, RootModel
+
+
+class IngestPayload(RootModel[dict[str, Any]]):
+    """The webhook's payload: any JSON object (checked further by `api/logic/crm/payload.py`)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "nombre": "Juan Perez",
+                    "email": "juan@example.com",
+                    "telefono": "+5491155551234",
+                    "empresa": "ACME Corp",
+                }
+            ]
+        }
+    )
 
 
 class IngestResponse(BaseModel):
