@@ -16,7 +16,7 @@ from api.docs import install_docs
 from api.errors import install_error_handlers
 from api.http import BodyLimit
 from api.job_engine import JobEngine
-from api.routes import api_keys, codec, health, jobs, provisioning
+from api.routes import api_keys, codec, crm, health, jobs, provisioning
 from core.local_keys import LocalKeyError, with_local_keys
 from core.logging import configure_logging
 from core.settings import Settings, get_settings
@@ -81,5 +81,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router in (health.router, jobs.router, api_keys.router, codec.router):
         app.include_router(router)
     for router in provisioning.ROUTERS:
+        app.include_router(router)
+    for router in crm.ROUTERS:
         app.include_router(router)
     return app

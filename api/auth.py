@@ -13,7 +13,7 @@ from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBea
 from api.errors import ApiError
 from store import api_keys
 
-SCOPES = ("read", "write", "admin", "secrets")
+SCOPES = ("read", "write", "admin", "secrets", "crm")
 # A broader scope grants the narrower ones it contains.
 _IMPLIES = {"admin": set(SCOPES), "write": {"read"}}
 

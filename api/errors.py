@@ -9,6 +9,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
+from sqlalchemy.exc import InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from temporalio.service import RPCError
 
@@ -67,13 +68,19 @@ def answers(*statuses: int) -> dict[int | str, dict[str, Any]]:
 
 class ApiError(Exception):
     def __init__(
-        self, status: int, message: str, code: str | None = None, details: dict | None = None
+        self,
+        status: int,
+        message: str,
+        code: str | None = None,
+        details: dict | None = None,
+        headers: dict[str, str] | None = None,
     ):
         super().__init__(message)
         self.status = status
         self.message = message
         self.code = code or _CODES.get(status, "error")
         self.details = details or {}
+        self.headers = headers or {}
 
 
 def not_found(what: str, **details: Any) -> ApiError:
@@ -97,7 +104,9 @@ def _field_errors(exc: RequestValidationError) -> list[dict[str, str]]:
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def _api_error(_request: Request, exc: ApiError) -> JSONResponse:
-        return envelope(exc.status, exc.code, exc.message, exc.details)
+        response = envelope(exc.status, exc.code, exc.message, exc.details)
+        response.headers.update(exc.headers)
+        return response
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -117,6 +126,22 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error", path=request.url.path, error_type=type(exc).__name__)
         return envelope(500, "internal_error", "internal error; see the API logs")
+
+    # The platform database down (refused, dropped or locked past the busy timeout): the
+    # transaction was rolled back, so the caller may retry; never a 500 for an outage.
+    @app.exception_handler(OperationalError)
+    @app.exception_handler(InterfaceError)
+    @app.exception_handler(OSError)
+    async def _database(request: Request, exc: Exception) -> JSONResponse:
+        if isinstance(exc, OSError) and not isinstance(exc, ConnectionError | TimeoutError):
+            return await _unexpected(request, exc)
+        log.warning("database unreachable", path=request.url.path, error_type=type(exc).__name__)
+        return envelope(
+            503,
+            "unavailable",
+            "the platform database is unreachable, retry later",
+            {"upstream": "database"},
+        )
 
     # The Temporal client raises RPCError when the server stops answering and RuntimeError when it
     # never connected; `unreachable` tells those apart from real failures, which stay 500s.

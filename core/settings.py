@@ -80,6 +80,13 @@ class Settings(BaseSettings):
     private_access_domain: str = "conneskills.com"
     onboarding_service_account: str = "ai-agent-onboarding"
 
+    # CRM ingest (seed 003): the per-account rate limit (a `limits` string), where its counters
+    # live (`memory://`, or `redis://host:port/db` shared by every API process), and the header a
+    # CRM puts its delivery id in (taken as an Idempotency-Key when that header is absent).
+    crm_ingest_rate_limit: str = "100/second"
+    crm_rate_limit_storage_url: str = "memory://"
+    crm_delivery_id_header: str | None = None
+
     @property
     def temporal_ui_url(self) -> str:
         return self.temporal_ui_url_override or f"http://127.0.0.1:{self.temporal_ui_port}"

@@ -1,0 +1,1 @@
+"""What the CRM routers need beyond HTTP: payload checks, the ingest transaction, the rate limit."""

@@ -1,0 +1,162 @@
+"""One webhook delivery, written whole or not at all.
+
+The record (raw payload + `metadata_`), its lead, the fields it introduces (auto-create on) and its
+delivery key go in one transaction; the caller answers only after the commit. A delivery with an
+Idempotency-Key (or the CRM's delivery id) is written with its answer in that same transaction, so
+a retry, even one racing the first, finds the first answer rather than adding a second record.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+import structlog
+from sqlalchemy.exc import DBAPIError, IntegrityError
+
+from api.errors import ApiError
+from api.logic.crm.payload import check, infer_type
+from store.crm import accounts
+from store.crm import ingest as store
+from store.db import Database
+
+log = structlog.get_logger(__name__)
+
+MAX_DELIVERY_KEY = 255
+# A deadlock or serialization failure rolled the whole transaction back: trying again is safe.
+_RETRY_SQLSTATES = {"40P01", "40001"}
+_ATTEMPTS = 3
+
+
+def _not_found() -> ApiError:
+    return ApiError(404, "Account not found or inactive")
+
+
+def _request_hash(payload: dict[str, Any]) -> str:
+    canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _replay(delivery, request_hash: str) -> dict[str, Any]:
+    if delivery.request_hash != request_hash:
+        raise ApiError(
+            409,
+            "this delivery key was already used with a different payload",
+            code="idempotency_conflict",
+        )
+    return delivery.response
+
+
+def _retryable(error: DBAPIError) -> bool:
+    orig = error.orig
+    state = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
+    return state in _RETRY_SQLSTATES
+
+
+def check_delivery_key(key: str | None) -> str | None:
+    if key is None:
+        return None
+    if not key or len(key) > MAX_DELIVERY_KEY or not key.isprintable():
+        raise ApiError(
+            400,
+            f"the delivery key must have 1 to {MAX_DELIVERY_KEY} printable characters",
+            details={"fields": [{"field": "Idempotency-Key", "message": "invalid"}]},
+        )
+    return key
+
+
+async def ingest(
+    db: Database,
+    account_key: str,
+    payload: dict[str, Any],
+    *,
+    source_ip: str | None,
+    delivery_key: str | None,
+) -> dict[str, Any]:
+    check(payload)
+    request_hash = _request_hash(payload) if delivery_key else ""
+    for attempt in range(1, _ATTEMPTS + 1):
+        try:
+            return await _write(db, account_key, payload, source_ip, delivery_key, request_hash)
+        except IntegrityError:
+            # The one unique row an ingest can collide on is its delivery: a concurrent retry of
+            # the same delivery committed first. Its answer is this one's.
+            if delivery_key is None:
+                raise
+            async with db.transaction() as session:
+                account = await accounts.by_key(session, account_key)
+                found = account and await store.delivery(session, account.id, delivery_key)
+            if not found:
+                raise
+            return _replay(found, request_hash)
+        except DBAPIError as error:
+            if attempt == _ATTEMPTS or not _retryable(error):
+                raise
+            log.info("crm ingest retried after a transaction conflict", attempt=attempt)
+    raise AssertionError("unreachable")
+
+
+async def _write(
+    db: Database,
+    account_key: str,
+    payload: dict[str, Any],
+    source_ip: str | None,
+    delivery_key: str | None,
+    request_hash: str,
+) -> dict[str, Any]:
+    async with db.transaction() as session:
+        account = await accounts.by_key(session, account_key)
+        if account is None:
+            raise _not_found()
+        if delivery_key is not None:
+            found = await store.delivery(session, account.id, delivery_key)
+            if found is not None:
+                return _replay(found, request_hash)
+        fields = await store.fields_of(session, account.id)
+        missing = sorted(
+            name for name, f in fields.items() if f.es_requerido and payload.get(name) is None
+        )
+        if missing:
+            raise ApiError(
+                400,
+                f"required fields missing: {', '.join(missing)}",
+                details={
+                    "missing": missing,
+                    "fields": [{"field": n, "message": "required"} for n in missing],
+                },
+            )
+        new = [name for name in payload if name not in fields]
+        created: list[str] = []
+        unknown: list[str] = []
+        if new and account.auto_crear_campos:
+            created = await store.create_fields(
+                session, account.id, [(name, infer_type(payload[name])) for name in new]
+            )
+            lead_datos = payload
+        else:
+            unknown = new
+            lead_datos = {name: value for name, value in payload.items() if name in fields}
+        metadata = {"source_ip": source_ip, "unknown_fields": unknown or None}
+        record, lead = await store.add_record_and_lead(
+            session, account.id, payload, metadata, lead_datos
+        )
+        response = {
+            "success": True,
+            "record_id": str(record.id),
+            "lead_id": str(lead.id),
+            "unknown_fields": unknown,
+            "auto_create_enabled": account.auto_crear_campos,
+            "fields_created": created,
+        }
+        if delivery_key is not None:
+            store.add_delivery(session, account.id, delivery_key, request_hash, response)
+        account_id = account.id
+    log.info(
+        "crm delivery stored",
+        account_id=str(account_id),
+        record_id=response["record_id"],
+        fields_created=len(created),
+        unknown_fields=len(unknown),
+    )
+    return response
