@@ -8,6 +8,7 @@ import subprocess
 import pytest
 from sqlalchemy import select
 
+from contracts.provisioning.names import CloudRunSteps
 from providers.google.cloud_run import CloudRunServices
 from store.provisioning.models import ServiceRecord
 from temporal.binaries import temporal_cli
@@ -32,7 +33,7 @@ def slow_operations(localcloud):
 async def test_cancel_during_deploy_deletes_the_new_service(api, client, settings, slow_operations):
     name = unique_name("cancel")
     job_id = (await deploy(api, name))["job_id"]
-    await wait_for_pending_activity(client, job_id, "cloud_run.apply_service")
+    await wait_for_pending_activity(client, job_id, CloudRunSteps.APPLY_SERVICE)
 
     response = await api.post(f"/api/v1/jobs/{job_id}/cancel")
     assert response.status_code == 202, response.text
@@ -54,7 +55,7 @@ async def test_cancel_with_the_temporal_cli_has_the_same_effect(
 ):
     name = unique_name("clicancel")
     job_id = (await deploy(api, name))["job_id"]
-    await wait_for_pending_activity(client, job_id, "cloud_run.apply_service")
+    await wait_for_pending_activity(client, job_id, CloudRunSteps.APPLY_SERVICE)
 
     completed = await asyncio.to_thread(
         subprocess.run,
@@ -84,7 +85,7 @@ async def test_cancelling_an_update_restores_the_previous_configuration(
             json={"service_name": name, "env_vars": {"A": "changed"}, "memory": "2Gi"},
         )
         job_id = response.json()["job_id"]
-        await wait_for_pending_activity(client, job_id, "cloud_run.apply_service")
+        await wait_for_pending_activity(client, job_id, CloudRunSteps.APPLY_SERVICE)
         await api.post(f"/api/v1/jobs/{job_id}/cancel")
         job = await wait_for_job(api, job_id, seconds=60)
     finally:
@@ -141,7 +142,7 @@ async def test_a_worker_killed_mid_deploy_is_replaced_and_the_job_completes(
         async with own_platform(data_dir, settings.temporal_address, localcloud.url) as own:
             name = unique_name("sigkill")
             job_id = (await deploy(own.api, name))["job_id"]
-            await wait_for_pending_activity(client, job_id, "cloud_run.apply_service")
+            await wait_for_pending_activity(client, job_id, CloudRunSteps.APPLY_SERVICE)
             own.kill_worker()
             localcloud.set_lro_delay(0.2)
             own.restart_worker()
@@ -183,7 +184,7 @@ async def test_a_cancel_during_an_undeploy_lets_the_deletion_finish_and_unregist
     assert (await wait_for_job(api, (await deploy(api, name))["job_id"]))["status"] == "completed"
     localcloud.set_lro_delay(6.0)
     job_id = (await api.delete(f"/api/v1/services/{name}")).json()["job_id"]
-    await wait_for_pending_activity(client, job_id, "cloud_run.delete_service")
+    await wait_for_pending_activity(client, job_id, CloudRunSteps.DELETE_SERVICE)
     assert (await api.post(f"/api/v1/jobs/{job_id}/cancel")).status_code == 202
 
     job = await wait_for_job(api, job_id, seconds=60)

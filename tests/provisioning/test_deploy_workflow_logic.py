@@ -14,6 +14,7 @@ from temporalio.exceptions import ApplicationError, CancelledError
 from temporalio.worker import Worker
 
 from activities.jobs import JobActivities
+from contracts.provisioning.names import CloudRunSteps, RegistrySteps
 from contracts.provisioning.services import (
     ApplyServiceInput,
     CloudRunCall,
@@ -53,51 +54,51 @@ class RecordingCloud:
         )
 
     def activities(self) -> list:
-        @activity.defn(name="cloud_run.get_service")
+        @activity.defn(name=CloudRunSteps.GET_SERVICE)
         async def get_service(call: CloudRunCall) -> CloudRunServiceResult | None:
             self._record("get_service")
             return self.result(call.service_name) if self.existing else None
 
-        @activity.defn(name="cloud_run.apply_service")
+        @activity.defn(name=CloudRunSteps.APPLY_SERVICE)
         async def apply_service(inp: ApplyServiceInput) -> CloudRunServiceResult:
             self._record("apply_service")
             return self.result(inp.spec.service_name)
 
-        @activity.defn(name="cloud_run.restore_service")
+        @activity.defn(name=CloudRunSteps.RESTORE_SERVICE)
         async def restore_service(inp: RestoreServiceInput) -> bool:
             self._record("restore_service")
             return True
 
-        @activity.defn(name="cloud_run.delete_service")
+        @activity.defn(name=CloudRunSteps.DELETE_SERVICE)
         async def delete_service(call: CloudRunCall) -> bool:
             self._record("delete_service")
             return True
 
-        @activity.defn(name="cloud_run.get_invokers")
+        @activity.defn(name=CloudRunSteps.GET_INVOKERS)
         async def get_invokers(call: CloudRunCall) -> list[str]:
             self._record("get_invokers")
             return ["allUsers"]
 
-        @activity.defn(name="cloud_run.set_invokers")
+        @activity.defn(name=CloudRunSteps.SET_INVOKERS)
         async def set_invokers(inp: IamPolicyInput) -> list[str]:
             self._record("set_invokers")
             return []
 
-        @activity.defn(name="cloud_run.restore_invokers")
+        @activity.defn(name=CloudRunSteps.RESTORE_INVOKERS)
         async def restore_invokers(inp: RestoreInvokersInput) -> bool:
             self._record("restore_invokers")
             return True
 
-        @activity.defn(name="registry.upsert_service")
+        @activity.defn(name=RegistrySteps.UPSERT_SERVICE)
         async def upsert_service(inp: ServiceRecordInput) -> None:
             self._record("upsert_service")
 
-        @activity.defn(name="registry.customer_for_service")
+        @activity.defn(name=RegistrySteps.CUSTOMER_FOR_SERVICE)
         async def customer_for_service(call: CloudRunCall) -> str | None:
             self._record("customer_for_service")
             return None
 
-        @activity.defn(name="registry.remove_service")
+        @activity.defn(name=RegistrySteps.REMOVE_SERVICE)
         async def remove_service(call: CloudRunCall) -> bool:
             self._record("remove_service")
             return True
@@ -195,7 +196,7 @@ class GoneDuringApply(RecordingCloud):
     def activities(self) -> list:
         others = [a for a in super().activities() if a.__name__ != "apply_service"]
 
-        @activity.defn(name="cloud_run.apply_service")
+        @activity.defn(name=CloudRunSteps.APPLY_SERVICE)
         async def apply_service(inp: ApplyServiceInput) -> CloudRunServiceResult:
             self._record("apply_service")
             self.applying.set()

@@ -7,6 +7,7 @@ import asyncio
 
 import httpx
 
+from contracts.provisioning.names import CloudRunSteps
 from providers.google.cloud_run import CloudRunServices
 from tests.helpers.platform import (
     ADMIN_KEY,
@@ -31,7 +32,7 @@ async def test_with_the_worker_down_a_job_and_its_logs_are_read_from_the_memo(
         async with own_platform(data_dir, settings.temporal_address, localcloud.url) as own:
             name = unique_name("downread")
             job_id = (await deploy(own.api, name))["job_id"]
-            await wait_for_pending_activity(client, job_id, "cloud_run.apply_service")
+            await wait_for_pending_activity(client, job_id, CloudRunSteps.APPLY_SERVICE)
             own.kill_worker()
 
             job = await own.api.get(f"/api/v1/jobs/{job_id}")
@@ -59,7 +60,7 @@ async def test_a_job_cancelled_while_its_step_worker_is_dead_ends_cancelled_and_
         async with own_platform(data_dir, settings.temporal_address, localcloud.url) as own:
             name = unique_name("downcancel")
             job_id = (await deploy(own.api, name))["job_id"]
-            await wait_for_pending_activity(client, job_id, "cloud_run.apply_service")
+            await wait_for_pending_activity(client, job_id, CloudRunSteps.APPLY_SERVICE)
             own.kill_worker()
             cancel = await own.api.post(f"/api/v1/jobs/{job_id}/cancel")
             assert cancel.status_code == 202, cancel.text

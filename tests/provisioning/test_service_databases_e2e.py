@@ -9,6 +9,7 @@ import uuid
 import asyncpg
 import pytest
 
+from contracts.provisioning.names import ServiceDatabaseSteps
 from providers.google.secret_manager import SecretStore
 from store.provisioning import secret_audit
 from store.provisioning.models import Customer, ExternalService
@@ -196,7 +197,9 @@ async def test_cancel_after_the_database_step_removes_what_the_job_created(
         job_id = await start(
             api, pg_service.id, db_name=db_name, service_name=service, password=GIVEN_PASSWORD
         )
-        await wait_for_pending_activity(client, job_id, "service_db.store_connection_string")
+        await wait_for_pending_activity(
+            client, job_id, ServiceDatabaseSteps.STORE_CONNECTION_STRING
+        )
         assert await database_and_role_exist(db_name) == (True, True)
         assert f"{job_id}-given-password" in await staged_copies(settings)
         assert (await api.post(f"/api/v1/jobs/{job_id}/cancel")).status_code == 202
@@ -320,7 +323,9 @@ async def test_a_worker_killed_mid_saga_is_replaced_and_nothing_is_duplicated(
     try:
         async with own_platform(data_dir, settings.temporal_address, localcloud.url) as own:
             job_id = await start(own.api, pg_service.id, db_name=db_name, service_name=service)
-            await wait_for_pending_activity(client, job_id, "service_db.store_connection_string")
+            await wait_for_pending_activity(
+                client, job_id, ServiceDatabaseSteps.STORE_CONNECTION_STRING
+            )
             # Kill between creating the secret and adding its (delayed) value.
             while await asyncio.to_thread(store.get, f"{service}-connection-string") is None:
                 await asyncio.sleep(0.05)
