@@ -36,7 +36,9 @@ def create_engine(database_url: str) -> AsyncEngine:
             cursor.close()
 
         return engine
-    return create_async_engine(url, pool_pre_ping=True)
+    # Connections past pool_size are opened and closed per checkout; at 10 concurrent requests the
+    # default 5 made every other request reconnect (TLS attempt included), so keep 10 open.
+    return create_async_engine(url, pool_pre_ping=True, pool_size=10)
 
 
 class Database:

@@ -26,6 +26,8 @@ _lead = Lead.__table__
 _field = Campo.__table__
 _account = Cuenta.__table__
 _delivery = Delivery.__table__
+_INSERT_RECORD = _record.insert()
+_INSERT_LEAD = _lead.insert()
 
 
 async def account_by_hash(conn: AsyncConnection, key_hash: str) -> cache.AccountView | None:
@@ -91,15 +93,27 @@ async def add_record_and_lead(
     """The record, then its lead (which references it); ids made here, so no RETURNING."""
     now = utcnow()
     record_id, lead_id = uuid.uuid4(), uuid.uuid4()
+    # Prebuilt statements with parameters: `.values(...)` per call built a new statement and its
+    # cache key each time (a tenth of the request's CPU in the profile).
     await conn.execute(
-        _record.insert().values(
-            id=record_id, cuenta_id=account_id, datos=payload, metadata=metadata, created_at=now
-        )
+        _INSERT_RECORD,
+        {
+            "id": record_id,
+            "cuenta_id": account_id,
+            "datos": payload,
+            "metadata": metadata,
+            "created_at": now,
+        },
     )
     await conn.execute(
-        _lead.insert().values(
-            id=lead_id, cuenta_id=account_id, record_id=record_id, datos=lead_datos, created_at=now
-        )
+        _INSERT_LEAD,
+        {
+            "id": lead_id,
+            "cuenta_id": account_id,
+            "record_id": record_id,
+            "datos": lead_datos,
+            "created_at": now,
+        },
     )
     return record_id, lead_id
 
