@@ -10,7 +10,8 @@ import uuid
 from sqlalchemy import text
 
 from store.crm import cache
-from tests.crm.test_ingest import PAYLOAD
+
+PAYLOAD = {"nombre": "Juan Perez", "email": "juan@example.com"}
 
 
 async def _ingest(crm, key: str, payload=PAYLOAD):
