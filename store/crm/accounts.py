@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from store.crm import cache
 from store.crm.models import Campo, Cuenta
 
 KEY_PREFIX = "cc_"
@@ -45,19 +46,12 @@ async def rotate_key(session: AsyncSession, row: Cuenta) -> str:
     row.api_key_hash = hash_key(key)
     row.api_key_prefix = key[:7]
     await session.flush()
+    cache.forget_on_commit(session.sync_session, row.id)
     return key
 
 
 async def get(session: AsyncSession, account_id: uuid.UUID) -> Cuenta | None:
     return await session.get(Cuenta, account_id)
-
-
-async def by_key(session: AsyncSession, key: str) -> Cuenta | None:
-    """The active account a key belongs to. One indexed lookup of the key's hash whether or not the
-    key exists, so the answer takes the same time either way."""
-    return await session.scalar(
-        select(Cuenta).where(Cuenta.api_key_hash == hash_key(key), Cuenta.activo.is_(True))
-    )
 
 
 async def page_active(
@@ -79,6 +73,7 @@ async def update(session: AsyncSession, row: Cuenta, changes: dict[str, Any]) ->
     for name, value in changes.items():
         setattr(row, name, value)
     await session.flush()
+    cache.forget_on_commit(session.sync_session, row.id)
     return row
 
 
@@ -115,9 +110,19 @@ async def add_field(session: AsyncSession, account_id: uuid.UUID, **values: Any)
     row = Campo(cuenta_id=account_id, **values)
     session.add(row)
     await session.flush()
+    cache.forget_on_commit(session.sync_session, account_id)
+    return row
+
+
+async def update_field(session: AsyncSession, row: Campo, changes: dict[str, Any]) -> Campo:
+    for name, value in changes.items():
+        setattr(row, name, value)
+    await session.flush()
+    cache.forget_on_commit(session.sync_session, row.cuenta_id)
     return row
 
 
 async def delete_field(session: AsyncSession, row: Campo) -> None:
     await session.delete(row)
     await session.flush()
+    cache.forget_on_commit(session.sync_session, row.cuenta_id)

@@ -17,7 +17,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from api.errors import ApiError
 from api.logic.crm.payload import check, infer_type
-from store.crm import accounts
+from store.crm import accounts, cache
 from store.crm import ingest as store
 from store.db import Database
 
@@ -84,9 +84,9 @@ async def ingest(
             # the same delivery committed first. Its answer is this one's.
             if delivery_key is None:
                 raise
-            async with db.transaction() as session:
-                account = await accounts.by_key(session, account_key)
-                found = account and await store.delivery(session, account.id, delivery_key)
+            async with store.begin(db) as conn:
+                account = await _account(conn, account_key)
+                found = account and await store.delivery(conn, account.id, delivery_key)
             if not found:
                 raise
             return _replay(found, request_hash)
@@ -97,6 +97,24 @@ async def ingest(
     raise AssertionError("unreachable")
 
 
+async def _account(conn, account_key: str) -> cache.AccountView | None:
+    key_hash = accounts.hash_key(account_key)
+    found = cache.account(key_hash)
+    if found is None:
+        found = await store.account_by_hash(conn, key_hash)
+        if found is not None:
+            cache.put_account(key_hash, found)
+    return found
+
+
+async def _fields(conn, account_id) -> cache.Fields:
+    found = cache.fields(account_id)
+    if found is None:
+        found = await store.fields_of(conn, account_id)
+        cache.put_fields(account_id, found)
+    return found
+
+
 async def _write(
     db: Database,
     account_key: str,
@@ -105,17 +123,17 @@ async def _write(
     delivery_key: str | None,
     request_hash: str,
 ) -> dict[str, Any]:
-    async with db.transaction() as session:
-        account = await accounts.by_key(session, account_key)
+    async with store.begin(db) as conn:
+        account = await _account(conn, account_key)
         if account is None:
             raise _not_found()
         if delivery_key is not None:
-            found = await store.delivery(session, account.id, delivery_key)
+            found = await store.delivery(conn, account.id, delivery_key)
             if found is not None:
                 return _replay(found, request_hash)
-        fields = await store.fields_of(session, account.id)
+        fields = await _fields(conn, account.id)
         missing = sorted(
-            name for name, f in fields.items() if f.es_requerido and payload.get(name) is None
+            name for name, required in fields.items() if required and payload.get(name) is None
         )
         if missing:
             raise ApiError(
@@ -130,31 +148,35 @@ async def _write(
         created: list[str] = []
         unknown: list[str] = []
         if new and account.auto_crear_campos:
+            # The cache may lack a field a concurrent ingest created: ON CONFLICT skips it, and
+            # only the names this insert created are reported.
             created = await store.create_fields(
-                session, account.id, [(name, infer_type(payload[name])) for name in new]
+                conn, account.id, [(name, infer_type(payload[name])) for name in new]
             )
             lead_datos = payload
         else:
             unknown = new
             lead_datos = {name: value for name, value in payload.items() if name in fields}
         metadata = {"source_ip": source_ip, "unknown_fields": unknown or None}
-        record, lead = await store.add_record_and_lead(
-            session, account.id, payload, metadata, lead_datos
+        record_id, lead_id = await store.add_record_and_lead(
+            conn, account.id, payload, metadata, lead_datos
         )
         response = {
             "success": True,
-            "record_id": str(record.id),
-            "lead_id": str(lead.id),
+            "record_id": str(record_id),
+            "lead_id": str(lead_id),
             "unknown_fields": unknown,
             "auto_create_enabled": account.auto_crear_campos,
             "fields_created": created,
         }
         if delivery_key is not None:
-            store.add_delivery(session, account.id, delivery_key, request_hash, response)
-        account_id = account.id
+            await store.add_delivery(conn, account.id, delivery_key, request_hash, response)
+    if new and account.auto_crear_campos:
+        # Committed: the next ingest reads the account's fields again, new ones included.
+        cache.forget_fields(account.id)
     log.info(
         "crm delivery stored",
-        account_id=str(account_id),
+        account_id=str(account.id),
         record_id=response["record_id"],
         fields_created=len(created),
         unknown_fields=len(unknown),

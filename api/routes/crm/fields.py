@@ -90,10 +90,7 @@ async def update_field(
     if changes.get("es_requerido", False) is None:
         del changes["es_requerido"]
     async with db.transaction() as session:
-        row = await _field_or_404(session, field_id)
-        for name, value in changes.items():
-            setattr(row, name, value)
-        await session.flush()
+        row = await accounts.update_field(session, await _field_or_404(session, field_id), changes)
         return FieldResponse.model_validate(row, from_attributes=True)
 
 
