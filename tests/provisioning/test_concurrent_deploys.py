@@ -93,34 +93,42 @@ async def test_a_job_cancelled_while_queued_ends_cancelled_and_the_queue_moves_o
     slow_operations.set_lro_delay(6.0)
     first = (await deploy(api, name))["job_id"]
     await wait_for_job(api, first, until={"running"})
-    second = (await deploy(api, name, env_vars={"FROM": "second"}))["job_id"]
-    third = (await deploy(api, name, env_vars={"FROM": "third"}))["job_id"]
-    job = await wait_for_job(api, third, until={"queued"})
-    while job["queued_behind"] != [first, second]:
-        job = (await api.get(f"/api/v1/jobs/{third}")).json()
+    b = (await deploy(api, name, env_vars={"FROM": "b"}))["job_id"]
+    c = (await deploy(api, name, env_vars={"FROM": "c"}))["job_id"]
+    # Jobs queue in the order their requests reach the lock, which need not be the start order:
+    # wait until one of them is queued behind both others, then cancel the one in the middle.
+    deadline = time.monotonic() + 30
+    while True:
+        jobs = {j: (await api.get(f"/api/v1/jobs/{j}")).json() for j in (b, c)}
+        last = next((j for j in (b, c) if len(jobs[j]["queued_behind"]) == 2), None)
+        if last is not None:
+            break
+        assert time.monotonic() < deadline, jobs
         await asyncio.sleep(0.1)
+    middle = b if last == c else c
+    assert jobs[last]["queued_behind"] == [first, middle]
 
-    assert (await api.post(f"/api/v1/jobs/{second}/cancel")).status_code == 202
-    cancelled = await wait_for_job(api, second, seconds=15)
+    assert (await api.post(f"/api/v1/jobs/{middle}/cancel")).status_code == 202
+    cancelled = await wait_for_job(api, middle, seconds=15)
     assert cancelled["status"] == "cancelled", cancelled
     assert cancelled["queued_behind"] == []
     # It ended while the first still held the service, and never touched it.
     assert (await api.get(f"/api/v1/jobs/{first}")).json()["status"] == "running"
     assert "cancelled by request" in cancelled["error"]
-    assert await activities_of(client, second) == ["jobs.request_turn"]
+    assert await activities_of(client, middle) == ["jobs.request_turn"]
 
-    # The third now waits for the first alone, then runs.
-    job = (await api.get(f"/api/v1/jobs/{third}")).json()
+    # The last now waits for the first alone, then runs.
+    job = (await api.get(f"/api/v1/jobs/{last}")).json()
     deadline = time.monotonic() + 15
     while job["queued_behind"] != [first] and job["status"] == "queued":
         assert time.monotonic() < deadline, job
-        job = (await api.get(f"/api/v1/jobs/{third}")).json()
+        job = (await api.get(f"/api/v1/jobs/{last}")).json()
         await asyncio.sleep(0.1)
-    final, _ = await watch_jobs(api, [first, third])
-    assert final[first]["status"] == final[third]["status"] == "completed", final
+    final, _ = await watch_jobs(api, [first, last])
+    assert final[first]["status"] == final[last]["status"] == "completed", final
     service = await asyncio.to_thread(CloudRunServices(settings).get, name)
     env = {var.name: var.value for var in service.template.containers[0].env}
-    assert env == {"FROM": "third"}
+    assert env == {"FROM": "b" if last == b else "c"}
 
 
 async def test_a_terminated_holder_does_not_block_the_next_job(
@@ -131,7 +139,9 @@ async def test_a_terminated_holder_does_not_block_the_next_job(
     await wait_for_job(api, first, until={"running"})
     second = (await deploy(api, name))["job_id"]
     job = await wait_for_job(api, second, until={"queued"})
+    deadline = time.monotonic() + 30
     while job["queued_behind"] != [first]:
+        assert time.monotonic() < deadline, job
         job = (await api.get(f"/api/v1/jobs/{second}")).json()
         await asyncio.sleep(0.1)
 
