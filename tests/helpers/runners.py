@@ -68,3 +68,34 @@ async def wait_for_runner(
         if time.monotonic() > deadline:
             raise AssertionError(f"runner {runner_id} not {status} after {seconds}s: {runner}")
         await asyncio.sleep(0.2)
+
+
+class Served:
+    """An ASGI app served by uvicorn on a free port in a thread (a gateway, a fake upstream)."""
+
+    def __init__(self, app, **config) -> None:
+        import threading
+
+        import uvicorn
+
+        from tests.helpers.platform import free_port
+
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.server = uvicorn.Server(
+            uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", **config)
+        )
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def __enter__(self) -> Served:
+        self.thread.start()
+        deadline = time.monotonic() + 20
+        while not self.server.started:
+            if time.monotonic() > deadline or not self.thread.is_alive():
+                raise RuntimeError("server did not start")
+            time.sleep(0.02)
+        return self
+
+    def __exit__(self, *_exc) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Header, Path, Query, status
+import structlog
+from fastapi import Depends, Header, Path, Query, Request, Response, status
 
 from api.auth import RunnersScope
 from api.deps import JobEngineDep, SettingsDep, TemporalDep
@@ -22,8 +23,24 @@ from api.schemas.runners.runners import (
     RunnerStatus,
 )
 
+log = structlog.get_logger(__name__)
+
+
+async def _request_id(request: Request, response: Response) -> None:
+    """The gateway's X-Request-ID, logged here too and echoed, so one request reads across both."""
+    request_id = request.headers.get("X-Request-ID")
+    if request_id and len(request_id) <= 128 and request_id.isprintable():
+        response.headers["X-Request-ID"] = request_id
+        log.info(
+            "runners request", request_id=request_id, method=request.method, path=request.url.path
+        )
+
+
 router = JsonRouter(
-    prefix="/api/v1/runners", tags=["runners"], responses=answers(400, 401, 403, 503)
+    prefix="/api/v1/runners",
+    tags=["runners"],
+    responses=answers(400, 401, 403, 503),
+    dependencies=[Depends(_request_id)],
 )
 
 RunnerId = Annotated[str, Path(pattern=RUNNER_ID, max_length=60, description="The runner's job id")]
