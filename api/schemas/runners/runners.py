@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, StringConstraints, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from api.schemas.base import RequestModel
 from api.schemas.types import UtcDateTime
@@ -24,6 +24,19 @@ Label = Annotated[str, StringConstraints(min_length=1, max_length=100, pattern=r
 
 
 class RunnerRequest(RequestModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "scope": "repo",
+                    "scope_name": "conneskills/platform",
+                    "labels": ["linux", "x64"],
+                    "count": 1,
+                }
+            ]
+        },
+    )
+
     scope: Literal["repo", "org"] = Field(description="`repo` or `org`")
     scope_name: str = Field(
         min_length=1, max_length=140, description="`owner/repo` for scope repo, else the org"
