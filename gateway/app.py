@@ -6,6 +6,7 @@ travels through to the platform, which requires the `runners` scope."""
 from __future__ import annotations
 
 import logging
+import secrets
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -18,8 +19,10 @@ import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse
+from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from core.logging import configure_logging
 from core.settings import Settings, get_settings
@@ -81,30 +84,54 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         allow_headers=["*"],
     )
 
-    @app.middleware("http")
-    async def request_log(request: Request, call_next) -> Response:
-        request_id = request.headers.get(REQUEST_ID) or uuid.uuid4().hex
-        if len(request_id) > 128 or not request_id.isprintable():
-            request_id = uuid.uuid4().hex
-        request.state.request_id = request_id
-        started = time.perf_counter()
-        response = await call_next(request)
-        response.headers[REQUEST_ID] = request_id
-        client_host = request.client.host if request.client else ""
-        if not (request.url.path in HEALTH_PATHS and client_host in _LOOPBACK):
-            log.info(
-                "request",
-                request_id=request_id,
-                method=request.method,
-                path=request.url.path,
-                status=response.status_code,
-                ms=round((time.perf_counter() - started) * 1000, 2),
-            )
-        return response
-
+    app.add_middleware(RequestIds)
     _install_errors(app)
     _install_routes(app, settings)
     return app
+
+
+class RequestIds:
+    """Pure ASGI (no per-request task as with `@app.middleware`): gives each request its
+    X-Request-ID (the client's, or a new one), echoes it, and logs the request once, except health
+    checks from loopback (Docker's and the launcher's probes)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request_id = Headers(scope=scope).get(REQUEST_ID, "")
+        if not request_id or len(request_id) > 128 or not request_id.isprintable():
+            request_id = secrets.token_hex(16)
+        scope.setdefault("state", {})["request_id"] = request_id
+        status = 500
+        started = time.perf_counter()
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message["headers"] = [
+                    *message.get("headers", []),
+                    (b"x-request-id", request_id.encode()),
+                ]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            client = scope.get("client")
+            if not (scope["path"] in HEALTH_PATHS and client and client[0] in _LOOPBACK):
+                log.info(
+                    "request",
+                    request_id=request_id,
+                    method=scope["method"],
+                    path=scope["path"],
+                    status=status,
+                    ms=round((time.perf_counter() - started) * 1000, 2),
+                )
 
 
 def _install_errors(app: FastAPI) -> None:
@@ -197,7 +224,8 @@ def _install_routes(app: FastAPI, settings: Settings) -> None:
             "GET",
             "/api/v1/runners",
             lambda body: f"Listados {len(body or [])} runners activos",
-            params=dict(request.query_params),
+            # Only when there are any: an empty mapping still costs httpx a URL rebuild.
+            **({"params": dict(request.query_params)} if request.query_params else {}),
         )
 
     @app.post("/api/v1/runners/cleanup", tags=["runners"])
