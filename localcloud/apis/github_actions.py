@@ -258,8 +258,20 @@ def _groups(org: str) -> dict[int, str]:
 
 def _list_groups(state, request, org, _body):
     _require_scope(state, "orgs", org)
+    base = _base(request)
     groups = [
-        {"id": gid, "name": name, "visibility": "all", "default": gid == 1}
+        {
+            "id": gid,
+            "name": name,
+            "visibility": "all",
+            "default": gid == 1,
+            "runners_url": f"{base}/orgs/{org}/actions/runner-groups/{gid}/runners",
+            "inherited": False,
+            "allows_public_repositories": False,
+            "restricted_to_workflows": False,
+            "selected_workflows": [],
+            "workflow_restrictions_read_only": False,
+        }
         for gid, name in _groups(org).items()
     ]
     return 200, {"total_count": len(groups), "runner_groups": groups}
