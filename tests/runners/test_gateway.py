@@ -243,3 +243,69 @@ async def test_the_gateway_sends_its_user_agent_and_a_request_id_upstream(settin
     assert headers["x-request-id"] == answer.headers["x-request-id"]
     assert headers["x-api-key"] == "k"
     assert answer.json() == {**answer.json(), "status": "success", "data": []}
+
+
+async def test_sigterm_lets_an_in_flight_request_finish(settings):
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from tests.helpers.platform import ROOT
+
+    async def slow(request, n):
+        await asyncio.sleep(1.5)
+        return await _json(200, [{"runner_id": "runner-slow"}])
+
+    recorder = Recorder(slow)
+    port = free_port()
+    env = {
+        **os.environ,
+        "CONNESKILLS_GATEWAY_PORT": str(port),
+        "CONNESKILLS_GATEWAY_UPSTREAM_URL": "",
+    }
+    with Served(recorder.app) as upstream:
+        env["CONNESKILLS_GATEWAY_UPSTREAM_URL"] = upstream.url
+        gateway = subprocess.Popen(
+            [sys.executable, "-m", "gateway"],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            deadline = time.monotonic() + 20
+            while True:
+                try:
+                    httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
+                    break
+                except httpx.TransportError:
+                    assert time.monotonic() < deadline, "gateway did not start"
+                    await asyncio.sleep(0.1)
+            in_flight = asyncio.create_task(
+                asyncio.to_thread(httpx.get, f"http://127.0.0.1:{port}/api/v1/runners", timeout=10)
+            )
+            while not recorder.times:
+                await asyncio.sleep(0.02)
+            gateway.send_signal(signal.SIGTERM)
+            answer = await in_flight
+            assert answer.status_code == 200
+            assert answer.json()["data"] == [{"runner_id": "runner-slow"}]
+            # uvicorn re-raises the signal once drained: ended by SIGTERM, not crashed.
+            assert gateway.wait(timeout=10) in (0, -signal.SIGTERM)
+        finally:
+            if gateway.poll() is None:
+                gateway.kill()
+                gateway.wait()
+
+
+async def test_loopback_health_checks_are_not_logged_but_requests_are(settings, capfd):
+    recorder = Recorder(lambda request, n: _json(200, []))
+    with Served(recorder.app) as upstream, gateway_for(settings, upstream.url) as served:
+        capfd.readouterr()
+        httpx.get(f"{served.url}/healthz")
+        httpx.get(f"{served.url}/health")
+        httpx.get(f"{served.url}/api/v1/runners", headers={"X-Request-ID": "logged-1"})
+        await asyncio.sleep(0.1)
+    lines = [line for line in capfd.readouterr().err.splitlines() if '"event": "request"' in line]
+    assert len(lines) == 1 and '"request_id": "logged-1"' in lines[0]

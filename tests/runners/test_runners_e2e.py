@@ -108,3 +108,66 @@ async def test_runners_need_the_runners_scope(api):
     assert key.status_code == 201, key.text
     answer = await api.get("/api/v1/runners", headers={"X-API-Key": key.json()["key"]})
     assert answer.status_code == 403
+
+
+async def test_an_org_runner_in_an_unknown_group_fails_with_the_groups_name(api):
+    answer = await api.post(
+        "/api/v1/runners",
+        json={"scope": "org", "scope_name": "acme", "runner_group": "gpu-pool"},
+    )
+    assert answer.status_code == 202, answer.text
+    job = await wait_for_job(api, answer.json()["runners"][0]["runner_id"])
+    assert job["status"] == "failed"
+    assert "runner group 'gpu-pool' does not exist in acme" in job["error"]
+
+
+async def test_an_org_runner_in_the_default_group_runs_its_job(api, localcloud):
+    answer = await api.post(
+        "/api/v1/runners",
+        json={
+            "scope": "org",
+            "scope_name": "acme",
+            "runner_group": "Default",
+            "runner_name": "org-one",
+        },
+    )
+    runner_id = answer.json()["runners"][0]["runner_id"]
+    job = await wait_for_job(api, runner_id)
+    assert job["status"] == "completed", job
+    assert job["result"]["runner_name"] == "org-one"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"scope": "repo", "scope_name": "no-slash"},
+        {"scope": "org", "scope_name": "a/b"},
+        {"scope": "repo", "scope_name": "o/r", "count": 11},
+        {"scope": "repo", "scope_name": "o/r", "labels": [""]},
+        {"scope": "repo", "scope_name": "o/r", "runner_group": "gpu"},
+        {"scope": "repo", "scope_name": "o/r", "extra": 1},
+    ],
+)
+async def test_invalid_runner_requests_are_400_and_start_nothing(api, body):
+    answer = await api.post("/api/v1/runners", json=body)
+    assert answer.status_code == 400, answer.text
+    assert answer.json()["error"]["code"] == "validation_error"
+
+
+async def test_a_runner_past_its_lifetime_is_stopped_and_removed(
+    data_dir, temporal_address, localcloud, long_jobs
+):
+    from tests.helpers.platform import own_platform
+
+    repo = new_repo(localcloud.url)
+    overrides = {"runner_max_lifetime_minutes": 0.05, "runner_poll_seconds": 0.2}
+    async with own_platform(data_dir, temporal_address, localcloud.url, overrides) as platform:
+        answer = await platform.api.post(
+            "/api/v1/runners", json={"scope": "repo", "scope_name": repo}
+        )
+        runner_id = answer.json()["runners"][0]["runner_id"]
+        job = await wait_for_job(platform.api, runner_id, seconds=60)
+    assert job["status"] == "completed", job
+    assert job["result"]["outcome"] == "lifetime_exceeded"
+    assert job_containers(localcloud.url, runner_id) == []
+    assert repo_runners(localcloud.url, repo) == []
