@@ -120,8 +120,8 @@ def _message(error: RequestFailed) -> str:
 
 @contextmanager
 def as_temporal_failures(what: str) -> Iterator[None]:
-    """404/409/401/403 and 422 are final, except "still running a job" (422), which ends by itself
-    when the job does: retried. 5xx, 429 and no answer are retried."""
+    """404/409/401/403 and 422 are final, except "still running a job" (422) and a rate limit
+    (403/429), which end by themselves: retried. 5xx and no answer are retried."""
     try:
         yield
     except RequestFailed as error:
@@ -129,6 +129,12 @@ def as_temporal_failures(what: str) -> Iterator[None]:
         message = f"{what}: GitHub answered {status}: {without_endpoints(_message(error))}"
         if status == 422 and "still running a job" in message:
             raise ApplicationError(message, type="RunnerBusy") from None
+        if status in (403, 429) and (
+            error.response.headers.get("x-ratelimit-remaining") == "0"
+            or "rate limit" in message.lower()
+        ):
+            # Primary or secondary rate limit: it lifts by itself, so the step waits and retries.
+            raise ApplicationError(message, type="RateLimited") from None
         if status == 409:
             raise ApplicationError(message, type="AlreadyExists", non_retryable=True) from None
         if status in (400, 401, 403, 404, 422):
