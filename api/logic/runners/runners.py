@@ -7,7 +7,7 @@ import asyncio
 from typing import Any
 
 import structlog
-from temporalio.client import Client, WorkflowExecutionStatus
+from temporalio.client import Client, WorkflowExecutionStatus, WorkflowFailureError
 from temporalio.service import RPCError, RPCStatusCode
 
 from api.auth import Principal
@@ -290,7 +290,7 @@ async def cleanup(
         return CleanupReport(
             job_id=started.job_id, completed=False, cleaned_count=0, cleaned_runners=[]
         )
-    except Exception as error:
+    except WorkflowFailureError as error:
         raise ApiError(
             502, "the cleanup job failed", code="upstream_error", details={"job_id": started.job_id}
         ) from error
