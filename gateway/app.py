@@ -172,7 +172,10 @@ def _answer(response: httpx.Response, message) -> JSONResponse:
     problem = body.get("error") if isinstance(body, dict) else None
     if isinstance(problem, dict):
         data = {"code": problem.get("code"), "details": problem.get("details") or {}}
-        return envelope.error(response.status_code, str(problem.get("message")), data)
+        text = str(problem.get("message"))
+        if response.status_code == 404 and "runner_id" in data["details"]:
+            text = "Runner no encontrado"  # the seed's words for its clients
+        return envelope.error(response.status_code, text, data)
     return envelope.error(response.status_code, f"El orquestador respondió {response.status_code}")
 
 

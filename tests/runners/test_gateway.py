@@ -121,10 +121,12 @@ async def _json(status: int, body) -> JSONResponse:
 
 
 async def test_platform_errors_keep_their_status_in_the_envelope(gateway):
-    missing = await gateway.get("/api/v1/runners/runner-000000000000")
-    assert missing.status_code == 404
-    assert missing.json()["status"] == "error"
-    assert missing.json()["data"]["code"] == "not_found"
+    for runner_id in ("runner-000000000000", "nonexistent"):
+        missing = await gateway.get(f"/api/v1/runners/{runner_id}")
+        assert missing.status_code == 404
+        assert missing.json()["status"] == "error"
+        assert missing.json()["message"] == "Runner no encontrado"
+        assert missing.json()["data"]["code"] == "not_found"
     no_key = await gateway.get("/api/v1/runners", headers={"X-API-Key": ""})
     assert no_key.status_code == 401 and no_key.json()["status"] == "error"
     unknown = await gateway.get("/api/v1/nothing-here")

@@ -171,3 +171,11 @@ async def test_a_runner_past_its_lifetime_is_stopped_and_removed(
     assert job["result"]["outcome"] == "lifetime_exceeded"
     assert job_containers(localcloud.url, runner_id) == []
     assert repo_runners(localcloud.url, repo) == []
+
+
+async def test_unknown_runner_ids_are_404_and_the_request_id_comes_back(api):
+    for runner_id in ("runner-000000000000", "nonexistent", "deploy-0123456789ab"):
+        assert (await api.get(f"/api/v1/runners/{runner_id}")).status_code == 404
+        assert (await api.delete(f"/api/v1/runners/{runner_id}")).status_code == 404
+    answer = await api.get("/api/v1/runners", headers={"X-Request-ID": "trace-me-1"})
+    assert answer.headers["X-Request-ID"] == "trace-me-1"

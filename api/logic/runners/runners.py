@@ -4,6 +4,7 @@ status as its job's state joined with its container's real state (Docker, read d
 from __future__ import annotations
 
 import asyncio
+import re
 from typing import Any
 
 import structlog
@@ -15,6 +16,7 @@ from api.errors import ApiError, not_found
 from api.job_engine import JobEngine, job_id_for
 from api.schemas.jobs import JobStatus
 from api.schemas.runners.runners import (
+    RUNNER_ID,
     CleanupReport,
     RunnerDestroyed,
     RunnerRequest,
@@ -37,6 +39,7 @@ from providers import docker_engine
 from temporal import search_attributes as sa
 
 log = structlog.get_logger(__name__)
+RUNNER_ID_PATTERN = re.compile(RUNNER_ID)
 CLEANUP_WAIT_SECONDS = 60.0
 _PHASE_STATUS = {
     "queued": "creating",
@@ -214,6 +217,8 @@ async def list_active(client: Client, settings: Settings, limit: int) -> list[Ru
 
 
 async def _describe(client: Client, runner_id: str):
+    if not RUNNER_ID_PATTERN.match(runner_id):
+        raise not_found("runner", runner_id=runner_id)
     try:
         description = await client.get_workflow_handle(runner_id).describe()
     except RPCError as error:

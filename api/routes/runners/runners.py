@@ -15,7 +15,6 @@ from api.errors import answers
 from api.http import JsonRouter
 from api.logic.runners import runners as logic
 from api.schemas.runners.runners import (
-    RUNNER_ID,
     CleanupReport,
     RunnerDestroyed,
     RunnerRequest,
@@ -43,7 +42,8 @@ router = JsonRouter(
     dependencies=[Depends(_request_id)],
 )
 
-RunnerId = Annotated[str, Path(pattern=RUNNER_ID, max_length=60, description="The runner's job id")]
+# Any text: an id that is no runner's is a 404 (the seed's "Runner no encontrado"), not a 400.
+RunnerId = Annotated[str, Path(max_length=200, description="The runner's id (its job id)")]
 IdempotencyKey = Annotated[
     str | None, Header(alias="Idempotency-Key", min_length=1, max_length=200)
 ]
