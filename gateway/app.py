@@ -24,6 +24,7 @@ from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api.docs import install_docs
 from core.logging import configure_logging
 from core.settings import Settings, get_settings
 from gateway import envelope
@@ -75,7 +76,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version=VERSION,
         description="Seed-004 gateway in front of the ConneSkills Platform's `/api/v1/runners`.",
         lifespan=lifespan,
+        # Served from an installed package, as the API's are: /docs and /redoc work offline.
+        docs_url=None,
+        redoc_url=None,
     )
+    install_docs(app)
     app.add_middleware(
         CORSMiddleware,
         allow_origins=settings.gateway_cors_origins,

@@ -311,3 +311,20 @@ async def test_loopback_health_checks_are_not_logged_but_requests_are(settings, 
         await asyncio.sleep(0.1)
     lines = [line for line in capfd.readouterr().err.splitlines() if '"event": "request"' in line]
     assert len(lines) == 1 and '"request_id": "logged-1"' in lines[0]
+
+
+async def test_cors_origins_come_from_settings_and_docs_work_offline(settings):
+    recorder = Recorder(lambda request, n: _json(200, []))
+    allowed = "https://console.example.com"
+    with (
+        Served(recorder.app) as upstream,
+        gateway_for(settings, upstream.url, gateway_cors_origins=[allowed]) as served,
+    ):
+        ok = httpx.get(f"{served.url}/api/v1/runners", headers={"Origin": allowed})
+        other = httpx.get(
+            f"{served.url}/api/v1/runners", headers={"Origin": "https://evil.example"}
+        )
+        docs = httpx.get(f"{served.url}/docs")
+    assert ok.headers["access-control-allow-origin"] == allowed
+    assert "access-control-allow-origin" not in other.headers
+    assert docs.status_code == 200 and "cdn.jsdelivr" not in docs.text
