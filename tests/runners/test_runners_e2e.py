@@ -179,3 +179,21 @@ async def test_unknown_runner_ids_are_404_and_the_request_id_comes_back(api):
         assert (await api.delete(f"/api/v1/runners/{runner_id}")).status_code == 404
     answer = await api.get("/api/v1/runners", headers={"X-Request-ID": "trace-me-1"})
     assert answer.headers["X-Request-ID"] == "trace-me-1"
+
+
+async def test_a_repeated_idempotency_key_returns_the_same_runners(api, localcloud):
+    repo = new_repo(localcloud.url)
+    body = {"scope": "repo", "scope_name": repo, "count": 2}
+    headers = {"Idempotency-Key": f"same-{repo}"}
+    first = await api.post("/api/v1/runners", json=body, headers=headers)
+    again = await api.post("/api/v1/runners", json=body, headers=headers)
+    ids = [r["runner_id"] for r in first.json()["runners"]]
+    assert [r["runner_id"] for r in again.json()["runners"]] == ids
+    other = await api.post("/api/v1/runners", json={**body, "count": 1}, headers=headers)
+    assert other.status_code == 409
+    for runner_id in ids:
+        assert (await wait_for_job(api, runner_id))["status"] == "completed"
+    # Destroying a runner that already finished has nothing left to do.
+    done = await api.delete(f"/api/v1/runners/{ids[0]}")
+    assert done.status_code == 200 and done.json()["destroyed"] is True
+    assert len(repo_runners(localcloud.url, repo)) == 0
