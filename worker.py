@@ -13,7 +13,9 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 import activities.provisioning
+import activities.runners
 import workflows.provisioning
+import workflows.runners
 from activities.jobs import JobActivities
 from core.local_keys import LocalKeyError, with_local_keys
 from core.logging import configure_logging, forward_temporal_core_logs, quiet_sandbox_warnings
@@ -24,7 +26,10 @@ from temporal.interceptors import JobLoggingInterceptor
 from workflows.resource_lock import ResourceLock
 
 # Each system registers its workflows and its activities; the worker only collects them.
-SYSTEMS = [(workflows.provisioning.WORKFLOWS, activities.provisioning.activities)]
+SYSTEMS = [
+    (workflows.provisioning.WORKFLOWS, activities.provisioning.activities),
+    (workflows.runners.WORKFLOWS, activities.runners.activities),
+]
 # The shared job machinery's own: the lock that makes jobs on one resource take turns.
 WORKFLOWS = [
     ResourceLock,

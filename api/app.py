@@ -16,7 +16,8 @@ from api.docs import install_docs
 from api.errors import install_error_handlers
 from api.http import BodyLimit
 from api.job_engine import JobEngine
-from api.routes import api_keys, codec, crm, health, jobs, provisioning
+from api.logic.runners.schedule import ensure_in_background as ensure_runner_cleanup_schedule
+from api.routes import api_keys, codec, crm, health, jobs, provisioning, runners
 from core.local_keys import LocalKeyError, with_local_keys
 from core.logging import configure_logging
 from core.settings import Settings, get_settings
@@ -51,7 +52,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             settings=settings, db=db, temporal=temporal, jobs=JobEngine(temporal, settings)
         )
         log.info("api ready", port=settings.api_port, temporal=settings.temporal_address)
+        # The runners' orphan reaper is a Temporal Schedule; set up without delaying the start.
+        schedule = asyncio.create_task(ensure_runner_cleanup_schedule(temporal, settings))
         yield
+        schedule.cancel()
         await db.dispose()
 
     app = FastAPI(
@@ -80,7 +84,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Shared routers first, then each system's.
     for router in (health.router, jobs.router, api_keys.router, codec.router):
         app.include_router(router)
-    for router in provisioning.ROUTERS:
+    for router in (*provisioning.ROUTERS, *runners.ROUTERS):
         app.include_router(router)
     for router in crm.ROUTERS:
         app.include_router(router)

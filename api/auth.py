@@ -13,7 +13,7 @@ from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBea
 from api.errors import ApiError
 from store import api_keys
 
-SCOPES = ("read", "write", "admin", "secrets", "crm")
+SCOPES = ("read", "write", "admin", "secrets", "crm", "runners")
 # A broader scope grants the narrower ones it contains.
 _IMPLIES = {"admin": set(SCOPES), "write": {"read"}}
 
@@ -91,3 +91,4 @@ def require(scope: str):
 Reader = Annotated[Principal, Depends(require("read"))]
 Writer = Annotated[Principal, Depends(require("write"))]
 Admin = Annotated[Principal, Depends(require("admin"))]
+RunnersScope = Annotated[Principal, Depends(require("runners"))]

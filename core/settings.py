@@ -76,6 +76,35 @@ class Settings(BaseSettings):
     github_token_secret: str = "github-token"
     github_app_installation_id: int | None = None
 
+    # Ephemeral GitHub Actions runners (seed 004). The Docker daemon and GitHub REST default to the
+    # local cloud; production: `unix:///var/run/docker.sock` and `https://api.github.com` + a token
+    # that may administer the repos'/orgs' runners.
+    docker_base_url: str | None = None
+    # "auto" asks the daemon (GET /version) once per client; pin one to skip that call.
+    docker_api_version: str = "auto"
+    github_api_url: str | None = None
+    github_api_token: SecretStr | None = None
+    runner_image: str = "ghcr.io/actions/actions-runner:latest"
+    # The official image reads its JIT config from ACTIONS_RUNNER_INPUT_JITCONFIG when run.sh starts.
+    runner_command: list[str] = Field(default_factory=lambda: ["/home/runner/run.sh"])
+    runner_network: str | None = None
+    # A runner that has not finished its one job within this time is stopped and removed.
+    runner_max_lifetime_minutes: float = Field(default=360.0, gt=0)
+    runner_poll_seconds: float = Field(default=1.0, gt=0)
+    # DELETE /runners/{id} waits this long for the runner's teardown before answering.
+    runner_destroy_wait_seconds: float = Field(default=20.0, ge=0)
+    runner_cleanup_interval_minutes: float = Field(default=5.0, gt=0)
+
+    # The seed-004 gateway (:8080) in front of the API's /api/v1/runners.
+    gateway_host: str = "127.0.0.1"
+    gateway_port: int = 8080
+    gateway_upstream_url: str | None = None
+    gateway_cors_origins: list[str] = Field(default_factory=list)
+    # Backoff between upstream attempts: base, 2×base, 4×base (1 s, 2 s, 4 s by default).
+    gateway_retry_base_seconds: float = Field(default=1.0, ge=0)
+    gateway_upstream_timeout_seconds: float = Field(default=30.0, gt=0)
+    gateway_drain_seconds: float = Field(default=5.0, ge=0)
+
     # Access policy applied to private services (seed 000 §1.2)
     private_access_domain: str = "conneskills.com"
     onboarding_service_account: str = "ai-agent-onboarding"
@@ -122,6 +151,25 @@ class Settings(BaseSettings):
         if self.github_app_installation_id is not None or self.github_base_url:
             return self.github_app_installation_id
         return 1
+
+    @property
+    def resolved_docker_base_url(self) -> str:
+        return self.docker_base_url or f"tcp://{self.localcloud_host}:{self.localcloud_port}"
+
+    @property
+    def resolved_github_api_url(self) -> str:
+        return (self.github_api_url or f"{self.localcloud_url}/github").rstrip("/")
+
+    @property
+    def resolved_github_api_token(self) -> str:
+        """The local cloud's GitHub accepts any token; real GitHub needs CONNESKILLS_GITHUB_API_TOKEN."""
+        if self.github_api_token is not None:
+            return self.github_api_token.get_secret_value()
+        return "localcloud-github-token"
+
+    @property
+    def resolved_gateway_upstream_url(self) -> str:
+        return (self.gateway_upstream_url or self.public_api_url).rstrip("/")
 
     @property
     def onboarding_service_account_email(self) -> str:

@@ -36,6 +36,8 @@ class LocalCloudState:
         self.config: dict[str, Any] = {
             "lro_delay_seconds": float(lro_delay_seconds),
             "build_seconds": float(build_seconds),
+            # How long a GitHub Actions runner container "runs its one job" before it exits.
+            "runner_job_seconds": 2.0,
         }
         self._documents: dict[str, dict[str, Any]] = {}
         self._settlers: list[Settler] = []

@@ -245,9 +245,12 @@ def main() -> int:
         group.start("worker", [sys.executable, "worker.py"], restart=True)
         api = group.start("api", api_command(settings))
         _wait_port(settings.api_host, settings.api_port, "api", api)
+        gateway = group.start("gateway", [sys.executable, "-m", "gateway"], restart=True)
+        _wait_port(settings.gateway_host, settings.gateway_port, "gateway", gateway)
         print(
             "\nConneSkills Platform is running:\n"
             f"  API              {settings.public_api_url}  (docs: {settings.public_api_url}/docs)\n"
+            f"  Runners gateway  http://{settings.gateway_host}:{settings.gateway_port}  (seed 004)\n"
             f"  Temporal         {settings.temporal_address}  namespace {settings.temporal_namespace}\n"
             f"  Temporal Web UI  {settings.temporal_ui_url}\n"
             f"  Local cloud      {settings.localcloud_url}\n"

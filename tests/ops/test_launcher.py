@@ -63,6 +63,7 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Launched]:
         CONNESKILLS_API_PORT=str(api_port),
         CONNESKILLS_PUBLIC_API_URL=f"http://127.0.0.1:{api_port}",
         CONNESKILLS_LOCALCLOUD_PORT=str(free_port()),
+        CONNESKILLS_GATEWAY_PORT=str(free_port()),
         CONNESKILLS_LOCALCLOUD_LRO_DELAY_SECONDS="0.1",
     )
     output = data / "launcher.log"
@@ -99,6 +100,20 @@ def _wait_for(predicate, seconds: float, what: str):
             return value
         time.sleep(0.2)
     raise AssertionError(f"timed out waiting for {what}")
+
+
+def test_make_run_serves_the_runners_gateway_in_front_of_the_api(platform: Launched) -> None:
+    import re
+
+    printed = re.search(r"Runners gateway\s+(http://\S+)", platform.output.read_text())
+    assert printed, platform.output.read_text()
+    gateway = httpx.Client(
+        base_url=printed.group(1), headers={"X-API-Key": platform.key}, timeout=10
+    )
+    health = gateway.get("/api/v1/health").json()
+    assert health["data"]["status"] == "healthy" and health["data"]["orchestrator"] == "healthy"
+    listed = gateway.get("/api/v1/runners")
+    assert listed.status_code == 200 and listed.json()["status"] == "success"
 
 
 def test_crashed_worker_is_restarted_and_jobs_still_run(platform: Launched) -> None:

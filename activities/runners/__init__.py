@@ -1,0 +1,14 @@
+"""The runners system's activities (seed 004), collected by `worker.py`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from activities.runners.cleanup import CleanupActivities
+from activities.runners.containers import RunnerActivities
+from core.settings import Settings
+from store.db import Database
+
+
+def activities(settings: Settings, db: Database) -> list[Callable]:
+    return [*RunnerActivities(settings).all(), CleanupActivities(settings).cleanup]

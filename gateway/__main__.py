@@ -1,0 +1,26 @@
+"""`python -m gateway`: serves the gateway on `gateway_host:gateway_port` (127.0.0.1:8080). SIGTERM
+and SIGINT stop accepting connections and let in-flight requests finish for up to
+`gateway_drain_seconds` (5 s)."""
+
+from __future__ import annotations
+
+import uvicorn
+
+from core.settings import get_settings
+from gateway.app import create_app
+
+
+def main() -> None:
+    settings = get_settings()
+    uvicorn.run(
+        create_app(settings),
+        host=settings.gateway_host,
+        port=settings.gateway_port,
+        log_level="warning",
+        access_log=False,
+        timeout_graceful_shutdown=settings.gateway_drain_seconds,
+    )
+
+
+if __name__ == "__main__":
+    main()
