@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Annotated
 
 from fastapi import Depends, Request, Security
@@ -34,12 +37,40 @@ class Principal:
 class _PrincipalCache:
     """Keys seen in the last few seconds, so a burst of requests costs one lookup (and one
     `last_used_at` write). Revoking through this API clears it at once; another API process sees
-    a revocation within TTL_SECONDS."""
+    a revocation within TTL_SECONDS.
+
+    One lookup per key at a time: the requests that miss together wait for the same one. Without
+    that, every expiry under 50 concurrent clients sent 50 lookups, each with its `last_used_at`
+    write, at SQLite's single writer: the start path's 2.6 s p99 (issue 9)."""
 
     TTL_SECONDS = 10.0
 
     def __init__(self) -> None:
         self._entries: dict[str, tuple[float, Principal]] = {}
+        self._lookups: dict[str, asyncio.Task[Principal | None]] = {}
+        # Bumped by clear(): a lookup that began before a revocation must not cache what it read.
+        self._generation = 0
+
+    async def lookup(
+        self, key_hash: str, find: Callable[[], Awaitable[Principal | None]]
+    ) -> Principal | None:
+        task = self._lookups.get(key_hash)
+        if task is None:
+            # A task of its own, so a waiter that goes away (its client hung up) cancels only its
+            # own wait, never the lookup the others wait for.
+            task = asyncio.create_task(find())
+            self._lookups[key_hash] = task
+            task.add_done_callback(partial(self._found, key_hash, self._generation))
+        return await asyncio.shield(task)
+
+    def _found(self, key_hash: str, generation: int, task: asyncio.Task) -> None:
+        if self._lookups.get(key_hash) is task:
+            del self._lookups[key_hash]
+        if task.cancelled() or task.exception() is not None:
+            return
+        principal = task.result()
+        if principal is not None and generation == self._generation:
+            self.put(key_hash, principal)
 
     def get(self, key_hash: str) -> Principal | None:
         entry = self._entries.get(key_hash)
@@ -51,7 +82,9 @@ class _PrincipalCache:
         self._entries[key_hash] = (time.monotonic(), principal)
 
     def clear(self) -> None:
+        self._generation += 1
         self._entries.clear()
+        self._lookups.clear()
 
 
 principal_cache = _PrincipalCache()
@@ -70,12 +103,17 @@ async def current_principal(
     if cached is not None:
         return cached
     db = request.app.state.platform.db
-    async with db.transaction() as session:
-        row = await api_keys.find_active(session, key)
-    if row is None:
+
+    async def find() -> Principal | None:
+        async with db.transaction() as session:
+            row = await api_keys.find_active(session, key)
+        if row is None:
+            return None
+        return Principal(key_id=row.id, name=row.name, scopes=frozenset(row.scopes))
+
+    principal = await principal_cache.lookup(key_hash, find)
+    if principal is None:
         raise ApiError(401, "unknown or revoked API key")
-    principal = Principal(key_id=row.id, name=row.name, scopes=frozenset(row.scopes))
-    principal_cache.put(key_hash, principal)
     return principal
 
 

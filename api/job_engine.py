@@ -16,6 +16,7 @@ from typing import Any
 
 import structlog
 from pydantic import BaseModel
+from temporalio.api.common.v1 import Payload
 from temporalio.api.enums.v1 import WorkflowExecutionStatus
 from temporalio.client import (
     Client,
@@ -132,6 +133,7 @@ class JobEngine:
         self.client = client
         self.settings = settings
         self._estimates: dict[str, tuple[float, str | None]] = {}
+        self._measurements: dict[str, asyncio.Task[str | None]] = {}
         self._page_tokens = PageTokens(settings.codec_key)
 
     def ui_url(self, job_id: str) -> str:
@@ -177,6 +179,10 @@ class JobEngine:
             attributes.append(SearchAttributePair(sa.SUBJECT, subject.key))
         if known:
             attributes.append(SearchAttributePair(sa.LABELS, sa.label_values(known)))
+        # The start answer carries no time, so the API sets the job's created_at itself and keeps
+        # it with the job; reading Temporal's start time back cost a describe() per start.
+        created_at = _now()
+        attributes.append(SearchAttributePair(sa.CREATED_AT, created_at))
         memo: dict[str, Any] = {STEP_RETRY_MEMO_KEY: self.step_retry().model_dump()}
         if idempotency_key:
             # Only a keyed start can be repeated, so only it needs the hash to compare against.
@@ -197,12 +203,11 @@ class JobEngine:
             if not idempotency_key:
                 raise
             handle = self.client.get_workflow_handle(job_id)
-        # The start answer carries no time: the job's created_at is the workflow's start time.
-        description, estimate = await asyncio.gather(
-            handle.describe(), self.estimated_time(operation, estimated_time)
-        )
         status = JobStatus.queued
         if idempotency_key:
+            # A repeated key may have landed on the job an earlier request started: its hash,
+            # status and created_at are that job's (a fresh one reads back what was just set).
+            description = await handle.describe()
             if await description.memo_value(REQUEST_HASH_MEMO_KEY, default=None) != digest:
                 raise ApiError(
                     409,
@@ -211,13 +216,14 @@ class JobEngine:
                     details={"job_id": job_id},
                 )
             status = (await self._job_from_execution(description)).status
+            created_at = _created_at(description)
         return JobResponse(
             job_id=job_id,
             status=status,
             operation=operation,
             service_name=known.get(SERVICE_LABEL),
-            created_at=description.start_time,
-            estimated_time=estimate,
+            created_at=created_at,
+            estimated_time=await self.estimated_time(operation, estimated_time),
             job_url=f"{self.settings.public_api_url.rstrip('/')}/api/v1/jobs/{job_id}",
             logs_url=self.logs_url(job_id),
             temporal_ui_url=self.ui_url(job_id),
@@ -226,22 +232,43 @@ class JobEngine:
     async def estimated_time(self, operation: str, fallback: str | None) -> str | None:
         """The median duration of the operation's recent completed jobs (what this platform, with
         its outside APIs, actually takes), re-measured at most once a minute; `fallback` until one
-        has completed."""
-        now = time.monotonic()
+        has completed. One measurement at a time per operation: the first request waits for it,
+        later ones answer the last value while a stale one is re-measured in the background (a
+        visibility query with a WHERE clause scans on SQLite: fifty of them at once, at every
+        expiry, were the start path's worst tail)."""
         cached = self._estimates.get(operation)
-        if cached and now - cached[0] < _ESTIMATE_TTL_SECONDS:
-            return cached[1] or fallback
-        query = f"{sa.OPERATION.name} = {_quote(operation)} AND ExecutionStatus = 'Completed'"
-        durations = [
-            (execution.close_time - execution.start_time).total_seconds()
-            async for execution in self.client.list_workflows(
-                query, limit=_ESTIMATE_SAMPLE, page_size=_ESTIMATE_SAMPLE
-            )
-            if execution.close_time and execution.start_time
-        ]
-        estimate = _duration_words(statistics.median(durations)) if durations else None
-        self._estimates[operation] = (now, estimate)
+        if cached is None:
+            estimate = await asyncio.shield(self._measuring(operation))
+        else:
+            measured_at, estimate = cached
+            if time.monotonic() - measured_at >= _ESTIMATE_TTL_SECONDS:
+                self._measuring(operation)
         return estimate or fallback
+
+    def _measuring(self, operation: str) -> asyncio.Task[str | None]:
+        task = self._measurements.get(operation)
+        if task is None:
+            task = asyncio.create_task(self._measure(operation))
+            self._measurements[operation] = task
+            task.add_done_callback(lambda _: self._measurements.pop(operation, None))
+        return task
+
+    async def _measure(self, operation: str) -> str | None:
+        query = f"{sa.OPERATION.name} = {_quote(operation)} AND ExecutionStatus = 'Completed'"
+        try:
+            durations = [
+                (execution.close_time - execution.start_time).total_seconds()
+                async for execution in self.client.list_workflows(
+                    query, limit=_ESTIMATE_SAMPLE, page_size=_ESTIMATE_SAMPLE
+                )
+                if execution.close_time and execution.start_time
+            ]
+        except Exception as error:  # an estimate never fails a start: keep what was known
+            log.warning("job estimate failed", operation=operation, error_type=type(error).__name__)
+            return (self._estimates.get(operation) or (0.0, None))[1]
+        estimate = _duration_words(statistics.median(durations)) if durations else None
+        self._estimates[operation] = (time.monotonic(), estimate)
+        return estimate
 
     async def exists(self, job_id: str) -> bool:
         try:
@@ -330,7 +357,7 @@ class JobEngine:
         async def page() -> tuple[list[Job], bytes | None]:
             executions = self.client.list_workflows(query, page_size=limit, next_page_token=token)
             await executions.fetch_next_page()
-            found = [await self._job_from_execution(e) for e in executions.current_page or []]
+            found = await self._jobs_from_executions(executions.current_page or [])
             return found, executions.next_page_token
 
         # Independent visibility reads: the page and the total are fetched at the same time.
@@ -344,14 +371,45 @@ class JobEngine:
             next_page_token=self._page_tokens.encode(query, next_token),
         )
 
+    async def _jobs_from_executions(self, executions: list[WorkflowExecution]) -> list[Job]:
+        """A listing's page: the memos of all its jobs decrypted in one codec call and parsed
+        straight from their JSON into the model, instead of a converter context, a codec call
+        and a dict per job (the API's share of a listing, issue 9)."""
+        # A job without a memo yet has the memo's defaults; None is one `_memo` must read alone.
+        memos: list[JobSummaryMemo | None] = [_NO_MEMO] * len(executions)
+        present = [
+            (index, execution.raw_info.memo.fields[JOB_MEMO_KEY])
+            for index, execution in enumerate(executions)
+            if JOB_MEMO_KEY in execution.raw_info.memo.fields
+        ]
+        codec = self.client.data_converter.payload_codec
+        if present:
+            payloads = [payload for _index, payload in present]
+            try:
+                decoded = await codec.decode(payloads) if codec else payloads
+            except Exception:  # a memo under another key: each job is decoded (and told) alone
+                decoded = [None] * len(payloads)
+            for (index, _payload), payload in zip(present, decoded, strict=True):
+                memos[index] = _memo_from_json(payload)
+        return [
+            await self._job_from_execution(execution, memo=memo)
+            for execution, memo in zip(executions, memos, strict=True)
+        ]
+
     async def _job_from_execution(
-        self, execution: WorkflowExecution, state: JobState | None = None
+        self,
+        execution: WorkflowExecution,
+        state: JobState | None = None,
+        *,
+        memo: JobSummaryMemo | None = None,
     ) -> Job:
-        attributes = execution.typed_search_attributes
-        memo = await _memo(execution)
-        phase = attributes.get(sa.JOB_PHASE)
+        attributes = {pair.key.name: pair.value for pair in execution.typed_search_attributes}
+        memo = memo or await _memo(execution)
+        phase = attributes.get(sa.JOB_PHASE.name)
         labels = dict(
-            value.partition("=")[::2] for value in attributes.get(sa.LABELS) or [] if "=" in value
+            value.partition("=")[::2]
+            for value in attributes.get(sa.LABELS.name) or []
+            if "=" in value
         )
         summary = state or memo
         job_status = _status(execution.status, phase)
@@ -372,15 +430,15 @@ class JobEngine:
         return Job(
             job_id=execution.id,
             status=job_status,
-            operation=attributes.get(sa.OPERATION),
+            operation=attributes.get(sa.OPERATION.name),
             service_name=labels.get(SERVICE_LABEL),
             customer_prefix=labels.get(CUSTOMER_LABEL),
-            subject=_subject(attributes.get(sa.SUBJECT)),
+            subject=_subject(attributes.get(sa.SUBJECT.name)),
             labels=labels,
             progress=progress,
             current_phase=current_phase,
             queued_behind=summary.queued_behind if job_status == JobStatus.queued else [],
-            created_at=execution.start_time,
+            created_at=attributes.get(sa.CREATED_AT.name) or execution.start_time,
             started_at=started_at,
             completed_at=completed_at,
             duration=duration,
@@ -402,6 +460,30 @@ async def _memo(execution: WorkflowExecution) -> JobSummaryMemo:
     except Exception as error:  # decoding (InvalidTag, JSON) or validation: the job is unreadable
         log.warning("job memo unreadable", job_id=execution.id, error_type=type(error).__name__)
         return JobSummaryMemo(error=UNREADABLE_MEMO)
+
+
+# A job without a memo yet (started, not picked up by a worker): the memo's defaults.
+_NO_MEMO = JobSummaryMemo()
+
+
+def _memo_from_json(payload: Payload | None) -> JobSummaryMemo | None:
+    if payload is None or payload.metadata.get("encoding") != b"json/plain":
+        return None
+    try:
+        return JobSummaryMemo.model_validate_json(payload.data)
+    except ValueError:  # left to `_memo`, which logs why the job cannot be read
+        return None
+
+
+def _now() -> datetime:
+    # Whole milliseconds: what every visibility store keeps of a Datetime search attribute, so the
+    # 202's created_at and every later read of the job are the same instant.
+    now = datetime.now(UTC)
+    return now.replace(microsecond=now.microsecond // 1000 * 1000)
+
+
+def _created_at(execution: WorkflowExecution) -> datetime | None:
+    return execution.typed_search_attributes.get(sa.CREATED_AT) or execution.start_time
 
 
 def _duration_words(seconds: float) -> str:

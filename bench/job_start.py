@@ -1,11 +1,15 @@
-"""Job start cost: POST /api/v1/services/deploy against bare `client.start_workflow`, same run.
+"""Job start cost: POST /api/v1/services/deploy against two anchors in the same run.
 
-Starts its own dev server (SQLite file with the `make run` pragmas), local cloud and API process in a
-temp dir, then for 1, 10 and 50 concurrent clients prints p50/p99 latency and starts/s of both, and
-the API/bare ratios (targets: p99 ≤ 1.3× and starts/s ≥ 0.8× bare at 50 clients). Finally fills
-Temporal with N jobs and times the first page of GET /api/v1/jobs against a bare list_workflows.
+The anchors: bare `client.start_workflow` (what Temporal itself costs) and a bare FastAPI endpoint
+that validates nothing and calls `start_workflow` (bench/bare_start.py: what a user would write
+instead of the platform), so what the HTTP client and server cost shows apart from what the
+platform adds. Starts its own dev server (SQLite file with the `make run` pragmas), local cloud and
+API (the launcher's `api_command`) in a temp dir; for 1, 10 and 50 concurrent clients prints
+p50/p99 and starts/s of each side and the API/side ratios. Then fills Temporal with N jobs and times
+the first page of GET /api/v1/jobs against a bare list_workflows. Ends with one line per target
+(at 50 clients p99 ≤ 1.3× and starts/s ≥ 0.8× bare; listing ≤ 1.3× bare), "met" or "not met".
 
-    python bench/job_start.py [--requests 200] [--jobs 10000]
+    python bench/job_start.py [--requests 200] [--jobs 10000] [--workers N] [--profile stacks.txt]
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import signal
 import statistics
 import subprocess
 import sys
@@ -33,8 +38,8 @@ from core.settings import Settings  # noqa: E402
 from localcloud.testing import LocalCloud  # noqa: E402
 from temporal import search_attributes as sa  # noqa: E402
 from temporal.client import data_converter  # noqa: E402
-from temporal.launcher import SQLITE_PRAGMAS, temporal_command  # noqa: E402
-from tests.conftest import free_port  # noqa: E402
+from temporal.launcher import SQLITE_PRAGMAS, api_command, temporal_command  # noqa: E402
+from tests.helpers.platform import free_port  # noqa: E402
 
 ADMIN_KEY = "csk_bench_admin_key"
 IMAGE = "us-docker.pkg.dev/cloudrun/container/hello:latest"
@@ -72,11 +77,48 @@ async def run_clients(concurrency: int, total: int, one_start) -> tuple[list[flo
     return latencies, total / (time.perf_counter() - began)
 
 
+def _profiler(pid: int, output: str | None) -> subprocess.Popen | None:
+    """py-spy sampling the API process (its workers too) for the 50-client API round: collapsed
+    stacks, one line per stack with its sample count (flamegraph.pl or speedscope read them)."""
+    if not output:
+        return None
+    spy = Path(sys.executable).with_name("py-spy")
+    command = [str(spy), "record", "--pid", str(pid), "--subprocesses", "--rate", "250"]
+    return subprocess.Popen(
+        [*command, "--format", "raw", "--output", output],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+def _cpu_seconds(pid: int) -> float:
+    """CPU time of a process and its live children (uvicorn's workers), from /proc."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rpartition(")")[2].split()
+        except OSError:
+            continue
+        if stat.parent.name == str(pid) or fields[1] == str(pid):
+            total += (int(fields[11]) + int(fields[12])) / ticks
+    return total
+
+
+def _loop_name() -> str:
+    try:
+        import uvloop  # noqa: F401  (uvicorn's "auto" loop picks it when installed)
+
+        return "uvloop"
+    except ImportError:
+        return "asyncio loop"
+
+
 def spec_body() -> dict:
     return {"service_name": f"bench-{uuid.uuid4().hex[:10]}", "image": IMAGE}
 
 
-async def main(requests: int, jobs: int) -> None:
+async def main(requests: int, jobs: int, workers: int, profile: str | None) -> None:
     work = Path(tempfile.mkdtemp(prefix="bench-"))
     temporal_port, ui_port, api_port = free_port(), free_port(), free_port()
     settings = Settings(
@@ -111,45 +153,70 @@ async def main(requests: int, jobs: int) -> None:
             "SECRET_MANAGER_ENDPOINT": cloud.url,
         }.items():
             env[f"CONNESKILLS_{field}"] = str(value)
-        procs.append(
-            subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "uvicorn",
-                    "--factory",
-                    "api.app:create_app",
-                    "--port",
-                    str(api_port),
-                    "--log-level",
-                    "warning",
-                    "--no-access-log",
-                ],
-                cwd=ROOT,
-                env=env,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-            )
+        api = api_command(
+            settings.model_copy(update={"api_port": api_port, "api_workers": workers})
         )
+        api_proc = subprocess.Popen(
+            api,
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=(work / "api.log").open("wb"),
+        )
+        procs.append(api_proc)
+        bare_app_port = free_port()
+        bare_app = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "bench.bare_start:app",
+                "--port",
+                str(bare_app_port),
+                "--workers",
+                str(workers),
+                "--log-level",
+                "warning",
+                "--no-access-log",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        procs.append(bare_app)
+        wait_port(bare_app_port)
         wait_port(api_port)
         client = await Client.connect(
             settings.temporal_address, data_converter=data_converter(settings)
         )
         pragmas = " ".join(p for p in SQLITE_PRAGMAS if not p.startswith("--"))
-        print(
-            f"dev server: SQLite file with pragmas {pragmas}; API: one uvicorn process; "
-            f"{requests} starts per round\n"
+        config = (
+            f"dev server: SQLite file with pragmas {pragmas}; API and bare FastAPI: {workers} "
+            f"uvicorn process(es) each ({_loop_name()}); {os.cpu_count()} cores; "
+            f"{requests} starts per round"
         )
+        print(config + "\n")
 
-        async with httpx.AsyncClient(
-            base_url=f"http://127.0.0.1:{api_port}",
-            headers={"X-API-Key": ADMIN_KEY},
-            timeout=60,
-            limits=httpx.Limits(max_connections=100),
-        ) as http:
+        limits = httpx.Limits(max_connections=100)
+        async with (
+            httpx.AsyncClient(
+                base_url=f"http://127.0.0.1:{api_port}",
+                headers={"X-API-Key": ADMIN_KEY},
+                timeout=60,
+                limits=limits,
+            ) as http,
+            httpx.AsyncClient(
+                base_url=f"http://127.0.0.1:{bare_app_port}", timeout=60, limits=limits
+            ) as bare_http,
+        ):
 
             async def api_start() -> None:
                 response = await http.post("/api/v1/services/deploy", json=spec_body())
+                assert response.status_code == 202, response.text
+
+            async def fastapi_start() -> None:
+                response = await bare_http.post("/api/v1/services/deploy", json=spec_body())
                 assert response.status_code == 202, response.text
 
             async def bare_start() -> None:
@@ -169,49 +236,109 @@ async def main(requests: int, jobs: int) -> None:
                     ),
                 )
 
-            # Warm-up at full concurrency, so both sides are measured with their connections open.
-            await run_clients(50, 100, api_start)
-            await run_clients(50, 100, bare_start)
+            # Warm-up at full concurrency, so every side is measured with its connections open.
+            for start in (api_start, fastapi_start, bare_start):
+                await run_clients(50, 100, start)
             print(
-                f"{'clients':>7} | {'bare p50':>9} {'bare p99':>9} {'bare/s':>7} | "
-                f"{'api p50':>9} {'api p99':>9} {'api/s':>7} | {'p99 ratio':>9} {'rate ratio':>10}"
+                f"{'clients':>7} | {'side':<16} {'p50':>8} {'p99':>8} {'starts/s':>8} "
+                f"{'CPU/start':>9} | "
+                f"{'API/side p99':>12} {'API/side rate':>13}"
             )
+            # CPU per start of the process serving each side (the bench's own for the bare client).
+            pids = {"bare client": None, "bare FastAPI": bare_app.pid, "API": api_proc.pid}
+            at_50: dict[str, tuple[float, float]] = {}
             for concurrency in (1, 10, 50):
                 total = requests if concurrency > 1 else max(20, requests // 4)
-                bare, bare_rate = await run_clients(concurrency, total, bare_start)
-                via_api, api_rate = await run_clients(concurrency, total, api_start)
+                rows: dict[str, tuple[float, float, float, float]] = {}
+                # Interleaved, so a slow patch of the shared machine hits every side alike.
+                for name, start in (
+                    ("bare client", bare_start),
+                    ("bare FastAPI", fastapi_start),
+                    ("API", api_start),
+                ):
+                    spy = (
+                        _profiler(api_proc.pid, profile)
+                        if name == "API" and concurrency == 50
+                        else None
+                    )
+                    if spy:
+                        await asyncio.sleep(1)  # attached before the round starts
+                    cpu_before = _cpu_seconds(pids[name]) if pids[name] else time.process_time()
+                    latencies, rate = await run_clients(concurrency, total, start)
+                    cpu = (
+                        _cpu_seconds(pids[name]) if pids[name] else time.process_time()
+                    ) - cpu_before
+                    if spy:
+                        spy.send_signal(signal.SIGINT)
+                        spy.wait(timeout=30)
+                    rows[name] = (
+                        percentile(latencies, 0.5),
+                        percentile(latencies, 0.99),
+                        rate,
+                        cpu / total,
+                    )
+                api = rows["API"]
+                for name, (p50, p99, rate, cpu) in rows.items():
+                    ratios = (
+                        f"{api[1] / p99:>12.2f} {api[2] / rate:>13.2f}" if name != "API" else ""
+                    )
+                    print(
+                        f"{concurrency:>7} | {name:<16} {p50 * 1000:>6.1f}ms {p99 * 1000:>6.1f}ms "
+                        f"{rate:>8.1f} {cpu * 1000:>7.2f}ms | {ratios}"
+                    )
+                if concurrency == 50:
+                    at_50 = {name: (row[1], row[2]) for name, row in rows.items()}
+
+            summary = [
+                (
+                    "API p99 at 50 clients <= 1.3x bare client",
+                    at_50["API"][0] / at_50["bare client"][0],
+                    lambda ratio: ratio <= 1.3,
+                ),
+                (
+                    "API starts/s at 50 clients >= 0.8x bare client",
+                    at_50["API"][1] / at_50["bare client"][1],
+                    lambda ratio: ratio >= 0.8,
+                ),
+            ]
+            if jobs:
+                have = (await client.count_workflows()).count
+                if jobs > have:
+                    print(f"\nfilling Temporal up to {jobs} jobs ({jobs - have} bare starts)…")
+                    await run_clients(50, jobs - have, bare_start)
+                await asyncio.sleep(2)  # let visibility catch up
+
+                async def first_page_api() -> None:
+                    response = await http.get("/api/v1/jobs", params={"limit": 50})
+                    assert response.status_code == 200 and len(response.json()["jobs"]) == 50
+
+                async def first_page_bare() -> None:
+                    page = [e async for e in client.list_workflows(limit=50, page_size=50)]
+                    assert len(page) == 50
+
+                # Interleaved rounds; the median of all of them.
+                api_times: list[float] = []
+                bare_times: list[float] = []
+                for _ in range(5):
+                    api_times += (await run_clients(1, 4, first_page_api))[0]
+                    bare_times += (await run_clients(1, 4, first_page_bare))[0]
+                count = (await client.count_workflows()).count
+                listing = statistics.median(api_times) / statistics.median(bare_times)
                 print(
-                    f"{concurrency:>7} | {percentile(bare, 0.5) * 1000:>7.1f}ms "
-                    f"{percentile(bare, 0.99) * 1000:>7.1f}ms {bare_rate:>7.1f} | "
-                    f"{percentile(via_api, 0.5) * 1000:>7.1f}ms "
-                    f"{percentile(via_api, 0.99) * 1000:>7.1f}ms {api_rate:>7.1f} | "
-                    f"{percentile(via_api, 0.99) / percentile(bare, 0.99):>9.2f} "
-                    f"{api_rate / bare_rate:>10.2f}"
+                    f"\nGET /api/v1/jobs?limit=50 over {count} jobs: median "
+                    f"{statistics.median(api_times) * 1000:.1f}ms vs bare list_workflows "
+                    f"{statistics.median(bare_times) * 1000:.1f}ms (ratio {listing:.2f})"
                 )
-
-            have = (await client.count_workflows()).count
-            if jobs > have:
-                print(f"\nfilling Temporal up to {jobs} jobs ({jobs - have} bare starts)…")
-                await run_clients(50, jobs - have, bare_start)
-            await asyncio.sleep(2)  # let visibility catch up
-
-            async def first_page_api() -> None:
-                response = await http.get("/api/v1/jobs", params={"limit": 50})
-                assert response.status_code == 200 and len(response.json()["jobs"]) == 50
-
-            async def first_page_bare() -> None:
-                page = [e async for e in client.list_workflows(limit=50, page_size=50)]
-                assert len(page) == 50
-
-            api_times, _ = await run_clients(1, 10, first_page_api)
-            bare_times, _ = await run_clients(1, 10, first_page_bare)
-            count = (await client.count_workflows()).count
-            print(
-                f"\nGET /api/v1/jobs?limit=50 over {count} jobs: median "
-                f"{statistics.median(api_times) * 1000:.1f}ms vs bare list_workflows "
-                f"{statistics.median(bare_times) * 1000:.1f}ms "
-                f"(ratio {statistics.median(api_times) / statistics.median(bare_times):.2f})"
-            )
+                summary.append(
+                    (
+                        "GET /jobs?limit=50 median <= 1.3x bare list_workflows",
+                        listing,
+                        lambda ratio: ratio <= 1.3,
+                    )
+                )
+            print(f"\nsummary ({config}):")
+            for target, ratio, met in summary:
+                print(f"  {target}: {ratio:.2f}x, {'met' if met(ratio) else 'not met'}")
     finally:
         for proc in reversed(procs):
             proc.terminate()
@@ -222,6 +349,10 @@ async def main(requests: int, jobs: int) -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=200)
-    parser.add_argument("--jobs", type=int, default=10_000)
+    parser.add_argument("--jobs", type=int, default=10_000, help="0 skips the listing")
+    parser.add_argument("--workers", type=int, default=Settings().api_workers)
+    parser.add_argument(
+        "--profile", help="write py-spy collapsed stacks of the API (50-client round) here"
+    )
     args = parser.parse_args()
-    asyncio.run(main(args.requests, args.jobs))
+    asyncio.run(main(args.requests, args.jobs, args.workers, args.profile))

@@ -43,6 +43,8 @@ class Settings(BaseSettings):
     # API
     api_host: str = "127.0.0.1"
     api_port: int = 8000
+    # uvicorn worker processes behind the one port (bench/job_start.py measured the choice).
+    api_workers: int = 1
     public_api_url: str = "http://127.0.0.1:8000"
     admin_api_key: str | None = None
     cors_origins: list[str] = Field(default_factory=list)

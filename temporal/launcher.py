@@ -125,6 +125,7 @@ def api_command(settings: Settings) -> list[str]:
         "--log-level",
         "warning",
         "--no-access-log",
+        *(["--workers", str(settings.api_workers)] if settings.api_workers > 1 else []),
     ]
 
 

@@ -14,7 +14,12 @@ LABELS = SearchAttributeKey.for_keyword_list("ConneskillsLabels")
 # queued until the workflow's first step starts, then running; the close status comes from Temporal.
 JOB_PHASE = SearchAttributeKey.for_keyword("ConneskillsJobPhase")
 
-ALL = (OPERATION, SUBJECT, LABELS, JOB_PHASE)
+# The job's created_at, set by whoever starts it: the start answer carries no time, and reading the
+# workflow's own start time back cost a describe() per start (issue 9). Absent on a workflow started
+# elsewhere (a schedule, the CLI): its created_at is then Temporal's start time.
+CREATED_AT = SearchAttributeKey.for_datetime("ConneskillsCreatedAt")
+
+ALL = (OPERATION, SUBJECT, LABELS, JOB_PHASE, CREATED_AT)
 # Temporal's own (predefined, nothing to register): a workflow that sets it is left out of every
 # listing whose query does not name it. The platform puts its lock workflows there.
 NAMESPACE_DIVISION = SearchAttributeKey.for_keyword("TemporalNamespaceDivision")
@@ -25,7 +30,7 @@ def label_values(labels: dict[str, str]) -> list[str]:
 
 
 def _type_name(key: SearchAttributeKey) -> str:
-    return "KeywordList" if key is LABELS else "Keyword"
+    return {LABELS.name: "KeywordList", CREATED_AT.name: "Datetime"}.get(key.name, "Keyword")
 
 
 def cli_flags() -> list[str]:
