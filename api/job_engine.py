@@ -61,6 +61,8 @@ _QUERY_TIMEOUT = timedelta(seconds=3)
 # estimated_time: the median of this many recent completed jobs of the operation, re-read this often.
 _ESTIMATE_SAMPLE = 20
 _ESTIMATE_TTL_SECONDS = 60.0
+# How long a listing's total may be reused for the same filters (see JobEngine._count).
+_COUNT_TTL_SECONDS = 2.0
 _STATUS_FILTERS = {
     JobStatus.queued: f"ExecutionStatus = 'Running' AND {sa.JOB_PHASE.name} = 'queued'",
     JobStatus.running: f"ExecutionStatus = 'Running' AND {sa.JOB_PHASE.name} = 'running'",
@@ -134,6 +136,8 @@ class JobEngine:
         self.settings = settings
         self._estimates: dict[str, tuple[float, str | None]] = {}
         self._measurements: dict[str, asyncio.Task[str | None]] = {}
+        self._counts: dict[str | None, tuple[float, int]] = {}
+        self._count_generation = 0
         self._page_tokens = PageTokens(settings.codec_key)
 
     def ui_url(self, job_id: str) -> str:
@@ -203,6 +207,7 @@ class JobEngine:
             if not idempotency_key:
                 raise
             handle = self.client.get_workflow_handle(job_id)
+        self._jobs_changed()
         status = JobStatus.queued
         if idempotency_key:
             # A repeated key may have landed on the job an earlier request started: its hash,
@@ -333,6 +338,7 @@ class JobEngine:
                 details={"status": job.status},
             )
         await self.client.get_workflow_handle(job_id).cancel()
+        self._jobs_changed()
         return job, (await _memo(description)).cancel_effect
 
     async def list(
@@ -361,15 +367,31 @@ class JobEngine:
             return found, executions.next_page_token
 
         # Independent visibility reads: the page and the total are fetched at the same time.
-        (jobs, next_token), counted = await asyncio.gather(
-            page(), self.client.count_workflows(query)
-        )
+        (jobs, next_token), total = await asyncio.gather(page(), self._count(query))
         jobs.sort(key=lambda job: job.created_at or datetime.min.replace(tzinfo=UTC), reverse=True)
         return JobList(
             jobs=jobs,
-            total=counted.count,
+            total=total,
             next_page_token=self._page_tokens.encode(query, next_token),
         )
+
+    async def _count(self, query: str | None) -> int:
+        """The listing's total. Counting is a second visibility read as costly as the page itself
+        (on SQLite visibility a count scans): a listing paged or polled reuses a count of the same
+        filters made in the last _COUNT_TTL_SECONDS, dropped by every start or cancel through this
+        process. A total can so lag by that long what other processes start or finish."""
+        cached = self._counts.get(query)
+        if cached and time.monotonic() - cached[0] < _COUNT_TTL_SECONDS:
+            return cached[1]
+        generation = self._count_generation
+        counted = (await self.client.count_workflows(query)).count
+        if generation == self._count_generation:
+            self._counts[query] = (time.monotonic(), counted)
+        return counted
+
+    def _jobs_changed(self) -> None:
+        self._count_generation += 1
+        self._counts.clear()
 
     async def _jobs_from_executions(self, executions: list[WorkflowExecution]) -> list[Job]:
         """A listing's page: the memos of all its jobs decrypted in one codec call and parsed

@@ -1,0 +1,147 @@
+"""What keeps a job start and a listing cheap under load (issue 9), each kept honest: one auth lookup
+and one estimate measurement for a burst, no describe() per start with created_at still the job's
+own, and a listing's total reused only until something changes."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
+
+from temporalio.client import Client
+
+from api.auth import Principal, _PrincipalCache
+from api.job_engine import JobEngine
+from core.settings import Settings
+from temporal import search_attributes as sa
+from tests.helpers.platform import unique_name, wait_for_job
+from tests.helpers.provisioning import IMAGE
+
+PRINCIPAL = Principal(key_id=uuid.uuid4(), name="k", scopes=frozenset({"read"}))
+
+
+async def test_a_burst_with_a_cold_key_cache_costs_one_lookup():
+    cache = _PrincipalCache()
+    calls = 0
+
+    async def find() -> Principal:
+        nonlocal calls
+        calls += 1
+        await asyncio.sleep(0.05)
+        return PRINCIPAL
+
+    found = await asyncio.gather(*(cache.lookup("h", find) for _ in range(50)))
+    assert found == [PRINCIPAL] * 50 and calls == 1
+    await asyncio.sleep(0)  # the done callback caches it
+    assert cache.get("h") == PRINCIPAL
+
+
+async def test_a_lookup_that_began_before_a_revocation_is_not_cached():
+    cache = _PrincipalCache()
+    release = asyncio.Event()
+
+    async def find() -> Principal:
+        await release.wait()
+        return PRINCIPAL
+
+    pending = asyncio.create_task(cache.lookup("h", find))
+    await asyncio.sleep(0)
+    cache.clear()  # what revoking a key through the API does
+    release.set()
+    assert await pending == PRINCIPAL
+    await asyncio.sleep(0)
+    assert cache.get("h") is None
+
+
+async def test_a_waiter_that_goes_away_does_not_cancel_the_others_lookup():
+    cache = _PrincipalCache()
+
+    async def find() -> Principal:
+        await asyncio.sleep(0.05)
+        return PRINCIPAL
+
+    first = asyncio.create_task(cache.lookup("h", find))
+    second = asyncio.create_task(cache.lookup("h", find))
+    await asyncio.sleep(0.01)
+    first.cancel()
+    assert await second == PRINCIPAL
+
+
+class _Visibility:
+    """A client that counts its visibility reads."""
+
+    def __init__(self) -> None:
+        self.lists = 0
+        self.counts = 0
+        self.total = 7
+
+    def list_workflows(self, query=None, **_):
+        self.lists += 1
+
+        async def executions():
+            await asyncio.sleep(0.05)
+            now = datetime.now(UTC)
+            yield SimpleNamespace(start_time=now - timedelta(seconds=40), close_time=now)
+
+        return executions()
+
+    async def count_workflows(self, query=None):
+        self.counts += 1
+        return SimpleNamespace(count=self.total)
+
+
+def _engine(client: _Visibility) -> JobEngine:
+    return JobEngine(client, Settings(codec_key=None))  # type: ignore[arg-type]
+
+
+async def test_concurrent_starts_measure_the_estimate_once_and_a_stale_one_in_the_background(
+    monkeypatch,
+):
+    client = _Visibility()
+    engine = _engine(client)
+    estimates = await asyncio.gather(*(engine.estimated_time("deploy", "x") for _ in range(50)))
+    assert set(estimates) == {"about 40 seconds"} and client.lists == 1
+
+    monkeypatch.setattr("api.job_engine._ESTIMATE_TTL_SECONDS", 0.0)
+    # Stale: answered at once with the last value while one re-measurement runs.
+    again = await asyncio.gather(*(engine.estimated_time("deploy", "x") for _ in range(50)))
+    assert set(again) == {"about 40 seconds"} and client.lists == 2
+    await asyncio.sleep(0.1)
+    assert client.lists == 2
+
+
+async def test_a_listing_total_is_reused_for_the_same_filters_until_a_job_changes():
+    client = _Visibility()
+    engine = _engine(client)
+    assert await engine._count(None) == 7
+    client.total = 8
+    assert await engine._count(None) == 7 and client.counts == 1
+    assert await engine._count("other") == 8 and client.counts == 2
+    engine._jobs_changed()  # a start or a cancel through this process
+    assert await engine._count(None) == 8 and client.counts == 3
+
+
+async def test_the_202_created_at_is_kept_with_the_job_and_a_repeated_key_answers_the_first(
+    api, settings
+):
+    body = {"service_name": unique_name("created"), "image": IMAGE}
+    headers = {"Idempotency-Key": uuid.uuid4().hex}
+    first = await api.post("/api/v1/services/deploy", json=body, headers=headers)
+    assert first.status_code == 202, first.text
+    created_at = datetime.fromisoformat(first.json()["created_at"])
+    await asyncio.sleep(0.01)
+    again = await api.post("/api/v1/services/deploy", json=body, headers=headers)
+    assert datetime.fromisoformat(again.json()["created_at"]) == created_at
+
+    job_id = first.json()["job_id"]
+    client = await Client.connect(settings.temporal_address, namespace=settings.temporal_namespace)
+    described = await client.get_workflow_handle(job_id).describe()
+    assert described.typed_search_attributes.get(sa.CREATED_AT) == created_at
+    # Set before the start reached Temporal, so within the request of its own start time.
+    assert timedelta(0) <= described.start_time - created_at < timedelta(seconds=5)
+
+    job = await wait_for_job(api, job_id)
+    assert datetime.fromisoformat(job["created_at"]) == created_at
+    listed = await api.get("/api/v1/jobs", params={"service_name": body["service_name"]})
+    assert [datetime.fromisoformat(j["created_at"]) for j in listed.json()["jobs"]] == [created_at]
