@@ -31,10 +31,32 @@ async def test_a_burst_with_a_cold_key_cache_costs_one_lookup():
         await asyncio.sleep(0.05)
         return PRINCIPAL
 
-    found = await asyncio.gather(*(cache.lookup("h", find) for _ in range(50)))
+    found = await asyncio.gather(*(cache.principal("h", find) for _ in range(50)))
     assert found == [PRINCIPAL] * 50 and calls == 1
-    await asyncio.sleep(0)  # the done callback caches it
-    assert cache.get("h") == PRINCIPAL
+    assert await cache.principal("h", find) == PRINCIPAL and calls == 1  # cached
+
+
+async def test_a_key_in_use_is_looked_up_again_in_the_background_before_it_expires(monkeypatch):
+    cache = _PrincipalCache()
+    answers = [PRINCIPAL, PRINCIPAL, None]
+    calls = 0
+
+    async def find() -> Principal | None:
+        nonlocal calls
+        calls += 1
+        await asyncio.sleep(0.05)
+        return answers[calls - 1]
+
+    assert await cache.principal("h", find) == PRINCIPAL
+    monkeypatch.setattr(_PrincipalCache, "TTL_SECONDS", 0.08)
+    await asyncio.sleep(0.05)  # past half the TTL: answered from the cache at once, refreshed
+    began = asyncio.get_running_loop().time()
+    assert await cache.principal("h", find) == PRINCIPAL
+    assert asyncio.get_running_loop().time() - began < 0.02
+    await asyncio.sleep(0)
+    assert calls == 2
+    await asyncio.sleep(0.25)  # expired: a request waits for the lookup, which finds it revoked
+    assert await cache.principal("h", find) is None and calls == 3
 
 
 async def test_a_lookup_that_began_before_a_revocation_is_not_cached():
@@ -45,13 +67,17 @@ async def test_a_lookup_that_began_before_a_revocation_is_not_cached():
         await release.wait()
         return PRINCIPAL
 
-    pending = asyncio.create_task(cache.lookup("h", find))
+    pending = asyncio.create_task(cache.principal("h", find))
     await asyncio.sleep(0)
     cache.clear()  # what revoking a key through the API does
     release.set()
     assert await pending == PRINCIPAL
     await asyncio.sleep(0)
-    assert cache.get("h") is None
+
+    async def revoked() -> None:
+        return None
+
+    assert await cache.principal("h", revoked) is None  # not answered from the old lookup
 
 
 async def test_a_waiter_that_goes_away_does_not_cancel_the_others_lookup():
@@ -61,8 +87,8 @@ async def test_a_waiter_that_goes_away_does_not_cancel_the_others_lookup():
         await asyncio.sleep(0.05)
         return PRINCIPAL
 
-    first = asyncio.create_task(cache.lookup("h", find))
-    second = asyncio.create_task(cache.lookup("h", find))
+    first = asyncio.create_task(cache.principal("h", find))
+    second = asyncio.create_task(cache.principal("h", find))
     await asyncio.sleep(0.01)
     first.cancel()
     assert await second == PRINCIPAL
