@@ -319,15 +319,25 @@ async def main(requests: int, jobs: int, workers: int, profile: str | None) -> N
                 # Interleaved rounds; the median of all of them.
                 api_times: list[float] = []
                 bare_times: list[float] = []
+                api_cpu = 0.0
+                spy = _profiler(api_proc.pid, profile and f"{profile}.listing")
+                if spy:
+                    await asyncio.sleep(1)
                 for _ in range(5):
+                    cpu_before = _cpu_seconds(api_proc.pid)
                     api_times += (await run_clients(1, 4, first_page_api))[0]
+                    api_cpu += _cpu_seconds(api_proc.pid) - cpu_before
                     bare_times += (await run_clients(1, 4, first_page_bare))[0]
+                if spy:
+                    spy.send_signal(signal.SIGINT)
+                    spy.wait(timeout=30)
                 count = (await client.count_workflows()).count
                 listing = statistics.median(api_times) / statistics.median(bare_times)
                 print(
                     f"\nGET /api/v1/jobs?limit=50 over {count} jobs: median "
                     f"{statistics.median(api_times) * 1000:.1f}ms vs bare list_workflows "
-                    f"{statistics.median(bare_times) * 1000:.1f}ms (ratio {listing:.2f})"
+                    f"{statistics.median(bare_times) * 1000:.1f}ms (ratio {listing:.2f}); "
+                    f"API process CPU {api_cpu / len(api_times) * 1000:.1f}ms per listing"
                 )
                 summary.append(
                     (
@@ -352,7 +362,8 @@ if __name__ == "__main__":
     parser.add_argument("--jobs", type=int, default=10_000, help="0 skips the listing")
     parser.add_argument("--workers", type=int, default=Settings().api_workers)
     parser.add_argument(
-        "--profile", help="write py-spy collapsed stacks of the API (50-client round) here"
+        "--profile",
+        help="write py-spy collapsed stacks of the API here (50-client round; PATH.listing: listing)",
     )
     args = parser.parse_args()
     asyncio.run(main(args.requests, args.jobs, args.workers, args.profile))
