@@ -177,7 +177,8 @@ class JobEngine:
         prepares for the job). `estimated_time` is what to say when no job of this operation has
         completed yet to measure."""
         job_id = job_id or job_id_for(operation, idempotency_key, caller)
-        digest = request_hash(operation, body)
+        # Only a keyed start can be repeated, so only it needs the hash to compare against.
+        digest = request_hash(operation, body) if idempotency_key else None
         known = {key: value for key, value in (labels or {}).items() if value}
         attributes = [
             SearchAttributePair(sa.OPERATION, operation),
@@ -192,8 +193,7 @@ class JobEngine:
         created_at = _now()
         attributes.append(SearchAttributePair(sa.CREATED_AT, created_at))
         memo: dict[str, Any] = {STEP_RETRY_MEMO_KEY: self.step_retry().model_dump()}
-        if idempotency_key:
-            # Only a keyed start can be repeated, so only it needs the hash to compare against.
+        if digest:
             memo[REQUEST_HASH_MEMO_KEY] = digest
         try:
             handle = await self.client.start_workflow(

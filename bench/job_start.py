@@ -57,6 +57,18 @@ def wait_port(port: int, seconds: float = 30) -> None:
     raise SystemExit(f"nothing listening on {port}")
 
 
+def wait_http(url: str, seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(url, timeout=2).status_code < 500:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise SystemExit(f"{url} not ready")
+
+
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
@@ -185,8 +197,9 @@ async def main(requests: int, jobs: int, workers: int, profile: str | None) -> N
             stderr=subprocess.DEVNULL,
         )
         procs.append(bare_app)
-        wait_port(bare_app_port)
-        wait_port(api_port)
+        # Listening is not ready: with workers, uvicorn's parent binds before they have started.
+        wait_http(f"http://127.0.0.1:{bare_app_port}/docs")
+        wait_http(f"http://127.0.0.1:{api_port}/health")
         client = await Client.connect(
             settings.temporal_address, data_converter=data_converter(settings)
         )
