@@ -43,19 +43,28 @@ def find(state: Any, name: str, int_enums: bool) -> dict[str, Any]:
 
 def start_for_request(
     request: Any,
-    doc: dict[str, Any],
-    parent: str,
+    state: Any,
+    api: str,
+    project: str,
+    location: str,
     *,
-    delay: float,
     kind: str,
     target: str,
     metadata: dict[str, Any],
     now: float | None = None,
 ) -> dict[str, Any]:
-    """`start`, with the outcome an injected operation fault for this request decides."""
+    """`start` in `api`'s document, under the request's location, after the emulator's configured
+    delay, with the outcome an injected operation fault for this request decides."""
     error = faults_of(request).take_operation_error(request.method, request.url.path)
     return start(
-        doc, parent, delay=delay, kind=kind, target=target, metadata=metadata, error=error, now=now
+        state.document(api),
+        f"projects/{project}/locations/{location}",
+        delay=state.lro_delay,
+        kind=kind,
+        target=target,
+        metadata=metadata,
+        error=error,
+        now=now,
     )
 
 

@@ -76,7 +76,9 @@ async def create_repository(project: str, location: str, request: Request) -> di
             createTime=naming.rfc3339(now),
             registryUri=f"{host}/{project}/{repo_id}",
         )
-        op = _start(request, state, project, location, "create", name, now)
+        op = operations.start_for_request(
+            request, state, API, project, location, kind="create", target=name, metadata={}, now=now
+        )
         op["pending"] = repository
         state.save(API)
         return _render_op(op, protojson.wants_int_enums(request))
@@ -108,7 +110,16 @@ async def delete_repository(project: str, location: str, repo: str, request: Req
     state = state_of(request)
     with state.lock:
         repository = _repository(state, project, location, repo)
-        op = _start(request, state, project, location, "delete", repository["name"], naming.now())
+        op = operations.start_for_request(
+            request,
+            state,
+            API,
+            project,
+            location,
+            kind="delete",
+            target=repository["name"],
+            metadata={},
+        )
         state.save(API)
         return _render_op(op, protojson.wants_int_enums(request))
 
@@ -162,27 +173,6 @@ def push_image(state: LocalCloudState, image_ref: str, digest: str, now: float) 
     record["updateTime"] = naming.rfc3339(now)
     state.save(API)
     return None
-
-
-def _start(
-    request: Request,
-    state: LocalCloudState,
-    project: str,
-    location: str,
-    kind: str,
-    target: str,
-    now: float,
-) -> dict[str, Any]:
-    return operations.start_for_request(
-        request,
-        state.document(API),
-        f"projects/{project}/locations/{location}",
-        delay=state.lro_delay,
-        kind=kind,
-        target=target,
-        metadata={},
-        now=now,
-    )
 
 
 def _repository(state: LocalCloudState, project: str, location: str, repo: str) -> dict[str, Any]:

@@ -213,15 +213,9 @@ def _start(
     target: str,
     now: float,
 ) -> dict[str, Any]:
+    metadata = {"createTime": naming.rfc3339(now), "target": target, "verb": kind.split(":")[0]}
     return operations.start_for_request(
-        request,
-        state.document(API),
-        f"projects/{project}/locations/{location}",
-        delay=state.lro_delay,
-        kind=kind,
-        target=target,
-        metadata={"createTime": naming.rfc3339(now), "target": target, "verb": kind.split(":")[0]},
-        now=now,
+        request, state, API, project, location, kind=kind, target=target, metadata=metadata, now=now
     )
 
 

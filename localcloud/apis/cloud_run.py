@@ -210,9 +210,10 @@ def _start(
 ) -> dict[str, Any]:
     op = operations.start_for_request(
         request,
-        _doc(state),
-        f"projects/{project}/locations/{location}",
-        delay=state.lro_delay,
+        state,
+        API,
+        project,
+        location,
         kind=kind,
         target=service["name"],
         metadata=copy.deepcopy(service),
