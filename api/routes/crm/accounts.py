@@ -9,7 +9,8 @@ from fastapi import Response, status
 from api.deps import DbDep
 from api.errors import answers
 from api.http import JsonRouter
-from api.routes.crm.common import AccountId, CrmAdmin, Page, PageSize, account_or_404
+from api.logic.crm.reads import account_or_404
+from api.routes.crm.common import AccountId, CrmAdmin, Page, PageSize
 from api.schemas.crm.admin import AccountCreate, AccountResponse, AccountUpdate
 from api.schemas.crm.admin import Page as PageOf
 from store.crm import accounts

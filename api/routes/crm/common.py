@@ -1,4 +1,4 @@
-"""What the CRM admin routers share: the scope, paging parameters, the account lookup."""
+"""What the CRM admin routers share: the scope and the paging parameters."""
 
 from __future__ import annotations
 
@@ -6,12 +6,8 @@ import uuid
 from typing import Annotated
 
 from fastapi import Depends, Path, Query
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.auth import Principal, require
-from api.errors import ApiError
-from store.crm import accounts
-from store.crm.models import Cuenta
 
 # The `crm` scope (or admin, which implies it). Sent as `Authorization: Bearer`, as the seed does,
 # or `X-API-Key`.
@@ -26,10 +22,3 @@ AccountId = Annotated[uuid.UUID, Path(description="The account's id (a UUID).")]
 # The seed's bounds: accounts, leads and records 1-100 (default 20), fields 1-200 (default 50).
 PageSize = Annotated[int, Query(ge=1, le=100, description="Items per page (1-100).")]
 FieldPageSize = Annotated[int, Query(ge=1, le=200, description="Items per page (1-200).")]
-
-
-async def account_or_404(session: AsyncSession, account_id: uuid.UUID) -> Cuenta:
-    row = await accounts.get(session, account_id)
-    if row is None:
-        raise ApiError(404, "Account not found", details={"account_id": str(account_id)})
-    return row

@@ -11,7 +11,8 @@ from sqlalchemy.exc import IntegrityError
 from api.deps import DbDep
 from api.errors import ApiError, answers
 from api.http import JsonRouter
-from api.routes.crm.common import AccountId, CrmAdmin, FieldPageSize, Page, account_or_404
+from api.logic.crm.reads import account_or_404
+from api.routes.crm.common import AccountId, CrmAdmin, FieldPageSize, Page
 from api.schemas.crm.admin import FieldCreate, FieldResponse, FieldUpdate
 from api.schemas.crm.admin import Page as PageOf
 from store.crm import accounts
