@@ -118,6 +118,23 @@ class Settings(BaseSettings):
     crm_rate_limit_storage_url: str = "memory://"
     crm_delivery_id_header: str | None = None
 
+    # Customers (seed 000 §3). Jira Cloud + Service Management: site URL (default: the local
+    # cloud's Jira under /jira), the account's email and API token.
+    jira_base_url: str | None = None
+    jira_email: str = "platform@conneskills.local"
+    jira_api_token: SecretStr | None = SecretStr("local-jira-token")
+    # The MySQL/MariaDB server that holds each customer's ZenML database (an admin account that
+    # may create databases and users), and the host the ZenML server reaches it at.
+    zenml_mysql_url: SecretStr = SecretStr("mysql://root@127.0.0.1:3306")
+    zenml_mysql_host_for_server: str | None = None
+    zenml_server_image: str = "zenmldocker/zenml-server:0.98.0"
+    # DELETE /customers/{id} answers 204 when offboarding ends within this time, else 202 + job.
+    customer_offboard_wait_seconds: float = Field(default=20.0, ge=0)
+
+    @property
+    def resolved_jira_base_url(self) -> str:
+        return (self.jira_base_url or f"{self.localcloud_url}/jira").rstrip("/")
+
     @property
     def temporal_ui_url(self) -> str:
         return self.temporal_ui_url_override or f"http://127.0.0.1:{self.temporal_ui_port}"

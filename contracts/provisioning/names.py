@@ -14,6 +14,12 @@ class Operations:
     UNDEPLOY = "undeploy"
     CREATE_SERVICE_DATABASE = "create_service_database"
     SETUP_IMAGE_BUILD = "setup_image_build"
+    ONBOARD_CUSTOMER = "onboard_customer"
+    OFFBOARD_CUSTOMER = "offboard_customer"
+    # The seed's names for the three provisionings of a customer (each a child job of onboarding).
+    JIRA_PROVISION = "jira_provision"
+    LITELLM_PROVISION = "litellm_provision"
+    ZENML_PROVISION = "zenml_provision"
 
 
 class Workflows:
@@ -21,6 +27,13 @@ class Workflows:
     UNDEPLOY_SERVICE = "UndeployService"
     CREATE_SERVICE_DATABASE = "CreateServiceDatabase"
     SETUP_IMAGE_BUILD = "SetupImageBuild"
+    ONBOARD_CUSTOMER = "OnboardCustomer"
+    OFFBOARD_CUSTOMER = "OffboardCustomer"
+    PROVISION_CUSTOMER_JIRA = "ProvisionCustomerJira"
+    PROVISION_CUSTOMER_LITELLM = "ProvisionCustomerLiteLLM"
+    PROVISION_CUSTOMER_ZENML = "ProvisionCustomerZenML"
+    # Owned by the agents part of the system (issue 11 §4); offboarding starts it by name.
+    RETIRE_AGENT = "RetireAgent"
 
 
 class CloudRunSteps:
@@ -62,3 +75,34 @@ class ImageBuildSteps:
     ENSURE_TRIGGER = "image_build.ensure_trigger"
     DELETE_TRIGGER = "image_build.delete_trigger"
     RUN_FIRST_BUILD = "image_build.run_first_build"
+
+
+class CustomerSteps:
+    RECORD_BRANCH = "customer.record_branch"
+    DELETE_RECORD = "customer.delete_record"
+    LOAD = "customer.load"
+    DEACTIVATE = "customer.deactivate"
+    LIST_AGENTS = "customer.list_agents"
+    DELETE_SECRETS = "customer.delete_secrets"
+
+
+class CustomerJiraSteps:
+    CHECK_FREE = "customer_jira.check_free"
+    CREATE_PROJECT = "customer_jira.create_project"
+    CREATE_REQUEST_TYPES = "customer_jira.create_request_types"
+    CREATE_ORGANIZATION = "customer_jira.create_organization"
+    REMOVE = "customer_jira.remove"
+
+
+class CustomerLiteLLMSteps:
+    CREATE_USER = "customer_litellm.create_user"
+    CREATE_KEY = "customer_litellm.create_key"
+    REMOVE = "customer_litellm.remove"
+
+
+class CustomerZenMLSteps:
+    CHECK_FREE = "customer_zenml.check_free"
+    STORE_SECRETS = "customer_zenml.store_secrets"
+    CREATE_DATABASE = "customer_zenml.create_database"
+    REMOVE_DATABASE = "customer_zenml.remove_database"
+    DELETE_SECRETS = "customer_zenml.delete_secrets"

@@ -29,6 +29,17 @@ class Customer(Timestamps, Base):
     zenml_workspace_id: Mapped[str | None] = mapped_column(String(128))
     zenml_workspace_url: Mapped[str | None] = mapped_column(String(512))
     zenml_credentials_secret: Mapped[str | None] = mapped_column(String(255))
+    # Per provisioning: null (not requested), pending, ready or failed (+ why), written by the
+    # OnboardCustomer job through its activities.
+    jira_status: Mapped[str | None] = mapped_column(String(16))
+    jira_reason: Mapped[str | None] = mapped_column(Text)
+    litellm_status: Mapped[str | None] = mapped_column(String(16))
+    litellm_reason: Mapped[str | None] = mapped_column(Text)
+    zenml_status: Mapped[str | None] = mapped_column(String(16))
+    zenml_reason: Mapped[str | None] = mapped_column(Text)
+    # The OnboardCustomer job that owns this record: its compensation removes only its own record,
+    # and a POST repeated with the same Idempotency-Key finds its job here.
+    onboarding_job_id: Mapped[str | None] = mapped_column(String(128))
 
 
 class ServiceRecord(Timestamps, Base):
