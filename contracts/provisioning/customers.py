@@ -92,6 +92,7 @@ class OnboardCustomerInput(BaseModel):
     litellm: bool = False
     zenml: bool = False
     zenml_organization_id: str | None = Field(default=None, max_length=128)
+    zenml_image: str = Field(max_length=1024)
     region: str
 
 
@@ -104,6 +105,7 @@ class BranchInput(BaseModel):
     email: str = Field(max_length=255)
     region: str
     zenml_organization_id: str | None = None
+    zenml_image: str = ""
 
 
 class BranchOutcome(BaseModel):
@@ -118,7 +120,8 @@ class BranchOutcome(BaseModel):
 
 class OwnedRecord(BaseModel):
     customer_id: str
-    job_id: str
+    # Unset: whichever job owns it (offboarding removes the record as it finds it).
+    job_id: str | None = None
 
 
 class OwnedStep(BaseModel):

@@ -1,0 +1,118 @@
+"""The LiteLLM branch of a customer: its proxy user and its API key, the key's value stored only as
+secret `{prefix}-litellm-api-key`. The key and the user carry the job id in their metadata, so a
+retry recognises its own and a compensation removes only its own."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from activities.blocking import call_google
+from activities.provisioning.customers import secret_labels
+from contracts.provisioning.customers import (
+    CUSTOMER_SECRET_LABEL,
+    JOB_LABEL,
+    CustomerNames,
+    JobSecretsInput,
+    LiteLLMUserInput,
+    OwnedStep,
+)
+from contracts.provisioning.names import CustomerLiteLLMSteps
+from core.settings import Settings
+from providers.google.secret_manager import SecretStore
+from providers.litellm import litellm_admin
+
+
+def _job_of(found: Any) -> str | None:
+    metadata = found.get("metadata") if isinstance(found, dict) else getattr(found, "metadata", None)
+    return (metadata or {}).get(JOB_LABEL)
+
+
+class CustomerLiteLLMActivities:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.store = SecretStore(settings)
+
+    def _metadata(self, prefix: str, job_id: str) -> dict[str, str]:
+        return {JOB_LABEL: job_id, CUSTOMER_SECRET_LABEL: prefix}
+
+    @activity.defn(name=CustomerLiteLLMSteps.CREATE_USER)
+    async def create_user(self, inp: LiteLLMUserInput) -> str:
+        names = CustomerNames(inp.prefix)
+        user = await litellm_admin(self.settings).create_user(
+            names.litellm_user_id,
+            user_email=inp.email,
+            user_alias=inp.name,
+            metadata=self._metadata(inp.prefix, inp.job_id),
+        )
+        if _job_of(user) != inp.job_id:
+            raise ApplicationError(
+                f"LiteLLM user {names.litellm_user_id} already exists",
+                type="AlreadyExists",
+                non_retryable=True,
+            )
+        return names.litellm_user_id
+
+    @activity.defn(name=CustomerLiteLLMSteps.CREATE_KEY)
+    async def create_key(self, inp: JobSecretsInput) -> str:
+        """Generates the key and stores it. The proxy never shows a key's value again, so a retry
+        that finds its key but no stored value replaces the key."""
+        names = CustomerNames(inp.prefix)
+        secret = names.litellm_key_secret
+        what = f"writing secret {secret}"
+        stored = await call_google(what, self.store.get, secret)
+        if stored is not None and stored.labels.get(JOB_LABEL) != inp.job_id:
+            raise ApplicationError(
+                f"secret {secret} already exists", type="AlreadyExists", non_retryable=True
+            )
+        admin = litellm_admin(self.settings)
+        key = await admin.find_key_by_alias(names.litellm_key_alias)
+        if key is not None and _job_of(key) != inp.job_id:
+            raise ApplicationError(
+                f"LiteLLM key {names.litellm_key_alias} already exists",
+                type="AlreadyExists",
+                non_retryable=True,
+            )
+        if key is not None and stored is not None:
+            return secret
+        if key is not None:
+            await admin.delete_keys(key_aliases=[names.litellm_key_alias])
+        generated = await admin.generate_key(
+            key_alias=names.litellm_key_alias,
+            user_id=names.litellm_user_id,
+            metadata=self._metadata(inp.prefix, inp.job_id),
+        )
+        if stored is None:
+            labels = secret_labels(inp.prefix, inp.job_id)
+            await call_google(what, self.store.create, secret, generated.key, labels)
+        else:
+            await call_google(what, self.store.add_version, secret, generated.key)
+        return secret
+
+    @activity.defn(name=CustomerLiteLLMSteps.REMOVE)
+    async def remove(self, inp: OwnedStep) -> bool:
+        """The key's secret, the key, the user (its remaining keys go with it); gone = done. With
+        `owner_job`, each only while it carries that job's id."""
+        names = CustomerNames(inp.prefix)
+        admin = litellm_admin(self.settings)
+        removed = False
+        secret = names.litellm_key_secret
+        stored = await call_google(f"reading secret {secret}", self.store.get, secret)
+        if stored is not None and inp.owner_job in (None, stored.labels.get(JOB_LABEL)):
+            removed = await call_google(f"deleting secret {secret}", self.store.delete, secret)
+        key = await admin.find_key_by_alias(names.litellm_key_alias)
+        if key is not None and inp.owner_job in (None, _job_of(key)):
+            await admin.delete_keys(key_aliases=[names.litellm_key_alias])
+            removed = True
+        if inp.owner_job is not None:
+            # The proxy reads a user back only through its idempotent create: one this job never
+            # made comes back with the metadata given here and goes again at once.
+            user = await admin.create_user(
+                names.litellm_user_id, metadata=self._metadata(inp.prefix, inp.owner_job)
+            )
+            if _job_of(user) != inp.owner_job:
+                return removed
+        await admin.delete_users([names.litellm_user_id])
+        return True

@@ -1,0 +1,120 @@
+"""The ZenML branch of a customer, before and after its Cloud Run deploy: the MySQL database and
+user, and the server's secrets (store URL, admin password, JWT key, secrets-store key). Values are
+generated here and written straight to Secret Manager; only their names leave these activities."""
+
+from __future__ import annotations
+
+import secrets as random_secrets
+
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from activities.blocking import call_google
+from activities.provisioning.customers import secret_labels
+from contracts.provisioning.customers import JOB_LABEL, CustomerNames, JobSecretsInput, OwnedStep
+from contracts.provisioning.names import CustomerZenMLSteps
+from core.settings import Settings
+from providers.google.secret_manager import SecretStore
+from providers.zenml_mysql import MySQLProblem, ZenMLDatabases
+
+_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789"
+
+
+def _random(length: int) -> str:
+    # Letters and digits only: safe inside a URL and in every env var.
+    return "".join(random_secrets.choice(_ALPHABET) for _ in range(length))
+
+
+class CustomerZenMLActivities:
+    def __init__(self, settings: Settings) -> None:
+        self.store = SecretStore(settings)
+        self.mysql = ZenMLDatabases(
+            settings.zenml_mysql_url.get_secret_value(), settings.zenml_mysql_host_for_server
+        )
+
+    async def _mysql(self, call):
+        try:
+            return await call
+        except MySQLProblem as problem:
+            raise ApplicationError(
+                str(problem), type="MySQLError", non_retryable=not problem.retryable
+            ) from None
+
+    @activity.defn(name=CustomerZenMLSteps.CHECK_FREE)
+    async def check_free(self, inp: JobSecretsInput) -> None:
+        """Refuses to adopt a database, user or secret that exists and is not this job's."""
+        names = CustomerNames(inp.prefix)
+        database, user = await self._mysql(self.mysql.exists(names.zenml_database))
+        if database or user:
+            raise ApplicationError(
+                f"MySQL database or user {names.zenml_database} already exists",
+                type="AlreadyExists",
+                non_retryable=True,
+            )
+        for name in names.zenml_secrets:
+            found = await call_google(f"checking secret {name}", self.store.get, name)
+            if found is not None and found.labels.get(JOB_LABEL) != inp.job_id:
+                raise ApplicationError(
+                    f"secret {name} already exists", type="AlreadyExists", non_retryable=True
+                )
+
+    @activity.defn(name=CustomerZenMLSteps.STORE_SECRETS)
+    async def store_secrets(self, inp: JobSecretsInput) -> list[str]:
+        """Generates the server's secrets; a retry keeps the values an earlier attempt stored."""
+        names = CustomerNames(inp.prefix)
+        labels = secret_labels(inp.prefix, inp.job_id)
+        values = {
+            names.zenml_store_url_secret: lambda: self.mysql.store_url(
+                names.zenml_database, _random(24)
+            ),
+            names.zenml_admin_password_secret: lambda: _random(24),
+            names.zenml_jwt_secret: lambda: _random(48),
+            names.zenml_encryption_key_secret: lambda: _random(48),
+        }
+        for name, make in values.items():
+            what = f"writing secret {name}"
+            found = await call_google(what, self.store.get, name)
+            if found is None:
+                await call_google(what, self.store.create, name, make(), labels)
+            elif found.labels.get(JOB_LABEL) != inp.job_id:
+                raise ApplicationError(
+                    f"secret {name} already exists", type="AlreadyExists", non_retryable=True
+                )
+        return list(values)
+
+    @activity.defn(name=CustomerZenMLSteps.CREATE_DATABASE)
+    async def create_database(self, inp: JobSecretsInput) -> str:
+        names = CustomerNames(inp.prefix)
+        url = await call_google(
+            "reading the store URL", self.store.access, names.zenml_store_url_secret
+        )
+        password = url.split("://", 1)[1].split("@", 1)[0].split(":", 1)[1]
+        await self._mysql(self.mysql.ensure(names.zenml_database, password))
+        return names.zenml_database
+
+    @activity.defn(name=CustomerZenMLSteps.REMOVE_DATABASE)
+    async def remove_database(self, inp: OwnedStep) -> bool:
+        """Drops the database and user. A compensation first checks the store URL secret is its
+        job's: the job made the database only after that secret (check_free saw neither)."""
+        names = CustomerNames(inp.prefix)
+        if inp.owner_job is not None:
+            found = await call_google(
+                "checking the store URL", self.store.get, names.zenml_store_url_secret
+            )
+            if found is None or found.labels.get(JOB_LABEL) != inp.owner_job:
+                return False
+        return await self._mysql(self.mysql.drop(names.zenml_database))
+
+    @activity.defn(name=CustomerZenMLSteps.DELETE_SECRETS)
+    async def delete_secrets(self, inp: OwnedStep) -> list[str]:
+        deleted = []
+        for name in CustomerNames(inp.prefix).zenml_secrets:
+            what = f"deleting secret {name}"
+            found = await call_google(what, self.store.get, name)
+            if found is None:
+                continue
+            if inp.owner_job is not None and found.labels.get(JOB_LABEL) != inp.owner_job:
+                continue
+            if await call_google(what, self.store.delete, name):
+                deleted.append(name)
+        return deleted

@@ -1,0 +1,236 @@
+"""The three provisionings of a customer, each a child job of OnboardCustomer with its own saga: a
+failure or cancel of one removes everything that branch made and touches nothing else. Each
+returns the ids the customer record keeps."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from temporalio import workflow
+
+with workflow.unsafe.imports_passed_through():
+    from contracts.jobs import CUSTOMER_LABEL, SERVICE_LABEL, JobSubject
+    from contracts.provisioning.customers import (
+        BranchInput,
+        CustomerNames,
+        JiraProject,
+        JiraProjectInput,
+        JiraRemoveInput,
+        JiraServiceDeskInput,
+        JobSecretsInput,
+        LiteLLMUserInput,
+        OwnedStep,
+    )
+    from contracts.provisioning.names import (
+        CloudRunSteps,
+        CustomerJiraSteps,
+        CustomerLiteLLMSteps,
+        CustomerZenMLSteps,
+        Operations,
+        RegistrySteps,
+        Workflows,
+    )
+    from contracts.provisioning.services import (
+        CloudRunCall,
+        DeleteServiceInput,
+        DeployServiceInput,
+        ServiceSpec,
+    )
+
+from workflows.children import run_child_job
+from workflows.job import TrackedJob
+from workflows.saga import Saga
+from workflows.steps import step
+from workflows.tracking import JobTracker
+
+ZENML_PORT = 8080
+
+
+def _tracker(operation: str, inp: BranchInput) -> JobTracker:
+    # No subject: the parent holds the customer's turn for the whole onboarding.
+    return JobTracker(operation, None, {CUSTOMER_LABEL: inp.prefix})
+
+
+@workflow.defn(name=Workflows.PROVISION_CUSTOMER_JIRA)
+class ProvisionCustomerJira(TrackedJob):
+    @workflow.init
+    def __init__(self, inp: BranchInput) -> None:
+        self.tracker = _tracker(Operations.JIRA_PROVISION, inp)
+
+    @workflow.run
+    async def run(self, inp: BranchInput) -> dict[str, Any]:
+        return await self.run_saga(lambda saga: self._provision(inp, saga))
+
+    async def _provision(self, inp: BranchInput, saga: Saga) -> dict[str, Any]:
+        track, job_id = self.tracker, workflow.info().workflow_id
+        project_in = JiraProjectInput(prefix=inp.prefix, name=inp.name, job_id=job_id)
+        key = CustomerNames(inp.prefix).jira_project_key
+        track.phase("checking", 10, f"checking that Jira project key {key} is free")
+        await step(CustomerJiraSteps.CHECK_FREE, project_in)
+
+        track.phase("project", 30, f"creating Service Management project {key}")
+        saga.on_failure(
+            f"delete Jira project {key} and its organization",
+            lambda: step(
+                CustomerJiraSteps.REMOVE,
+                JiraRemoveInput(prefix=inp.prefix, owner_job=job_id),
+                bool,
+            ),
+        )
+        project = await step(CustomerJiraSteps.CREATE_PROJECT, project_in, JiraProject)
+
+        track.phase("request types", 60, f"creating the request types of desk {project.sd_id}")
+        await step(CustomerJiraSteps.CREATE_REQUEST_TYPES, project, list[str])
+
+        track.phase("organization", 80, "creating the customer organization")
+        org_id = await step(
+            CustomerJiraSteps.CREATE_ORGANIZATION,
+            JiraServiceDeskInput(prefix=inp.prefix, sd_id=project.sd_id),
+            str,
+        )
+        return track.complete(
+            {
+                "jira_project_key": project.project_key,
+                "jira_project_id": project.project_id,
+                "jira_sd_id": project.sd_id,
+                "jira_group_id": org_id,
+            },
+            f"Jira portal {project.project_key} is ready (service desk {project.sd_id})",
+        )
+
+
+@workflow.defn(name=Workflows.PROVISION_CUSTOMER_LITELLM)
+class ProvisionCustomerLiteLLM(TrackedJob):
+    @workflow.init
+    def __init__(self, inp: BranchInput) -> None:
+        self.tracker = _tracker(Operations.LITELLM_PROVISION, inp)
+
+    @workflow.run
+    async def run(self, inp: BranchInput) -> dict[str, Any]:
+        return await self.run_saga(lambda saga: self._provision(inp, saga))
+
+    async def _provision(self, inp: BranchInput, saga: Saga) -> dict[str, Any]:
+        track, job_id = self.tracker, workflow.info().workflow_id
+        names = CustomerNames(inp.prefix)
+        saga.on_failure(
+            "delete the LiteLLM key, its secret and the user",
+            lambda: step(
+                CustomerLiteLLMSteps.REMOVE, OwnedStep(prefix=inp.prefix, owner_job=job_id), bool
+            ),
+        )
+        track.phase("user", 20, f"creating LiteLLM user {names.litellm_user_id}")
+        user_id = await step(
+            CustomerLiteLLMSteps.CREATE_USER,
+            LiteLLMUserInput(prefix=inp.prefix, name=inp.name, email=inp.email, job_id=job_id),
+            str,
+        )
+        track.phase("key", 60, f"generating the API key into secret {names.litellm_key_secret}")
+        secret = await step(
+            CustomerLiteLLMSteps.CREATE_KEY, JobSecretsInput(prefix=inp.prefix, job_id=job_id), str
+        )
+        return track.complete(
+            {"litellm_user_id": user_id, "litellm_api_key_secret": secret},
+            f"LiteLLM user {user_id} is ready; its key is in secret {secret}",
+        )
+
+
+def zenml_spec(inp: BranchInput, names: CustomerNames, job_id: str) -> ServiceSpec:
+    env = {
+        "ZENML_SERVER_DEPLOYMENT_TYPE": "gcp",
+        "ZENML_SERVER_AUTO_ACTIVATE": "1",
+        "ZENML_DEFAULT_USER_NAME": "admin",
+    }
+    if inp.zenml_organization_id:
+        env["ZENML_SERVER_METADATA"] = json.dumps({"organization_id": inp.zenml_organization_id})
+    return ServiceSpec(
+        service_name=names.zenml_service,
+        image=inp.zenml_image,
+        port=ZENML_PORT,
+        # The first boot runs the database migrations; scaling to zero would repeat the wait.
+        min_instances=1,
+        env_vars=env,
+        secrets={
+            "ZENML_STORE_URL": names.zenml_store_url_secret,
+            "ZENML_DEFAULT_USER_PASSWORD": names.zenml_admin_password_secret,
+            "ZENML_SERVER_JWT_SECRET_KEY": names.zenml_jwt_secret,
+            "ZENML_SECRETS_STORE_ENCRYPTION_KEY": names.zenml_encryption_key_secret,
+        },
+        # ZenML authenticates its own users.
+        allow_public_access=True,
+        labels={"conneskills-customer": inp.prefix, "conneskills-zenml": "server"},
+    )
+
+
+@workflow.defn(name=Workflows.PROVISION_CUSTOMER_ZENML)
+class ProvisionCustomerZenML(TrackedJob):
+    @workflow.init
+    def __init__(self, inp: BranchInput) -> None:
+        self.tracker = _tracker(Operations.ZENML_PROVISION, inp)
+
+    @workflow.run
+    async def run(self, inp: BranchInput) -> dict[str, Any]:
+        return await self.run_saga(lambda saga: self._provision(inp, saga))
+
+    async def _provision(self, inp: BranchInput, saga: Saga) -> dict[str, Any]:
+        track, job_id = self.tracker, workflow.info().workflow_id
+        names = CustomerNames(inp.prefix)
+        mine = OwnedStep(prefix=inp.prefix, owner_job=job_id)
+        secrets_in = JobSecretsInput(prefix=inp.prefix, job_id=job_id)
+
+        track.phase("checking", 10, f"checking that {names.zenml_database} and its secrets are new")
+        await step(CustomerZenMLSteps.CHECK_FREE, secrets_in)
+
+        track.phase("secrets", 20, "generating the server's secrets into Secret Manager")
+        saga.on_failure(
+            "delete the ZenML secrets",
+            lambda: step(CustomerZenMLSteps.DELETE_SECRETS, mine, list[str]),
+        )
+        await step(CustomerZenMLSteps.STORE_SECRETS, secrets_in, list[str])
+
+        track.phase("database", 35, f"creating MySQL database and user {names.zenml_database}")
+        saga.on_failure(
+            f"drop MySQL database and user {names.zenml_database}",
+            lambda: step(CustomerZenMLSteps.REMOVE_DATABASE, mine, bool),
+        )
+        await step(CustomerZenMLSteps.CREATE_DATABASE, secrets_in, str)
+
+        deploy_id = f"{job_id}-deploy"
+        service = names.zenml_service
+        track.phase("server", 50, f"deploying the ZenML server {service} (job {deploy_id})")
+        saga.on_failure(
+            f"delete service {service}",
+            lambda: self._remove_service(service, inp.region, deploy_id),
+        )
+        deployed = await run_child_job(
+            Workflows.DEPLOY_SERVICE,
+            DeployServiceInput(
+                spec=zenml_spec(inp, names, job_id),
+                operation=Operations.DEPLOY,
+                region=inp.region,
+                customer_prefix=inp.prefix,
+            ),
+            job_id=deploy_id,
+            operation=Operations.DEPLOY,
+            subject=JobSubject(kind="service", name=service),
+            labels={SERVICE_LABEL: service, CUSTOMER_LABEL: inp.prefix},
+        )
+        return track.complete(
+            {
+                "zenml_workspace_id": service,
+                "zenml_workspace_url": deployed.get("url"),
+                "zenml_credentials_secret": names.zenml_admin_password_secret,
+            },
+            f"ZenML server {service} is up at {deployed.get('url')}",
+        )
+
+    async def _remove_service(self, service: str, region: str, deploy_id: str) -> None:
+        """After the deploy job completed: its service, only while as that job left it."""
+        deleted = await step(
+            CloudRunSteps.DELETE_SERVICE,
+            DeleteServiceInput(service_name=service, region=region, only_if_applied_by=deploy_id),
+            bool,
+        )
+        if deleted:
+            call = CloudRunCall(service_name=service, region=region)
+            await step(RegistrySteps.REMOVE_SERVICE, call, bool)

@@ -1,0 +1,298 @@
+"""OnboardCustomer and OffboardCustomer (seed 000 §3.1, §3.8), jobs on the customer (`customer:<prefix>`),
+so an offboarding waits for the onboarding of the same customer to end.
+
+Onboarding runs the requested provisionings as parallel child jobs. A branch that fails has already
+undone itself: the job records it `failed` with the reason and the others go on. A cancel reaches
+every child (each undoes itself), then the job removes what completed branches made and the record.
+
+Offboarding removes, each step treating "already gone" as done: the customer's agents, the Jira
+project and organization, the LiteLLM user and keys, the ZenML service, database and user, every
+secret of the customer, then the record. Removals cannot be undone, so a cancel lets the running
+step end and the job runs to its end; a retried DELETE resumes whatever is left.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any, TypeVar
+
+from temporalio import workflow
+from temporalio.exceptions import CancelledError, ChildWorkflowError
+
+with workflow.unsafe.imports_passed_through():
+    from temporalio.exceptions import is_cancelled_exception
+
+    from contracts.jobs import CUSTOMER_LABEL, SERVICE_LABEL, JobSubject
+    from contracts.provisioning.customers import (
+        AgentService,
+        BranchInput,
+        BranchOutcome,
+        CustomerNames,
+        CustomerSecretsInput,
+        CustomerView,
+        JiraRemoveInput,
+        OffboardCustomerInput,
+        OnboardCustomerInput,
+        OwnedRecord,
+        OwnedStep,
+    )
+    from contracts.provisioning.names import (
+        CloudRunSteps,
+        CustomerJiraSteps,
+        CustomerLiteLLMSteps,
+        CustomerSteps,
+        CustomerZenMLSteps,
+        Operations,
+        RegistrySteps,
+        Workflows,
+    )
+    from contracts.provisioning.services import CloudRunCall, DeleteServiceInput
+
+from workflows.children import run_child_job
+from workflows.job import TrackedJob
+from workflows.saga import Saga, failure_message
+from workflows.steps import step, step_to_the_end
+from workflows.tracking import JobTracker
+
+T = TypeVar("T")
+# branch → (child workflow, its operation)
+BRANCHES = {
+    "jira": (Workflows.PROVISION_CUSTOMER_JIRA, Operations.JIRA_PROVISION),
+    "litellm": (Workflows.PROVISION_CUSTOMER_LITELLM, Operations.LITELLM_PROVISION),
+    "zenml": (Workflows.PROVISION_CUSTOMER_ZENML, Operations.ZENML_PROVISION),
+}
+
+
+def customer_job(operation: str, prefix: str) -> JobTracker:
+    return JobTracker(operation, JobSubject(kind="customer", name=prefix), {CUSTOMER_LABEL: prefix})
+
+
+def _cancelled(error: BaseException) -> bool:
+    return is_cancelled_exception(error) or isinstance(getattr(error, "cause", None), CancelledError)
+
+
+@workflow.defn(name=Workflows.ONBOARD_CUSTOMER)
+class OnboardCustomer(TrackedJob):
+    @workflow.init
+    def __init__(self, inp: OnboardCustomerInput) -> None:
+        self.tracker = customer_job(Operations.ONBOARD_CUSTOMER, inp.prefix)
+
+    @workflow.run
+    async def run(self, inp: OnboardCustomerInput) -> dict[str, Any]:
+        return await self.run_saga(lambda saga: self._onboard(inp, saga))
+
+    async def _onboard(self, inp: OnboardCustomerInput, saga: Saga) -> dict[str, Any]:
+        track, job_id = self.tracker, workflow.info().workflow_id
+        saga.on_failure(
+            "delete the customer record",
+            lambda: step(
+                CustomerSteps.DELETE_RECORD,
+                OwnedRecord(customer_id=inp.customer_id, job_id=job_id),
+                bool,
+            ),
+        )
+        requested = [b for b in BRANCHES if getattr(inp, b)]
+        for branch in requested:
+            saga.on_failure(
+                f"remove what the {branch} provisioning made",
+                lambda branch=branch: self._undo_branch(inp, branch, f"{job_id}-{branch}"),
+            )
+        track.phase(
+            "provisioning",
+            20,
+            f"provisioning {', '.join(requested) or 'nothing'} for customer {inp.prefix}",
+        )
+        outcomes = await asyncio.gather(
+            *(self._branch(inp, branch, f"{job_id}-{branch}") for branch in requested),
+            return_exceptions=True,
+        )
+        for outcome in outcomes:
+            if isinstance(outcome, BaseException):
+                raise outcome
+        provisionings = dict(zip(requested, outcomes, strict=True))
+        failed = [b for b, o in provisionings.items() if o["status"] == "failed"]
+        return track.complete(
+            {
+                "customer_id": inp.customer_id,
+                "prefix": inp.prefix,
+                "provisionings": provisionings,
+            },
+            f"customer {inp.prefix} onboarded"
+            + (f"; failed: {', '.join(failed)}" if failed else ""),
+        )
+
+    async def _branch(self, inp: OnboardCustomerInput, branch: str, child_id: str) -> dict:
+        workflow_name, operation = BRANCHES[branch]
+        child_in = BranchInput(
+            customer_id=inp.customer_id,
+            prefix=inp.prefix,
+            name=inp.name,
+            email=inp.email,
+            region=inp.region,
+            zenml_organization_id=inp.zenml_organization_id,
+            zenml_image=inp.zenml_image,
+        )
+        try:
+            fields = await run_child_job(
+                workflow_name,
+                child_in,
+                job_id=child_id,
+                operation=operation,
+                labels={CUSTOMER_LABEL: inp.prefix},
+            )
+        except ChildWorkflowError as error:
+            if _cancelled(error):
+                raise
+            reason = failure_message(error)
+            self.tracker.log(f"{branch} provisioning failed and was undone: {reason}")
+            await self._record(inp, branch, "failed", reason, {})
+            return {"job_id": child_id, "status": "failed", "reason": reason}
+        await self._record(inp, branch, "ready", None, fields)
+        self.tracker.log(f"{branch} provisioning is ready (job {child_id})")
+        return {"job_id": child_id, "status": "ready", "reason": None}
+
+    async def _record(self, inp, branch: str, status: str, reason: str | None, fields) -> None:
+        outcome = BranchOutcome(
+            customer_id=inp.customer_id, branch=branch, status=status, reason=reason, fields=fields
+        )
+        await step(CustomerSteps.RECORD_BRANCH, outcome, bool)
+
+    async def _undo_branch(self, inp: OnboardCustomerInput, branch: str, child_id: str) -> None:
+        """What a completed branch made (a branch that failed or was cancelled undid itself, and
+        these steps then find nothing of its job)."""
+        mine = OwnedStep(prefix=inp.prefix, owner_job=child_id)
+        if branch == "jira":
+            await step(
+                CustomerJiraSteps.REMOVE,
+                JiraRemoveInput(prefix=inp.prefix, owner_job=child_id),
+                bool,
+            )
+        elif branch == "litellm":
+            await step(CustomerLiteLLMSteps.REMOVE, mine, bool)
+        else:
+            service = CustomerNames(inp.prefix).zenml_service
+            deleted = await step(
+                CloudRunSteps.DELETE_SERVICE,
+                DeleteServiceInput(
+                    service_name=service,
+                    region=inp.region,
+                    only_if_applied_by=f"{child_id}-deploy",
+                ),
+                bool,
+            )
+            if deleted:
+                call = CloudRunCall(service_name=service, region=inp.region)
+                await step(RegistrySteps.REMOVE_SERVICE, call, bool)
+            await step(CustomerZenMLSteps.REMOVE_DATABASE, mine, bool)
+            await step(CustomerZenMLSteps.DELETE_SECRETS, mine, list[str])
+
+
+@workflow.defn(name=Workflows.OFFBOARD_CUSTOMER)
+class OffboardCustomer(TrackedJob):
+    @workflow.init
+    def __init__(self, inp: OffboardCustomerInput) -> None:
+        self.tracker = customer_job(Operations.OFFBOARD_CUSTOMER, inp.prefix)
+
+    @workflow.run
+    async def run(self, inp: OffboardCustomerInput) -> dict[str, Any]:
+        return await self.run_saga(lambda _saga: self._offboard(inp))
+
+    async def _finish(self, activity: str, arg: Any, result_type: type[T] | None = None) -> T:
+        result, cancel_requested = await step_to_the_end(activity, arg, result_type)
+        if cancel_requested:
+            self.tracker.log("cancel requested: removals cannot be undone, finishing")
+        return result
+
+    async def _offboard(self, inp: OffboardCustomerInput) -> dict[str, Any]:
+        track = self.tracker
+        names = CustomerNames(inp.prefix)
+        track.on_cancel("offboarding runs to its end: what is removed cannot be restored")
+        track.phase("reading", 5, f"reading customer {inp.prefix}")
+        view = await self._finish(CustomerSteps.LOAD, inp.customer_id, CustomerView | None)
+        if view is None:
+            return track.complete(
+                {"customer_id": inp.customer_id, "prefix": inp.prefix, "already_gone": True},
+                f"customer {inp.prefix} was already offboarded",
+            )
+        await self._finish(CustomerSteps.DEACTIVATE, inp.customer_id, bool)
+
+        track.phase("agents", 15, "retiring the customer's agents")
+        agents = await self._finish(CustomerSteps.LIST_AGENTS, inp.customer_id, list[AgentService])
+        for agent in agents:
+            await self._retire(inp, agent)
+
+        track.phase("jira", 35, f"deleting Jira project {names.jira_project_key}")
+        await self._finish(
+            CustomerJiraSteps.REMOVE,
+            JiraRemoveInput(prefix=inp.prefix, organization_id=view.jira_group_id),
+            bool,
+        )
+
+        track.phase("litellm", 50, f"deleting LiteLLM user {names.litellm_user_id} and its keys")
+        await self._finish(CustomerLiteLLMSteps.REMOVE, OwnedStep(prefix=inp.prefix), bool)
+
+        service = view.zenml_workspace_id or names.zenml_service
+        track.phase("zenml", 65, f"deleting ZenML server {service} and its database")
+        call = CloudRunCall(service_name=service, region=inp.region)
+        await self._finish(CloudRunSteps.DELETE_SERVICE, DeleteServiceInput(**call.model_dump()), bool)
+        await self._finish(RegistrySteps.REMOVE_SERVICE, call, bool)
+        await self._finish(CustomerZenMLSteps.REMOVE_DATABASE, OwnedStep(prefix=inp.prefix), bool)
+
+        track.phase("secrets", 85, "deleting every secret of the customer")
+        named = [
+            names.litellm_key_secret,
+            *names.zenml_secrets,
+            *(s for s in (view.litellm_api_key_secret, view.zenml_credentials_secret) if s),
+        ]
+        deleted = await self._finish(
+            CustomerSteps.DELETE_SECRETS,
+            CustomerSecretsInput(prefix=inp.prefix, extra_names=named),
+            list[str],
+        )
+
+        track.phase("record", 95, "deleting the customer record")
+        await self._finish(
+            CustomerSteps.DELETE_RECORD, OwnedRecord(customer_id=inp.customer_id), bool
+        )
+        return track.complete(
+            {
+                "customer_id": inp.customer_id,
+                "prefix": inp.prefix,
+                "agents_retired": [a.service_name for a in agents],
+                "secrets_deleted": deleted,
+            },
+            f"customer {inp.prefix} offboarded",
+        )
+
+    async def _retire(self, inp: OffboardCustomerInput, agent: AgentService) -> None:
+        """A RetireAgent child job per agent (its service, secret and LiteLLM key). Shielded: once
+        started it runs to its end whatever comes."""
+        child_id = f"{workflow.info().workflow_id}-retire-{agent.service_name}"
+        self.tracker.log(f"retiring agent {agent.service_name} (job {child_id})")
+        retire = asyncio.ensure_future(
+            run_child_job(
+                Workflows.RETIRE_AGENT,
+                # By name and as plain data: the agents' own contract reads it.
+                {"service_name": agent.service_name, "region": agent.region},
+                job_id=child_id,
+                operation="retire_agent",
+                labels={SERVICE_LABEL: agent.service_name, CUSTOMER_LABEL: inp.prefix},
+            )
+        )
+        try:
+            try:
+                await asyncio.shield(retire)
+            except asyncio.CancelledError:
+                await retire
+        except ChildWorkflowError as error:
+            # The agent's job could not retire it: its service still goes, as "already gone" is
+            # done for every step of an offboarding.
+            self.tracker.log(
+                f"retiring {agent.service_name} failed ({failure_message(error)}); "
+                "deleting its service"
+            )
+            call = CloudRunCall(service_name=agent.service_name, region=agent.region)
+            await self._finish(
+                CloudRunSteps.DELETE_SERVICE, DeleteServiceInput(**call.model_dump()), bool
+            )
+            await self._finish(RegistrySteps.REMOVE_SERVICE, call, bool)
