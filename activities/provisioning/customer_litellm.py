@@ -107,12 +107,8 @@ class CustomerLiteLLMActivities:
             await admin.delete_keys(key_aliases=[names.litellm_key_alias])
             removed = True
         if inp.owner_job is not None:
-            # The proxy reads a user back only through its idempotent create: one this job never
-            # made comes back with the metadata given here and goes again at once.
-            user = await admin.create_user(
-                names.litellm_user_id, metadata=self._metadata(inp.prefix, inp.owner_job)
-            )
-            if _job_of(user) != inp.owner_job:
+            user = await admin.user(names.litellm_user_id)
+            if user is None or _job_of(user) != inp.owner_job:
                 return removed
         await admin.delete_users([names.litellm_user_id])
         return True

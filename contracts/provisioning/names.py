@@ -20,6 +20,8 @@ class Operations:
     JIRA_PROVISION = "jira_provision"
     LITELLM_PROVISION = "litellm_provision"
     ZENML_PROVISION = "zenml_provision"
+    DEPLOY_AGENT = "deploy_agent"
+    RETIRE_AGENT = "retire_agent"
 
 
 class Workflows:
@@ -32,7 +34,7 @@ class Workflows:
     PROVISION_CUSTOMER_JIRA = "ProvisionCustomerJira"
     PROVISION_CUSTOMER_LITELLM = "ProvisionCustomerLiteLLM"
     PROVISION_CUSTOMER_ZENML = "ProvisionCustomerZenML"
-    # Owned by the agents part of the system (issue 11 §4); offboarding starts it by name.
+    DEPLOY_AGENT = "DeployAgent"
     RETIRE_AGENT = "RetireAgent"
 
 
@@ -106,3 +108,13 @@ class CustomerZenMLSteps:
     CREATE_DATABASE = "customer_zenml.create_database"
     REMOVE_DATABASE = "customer_zenml.remove_database"
     DELETE_SECRETS = "customer_zenml.delete_secrets"
+
+
+class AgentSteps:
+    FIND_CUSTOMER = "agent.find_customer"
+    CHECK_PROMPT = "agent.check_prompt"
+    PROVISION_KEY = "agent.provision_key"
+    REMOVE_JOB_KEY = "agent.remove_job_key"
+    DESCRIBE = "agent.describe"
+    DELETE_SECRET = "agent.delete_secret"
+    DELETE_KEY = "agent.delete_key"
