@@ -82,7 +82,9 @@ class ZenMLDatabases:
         db = quote_mysql_identifier(name)
         async with self._session(f"creating database and user {name}") as cur:
             await cur.execute(f"CREATE DATABASE IF NOT EXISTS {db} CHARACTER SET utf8mb4")
-            await cur.execute("CREATE USER IF NOT EXISTS %s@'%%' IDENTIFIED BY %s", (name, password))
+            await cur.execute(
+                "CREATE USER IF NOT EXISTS %s@'%%' IDENTIFIED BY %s", (name, password)
+            )
             # A retried step finds the user made by an earlier attempt: the password is the same
             # secret's value, set again so the store URL always works.
             await cur.execute("ALTER USER %s@'%%' IDENTIFIED BY %s", (name, password))

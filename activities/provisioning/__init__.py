@@ -5,6 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from activities.provisioning.cloud_run import CloudRunActivities
+from activities.provisioning.customer_jira import CustomerJiraActivities
+from activities.provisioning.customer_litellm import CustomerLiteLLMActivities
+from activities.provisioning.customer_zenml import CustomerZenMLActivities
+from activities.provisioning.customers import CustomerActivities
 from activities.provisioning.image_builds import ImageBuildActivities
 from activities.provisioning.service_databases import ServiceDatabaseActivities
 from activities.provisioning.service_registry import RegistryActivities
@@ -17,6 +21,10 @@ def activities(settings: Settings, db: Database) -> list[Callable]:
     registry = RegistryActivities(db)
     service_db = ServiceDatabaseActivities(settings, db)
     image_builds = ImageBuildActivities(settings)
+    customer = CustomerActivities(settings, db)
+    jira = CustomerJiraActivities(settings)
+    litellm = CustomerLiteLLMActivities(settings)
+    zenml = CustomerZenMLActivities(settings)
     return [
         cloud_run.get_service,
         cloud_run.apply_service,
@@ -47,4 +55,23 @@ def activities(settings: Settings, db: Database) -> list[Callable]:
         image_builds.ensure_trigger,
         image_builds.delete_trigger,
         image_builds.run_first_build,
+        customer.record_branch,
+        customer.delete_record,
+        customer.load,
+        customer.deactivate,
+        customer.list_agents,
+        customer.delete_secrets,
+        jira.check_free,
+        jira.create_project,
+        jira.create_request_types,
+        jira.create_organization,
+        jira.remove,
+        litellm.create_user,
+        litellm.create_key,
+        litellm.remove,
+        zenml.check_free,
+        zenml.store_secrets,
+        zenml.create_database,
+        zenml.remove_database,
+        zenml.delete_secrets,
     ]

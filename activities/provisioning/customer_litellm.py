@@ -26,7 +26,9 @@ from providers.litellm import litellm_admin
 
 
 def _job_of(found: Any) -> str | None:
-    metadata = found.get("metadata") if isinstance(found, dict) else getattr(found, "metadata", None)
+    metadata = (
+        found.get("metadata") if isinstance(found, dict) else getattr(found, "metadata", None)
+    )
     return (metadata or {}).get(JOB_LABEL)
 
 

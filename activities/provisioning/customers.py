@@ -95,9 +95,7 @@ class CustomerActivities:
     async def delete_secrets(self, inp: CustomerSecretsInput) -> list[str]:
         """Every secret labelled with the customer, and the named ones; gone counts as deleted."""
         what = f"deleting the secrets of customer {inp.prefix}"
-        labelled = await call_google(
-            what, self.store.list, {CUSTOMER_SECRET_LABEL: inp.prefix}
-        )
+        labelled = await call_google(what, self.store.list, {CUSTOMER_SECRET_LABEL: inp.prefix})
         names = sorted({*(s.name for s in labelled), *inp.extra_names})
         deleted = []
         for name in names:

@@ -1,7 +1,23 @@
 """The provisioning system's workflows (seed 000), collected by `worker.py`."""
 
+from workflows.provisioning.customer_branches import (
+    ProvisionCustomerJira,
+    ProvisionCustomerLiteLLM,
+    ProvisionCustomerZenML,
+)
+from workflows.provisioning.customers import OffboardCustomer, OnboardCustomer
 from workflows.provisioning.image_builds import SetupImageBuild
 from workflows.provisioning.service_databases import CreateServiceDatabase
 from workflows.provisioning.services import DeployService, UndeployService
 
-WORKFLOWS = [DeployService, UndeployService, CreateServiceDatabase, SetupImageBuild]
+WORKFLOWS = [
+    DeployService,
+    UndeployService,
+    CreateServiceDatabase,
+    SetupImageBuild,
+    OnboardCustomer,
+    OffboardCustomer,
+    ProvisionCustomerJira,
+    ProvisionCustomerLiteLLM,
+    ProvisionCustomerZenML,
+]

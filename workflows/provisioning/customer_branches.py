@@ -38,7 +38,7 @@ with workflow.unsafe.imports_passed_through():
         ServiceSpec,
     )
 
-from workflows.children import run_child_job
+from workflows.child_jobs import run_child_job
 from workflows.job import TrackedJob
 from workflows.saga import Saga
 from workflows.steps import step
@@ -214,6 +214,7 @@ class ProvisionCustomerZenML(TrackedJob):
             operation=Operations.DEPLOY,
             subject=JobSubject(kind="service", name=service),
             labels={SERVICE_LABEL: service, CUSTOMER_LABEL: inp.prefix},
+            result_type=dict,
         )
         return track.complete(
             {

@@ -48,7 +48,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from contracts.provisioning.services import CloudRunCall, DeleteServiceInput
 
-from workflows.children import run_child_job
+from workflows.child_jobs import run_child_job
 from workflows.job import TrackedJob
 from workflows.saga import Saga, failure_message
 from workflows.steps import step, step_to_the_end
@@ -68,7 +68,9 @@ def customer_job(operation: str, prefix: str) -> JobTracker:
 
 
 def _cancelled(error: BaseException) -> bool:
-    return is_cancelled_exception(error) or isinstance(getattr(error, "cause", None), CancelledError)
+    return is_cancelled_exception(error) or isinstance(
+        getattr(error, "cause", None), CancelledError
+    )
 
 
 @workflow.defn(name=Workflows.ONBOARD_CUSTOMER)
@@ -138,7 +140,9 @@ class OnboardCustomer(TrackedJob):
                 child_in,
                 job_id=child_id,
                 operation=operation,
+                subject=None,
                 labels={CUSTOMER_LABEL: inp.prefix},
+                result_type=dict,
             )
         except ChildWorkflowError as error:
             if _cancelled(error):
@@ -234,7 +238,9 @@ class OffboardCustomer(TrackedJob):
         service = view.zenml_workspace_id or names.zenml_service
         track.phase("zenml", 65, f"deleting ZenML server {service} and its database")
         call = CloudRunCall(service_name=service, region=inp.region)
-        await self._finish(CloudRunSteps.DELETE_SERVICE, DeleteServiceInput(**call.model_dump()), bool)
+        await self._finish(
+            CloudRunSteps.DELETE_SERVICE, DeleteServiceInput(**call.model_dump()), bool
+        )
         await self._finish(RegistrySteps.REMOVE_SERVICE, call, bool)
         await self._finish(CustomerZenMLSteps.REMOVE_DATABASE, OwnedStep(prefix=inp.prefix), bool)
 
@@ -275,8 +281,10 @@ class OffboardCustomer(TrackedJob):
                 # By name and as plain data: the agents' own contract reads it.
                 {"service_name": agent.service_name, "region": agent.region},
                 job_id=child_id,
-                operation="retire_agent",
+                operation=Operations.RETIRE_AGENT,
+                subject=None,
                 labels={SERVICE_LABEL: agent.service_name, CUSTOMER_LABEL: inp.prefix},
+                result_type=dict,
             )
         )
         try:
