@@ -94,6 +94,8 @@ class ZenMLDatabases:
         """Drops the database and the user; False when neither existed."""
         database, user = await self.exists(name)
         async with self._session(f"dropping database and user {name}") as cur:
-            await cur.execute(f"DROP DATABASE IF EXISTS {quote_mysql_identifier(name)}")
-            await cur.execute("DROP USER IF EXISTS %s@'%%'", (name,))
+            if database:
+                await cur.execute(f"DROP DATABASE IF EXISTS {quote_mysql_identifier(name)}")
+            if user:
+                await cur.execute("DROP USER IF EXISTS %s@'%%'", (name,))
         return database or user

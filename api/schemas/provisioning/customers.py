@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
-from pydantic import BaseModel, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from api.schemas.base import RequestModel
 from api.schemas.jobs import JobResponse
@@ -21,6 +21,21 @@ Ref = Annotated[str, StringConstraints(min_length=1, max_length=255)]
 
 
 class CustomerCreate(RequestModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "prefix": "acme",
+                    "name": "Acme Corp",
+                    "email": "admin@acme.example",
+                    "create_jira_portal": True,
+                    "create_litellm": True,
+                    "create_zenml": True,
+                }
+            ]
+        }
+    )
+
     prefix: str = Field(
         pattern=PREFIX_PATTERN,
         min_length=2,
@@ -39,6 +54,10 @@ class CustomerCreate(RequestModel):
 
 class CustomerUpdate(RequestModel):
     """Only the fields sent change (§3.7); `null` clears an id, never the name."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"name": "Acme Corporation", "jira_sd_id": "12"}]}
+    )
 
     name: Name | None = None
     email: Email | None = None
