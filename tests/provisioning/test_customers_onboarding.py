@@ -1,9 +1,11 @@
 """OnboardCustomer end to end: API → parent job → three child jobs on a real worker → the Jira and
-LiteLLM emulators, Secret Manager and Cloud Run in the local cloud, and the real MariaDB."""
+LiteLLM emulators, Secret Manager and Cloud Run in the local cloud, and the real MariaDB. Then
+OffboardCustomer removes all of it. No key, password or token shows in any history, answer or log."""
 
 from __future__ import annotations
 
 import asyncio
+import base64
 
 import aiomysql
 
@@ -11,36 +13,51 @@ from contracts.provisioning.customers import CustomerNames
 from providers.google.secret_manager import SecretStore
 from providers.litellm import litellm_admin
 from tests.helpers.customers import ALL, BASE, create, footprint, new_prefix
+from tests.helpers.history import decoded_history_text
 from tests.helpers.platform import wait_for_job
 
 ALL_BRANCHES = ("jira", "litellm", "zenml")
 
 
+async def secret_values(settings, names: CustomerNames) -> list[str]:
+    store = SecretStore(settings)
+    secrets = [names.litellm_key_secret, *names.zenml_secrets]
+    return [await asyncio.to_thread(store.access, name) for name in secrets]
+
+
+def sensitive(settings, values: list[str]) -> list[str]:
+    """The generated values, the MySQL password inside the store URL, and the Jira token (as is
+    and inside its Basic header)."""
+    url = values[1]
+    password = url.split("://")[1].split("@")[0].split(":")[1]
+    token = settings.jira_api_token.get_secret_value()
+    basic = base64.b64encode(f"{settings.jira_email}:{token}".encode()).decode()
+    return [*values, password, token, basic]
+
+
 async def test_onboarding_with_all_three_creates_every_object_and_records_every_id(
-    api, settings, client
+    api, settings, client, capfd
 ):
     prefix = new_prefix()
     names = CustomerNames(prefix)
     created = await create(api, prefix, **ALL, zenml_organization_id="org-1")
-    assert created["provisioning"] == {
-        "jira": {"status": "pending", "reason": None},
-        "litellm": {"status": "pending", "reason": None},
-        "zenml": {"status": "pending", "reason": None},
-    }
+    assert created["provisioning"] == dict.fromkeys(
+        ALL_BRANCHES, {"status": "pending", "reason": None}
+    )
     job = await wait_for_job(api, created["job_id"], seconds=90)
     assert job["status"] == "completed", job
     children = job["result"]["provisionings"]
     assert {b: c["status"] for b, c in children.items()} == dict.fromkeys(ALL_BRANCHES, "ready")
+    job_ids = [created["job_id"], f"{created['job_id']}-zenml-deploy"]
     for branch, child in children.items():
         assert child["job_id"] == f"{created['job_id']}-{branch}"
         assert (await api.get(f"/api/v1/jobs/{child['job_id']}")).json()["status"] == "completed"
+        job_ids.append(child["job_id"])
 
     record = (await api.get(f"{BASE}/{created['id']}")).json()
-    assert {b: s["status"] for b, s in record["provisioning"].items()} == {
-        "jira": "ready",
-        "litellm": "ready",
-        "zenml": "ready",
-    }
+    assert {b: s["status"] for b, s in record["provisioning"].items()} == dict.fromkeys(
+        ALL_BRANCHES, "ready"
+    )
     assert record["jira_project_key"] == names.jira_project_key
     for field in ("jira_project_id", "jira_sd_id", "jira_group_id", "zenml_workspace_url"):
         assert record[field], field
@@ -55,19 +72,20 @@ async def test_onboarding_with_all_three_creates_every_object_and_records_every_
     assert sorted(found.secrets) == sorted([names.litellm_key_secret, *names.zenml_secrets])
     assert found.database and found.db_user and found.zenml_service
 
-    # The stored key is the proxy's key of this customer; the store URL opens its database.
-    store = SecretStore(settings)
-    key = await asyncio.to_thread(store.access, names.litellm_key_secret)
-    assert (await litellm_admin(settings).find_key_by_alias(names.litellm_key_alias)) is not None
-    url = await asyncio.to_thread(store.access, names.zenml_store_url_secret)
-    user, password = url.split("://")[1].split("@")[0].split(":")
+    # The stored key is a live key of the proxy; the store URL opens the customer's database.
+    values = await secret_values(settings, names)
+    key_info = await litellm_admin(settings).find_key_by_alias(names.litellm_key_alias)
+    assert key_info is not None and key_info.user_id == names.litellm_user_id
+    user, password = values[1].split("://")[1].split("@")[0].split(":")
     conn = await aiomysql.connect(
         host="127.0.0.1", user=user, password=password, db=names.zenml_database
     )
     conn.close()
 
     portal = (await api.get(f"{BASE}/{created['id']}/portal")).json()
-    assert portal["portal_url"].endswith(f"/servicedesk/customer/portal/{record['jira_sd_id']}")
+    assert portal["portal_url"] == (
+        f"{settings.resolved_jira_base_url}/servicedesk/customer/portal/{record['jira_sd_id']}"
+    )
     services = (await api.get(f"{BASE}/{created['id']}/services")).json()["services"]
     assert [s["name"] for s in services] == [names.zenml_service]
 
@@ -76,5 +94,11 @@ async def test_onboarding_with_all_three_creates_every_object_and_records_every_
     assert deleted.status_code == 204, deleted.text
     assert (await footprint(settings, prefix)).empty
     assert (await api.get(f"{BASE}/{created['id']}")).status_code == 404
-    for text in (created, job, record):
-        assert key not in str(text) and password not in str(text)
+
+    histories = [await decoded_history_text(client, job_id) for job_id in job_ids]
+    answers = [str(x) for x in (created, job, record, portal, services)]
+    captured = capfd.readouterr()
+    for value in sensitive(settings, values):
+        assert not any(value in text for text in histories), "secret value in a job history"
+        assert not any(value in text for text in answers), "secret value in an API answer"
+        assert value not in captured.out + captured.err, "secret value in the logs"

@@ -1,0 +1,112 @@
+"""Onboarding and offboarding under failure: a ZenML deploy that fails undoes only its branch, a
+cancelled onboarding leaves nothing, an offboarding survives its worker being killed."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from contracts.provisioning.customers import CustomerNames
+from tests.helpers.customers import ALL, BASE, create, footprint, new_prefix
+from tests.helpers.platform import own_platform, wait_for_job, wait_for_pending_activity
+
+
+async def test_a_failed_zenml_deploy_leaves_nothing_of_zenml_while_jira_and_litellm_complete(
+    api, settings, clean_faults
+):
+    prefix = new_prefix()
+    # The new Cloud Run service's operation fails: the revision never becomes ready.
+    clean_faults.inject_fault(
+        fail_next=1,
+        method="POST",
+        path_contains="/services",
+        operation_error={"code": 9, "message": "revision failed to become ready"},
+    )
+    created = await create(api, prefix, **ALL)
+    job = await wait_for_job(api, created["job_id"], seconds=90)
+    assert job["status"] == "completed", job
+    branches = job["result"]["provisionings"]
+    assert branches["jira"]["status"] == "ready" and branches["litellm"]["status"] == "ready"
+    assert branches["zenml"]["status"] == "failed"
+    assert "revision failed to become ready" in branches["zenml"]["reason"]
+    zenml_job = (await api.get(f"/api/v1/jobs/{branches['zenml']['job_id']}")).json()
+    assert zenml_job["status"] == "failed", zenml_job
+
+    record = (await api.get(f"{BASE}/{created['id']}")).json()
+    assert record["provisioning"]["zenml"]["status"] == "failed"
+    assert "revision failed" in record["provisioning"]["zenml"]["reason"]
+    assert record["provisioning"]["jira"]["status"] == "ready"
+    assert record["zenml_workspace_id"] is None and record["jira_sd_id"]
+
+    names = CustomerNames(prefix)
+    found = await footprint(settings, prefix)
+    assert not (found.database or found.db_user or found.zenml_service)
+    assert found.secrets == [names.litellm_key_secret]
+    assert found.jira_project and found.litellm_user and found.litellm_key
+
+    assert (await api.delete(f"{BASE}/{created['id']}")).status_code == 204
+    assert (await footprint(settings, prefix)).empty
+
+
+async def _wait_completed(api, job_id: str, seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        answer = await api.get(f"/api/v1/jobs/{job_id}")
+        if answer.status_code == 200 and answer.json()["status"] == "completed":
+            return
+        await asyncio.sleep(0.2)
+    raise AssertionError(f"{job_id} did not complete")
+
+
+async def test_cancelling_an_onboarding_mid_way_leaves_nothing_of_it(
+    api, settings, client, clean_faults
+):
+    prefix = new_prefix()
+    # The ZenML server's deploy hangs a while: Jira and LiteLLM finish, ZenML has its database.
+    clean_faults.inject_fault(
+        fail_next=0, code=None, latency_ms=3000, method="POST", path_contains="/services"
+    )
+    created = await create(api, prefix, **ALL)
+    job_id = created["job_id"]
+    await _wait_completed(api, f"{job_id}-jira")
+    await _wait_completed(api, f"{job_id}-litellm")
+    await wait_for_pending_activity(client, f"{job_id}-zenml-deploy", "cloud_run.apply_service")
+    assert (await footprint(settings, prefix)).database
+
+    assert (await api.post(f"/api/v1/jobs/{job_id}/cancel")).status_code in (200, 202)
+    job = await wait_for_job(api, job_id, seconds=90)
+    assert job["status"] == "cancelled", job
+    for branch in ("jira", "litellm", "zenml"):
+        child = (await api.get(f"/api/v1/jobs/{job_id}-{branch}")).json()
+        assert child["status"] in ("completed", "cancelled"), child
+    assert (await footprint(settings, prefix)).empty
+    assert (await api.get(f"{BASE}/{created['id']}")).status_code == 404
+    assert (await api.get(f"{BASE}/prefix/{prefix}")).status_code == 404
+
+
+async def test_offboarding_survives_a_killed_worker_and_completes(
+    data_dir, temporal_address, localcloud, client
+):
+    overrides = {"customer_offboard_wait_seconds": 0.5}
+    async with own_platform(data_dir, temporal_address, localcloud.url, overrides) as platform:
+        api, settings = platform.api, platform.settings
+        prefix = new_prefix()
+        created = await create(api, prefix, create_jira_portal=True, create_litellm=True)
+        assert (await wait_for_job(api, created["job_id"], seconds=60))["status"] == "completed"
+
+        localcloud.inject_fault(
+            fail_next=0, code=None, latency_ms=2000, method="DELETE", path_contains="/jira/rest/"
+        )
+        try:
+            answer = await api.delete(f"{BASE}/{created['id']}")
+            assert answer.status_code == 202, answer.text
+            job_id = answer.json()["job_id"]
+            await wait_for_pending_activity(client, job_id, "customer_jira.remove")
+            platform.kill_worker()
+            platform.restart_worker()
+        finally:
+            localcloud.clear_faults()
+        job = await wait_for_job(api, job_id, seconds=90)
+        assert job["status"] == "completed", job
+        assert (await footprint(settings, prefix)).empty
+        assert (await api.get(f"{BASE}/{created['id']}")).status_code == 404
