@@ -28,6 +28,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/job_start.py
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/gateway.py
+	$(BIN)/python bench/onboarding.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
