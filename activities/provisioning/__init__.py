@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from activities.provisioning.agents import AgentActivities
 from activities.provisioning.cloud_run import CloudRunActivities
 from activities.provisioning.image_builds import ImageBuildActivities
 from activities.provisioning.service_databases import ServiceDatabaseActivities
@@ -17,6 +18,7 @@ def activities(settings: Settings, db: Database) -> list[Callable]:
     registry = RegistryActivities(db)
     service_db = ServiceDatabaseActivities(settings, db)
     image_builds = ImageBuildActivities(settings)
+    agents = AgentActivities(settings, db)
     return [
         cloud_run.get_service,
         cloud_run.apply_service,
@@ -47,4 +49,11 @@ def activities(settings: Settings, db: Database) -> list[Callable]:
         image_builds.ensure_trigger,
         image_builds.delete_trigger,
         image_builds.run_first_build,
+        agents.find_customer,
+        agents.check_prompt,
+        agents.provision_key,
+        agents.remove_job_key,
+        agents.describe,
+        agents.delete_secret,
+        agents.delete_key,
     ]

@@ -1,6 +1,7 @@
 """The provisioning system's HTTP surface (seed 000): its routers, collected by `api/app.py`."""
 
 from api.routes.provisioning import (
+    agents,
     external_services,
     image_builds,
     secrets,
@@ -15,4 +16,5 @@ ROUTERS = [
     secrets.router,
     service_databases.router,
     external_services.router,
+    agents.router,
 ]
