@@ -114,6 +114,8 @@ class Settings(BaseSettings):
     litellm_timeout_seconds: float = Field(default=15.0, gt=0)
     # What deployed agents call (their LITELLM_URL); defaults to litellm_base_url.
     litellm_agent_url: str | None = None
+    # DELETE /agents/{name} waits this long for RetireAgent: 204 when done, else 202 with the job.
+    agent_retire_wait_seconds: float = Field(default=20.0, ge=0)
 
     # Access policy applied to private services (seed 000 §1.2)
     private_access_domain: str = "conneskills.com"

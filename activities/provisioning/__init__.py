@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from activities.provisioning.agents import AgentActivities
 from activities.provisioning.cloud_run import CloudRunActivities
 from activities.provisioning.customer_jira import CustomerJiraActivities
 from activities.provisioning.customer_litellm import CustomerLiteLLMActivities
@@ -25,6 +26,7 @@ def activities(settings: Settings, db: Database) -> list[Callable]:
     jira = CustomerJiraActivities(settings)
     litellm = CustomerLiteLLMActivities(settings)
     zenml = CustomerZenMLActivities(settings)
+    agents = AgentActivities(settings, db)
     return [
         cloud_run.get_service,
         cloud_run.apply_service,
@@ -74,4 +76,11 @@ def activities(settings: Settings, db: Database) -> list[Callable]:
         zenml.create_database,
         zenml.remove_database,
         zenml.delete_secrets,
+        agents.find_customer,
+        agents.check_prompt,
+        agents.provision_key,
+        agents.remove_job_key,
+        agents.describe,
+        agents.delete_secret,
+        agents.delete_key,
     ]

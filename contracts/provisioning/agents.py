@@ -115,3 +115,6 @@ class AgentDescription(BaseModel):
 
 class NamedResource(BaseModel):
     name: str
+    # Set when nothing else proves the name is an agent's: then only a secret labelled, or a key
+    # whose metadata is marked, as an agent's is deleted.
+    only_if_agent: bool = False

@@ -11,6 +11,7 @@ from temporalio.exceptions import ApplicationError
 
 from core.settings import Settings
 from localcloud.apis.litellm import MASTER_KEY, SEEDED_PROMPTS
+from localcloud.testing import LocalCloud
 from providers.litellm import litellm_admin
 
 
@@ -158,3 +159,21 @@ async def test_provider_maps_refusals_as_final_and_outages_as_retryable(admin, c
         await wrong.list_prompts()
     assert refused.value.type == "Unauthenticated" and "sk-" not in refused.value.message
     await admin.delete_keys(key_aliases=[alias])
+
+
+def test_users_and_keys_survive_a_restart(tmp_path):
+    cloud = LocalCloud.start(tmp_path / "state", lro_delay=0.0)
+    headers = {"Authorization": f"Bearer {MASTER_KEY}"}
+    try:
+        http = httpx.Client(base_url=f"{cloud.url}/litellm", headers=headers, timeout=10)
+        http.post("/user/new", json={"user_id": "kept", "auto_create_key": False})
+        key = http.post("/key/generate", json={"key_alias": "kept-key"}).json()["key"]
+    finally:
+        cloud.stop()
+    cloud = LocalCloud.start(tmp_path / "state", lro_delay=0.0)
+    try:
+        http = httpx.Client(base_url=f"{cloud.url}/litellm", headers=headers, timeout=10)
+        assert http.get("/user/info", params={"user_id": "kept"}).status_code == 200
+        assert http.get("/key/info", params={"key": key}).json()["info"]["key_alias"] == "kept-key"
+    finally:
+        cloud.stop()

@@ -1,5 +1,6 @@
 """The provisioning system's workflows (seed 000), collected by `worker.py`."""
 
+from workflows.provisioning.agents import DeployAgent, RetireAgent
 from workflows.provisioning.customer_branches import (
     ProvisionCustomerJira,
     ProvisionCustomerLiteLLM,
@@ -20,4 +21,6 @@ WORKFLOWS = [
     ProvisionCustomerJira,
     ProvisionCustomerLiteLLM,
     ProvisionCustomerZenML,
+    DeployAgent,
+    RetireAgent,
 ]

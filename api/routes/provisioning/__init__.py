@@ -1,6 +1,7 @@
 """The provisioning system's HTTP surface (seed 000): its routers, collected by `api/app.py`."""
 
 from api.routes.provisioning import (
+    agents,
     customers,
     external_services,
     image_builds,
@@ -17,4 +18,5 @@ ROUTERS = [
     service_databases.router,
     external_services.router,
     customers.router,
+    agents.router,
 ]
