@@ -9,6 +9,7 @@ import structlog
 from temporalio import activity
 
 from activities.blocking import call_google
+from contracts.provisioning.agents import AGENT_LABEL
 from contracts.provisioning.customers import (
     CUSTOMER_SECRET_LABEL,
     JOB_LABEL,
@@ -25,8 +26,6 @@ from store.db import Database
 from store.provisioning import customers
 
 log = structlog.get_logger(__name__)
-# The registry label that marks a service as an agent (issue 11 §4): `{label: agent_name}`.
-AGENT_LABEL = "conneskills-agent"
 
 
 class CustomerActivities:

@@ -10,11 +10,13 @@ import base64
 import aiomysql
 
 from contracts.provisioning.customers import CustomerNames
+from providers.google.cloud_run import CloudRunServices
 from providers.google.secret_manager import SecretStore
 from providers.litellm import litellm_admin
 from tests.helpers.customers import ALL, BASE, create, footprint, new_prefix
 from tests.helpers.history import decoded_history_text
 from tests.helpers.platform import wait_for_job
+from tests.helpers.provisioning import IMAGE
 
 ALL_BRANCHES = ("jira", "litellm", "zenml")
 
@@ -89,10 +91,30 @@ async def test_onboarding_with_all_three_creates_every_object_and_records_every_
     services = (await api.get(f"{BASE}/{created['id']}/services")).json()["services"]
     assert [s["name"] for s in services] == [names.zenml_service]
 
-    # Offboarding removes all of it, then the record.
+    # An agent of the customer, on the LiteLLM user onboarding made.
+    agent = await api.post(
+        "/api/v1/agents/deploy",
+        json={
+            "customer_id": created["id"],
+            "agent_name": "helper",
+            "prompt_ref": "researcher-system",
+            "image": IMAGE,
+            "default_model": "gpt-4o",
+        },
+    )
+    assert agent.status_code == 202, agent.text
+    agent_job = await wait_for_job(api, agent.json()["job_id"], seconds=60)
+    assert agent_job["status"] == "completed", agent_job
+    agent_service, agent_secret = f"{prefix}-helper", f"{prefix}-helper-litellm-key"
+    assert await asyncio.to_thread(SecretStore(settings).exists, agent_secret)
+
+    # Offboarding removes all of it (the agent through its RetireAgent job), then the record.
     deleted = await api.delete(f"{BASE}/{created['id']}")
     assert deleted.status_code == 204, deleted.text
     assert (await footprint(settings, prefix)).empty
+    assert await asyncio.to_thread(CloudRunServices(settings).get, agent_service) is None
+    assert not await asyncio.to_thread(SecretStore(settings).exists, agent_secret)
+    assert await litellm_admin(settings).find_key_by_alias(agent_service) is None
     assert (await api.get(f"{BASE}/{created['id']}")).status_code == 404
 
     histories = [await decoded_history_text(client, job_id) for job_id in job_ids]
