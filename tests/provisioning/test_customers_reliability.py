@@ -48,6 +48,13 @@ async def test_a_failed_zenml_deploy_leaves_nothing_of_zenml_while_jira_and_lite
     assert (await footprint(settings, prefix)).empty
 
 
+async def _wait_started(api, job_id: str, seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while (await api.get(f"/api/v1/jobs/{job_id}")).status_code == 404:
+        assert time.monotonic() < deadline, f"{job_id} never started"
+        await asyncio.sleep(0.1)
+
+
 async def _wait_completed(api, job_id: str, seconds: float = 60) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
@@ -110,3 +117,26 @@ async def test_offboarding_survives_a_killed_worker_and_completes(
         assert job["status"] == "completed", job
         assert (await footprint(settings, prefix)).empty
         assert (await api.get(f"{BASE}/{created['id']}")).status_code == 404
+
+
+async def test_cancelling_one_branch_fails_only_that_branch(api, settings, client, clean_faults):
+    prefix = new_prefix()
+    clean_faults.inject_fault(
+        fail_next=0, code=None, latency_ms=2000, method="POST", path_contains="/services"
+    )
+    created = await create(api, prefix, **ALL)
+    job_id = created["job_id"]
+    await _wait_started(api, f"{job_id}-zenml-deploy")
+    await wait_for_pending_activity(client, f"{job_id}-zenml-deploy", "cloud_run.apply_service")
+    assert (await api.post(f"/api/v1/jobs/{job_id}-zenml/cancel")).status_code in (200, 202)
+    job = await wait_for_job(api, job_id, seconds=90)
+    assert job["status"] == "completed", job
+    branches = job["result"]["provisionings"]
+    assert branches["zenml"]["status"] == "failed"
+    assert "cancel" in branches["zenml"]["reason"].lower()
+    assert branches["jira"]["status"] == branches["litellm"]["status"] == "ready"
+    found = await footprint(settings, prefix)
+    assert not (found.database or found.zenml_service) and found.jira_project
+    assert found.secrets == [CustomerNames(prefix).litellm_key_secret]
+    assert (await api.delete(f"{BASE}/{created['id']}")).status_code == 204
+    assert (await footprint(settings, prefix)).empty

@@ -145,9 +145,11 @@ class OnboardCustomer(TrackedJob):
                 result_type=dict,
             )
         except ChildWorkflowError as error:
-            if _cancelled(error):
+            if _cancelled(error) and workflow.cancellation_reason() is not None:
+                # This job is cancelled: the saga undoes everything.
                 raise
-            reason = failure_message(error)
+            # The branch failed, or was cancelled on its own: it undid itself, the others go on.
+            reason = "cancelled by request" if _cancelled(error) else failure_message(error)
             self.tracker.log(f"{branch} provisioning failed and was undone: {reason}")
             await self._record(inp, branch, "failed", reason, {})
             return {"job_id": child_id, "status": "failed", "reason": reason}
