@@ -101,7 +101,8 @@ class CustomerJiraActivities:
         """The organization, then the project. With `owner_job`, only while the project is that
         job's (the organization is the customer's by name and came with the project)."""
         names = CustomerNames(inp.prefix)
-        project = await _jira(self.jira.project, names.jira_project_key)
+        key = inp.project_key or names.jira_project_key
+        project = await _jira(self.jira.project, key)
         if inp.owner_job is not None and not self._ours(project, inp.owner_job):
             # No project of this job: the job made no organization either (it comes after).
             activity.logger.info("Jira project left alone: not this job's")
@@ -113,5 +114,5 @@ class CustomerJiraActivities:
         if org_id:
             removed = await _jira(self.jira.delete_organization, org_id) or removed
         if project is not None:
-            removed = await _jira(self.jira.delete_project, names.jira_project_key) or removed
+            removed = await _jira(self.jira.delete_project, key) or removed
         return removed

@@ -16,8 +16,8 @@ from contracts.provisioning.customers import (
     JOB_LABEL,
     CustomerNames,
     JobSecretsInput,
+    LiteLLMRemoveInput,
     LiteLLMUserInput,
-    OwnedStep,
 )
 from contracts.provisioning.names import CustomerLiteLLMSteps
 from core.settings import Settings
@@ -94,7 +94,7 @@ class CustomerLiteLLMActivities:
         return secret
 
     @activity.defn(name=CustomerLiteLLMSteps.REMOVE)
-    async def remove(self, inp: OwnedStep) -> bool:
+    async def remove(self, inp: LiteLLMRemoveInput) -> bool:
         """The key's secret, the key, the user (its remaining keys go with it); gone = done. With
         `owner_job`, each only while it carries that job's id."""
         names = CustomerNames(inp.prefix)
@@ -108,9 +108,9 @@ class CustomerLiteLLMActivities:
         if key is not None and inp.owner_job in (None, _job_of(key)):
             await admin.delete_keys(key_aliases=[names.litellm_key_alias])
             removed = True
+        user_id = inp.user_id or names.litellm_user_id
         if inp.owner_job is not None:
-            user = await admin.user(names.litellm_user_id)
+            user = await admin.user(user_id)
             if user is None or _job_of(user) != inp.owner_job:
                 return removed
-        await admin.delete_users([names.litellm_user_id])
-        return True
+        return bool(await admin.delete_users([user_id])) or removed

@@ -150,7 +150,14 @@ class JiraServiceDeskInput(BaseModel):
 
 
 class JiraRemoveInput(OwnedStep):
+    # From the record when offboarding (a PUT may have changed them); by rule otherwise.
     organization_id: str | None = None
+    project_key: str | None = None
+
+
+class LiteLLMRemoveInput(OwnedStep):
+    # The record's user when offboarding (a PUT may have set another); by rule otherwise.
+    user_id: str | None = None
 
 
 class LiteLLMUserInput(BaseModel):

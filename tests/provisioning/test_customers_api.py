@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 
+from providers.litellm import litellm_admin
 from temporal import search_attributes as sa
 from tests.helpers.customers import BASE, create, new_prefix
 from tests.helpers.platform import wait_for_job
@@ -104,3 +105,17 @@ async def test_reads_update_and_portal_of_a_customer_without_provisionings(api):
     assert (await api.delete(f"{BASE}/{customer_id}")).status_code == 204
     active = (await api.get(BASE, params={"active_only": "true"})).json()
     assert customer_id not in {c["id"] for c in active}
+
+
+async def test_offboarding_removes_the_litellm_user_the_record_names(api, settings):
+    """A customer whose record names a LiteLLM user of its own (set by PUT, or a record from
+    before the platform) loses that user, not only the one named by rule."""
+    prefix = new_prefix()
+    created = await create(api, prefix)
+    user_id = f"{prefix}-own-user"
+    admin = litellm_admin(settings)
+    await admin.create_user(user_id, user_email=f"{prefix}@example.com")
+    changed = await api.put(f"{BASE}/{created['id']}", json={"litellm_user_id": user_id})
+    assert changed.status_code == 200, changed.text
+    assert (await api.delete(f"{BASE}/{created['id']}")).status_code == 204
+    assert await admin.user(user_id) is None

@@ -19,6 +19,7 @@ with workflow.unsafe.imports_passed_through():
         JiraRemoveInput,
         JiraServiceDeskInput,
         JobSecretsInput,
+        LiteLLMRemoveInput,
         LiteLLMUserInput,
         OwnedStep,
     )
@@ -116,7 +117,9 @@ class ProvisionCustomerLiteLLM(TrackedJob):
         saga.on_failure(
             "delete the LiteLLM key, its secret and the user",
             lambda: step(
-                CustomerLiteLLMSteps.REMOVE, OwnedStep(prefix=inp.prefix, owner_job=job_id), bool
+                CustomerLiteLLMSteps.REMOVE,
+                LiteLLMRemoveInput(prefix=inp.prefix, owner_job=job_id),
+                bool,
             ),
         )
         track.phase("user", 20, f"creating LiteLLM user {names.litellm_user_id}")

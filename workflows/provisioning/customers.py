@@ -31,6 +31,7 @@ with workflow.unsafe.imports_passed_through():
         CustomerSecretsInput,
         CustomerView,
         JiraRemoveInput,
+        LiteLLMRemoveInput,
         OffboardCustomerInput,
         OnboardCustomerInput,
         OwnedRecord,
@@ -174,7 +175,11 @@ class OnboardCustomer(TrackedJob):
                 bool,
             )
         elif branch == "litellm":
-            await step(CustomerLiteLLMSteps.REMOVE, mine, bool)
+            await step(
+                CustomerLiteLLMSteps.REMOVE,
+                LiteLLMRemoveInput(prefix=inp.prefix, owner_job=child_id),
+                bool,
+            )
         else:
             service = CustomerNames(inp.prefix).zenml_service
             deleted = await step(
@@ -230,12 +235,21 @@ class OffboardCustomer(TrackedJob):
         track.phase("jira", 35, f"deleting Jira project {names.jira_project_key}")
         await self._finish(
             CustomerJiraSteps.REMOVE,
-            JiraRemoveInput(prefix=inp.prefix, organization_id=view.jira_group_id),
+            JiraRemoveInput(
+                prefix=inp.prefix,
+                organization_id=view.jira_group_id,
+                project_key=view.jira_project_key,
+            ),
             bool,
         )
 
-        track.phase("litellm", 50, f"deleting LiteLLM user {names.litellm_user_id} and its keys")
-        await self._finish(CustomerLiteLLMSteps.REMOVE, OwnedStep(prefix=inp.prefix), bool)
+        user_id = view.litellm_user_id or names.litellm_user_id
+        track.phase("litellm", 50, f"deleting LiteLLM user {user_id} and its keys")
+        await self._finish(
+            CustomerLiteLLMSteps.REMOVE,
+            LiteLLMRemoveInput(prefix=inp.prefix, user_id=view.litellm_user_id),
+            bool,
+        )
 
         service = view.zenml_workspace_id or names.zenml_service
         track.phase("zenml", 65, f"deleting ZenML server {service} and its database")
