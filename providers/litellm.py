@@ -10,6 +10,7 @@ never carry the endpoint nor any key: the proxy's 401 text echoes a masked key a
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -157,8 +158,9 @@ class LiteLLMAdmin:
     async def delete_keys(
         self, *, keys: list[str] | None = None, key_aliases: list[str] | None = None
     ) -> int:
-        """Deletes keys (raw or hashed) and keys by alias; returns how many existed. Gone = done."""
-        tokens = [k for k in keys or [] if await self._key_exists(k)]
+        """Deletes keys (raw or hashed) and keys by alias; returns how many existed. Gone = done.
+        Raw keys are hashed here first: only hashes go on the wire (and into any request log)."""
+        tokens = [t for t in map(key_token, keys or []) if await self._key_exists(t)]
         aliases = [a for a in key_aliases or [] if await self.find_key_by_alias(a) is not None]
         for what, values in (("keys", tokens), ("key_aliases", aliases)):
             if not values:
@@ -177,9 +179,9 @@ class LiteLLMAdmin:
             _check(answer)
         return [_prompt(p) for p in answer.json().get("prompts") or []]
 
-    async def _key_exists(self, key: str) -> bool:
+    async def _key_exists(self, token: str) -> bool:
         with as_temporal_failures("looking up a LiteLLM key"):
-            answer = await self.http.get("/key/info", params={"key": key})
+            answer = await self.http.get("/key/info", params={"key": token})
             if answer.status_code == 404:
                 return False
             _check(answer)
@@ -198,6 +200,12 @@ class LiteLLMAdmin:
             if page >= int(data.get("total_pages") or 1):
                 return found
             page += 1
+
+
+def key_token(key: str) -> str:
+    """LiteLLM's `token` for a virtual key (its sha256); a token passes through. The proxy takes
+    either wherever it names a key, so the platform sends tokens only."""
+    return hashlib.sha256(key.encode()).hexdigest() if key.startswith("sk-") else key
 
 
 def _key_info(data: dict[str, Any]) -> KeyInfo:

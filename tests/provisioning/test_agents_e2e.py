@@ -261,3 +261,30 @@ async def test_a_reused_key_survives_a_failed_deploy(api, client, settings, cust
         localcloud.clear_faults()
         await admin.delete_keys(key_aliases=[name])
         await asyncio.to_thread(store.delete, secret)
+
+
+async def test_a_litellm_outage_is_waited_out(api, settings, customer, clean_faults):
+    name = f"{customer.prefix}-patient"
+    clean_faults.inject_fault(fail_next=2, code=503, path_contains="/litellm/key/generate")
+    job_id = await start(api, customer, "patient")
+    job = await wait_for_job(api, job_id, seconds=60)
+    assert job["status"] == "completed", job
+    assert clean_faults.faults() == []
+    assert await litellm_admin(settings).find_key_by_alias(name) is not None
+    assert (await api.delete(f"{AGENTS}/{name}")).status_code == 204
+    assert await litellm_admin(settings).find_key_by_alias(name) is None
+
+
+async def test_an_agent_whose_service_was_force_deleted_can_still_be_retired(
+    api, settings, customer
+):
+    name = f"{customer.prefix}-orphan"
+    job = await wait_for_job(api, await start(api, customer, "orphan"), seconds=60)
+    assert job["status"] == "completed", job
+    assert (await api.delete(f"/api/v1/services/{name}/force")).status_code == 204
+    assert (await api.get(f"{AGENTS}/{name}")).status_code == 404
+    # The service is gone, but its secret and key are the agent's (labelled, marked): retired.
+    assert (await api.delete(f"{AGENTS}/{name}")).status_code == 204
+    assert await secret_value(settings, f"{name}-litellm-key") is None
+    assert await litellm_admin(settings).find_key_by_alias(name) is None
+    assert (await api.delete(f"{AGENTS}/{name}")).status_code == 404

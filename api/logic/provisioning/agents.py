@@ -15,9 +15,10 @@ from api.errors import ApiError, not_found
 from api.logic.provisioning.litellm_calls import call_litellm
 from api.logic.provisioning.service_views import runtime_status
 from api.schemas.provisioning.agents import AgentResponse, PromptInfo, PromptList
-from contracts.provisioning.agents import AGENT_LABEL, agent_service_name
+from contracts.provisioning.agents import AGENT_LABEL, agent_secret_name, agent_service_name
 from core.settings import Settings
 from providers.google.cloud_run import CloudRunServices
+from providers.google.secret_manager import SecretStore
 from providers.litellm import litellm_admin
 from store.db import Database
 from store.provisioning import customers, service_registry
@@ -92,15 +93,23 @@ async def agent(settings: Settings, db: Database, name: str, region: str) -> Age
 
 
 async def require_agent(settings: Settings, db: Database, name: str, region: str) -> None:
-    """An agent is a service labelled as one, on Cloud Run or (once the service is gone, for a
-    retirement that stopped half-way) in the registry."""
+    """An agent is a service labelled as one on Cloud Run or in the registry; once both are gone
+    (a retirement that stopped half-way, a force delete), its secret labelled as an agent's still
+    says so, and retiring it removes what is left."""
     service = await call_cloud(
         f"reading service {name}", CloudRunServices(settings).get, name, region
     )
     async with db.transaction() as session:
         record, _owner = await service_registry.with_customer(session, name)
-    if AGENT_LABEL not in _labels(service, record):
-        raise not_found("agent", service_name=name)
+    if AGENT_LABEL in _labels(service, record):
+        return
+    if service is None:
+        secret = await call_cloud(
+            f"reading secret of {name}", SecretStore(settings).get, agent_secret_name(name)
+        )
+        if secret is not None and AGENT_LABEL in secret.labels:
+            return
+    raise not_found("agent", service_name=name)
 
 
 def _labels(service: run_v2.Service | None, record) -> dict[str, str]:
