@@ -119,3 +119,19 @@ async def test_offboarding_removes_the_litellm_user_the_record_names(api, settin
     assert changed.status_code == 200, changed.text
     assert (await api.delete(f"{BASE}/{created['id']}")).status_code == 204
     assert await admin.user(user_id) is None
+
+
+async def test_a_key_repeated_after_its_onboarding_was_cancelled_is_a_409(api, clean_faults):
+    prefix = new_prefix()
+    body = {"prefix": prefix, "name": "Late", "email": "a@late.example", "create_jira_portal": True}
+    headers = {"Idempotency-Key": f"late-{prefix}"}
+    # Jira answers slowly, so the cancel comes while the onboarding runs.
+    clean_faults.inject_fault(fail_next=0, code=None, latency_ms=1000, path_contains="/jira/")
+    first = await api.post(BASE, json=body, headers=headers)
+    assert first.status_code == 201, first.text
+    assert (await api.post(f"/api/v1/jobs/{first.json()['job_id']}/cancel")).status_code < 300
+    assert (await wait_for_job(api, first.json()["job_id"]))["status"] == "cancelled"
+    again = await api.post(BASE, json=body, headers=headers)
+    assert again.status_code == 409, again.text
+    assert again.json()["error"]["code"] == "idempotency_conflict"
+    assert (await api.get(f"{BASE}/prefix/{prefix}")).status_code == 404

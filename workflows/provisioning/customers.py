@@ -17,7 +17,7 @@ import asyncio
 from typing import Any, TypeVar
 
 from temporalio import workflow
-from temporalio.exceptions import CancelledError, ChildWorkflowError
+from temporalio.exceptions import ApplicationError, CancelledError, ChildWorkflowError
 
 with workflow.unsafe.imports_passed_through():
     from temporalio.exceptions import is_cancelled_exception
@@ -82,18 +82,18 @@ class OnboardCustomer(TrackedJob):
 
     @workflow.run
     async def run(self, inp: OnboardCustomerInput) -> dict[str, Any]:
-        return await self.run_saga(lambda saga: self._onboard(inp, saga))
+        try:
+            return await self.run_saga(lambda saga: self._onboard(inp, saga))
+        except (asyncio.CancelledError, CancelledError, ApplicationError):
+            # Failed or cancelled (also while waiting for its turn, before any step): after the
+            # compensation, the record this job owns goes too, so the prefix is free again.
+            owned = OwnedRecord(customer_id=inp.customer_id, job_id=workflow.info().workflow_id)
+            self.tracker.log("deleting the customer record")
+            await step_to_the_end(CustomerSteps.DELETE_RECORD, owned, bool)
+            raise
 
     async def _onboard(self, inp: OnboardCustomerInput, saga: Saga) -> dict[str, Any]:
         track, job_id = self.tracker, workflow.info().workflow_id
-        saga.on_failure(
-            "delete the customer record",
-            lambda: step(
-                CustomerSteps.DELETE_RECORD,
-                OwnedRecord(customer_id=inp.customer_id, job_id=job_id),
-                bool,
-            ),
-        )
         requested = [b for b in BRANCHES if getattr(inp, b)]
         for branch in requested:
             saga.on_failure(

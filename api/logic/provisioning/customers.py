@@ -14,7 +14,7 @@ from temporalio.client import WorkflowFailureError
 from api.auth import Principal
 from api.errors import ApiError, not_found
 from api.job_engine import JobEngine, job_id_for
-from api.schemas.jobs import JobResponse
+from api.schemas.jobs import JobResponse, JobStatus
 from api.schemas.provisioning.customers import (
     CustomerCreate,
     CustomerCreated,
@@ -137,10 +137,24 @@ async def create(
         )
     except BaseException:
         if created:
-            async with db.transaction() as session:
-                await customers.remove(session, row.id, job_id)
+            await _forget(db, row, job_id)
         raise
+    if created and job.status in (JobStatus.failed, JobStatus.cancelled):
+        # A key repeated after its onboarding ended undone: that job removed its record, and a
+        # new record must not hang on a job that will never provision it.
+        await _forget(db, row, job_id)
+        raise ApiError(
+            409,
+            f"the onboarding of this Idempotency-Key ended {job.status.value}; use a new key",
+            code="idempotency_conflict",
+            details={"job_id": job_id},
+        )
     return CustomerCreated(**view(row).model_dump(), job_id=job.job_id, job=job)
+
+
+async def _forget(db: Database, row: Customer, job_id: str) -> None:
+    async with db.transaction() as session:
+        await customers.remove(session, row.id, job_id)
 
 
 async def _row(db: Database, customer_id: uuid.UUID) -> Customer:
