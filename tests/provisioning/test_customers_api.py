@@ -67,7 +67,8 @@ async def test_malformed_input_is_a_400_that_changes_nothing(api, client):
     ):
         answer = await api.post(BASE, json=body)
         assert answer.status_code == 400, (body, answer.text)
-    assert (await api.get(f"{BASE}/prefix/okay")).status_code in (400, 404)
+    assert (await api.get(f"{BASE}/prefix/okay")).status_code == 404
+    assert await jobs_of(client, "onboard_customer", "okay") == []
     assert await jobs_of(client, "offboard_customer") == before
 
 
