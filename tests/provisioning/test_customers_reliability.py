@@ -7,6 +7,8 @@ import asyncio
 import time
 
 from contracts.provisioning.customers import CustomerNames
+from providers.jira import JiraPortals
+from providers.litellm import litellm_admin
 from tests.helpers.customers import ALL, BASE, create, footprint, new_prefix
 from tests.helpers.platform import own_platform, wait_for_job, wait_for_pending_activity
 
@@ -138,5 +140,17 @@ async def test_cancelling_one_branch_fails_only_that_branch(api, settings, clien
     found = await footprint(settings, prefix)
     assert not (found.database or found.zenml_service) and found.jira_project
     assert found.secrets == [CustomerNames(prefix).litellm_key_secret]
+    assert (await api.delete(f"{BASE}/{created['id']}")).status_code == 204
+    assert (await footprint(settings, prefix)).empty
+
+
+async def test_offboarding_finishes_when_parts_are_already_gone(api, settings):
+    prefix = new_prefix()
+    names = CustomerNames(prefix)
+    created = await create(api, prefix, create_jira_portal=True, create_litellm=True)
+    assert (await wait_for_job(api, created["job_id"], seconds=60))["status"] == "completed"
+    # Someone removed the project and the user by hand before the offboarding.
+    assert await asyncio.to_thread(JiraPortals(settings).delete_project, names.jira_project_key)
+    assert await litellm_admin(settings).delete_users([names.litellm_user_id])
     assert (await api.delete(f"{BASE}/{created['id']}")).status_code == 204
     assert (await footprint(settings, prefix)).empty
