@@ -6,8 +6,9 @@ from workflows.provisioning.customer_branches import (
     ProvisionCustomerLiteLLM,
     ProvisionCustomerZenML,
 )
-from workflows.provisioning.customers import OffboardCustomer, OnboardCustomer
+from workflows.provisioning.customers import OnboardCustomer
 from workflows.provisioning.image_builds import SetupImageBuild
+from workflows.provisioning.offboarding import OffboardCustomer
 from workflows.provisioning.service_databases import CreateServiceDatabase
 from workflows.provisioning.services import DeployService, UndeployService
 

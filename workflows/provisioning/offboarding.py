@@ -1,0 +1,172 @@
+"""OffboardCustomer (seed 000 §3.8), a job on the customer (`customer:<prefix>`): it waits for a
+running onboarding of the same customer, then removes, each step treating "already gone" as done,
+the customer's agents, the Jira project and organization, the LiteLLM user and keys, the ZenML
+service, database and user, every secret of the customer, then the record. Removals cannot be
+undone, so a cancel lets the running step end and the job runs to its end; a retried DELETE resumes
+whatever is left.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any, TypeVar
+
+from temporalio import workflow
+from temporalio.exceptions import ChildWorkflowError
+
+with workflow.unsafe.imports_passed_through():
+    from contracts.jobs import CUSTOMER_LABEL, SERVICE_LABEL
+    from contracts.provisioning.customers import (
+        AgentService,
+        CustomerNames,
+        CustomerSecretsInput,
+        CustomerView,
+        JiraRemoveInput,
+        LiteLLMRemoveInput,
+        OffboardCustomerInput,
+        OwnedRecord,
+        OwnedStep,
+    )
+    from contracts.provisioning.names import (
+        CloudRunSteps,
+        CustomerJiraSteps,
+        CustomerLiteLLMSteps,
+        CustomerSteps,
+        CustomerZenMLSteps,
+        Operations,
+        RegistrySteps,
+        Workflows,
+    )
+    from contracts.provisioning.services import CloudRunCall, DeleteServiceInput
+
+from workflows.child_jobs import run_child_job
+from workflows.job import TrackedJob
+from workflows.provisioning.customers import customer_job
+from workflows.saga import failure_message
+from workflows.steps import step_to_the_end
+
+T = TypeVar("T")
+
+
+@workflow.defn(name=Workflows.OFFBOARD_CUSTOMER)
+class OffboardCustomer(TrackedJob):
+    @workflow.init
+    def __init__(self, inp: OffboardCustomerInput) -> None:
+        self.tracker = customer_job(Operations.OFFBOARD_CUSTOMER, inp.prefix)
+
+    @workflow.run
+    async def run(self, inp: OffboardCustomerInput) -> dict[str, Any]:
+        return await self.run_saga(lambda _saga: self._offboard(inp))
+
+    async def _finish(self, activity: str, arg: Any, result_type: type[T] | None = None) -> T:
+        result, cancel_requested = await step_to_the_end(activity, arg, result_type)
+        if cancel_requested:
+            self.tracker.log("cancel requested: removals cannot be undone, finishing")
+        return result
+
+    async def _offboard(self, inp: OffboardCustomerInput) -> dict[str, Any]:
+        track = self.tracker
+        names = CustomerNames(inp.prefix)
+        track.on_cancel("offboarding runs to its end: what is removed cannot be restored")
+        track.phase("reading", 5, f"reading customer {inp.prefix}")
+        view = await self._finish(CustomerSteps.LOAD, inp.customer_id, CustomerView | None)
+        if view is None:
+            return track.complete(
+                {"customer_id": inp.customer_id, "prefix": inp.prefix, "already_gone": True},
+                f"customer {inp.prefix} was already offboarded",
+            )
+        await self._finish(CustomerSteps.DEACTIVATE, inp.customer_id, bool)
+
+        track.phase("agents", 15, "retiring the customer's agents")
+        agents = await self._finish(CustomerSteps.LIST_AGENTS, inp.customer_id, list[AgentService])
+        for agent in agents:
+            await self._retire(inp, agent)
+
+        track.phase("jira", 35, f"deleting Jira project {names.jira_project_key}")
+        await self._finish(
+            CustomerJiraSteps.REMOVE,
+            JiraRemoveInput(
+                prefix=inp.prefix,
+                organization_id=view.jira_group_id,
+                project_key=view.jira_project_key,
+            ),
+            bool,
+        )
+
+        user_id = view.litellm_user_id or names.litellm_user_id
+        track.phase("litellm", 50, f"deleting LiteLLM user {user_id} and its keys")
+        await self._finish(
+            CustomerLiteLLMSteps.REMOVE,
+            LiteLLMRemoveInput(prefix=inp.prefix, user_id=view.litellm_user_id),
+            bool,
+        )
+
+        service = view.zenml_workspace_id or names.zenml_service
+        track.phase("zenml", 65, f"deleting ZenML server {service} and its database")
+        call = CloudRunCall(service_name=service, region=inp.region)
+        await self._finish(
+            CloudRunSteps.DELETE_SERVICE, DeleteServiceInput(**call.model_dump()), bool
+        )
+        await self._finish(RegistrySteps.REMOVE_SERVICE, call, bool)
+        await self._finish(CustomerZenMLSteps.REMOVE_DATABASE, OwnedStep(prefix=inp.prefix), bool)
+
+        track.phase("secrets", 85, "deleting every secret of the customer")
+        named = [
+            names.litellm_key_secret,
+            *names.zenml_secrets,
+            *(s for s in (view.litellm_api_key_secret, view.zenml_credentials_secret) if s),
+        ]
+        deleted = await self._finish(
+            CustomerSteps.DELETE_SECRETS,
+            CustomerSecretsInput(prefix=inp.prefix, extra_names=named),
+            list[str],
+        )
+
+        track.phase("record", 95, "deleting the customer record")
+        await self._finish(
+            CustomerSteps.DELETE_RECORD, OwnedRecord(customer_id=inp.customer_id), bool
+        )
+        return track.complete(
+            {
+                "customer_id": inp.customer_id,
+                "prefix": inp.prefix,
+                "agents_retired": [a.service_name for a in agents],
+                "secrets_deleted": deleted,
+            },
+            f"customer {inp.prefix} offboarded",
+        )
+
+    async def _retire(self, inp: OffboardCustomerInput, agent: AgentService) -> None:
+        """A RetireAgent child job per agent (its service, secret and LiteLLM key). Shielded: once
+        started it runs to its end whatever comes."""
+        child_id = f"{workflow.info().workflow_id}-retire-{agent.service_name}"
+        self.tracker.log(f"retiring agent {agent.service_name} (job {child_id})")
+        retire = asyncio.ensure_future(
+            run_child_job(
+                Workflows.RETIRE_AGENT,
+                # By name and as plain data: the agents' own contract reads it.
+                {"service_name": agent.service_name, "region": agent.region},
+                job_id=child_id,
+                operation=Operations.RETIRE_AGENT,
+                subject=None,
+                labels={SERVICE_LABEL: agent.service_name, CUSTOMER_LABEL: inp.prefix},
+                result_type=dict,
+            )
+        )
+        try:
+            try:
+                await asyncio.shield(retire)
+            except asyncio.CancelledError:
+                await retire
+        except ChildWorkflowError as error:
+            # The agent's job could not retire it: its service still goes, as "already gone" is
+            # done for every step of an offboarding.
+            self.tracker.log(
+                f"retiring {agent.service_name} failed ({failure_message(error)}); "
+                "deleting its service"
+            )
+            call = CloudRunCall(service_name=agent.service_name, region=agent.region)
+            await self._finish(
+                CloudRunSteps.DELETE_SERVICE, DeleteServiceInput(**call.model_dump()), bool
+            )
+            await self._finish(RegistrySteps.REMOVE_SERVICE, call, bool)
