@@ -1,0 +1,42 @@
+"""A job's affordances: what the caller may do to it now, from its state and the caller's scopes,
+so the CLI, the assistant and a UI offer only what the API would accept."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from api.auth import Principal
+from api.schemas.jobs import JobActions, JobStatus
+
+_ACTIVE = (JobStatus.queued, JobStatus.running, JobStatus.needs_attention)
+# Ended without completing: what the job did was compensated (or cleaned up after a force-cancel),
+# so only a fresh retry (a new job) is left.
+_ENDED_UNDONE = (JobStatus.failed, JobStatus.cancelled)
+
+
+def force_cancel_allowed_at(cancel_requested_at: datetime | None, cooloff_seconds: float):
+    if cancel_requested_at is None:
+        return None
+    return cancel_requested_at + timedelta(seconds=cooloff_seconds)
+
+
+def actions_for(
+    status: JobStatus,
+    principal: Principal | None,
+    cancel_requested_at: datetime | None,
+    cooloff_seconds: float,
+) -> JobActions:
+    if principal is None or not principal.has("write"):
+        return JobActions()
+    allowed_at = force_cancel_allowed_at(cancel_requested_at, cooloff_seconds)
+    return JobActions(
+        can_cancel=status in _ACTIVE and cancel_requested_at is None,
+        can_force_cancel=(
+            status in _ACTIVE
+            and principal.has("admin")
+            and allowed_at is not None
+            and datetime.now(UTC) >= allowed_at
+        ),
+        can_retry=status == JobStatus.needs_attention or status in _ENDED_UNDONE,
+        can_rollback=status == JobStatus.needs_attention,
+    )
