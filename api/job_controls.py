@@ -113,13 +113,17 @@ async def force_cancel(
         jobs.client, job_id, description.run_id, None, want_cancel=True
     )
     cooloff = jobs.settings.job_force_cancel_cooloff_seconds
-    allowed_at = force_cancel_allowed_at(requested_at, cooloff)
-    if allowed_at is not None and datetime.now(UTC) < allowed_at:
+    # A request the history does not show (yet) counts from now: never early.
+    allowed_at = force_cancel_allowed_at(requested_at or datetime.now(UTC), cooloff)
+    if datetime.now(UTC) < allowed_at:
         raise ApiError(
             409,
             f"force-cancel is allowed {cooloff:g} s after the cancel was requested, from "
             f"{allowed_at.isoformat()}",
-            details={"allowed_at": allowed_at.isoformat(), "cancel_requested_at": requested_at},
+            details={
+                "allowed_at": allowed_at.isoformat(),
+                "cancel_requested_at": requested_at.isoformat() if requested_at else None,
+            },
         )
     reason = "force-cancelled" + (f": {comment}" if comment else "")
     handle = jobs.client.get_workflow_handle(job_id, run_id=description.run_id)

@@ -352,19 +352,17 @@ class JobEngine:
         self, job_id: str, principal: Principal | None = None
     ) -> tuple[Job, JobState | None]:
         """The job as its workflow (or memo) tells it, plus what only the history knows: the root
-        cause's attempts and failure event, and when a cancel was requested if the workflow has
-        not seen it (stuck). Those cost a history read, made only when they are needed."""
+        cause's attempts and failure event, and when a cancel of a running job was requested.
+        Those cost a history read, made only when they are needed."""
         description = await self.describe(job_id)
         state = await self.state(job_id)
         memo = await _memo(description)
         summary = state or memo
         cause = summary.root_cause
         extended = description.raw_description.workflow_extended_info
-        want_cancel = (
-            description.status == Status.RUNNING
-            and extended.cancel_requested
-            and summary.cancel_requested_at is None
-        )
+        # The history's time, not the workflow's: the workflow sees the cancel only once its
+        # running step has stopped, and the force-cancel cool-off counts from the request.
+        want_cancel = description.status == Status.RUNNING and extended.cancel_requested
         want_cause = cause is not None and cause.attempts is None and bool(cause.started_event_id)
         if want_cancel or want_cause:
             summary.cancel_requested_at = (
