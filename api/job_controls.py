@@ -100,6 +100,10 @@ async def force_cancel(
     jobs: JobEngine, job_id: str, caller: Principal, comment: str | None
 ) -> JobControlResponse:
     description = await jobs.describe(job_id)
+    if description.status == Status.TERMINATED and not await jobs.exists(cleanup_job_id(job_id)):
+        # Terminated, by an earlier force-cancel whose cleanup did not start (the API went away
+        # in between) or by hand: the cleanup is what is left to do.
+        return await _clean_up_after(jobs, job_id, caller, "was already terminated")
     if description.status != Status.RUNNING:
         raise ApiError(409, f"job {job_id} has already ended", details={"job_id": job_id})
     if not description.raw_description.workflow_extended_info.cancel_requested:
@@ -133,6 +137,12 @@ async def force_cancel(
         if error.status != RPCStatusCode.NOT_FOUND:
             raise
         raise ApiError(409, f"job {job_id} has already ended", details={"job_id": job_id}) from None
+    return await _clean_up_after(jobs, job_id, caller, "terminated")
+
+
+async def _clean_up_after(
+    jobs: JobEngine, job_id: str, caller: Principal, what: str
+) -> JobControlResponse:
     cleanup = await jobs.start(
         CLEANUP_WORKFLOW,
         JobCleanupInput(job_id=job_id, steps=jobs.cleanup_steps),
@@ -148,7 +158,7 @@ async def force_cancel(
     return JobControlResponse(
         job_id=job_id,
         status="terminated",
-        message=f"terminated; cleanup job {cleanup.job_id} removes what it owned",
+        message=f"{what}; cleanup job {cleanup.job_id} removes what it owned",
         cleanup_job_id=cleanup.job_id,
     )
 

@@ -178,3 +178,20 @@ async def test_controls_of_a_job_that_does_not_exist_or_already_completed(api):
         assert response.status_code == 409, (action, response.text)
     bad = await api.post(f"/api/v1/jobs/{job['job_id']}/retry", json={"fresh": "yes"})
     assert bad.status_code == 400
+
+
+async def test_force_cancel_of_a_job_terminated_by_hand_only_cleans_up(
+    api, client, settings, slow_operations
+):
+    name = unique_name("termhand")
+    job_id = await start_deploy(api, name)
+    await wait_for_pending_activity(client, job_id, CloudRunSteps.APPLY_SERVICE)
+    await client.get_workflow_handle(job_id).terminate(reason="by hand")
+
+    forced = await api.post(f"/api/v1/jobs/{job_id}/force-cancel")
+    assert forced.status_code == 202, forced.text
+    cleanup = await wait_for_job(api, forced.json()["cleanup_job_id"], seconds=60)
+    assert cleanup["status"] == "completed", cleanup
+    assert await asyncio.to_thread(CloudRunServices(settings).get, name) is None
+    again = await api.post(f"/api/v1/jobs/{job_id}/force-cancel")
+    assert again.status_code == 409
