@@ -25,6 +25,7 @@ def actions_for(
     principal: Principal | None,
     cancel_requested_at: datetime | None,
     cooloff_seconds: float,
+    started_by: str | None = None,
 ) -> JobActions:
     if principal is None or not principal.has("write"):
         return JobActions()
@@ -37,6 +38,15 @@ def actions_for(
             and allowed_at is not None
             and datetime.now(UTC) >= allowed_at
         ),
-        can_retry=status == JobStatus.needs_attention or status in _ENDED_UNDONE,
+        can_retry=status == JobStatus.needs_attention
+        or (status in _ENDED_UNDONE and may_start_again(principal, started_by)),
         can_rollback=status == JobStatus.needs_attention,
+    )
+
+
+def may_start_again(principal: Principal, started_by: str | None) -> bool:
+    """A fresh retry re-runs the job with the authorization its start was given (e.g. the secrets
+    a deploy mounts, checked against the starting key's scopes): only that key or an admin."""
+    return principal.has("admin") or (
+        started_by is not None and started_by == str(principal.key_id)
     )

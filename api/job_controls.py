@@ -3,6 +3,7 @@ and force-cancel (terminate, then a cleanup job) one that a graceful cancel did 
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -11,6 +12,7 @@ from temporalio.api.common.v1 import WorkflowExecution
 from temporalio.api.workflowservice.v1 import GetWorkflowExecutionHistoryRequest
 from temporalio.client import WorkflowExecutionStatus as Status
 from temporalio.client import WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError
+from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from api import job_history as history
@@ -45,7 +47,7 @@ _UPDATE_TIMEOUT = timedelta(seconds=10)
 async def retry(
     jobs: JobEngine, job_id: str, caller: Principal, *, fresh: bool, comment: str | None
 ) -> JobControlResponse:
-    job, _state = await jobs.get(job_id)
+    job, _state = await jobs.get(job_id, caller)
     if job.status == JobStatus.needs_attention and not fresh:
         await _update(jobs, job_id, RETRY_UPDATE, comment)
         return JobControlResponse(
@@ -58,6 +60,13 @@ async def retry(
                 f"job {job_id} has ended ({job.status}) and what it did was undone: there is no "
                 'step left to retry. Send {"fresh": true} to start it again as a new job.',
                 details={"status": job.status},
+            )
+        if not job.actions.can_retry:
+            raise ApiError(
+                403,
+                "a fresh retry runs the job again with the authorization its start was given: "
+                "only the API key that started it or an admin may ask for one",
+                details={"job_id": job_id},
             )
         new_id = await _start_again(jobs, job_id, caller)
         return JobControlResponse(
@@ -210,18 +219,36 @@ async def _start_again(jobs: JobEngine, job_id: str, caller: Principal) -> str:
     labels[RETRY_OF_LABEL] = job_id
     operation = attributes.get(sa.OPERATION) or job_id.rsplit("-", 1)[0]
     subject = _subject(attributes.get(sa.SUBJECT))
-    started_job = await jobs.start(
-        started.workflow_type.name,
-        args[0] if args else {},
-        operation=operation,
-        subject=subject,
-        caller=caller,
-        labels=labels,
-        idempotency_key=None,
-        body=None,
-        on_failure=policy.mode,
+    # One fresh retry per job, whoever asks and however often: the id comes from the old job's
+    # (a failed retry is retried afresh in its turn, from its own id).
+    new_id = f"{operation}-r{hashlib.sha256(job_id.encode()).hexdigest()[:11]}"
+    if await jobs.exists(new_id):
+        raise _already_started(job_id, new_id)
+    try:
+        await jobs.start(
+            started.workflow_type.name,
+            args[0] if args else {},
+            operation=operation,
+            subject=subject,
+            caller=caller,
+            labels=labels,
+            idempotency_key=None,
+            body=None,
+            job_id=new_id,
+            on_failure=policy.mode,
+        )
+    except WorkflowAlreadyStartedError:
+        raise _already_started(job_id, new_id) from None
+    # Two requests at once both land on the one new job (the start uses the existing run).
+    return new_id
+
+
+def _already_started(job_id: str, new_id: str) -> ApiError:
+    return ApiError(
+        409,
+        f"job {job_id} was already started again as {new_id}",
+        details={"job_id": job_id, "new_job_id": new_id},
     )
-    return started_job.job_id
 
 
 def _subject(key: str | None) -> JobSubject | None:

@@ -54,6 +54,7 @@ from contracts.jobs import (
     REQUEST_HASH_MEMO_KEY,
     RETRY_OF_LABEL,
     SERVICE_LABEL,
+    STARTED_BY_MEMO_KEY,
     STEP_RETRY_MEMO_KEY,
     FailurePolicy,
     JobState,
@@ -73,6 +74,8 @@ log = structlog.get_logger(__name__)
 requested_failure_mode: ContextVar[str | None] = ContextVar("requested_failure_mode", default=None)
 
 _FAILED_CLOSE = {Status.FAILED, Status.TERMINATED, Status.TIMED_OUT}
+# Raw visibility statuses of ended jobs whose work was undone (a fresh retry may start them again).
+_ENDED_UNDONE = {status.value for status in (*_FAILED_CLOSE, Status.CANCELED)}
 _QUERY_TIMEOUT = timedelta(seconds=3)
 # estimated_time: the median of this many recent completed jobs of the operation, re-read this often.
 _ESTIMATE_SAMPLE = 20
@@ -228,6 +231,7 @@ class JobEngine:
         memo: dict[str, Any] = {
             STEP_RETRY_MEMO_KEY: self.step_retry().model_dump(),
             FAILURE_POLICY_MEMO_KEY: self.failure_policy(on_failure).model_dump(),
+            STARTED_BY_MEMO_KEY: str(caller.key_id),
         }
         if digest:
             memo[REQUEST_HASH_MEMO_KEY] = digest
@@ -499,8 +503,9 @@ class JobEngine:
                 decoded = [None] * len(payloads)
             for (index, _payload), payload in zip(present, decoded, strict=True):
                 memos[index] = _memo_from_json(payload)
+        starters = await self._starters(infos, principal)
         jobs = []
-        for info, memo in zip(infos, memos, strict=True):
+        for info, memo, starter in zip(infos, memos, starters, strict=True):
             job_id = info.execution.workflow_id
             if memo is None:
                 memo = await self._memo_alone(job_id, info.memo.fields[JOB_MEMO_KEY])
@@ -514,9 +519,34 @@ class JobEngine:
                     memo,
                     principal=principal,
                     run_id=info.execution.run_id,
+                    started_by=starter,
                 )
             )
         return jobs
+
+    async def _starters(
+        self, infos: list[WorkflowExecutionInfo], principal: Principal | None
+    ) -> list[str | None]:
+        """Who started each ended job, where it decides `can_retry` (a write key that is not an
+        admin): one codec call for the page, none for most listings."""
+        starters: list[str | None] = [None] * len(infos)
+        if principal is None or principal.has("admin") or not principal.has("write"):
+            return starters
+        wanted = [
+            (index, info.memo.fields[STARTED_BY_MEMO_KEY])
+            for index, info in enumerate(infos)
+            if info.status in _ENDED_UNDONE and STARTED_BY_MEMO_KEY in info.memo.fields
+        ]
+        if not wanted:
+            return starters
+        try:
+            values = await self.client.data_converter.decode([p for _i, p in wanted])
+        except Exception as error:  # unreadable: the job offers no fresh retry to this key
+            log.warning("job starters unreadable", error_type=type(error).__name__)
+            return starters
+        for (index, _payload), value in zip(wanted, values, strict=True):
+            starters[index] = value if isinstance(value, str) else None
+        return starters
 
     async def _memo_alone(self, job_id: str, payload: Payload) -> JobSummaryMemo:
         try:
@@ -543,6 +573,7 @@ class JobEngine:
             state,
             principal,
             execution.run_id,
+            await started_by(execution) if principal is not None else None,
         )
 
     def _job(
@@ -556,6 +587,7 @@ class JobEngine:
         state: JobState | None = None,
         principal: Principal | None = None,
         run_id: str | None = None,
+        started_by: str | None = None,
     ) -> Job:
         phase = attributes.get(sa.JOB_PHASE.name)
         labels = dict(
@@ -605,6 +637,7 @@ class JobEngine:
                 principal,
                 summary.cancel_requested_at,
                 self.settings.job_force_cancel_cooloff_seconds,
+                started_by,
             ),
             live=state is not None,
         )
@@ -622,6 +655,15 @@ class JobEngine:
             event_id=event_id,
             temporal_ui_url=self.run_url(job_id, cause.run_id or run_id, event_id),
         )
+
+
+async def started_by(execution: WorkflowExecution) -> str | None:
+    """The id of the API key that started the job; None when unknown (started elsewhere)."""
+    try:
+        value = await execution.memo_value(STARTED_BY_MEMO_KEY, default=None)
+    except Exception:  # an unreadable memo: unknown, which only an admin may act on
+        return None
+    return value if isinstance(value, str) else None
 
 
 async def _memo(execution: WorkflowExecution) -> JobSummaryMemo:

@@ -21,6 +21,9 @@ JOB_MEMO_KEY = "job"
 REQUEST_HASH_MEMO_KEY = "request_hash"
 STEP_RETRY_MEMO_KEY = "step_retry"
 FAILURE_POLICY_MEMO_KEY = "on_failure"
+# The id of the API key that started the job (not a secret): a fresh retry re-runs the job with
+# the authorization its start was given, so only that key or an admin may ask for one.
+STARTED_BY_MEMO_KEY = "started_by"
 # Updates a held job (phase NEEDS_ATTENTION) accepts; refused by their validators otherwise.
 RETRY_UPDATE = "retry"
 ROLLBACK_UPDATE = "rollback"

@@ -156,12 +156,47 @@ async def test_actions_follow_the_state_and_the_callers_scopes(api, clean_faults
     rolled = await api.post(f"/api/v1/jobs/{job_id}/rollback", headers={"X-API-Key": writer})
     assert rolled.status_code == 202
     await wait_for_job(api, job_id)
-    assert await actions(writer) == {
-        "can_cancel": False,
-        "can_force_cancel": False,
-        "can_retry": True,
-        "can_rollback": False,
-    }
+    ended = {"can_cancel": False, "can_force_cancel": False, "can_rollback": False}
+    # A fresh retry runs the job with its start's authorization: the starter (here the admin key)
+    # or an admin only.
+    assert await actions(writer) == {**ended, "can_retry": False}
+    assert await actions(ADMIN_KEY) == {**ended, "can_retry": True}
+    refused = await api.post(
+        f"/api/v1/jobs/{job_id}/retry", json={"fresh": True}, headers={"X-API-Key": writer}
+    )
+    assert refused.status_code == 403
+
+
+async def test_a_writer_may_start_its_own_failed_job_again(api, clean_faults):
+    writer = await create_key(api, "write")
+    name = unique_name("ownfresh")
+    refuse_access_policy(clean_faults, name)
+    async with httpx.AsyncClient(
+        base_url=str(api.base_url), headers={"X-API-Key": writer}, timeout=30
+    ) as own:
+        job = await wait_for_job(own, await start_deploy(own, name))
+        assert job["status"] == "failed" and job["actions"]["can_retry"]
+        listed = (await own.get("/api/v1/jobs", params={"service_name": name})).json()["jobs"]
+        assert listed[0]["actions"]["can_retry"]
+        clean_faults.clear_faults()
+        fresh = await own.post(f"/api/v1/jobs/{job['job_id']}/retry", json={"fresh": True})
+        assert fresh.status_code == 202, fresh.text
+        assert (await wait_for_job(own, fresh.json()["new_job_id"]))["status"] == "completed"
+
+
+async def test_cancelling_a_held_job_compensates_it(api, settings, clean_faults):
+    name = unique_name("heldcancel")
+    refuse_access_policy(clean_faults, name)
+    job_id = await start_deploy(api, name, hold=True)
+    job = await wait_for_job(api, job_id, until={"needs_attention", "failed"})
+    assert job["status"] == "needs_attention"
+    assert (await api.post(f"/api/v1/jobs/{job_id}/cancel")).status_code == 202
+    job = await wait_for_job(api, job_id)
+    assert job["status"] == "cancelled", job
+    assert job["compensation"] == [
+        {"step": "delete the new service", "status": "ok", "error": None}
+    ]
+    assert await asyncio.to_thread(CloudRunServices(settings).get, name) is None
 
 
 async def test_controls_of_a_job_that_does_not_exist_or_already_completed(api):

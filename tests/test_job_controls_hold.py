@@ -102,6 +102,8 @@ async def test_a_held_deploy_rolled_back_is_compensated_and_can_start_afresh(
     assert fresh.status_code == 202, fresh.text
     new_id = fresh.json()["new_job_id"]
     assert new_id and new_id != job_id
+    twice = await api.post(f"/api/v1/jobs/{job_id}/retry", json={"fresh": True})
+    assert twice.status_code == 409 and twice.json()["error"]["details"]["new_job_id"] == new_id
     new_job = await wait_for_job(api, new_id)
     assert new_job["status"] == "completed", new_job
     assert new_job["retry_of"] == job_id
