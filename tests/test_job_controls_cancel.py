@@ -20,6 +20,13 @@ from tests.helpers.platform import (
     wait_for_job,
     wait_for_pending_activity,
 )
+from tests.helpers.runners import (
+    job_containers,
+    new_repo,
+    repo_runners,
+    set_job_seconds,
+    wait_for_runner,
+)
 
 COOLOFF = 6.0
 
@@ -230,3 +237,29 @@ async def test_force_cancel_of_a_job_terminated_by_hand_only_cleans_up(
     assert await asyncio.to_thread(CloudRunServices(settings).get, name) is None
     again = await api.post(f"/api/v1/jobs/{job_id}/force-cancel")
     assert again.status_code == 409
+
+
+async def test_the_cleanup_after_a_terminated_runner_removes_its_container_and_registration(
+    api, client, localcloud
+):
+    repo = new_repo(localcloud.url)
+    set_job_seconds(localcloud.url, 600)
+    try:
+        answer = await api.post(
+            "/api/v1/runners",
+            json={"scope": "repo", "scope_name": repo, "runner_name": "terminated-runner"},
+        )
+        runner_id = answer.json()["runners"][0]["runner_id"]
+        await wait_for_runner(api, runner_id, "running")
+        await client.get_workflow_handle(runner_id).terminate(reason="by hand")
+        assert len(job_containers(localcloud.url, runner_id)) == 1
+
+        forced = await api.post(f"/api/v1/jobs/{runner_id}/force-cancel")
+        assert forced.status_code == 202, forced.text
+        cleanup = await wait_for_job(api, forced.json()["cleanup_job_id"], seconds=60)
+    finally:
+        set_job_seconds(localcloud.url, 2)
+    assert cleanup["status"] == "completed", cleanup
+    assert any("runner container" in what for what in cleanup["result"]["removed"])
+    assert job_containers(localcloud.url, runner_id) == []
+    assert repo_runners(localcloud.url, repo) == []
