@@ -49,7 +49,7 @@ def create_app(
 
     @app.middleware("http")
     async def faults_then_settle(request: Request, call_next) -> Response:
-        app.state.requests.record(request.method, request.url.path)
+        app.state.requests.record(request.method, request.url.path, request.url.query)
         applied = app.state.faults.apply(request.method, request.url.path)
         if applied.latency_ms:
             await asyncio.sleep(applied.latency_ms / 1000)

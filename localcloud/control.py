@@ -40,8 +40,8 @@ async def clear_faults(request: Request) -> dict[str, Any]:
 async def count_requests(
     request: Request, method: str | None = None, path_contains: str | None = None
 ) -> dict[str, Any]:
-    """How many served requests (faulted ones included) match, like a fault's `method` and
-    `path_contains`."""
+    """How many served requests (faulted ones included) match: `method`, and `path_contains` a
+    substring of the path and query (a create names its resource in the query)."""
     return {"count": request.app.state.requests.count(method, path_contains)}
 
 

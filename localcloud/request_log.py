@@ -14,11 +14,13 @@ class RequestLog:
         self._lock = threading.Lock()
         self._seen: deque[tuple[str, str]] = deque(maxlen=_KEPT)
 
-    def record(self, method: str, path: str) -> None:
+    def record(self, method: str, path: str, query: str = "") -> None:
         if path.startswith("/_localcloud"):
             return
+        # With the query: a create names its resource there (`?serviceId=hello`).
+        target = f"{path}?{query}" if query else path
         with self._lock:
-            self._seen.append((method.upper(), path))
+            self._seen.append((method.upper(), target))
 
     def count(self, method: str | None, path_contains: str | None) -> int:
         with self._lock:

@@ -40,6 +40,8 @@ async def test_a_held_deploy_retried_after_the_fault_runs_only_the_failed_step_a
     listed = (await api.get("/api/v1/jobs", params={"status": "needs_attention"})).json()
     assert job_id in [j["job_id"] for j in listed["jobs"]]
     creates = _creates(clean_faults, name)
+    lookups = clean_faults.request_count("GET", f"/services/{name}?")
+    assert creates == 1 and lookups >= 1
     assert creates == 1
     assert clean_faults.request_count("POST", f"/services/{name}:setIamPolicy") == 1
     # Still held: the hold is durable, not a retry loop.
@@ -53,7 +55,9 @@ async def test_a_held_deploy_retried_after_the_fault_runs_only_the_failed_step_a
     job = await wait_for_job(api, job_id)
     assert job["status"] == "completed", job
     assert job["root_cause"] is None and job["compensation"] == []
-    assert _creates(clean_faults, name) == creates  # the earlier steps did not run again
+    # The earlier steps (look-up, create) did not run again.
+    assert _creates(clean_faults, name) == creates
+    assert clean_faults.request_count("GET", f"/services/{name}?") == lookups
     assert clean_faults.request_count("POST", f"/services/{name}:setIamPolicy") == 2
     assert await asyncio.to_thread(CloudRunServices(settings).get, name) is not None
     logs = (await api.get(f"/api/v1/jobs/{job_id}/logs")).json()["logs"]
@@ -64,11 +68,8 @@ async def test_a_held_deploy_retried_after_the_fault_runs_only_the_failed_step_a
 
 
 def _creates(localcloud, name: str) -> int:
-    """Cloud Run creates since the test began (POST .../services?serviceId=...): every POST
-    under /services but this service's setIamPolicy calls."""
-    return localcloud.request_count("POST", "/services") - localcloud.request_count(
-        "POST", ":setIamPolicy"
-    )
+    """Cloud Run creates of this service: POST .../services?serviceId=<name>."""
+    return localcloud.request_count("POST", f"serviceId={name}")
 
 
 async def test_a_held_deploy_rolled_back_is_compensated_and_can_start_afresh(
