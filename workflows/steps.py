@@ -11,9 +11,12 @@ from typing import Any, TypeVar
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError, RetryState
 from temporalio.workflow import ActivityCancellationType
 
 with workflow.unsafe.imports_passed_through():
+    from temporalio.exceptions import is_cancelled_exception
+
     from contracts.jobs import STEP_RETRY_MEMO_KEY, StepRetry
 
 T = TypeVar("T")
@@ -81,13 +84,37 @@ async def step(
     *,
     start_to_close: timedelta = timedelta(minutes=10),
     heartbeat: timedelta | None = timedelta(seconds=5),
+    may_hold: bool = True,
 ) -> T:
-    """Runs one activity."""
-    result = await workflow.execute_activity(
-        name, arg, result_type=result_type, **_options(start_to_close, heartbeat)
-    )
-    _honour_cancel()
-    return result
+    """Runs one activity. In a job started with `on_failure: hold`, a failure for good (final
+    error, or the retry window spent) holds the job instead of raising, and an operator's `retry`
+    runs the activity again here, so the steps before it are not run twice. `may_hold=False` for a
+    step whose failure the workflow handles itself."""
+    while True:
+        try:
+            result = await workflow.execute_activity(
+                name, arg, result_type=result_type, **_options(start_to_close, heartbeat)
+            )
+        except ActivityError as error:
+            if not may_hold or not await _held(name, error):
+                raise
+            continue
+        _honour_cancel()
+        return result
+
+
+async def _held(name: str, error: ActivityError) -> bool:
+    """Whether the job held on this failure and the operator chose to retry the step."""
+    hold = getattr(workflow.instance(), "failure_hold", None)
+    if (
+        hold is None
+        or _undoing.get()
+        or is_cancelled_exception(error)
+        or error.retry_state == RetryState.CANCEL_REQUESTED
+        or workflow.cancellation_reason() is not None
+    ):
+        return False
+    return await hold.wait(name, error)
 
 
 async def step_to_the_end(

@@ -11,6 +11,7 @@ from activities.provisioning.customer_litellm import CustomerLiteLLMActivities
 from activities.provisioning.customer_zenml import CustomerZenMLActivities
 from activities.provisioning.customers import CustomerActivities
 from activities.provisioning.image_builds import ImageBuildActivities
+from activities.provisioning.job_cleanup import JobCleanupActivities
 from activities.provisioning.service_databases import ServiceDatabaseActivities
 from activities.provisioning.service_registry import RegistryActivities
 from core.settings import Settings
@@ -26,6 +27,7 @@ def activities(settings: Settings, db: Database) -> list[Callable]:
     jira = CustomerJiraActivities(settings)
     litellm = CustomerLiteLLMActivities(settings)
     zenml = CustomerZenMLActivities(settings)
+    job_cleanup = JobCleanupActivities(settings)
     agents = AgentActivities(settings, db)
     return [
         cloud_run.get_service,
@@ -76,6 +78,7 @@ def activities(settings: Settings, db: Database) -> list[Callable]:
         zenml.create_database,
         zenml.remove_database,
         zenml.delete_secrets,
+        job_cleanup.cleanup_after_terminate,
         agents.find_customer,
         agents.check_prompt,
         agents.provision_key,

@@ -110,6 +110,11 @@ class CustomerZenMLSteps:
     DELETE_SECRETS = "customer_zenml.delete_secrets"
 
 
+class CleanupSteps:
+    # Removes what a force-cancelled (terminated) job left: see contracts/job_cleanup.py.
+    AFTER_TERMINATE = "provisioning.cleanup_after_terminate"
+
+
 class AgentSteps:
     FIND_CUSTOMER = "agent.find_customer"
     CHECK_PROMPT = "agent.check_prompt"

@@ -140,6 +140,7 @@ class SetupImageBuild(TrackedJob):
                 FirstBuildInput(plan=plan, trigger_id=trigger.id),
                 FirstBuildResult,
                 start_to_close=BUILD_WAIT,
+                may_hold=False,
             )
         except ActivityError as error:
             if is_cancelled_exception(error):
