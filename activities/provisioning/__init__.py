@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 from activities.provisioning.agents import AgentActivities
 from activities.provisioning.cloud_run import CloudRunActivities
+from activities.provisioning.customer_cleanup import CustomerCleanupActivities
 from activities.provisioning.customer_jira import CustomerJiraActivities
 from activities.provisioning.customer_litellm import CustomerLiteLLMActivities
 from activities.provisioning.customer_zenml import CustomerZenMLActivities
@@ -27,6 +28,7 @@ def activities(settings: Settings, db: Database) -> list[Callable]:
     jira = CustomerJiraActivities(settings)
     litellm = CustomerLiteLLMActivities(settings)
     zenml = CustomerZenMLActivities(settings)
+    customer_cleanup = CustomerCleanupActivities(settings, db)
     job_cleanup = JobCleanupActivities(settings)
     agents = AgentActivities(settings, db)
     return [
@@ -78,6 +80,7 @@ def activities(settings: Settings, db: Database) -> list[Callable]:
         zenml.create_database,
         zenml.remove_database,
         zenml.delete_secrets,
+        customer_cleanup.cleanup_after_terminate,
         job_cleanup.cleanup_after_terminate,
         agents.find_customer,
         agents.check_prompt,

@@ -86,6 +86,8 @@ class CustomerSteps:
     DEACTIVATE = "customer.deactivate"
     LIST_AGENTS = "customer.list_agents"
     DELETE_SECRETS = "customer.delete_secrets"
+    # The customers' step of the cleanup after a force-cancel (contracts/job_cleanup.py).
+    CLEANUP_AFTER_TERMINATE = "customer.cleanup_after_terminate"
 
 
 class CustomerJiraSteps:

@@ -21,6 +21,10 @@ async def by_prefix(session: AsyncSession, prefix: str) -> Customer | None:
     return await session.scalar(select(Customer).where(Customer.prefix == prefix))
 
 
+async def by_onboarding_job(session: AsyncSession, job_id: str) -> Customer | None:
+    return await session.scalar(select(Customer).where(Customer.onboarding_job_id == job_id))
+
+
 async def prefix_for_service_name(session: AsyncSession, service_name: str) -> str | None:
     """The known customer whose prefix starts the service name (`acme-crm` → `acme`), longest first."""
     prefixes = await session.scalars(select(Customer.prefix))

@@ -6,11 +6,19 @@ from __future__ import annotations
 import asyncio
 import time
 
+import httpx
+
 from contracts.provisioning.customers import CustomerNames
 from providers.jira import JiraPortals
 from providers.litellm import litellm_admin
 from tests.helpers.customers import ALL, BASE, create, footprint, new_prefix
-from tests.helpers.platform import own_platform, wait_for_job, wait_for_pending_activity
+from tests.helpers.platform import (
+    ADMIN_KEY,
+    ApiServer,
+    own_platform,
+    wait_for_job,
+    wait_for_pending_activity,
+)
 
 
 async def test_a_failed_zenml_deploy_leaves_nothing_of_zenml_while_jira_and_litellm_complete(
@@ -153,4 +161,46 @@ async def test_offboarding_finishes_when_parts_are_already_gone(api, settings):
     assert await asyncio.to_thread(JiraPortals(settings).delete_project, names.jira_project_key)
     assert await litellm_admin(settings).delete_users([names.litellm_user_id])
     assert (await api.delete(f"{BASE}/{created['id']}")).status_code == 204
+    assert (await footprint(settings, prefix)).empty
+
+
+async def test_a_force_cancelled_onboarding_is_cleaned_up_by_the_cleanup_job(
+    settings, client, worker, clean_faults
+):
+    prefix = new_prefix()
+    cooloff = 4.0
+    clean_faults.inject_fault(
+        fail_next=0, code=None, latency_ms=3000, method="POST", path_contains="/services"
+    )
+    quick = settings.model_copy(update={"job_force_cancel_cooloff_seconds": cooloff})
+    with ApiServer(quick) as server:
+        async with httpx.AsyncClient(
+            base_url=server.url, headers={"X-API-Key": ADMIN_KEY}, timeout=30
+        ) as api:
+            created = await create(api, prefix, **ALL)
+            job_id = created["job_id"]
+            await _wait_completed(api, f"{job_id}-jira")
+            await _wait_completed(api, f"{job_id}-litellm")
+            deploy = f"{job_id}-zenml-deploy"
+            await wait_for_pending_activity(client, deploy, "cloud_run.apply_service")
+            # The deploy's undo (deleting the new service) hangs: the graceful cancel cannot end.
+            clean_faults.inject_fault(
+                fail_next=1,
+                code=None,
+                latency_ms=9000,
+                method="DELETE",
+                path_contains=f"/services/{prefix}-zenml",
+            )
+            assert (await api.post(f"/api/v1/jobs/{job_id}/cancel")).status_code == 202
+            cancelled_at = time.monotonic()
+            await wait_for_pending_activity(client, deploy, "cloud_run.delete_service")
+            await asyncio.sleep(max(0.0, cancelled_at + cooloff + 0.5 - time.monotonic()))
+            forced = await api.post(f"/api/v1/jobs/{job_id}/force-cancel", json={"comment": "t"})
+            assert forced.status_code == 202, forced.text
+            cleanup = await wait_for_job(api, forced.json()["cleanup_job_id"], seconds=60)
+            assert cleanup["status"] == "completed", cleanup
+            removed = cleanup["result"]["removed"]
+            assert f"customer record {prefix}" in removed
+            assert f"cloud run service {prefix}-zenml" in removed
+            assert (await api.get(f"{BASE}/{created['id']}")).status_code == 404
     assert (await footprint(settings, prefix)).empty
