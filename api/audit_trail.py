@@ -80,7 +80,16 @@ class AuditTrail:
             await self.app(scope, receive, sending)
         finally:
             _notes.reset(token)
-            await self._record(scope, headers, request_id, outcome["status"], notes)
+            try:
+                await self._record(scope, headers, request_id, outcome["status"], notes)
+            except Exception as error:  # the answer has gone out; the loss is at least told
+                log.error(
+                    "audit row not recorded",
+                    request_id=request_id,
+                    method=scope["method"],
+                    path=scope["path"],
+                    error_type=type(error).__name__,
+                )
 
     async def _record(
         self,

@@ -64,11 +64,11 @@ class AuditWriter:
         """Returns once every row recorded so far is in the database (tests, shutdown)."""
         await self._queue.join()
 
-    async def stop(self) -> None:
+    async def stop(self, wait_seconds: float = _STOP_SECONDS) -> None:
         """Drains the queue into the database; spills to disk what cannot be written in time."""
         if self._task is not None:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._queue.join(), _STOP_SECONDS)
+                await asyncio.wait_for(self._queue.join(), wait_seconds)
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
