@@ -33,7 +33,7 @@ from store.models import utcnow
 log = structlog.get_logger(__name__)
 
 MUTATING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-NOT_AUDITED = ("/api/v1/ingest/", "/api/v1/ingest", "/codec/")
+NOT_AUDITED = ("/api/v1/ingest/", "/codec/")
 REASON_HEADER = "x-audit-reason"
 REQUEST_ID_HEADER = "x-request-id"
 _API_PREFIX = "/api/v1/"
@@ -58,7 +58,7 @@ class AuditTrail:
         if (
             scope["type"] != "http"
             or scope["method"] not in MUTATING
-            or scope["path"].startswith(NOT_AUDITED)
+            or (scope["path"] + "/").startswith(NOT_AUDITED)
         ):
             await self.app(scope, receive, send)
             return
