@@ -45,6 +45,7 @@ async def resolve(session: AsyncSession, kind: str, job_ids: list[str], now: dat
             update(Alert)
             .where(Alert.kind == kind, Alert.job_id.in_(job_ids), Alert.resolved_at.is_(None))
             .values(resolved_at=now)
+            .execution_options(synchronize_session=False)
         )
 
 

@@ -60,5 +60,8 @@ async def page(
 
 
 async def prune(session: AsyncSession, before: datetime) -> int:
-    result = await session.execute(delete(AuditEvent).where(AuditEvent.occurred_at < before))
+    # Core, not ORM: nothing loaded in the session needs updating, and SQLite's naive times
+    # could not be compared with `before` in Python anyway.
+    table = AuditEvent.__table__
+    result = await session.execute(delete(table).where(table.c.occurred_at < before))
     return result.rowcount or 0
