@@ -9,6 +9,8 @@ call started or acted on, and the time. Never a body or a query string: they may
   call started (`service:hello`, noted by JobEngine through `note`); else the path's first two
   segments after `/api/v1` (`jobs/deploy-1a2b`, `api-keys/<id>`, `services/deploy`).
 - comment: `request.state.audit_comment` when the route set one, else the `X-Audit-Reason` header.
+- job: the job the call started (noted by JobEngine) or acted on (`note(job_id=…)` or
+  `request.state.audit_job_id`); else the job id in a `/jobs/<id>` path.
 - actor: the principal the route authenticated; a call refused before authentication (413, 415,
   malformed JSON) is attributed by looking its key up after the answer was sent. A call without a
   valid key (401) is not recorded: it has no actor, and anyone could fill the table with them.
@@ -125,7 +127,7 @@ class AuditTrail:
                 )[:300],
                 "comment": str(comment)[:1000] if comment else None,
                 "status_code": status,
-                "job_id": notes.get("job_id") or state.get("audit_job_id"),
+                "job_id": notes.get("job_id") or state.get("audit_job_id") or _job_in(path),
             }
         )
 
@@ -139,3 +141,8 @@ def _request_id(given: str | None) -> str:
 def _resource(path: str) -> str:
     trimmed = path.removeprefix(_API_PREFIX) if path.startswith(_API_PREFIX) else path
     return "/".join([part for part in trimmed.split("/") if part][:2]) or "/"
+
+
+def _job_in(path: str) -> str | None:
+    parts = path.removeprefix(_API_PREFIX).split("/")
+    return parts[1][:200] if len(parts) > 1 and parts[0] == "jobs" and parts[1] else None

@@ -74,3 +74,7 @@ async def page(
         )
     query = query.order_by(Alert.raised_at.desc(), Alert.id.desc()).limit(limit)
     return list((await session.scalars(query)).all())
+
+
+async def get(session: AsyncSession, alert_id: uuid.UUID) -> Alert | None:
+    return await session.get(Alert, alert_id, with_for_update=True)

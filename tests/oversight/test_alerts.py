@@ -24,6 +24,7 @@ from tests.helpers.platform import (
     wait_for_pending_activity,
 )
 from tests.helpers.provisioning import deploy
+from tests.oversight.audit_helpers import row_for
 
 OVERRIDES = {
     # A sweep every 1.2 s, and a deploy is "stuck" after one second.
@@ -89,6 +90,25 @@ async def test_a_stuck_job_is_raised_by_the_schedule_and_resolved_when_it_ends(
                     own.api, labelled, status="open", kind="compensation_failed"
                 )
                 assert "compensation step failed" in failed["message"]
+
+                # Someone cleaned up what it left: resolved by hand, once, and audited.
+                request_id = f"req-{uuid.uuid4().hex[:8]}"
+                resolve = await own.api.post(
+                    f"/api/v1/alerts/{failed['id']}/resolve",
+                    headers={
+                        "X-Audit-Reason": "removed the orphan by hand",
+                        "X-Request-ID": request_id,
+                    },
+                )
+                assert resolve.status_code == 200, resolve.text
+                assert resolve.json()["status"] == "resolved" and resolve.json()["resolved_at"]
+                again = await own.api.post(f"/api/v1/alerts/{failed['id']}/resolve")
+                assert again.status_code == 409
+                unknown = await own.api.post(f"/api/v1/alerts/{uuid.uuid4()}/resolve")
+                assert unknown.status_code == 404
+                row = await row_for(own.api, request_id)
+                assert row["job_id"] == labelled and row["resource"] == f"alerts/{failed['id']}"
+                assert row["comment"] == "removed the orphan by hand"
 
                 open_only = await own.api.get(
                     "/api/v1/alerts", params={"status": "open", "limit": 200}

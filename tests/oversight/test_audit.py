@@ -58,7 +58,7 @@ async def test_a_cancel_is_recorded_with_its_comment_and_the_job(api):
     )
     assert cancel.status_code in (202, 409), cancel.text
     row = await row_for(api, request_id)
-    assert row["resource"] == f"jobs/{job_id}"
+    assert row["resource"] == f"jobs/{job_id}" and row["job_id"] == job_id
     assert row["comment"] == "wrong image"
     assert row["status_code"] == cancel.status_code
     await wait_for_job(api, job_id)

@@ -6,7 +6,8 @@ from datetime import datetime
 
 from api.job_engine import JobEngine
 from api.logic.oversight import cursors
-from api.schemas.oversight.alerts import Alert, AlertPage, AlertStatus
+from api.logic.oversight.alerts import shown
+from api.schemas.oversight.alerts import AlertPage, AlertStatus
 from api.schemas.oversight.audit import AuditEvent, AuditPage
 from api.schemas.types import as_utc
 from contracts.oversight.reaper import AlertKind
@@ -63,21 +64,7 @@ async def alert_page(
             after=after,
             limit=limit + 1,
         )
-    items = [
-        Alert(
-            id=row.id,
-            kind=AlertKind(row.kind),
-            status=AlertStatus.resolved if row.resolved_at else AlertStatus.open,
-            job_id=row.job_id,
-            workflow_type=row.workflow_type,
-            message=row.message,
-            raised_at=row.raised_at,
-            resolved_at=row.resolved_at,
-            job_url=f"{jobs.settings.public_api_url.rstrip('/')}/api/v1/jobs/{row.job_id}",
-            temporal_ui_url=jobs.ui_url(row.job_id),
-        )
-        for row in rows[:limit]
-    ]
+    items = [shown(row, jobs) for row in rows[:limit]]
     last = rows[limit - 1] if len(rows) > limit else None
     return AlertPage(
         items=items, next_cursor=cursors.encode(last.raised_at, last.id) if last else None

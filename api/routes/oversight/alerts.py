@@ -3,16 +3,17 @@ JobReaper schedule raised them."""
 
 from __future__ import annotations
 
+import uuid
 from typing import Annotated
 
 from fastapi import Query
 
-from api.auth import Reader
+from api.auth import Reader, Writer
 from api.deps import DbDep, JobEngineDep
 from api.errors import answers
 from api.http import JsonRouter
-from api.logic.oversight import reads
-from api.schemas.oversight.alerts import AlertPage, AlertStatus
+from api.logic.oversight import alerts, reads
+from api.schemas.oversight.alerts import Alert, AlertPage, AlertStatus
 from contracts.oversight.reaper import AlertKind
 
 router = JsonRouter(prefix="/api/v1/alerts", tags=["alerts"], responses=answers(401, 403))
@@ -35,3 +36,10 @@ async def list_alerts(
     return await reads.alert_page(
         db, jobs, status=status, kind=kind, job_id=job_id, cursor=cursor, limit=limit
     )
+
+
+@router.post("/{alert_id}/resolve", response_model=Alert, responses=answers(404, 409))
+async def resolve_alert(alert_id: uuid.UUID, _: Writer, db: DbDep, jobs: JobEngineDep) -> Alert:
+    """Marks an alert resolved by hand: a failed compensation once what the job left is cleaned
+    up (overdue alerts resolve themselves when their job ends). Say why in `X-Audit-Reason`."""
+    return await alerts.resolve(db, jobs, alert_id)
