@@ -25,6 +25,7 @@ from core.settings import Settings, get_settings
 from store.db import Database
 from temporal.client import connect
 from temporal.interceptors import JobLoggingInterceptor
+from workflows.cleanup import CleanupAfterTerminate
 from workflows.resource_lock import ResourceLock
 
 # Each system registers its workflows and its activities; the worker only collects them.
@@ -33,9 +34,11 @@ SYSTEMS = [
     (workflows.runners.WORKFLOWS, activities.runners.activities),
     (workflows.oversight.WORKFLOWS, activities.oversight.activities),
 ]
-# The shared job machinery's own: the lock that makes jobs on one resource take turns.
+# The shared job machinery's own: the lock that makes jobs on one resource take turns, and the
+# cleanup job that follows a force-cancel.
 WORKFLOWS = [
     ResourceLock,
+    CleanupAfterTerminate,
     *(workflow for system_workflows, _ in SYSTEMS for workflow in system_workflows),
 ]
 

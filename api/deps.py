@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Literal
 
-from fastapi import Depends, Request
+from fastapi import Depends, Header, Request
 from temporalio.client import Client
 
 from api.audit_writer import AuditWriter
-from api.job_engine import JobEngine
+from api.job_engine import JobEngine, requested_failure_mode
 from core.settings import Settings
 from store.db import Database
 
@@ -42,7 +42,21 @@ async def _temporal(request: Request) -> Client:
     return _state(request).temporal
 
 
-async def _job_engine(request: Request) -> JobEngine:
+async def _job_engine(
+    request: Request,
+    on_failure: Annotated[
+        Literal["hold", "rollback"] | None,
+        Header(
+            alias="X-Job-On-Failure",
+            description="For a request that starts a job: what a step that fails for good does. "
+            "`rollback` (default) undoes what the job did; `hold` keeps the job in "
+            "`needs_attention` until POST /api/v1/jobs/{id}/retry or /rollback (or the hold "
+            "timeout, which rolls back).",
+        ),
+    ] = None,
+) -> JobEngine:
+    # Read by JobEngine.start of this request: one option for every job-starting route.
+    requested_failure_mode.set(on_failure)
     return _state(request).jobs
 
 

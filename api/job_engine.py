@@ -13,6 +13,7 @@ import re
 import statistics
 import time
 import uuid
+from contextvars import ContextVar
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -40,21 +41,29 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from api import audit_trail
+from api import job_history as history
 from api.auth import Principal
 from api.errors import ApiError, not_found
-from api.schemas.jobs import Job, JobList, JobLogs, JobResponse, JobStatus
+from api.job_actions import actions_for
+from api.schemas.jobs import Job, JobList, JobLogs, JobResponse, JobStatus, RootCause
 from contracts.jobs import (
     CUSTOMER_LABEL,
+    FAILURE_POLICY_MEMO_KEY,
     JOB_MEMO_KEY,
     JOB_STATE_QUERY,
+    NEEDS_ATTENTION,
     REQUEST_HASH_MEMO_KEY,
+    RETRY_OF_LABEL,
     SERVICE_LABEL,
+    STARTED_BY_MEMO_KEY,
     STEP_RETRY_MEMO_KEY,
+    FailurePolicy,
     JobState,
     JobSubject,
     JobSummaryMemo,
     StepRetry,
 )
+from contracts.jobs import RootCause as RecordedCause
 from contracts.resource_lock import LOCK_WORKFLOW
 from contracts.workflow_timeouts import timeouts_for
 from core.settings import Settings
@@ -62,7 +71,13 @@ from temporal import search_attributes as sa
 
 log = structlog.get_logger(__name__)
 
+# `on_failure` of the job a request starts: the X-Job-On-Failure header, read by the JobEngineDep
+# dependency of every job-starting route (api/deps.py), so no system's request body changes.
+requested_failure_mode: ContextVar[str | None] = ContextVar("requested_failure_mode", default=None)
+
 _FAILED_CLOSE = {Status.FAILED, Status.TERMINATED, Status.TIMED_OUT}
+# Raw visibility statuses of ended jobs whose work was undone (a fresh retry may start them again).
+_ENDED_UNDONE = {status.value for status in (*_FAILED_CLOSE, Status.CANCELED)}
 _QUERY_TIMEOUT = timedelta(seconds=3)
 # estimated_time: the median of this many recent completed jobs of the operation, re-read this often.
 _ESTIMATE_SAMPLE = 20
@@ -72,6 +87,9 @@ _COUNT_TTL_SECONDS = 2.0
 _STATUS_FILTERS = {
     JobStatus.queued: f"ExecutionStatus = 'Running' AND {sa.JOB_PHASE.name} = 'queued'",
     JobStatus.running: f"ExecutionStatus = 'Running' AND {sa.JOB_PHASE.name} = 'running'",
+    JobStatus.needs_attention: (
+        f"ExecutionStatus = 'Running' AND {sa.JOB_PHASE.name} = '{NEEDS_ATTENTION}'"
+    ),
     JobStatus.completed: "ExecutionStatus = 'Completed'",
     JobStatus.failed: "ExecutionStatus IN ('Failed', 'Terminated', 'TimedOut')",
     JobStatus.cancelled: "ExecutionStatus = 'Canceled'",
@@ -137,9 +155,13 @@ def _bad_page_token() -> ApiError:
 
 
 class JobEngine:
-    def __init__(self, client: Client, settings: Settings) -> None:
+    def __init__(
+        self, client: Client, settings: Settings, cleanup_steps: list[str] | None = None
+    ) -> None:
         self.client = client
         self.settings = settings
+        # Every system's cleanup step after a force-cancel (JOB_CLEANUPS of api/routes/<system>).
+        self.cleanup_steps = list(cleanup_steps or [])
         self._estimates: dict[str, tuple[float, str | None]] = {}
         self._measurements: dict[str, asyncio.Task[str | None]] = {}
         self._counts: dict[str | None, tuple[float, int]] = {}
@@ -153,6 +175,19 @@ class JobEngine:
     def logs_url(self, job_id: str) -> str:
         return f"{self.settings.public_api_url.rstrip('/')}/api/v1/jobs/{job_id}/logs"
 
+    def run_url(self, job_id: str, run_id: str | None, event_id: int | None) -> str:
+        """The run's history in the Web UI (2.x), at one event when given."""
+        if not run_id:
+            return self.ui_url(job_id)
+        url = f"{self.ui_url(job_id)}/{run_id}/history"
+        return f"{url}/events/{event_id}" if event_id else url
+
+    def failure_policy(self, mode: str | None = None) -> FailurePolicy:
+        return FailurePolicy(
+            mode=mode or requested_failure_mode.get() or "rollback",
+            hold_seconds=self.settings.job_hold_seconds,
+        )
+
     def step_retry(self) -> StepRetry:
         return StepRetry(
             window_seconds=self.settings.step_retry_minutes * 60,
@@ -163,7 +198,7 @@ class JobEngine:
     async def start(
         self,
         workflow: str,
-        arg: BaseModel,
+        arg: BaseModel | dict[str, Any],
         *,
         operation: str,
         subject: JobSubject | None,
@@ -173,6 +208,7 @@ class JobEngine:
         body: Any,
         estimated_time: str | None = None,
         job_id: str | None = None,
+        on_failure: str | None = None,
     ) -> JobResponse:
         """Starts the job (or, for a repeated Idempotency-Key of the same caller, returns it).
         `job_id` is for a caller that had to know the id before the start (to name what it
@@ -194,7 +230,11 @@ class JobEngine:
         # it with the job; reading Temporal's start time back cost a describe() per start.
         created_at = _now()
         attributes.append(SearchAttributePair(sa.CREATED_AT, created_at))
-        memo: dict[str, Any] = {STEP_RETRY_MEMO_KEY: self.step_retry().model_dump()}
+        memo: dict[str, Any] = {
+            STEP_RETRY_MEMO_KEY: self.step_retry().model_dump(),
+            FAILURE_POLICY_MEMO_KEY: self.failure_policy(on_failure).model_dump(),
+            STARTED_BY_MEMO_KEY: str(caller.key_id),
+        }
         if digest:
             memo[REQUEST_HASH_MEMO_KEY] = digest
         try:
@@ -316,10 +356,42 @@ class JobEngine:
             log.warning("job state query failed", job_id=job_id, error_type=type(error).__name__)
             return None
 
-    async def get(self, job_id: str) -> tuple[Job, JobState | None]:
+    async def get(
+        self, job_id: str, principal: Principal | None = None
+    ) -> tuple[Job, JobState | None]:
+        """The job as its workflow (or memo) tells it, plus what only the history knows: the root
+        cause's attempts and failure event, and when a cancel of a running job was requested.
+        Those cost a history read, made only when they are needed."""
         description = await self.describe(job_id)
         state = await self.state(job_id)
-        return await self._job_from_execution(description, state), state
+        memo = await _memo(description)
+        summary = state or memo
+        cause = summary.root_cause
+        extended = description.raw_description.workflow_extended_info
+        # The history's time, not the workflow's: the workflow sees the cancel only once its
+        # running step has stopped, and the force-cancel cool-off counts from the request.
+        want_cancel = description.status == Status.RUNNING and extended.cancel_requested
+        want_cause = cause is not None and cause.attempts is None and bool(cause.started_event_id)
+        if want_cancel or want_cause:
+            summary.cancel_requested_at = (
+                await history.read_back(
+                    self.client,
+                    job_id,
+                    description.run_id,
+                    cause if want_cause else None,
+                    want_cancel=want_cancel,
+                )
+                or summary.cancel_requested_at
+            )
+        job = await self._job_from_execution(description, state, principal, memo)
+        if job.status in (JobStatus.failed, JobStatus.cancelled):
+            job.retried_by = await self._retries_of(job_id)
+        return job, state
+
+    async def _retries_of(self, job_id: str) -> list[str]:
+        label = sa.label_values({RETRY_OF_LABEL: job_id})[0]
+        query = f"{sa.LABELS.name} = {_quote(label)}"
+        return [execution.id async for execution in self.client.list_workflows(query, limit=20)]
 
     async def logs(self, job_id: str, lines: int) -> JobLogs:
         description = await self.describe(job_id)
@@ -356,6 +428,7 @@ class JobEngine:
         status: JobStatus | None,
         limit: int,
         page_token: str | None = None,
+        principal: Principal | None = None,
     ) -> JobList:
         # Every workflow in the platform's namespace is a job, so an unfiltered listing sends no
         # query: on SQLite visibility any WHERE clause scans, ten times slower at 10 000 jobs.
@@ -382,7 +455,7 @@ class JobEngine:
                 retry=True,
                 timeout=timedelta(seconds=self.settings.temporal_api_timeout_seconds),
             )
-            found = await self._jobs_from_infos(list(response.executions))
+            found = await self._jobs_from_infos(list(response.executions), principal)
             return found, response.next_page_token or None
 
         # Independent visibility reads: the page and the total are fetched at the same time.
@@ -412,7 +485,9 @@ class JobEngine:
         self._count_generation += 1
         self._counts.clear()
 
-    async def _jobs_from_infos(self, infos: list[WorkflowExecutionInfo]) -> list[Job]:
+    async def _jobs_from_infos(
+        self, infos: list[WorkflowExecutionInfo], principal: Principal | None = None
+    ) -> list[Job]:
         """A listing's page: the memos of all its jobs decrypted in one codec call and parsed
         straight from their JSON into the model, instead of a converter context, a codec call
         and a dict per job."""
@@ -432,8 +507,9 @@ class JobEngine:
                 decoded = [None] * len(payloads)
             for (index, _payload), payload in zip(present, decoded, strict=True):
                 memos[index] = _memo_from_json(payload)
+        starters = await self._starters(infos, principal)
         jobs = []
-        for info, memo in zip(infos, memos, strict=True):
+        for info, memo, starter in zip(infos, memos, starters, strict=True):
             job_id = info.execution.workflow_id
             if memo is None:
                 memo = await self._memo_alone(job_id, info.memo.fields[JOB_MEMO_KEY])
@@ -445,9 +521,36 @@ class JobEngine:
                     info.close_time.ToDatetime(tzinfo=UTC) if info.HasField("close_time") else None,
                     _listed_attributes(info),
                     memo,
+                    principal=principal,
+                    run_id=info.execution.run_id,
+                    started_by=starter,
                 )
             )
         return jobs
+
+    async def _starters(
+        self, infos: list[WorkflowExecutionInfo], principal: Principal | None
+    ) -> list[str | None]:
+        """Who started each ended job, where it decides `can_retry` (a write key that is not an
+        admin): one codec call for the page, none for most listings."""
+        starters: list[str | None] = [None] * len(infos)
+        if principal is None or principal.has("admin") or not principal.has("write"):
+            return starters
+        wanted = [
+            (index, info.memo.fields[STARTED_BY_MEMO_KEY])
+            for index, info in enumerate(infos)
+            if info.status in _ENDED_UNDONE and STARTED_BY_MEMO_KEY in info.memo.fields
+        ]
+        if not wanted:
+            return starters
+        try:
+            values = await self.client.data_converter.decode([p for _i, p in wanted])
+        except Exception as error:  # unreadable: the job offers no fresh retry to this key
+            log.warning("job starters unreadable", error_type=type(error).__name__)
+            return starters
+        for (index, _payload), value in zip(wanted, values, strict=True):
+            starters[index] = value if isinstance(value, str) else None
+        return starters
 
     async def _memo_alone(self, job_id: str, payload: Payload) -> JobSummaryMemo:
         try:
@@ -458,7 +561,11 @@ class JobEngine:
             return JobSummaryMemo(error=UNREADABLE_MEMO)
 
     async def _job_from_execution(
-        self, execution: WorkflowExecution, state: JobState | None = None
+        self,
+        execution: WorkflowExecution,
+        state: JobState | None = None,
+        principal: Principal | None = None,
+        memo: JobSummaryMemo | None = None,
     ) -> Job:
         return self._job(
             execution.id,
@@ -466,8 +573,11 @@ class JobEngine:
             execution.start_time,
             execution.close_time,
             {pair.key.name: pair.value for pair in execution.typed_search_attributes},
-            await _memo(execution),
+            memo or await _memo(execution),
             state,
+            principal,
+            execution.run_id,
+            await started_by(execution) if principal is not None else None,
         )
 
     def _job(
@@ -479,6 +589,9 @@ class JobEngine:
         attributes: dict[str, Any],
         memo: JobSummaryMemo,
         state: JobState | None = None,
+        principal: Principal | None = None,
+        run_id: str | None = None,
+        started_by: str | None = None,
     ) -> Job:
         phase = attributes.get(sa.JOB_PHASE.name)
         labels = dict(
@@ -518,8 +631,43 @@ class JobEngine:
             error=error,
             logs_url=self.logs_url(job_id),
             temporal_ui_url=self.ui_url(job_id),
+            compensation=summary.compensation,
+            alert=summary.alert,
+            root_cause=self._root_cause(job_id, summary.root_cause, run_id),
+            retry_of=labels.get(RETRY_OF_LABEL),
+            cancel_requested_at=summary.cancel_requested_at,
+            actions=actions_for(
+                job_status,
+                principal,
+                summary.cancel_requested_at,
+                self.settings.job_force_cancel_cooloff_seconds,
+                started_by,
+            ),
             live=state is not None,
         )
+
+    def _root_cause(
+        self, job_id: str, cause: RecordedCause | None, run_id: str | None
+    ) -> RootCause | None:
+        if cause is None:
+            return None
+        event_id = cause.event_id or cause.scheduled_event_id
+        return RootCause(
+            step=cause.step,
+            message=cause.message,
+            attempts=cause.attempts,
+            event_id=event_id,
+            temporal_ui_url=self.run_url(job_id, cause.run_id or run_id, event_id),
+        )
+
+
+async def started_by(execution: WorkflowExecution) -> str | None:
+    """The id of the API key that started the job; None when unknown (started elsewhere)."""
+    try:
+        value = await execution.memo_value(STARTED_BY_MEMO_KEY, default=None)
+    except Exception:  # an unreadable memo: unknown, which only an admin may act on
+        return None
+    return value if isinstance(value, str) else None
 
 
 async def _memo(execution: WorkflowExecution) -> JobSummaryMemo:
@@ -601,6 +749,8 @@ def _status(status: Status | None, phase: str | None) -> JobStatus:
         return JobStatus.cancelled
     if status in _FAILED_CLOSE:
         return JobStatus.failed
+    if phase == NEEDS_ATTENTION:
+        return JobStatus.needs_attention
     return JobStatus.queued if phase in (None, "queued") else JobStatus.running
 
 

@@ -25,30 +25,13 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.common import free_port, percentile, wait_port  # noqa: E402
 from core.settings import Settings  # noqa: E402
 from localcloud.testing import LocalCloud  # noqa: E402
 from temporal.launcher import temporal_command  # noqa: E402
-from tests.helpers.platform import free_port  # noqa: E402
 
 ADMIN_KEY = "csk_bench_admin_key"
 CODEC_KEY = "YmVuY2gtb25seS1jb2RlYy1rZXktMzItYnl0ZXMhISE="
-
-
-def wait_port(port: int, seconds: float = 30) -> None:
-    import socket
-
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        with socket.socket() as sock:
-            if sock.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.1)
-    raise SystemExit(f"nothing listening on {port}")
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
 
 
 async def main(requests: int, runners: int) -> None:

@@ -25,16 +25,12 @@ import asyncpg
 import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench.common import free_port, percentile, wait_ready  # noqa: E402
+
 ADMIN_KEY = "csk_bench_admin_key"
 CLIENTS = (1, 10, 50)
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def serve(target: str, port: int, env: dict[str, str], factory: bool) -> subprocess.Popen:
@@ -43,23 +39,6 @@ def serve(target: str, port: int, env: dict[str, str], factory: bool) -> subproc
     return subprocess.Popen(
         command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
-
-
-async def wait_ready(url: str, seconds: float = 60) -> None:
-    deadline = time.monotonic() + seconds
-    async with httpx.AsyncClient() as http:
-        while time.monotonic() < deadline:
-            try:
-                await http.get(url)
-                return
-            except httpx.TransportError:
-                await asyncio.sleep(0.2)
-    raise SystemExit(f"{url} did not answer")
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
 
 
 async def load(url: str, concurrency: int, total: int) -> tuple[float, float, float]:

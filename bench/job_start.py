@@ -33,45 +33,16 @@ from temporalio.common import SearchAttributePair, TypedSearchAttributes
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.common import free_port, percentile, wait_http, wait_port  # noqa: E402
 from contracts.provisioning.services import DeployServiceInput, ServiceSpec  # noqa: E402
 from core.settings import Settings  # noqa: E402
 from localcloud.testing import LocalCloud  # noqa: E402
 from temporal import search_attributes as sa  # noqa: E402
 from temporal.client import data_converter  # noqa: E402
 from temporal.launcher import SQLITE_PRAGMAS, api_command, temporal_command  # noqa: E402
-from tests.helpers.platform import free_port  # noqa: E402
 
 ADMIN_KEY = "csk_bench_admin_key"
 IMAGE = "us-docker.pkg.dev/cloudrun/container/hello:latest"
-
-
-def wait_port(port: int, seconds: float = 30) -> None:
-    import socket
-
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        with socket.socket() as sock:
-            if sock.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.1)
-    raise SystemExit(f"nothing listening on {port}")
-
-
-def wait_http(url: str, seconds: float = 60) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(url, timeout=2).status_code < 500:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    raise SystemExit(f"{url} not ready")
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
 
 
 async def run_clients(concurrency: int, total: int, one_start) -> tuple[list[float], float]:

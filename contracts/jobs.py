@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -20,6 +20,20 @@ JOB_STATE_QUERY = "job_state"
 JOB_MEMO_KEY = "job"
 REQUEST_HASH_MEMO_KEY = "request_hash"
 STEP_RETRY_MEMO_KEY = "step_retry"
+FAILURE_POLICY_MEMO_KEY = "on_failure"
+# The id of the API key that started the job (not a secret): a fresh retry re-runs the job with
+# the authorization its start was given, so only that key or an admin may ask for one.
+STARTED_BY_MEMO_KEY = "started_by"
+# Updates a held job (phase NEEDS_ATTENTION) accepts; refused by their validators otherwise.
+RETRY_UPDATE = "retry"
+ROLLBACK_UPDATE = "rollback"
+NEEDS_ATTENTION = "needs_attention"
+# Label (and `alert` field) of a job whose compensation left something behind: what the platform's
+# alerting (the reaper Schedule) looks for in visibility.
+ALERT_LABEL = "alert"
+COMPENSATION_FAILED = "compensation_failed"
+# Label of a job started by `retry` with `fresh: true`: the id of the job it retries.
+RETRY_OF_LABEL = "retry_of"
 
 # Well-known label keys: the jobs API shows them as the seed's `service_name` / `customer_prefix`.
 SERVICE_LABEL = "service"
@@ -63,6 +77,44 @@ class StepRetry(BaseModel):
     maximum_interval_seconds: float = Field(30.0, gt=0)
 
 
+class FailurePolicy(BaseModel):
+    """What a step that failed for good does: `rollback` (compensate at once, the default) or
+    `hold` (the job waits in phase `needs_attention` for `retry` or `rollback`, and rolls back by
+    itself after `hold_seconds`). Chosen by whoever starts the job and kept in its start memo, like
+    StepRetry, so no system's input changes."""
+
+    mode: Literal["hold", "rollback"] = "rollback"
+    hold_seconds: float = Field(24 * 3600, gt=0)
+
+
+class JobControl(BaseModel):
+    """The argument of the `retry` and `rollback` updates: the operator's comment, for the log."""
+
+    comment: str | None = Field(None, max_length=1000)
+
+
+class CompensationEntry(BaseModel):
+    """One undo the job ran while compensating."""
+
+    step: str
+    status: Literal["ok", "failed"]
+    error: str | None = None
+
+
+class RootCause(BaseModel):
+    """Why the job failed: the step, the outside system's error (without endpoints), and where in
+    the history it happened. `attempts` and the failure's own event id are read from the history
+    by the API (the workflow only learns the scheduled event)."""
+
+    step: str
+    message: str
+    run_id: str | None = None
+    scheduled_event_id: int | None = None
+    started_event_id: int | None = None
+    attempts: int | None = None
+    event_id: int | None = None
+
+
 DEFAULT_CANCEL_EFFECT = "running steps stop, then the steps already done are undone"
 
 
@@ -81,6 +133,11 @@ class JobState(BaseModel):
     error: str | None = None
     # What a cancel would do now, in words: the workflow knows which of its steps can be undone.
     cancel_effect: str = DEFAULT_CANCEL_EFFECT
+    compensation: list[CompensationEntry] = Field(default_factory=list)
+    alert: str | None = None
+    root_cause: RootCause | None = None
+    # When the workflow saw a cancel request (the API reads the exact time from the history).
+    cancel_requested_at: datetime | None = None
 
 
 class JobSummaryMemo(BaseModel):
@@ -97,3 +154,7 @@ class JobSummaryMemo(BaseModel):
     logs: list[str] = Field(default_factory=list)
     log_count: int = 0
     cancel_effect: str = DEFAULT_CANCEL_EFFECT
+    compensation: list[CompensationEntry] = Field(default_factory=list)
+    alert: str | None = None
+    root_cause: RootCause | None = None
+    cancel_requested_at: datetime | None = None

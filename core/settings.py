@@ -32,6 +32,11 @@ class Settings(BaseSettings):
     step_retry_minutes: float = Field(default=15.0, gt=0)
     step_retry_initial_seconds: float = Field(default=1.0, gt=0)
     step_retry_max_interval_seconds: float = Field(default=30.0, gt=0)
+    # A job started with `on_failure: hold` waits this long in `needs_attention` for `retry` or
+    # `rollback`, then rolls back by itself (issue 10).
+    job_hold_seconds: float = Field(default=24 * 3600.0, gt=0)
+    # force-cancel (terminate + cleanup job) is allowed this long after the graceful cancel.
+    job_force_cancel_cooloff_seconds: float = Field(default=120.0, ge=0)
     # AES-GCM key (base64, 32 bytes) for Temporal payloads; `make run` generates one under data_dir.
     codec_key: str | None = None
     # Lets the dev server's Web UI, in a browser on this machine, call /codec without an API key.

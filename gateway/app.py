@@ -29,6 +29,7 @@ from core.logging import configure_logging
 from core.settings import Settings, get_settings
 from gateway import envelope
 from gateway.envelope import GatewayError
+from gateway.transport import UpstreamTransport
 from gateway.upstream import Upstream
 from gateway.validation import parse_json, validate_runner_request
 
@@ -53,11 +54,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        upstream_url = settings.resolved_gateway_upstream_url
         client = httpx.AsyncClient(
-            base_url=settings.resolved_gateway_upstream_url,
+            base_url=upstream_url,
             timeout=httpx.Timeout(settings.gateway_upstream_timeout_seconds, connect=5.0),
             headers={"User-Agent": USER_AGENT},
             limits=httpx.Limits(max_connections=200, max_keepalive_connections=50),
+            # Plain HTTP (the platform next to it): the lean transport; TLS: httpx's own.
+            transport=UpstreamTransport(max_idle=50)
+            if upstream_url.startswith("http://")
+            else None,
         )
         app.state.upstream = Upstream(client, settings.gateway_retry_base_seconds)
         log.info(

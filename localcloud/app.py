@@ -14,6 +14,7 @@ from fastapi import FastAPI, Request, Response
 from localcloud import apis, control, git_repos
 from localcloud.errors import install_error_handlers
 from localcloud.faults import FaultRegistry
+from localcloud.request_log import RequestLog
 from localcloud.state import LocalCloudState
 
 log = logging.getLogger("localcloud")
@@ -36,6 +37,7 @@ def create_app(
     state = LocalCloudState(data_dir, lro_delay, build_seconds)
     app.state.localcloud = state
     app.state.faults = FaultRegistry()
+    app.state.requests = RequestLog()
     install_error_handlers(app)
     git_repos.seed_example(state)
     app.include_router(control.router)
@@ -47,6 +49,7 @@ def create_app(
 
     @app.middleware("http")
     async def faults_then_settle(request: Request, call_next) -> Response:
+        app.state.requests.record(request.method, request.url.path, request.url.query)
         applied = app.state.faults.apply(request.method, request.url.path)
         if applied.latency_ms:
             await asyncio.sleep(applied.latency_ms / 1000)

@@ -36,6 +36,15 @@ async def clear_faults(request: Request) -> dict[str, Any]:
     return {"faults": []}
 
 
+@router.get("/requests")
+async def count_requests(
+    request: Request, method: str | None = None, path_contains: str | None = None
+) -> dict[str, Any]:
+    """How many served requests (faulted ones included) match: `method`, and `path_contains` a
+    substring of the path and query (a create names its resource in the query)."""
+    return {"count": request.app.state.requests.count(method, path_contains)}
+
+
 @router.get("/config")
 async def get_config(request: Request) -> dict[str, Any]:
     return dict(state_of(request).config)
@@ -60,4 +69,5 @@ async def reset(request: Request) -> dict[str, Any]:
     # Resources, operations, logs and faults go; config (set at start) stays.
     state_of(request).reset()
     faults_of(request).clear()
+    request.app.state.requests.clear()
     return {"reset": True}

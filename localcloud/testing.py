@@ -6,6 +6,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.parse
 from pathlib import Path
 from typing import Any
 
@@ -116,6 +117,12 @@ class LocalCloud:
 
     def faults(self) -> list[dict[str, Any]]:
         return self._call("GET", "/_localcloud/faults")["faults"]
+
+    def request_count(self, method: str | None = None, path_contains: str | None = None) -> int:
+        query = urllib.parse.urlencode(
+            {k: v for k, v in {"method": method, "path_contains": path_contains}.items() if v}
+        )
+        return self._call("GET", f"/_localcloud/requests?{query}")["count"]
 
     def clear_faults(self) -> None:
         self._call("DELETE", "/_localcloud/faults")

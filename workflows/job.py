@@ -18,12 +18,23 @@ from temporalio.exceptions import (
 with workflow.unsafe.imports_passed_through():
     from temporalio.exceptions import is_cancelled_exception
 
-    from contracts.jobs import JOB_STATE_QUERY, JobState
+    from contracts.jobs import (
+        ALERT_LABEL,
+        COMPENSATION_FAILED,
+        JOB_STATE_QUERY,
+        RETRY_UPDATE,
+        ROLLBACK_UPDATE,
+        JobControl,
+        JobState,
+    )
     from contracts.resource_lock import SERIALIZED_PATCH, TURN_SIGNAL, Turn
 
+from workflows.hold import FailureHold, root_cause_of
 from workflows.resource_lock import SubjectTurn
 from workflows.saga import Saga, failure_message
 from workflows.tracking import JobTracker
+
+COMPENSATION_ALERT_PATCH = "compensation-failed-alert"
 
 
 class TrackedJob:
@@ -31,6 +42,8 @@ class TrackedJob:
 
     tracker: JobTracker
     _turn: SubjectTurn | None = None
+    # Set by run_saga; `step()` finds it on the workflow instance (see workflows/hold.py).
+    failure_hold: FailureHold | None = None
 
     @workflow.query(name=JOB_STATE_QUERY)
     def job_state(self) -> JobState:
@@ -41,8 +54,38 @@ class TrackedJob:
         if self._turn is not None:
             self._turn.told(turn)
 
+    @workflow.update(name=RETRY_UPDATE)
+    async def retry_held_step(self, control: JobControl) -> str:
+        assert self.failure_hold is not None  # the validator let it through
+        self.failure_hold.decide("retry", control.comment)
+        return "the failed step runs again"
+
+    @retry_held_step.validator
+    def _validate_retry(self, _control: JobControl) -> None:
+        self._refuse_unless_held("retry")
+
+    @workflow.update(name=ROLLBACK_UPDATE)
+    async def rollback_held_job(self, control: JobControl) -> str:
+        assert self.failure_hold is not None
+        self.failure_hold.decide("rollback", control.comment)
+        return "the job rolls back"
+
+    @rollback_held_job.validator
+    def _validate_rollback(self, _control: JobControl) -> None:
+        self._refuse_unless_held("rollback")
+
+    def _refuse_unless_held(self, action: str) -> None:
+        if self.failure_hold is None or not self.failure_hold.held:
+            raise ApplicationError(
+                f"only a job in needs_attention can {action}; this one is "
+                f"{self.tracker.state.current_phase}",
+                type="NotHeld",
+                non_retryable=True,
+            )
+
     async def run_saga(self, body: Callable[[Saga], Awaitable[dict[str, Any]]]) -> dict[str, Any]:
         saga = Saga(self.tracker)
+        self.failure_hold = FailureHold(self.tracker)
         subject = self.tracker.state.subject
         if subject is not None and workflow.patched(SERIALIZED_PATCH):
             self._turn = SubjectTurn(self.tracker, subject)
@@ -52,8 +95,10 @@ class TrackedJob:
             result = await body(saga)
         except BaseException as error:
             if is_cancelled_exception(error) or _ended_by_cancel(error):
+                self.tracker.state.cancel_requested_at = workflow.now()
                 self.tracker.fail("cancel requested", phase="compensating")
                 problems = await saga.compensate()
+                self._report(saga)
                 self.tracker.fail("; ".join(["cancelled by request", *problems]), phase="cancelled")
                 await self._give_back_turn()
                 if is_cancelled_exception(error):
@@ -64,13 +109,30 @@ class TrackedJob:
                 # which keeps its turn meanwhile.
                 raise
             message = failure_message(error)
+            if self.tracker.state.root_cause is None:
+                self.tracker.state.root_cause = root_cause_of(
+                    error, self.tracker.state.current_phase
+                )
             self.tracker.fail(message, phase="compensating")
             problems = await saga.compensate()
+            self._report(saga)
             self.tracker.fail("; ".join([message, *problems]))
             await self._give_back_turn()
             raise ApplicationError(message, type="JobFailed", non_retryable=True) from None
         await self._give_back_turn()
         return result
+
+    def _report(self, saga: Saga) -> None:
+        """The compensation report goes with the job's final memo; an undo that failed also
+        labels the job, which the platform's alerting finds in visibility."""
+        state = self.tracker.state
+        state.compensation = list(saga.report)
+        if any(entry.status == "failed" for entry in saga.report):
+            state.alert = COMPENSATION_FAILED
+            if workflow.patched(COMPENSATION_ALERT_PATCH):
+                self.tracker.label(
+                    ALERT_LABEL, COMPENSATION_FAILED, "ALERT: a compensation failed, see the report"
+                )
 
     async def _give_back_turn(self) -> None:
         """After the compensation, so the next job in line finds the resource as this one left it."""

@@ -8,7 +8,7 @@ from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from contracts.jobs import without_endpoints
+    from contracts.jobs import CompensationEntry, without_endpoints
 
 from workflows.steps import undoing
 from workflows.tracking import JobTracker
@@ -18,6 +18,8 @@ class Saga:
     def __init__(self, tracker: JobTracker) -> None:
         self._tracker = tracker
         self._undos: list[tuple[str, Callable[[], Awaitable[object]]]] = []
+        # What each undo that ran did, in the order they ran (the job's compensation report).
+        self.report: list[CompensationEntry] = []
 
     def on_failure(self, description: str, undo: Callable[[], Awaitable[object]]) -> None:
         """Registers `undo` *before* its step runs, so a step cancelled half-way is undone too."""
@@ -36,6 +38,13 @@ class Saga:
                 message = f"compensation '{description}' failed: {failure_message(error)}"
                 self._tracker.log(message)
                 problems.append(message)
+                self.report.append(
+                    CompensationEntry(
+                        step=description, status="failed", error=failure_message(error)
+                    )
+                )
+            else:
+                self.report.append(CompensationEntry(step=description, status="ok"))
         return problems
 
 

@@ -11,9 +11,12 @@ from typing import Any, TypeVar
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError, RetryState
 from temporalio.workflow import ActivityCancellationType
 
 with workflow.unsafe.imports_passed_through():
+    from temporalio.exceptions import is_cancelled_exception
+
     from contracts.jobs import STEP_RETRY_MEMO_KEY, StepRetry
 
 T = TypeVar("T")
@@ -99,14 +102,42 @@ async def step(
     start_to_close: timedelta,
     heartbeat: timedelta | None = timedelta(seconds=5),
     long_wait: bool = False,
+    may_hold: bool = True,
 ) -> T:
     """Runs one activity. `start_to_close` bounds one attempt: chosen per step for its work (a
-    registry write 30 s, a Cloud Run apply 10 min); tests/test_timeouts.py checks every call says."""
-    result = await workflow.execute_activity(
-        name, arg, result_type=result_type, **_options(start_to_close, heartbeat, long_wait)
-    )
-    _honour_cancel()
-    return result
+    registry write 30 s, a Cloud Run apply 10 min); tests/oversight/test_timeouts.py checks every
+    call says. In a job started with `on_failure: hold`, a failure for good (final error, or the
+    retry window spent) holds the job instead of raising, and an operator's `retry` runs the
+    activity again here, so the steps before it are not run twice. `may_hold=False` for a step
+    whose failure the workflow handles itself."""
+    while True:
+        try:
+            result = await workflow.execute_activity(
+                name,
+                arg,
+                result_type=result_type,
+                **_options(start_to_close, heartbeat, long_wait),
+            )
+        except ActivityError as error:
+            if not may_hold or not await _held(name, error):
+                raise
+            continue
+        _honour_cancel()
+        return result
+
+
+async def _held(name: str, error: ActivityError) -> bool:
+    """Whether the job held on this failure and the operator chose to retry the step."""
+    hold = getattr(workflow.instance(), "failure_hold", None)
+    if (
+        hold is None
+        or _undoing.get()
+        or is_cancelled_exception(error)
+        or error.retry_state == RetryState.CANCEL_REQUESTED
+        or workflow.cancellation_reason() is not None
+    ):
+        return False
+    return await hold.wait(name, error)
 
 
 async def step_to_the_end(

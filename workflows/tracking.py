@@ -13,6 +13,7 @@ with workflow.unsafe.imports_passed_through():
         JOB_MEMO_KEY,
         MAX_LOG_LINES,
         MEMO_LOG_LINES,
+        NEEDS_ATTENTION,
         JobState,
         JobSubject,
         JobSummaryMemo,
@@ -33,6 +34,7 @@ class JobTracker:
             subject=subject,
             labels={k: v for k, v in (labels or {}).items() if v},
         )
+        self._before_hold: tuple[str, int] | None = None
         self._log = structlog.get_logger("workflow").bind(
             job_id=info.workflow_id,
             workflow_id=info.workflow_id,
@@ -79,6 +81,25 @@ class JobTracker:
         self.log(message or name)
         self._save_memo()
 
+    def hold(self, message: str) -> None:
+        """The job waits for an operator (`retry` or `rollback`): phase `needs_attention`, in
+        visibility too, with the root cause (set by the caller) in the memo."""
+        self._before_hold = (self.state.current_phase, self.state.progress)
+        self.state.current_phase = NEEDS_ATTENTION
+        workflow.upsert_search_attributes([sa.JOB_PHASE.value_set(NEEDS_ATTENTION)])
+        self.log(message)
+        self._save_memo()
+
+    def resume(self, message: str) -> None:
+        """Back to the phase the job was held in, running again."""
+        phase, progress = self._before_hold or ("running", self.state.progress)
+        self._before_hold = None
+        self.state.current_phase = phase
+        self.state.progress = progress
+        workflow.upsert_search_attributes([sa.JOB_PHASE.value_set("running")])
+        self.log(message)
+        self._save_memo()
+
     def complete(self, result: dict[str, Any], message: str = "completed") -> dict[str, Any]:
         self.state.current_phase = "completed"
         self.state.progress = 100
@@ -113,5 +134,9 @@ class JobTracker:
             logs=self.state.logs[-MEMO_LOG_LINES:],
             log_count=len(self.state.logs),
             cancel_effect=self.state.cancel_effect,
+            compensation=self.state.compensation,
+            alert=self.state.alert,
+            root_cause=self.state.root_cause,
+            cancel_requested_at=self.state.cancel_requested_at,
         )
         workflow.upsert_memo({JOB_MEMO_KEY: memo.model_dump(mode="json")})

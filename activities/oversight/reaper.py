@@ -11,8 +11,8 @@ from temporalio import activity
 from temporalio.client import Client, WorkflowExecution, WorkflowExecutionStatus
 from temporalio.service import RPCError, RPCStatusCode
 
-from contracts.jobs import JOB_MEMO_KEY, without_endpoints
-from contracts.oversight.names import ALERT_LABEL, COMPENSATION_FAILED, ReaperSteps
+from contracts.jobs import ALERT_LABEL, COMPENSATION_FAILED, JOB_MEMO_KEY, without_endpoints
+from contracts.oversight.names import ReaperSteps
 from contracts.oversight.reaper import AlertKind, AlertsChanged, PrunedAudit, ReaperInput
 from contracts.resource_lock import LOCK_WORKFLOW
 from contracts.workflow_timeouts import timeouts_for

@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 from activities.provisioning.cloud_run import CloudRunActivities
 from activities.provisioning.image_builds import ImageBuildActivities
+from activities.provisioning.job_cleanup import JobCleanupActivities
 from activities.provisioning.service_databases import ServiceDatabaseActivities
 from activities.provisioning.service_registry import RegistryActivities
 from core.settings import Settings
@@ -17,6 +18,7 @@ def activities(settings: Settings, db: Database) -> list[Callable]:
     registry = RegistryActivities(db)
     service_db = ServiceDatabaseActivities(settings, db)
     image_builds = ImageBuildActivities(settings)
+    job_cleanup = JobCleanupActivities(settings)
     return [
         cloud_run.get_service,
         cloud_run.apply_service,
@@ -47,4 +49,5 @@ def activities(settings: Settings, db: Database) -> list[Callable]:
         image_builds.ensure_trigger,
         image_builds.delete_trigger,
         image_builds.run_first_build,
+        job_cleanup.cleanup_after_terminate,
     ]

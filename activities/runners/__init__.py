@@ -6,9 +6,14 @@ from collections.abc import Callable
 
 from activities.runners.cleanup import CleanupActivities
 from activities.runners.containers import RunnerActivities
+from activities.runners.job_cleanup import RunnerJobCleanup
 from core.settings import Settings
 from store.db import Database
 
 
 def activities(settings: Settings, db: Database) -> list[Callable]:
-    return [*RunnerActivities(settings).all(), CleanupActivities(settings).cleanup]
+    return [
+        *RunnerActivities(settings).all(),
+        CleanupActivities(settings).cleanup,
+        RunnerJobCleanup(settings).cleanup_after_terminate,
+    ]

@@ -4,13 +4,23 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Path, Query
+from fastapi import Body, Path, Query, Request
 
-from api.auth import Reader, Writer
+from api import job_controls
+from api.auth import Admin, Reader, Writer
 from api.deps import JobEngineDep
 from api.errors import answers
 from api.http import JsonRouter
-from api.schemas.jobs import CancelResponse, Job, JobList, JobLogs, JobStatus
+from api.schemas.jobs import (
+    CancelResponse,
+    Job,
+    JobControlRequest,
+    JobControlResponse,
+    JobList,
+    JobLogs,
+    JobStatus,
+    RetryRequest,
+)
 
 router = JsonRouter(prefix="/api/v1/jobs", tags=["jobs"], responses=answers(503))
 
@@ -19,7 +29,7 @@ JobIdPath = Annotated[str, Path(pattern=r"^[A-Za-z0-9_.:-]{1,200}$")]
 
 @router.get("", response_model=JobList)
 async def list_jobs(
-    _: Reader,
+    principal: Reader,
     jobs: JobEngineDep,
     service_name: Annotated[str | None, Query(pattern=r"^[a-z0-9-]{1,63}$")] = None,
     status: JobStatus | None = None,
@@ -30,13 +40,17 @@ async def list_jobs(
     ] = None,
 ) -> JobList:
     return await jobs.list(
-        service_name=service_name, status=status, limit=limit, page_token=page_token
+        service_name=service_name,
+        status=status,
+        limit=limit,
+        page_token=page_token,
+        principal=principal,
     )
 
 
 @router.get("/{job_id}", response_model=Job)
-async def get_job(job_id: JobIdPath, _: Reader, jobs: JobEngineDep) -> Job:
-    job, _state = await jobs.get(job_id)
+async def get_job(job_id: JobIdPath, principal: Reader, jobs: JobEngineDep) -> Job:
+    job, _state = await jobs.get(job_id, principal)
     return job
 
 
@@ -50,11 +64,89 @@ async def get_job_logs(
     return await jobs.logs(job_id, lines)
 
 
+def _audit(request: Request, job_id: str, comment: str | None) -> None:
+    # Read by the audit middleware: which job the call acted on, and the caller's reason.
+    request.state.audit_resource = f"job:{job_id}"
+    request.state.audit_comment = comment
+
+
 @router.post(
     "/{job_id}/cancel", response_model=CancelResponse, status_code=202, responses=answers(409)
 )
-async def cancel_job(job_id: JobIdPath, _: Writer, jobs: JobEngineDep) -> CancelResponse:
+async def cancel_job(
+    job_id: JobIdPath,
+    request: Request,
+    _: Writer,
+    jobs: JobEngineDep,
+    body: JobControlRequest = Body(
+        default=None, description='Optional: `{"comment": "..."}`, the reason, kept for audit.'
+    ),
+) -> CancelResponse:
+    """Graceful: running steps stop, then what the job did is undone (its `compensation`)."""
+    _audit(request, job_id, body.comment if body else None)
     _job, effect = await jobs.cancel(job_id)
     return CancelResponse(
         job_id=job_id, status="cancelling", message=f"cancel requested: {effect}", effect=effect
     )
+
+
+@router.post(
+    "/{job_id}/force-cancel",
+    response_model=JobControlResponse,
+    status_code=202,
+    responses=answers(409),
+)
+async def force_cancel_job(
+    job_id: JobIdPath,
+    request: Request,
+    principal: Admin,
+    jobs: JobEngineDep,
+    body: JobControlRequest = Body(
+        default=None, description='Optional: `{"comment": "..."}`, the reason, kept for audit.'
+    ),
+) -> JobControlResponse:
+    """For a job a graceful cancel did not stop, once the cool-off since that cancel has passed:
+    terminates it and starts a cleanup job that removes what carries its id."""
+    comment = body.comment if body else None
+    _audit(request, job_id, comment)
+    return await job_controls.force_cancel(jobs, job_id, principal, comment)
+
+
+@router.post(
+    "/{job_id}/retry", response_model=JobControlResponse, status_code=202, responses=answers(409)
+)
+async def retry_job(
+    job_id: JobIdPath,
+    request: Request,
+    principal: Writer,
+    jobs: JobEngineDep,
+    body: RetryRequest = Body(
+        default=None, description='Optional: `{"fresh": true, "comment": "..."}`.'
+    ),
+) -> JobControlResponse:
+    """A job in needs_attention runs its failed step again (the steps done before are not run
+    again); with `fresh: true`, a job that failed or was cancelled starts again as a new job."""
+    body = body or RetryRequest()
+    _audit(request, job_id, body.comment)
+    return await job_controls.retry(jobs, job_id, principal, fresh=body.fresh, comment=body.comment)
+
+
+@router.post(
+    "/{job_id}/rollback",
+    response_model=JobControlResponse,
+    status_code=202,
+    responses=answers(409),
+)
+async def rollback_job(
+    job_id: JobIdPath,
+    request: Request,
+    _: Writer,
+    jobs: JobEngineDep,
+    body: JobControlRequest = Body(
+        default=None, description='Optional: `{"comment": "..."}`, the reason, kept for audit.'
+    ),
+) -> JobControlResponse:
+    """A job in needs_attention undoes what it did, as on any failure."""
+    comment = body.comment if body else None
+    _audit(request, job_id, comment)
+    return await job_controls.rollback(jobs, job_id, comment)

@@ -5,15 +5,18 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
+from api.schemas.base import RequestModel
 from api.schemas.types import UtcDateTime
-from contracts.jobs import JobSubject
+from contracts.jobs import CompensationEntry, JobSubject
 
 
 class JobStatus(StrEnum):
     queued = "queued"
     running = "running"
+    # Running, held after a step failed for good (`on_failure: hold`): waits for retry or rollback.
+    needs_attention = "needs_attention"
     completed = "completed"
     failed = "failed"
     cancelled = "cancelled"
@@ -35,6 +38,25 @@ class JobResponse(BaseModel):
     job_url: str
     logs_url: str
     temporal_ui_url: str
+
+
+class JobActions(BaseModel):
+    """What the caller may do to the job now, from its state and the caller's scopes."""
+
+    can_cancel: bool = False
+    can_force_cancel: bool = False
+    can_retry: bool = False
+    can_rollback: bool = False
+
+
+class RootCause(BaseModel):
+    step: str = Field(description="The step (activity) that failed.")
+    message: str = Field(description="The outside system's error, verbatim, without endpoints.")
+    attempts: int | None = Field(None, description="How many times the step was tried.")
+    event_id: int | None = Field(None, description="The failure's event in the job's history.")
+    temporal_ui_url: str | None = Field(
+        None, description="The Temporal Web UI at that event of the job's history."
+    )
 
 
 class Job(BaseModel):
@@ -62,6 +84,21 @@ class Job(BaseModel):
     error: str | None = None
     logs_url: str
     temporal_ui_url: str
+    compensation: list[CompensationEntry] = Field(
+        default_factory=list,
+        description="The undos a failed or cancelled job ran, in the order they ran.",
+    )
+    alert: str | None = Field(
+        None, description="`compensation_failed` when an undo failed: something was left behind."
+    )
+    root_cause: RootCause | None = None
+    retry_of: str | None = Field(None, description="The job this one retries afresh.")
+    retried_by: list[str] = Field(
+        default_factory=list,
+        description="Jobs started afresh as retries of this one (GET /jobs/{id} only).",
+    )
+    cancel_requested_at: UtcDateTime | None = None
+    actions: JobActions = Field(default_factory=JobActions)
     live: bool = Field(
         True,
         description="false when progress, phase and error come from the job's memo (as of its last "
@@ -95,3 +132,33 @@ class CancelResponse(BaseModel):
     status: str
     message: str
     effect: str = Field(description="What the cancel does, as the job's workflow declares it.")
+
+
+class JobControlRequest(RequestModel):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"comment": "the deploy hangs on the IAM step"}]}
+    )
+
+    comment: str | None = Field(None, max_length=1000, description="Why (kept with the audit).")
+
+
+class RetryRequest(JobControlRequest):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{}, {"comment": "quota raised"}, {"fresh": True, "comment": "again"}]
+        }
+    )
+
+    fresh: bool = Field(
+        False,
+        description="For a job that already failed and was compensated: start it again as a new "
+        "job (same workflow and input), linked to this one.",
+    )
+
+
+class JobControlResponse(BaseModel):
+    job_id: str
+    status: str
+    message: str
+    new_job_id: str | None = Field(None, description="The job a fresh retry started.")
+    cleanup_job_id: str | None = Field(None, description="The cleanup job of a force-cancel.")

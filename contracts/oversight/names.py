@@ -26,6 +26,3 @@ class ReaperSteps:
 TIMEOUTS = {Workflows.JOB_REAPER: JobTimeouts(expected=timedelta(minutes=5))}
 
 REAPER_SCHEDULE_ID = "job-reaper"
-# The label a job gets when one of its compensations failed (`alert=compensation_failed`).
-ALERT_LABEL = "alert"
-COMPENSATION_FAILED = "compensation_failed"

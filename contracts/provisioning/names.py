@@ -76,3 +76,8 @@ class ImageBuildSteps:
     ENSURE_TRIGGER = "image_build.ensure_trigger"
     DELETE_TRIGGER = "image_build.delete_trigger"
     RUN_FIRST_BUILD = "image_build.run_first_build"
+
+
+class CleanupSteps:
+    # Removes what a force-cancelled (terminated) job left: see contracts/job_cleanup.py.
+    AFTER_TERMINATE = "provisioning.cleanup_after_terminate"

@@ -34,6 +34,8 @@ class RunnerSteps:
     DEREGISTER = "runners.deregister"
     TEARDOWN = "runners.teardown"
     CLEANUP = "runners.cleanup"
+    # After a force-cancel: what the terminated job made (contracts/job_cleanup.py).
+    CLEANUP_AFTER_TERMINATE = "runners.cleanup_after_terminate"
 
 
 CLEANUP_SCHEDULE_ID = "runners-cleanup"

@@ -1,22 +1,19 @@
 """What one ingest writes: its record and lead, the fields it introduces, and its delivery; the
-caller holds these in one transaction (`begin`)."""
+caller runs them in one transaction (`Database.write`, a writer thread on SQLite), so they are
+plain synchronous Core calls on a `Connection`."""
 
 from __future__ import annotations
 
-import asyncio
 import uuid
-from collections.abc import AsyncIterator, Iterable
-from contextlib import asynccontextmanager
+from collections.abc import Iterable
 from typing import Any
-from weakref import WeakKeyDictionary
 
-from sqlalchemy import func, select
+from sqlalchemy import Connection, bindparam, func, select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from store.crm import cache
 from store.crm.models import Campo, Cuenta, Delivery, Lead, Record
-from store.db import Database
 from store.models import utcnow
 
 # The ingest runs on a bare connection with Core statements: the ORM's unit of work, identity map
@@ -28,12 +25,35 @@ _account = Cuenta.__table__
 _delivery = Delivery.__table__
 _INSERT_RECORD = _record.insert()
 _INSERT_LEAD = _lead.insert()
+# PostgreSQL: the record and its lead in one statement (one round trip instead of two); the lead's
+# foreign key is checked at the statement's end, when the CTE's record exists.
+_INSERT_RECORD_AND_LEAD = (
+    _lead.insert()
+    .values(
+        id=bindparam("lead_id"),
+        cuenta_id=bindparam("cuenta_id"),
+        record_id=bindparam("record_id"),
+        datos=bindparam("lead_datos", type_=_lead.c.datos.type),
+        created_at=bindparam("created_at"),
+    )
+    .add_cte(
+        _record.insert()
+        .values(
+            id=bindparam("record_id"),
+            cuenta_id=bindparam("cuenta_id"),
+            datos=bindparam("record_datos", type_=_record.c.datos.type),
+            metadata=bindparam("metadata", type_=_record.c["metadata"].type),
+            created_at=bindparam("created_at"),
+        )
+        .cte("new_record")
+    )
+)
 
 
-async def account_by_hash(conn: AsyncConnection, key_hash: str) -> cache.AccountView | None:
+def account_by_hash(conn: Connection, key_hash: str) -> cache.AccountView | None:
     """The active account a key hash belongs to: one indexed lookup whether or not it exists."""
     row = (
-        await conn.execute(
+        conn.execute(
             select(_account.c.id, _account.c.auto_crear_campos).where(
                 _account.c.api_key_hash == key_hash, _account.c.activo.is_(True)
             )
@@ -42,16 +62,16 @@ async def account_by_hash(conn: AsyncConnection, key_hash: str) -> cache.Account
     return cache.AccountView(id=row.id, auto_crear_campos=row.auto_crear_campos) if row else None
 
 
-async def fields_of(conn: AsyncConnection, account_id: uuid.UUID) -> cache.Fields:
+def fields_of(conn: Connection, account_id: uuid.UUID) -> cache.Fields:
     """The account's field names and whether each is required."""
-    rows = await conn.execute(
+    rows = conn.execute(
         select(_field.c.nombre_campo, _field.c.es_requerido).where(_field.c.cuenta_id == account_id)
     )
     return {name: required for name, required in rows}
 
 
-async def create_fields(
-    conn: AsyncConnection, account_id: uuid.UUID, fields: Iterable[tuple[str, str]]
+def create_fields(
+    conn: Connection, account_id: uuid.UUID, fields: Iterable[tuple[str, str]]
 ) -> list[str]:
     """Inserts the fields no one has created yet and returns the names this call created.
 
@@ -79,12 +99,12 @@ async def create_fields(
         .on_conflict_do_nothing(index_elements=["cuenta_id", "nombre_campo"])
         .returning(_field.c.nombre_campo)
     )
-    created = await conn.scalars(statement)
+    created = conn.scalars(statement)
     return sorted(created.all())
 
 
-async def add_record_and_lead(
-    conn: AsyncConnection,
+def add_record_and_lead(
+    conn: Connection,
     account_id: uuid.UUID,
     payload: dict[str, Any],
     metadata: dict[str, Any],
@@ -95,7 +115,21 @@ async def add_record_and_lead(
     record_id, lead_id = uuid.uuid4(), uuid.uuid4()
     # Prebuilt statements with parameters: `.values(...)` per call built a new statement and its
     # cache key each time (a tenth of the request's CPU in the profile).
-    await conn.execute(
+    if conn.dialect.name == "postgresql":
+        conn.execute(
+            _INSERT_RECORD_AND_LEAD,
+            {
+                "record_id": record_id,
+                "cuenta_id": account_id,
+                "record_datos": payload,
+                "metadata": metadata,
+                "created_at": now,
+                "lead_id": lead_id,
+                "lead_datos": lead_datos,
+            },
+        )
+        return record_id, lead_id
+    conn.execute(
         _INSERT_RECORD,
         {
             "id": record_id,
@@ -105,7 +139,7 @@ async def add_record_and_lead(
             "created_at": now,
         },
     )
-    await conn.execute(
+    conn.execute(
         _INSERT_LEAD,
         {
             "id": lead_id,
@@ -118,10 +152,10 @@ async def add_record_and_lead(
     return record_id, lead_id
 
 
-async def delivery(conn: AsyncConnection, account_id: uuid.UUID, key: str):
+def delivery(conn: Connection, account_id: uuid.UUID, key: str):
     """The stored delivery (`request_hash`, `response`) or None."""
     return (
-        await conn.execute(
+        conn.execute(
             select(_delivery.c.request_hash, _delivery.c.response).where(
                 _delivery.c.cuenta_id == account_id, _delivery.c.delivery_key == key
             )
@@ -129,14 +163,14 @@ async def delivery(conn: AsyncConnection, account_id: uuid.UUID, key: str):
     ).first()
 
 
-async def add_delivery(
-    conn: AsyncConnection,
+def add_delivery(
+    conn: Connection,
     account_id: uuid.UUID,
     key: str,
     request_hash: str,
     response: dict[str, Any],
 ) -> None:
-    await conn.execute(
+    conn.execute(
         _delivery.insert().values(
             cuenta_id=account_id,
             delivery_key=key,
@@ -145,28 +179,6 @@ async def add_delivery(
             created_at=utcnow(),
         )
     )
-
-
-# SQLite admits one writer at a time. Concurrent ingests on pooled connections otherwise collide
-# on the write lock and wait in SQLite's busy handler, which polls with sleeps of up to 100 ms (the
-# bench's p99 at 10 clients was 500-850 ms against a p50 of 15 ms); queued here they wait only for
-# the writer ahead of them. One lock per engine (and so per event loop).
-_sqlite_writers: WeakKeyDictionary[AsyncEngine, asyncio.Lock] = WeakKeyDictionary()
-
-
-@asynccontextmanager
-async def begin(db: Database) -> AsyncIterator[AsyncConnection]:
-    """One transaction on a bare connection (no ORM session): `async with begin(db) as conn`."""
-    engine = db.engine
-    if engine.dialect.name != "sqlite":
-        async with engine.begin() as conn:
-            yield conn
-        return
-    lock = _sqlite_writers.get(engine)
-    if lock is None:
-        lock = _sqlite_writers[engine] = asyncio.Lock()
-    async with lock, engine.begin() as conn:
-        yield conn
 
 
 async def page_of(

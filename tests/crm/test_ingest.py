@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 
+import asyncpg
 import pytest
 from sqlalchemy import event
 
@@ -245,10 +246,12 @@ async def test_the_rate_limit_can_count_in_redis(tmp_path):
 
 async def test_the_database_dropping_mid_ingest_answers_503_and_writes_nothing(crm):
     account_id, key = await crm.account()
-    engine = crm.db.engine.sync_engine
+    engine = crm.db.write_engine
 
     def fail_on_lead_insert(conn, cursor, statement, *_args):
-        if statement.lstrip().upper().startswith("INSERT INTO CRM_LEADS"):
+        # On PostgreSQL the record and its lead are one statement; on SQLite the lead's INSERT
+        # comes after the record's, in the same transaction.
+        if "INSERT INTO CRM_LEADS" in statement.upper():
             raise ConnectionResetError("connection to the database lost")
 
     event.listen(engine, "before_cursor_execute", fail_on_lead_insert)
@@ -281,3 +284,27 @@ async def test_an_unreachable_database_answers_503(crm):
         await dead.dispose()
     assert response.status_code == 503 and listing.status_code in (401, 503)
     assert (await crm.counts())["crm_records"] == 0
+
+
+async def test_an_ingest_after_the_server_dropped_the_pooled_connections_is_stored(crm):
+    """No pre-ping: a pooled connection the server closed is found dead by the ingest's first
+    statement, and the ingest runs again on a fresh one (nothing was written on the dead one)."""
+    if crm.db.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite has no server to drop connections")
+    _, key = await crm.account()
+    assert (await crm.http.post(f"/api/v1/ingest/{key}", json=PAYLOAD)).status_code == 200
+    url = crm.db.engine.url
+    admin = await asyncpg.connect(
+        host=url.host, port=url.port, user=url.username, database=url.database
+    )
+    try:
+        dropped = await admin.fetchval(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+    finally:
+        await admin.close()
+    assert dropped >= 1
+    response = await crm.http.post(f"/api/v1/ingest/{key}", json=PAYLOAD)
+    assert response.status_code == 200, response.text
+    assert (await crm.counts())["crm_records"] == 2

@@ -54,13 +54,22 @@ async def test_a_cancel_is_recorded_with_its_comment_and_the_job(api):
     request_id = rid()
     cancel = await api.post(
         f"/api/v1/jobs/{job_id}/cancel",
-        headers={"X-Request-ID": request_id, "X-Audit-Reason": "wrong image"},
+        json={"comment": "wrong image"},
+        headers={"X-Request-ID": request_id, "X-Audit-Reason": "the header loses to the route"},
     )
     assert cancel.status_code in (202, 409), cancel.text
+    # Again, without a comment in the body: the X-Audit-Reason header is the reason.
+    again_id = rid()
+    again = await api.post(
+        f"/api/v1/jobs/{job_id}/cancel",
+        headers={"X-Request-ID": again_id, "X-Audit-Reason": "asked twice"},
+    )
     row = await row_for(api, request_id)
-    assert row["resource"] == f"jobs/{job_id}" and row["job_id"] == job_id
+    assert row["resource"] == f"job:{job_id}" and row["job_id"] == job_id
     assert row["comment"] == "wrong image"
     assert row["status_code"] == cancel.status_code
+    second = await row_for(api, again_id)
+    assert second["comment"] == "asked twice" and second["status_code"] == again.status_code
     await wait_for_job(api, job_id)
 
 

@@ -157,6 +157,7 @@ class SetupImageBuild(TrackedJob):
                 FirstBuildResult,
                 start_to_close=BUILD_WAIT,
                 long_wait=True,
+                may_hold=False,
             )
         except ActivityError as error:
             if is_cancelled_exception(error):

@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import structlog
+from sqlalchemy import Connection
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from api.errors import ApiError
@@ -76,17 +79,16 @@ async def ingest(
 ) -> dict[str, Any]:
     check(payload)
     request_hash = _request_hash(payload) if delivery_key else ""
+    write = partial(_write, account_key, payload, source_ip, delivery_key, request_hash)
     for attempt in range(1, _ATTEMPTS + 1):
         try:
-            return await _write(db, account_key, payload, source_ip, delivery_key, request_hash)
+            written = await db.write(write)
         except IntegrityError:
             # The one unique row an ingest can collide on is its delivery: a concurrent retry of
             # the same delivery committed first. Its answer is this one's.
             if delivery_key is None:
                 raise
-            async with store.begin(db) as conn:
-                account = await _account(conn, account_key)
-                found = account and await store.delivery(conn, account.id, delivery_key)
+            found = await db.write(partial(_stored_delivery, account_key, delivery_key))
             if not found:
                 raise
             return _replay(found, request_hash)
@@ -94,91 +96,106 @@ async def ingest(
             if attempt == _ATTEMPTS or not _retryable(error):
                 raise
             log.info("crm ingest retried after a transaction conflict", attempt=attempt)
+            continue
+        response = written.response
+        if written.fields_created:
+            # Committed: the next ingest reads the account's fields again, new ones included.
+            cache.forget_fields(written.account_id)
+        if written.stored:
+            log.info(
+                "crm delivery stored",
+                account_id=str(written.account_id),
+                record_id=response["record_id"],
+                fields_created=len(response["fields_created"]),
+                unknown_fields=len(response["unknown_fields"]),
+            )
+        return response
     raise AssertionError("unreachable")
 
 
-async def _account(conn, account_key: str) -> cache.AccountView | None:
+def _stored_delivery(account_key: str, delivery_key: str, conn: Connection):
+    account = _account(conn, account_key)
+    return account and store.delivery(conn, account.id, delivery_key)
+
+
+def _account(conn: Connection, account_key: str) -> cache.AccountView | None:
     key_hash = accounts.hash_key(account_key)
     found = cache.account(key_hash)
     if found is None:
-        found = await store.account_by_hash(conn, key_hash)
+        found = store.account_by_hash(conn, key_hash)
         if found is not None:
             cache.put_account(key_hash, found)
     return found
 
 
-async def _fields(conn, account_id) -> cache.Fields:
+def _fields(conn: Connection, account_id) -> cache.Fields:
     found = cache.fields(account_id)
     if found is None:
-        found = await store.fields_of(conn, account_id)
+        found = store.fields_of(conn, account_id)
         cache.put_fields(account_id, found)
     return found
 
 
-async def _write(
-    db: Database,
+@dataclass(frozen=True, slots=True)
+class _Written:
+    response: dict[str, Any]
+    account_id: Any = None
+    # False when the delivery was already stored: its first answer is replayed.
+    stored: bool = True
+    fields_created: bool = False
+
+
+def _write(
     account_key: str,
     payload: dict[str, Any],
     source_ip: str | None,
     delivery_key: str | None,
     request_hash: str,
-) -> dict[str, Any]:
-    async with store.begin(db) as conn:
-        account = await _account(conn, account_key)
-        if account is None:
-            raise _not_found()
-        if delivery_key is not None:
-            found = await store.delivery(conn, account.id, delivery_key)
-            if found is not None:
-                return _replay(found, request_hash)
-        fields = await _fields(conn, account.id)
-        missing = sorted(
-            name for name, required in fields.items() if required and payload.get(name) is None
-        )
-        if missing:
-            raise ApiError(
-                400,
-                f"required fields missing: {', '.join(missing)}",
-                details={
-                    "missing": missing,
-                    "fields": [{"field": n, "message": "required"} for n in missing],
-                },
-            )
-        new = [name for name in payload if name not in fields]
-        created: list[str] = []
-        unknown: list[str] = []
-        if new and account.auto_crear_campos:
-            # The cache may lack a field a concurrent ingest created: ON CONFLICT skips it, and
-            # only the names this insert created are reported.
-            created = await store.create_fields(
-                conn, account.id, [(name, infer_type(payload[name])) for name in new]
-            )
-            lead_datos = payload
-        else:
-            unknown = new
-            lead_datos = {name: value for name, value in payload.items() if name in fields}
-        metadata = {"source_ip": source_ip, "unknown_fields": unknown or None}
-        record_id, lead_id = await store.add_record_and_lead(
-            conn, account.id, payload, metadata, lead_datos
-        )
-        response = {
-            "success": True,
-            "record_id": str(record_id),
-            "lead_id": str(lead_id),
-            "unknown_fields": unknown,
-            "auto_create_enabled": account.auto_crear_campos,
-            "fields_created": created,
-        }
-        if delivery_key is not None:
-            await store.add_delivery(conn, account.id, delivery_key, request_hash, response)
-    if new and account.auto_crear_campos:
-        # Committed: the next ingest reads the account's fields again, new ones included.
-        cache.forget_fields(account.id)
-    log.info(
-        "crm delivery stored",
-        account_id=str(account.id),
-        record_id=response["record_id"],
-        fields_created=len(created),
-        unknown_fields=len(unknown),
+    conn: Connection,
+) -> _Written:
+    account = _account(conn, account_key)
+    if account is None:
+        raise _not_found()
+    if delivery_key is not None:
+        found = store.delivery(conn, account.id, delivery_key)
+        if found is not None:
+            return _Written(_replay(found, request_hash), stored=False)
+    fields = _fields(conn, account.id)
+    missing = sorted(
+        name for name, required in fields.items() if required and payload.get(name) is None
     )
-    return response
+    if missing:
+        raise ApiError(
+            400,
+            f"required fields missing: {', '.join(missing)}",
+            details={
+                "missing": missing,
+                "fields": [{"field": n, "message": "required"} for n in missing],
+            },
+        )
+    new = [name for name in payload if name not in fields]
+    created: list[str] = []
+    unknown: list[str] = []
+    if new and account.auto_crear_campos:
+        # The cache may lack a field a concurrent ingest created: ON CONFLICT skips it, and
+        # only the names this insert created are reported.
+        created = store.create_fields(
+            conn, account.id, [(name, infer_type(payload[name])) for name in new]
+        )
+        lead_datos = payload
+    else:
+        unknown = new
+        lead_datos = {name: value for name, value in payload.items() if name in fields}
+    metadata = {"source_ip": source_ip, "unknown_fields": unknown or None}
+    record_id, lead_id = store.add_record_and_lead(conn, account.id, payload, metadata, lead_datos)
+    response = {
+        "success": True,
+        "record_id": str(record_id),
+        "lead_id": str(lead_id),
+        "unknown_fields": unknown,
+        "auto_create_enabled": account.auto_crear_campos,
+        "fields_created": created,
+    }
+    if delivery_key is not None:
+        store.add_delivery(conn, account.id, delivery_key, request_hash, response)
+    return _Written(response, account.id, fields_created=bool(new and account.auto_crear_campos))

@@ -2,4 +2,6 @@
 
 from api.routes.crm import accounts, fields, ingest, leads
 
-ROUTERS = [ingest.router, accounts.router, fields.router, leads.router]
+# Apart: the app mounts the webhook before every other router (see api/app.py).
+WEBHOOK_ROUTERS = [ingest.router]
+ROUTERS = [accounts.router, fields.router, leads.router]

@@ -7,6 +7,7 @@ from api.routes.provisioning import (
     service_databases,
     services,
 )
+from contracts.provisioning.names import CleanupSteps
 
 # image_builds first: its fixed path must win over services' `/{service_name}` routes.
 ROUTERS = [
@@ -16,3 +17,6 @@ ROUTERS = [
     service_databases.router,
     external_services.router,
 ]
+
+# What a force-cancel's cleanup job runs for this system (contracts/job_cleanup.py).
+JOB_CLEANUPS = [CleanupSteps.AFTER_TERMINATE]

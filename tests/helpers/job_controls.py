@@ -1,0 +1,43 @@
+"""What the job-control tests share: a deploy that holds on failure, a Cloud Run fault on one of
+its late steps, and reading jobs with another API key."""
+
+from __future__ import annotations
+
+import httpx
+
+from tests.helpers.platform import wait_for_job
+from tests.helpers.provisioning import IMAGE
+
+HOLD = {"X-Job-On-Failure": "hold"}
+IAM_REFUSAL = "Policy members must be of the form user:, serviceAccount: or allUsers"
+
+
+async def start_deploy(api: httpx.AsyncClient, name: str, hold: bool = False) -> str:
+    response = await api.post(
+        "/api/v1/services/deploy",
+        json={"service_name": name, "image": IMAGE},
+        headers=HOLD if hold else None,
+    )
+    assert response.status_code == 202, response.text
+    return response.json()["job_id"]
+
+
+def refuse_access_policy(localcloud, name: str, times: int = 5) -> None:
+    """The access-policy step (after the service exists) fails for good: a Cloud Run 400."""
+    localcloud.inject_fault(
+        fail_next=times,
+        code=400,
+        method="POST",
+        path_contains=f"/services/{name}:setIamPolicy",
+        message=IAM_REFUSAL,
+    )
+
+
+async def held(api: httpx.AsyncClient, job_id: str) -> dict:
+    return await wait_for_job(api, job_id, until={"needs_attention", "failed", "completed"})
+
+
+async def create_key(api: httpx.AsyncClient, *scopes: str) -> str:
+    response = await api.post("/api/v1/api-keys", json={"name": "jobs", "scopes": list(scopes)})
+    assert response.status_code == 201, response.text
+    return response.json()["key"]

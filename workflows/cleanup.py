@@ -1,0 +1,67 @@
+"""CleanupAfterTerminate: after a force-cancel, runs every system's cleanup step for the terminated
+job's id. A step that fails does not stop the others; the job then fails with the alert label, as
+a failed compensation does."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from temporalio import workflow
+from temporalio.exceptions import ActivityError, ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from contracts.job_cleanup import (
+        CLEANUP_OF_LABEL,
+        CLEANUP_OPERATION,
+        CLEANUP_WORKFLOW,
+        JobCleanupInput,
+        JobCleanupResult,
+    )
+    from contracts.jobs import ALERT_LABEL, COMPENSATION_FAILED, CompensationEntry
+
+from workflows.job import TrackedJob
+from workflows.saga import failure_message
+from workflows.steps import step
+from workflows.tracking import JobTracker
+
+# One system's cleanup: listing and deleting what carries the job's id (a Cloud Run delete is a
+# long-running operation of minutes).
+_CLEANUP_STEP = timedelta(minutes=10)
+
+
+@workflow.defn(name=CLEANUP_WORKFLOW)
+class CleanupAfterTerminate(TrackedJob):
+    @workflow.init
+    def __init__(self, inp: JobCleanupInput) -> None:
+        # No subject: the terminated job's turn is given back by the lock itself, and this job
+        # removes only what carries the terminated job's id.
+        self.tracker = JobTracker(CLEANUP_OPERATION, None, {CLEANUP_OF_LABEL: inp.job_id})
+
+    @workflow.run
+    async def run(self, inp: JobCleanupInput) -> dict[str, Any]:
+        track = self.tracker
+        removed: list[str] = []
+        for index, name in enumerate(inp.steps):
+            track.phase(name, 10 + 80 * index // max(1, len(inp.steps)), f"running {name}")
+            try:
+                result = await step(name, inp, JobCleanupResult, start_to_close=_CLEANUP_STEP)
+            except (ActivityError, ApplicationError) as error:
+                track.state.compensation.append(
+                    CompensationEntry(step=name, status="failed", error=failure_message(error))
+                )
+                track.log(f"{name} failed: {failure_message(error)}")
+                continue
+            track.state.compensation.append(CompensationEntry(step=name, status="ok"))
+            removed += result.removed
+            for what in result.removed:
+                track.log(f"removed {what}")
+        if any(entry.status == "failed" for entry in track.state.compensation):
+            track.state.alert = COMPENSATION_FAILED
+            track.label(ALERT_LABEL, COMPENSATION_FAILED, "ALERT: a cleanup step failed")
+            track.fail(f"cleanup after {inp.job_id} left something behind")
+            raise ApplicationError("a cleanup step failed", type="JobFailed", non_retryable=True)
+        return track.complete(
+            {"job_id": inp.job_id, "removed": removed},
+            f"cleaned up after {inp.job_id}: {len(removed)} removed",
+        )
