@@ -146,6 +146,14 @@ async def test_refused_mutating_calls_are_recorded_with_their_status(api, api_se
             headers={"X-Request-ID": forbidden_id},
         )
         assert forbidden.status_code == 403
+    too_big_id = rid()
+    too_big = await api.post(
+        "/api/v1/services/deploy",
+        content=b'{"service_name": "' + b"x" * (2 * 1024 * 1024) + b'"}',
+        headers={"X-Request-ID": too_big_id, "Content-Type": "application/json"},
+    )
+    assert too_big.status_code == 413
+    assert (await row_for(api, too_big_id))["status_code"] == 413
     assert (await row_for(api, invalid_id))["status_code"] == 400
     # Refused before authentication ran (the body is not JSON): the key is still the actor.
     assert (await row_for(api, malformed_id))["status_code"] == 400
