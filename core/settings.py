@@ -128,6 +128,16 @@ class Settings(BaseSettings):
     gateway_upstream_timeout_seconds: float = Field(default=30.0, gt=0)
     gateway_drain_seconds: float = Field(default=5.0, ge=0)
 
+    # The LiteLLM proxy's admin API (customers' users and keys, agents' keys, prompts): the local
+    # cloud's `/litellm` and its dev master key by default; production: the proxy's URL and key.
+    litellm_base_url: str | None = None
+    litellm_master_key: SecretStr = SecretStr("sk-localcloud-litellm-master-key")
+    litellm_timeout_seconds: float = Field(default=15.0, gt=0)
+    # What deployed agents call (their LITELLM_URL); defaults to litellm_base_url.
+    litellm_agent_url: str | None = None
+    # DELETE /agents/{name} waits this long for RetireAgent: 204 when done, else 202 with the job.
+    agent_retire_wait_seconds: float = Field(default=20.0, ge=0)
+
     # Access policy applied to private services (seed 000 §1.2)
     private_access_domain: str = "conneskills.com"
     onboarding_service_account: str = "ai-agent-onboarding"
@@ -189,6 +199,14 @@ class Settings(BaseSettings):
         if self.github_api_token is not None:
             return self.github_api_token.get_secret_value()
         return "localcloud-github-token"
+
+    @property
+    def resolved_litellm_base_url(self) -> str:
+        return (self.litellm_base_url or f"{self.localcloud_url}/litellm").rstrip("/")
+
+    @property
+    def resolved_litellm_agent_url(self) -> str:
+        return (self.litellm_agent_url or self.resolved_litellm_base_url).rstrip("/")
 
     @property
     def resolved_gateway_upstream_url(self) -> str:

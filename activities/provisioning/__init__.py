@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from activities.provisioning.agents import AgentActivities
 from activities.provisioning.cloud_run import CloudRunActivities
 from activities.provisioning.image_builds import ImageBuildActivities
 from activities.provisioning.job_cleanup import JobCleanupActivities
@@ -19,6 +20,7 @@ def activities(settings: Settings, db: Database) -> list[Callable]:
     service_db = ServiceDatabaseActivities(settings, db)
     image_builds = ImageBuildActivities(settings)
     job_cleanup = JobCleanupActivities(settings)
+    agents = AgentActivities(settings, db)
     return [
         cloud_run.get_service,
         cloud_run.apply_service,
@@ -50,4 +52,11 @@ def activities(settings: Settings, db: Database) -> list[Callable]:
         image_builds.delete_trigger,
         image_builds.run_first_build,
         job_cleanup.cleanup_after_terminate,
+        agents.find_customer,
+        agents.check_prompt,
+        agents.provision_key,
+        agents.remove_job_key,
+        agents.describe,
+        agents.delete_secret,
+        agents.delete_key,
     ]

@@ -18,6 +18,8 @@ class Operations:
     UNDEPLOY = "undeploy"
     CREATE_SERVICE_DATABASE = "create_service_database"
     SETUP_IMAGE_BUILD = "setup_image_build"
+    DEPLOY_AGENT = "deploy_agent"
+    RETIRE_AGENT = "retire_agent"
 
 
 class Workflows:
@@ -25,6 +27,8 @@ class Workflows:
     UNDEPLOY_SERVICE = "UndeployService"
     CREATE_SERVICE_DATABASE = "CreateServiceDatabase"
     SETUP_IMAGE_BUILD = "SetupImageBuild"
+    DEPLOY_AGENT = "DeployAgent"
+    RETIRE_AGENT = "RetireAgent"
 
 
 # Per workflow type (see contracts/timeouts.py). A deploy is a Cloud Run apply (minutes) with a few
@@ -81,3 +85,13 @@ class ImageBuildSteps:
 class CleanupSteps:
     # Removes what a force-cancelled (terminated) job left: see contracts/job_cleanup.py.
     AFTER_TERMINATE = "provisioning.cleanup_after_terminate"
+
+
+class AgentSteps:
+    FIND_CUSTOMER = "agent.find_customer"
+    CHECK_PROMPT = "agent.check_prompt"
+    PROVISION_KEY = "agent.provision_key"
+    REMOVE_JOB_KEY = "agent.remove_job_key"
+    DESCRIBE = "agent.describe"
+    DELETE_SECRET = "agent.delete_secret"
+    DELETE_KEY = "agent.delete_key"

@@ -175,3 +175,13 @@ class SecretStore:
             return True
         except gexc.NotFound:
             return False
+
+    def enabled_versions(self, name: str) -> list[str]:
+        """The ids of the secret's enabled versions, newest first."""
+        pager = self.client.list_secret_versions(
+            request={"parent": self.path(name), "filter": "state:ENABLED"}, retry=None
+        )
+        return [v.name.rsplit("/", 1)[-1] for v in pager]
+
+    def destroy_version(self, name: str, version: str) -> None:
+        self.client.destroy_secret_version(name=f"{self.path(name)}/versions/{version}", retry=None)

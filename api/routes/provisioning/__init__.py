@@ -1,6 +1,7 @@
 """The provisioning system's HTTP surface (seed 000): its routers, collected by `api/app.py`."""
 
 from api.routes.provisioning import (
+    agents,
     external_services,
     image_builds,
     secrets,
@@ -16,6 +17,7 @@ ROUTERS = [
     secrets.router,
     service_databases.router,
     external_services.router,
+    agents.router,
 ]
 
 # What a force-cancel's cleanup job runs for this system (contracts/job_cleanup.py).

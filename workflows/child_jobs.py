@@ -1,0 +1,58 @@
+"""Child jobs: a workflow starting another job workflow as its child, so the child is a job like any
+other (listed, queryable, cancellable, with its own job id) and appears under its parent in the
+Temporal UI. Domain-free: callers name the workflow, its input, subject and labels."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any, TypeVar
+
+from temporalio import workflow
+from temporalio.common import SearchAttributePair, TypedSearchAttributes
+
+with workflow.unsafe.imports_passed_through():
+    from contracts.jobs import STEP_RETRY_MEMO_KEY, JobSubject
+    from temporal import search_attributes as sa
+
+T = TypeVar("T")
+
+
+async def run_child_job(
+    workflow_name: str,
+    arg: Any,
+    *,
+    job_id: str,
+    operation: str,
+    subject: JobSubject | None,
+    labels: dict[str, str] | None = None,
+    result_type: type[T] | None = None,
+    execution_timeout: timedelta | None = None,
+) -> T:
+    """Runs the child to its end and returns its result. The child gets what the API gives a job it
+    starts (search attributes, the parent's step-retry window), so listings and the jobs API treat
+    it as a job. A cancel of the parent reaches the child, which compensates before it ends; the
+    parent's await then raises and the parent compensates what it did itself."""
+    known = {key: value for key, value in (labels or {}).items() if value}
+    attributes = [
+        SearchAttributePair(sa.OPERATION, operation),
+        SearchAttributePair(sa.JOB_PHASE, "queued"),
+        SearchAttributePair(sa.CREATED_AT, workflow.now()),
+    ]
+    if subject is not None:
+        attributes.append(SearchAttributePair(sa.SUBJECT, subject.key))
+    if known:
+        attributes.append(SearchAttributePair(sa.LABELS, sa.label_values(known)))
+    memo: dict[str, Any] = {}
+    retry = workflow.memo_value(STEP_RETRY_MEMO_KEY, default=None)
+    if retry is not None:
+        memo[STEP_RETRY_MEMO_KEY] = retry
+    return await workflow.execute_child_workflow(
+        workflow_name,
+        arg,
+        id=job_id,
+        result_type=result_type,
+        search_attributes=TypedSearchAttributes(attributes),
+        memo=memo,
+        execution_timeout=execution_timeout,
+        static_summary=f"{operation} {subject.name if subject else ''}".strip(),
+    )
