@@ -38,6 +38,9 @@ TIMEOUTS = {
     Workflows.UNDEPLOY_SERVICE: JobTimeouts(expected=timedelta(minutes=15)),
     Workflows.CREATE_SERVICE_DATABASE: JobTimeouts(expected=timedelta(minutes=10)),
     Workflows.SETUP_IMAGE_BUILD: JobTimeouts(expected=timedelta(hours=2, minutes=30)),
+    # An agent's deploy runs a DeployService child (20 min) after its key and prompt steps.
+    Workflows.DEPLOY_AGENT: JobTimeouts(expected=timedelta(minutes=30)),
+    Workflows.RETIRE_AGENT: JobTimeouts(expected=timedelta(minutes=15)),
 }
 
 
