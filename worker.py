@@ -12,8 +12,10 @@ import structlog
 from temporalio.client import Client
 from temporalio.worker import Worker
 
+import activities.oversight
 import activities.provisioning
 import activities.runners
+import workflows.oversight
 import workflows.provisioning
 import workflows.runners
 from activities.jobs import JobActivities
@@ -30,6 +32,7 @@ from workflows.resource_lock import ResourceLock
 SYSTEMS = [
     (workflows.provisioning.WORKFLOWS, activities.provisioning.activities),
     (workflows.runners.WORKFLOWS, activities.runners.activities),
+    (workflows.oversight.WORKFLOWS, activities.oversight.activities),
 ]
 # The shared job machinery's own: the lock that makes jobs on one resource take turns, and the
 # cleanup job that follows a force-cancel.

@@ -13,6 +13,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from contracts.resource_lock import (
     ACQUIRE_SIGNAL,
     LOCK_DIVISION,
+    LOCK_TIMEOUTS,
     LOCK_WORKFLOW,
     JobRef,
     LockState,
@@ -47,6 +48,7 @@ class JobActivities:
                 [SearchAttributePair(sa.NAMESPACE_DIVISION, LOCK_DIVISION)]
             ),
             static_summary=f"lock on {request.subject}",
+            execution_timeout=LOCK_TIMEOUTS.execution,
         )
 
     @activity.defn(name=LockSteps.HOLDER_ENDED)

@@ -12,13 +12,16 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from api import openapi
+from api.audit_trail import AuditTrail
+from api.audit_writer import AuditWriter
 from api.deps import PlatformState
 from api.docs import install_docs
 from api.errors import install_error_handlers
 from api.http import BodyLimit
 from api.job_engine import JobEngine
+from api.logic.oversight.schedule import ensure_in_background as ensure_reaper_schedule
 from api.logic.runners.schedule import ensure_in_background as ensure_runner_cleanup_schedule
-from api.routes import api_keys, codec, crm, health, jobs, provisioning, runners
+from api.routes import api_keys, codec, crm, health, jobs, oversight, provisioning, runners
 from core.local_keys import LocalKeyError, with_local_keys
 from core.logging import configure_logging
 from core.settings import Settings, get_settings
@@ -49,11 +52,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         async with db.transaction() as session:
             await key_store.ensure(session, "admin", settings.admin_api_key, key_store.ADMIN_SCOPES)
         temporal = await connect(settings, lazy=True, fail_fast=True)
+        audit = AuditWriter(db, settings.data_dir, settings.audit_queue_size)
+        await audit.start()
         app.state.platform = PlatformState(
             settings=settings,
             db=db,
             temporal=temporal,
             jobs=JobEngine(temporal, settings, _job_cleanups()),
+            audit=audit,
         )
         log.info("api ready", port=settings.api_port, temporal=settings.temporal_address)
         # Everything loaded so far (the platform's modules, schemas, routes) lives as long as the
@@ -62,9 +68,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         gc.collect()
         gc.freeze()
         # The runners' orphan reaper is a Temporal Schedule; set up without delaying the start.
-        schedule = asyncio.create_task(ensure_runner_cleanup_schedule(temporal, settings))
+        schedules = [
+            asyncio.create_task(ensure_runner_cleanup_schedule(temporal, settings)),
+            # The stuck-job finder, the alerts and the audit retention (issue 10).
+            asyncio.create_task(ensure_reaper_schedule(temporal, settings)),
+        ]
         yield
-        schedule.cancel()
+        for schedule in schedules:
+            schedule.cancel()
+        await audit.stop()
         await db.dispose()
 
     app = FastAPI(
@@ -88,6 +100,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         allow_methods=["*"],
         allow_headers=["*"],
     )
+    # Outermost: every mutating call is recorded, even one refused by the body limit or CORS.
+    app.add_middleware(AuditTrail)
     install_error_handlers(app)
     openapi.install(app)
     # Routing tries the routers in order (about 5 µs for each one passed, 90 µs for the last): the
@@ -97,7 +111,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Shared routers first, then each system's.
     for router in (health.router, jobs.router, api_keys.router, codec.router):
         app.include_router(router)
-    for router in (*provisioning.ROUTERS, *runners.ROUTERS):
+    for router in (*provisioning.ROUTERS, *runners.ROUTERS, *oversight.ROUTERS):
         app.include_router(router)
     for router in crm.ROUTERS:
         app.include_router(router)

@@ -12,9 +12,11 @@ from typing import Annotated
 
 from fastapi import Depends, Request, Security
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+from starlette.datastructures import Headers
 
 from api.errors import ApiError
 from store import api_keys
+from store.db import Database
 
 SCOPES = ("read", "write", "admin", "secrets", "crm", "runners")
 # A broader scope grants the narrower ones it contains.
@@ -105,8 +107,16 @@ async def current_principal(
     key = header_key or (bearer.credentials if bearer else None)
     if not key:
         raise ApiError(401, "missing API key: send X-API-Key or Authorization: Bearer")
-    key_hash = api_keys.hash_key(key)
-    db = request.app.state.platform.db
+    principal = await principal_for_key(request.app.state.platform.db, key)
+    if principal is None:
+        raise ApiError(401, "unknown or revoked API key")
+    # The audit trail (api/audit_trail.py) reads who made the call from here.
+    request.state.principal = principal
+    return principal
+
+
+async def principal_for_key(db: Database, key: str) -> Principal | None:
+    """The active key's principal, through the cache; None for an unknown or revoked key."""
 
     async def find() -> Principal | None:
         async with db.transaction() as session:
@@ -115,10 +125,15 @@ async def current_principal(
             return None
         return Principal(key_id=row.id, name=row.name, scopes=frozenset(row.scopes))
 
-    principal = await principal_cache.principal(key_hash, find)
-    if principal is None:
-        raise ApiError(401, "unknown or revoked API key")
-    return principal
+    return await principal_cache.principal(api_keys.hash_key(key), find)
+
+
+def presented_key(headers: Headers) -> str | None:
+    """The key a request carries, as `current_principal` reads it (for callers outside routing)."""
+    if key := headers.get("x-api-key"):
+        return key
+    scheme, _, credentials = headers.get("authorization", "").partition(" ")
+    return credentials.strip() or None if scheme.lower() == "bearer" else None
 
 
 def require(scope: str):

@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 from fastapi import Depends, Header, Request
 from temporalio.client import Client
 
+from api.audit_writer import AuditWriter
 from api.job_engine import JobEngine, requested_failure_mode
 from core.settings import Settings
 from store.db import Database
@@ -19,6 +20,8 @@ class PlatformState:
     db: Database
     temporal: Client
     jobs: JobEngine
+    # None in an app whose lifespan has not started it (nothing is recorded then).
+    audit: AuditWriter | None = None
 
 
 # Async on purpose: FastAPI runs a plain `def` dependency in a worker thread, a thread hop per

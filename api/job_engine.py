@@ -40,6 +40,7 @@ from temporalio.common import (
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
+from api import audit_trail
 from api import job_history as history
 from api.auth import Principal
 from api.errors import ApiError, not_found
@@ -64,6 +65,7 @@ from contracts.jobs import (
 )
 from contracts.jobs import RootCause as RecordedCause
 from contracts.resource_lock import LOCK_WORKFLOW
+from contracts.workflow_timeouts import timeouts_for
 from core.settings import Settings
 from temporal import search_attributes as sa
 
@@ -246,12 +248,14 @@ class JobEngine:
                 id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
                 id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
                 static_summary=f"{operation} {subject.name if subject else ''}".strip(),
+                execution_timeout=timeouts_for(workflow).execution,
             )
         except WorkflowAlreadyStartedError:
             if not idempotency_key:
                 raise
             handle = self.client.get_workflow_handle(job_id)
         self._jobs_changed()
+        audit_trail.note(job_id=job_id, resource=subject.key if subject else None)
         status = JobStatus.queued
         if idempotency_key:
             # A repeated key may have landed on the job an earlier request started: its hash,

@@ -7,12 +7,19 @@ activity takes a `JobCleanupInput` and returns a `JobCleanupResult`."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from pydantic import BaseModel, Field
+
+from contracts.timeouts import JobTimeouts
 
 CLEANUP_WORKFLOW = "CleanupAfterTerminate"
 CLEANUP_OPERATION = "cleanup"
 # Label of a cleanup job: the id of the job it cleans up after.
 CLEANUP_OF_LABEL = "cleanup_of"
+# Every system's step deletes what the terminated job made (Cloud Run services, secrets, runner
+# containers): minutes each (see contracts/timeouts.py).
+CLEANUP_TIMEOUTS = JobTimeouts(expected=timedelta(minutes=30))
 
 
 class JobCleanupInput(BaseModel):

@@ -3,7 +3,11 @@ workflow's name and id, its signals, and the activities it needs. Nothing here k
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from pydantic import BaseModel, Field
+
+from contracts.timeouts import JobTimeouts
 
 LOCK_WORKFLOW = "ResourceLock"
 ACQUIRE_SIGNAL = "acquire"
@@ -16,6 +20,10 @@ SERIALIZED_PATCH = "serialized-by-subject"
 # whose query does not name the division (as it does for schedules' workflows), so the job listings
 # stay unfiltered and never show a lock as a job.
 LOCK_DIVISION = "ConneskillsLocks"
+# A lock lives while jobs hold or wait for its subject, which may be for days on a busy one; the
+# reaper never looks at it (it is not a job). Its execution timeout only ends a lock forgotten by
+# everyone: a job still waiting asks again every few minutes and brings it back.
+LOCK_TIMEOUTS = JobTimeouts(expected=timedelta(days=1), execution=timedelta(days=30))
 
 
 class LockSteps:

@@ -102,6 +102,22 @@ class Settings(BaseSettings):
     runner_destroy_wait_seconds: float = Field(default=20.0, ge=0)
     runner_cleanup_interval_minutes: float = Field(default=5.0, gt=0)
 
+    # Oversight (issue 10). The JobReaper Schedule runs this often: it raises jobs open past their
+    # type's expected duration (contracts/<system>/names.py TIMEOUTS) and closed jobs labelled
+    # alert=compensation_failed as alerts, resolves overdue alerts of jobs that ended, and prunes
+    # the audit trail past its retention.
+    job_reaper_interval_minutes: float = Field(default=5.0, gt=0)
+    # Every type's expected duration times this factor; `job_expected_seconds` sets one type's
+    # outright, e.g. CONNESKILLS_JOB_EXPECTED_SECONDS='{"DeployService": 1800}'.
+    job_expected_duration_factor: float = Field(default=1.0, gt=0)
+    job_expected_seconds: dict[str, float] = Field(default_factory=dict)
+    # Audit rows older than this are deleted by the reaper.
+    audit_retention_days: float = Field(default=90.0, gt=0)
+    # Audit rows wait here (per API process) to be written in batches off the request path; a
+    # full queue makes the next mutating request wait for room (after its answer) rather than drop
+    # a row.
+    audit_queue_size: int = Field(default=10_000, ge=1)
+
     # The seed-004 gateway (:8080) in front of the API's /api/v1/runners.
     gateway_host: str = "127.0.0.1"
     gateway_port: int = 8080

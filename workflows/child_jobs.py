@@ -12,6 +12,7 @@ from temporalio.common import SearchAttributePair, TypedSearchAttributes
 
 with workflow.unsafe.imports_passed_through():
     from contracts.jobs import STEP_RETRY_MEMO_KEY, JobSubject
+    from contracts.workflow_timeouts import timeouts_for
     from temporal import search_attributes as sa
 
 T = TypeVar("T")
@@ -53,6 +54,7 @@ async def run_child_job(
         result_type=result_type,
         search_attributes=TypedSearchAttributes(attributes),
         memo=memo,
-        execution_timeout=execution_timeout,
+        # The child's type's own last resort, as the API gives a job it starts.
+        execution_timeout=execution_timeout or timeouts_for(workflow_name).execution,
         static_summary=f"{operation} {subject.name if subject else ''}".strip(),
     )

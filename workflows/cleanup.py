@@ -4,6 +4,7 @@ a failed compensation does."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from temporalio import workflow
@@ -24,6 +25,10 @@ from workflows.saga import failure_message
 from workflows.steps import step
 from workflows.tracking import JobTracker
 
+# One system's cleanup: listing and deleting what carries the job's id (a Cloud Run delete is a
+# long-running operation of minutes).
+_CLEANUP_STEP = timedelta(minutes=10)
+
 
 @workflow.defn(name=CLEANUP_WORKFLOW)
 class CleanupAfterTerminate(TrackedJob):
@@ -40,7 +45,7 @@ class CleanupAfterTerminate(TrackedJob):
         for index, name in enumerate(inp.steps):
             track.phase(name, 10 + 80 * index // max(1, len(inp.steps)), f"running {name}")
             try:
-                result = await step(name, inp, JobCleanupResult)
+                result = await step(name, inp, JobCleanupResult, start_to_close=_CLEANUP_STEP)
             except (ActivityError, ApplicationError) as error:
                 track.state.compensation.append(
                     CompensationEntry(step=name, status="failed", error=failure_message(error))

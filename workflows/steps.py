@@ -64,11 +64,28 @@ def _retry() -> tuple[RetryPolicy, timedelta]:
     return policy, timedelta(seconds=retry.window_seconds)
 
 
-def _options(start_to_close: timedelta, heartbeat: timedelta | None) -> dict[str, Any]:
+def _options(
+    start_to_close: timedelta, heartbeat: timedelta | None, long_wait: bool = False
+) -> dict[str, Any]:
     policy, window = _retry()
+    if long_wait:
+        # One attempt may outlast the retry window (a runner waiting hours for its GitHub job, a
+        # first build): it keeps its whole time, and the window bounds the retries after it.
+        # Clamped to the window, it timed out long before its work could end.
+        return {
+            **_common(policy, heartbeat),
+            "start_to_close_timeout": start_to_close,
+            "schedule_to_close_timeout": start_to_close + window,
+        }
     return {
+        **_common(policy, heartbeat),
         "start_to_close_timeout": min(start_to_close, window),
         "schedule_to_close_timeout": window,
+    }
+
+
+def _common(policy: RetryPolicy, heartbeat: timedelta | None) -> dict[str, Any]:
+    return {
         "heartbeat_timeout": heartbeat,
         "retry_policy": policy,
         # Cancellation waits until the activity has really stopped, so compensation never races a
@@ -82,18 +99,24 @@ async def step(
     arg: Any,
     result_type: type[T] | None = None,
     *,
-    start_to_close: timedelta = timedelta(minutes=10),
+    start_to_close: timedelta,
     heartbeat: timedelta | None = timedelta(seconds=5),
+    long_wait: bool = False,
     may_hold: bool = True,
 ) -> T:
-    """Runs one activity. In a job started with `on_failure: hold`, a failure for good (final
-    error, or the retry window spent) holds the job instead of raising, and an operator's `retry`
-    runs the activity again here, so the steps before it are not run twice. `may_hold=False` for a
-    step whose failure the workflow handles itself."""
+    """Runs one activity. `start_to_close` bounds one attempt: chosen per step for its work (a
+    registry write 30 s, a Cloud Run apply 10 min); tests/oversight/test_timeouts.py checks every
+    call says. In a job started with `on_failure: hold`, a failure for good (final error, or the
+    retry window spent) holds the job instead of raising, and an operator's `retry` runs the
+    activity again here, so the steps before it are not run twice. `may_hold=False` for a step
+    whose failure the workflow handles itself."""
     while True:
         try:
             result = await workflow.execute_activity(
-                name, arg, result_type=result_type, **_options(start_to_close, heartbeat)
+                name,
+                arg,
+                result_type=result_type,
+                **_options(start_to_close, heartbeat, long_wait),
             )
         except ActivityError as error:
             if not may_hold or not await _held(name, error):
@@ -118,13 +141,13 @@ async def _held(name: str, error: ActivityError) -> bool:
 
 
 async def step_to_the_end(
-    name: str, arg: Any, result_type: type[T] | None = None
+    name: str, arg: Any, result_type: type[T] | None = None, *, start_to_close: timedelta
 ) -> tuple[T, bool]:
     """Runs an activity that must not be left half-done (a deletion cannot be undone or resumed
     later): a cancel that arrives meanwhile waits for it, and the job then runs to its end (later
     steps no longer stop for that cancel). Returns (result, cancel_requested)."""
     handle = workflow.start_activity(
-        name, arg, result_type=result_type, **_options(timedelta(minutes=10), timedelta(seconds=5))
+        name, arg, result_type=result_type, **_options(start_to_close, timedelta(seconds=5))
     )
     try:
         return await asyncio.shield(handle), False

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from fastapi import Response, status
+from fastapi import Request, Response, status
 from sqlalchemy import select
 
 from api.auth import Admin, principal_cache
@@ -19,10 +19,14 @@ router = JsonRouter(prefix="/api/v1/api-keys", tags=["api keys"])
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=ApiKeyCreated)
-async def create_api_key(body: ApiKeyCreate, _: Admin, db: DbDep) -> ApiKeyCreated:
+async def create_api_key(
+    body: ApiKeyCreate, _: Admin, db: DbDep, request: Request
+) -> ApiKeyCreated:
     async with db.transaction() as session:
         row, key = await api_keys.create(session, body.name, list(body.scopes))
         info = ApiKeyInfo.model_validate(row, from_attributes=True)
+    # The audit row names the key made, as the revoke's names the key revoked (its path).
+    request.state.audit_resource = f"api-keys/{row.id}"
     return ApiKeyCreated(**info.model_dump(), key=key)
 
 

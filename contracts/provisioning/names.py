@@ -5,6 +5,10 @@ The values are what running and recorded histories hold: never change one withou
 
 from __future__ import annotations
 
+from datetime import timedelta
+
+from contracts.timeouts import JobTimeouts
+
 
 class Operations:
     """The `operation` of a job: its id prefix and what listings show."""
@@ -36,6 +40,19 @@ class Workflows:
     PROVISION_CUSTOMER_ZENML = "ProvisionCustomerZenML"
     DEPLOY_AGENT = "DeployAgent"
     RETIRE_AGENT = "RetireAgent"
+
+
+# Per workflow type (see contracts/timeouts.py). A deploy is a Cloud Run apply (minutes) with a few
+# quick calls around it; an image build waits up to two hours for its first build.
+TIMEOUTS = {
+    Workflows.DEPLOY_SERVICE: JobTimeouts(expected=timedelta(minutes=20)),
+    Workflows.UNDEPLOY_SERVICE: JobTimeouts(expected=timedelta(minutes=15)),
+    Workflows.CREATE_SERVICE_DATABASE: JobTimeouts(expected=timedelta(minutes=10)),
+    Workflows.SETUP_IMAGE_BUILD: JobTimeouts(expected=timedelta(hours=2, minutes=30)),
+    # An agent's deploy runs a DeployService child (20 min) after its key and prompt steps.
+    Workflows.DEPLOY_AGENT: JobTimeouts(expected=timedelta(minutes=30)),
+    Workflows.RETIRE_AGENT: JobTimeouts(expected=timedelta(minutes=15)),
+}
 
 
 class CloudRunSteps:

@@ -4,6 +4,10 @@ patch."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
+from contracts.timeouts import JobTimeouts
+
 
 class Operations:
     RUNNER = "runner"
@@ -13,6 +17,14 @@ class Operations:
 class Workflows:
     EPHEMERAL_RUNNER = "EphemeralRunner"
     RUNNER_CLEANUP = "RunnerCleanup"
+
+
+# Per workflow type (see contracts/timeouts.py). A runner lives up to its max lifetime (6 h by
+# default, `runner_max_lifetime_minutes`) waiting for its one GitHub job; a sweep takes minutes.
+TIMEOUTS = {
+    Workflows.EPHEMERAL_RUNNER: JobTimeouts(expected=timedelta(hours=6, minutes=30)),
+    Workflows.RUNNER_CLEANUP: JobTimeouts(expected=timedelta(minutes=10)),
+}
 
 
 class RunnerSteps:

@@ -4,6 +4,7 @@ worker processes, and waiting for jobs."""
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import socket
 import subprocess
@@ -123,8 +124,14 @@ def start_worker_process(settings: Settings, **popen_kwargs) -> subprocess.Popen
         "localcloud_port",
         "codec_key",
         "job_lock_check_seconds",
+        "job_expected_seconds",
+        "job_expected_duration_factor",
+        "audit_retention_days",
     ):
-        env[f"CONNESKILLS_{field.upper()}"] = str(getattr(settings, field))
+        value = getattr(settings, field)
+        env[f"CONNESKILLS_{field.upper()}"] = (
+            json.dumps(value) if isinstance(value, dict | list) else str(value)
+        )
     popen_kwargs.setdefault("stdout", subprocess.DEVNULL)
     popen_kwargs.setdefault("stderr", subprocess.DEVNULL)
     return subprocess.Popen([sys.executable, "worker.py"], cwd=ROOT, env=env, **popen_kwargs)

@@ -9,6 +9,7 @@ existed), and the service its child created; a reused key and an older secret st
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from temporalio import workflow
@@ -55,6 +56,13 @@ from workflows.saga import Saga
 from workflows.steps import step, step_to_the_end
 from workflows.tracking import JobTracker
 
+# One attempt of each step, per its work: a read of the platform's tables, a LiteLLM or Secret
+# Manager call, a Cloud Run read, a Cloud Run delete (a long-running operation).
+_REGISTRY = timedelta(seconds=30)
+_QUICK = timedelta(minutes=1)
+_CLOUD_RUN_READ = timedelta(minutes=1)
+_CLOUD_RUN_APPLY = timedelta(minutes=10)
+
 
 def agent_job(operation: str, service_name: str) -> JobTracker:
     # Its own subject kind: the child DeployService takes the `service:` subject's turn itself.
@@ -83,7 +91,10 @@ class DeployAgent(TrackedJob):
 
         track.phase("validating customer", 5, f"looking up customer {inp.customer_id}")
         customer = await step(
-            AgentSteps.FIND_CUSTOMER, FindCustomerInput(customer_id=inp.customer_id), AgentCustomer
+            AgentSteps.FIND_CUSTOMER,
+            FindCustomerInput(customer_id=inp.customer_id),
+            AgentCustomer,
+            start_to_close=_REGISTRY,
         )
         track.label(CUSTOMER_LABEL, customer.prefix, f"agent of customer {customer.prefix}")
 
@@ -98,13 +109,26 @@ class DeployAgent(TrackedJob):
         call = CloudRunCall(service_name=service_name, region=inp.region)
 
         track.phase("checking the service does not exist", 15)
-        if await step(CloudRunSteps.GET_SERVICE, call, CloudRunServiceResult | None) is not None:
+        if (
+            await step(
+                CloudRunSteps.GET_SERVICE,
+                call,
+                CloudRunServiceResult | None,
+                start_to_close=_CLOUD_RUN_READ,
+            )
+            is not None
+        ):
             raise ApplicationError(
                 f"service {service_name} already exists", type="AlreadyExists", non_retryable=True
             )
 
         track.phase("validating the prompt", 20, f"looking up prompt {inp.prompt_ref}")
-        await step(AgentSteps.CHECK_PROMPT, CheckPromptInput(prompt_ref=inp.prompt_ref), bool)
+        await step(
+            AgentSteps.CHECK_PROMPT,
+            CheckPromptInput(prompt_ref=inp.prompt_ref),
+            bool,
+            start_to_close=_QUICK,
+        )
 
         track.phase("litellm key", 30, "reusing or generating the agent's LiteLLM key")
         secret_name = agent_secret_name(service_name)
@@ -117,9 +141,11 @@ class DeployAgent(TrackedJob):
         )
         saga.on_failure(
             "delete this job's LiteLLM key and what it wrote to the secret",
-            lambda: step(AgentSteps.REMOVE_JOB_KEY, key_input, RemovedJobKey),
+            lambda: step(
+                AgentSteps.REMOVE_JOB_KEY, key_input, RemovedJobKey, start_to_close=_QUICK
+            ),
         )
-        key = await step(AgentSteps.PROVISION_KEY, key_input, AgentKeyResult)
+        key = await step(AgentSteps.PROVISION_KEY, key_input, AgentKeyResult, start_to_close=_QUICK)
         track.log("generated a new key" if key.key_created else "reusing the existing key")
 
         track.phase("secret", 45)
@@ -197,11 +223,12 @@ class DeployAgent(TrackedJob):
         )
 
     async def _delete_service(self, created: DeleteServiceInput) -> None:
-        if await step(CloudRunSteps.DELETE_SERVICE, created, bool):
+        if await step(CloudRunSteps.DELETE_SERVICE, created, bool, start_to_close=_CLOUD_RUN_APPLY):
             await step(
                 RegistrySteps.REMOVE_SERVICE,
                 CloudRunCall(service_name=created.service_name, region=created.region),
                 bool,
+                start_to_close=_REGISTRY,
             )
         else:
             self.tracker.log("nothing to undo: the service is not the one this job deployed")
@@ -226,7 +253,7 @@ class RetireAgent(TrackedJob):
         name = inp.service_name
         call = AgentServiceCall(service_name=name, region=inp.region)
         track.phase("checking", 10, f"looking up agent {name}")
-        found = await step(AgentSteps.DESCRIBE, call, AgentDescription)
+        found = await step(AgentSteps.DESCRIBE, call, AgentDescription, start_to_close=_QUICK)
         if found.service_exists and not found.is_agent:
             raise ApplicationError(
                 f"service {name} is not an agent", type="NotAnAgent", non_retryable=True
@@ -243,11 +270,14 @@ class RetireAgent(TrackedJob):
         track.phase("deleting the service", 30, f"deleting service {name}")
         cloud_call = CloudRunCall(service_name=name, region=inp.region)
         removed["service"], cancel = await step_to_the_end(
-            CloudRunSteps.DELETE_SERVICE, DeleteServiceInput(**cloud_call.model_dump()), bool
+            CloudRunSteps.DELETE_SERVICE,
+            DeleteServiceInput(**cloud_call.model_dump()),
+            bool,
+            start_to_close=_CLOUD_RUN_APPLY,
         )
         cancelled |= cancel
         removed["registry"], cancel = await step_to_the_end(
-            RegistrySteps.REMOVE_SERVICE, cloud_call, bool
+            RegistrySteps.REMOVE_SERVICE, cloud_call, bool, start_to_close=_REGISTRY
         )
         cancelled |= cancel
 
@@ -256,6 +286,7 @@ class RetireAgent(TrackedJob):
             AgentSteps.DELETE_SECRET,
             NamedResource(name=agent_secret_name(name), only_if_agent=unproven),
             bool,
+            start_to_close=_QUICK,
         )
         cancelled |= cancel
 
@@ -264,6 +295,7 @@ class RetireAgent(TrackedJob):
             AgentSteps.DELETE_KEY,
             NamedResource(name=agent_key_alias(name), only_if_agent=unproven),
             bool,
+            start_to_close=_QUICK,
         )
         cancelled |= cancel
         return track.complete(

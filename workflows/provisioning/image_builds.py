@@ -38,6 +38,12 @@ from workflows.tracking import JobTracker
 # A build may take long; the wait heartbeats, so a lost worker is still noticed within seconds.
 BUILD_WAIT = timedelta(hours=2)
 
+# One attempt of each step, per its work: a clone or push of the repository, a registry or
+# connection (a long-running operation), a trigger or a local file.
+_GIT = timedelta(minutes=5)
+_CLOUD_LRO = timedelta(minutes=5)
+_QUICK = timedelta(minutes=1)
+
 
 @workflow.defn(name=Workflows.SETUP_IMAGE_BUILD)
 class SetupImageBuild(TrackedJob):
@@ -59,33 +65,42 @@ class SetupImageBuild(TrackedJob):
 
         track.phase("cloning", 5, f"cloning {plan.github_repo} (branch {plan.branch})")
         saga.on_failure(
-            "remove the working copy", lambda: step(ImageBuildSteps.REMOVE_CHECKOUT, plan)
+            "remove the working copy",
+            lambda: step(ImageBuildSteps.REMOVE_CHECKOUT, plan, start_to_close=_QUICK),
         )
-        checkout = await step(ImageBuildSteps.CHECKOUT, plan, CheckoutResult)
+        checkout = await step(ImageBuildSteps.CHECKOUT, plan, CheckoutResult, start_to_close=_GIT)
         track.log(f"{plan.dockerfile_path} found at commit {checkout.commit_sha[:12]}")
 
         track.phase("artifact registry", 20, f"Docker repository {plan.image_name}")
         saga.on_failure(
             "delete the Artifact Registry repository this job created",
-            lambda: step(ImageBuildSteps.DELETE_REGISTRY, plan, bool),
+            lambda: step(ImageBuildSteps.DELETE_REGISTRY, plan, bool, start_to_close=_CLOUD_LRO),
         )
-        registry = await step(ImageBuildSteps.ENSURE_REGISTRY, plan, RegistryResult)
+        registry = await step(
+            ImageBuildSteps.ENSURE_REGISTRY, plan, RegistryResult, start_to_close=_CLOUD_LRO
+        )
         track.log(f"{'created' if registry.created else 'found'} {registry.url}")
 
         track.phase("connecting repository", 35, f"linking {plan.github_repo} to Cloud Build")
         saga.on_failure(
             "remove the Cloud Build connection and link this job created",
-            lambda: step(ImageBuildSteps.DELETE_CONNECTION, plan, list[str]),
+            lambda: step(
+                ImageBuildSteps.DELETE_CONNECTION, plan, list[str], start_to_close=_CLOUD_LRO
+            ),
         )
-        connection = await step(ImageBuildSteps.ENSURE_CONNECTION, plan, ConnectionResult)
+        connection = await step(
+            ImageBuildSteps.ENSURE_CONNECTION, plan, ConnectionResult, start_to_close=_CLOUD_LRO
+        )
         track.log(f"repository linked as {connection.repository}")
 
         track.phase("build config", 50, f"writing {plan.cloudbuild_path}")
         saga.on_failure(
             "revert this job's build config commit",
-            lambda: step(ImageBuildSteps.REVERT_BUILD_CONFIG, plan, str),
+            lambda: step(ImageBuildSteps.REVERT_BUILD_CONFIG, plan, str, start_to_close=_GIT),
         )
-        config = await step(ImageBuildSteps.PUSH_BUILD_CONFIG, plan, BuildConfigResult)
+        config = await step(
+            ImageBuildSteps.PUSH_BUILD_CONFIG, plan, BuildConfigResult, start_to_close=_GIT
+        )
         track.log(
             f"pushed {plan.cloudbuild_path} as {config.commit_sha[:12]}"
             if config.committed
@@ -95,12 +110,13 @@ class SetupImageBuild(TrackedJob):
         track.phase("trigger", 65, f"trigger on pushes to {plan.branch}")
         saga.on_failure(
             "delete the trigger this job created",
-            lambda: step(ImageBuildSteps.DELETE_TRIGGER, plan, bool),
+            lambda: step(ImageBuildSteps.DELETE_TRIGGER, plan, bool, start_to_close=_QUICK),
         )
         trigger = await step(
             ImageBuildSteps.ENSURE_TRIGGER,
             TriggerInput(plan=plan, linked_repository=connection.repository),
             TriggerResult,
+            start_to_close=_QUICK,
         )
         track.log(f"{'created' if trigger.created else 'found'} trigger {trigger.name}")
 
@@ -108,7 +124,7 @@ class SetupImageBuild(TrackedJob):
         build, note = await self._first_build(plan, trigger)
 
         track.phase("cleaning up", 98, "removing the working copy")
-        await step(ImageBuildSteps.REMOVE_CHECKOUT, plan)
+        await step(ImageBuildSteps.REMOVE_CHECKOUT, plan, start_to_close=_QUICK)
         return track.complete(
             {
                 "image_name": plan.image_name,
@@ -140,6 +156,7 @@ class SetupImageBuild(TrackedJob):
                 FirstBuildInput(plan=plan, trigger_id=trigger.id),
                 FirstBuildResult,
                 start_to_close=BUILD_WAIT,
+                long_wait=True,
                 may_hold=False,
             )
         except ActivityError as error:

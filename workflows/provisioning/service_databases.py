@@ -3,6 +3,7 @@ as a saga. The workflow only ever sees secret names; each undo removes only what
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from temporalio import workflow
@@ -26,6 +27,11 @@ from workflows.saga import Saga
 from workflows.steps import step, step_to_the_end
 from workflows.tracking import JobTracker
 
+# One attempt of each step, per its work: a Secret Manager call or a precondition check, a CREATE
+# or DROP on the customer's database server (which may wait on a lock).
+_QUICK = timedelta(minutes=1)
+_DDL = timedelta(minutes=3)
+
 
 @workflow.defn(name=Workflows.CREATE_SERVICE_DATABASE)
 class CreateServiceDatabase(TrackedJob):
@@ -46,7 +52,9 @@ class CreateServiceDatabase(TrackedJob):
                 # The caller's password has been copied (or the job ended): drop the staging copy,
                 # whatever the outcome. Shielded, so a cancel arriving now cannot leave it behind.
                 await step_to_the_end(
-                    ServiceDatabaseSteps.DELETE_JOB_SECRET, self._owned(inp.staged_password_secret)
+                    ServiceDatabaseSteps.DELETE_JOB_SECRET,
+                    self._owned(inp.staged_password_secret),
+                    start_to_close=_QUICK,
                 )
 
     def _owned(self, name: str) -> OwnedSecret:
@@ -64,43 +72,53 @@ class CreateServiceDatabase(TrackedJob):
         await step(
             ServiceDatabaseSteps.CHECK_PRECONDITIONS,
             PreconditionsInput(target=target, secret_names=[plan.password, plan.connection_string]),
+            start_to_close=_QUICK,
         )
 
         track.phase("credentials", 25, f"storing the password in secret {plan.password}")
         saga.on_failure(
             f"delete secret {plan.password}",
-            lambda: step(ServiceDatabaseSteps.DELETE_JOB_SECRET, self._owned(plan.password)),
+            lambda: step(
+                ServiceDatabaseSteps.DELETE_JOB_SECRET,
+                self._owned(plan.password),
+                start_to_close=_QUICK,
+            ),
         )
         await step(
             ServiceDatabaseSteps.STORE_PASSWORD,
             self._job_secret(inp, plan.password, staged_password_secret=inp.staged_password_secret),
             bool,
+            start_to_close=_QUICK,
         )
 
         track.phase("database", 45, f"creating database {inp.db_name}")
         # Registered before the database's undo so that it runs after it (newest first): the user
         # can only be dropped once the database it has privileges on is gone.
         saga.on_failure(
-            f"drop user {inp.db_name}", lambda: step(ServiceDatabaseSteps.DROP_USER, target, bool)
+            f"drop user {inp.db_name}",
+            lambda: step(ServiceDatabaseSteps.DROP_USER, target, bool, start_to_close=_DDL),
         )
         saga.on_failure(
             f"drop database {inp.db_name}",
-            lambda: step(ServiceDatabaseSteps.DROP_DATABASE, target, bool),
+            lambda: step(ServiceDatabaseSteps.DROP_DATABASE, target, bool, start_to_close=_DDL),
         )
-        await step(ServiceDatabaseSteps.CREATE_DATABASE, target, bool)
+        await step(ServiceDatabaseSteps.CREATE_DATABASE, target, bool, start_to_close=_DDL)
 
         track.phase("user", 65, f"creating user {inp.db_name} with all privileges on its database")
         await step(
             ServiceDatabaseSteps.CREATE_USER,
             RoleInput(target=target, password_secret=plan.password),
             bool,
+            start_to_close=_DDL,
         )
 
         track.phase("connection string", 85, f"storing secret {plan.connection_string}")
         saga.on_failure(
             f"delete secret {plan.connection_string}",
             lambda: step(
-                ServiceDatabaseSteps.DELETE_JOB_SECRET, self._owned(plan.connection_string)
+                ServiceDatabaseSteps.DELETE_JOB_SECRET,
+                self._owned(plan.connection_string),
+                start_to_close=_QUICK,
             ),
         )
         await step(
@@ -111,6 +129,7 @@ class CreateServiceDatabase(TrackedJob):
                 password_secret=plan.password,
             ),
             bool,
+            start_to_close=_QUICK,
         )
         return track.complete(
             {

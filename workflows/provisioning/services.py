@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from temporalio import workflow
@@ -28,6 +29,12 @@ from workflows.saga import Saga
 from workflows.steps import step, step_to_the_end
 from workflows.tracking import JobTracker
 
+# One attempt of each step, per its work: a write of the platform's registry, a Cloud Run read or
+# IAM policy call, a Cloud Run apply or delete (a long-running operation: a revision rolling out).
+_REGISTRY = timedelta(seconds=30)
+_CLOUD_RUN_READ = timedelta(minutes=1)
+_CLOUD_RUN_APPLY = timedelta(minutes=10)
+
 
 def service_job(operation: str, service_name: str, customer_prefix: str | None) -> JobTracker:
     return JobTracker(
@@ -50,6 +57,7 @@ class ServiceJob(TrackedJob):
             RegistrySteps.CUSTOMER_FOR_SERVICE,
             CloudRunCall(service_name=service_name, region=region),
             str | None,
+            start_to_close=_REGISTRY,
         )
         if prefix:
             self.tracker.label(CUSTOMER_LABEL, prefix, f"service belongs to customer {prefix}")
@@ -75,7 +83,12 @@ class DeployService(ServiceJob):
 
         track.phase("checking", 10, f"looking up service {spec.service_name} in {region}")
         customer_prefix = await self.resolve_customer(spec.service_name, region)
-        existing = await step(CloudRunSteps.GET_SERVICE, call, CloudRunServiceResult | None)
+        existing = await step(
+            CloudRunSteps.GET_SERVICE,
+            call,
+            CloudRunServiceResult | None,
+            start_to_close=_CLOUD_RUN_READ,
+        )
         if existing is None and inp.operation == Operations.UPDATE:
             raise ApplicationError(
                 f"service {spec.service_name} does not exist", type="NotFound", non_retryable=True
@@ -103,6 +116,7 @@ class DeployService(ServiceJob):
             CloudRunSteps.APPLY_SERVICE,
             ApplyServiceInput(spec=spec, region=region, create=existing is None),
             CloudRunServiceResult,
+            start_to_close=_CLOUD_RUN_APPLY,
         )
         track.log(f"revision {applied.latest_revision} is ready at {applied.uri}")
 
@@ -112,7 +126,9 @@ class DeployService(ServiceJob):
         if public is not None:
             track.phase("configuring access", 70, "public access" if public else "private access")
             if existing is not None:
-                before = await step(CloudRunSteps.GET_INVOKERS, call, list[str])
+                before = await step(
+                    CloudRunSteps.GET_INVOKERS, call, list[str], start_to_close=_CLOUD_RUN_READ
+                )
                 restore = RestoreInvokersInput(
                     service_name=spec.service_name,
                     region=region,
@@ -127,12 +143,14 @@ class DeployService(ServiceJob):
                 CloudRunSteps.SET_INVOKERS,
                 IamPolicyInput(service_name=spec.service_name, region=region, public=public),
                 list[str],
+                start_to_close=_CLOUD_RUN_READ,
             )
 
         track.phase("registering", 90, "recording the service in the platform registry")
         if existing is None:
             saga.on_failure(
-                "remove the registry entry", lambda: step(RegistrySteps.REMOVE_SERVICE, call)
+                "remove the registry entry",
+                lambda: step(RegistrySteps.REMOVE_SERVICE, call, start_to_close=_REGISTRY),
             )
         await step(
             RegistrySteps.UPSERT_SERVICE,
@@ -145,6 +163,7 @@ class DeployService(ServiceJob):
                 labels=spec.labels or {},
                 deployed_at=workflow.now(),
             ),
+            start_to_close=_REGISTRY,
         )
         return self.tracker.complete(
             {
@@ -162,7 +181,7 @@ class DeployService(ServiceJob):
     async def _undo(self, activity: str, arg: object) -> None:
         # False: the service is gone or no longer as this job left it (another job created or
         # changed it), so there is nothing of this job's to undo. Older workers returned nothing.
-        if await step(activity, arg, bool | None) is False:
+        if await step(activity, arg, bool | None, start_to_close=_CLOUD_RUN_APPLY) is False:
             self.tracker.log("nothing to undo: the service is not as this job left it")
 
 
@@ -181,7 +200,12 @@ class UndeployService(ServiceJob):
         track = self.tracker
         track.phase("checking", 10, f"looking up service {inp.service_name} in {inp.region}")
         await self.resolve_customer(inp.service_name, inp.region)
-        existing = await step(CloudRunSteps.GET_SERVICE, call, CloudRunServiceResult | None)
+        existing = await step(
+            CloudRunSteps.GET_SERVICE,
+            call,
+            CloudRunServiceResult | None,
+            start_to_close=_CLOUD_RUN_READ,
+        )
         if existing is None:
             raise ApplicationError(
                 f"service {inp.service_name} does not exist in {inp.region}",
@@ -194,7 +218,9 @@ class UndeployService(ServiceJob):
             "the deletion already started runs to the end and the service is not restored"
         )
         track.phase("deleting", 40, f"deleting service {inp.service_name}")
-        _deleted, cancel_requested = await step_to_the_end(CloudRunSteps.DELETE_SERVICE, call, bool)
+        _deleted, cancel_requested = await step_to_the_end(
+            CloudRunSteps.DELETE_SERVICE, call, bool, start_to_close=_CLOUD_RUN_APPLY
+        )
         if cancel_requested:
             track.log(
                 "cancel requested during the deletion: a deletion cannot be stopped, finishing"
@@ -202,7 +228,7 @@ class UndeployService(ServiceJob):
         track.phase("unregistering", 90, "removing the service from the platform registry")
         # The registry follows the deletion even if the cancel comes now.
         _removed, cancel_during_removal = await step_to_the_end(
-            RegistrySteps.REMOVE_SERVICE, call, bool
+            RegistrySteps.REMOVE_SERVICE, call, bool, start_to_close=_REGISTRY
         )
         cancel_requested = cancel_requested or cancel_during_removal
         return track.complete(

@@ -16,6 +16,9 @@ from workflows.job import TrackedJob
 from workflows.steps import step
 from workflows.tracking import JobTracker
 
+# The sweep lists containers and GitHub runners and removes orphans: minutes at most.
+_SWEEP = timedelta(minutes=10)
+
 
 @workflow.defn(name=Workflows.RUNNER_CLEANUP)
 class RunnerCleanup(TrackedJob):
@@ -33,7 +36,11 @@ class RunnerCleanup(TrackedJob):
             "cleaning", 20, "looking for orphaned runner containers and registrations"
         )
         result = await step(
-            RunnerSteps.CLEANUP, inp, CleanupResult, heartbeat=timedelta(seconds=30)
+            RunnerSteps.CLEANUP,
+            inp,
+            CleanupResult,
+            heartbeat=timedelta(seconds=30),
+            start_to_close=_SWEEP,
         )
         cleaned = result.cleaned
         return self.tracker.complete(

@@ -33,6 +33,11 @@ from workflows.tracking import JobTracker
 # the container stop (and a crashed worker's attempt to time out and be retried).
 _AWAIT_MARGIN = timedelta(minutes=5)
 
+# One attempt of each step, per its work: a container start (an image pull) or removal, a GitHub
+# REST call.
+_CONTAINER = timedelta(minutes=5)
+_QUICK = timedelta(minutes=1)
+
 
 @workflow.defn(name=Workflows.EPHEMERAL_RUNNER)
 class EphemeralRunner(TrackedJob):
@@ -68,13 +73,14 @@ class EphemeralRunner(TrackedJob):
         )
         saga.on_failure(
             "stop and remove the container, delete the GitHub registration",
-            lambda: step(RunnerSteps.TEARDOWN, self._teardown(inp)),
+            lambda: step(RunnerSteps.TEARDOWN, self._teardown(inp), start_to_close=_CONTAINER),
         )
         started = await step(
             RunnerSteps.START,
             StartRunnerInput(job_id=job_id, runner=inp),
             StartedRunner,
             heartbeat=timedelta(seconds=30),
+            start_to_close=_CONTAINER,
         )
         self.github_runner_id = started.github_runner_id
         track.label(
@@ -99,6 +105,7 @@ class EphemeralRunner(TrackedJob):
             RunnerExit,
             start_to_close=lifetime + _AWAIT_MARGIN,
             heartbeat=timedelta(seconds=max(10.0, inp.poll_seconds * 5)),
+            long_wait=True,
         )
         outcome = {
             "exited": f"the runner exited (code {ended.exit_code})",
@@ -108,7 +115,10 @@ class EphemeralRunner(TrackedJob):
 
         track.phase("removing", 70, f"{outcome}; removing its container")
         await step(
-            RunnerSteps.REMOVE_CONTAINER, ContainerRef(container_id=started.container_id), bool
+            RunnerSteps.REMOVE_CONTAINER,
+            ContainerRef(container_id=started.container_id),
+            bool,
+            start_to_close=_CONTAINER,
         )
 
         track.phase("deregistering", 85, "making sure the runner is gone from GitHub")
@@ -116,6 +126,7 @@ class EphemeralRunner(TrackedJob):
             RunnerSteps.DEREGISTER,
             DeregisterInput(target=inp.target, github_runner_id=started.github_runner_id),
             bool,
+            start_to_close=_QUICK,
         )
         return track.complete(
             {

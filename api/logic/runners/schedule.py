@@ -25,6 +25,7 @@ from temporalio.common import SearchAttributePair, TypedSearchAttributes
 from contracts.jobs import STEP_RETRY_MEMO_KEY, StepRetry
 from contracts.runners.names import CLEANUP_SCHEDULE_ID, Operations, Workflows
 from contracts.runners.runners import CleanupInput
+from contracts.workflow_timeouts import timeouts_for
 from core.settings import Settings
 from temporal import search_attributes as sa
 
@@ -47,6 +48,7 @@ def _schedule(settings: Settings) -> Schedule:
             CleanupInput(),
             id=f"{Operations.RUNNER_CLEANUP}-scheduled",
             task_queue=settings.task_queue,
+            execution_timeout=timeouts_for(Workflows.RUNNER_CLEANUP).execution,
             typed_search_attributes=TypedSearchAttributes(
                 [
                     SearchAttributePair(sa.OPERATION, Operations.RUNNER_CLEANUP),

@@ -1,0 +1,1 @@
+"""What the oversight endpoints and schedule do beyond translating HTTP."""

@@ -1,0 +1,1 @@
+"""Response models of the oversight endpoints: the audit trail and the alerts."""

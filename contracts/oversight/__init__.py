@@ -1,0 +1,1 @@
+"""Contracts of the platform's oversight: the JobReaper schedule and its alerts."""

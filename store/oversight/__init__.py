@@ -1,0 +1,1 @@
+"""The platform's oversight tables: the audit trail of mutating API calls, and the reaper's alerts."""
