@@ -52,6 +52,14 @@ TIMEOUTS = {
     # An agent's deploy runs a DeployService child (20 min) after its key and prompt steps.
     Workflows.DEPLOY_AGENT: JobTimeouts(expected=timedelta(minutes=30)),
     Workflows.RETIRE_AGENT: JobTimeouts(expected=timedelta(minutes=15)),
+    # Onboarding runs its three branches side by side; ZenML's (database, secrets, then a
+    # DeployService child of up to 20 min) is the longest.
+    Workflows.ONBOARD_CUSTOMER: JobTimeouts(expected=timedelta(minutes=40)),
+    Workflows.PROVISION_CUSTOMER_JIRA: JobTimeouts(expected=timedelta(minutes=15)),
+    Workflows.PROVISION_CUSTOMER_LITELLM: JobTimeouts(expected=timedelta(minutes=10)),
+    Workflows.PROVISION_CUSTOMER_ZENML: JobTimeouts(expected=timedelta(minutes=35)),
+    # Retires each agent (15 min each, one after another at worst), then the customer's objects.
+    Workflows.OFFBOARD_CUSTOMER: JobTimeouts(expected=timedelta(minutes=45)),
 }
 
 

@@ -5,6 +5,7 @@ returns the ids the customer record keeps."""
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from typing import Any
 
 from temporalio import workflow
@@ -68,7 +69,7 @@ class ProvisionCustomerJira(TrackedJob):
         project_in = JiraProjectInput(prefix=inp.prefix, name=inp.name, job_id=job_id)
         key = CustomerNames(inp.prefix).jira_project_key
         track.phase("checking", 10, f"checking that Jira project key {key} is free")
-        await step(CustomerJiraSteps.CHECK_FREE, project_in)
+        await step(CustomerJiraSteps.CHECK_FREE, project_in, start_to_close=timedelta(minutes=1))
 
         track.phase("project", 30, f"creating Service Management project {key}")
         saga.on_failure(
@@ -77,18 +78,30 @@ class ProvisionCustomerJira(TrackedJob):
                 CustomerJiraSteps.REMOVE,
                 JiraRemoveInput(prefix=inp.prefix, owner_job=job_id),
                 bool,
+                start_to_close=timedelta(minutes=5),
             ),
         )
-        project = await step(CustomerJiraSteps.CREATE_PROJECT, project_in, JiraProject)
+        project = await step(
+            CustomerJiraSteps.CREATE_PROJECT,
+            project_in,
+            JiraProject,
+            start_to_close=timedelta(minutes=2),
+        )
 
         track.phase("request types", 60, f"creating the request types of desk {project.sd_id}")
-        await step(CustomerJiraSteps.CREATE_REQUEST_TYPES, project, list[str])
+        await step(
+            CustomerJiraSteps.CREATE_REQUEST_TYPES,
+            project,
+            list[str],
+            start_to_close=timedelta(minutes=1),
+        )
 
         track.phase("organization", 80, "creating the customer organization")
         org_id = await step(
             CustomerJiraSteps.CREATE_ORGANIZATION,
             JiraServiceDeskInput(prefix=inp.prefix, sd_id=project.sd_id),
             str,
+            start_to_close=timedelta(minutes=1),
         )
         return track.complete(
             {
@@ -120,6 +133,7 @@ class ProvisionCustomerLiteLLM(TrackedJob):
                 CustomerLiteLLMSteps.REMOVE,
                 LiteLLMRemoveInput(prefix=inp.prefix, owner_job=job_id),
                 bool,
+                start_to_close=timedelta(minutes=1),
             ),
         )
         track.phase("user", 20, f"creating LiteLLM user {names.litellm_user_id}")
@@ -127,10 +141,14 @@ class ProvisionCustomerLiteLLM(TrackedJob):
             CustomerLiteLLMSteps.CREATE_USER,
             LiteLLMUserInput(prefix=inp.prefix, name=inp.name, email=inp.email, job_id=job_id),
             str,
+            start_to_close=timedelta(minutes=1),
         )
         track.phase("key", 60, f"generating the API key into secret {names.litellm_key_secret}")
         secret = await step(
-            CustomerLiteLLMSteps.CREATE_KEY, JobSecretsInput(prefix=inp.prefix, job_id=job_id), str
+            CustomerLiteLLMSteps.CREATE_KEY,
+            JobSecretsInput(prefix=inp.prefix, job_id=job_id),
+            str,
+            start_to_close=timedelta(minutes=1),
         )
         return track.complete(
             {"litellm_user_id": user_id, "litellm_api_key_secret": secret},
@@ -182,21 +200,35 @@ class ProvisionCustomerZenML(TrackedJob):
         secrets_in = JobSecretsInput(prefix=inp.prefix, job_id=job_id)
 
         track.phase("checking", 10, f"checking that {names.zenml_database} and its secrets are new")
-        await step(CustomerZenMLSteps.CHECK_FREE, secrets_in)
+        await step(CustomerZenMLSteps.CHECK_FREE, secrets_in, start_to_close=timedelta(minutes=1))
 
         track.phase("secrets", 20, "generating the server's secrets into Secret Manager")
         saga.on_failure(
             "delete the ZenML secrets",
-            lambda: step(CustomerZenMLSteps.DELETE_SECRETS, mine, list[str]),
+            lambda: step(
+                CustomerZenMLSteps.DELETE_SECRETS,
+                mine,
+                list[str],
+                start_to_close=timedelta(minutes=1),
+            ),
         )
-        await step(CustomerZenMLSteps.STORE_SECRETS, secrets_in, list[str])
+        await step(
+            CustomerZenMLSteps.STORE_SECRETS,
+            secrets_in,
+            list[str],
+            start_to_close=timedelta(minutes=1),
+        )
 
         track.phase("database", 35, f"creating MySQL database and user {names.zenml_database}")
         saga.on_failure(
             f"drop MySQL database and user {names.zenml_database}",
-            lambda: step(CustomerZenMLSteps.REMOVE_DATABASE, mine, bool),
+            lambda: step(
+                CustomerZenMLSteps.REMOVE_DATABASE, mine, bool, start_to_close=timedelta(minutes=2)
+            ),
         )
-        await step(CustomerZenMLSteps.CREATE_DATABASE, secrets_in, str)
+        await step(
+            CustomerZenMLSteps.CREATE_DATABASE, secrets_in, str, start_to_close=timedelta(minutes=2)
+        )
 
         deploy_id = f"{job_id}-deploy"
         service = names.zenml_service
@@ -234,7 +266,10 @@ class ProvisionCustomerZenML(TrackedJob):
             CloudRunSteps.DELETE_SERVICE,
             DeleteServiceInput(service_name=service, region=region, only_if_applied_by=deploy_id),
             bool,
+            start_to_close=timedelta(minutes=10),
         )
         if deleted:
             call = CloudRunCall(service_name=service, region=region)
-            await step(RegistrySteps.REMOVE_SERVICE, call, bool)
+            await step(
+                RegistrySteps.REMOVE_SERVICE, call, bool, start_to_close=timedelta(seconds=30)
+            )

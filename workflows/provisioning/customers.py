@@ -9,6 +9,7 @@ child (each undoes itself), then the job removes what completed branches made an
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 from typing import Any, TypeVar
 
 from temporalio import workflow
@@ -80,7 +81,9 @@ class OnboardCustomer(TrackedJob):
             # compensation, the record this job owns goes too, so the prefix is free again.
             owned = OwnedRecord(customer_id=inp.customer_id, job_id=workflow.info().workflow_id)
             self.tracker.log("deleting the customer record")
-            await step_to_the_end(CustomerSteps.DELETE_RECORD, owned, bool)
+            await step_to_the_end(
+                CustomerSteps.DELETE_RECORD, owned, bool, start_to_close=timedelta(seconds=30)
+            )
             raise
 
     async def _onboard(self, inp: OnboardCustomerInput, saga: Saga) -> dict[str, Any]:
@@ -153,7 +156,7 @@ class OnboardCustomer(TrackedJob):
         outcome = BranchOutcome(
             customer_id=inp.customer_id, branch=branch, status=status, reason=reason, fields=fields
         )
-        await step(CustomerSteps.RECORD_BRANCH, outcome, bool)
+        await step(CustomerSteps.RECORD_BRANCH, outcome, bool, start_to_close=timedelta(seconds=30))
 
     async def _undo_branch(self, inp: OnboardCustomerInput, branch: str, child_id: str) -> None:
         """What a completed branch made (a branch that failed or was cancelled undid itself, and
@@ -164,12 +167,14 @@ class OnboardCustomer(TrackedJob):
                 CustomerJiraSteps.REMOVE,
                 JiraRemoveInput(prefix=inp.prefix, owner_job=child_id),
                 bool,
+                start_to_close=timedelta(minutes=5),
             )
         elif branch == "litellm":
             await step(
                 CustomerLiteLLMSteps.REMOVE,
                 LiteLLMRemoveInput(prefix=inp.prefix, owner_job=child_id),
                 bool,
+                start_to_close=timedelta(minutes=1),
             )
         else:
             service = CustomerNames(inp.prefix).zenml_service
@@ -181,9 +186,19 @@ class OnboardCustomer(TrackedJob):
                     only_if_applied_by=f"{child_id}-deploy",
                 ),
                 bool,
+                start_to_close=timedelta(minutes=10),
             )
             if deleted:
                 call = CloudRunCall(service_name=service, region=inp.region)
-                await step(RegistrySteps.REMOVE_SERVICE, call, bool)
-            await step(CustomerZenMLSteps.REMOVE_DATABASE, mine, bool)
-            await step(CustomerZenMLSteps.DELETE_SECRETS, mine, list[str])
+                await step(
+                    RegistrySteps.REMOVE_SERVICE, call, bool, start_to_close=timedelta(seconds=30)
+                )
+            await step(
+                CustomerZenMLSteps.REMOVE_DATABASE, mine, bool, start_to_close=timedelta(minutes=2)
+            )
+            await step(
+                CustomerZenMLSteps.DELETE_SECRETS,
+                mine,
+                list[str],
+                start_to_close=timedelta(minutes=1),
+            )

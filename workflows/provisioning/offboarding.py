@@ -9,6 +9,7 @@ whatever is left.
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 from typing import Any, TypeVar
 
 from temporalio import workflow
@@ -58,8 +59,17 @@ class OffboardCustomer(TrackedJob):
     async def run(self, inp: OffboardCustomerInput) -> dict[str, Any]:
         return await self.run_saga(lambda _saga: self._offboard(inp))
 
-    async def _finish(self, activity: str, arg: Any, result_type: type[T] | None = None) -> T:
-        result, cancel_requested = await step_to_the_end(activity, arg, result_type)
+    async def _finish(
+        self,
+        activity: str,
+        arg: Any,
+        result_type: type[T] | None = None,
+        *,
+        start_to_close: timedelta,
+    ) -> T:
+        result, cancel_requested = await step_to_the_end(
+            activity, arg, result_type, start_to_close=start_to_close
+        )
         if cancel_requested:
             self.tracker.log("cancel requested: removals cannot be undone, finishing")
         return result
@@ -69,16 +79,28 @@ class OffboardCustomer(TrackedJob):
         names = CustomerNames(inp.prefix)
         track.on_cancel("offboarding runs to its end: what is removed cannot be restored")
         track.phase("reading", 5, f"reading customer {inp.prefix}")
-        view = await self._finish(CustomerSteps.LOAD, inp.customer_id, CustomerView | None)
+        view = await self._finish(
+            CustomerSteps.LOAD,
+            inp.customer_id,
+            CustomerView | None,
+            start_to_close=timedelta(seconds=30),
+        )
         if view is None:
             return track.complete(
                 {"customer_id": inp.customer_id, "prefix": inp.prefix, "already_gone": True},
                 f"customer {inp.prefix} was already offboarded",
             )
-        await self._finish(CustomerSteps.DEACTIVATE, inp.customer_id, bool)
+        await self._finish(
+            CustomerSteps.DEACTIVATE, inp.customer_id, bool, start_to_close=timedelta(seconds=30)
+        )
 
         track.phase("agents", 15, "retiring the customer's agents")
-        agents = await self._finish(CustomerSteps.LIST_AGENTS, inp.customer_id, list[AgentService])
+        agents = await self._finish(
+            CustomerSteps.LIST_AGENTS,
+            inp.customer_id,
+            list[AgentService],
+            start_to_close=timedelta(seconds=30),
+        )
         for agent in agents:
             await self._retire(inp, agent)
 
@@ -91,6 +113,7 @@ class OffboardCustomer(TrackedJob):
                 project_key=view.jira_project_key,
             ),
             bool,
+            start_to_close=timedelta(minutes=5),
         )
 
         user_id = view.litellm_user_id or names.litellm_user_id
@@ -99,16 +122,27 @@ class OffboardCustomer(TrackedJob):
             CustomerLiteLLMSteps.REMOVE,
             LiteLLMRemoveInput(prefix=inp.prefix, user_id=view.litellm_user_id),
             bool,
+            start_to_close=timedelta(minutes=1),
         )
 
         service = view.zenml_workspace_id or names.zenml_service
         track.phase("zenml", 65, f"deleting ZenML server {service} and its database")
         call = CloudRunCall(service_name=service, region=inp.region)
         await self._finish(
-            CloudRunSteps.DELETE_SERVICE, DeleteServiceInput(**call.model_dump()), bool
+            CloudRunSteps.DELETE_SERVICE,
+            DeleteServiceInput(**call.model_dump()),
+            bool,
+            start_to_close=timedelta(minutes=10),
         )
-        await self._finish(RegistrySteps.REMOVE_SERVICE, call, bool)
-        await self._finish(CustomerZenMLSteps.REMOVE_DATABASE, OwnedStep(prefix=inp.prefix), bool)
+        await self._finish(
+            RegistrySteps.REMOVE_SERVICE, call, bool, start_to_close=timedelta(seconds=30)
+        )
+        await self._finish(
+            CustomerZenMLSteps.REMOVE_DATABASE,
+            OwnedStep(prefix=inp.prefix),
+            bool,
+            start_to_close=timedelta(minutes=2),
+        )
 
         track.phase("secrets", 85, "deleting every secret of the customer")
         named = [
@@ -120,11 +154,15 @@ class OffboardCustomer(TrackedJob):
             CustomerSteps.DELETE_SECRETS,
             CustomerSecretsInput(prefix=inp.prefix, extra_names=named),
             list[str],
+            start_to_close=timedelta(seconds=30),
         )
 
         track.phase("record", 95, "deleting the customer record")
         await self._finish(
-            CustomerSteps.DELETE_RECORD, OwnedRecord(customer_id=inp.customer_id), bool
+            CustomerSteps.DELETE_RECORD,
+            OwnedRecord(customer_id=inp.customer_id),
+            bool,
+            start_to_close=timedelta(seconds=30),
         )
         return track.complete(
             {
@@ -167,6 +205,11 @@ class OffboardCustomer(TrackedJob):
             )
             call = CloudRunCall(service_name=agent.service_name, region=agent.region)
             await self._finish(
-                CloudRunSteps.DELETE_SERVICE, DeleteServiceInput(**call.model_dump()), bool
+                CloudRunSteps.DELETE_SERVICE,
+                DeleteServiceInput(**call.model_dump()),
+                bool,
+                start_to_close=timedelta(minutes=10),
             )
-            await self._finish(RegistrySteps.REMOVE_SERVICE, call, bool)
+            await self._finish(
+                RegistrySteps.REMOVE_SERVICE, call, bool, start_to_close=timedelta(seconds=30)
+            )

@@ -1,7 +1,7 @@
 """audit trail and alerts (issue 10): audit_events, alerts
 
 Revision ID: 0004_audit
-Revises: 0002_crm
+Revises: 0003_customers
 Create Date: 2026-11-25 20:45:00.000000
 """
 
