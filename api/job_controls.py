@@ -152,9 +152,10 @@ async def force_cancel(
 async def _clean_up_after(
     jobs: JobEngine, job_id: str, caller: Principal, what: str
 ) -> JobControlResponse:
+    children = await history.child_job_ids(jobs.client, job_id, None)
     cleanup = await jobs.start(
         CLEANUP_WORKFLOW,
-        JobCleanupInput(job_id=job_id, steps=jobs.cleanup_steps),
+        JobCleanupInput(job_id=job_id, child_job_ids=children, steps=jobs.cleanup_steps),
         operation=CLEANUP_OPERATION,
         subject=None,
         caller=caller,

@@ -7,7 +7,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from temporalio.api.common.v1 import WorkflowExecution
-from temporalio.api.workflowservice.v1 import GetWorkflowExecutionHistoryReverseRequest
+from temporalio.api.workflowservice.v1 import (
+    GetWorkflowExecutionHistoryRequest,
+    GetWorkflowExecutionHistoryReverseRequest,
+)
 from temporalio.client import Client
 
 from contracts.jobs import RootCause
@@ -70,3 +73,36 @@ def _note_cause(cause: RootCause, event) -> None:
             attributes = getattr(event, field)
             if attributes.scheduled_event_id == cause.scheduled_event_id:
                 cause.event_id = event.event_id
+
+
+async def child_job_ids(
+    client: Client, job_id: str, run_id: str | None, depth: int = 3
+) -> list[str]:
+    """The jobs this job started (child workflows), theirs too, down to `depth` levels: terminated
+    with it (their parent close policy), they own what they made under their own ids."""
+    found: list[str] = []
+    token = b""
+    for _ in range(_MAX_PAGES):
+        response = await client.workflow_service.get_workflow_execution_history(
+            GetWorkflowExecutionHistoryRequest(
+                namespace=client.namespace,
+                execution=WorkflowExecution(workflow_id=job_id, run_id=run_id or ""),
+                maximum_page_size=_PAGE,
+                next_page_token=token,
+            ),
+            retry=True,
+        )
+        for event in response.history.events:
+            if event.HasField("start_child_workflow_execution_initiated_event_attributes"):
+                child = event.start_child_workflow_execution_initiated_event_attributes.workflow_id
+                if child not in found:
+                    found.append(child)
+        token = response.next_page_token
+        if not token:
+            break
+    if depth > 1:
+        for child in list(found):
+            for grandchild in await child_job_ids(client, child, None, depth - 1):
+                if grandchild not in found:
+                    found.append(grandchild)
+    return found

@@ -24,6 +24,9 @@ CLEANUP_TIMEOUTS = JobTimeouts(expected=timedelta(minutes=30))
 
 class JobCleanupInput(BaseModel):
     job_id: str = Field(min_length=1, max_length=200)
+    # The jobs the terminated job had started (child workflows, at any depth): terminated with it,
+    # they own what they made under their own ids, so each step runs for them too.
+    child_job_ids: list[str] = Field(default_factory=list)
     # The registered cleanup steps (activity names), run one after the other.
     steps: list[str] = Field(default_factory=list)
 

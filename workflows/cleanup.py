@@ -42,17 +42,26 @@ class CleanupAfterTerminate(TrackedJob):
     async def run(self, inp: JobCleanupInput) -> dict[str, Any]:
         track = self.tracker
         removed: list[str] = []
-        for index, name in enumerate(inp.steps):
-            track.phase(name, 10 + 80 * index // max(1, len(inp.steps)), f"running {name}")
+        # The job's own first: a system's step for it may look across what its children made (an
+        # onboarding's branches) and needs to find it there; then each child's.
+        owners = [inp.job_id, *inp.child_job_ids]
+        runs = [(owner, name) for owner in owners for name in inp.steps]
+        for index, (owner, name) in enumerate(runs):
+            track.phase(name, 10 + 80 * index // max(1, len(runs)), f"running {name} for {owner}")
+            owned = JobCleanupInput(job_id=owner, steps=inp.steps)
             try:
-                result = await step(name, inp, JobCleanupResult, start_to_close=_CLEANUP_STEP)
+                result = await step(name, owned, JobCleanupResult, start_to_close=_CLEANUP_STEP)
             except (ActivityError, ApplicationError) as error:
                 track.state.compensation.append(
-                    CompensationEntry(step=name, status="failed", error=failure_message(error))
+                    CompensationEntry(
+                        step=f"{name} ({owner})", status="failed", error=failure_message(error)
+                    )
                 )
-                track.log(f"{name} failed: {failure_message(error)}")
+                track.log(f"{name} for {owner} failed: {failure_message(error)}")
                 continue
-            track.state.compensation.append(CompensationEntry(step=name, status="ok"))
+            track.state.compensation.append(
+                CompensationEntry(step=f"{name} ({owner})", status="ok")
+            )
             removed += result.removed
             for what in result.removed:
                 track.log(f"removed {what}")

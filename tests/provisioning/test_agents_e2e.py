@@ -231,6 +231,28 @@ async def test_cancel_mid_deploy_removes_only_this_jobs_things(
         await asyncio.to_thread(store.delete, secret)
 
 
+async def test_the_cleanup_after_a_terminated_deploy_removes_what_its_child_deploy_made(
+    api, client, settings, customer, slow_operations
+):
+    """The service is made by the child DeployService under the child's job id; terminating the
+    agent's job terminates the child too, and the cleanup job runs for both ids."""
+    name = f"{customer.prefix}-terminated"
+    job_id = await start(api, customer, "terminated")
+    child_id = f"{job_id}-service"
+    await started(api, child_id)
+    await wait_for_pending_activity(client, child_id, CloudRunSteps.APPLY_SERVICE)
+    await client.get_workflow_handle(job_id).terminate(reason="by hand")
+
+    forced = await api.post(f"/api/v1/jobs/{job_id}/force-cancel")
+    assert forced.status_code == 202, forced.text
+    cleanup = await wait_for_job(api, forced.json()["cleanup_job_id"], seconds=90)
+    assert cleanup["status"] == "completed", cleanup
+    assert f"cloud run service {name}" in cleanup["result"]["removed"], cleanup["result"]
+    assert any(child_id in entry["step"] for entry in cleanup["compensation"])
+    assert await asyncio.to_thread(CloudRunServices(settings).get, name) is None
+    assert await secret_value(settings, f"{name}-litellm-key") is None
+
+
 async def test_a_reused_key_survives_a_failed_deploy(api, client, settings, customer, localcloud):
     name = f"{customer.prefix}-reuser"
     secret = f"{name}-litellm-key"
