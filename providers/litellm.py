@@ -152,6 +152,10 @@ class LiteLLMAdmin:
         keys = await self._list_keys({"key_alias": alias}, f"looking up LiteLLM key {alias}")
         return next((k for k in keys if k.key_alias == alias), None)
 
+    async def list_keys(self) -> list[KeyInfo]:
+        """Every key of the proxy (admin): for a search by metadata, which it cannot filter on."""
+        return await self._list_keys({}, "listing LiteLLM keys")
+
     async def list_user_keys(self, user_id: str) -> list[KeyInfo]:
         return await self._list_keys({"user_id": user_id}, f"listing keys of {user_id}")
 

@@ -89,4 +89,5 @@ def activities(settings: Settings, db: Database) -> list[Callable]:
         agents.describe,
         agents.delete_secret,
         agents.delete_key,
+        agents.cleanup_after_terminate,
     ]

@@ -16,6 +16,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.blocking import call_google
+from contracts.job_cleanup import JobCleanupInput, JobCleanupResult
 from contracts.provisioning.agents import (
     AGENT_LABEL,
     JOB_LABEL,
@@ -193,3 +194,18 @@ class AgentActivities:
             if key is None or AGENT_LABEL not in key.metadata:
                 return False
         return await admin.delete_keys(key_aliases=[inp.name]) > 0
+
+    @activity.defn(name=AgentSteps.CLEANUP_AFTER_TERMINATE)
+    async def cleanup_after_terminate(self, inp: JobCleanupInput) -> JobCleanupResult:
+        """After a force-cancel: the LiteLLM keys the terminated job made (their metadata names
+        its id; a reused key does not). Its secret goes with provisioning's step (labelled with the
+        job id); a version it added to an older secret keeps a key that no longer works."""
+        admin = litellm_admin(self.settings)
+        ours = [
+            k for k in await admin.list_keys() if k.metadata.get(KEY_JOB_METADATA) == inp.job_id
+        ]
+        if ours:
+            await admin.delete_keys(keys=[k.token for k in ours])
+        return JobCleanupResult(
+            removed=[f"litellm key {k.key_alias or k.token[:12]}" for k in ours]
+        )

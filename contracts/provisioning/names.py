@@ -150,3 +150,5 @@ class AgentSteps:
     DESCRIBE = "agent.describe"
     DELETE_SECRET = "agent.delete_secret"
     DELETE_KEY = "agent.delete_key"
+    # The agents' step of the cleanup after a force-cancel (contracts/job_cleanup.py).
+    CLEANUP_AFTER_TERMINATE = "agent.cleanup_after_terminate"

@@ -248,9 +248,11 @@ async def test_the_cleanup_after_a_terminated_deploy_removes_what_its_child_depl
     cleanup = await wait_for_job(api, forced.json()["cleanup_job_id"], seconds=90)
     assert cleanup["status"] == "completed", cleanup
     assert f"cloud run service {name}" in cleanup["result"]["removed"], cleanup["result"]
+    assert f"litellm key {name}" in cleanup["result"]["removed"], cleanup["result"]
     assert any(child_id in entry["step"] for entry in cleanup["compensation"])
     assert await asyncio.to_thread(CloudRunServices(settings).get, name) is None
     assert await secret_value(settings, f"{name}-litellm-key") is None
+    assert await litellm_admin(settings).find_key_by_alias(name) is None
 
 
 async def test_a_reused_key_survives_a_failed_deploy(api, client, settings, customer, localcloud):

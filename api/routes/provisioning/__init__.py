@@ -9,7 +9,7 @@ from api.routes.provisioning import (
     service_databases,
     services,
 )
-from contracts.provisioning.names import CleanupSteps, CustomerSteps
+from contracts.provisioning.names import AgentSteps, CleanupSteps, CustomerSteps
 
 # image_builds first: its fixed path must win over services' `/{service_name}` routes.
 ROUTERS = [
@@ -23,4 +23,8 @@ ROUTERS = [
 ]
 
 # What a force-cancel's cleanup job runs for this system (contracts/job_cleanup.py).
-JOB_CLEANUPS = [CleanupSteps.AFTER_TERMINATE, CustomerSteps.CLEANUP_AFTER_TERMINATE]
+JOB_CLEANUPS = [
+    CleanupSteps.AFTER_TERMINATE,
+    CustomerSteps.CLEANUP_AFTER_TERMINATE,
+    AgentSteps.CLEANUP_AFTER_TERMINATE,
+]
