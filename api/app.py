@@ -19,8 +19,8 @@ from api.docs import install_docs
 from api.errors import install_error_handlers
 from api.http import BodyLimit
 from api.job_engine import JobEngine
-from api.logic.oversight.schedule import ensure_in_background as ensure_reaper_schedule
-from api.logic.runners.schedule import ensure_in_background as ensure_runner_cleanup_schedule
+from api.logic.oversight.schedule import reaper_schedule
+from api.logic.runners.schedule import cleanup_schedule
 from api.routes import api_keys, codec, crm, health, jobs, oversight, provisioning, runners
 from core.local_keys import LocalKeyError, with_local_keys
 from core.logging import configure_logging
@@ -67,11 +67,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # allocate. Otherwise each one walked it all, 50-140 ms with every request waiting (issue 9).
         gc.collect()
         gc.freeze()
-        # The runners' orphan reaper is a Temporal Schedule; set up without delaying the start.
+        # The runners' orphan cleanup, and the stuck-job finder with the alerts and the audit
+        # retention (issue 10), are Temporal Schedules; set up without delaying the start.
         schedules = [
-            asyncio.create_task(ensure_runner_cleanup_schedule(temporal, settings)),
-            # The stuck-job finder, the alerts and the audit retention (issue 10).
-            asyncio.create_task(ensure_reaper_schedule(temporal, settings)),
+            asyncio.create_task(schedule(settings).ensure_in_background(temporal, settings))
+            for schedule in (cleanup_schedule, reaper_schedule)
         ]
         yield
         for schedule in schedules:

@@ -189,11 +189,7 @@ class JobEngine:
         )
 
     def step_retry(self) -> StepRetry:
-        return StepRetry(
-            window_seconds=self.settings.step_retry_minutes * 60,
-            initial_interval_seconds=self.settings.step_retry_initial_seconds,
-            maximum_interval_seconds=self.settings.step_retry_max_interval_seconds,
-        )
+        return step_retry_from(self.settings)
 
     async def start(
         self,
@@ -762,3 +758,16 @@ def _quote(value: str) -> str:
     if "'" in value or "\\" in value:
         raise ApiError(400, "invalid filter value", details={"value": value})
     return f"'{value}'"
+
+
+def step_retry_from(settings: Settings, max_window_seconds: float | None = None) -> StepRetry:
+    """The steps' retry window and intervals from settings, for every job the platform starts
+    (by the API, or by one of its schedules); `max_window_seconds` caps the window."""
+    window = settings.step_retry_minutes * 60
+    if max_window_seconds is not None:
+        window = min(window, max_window_seconds)
+    return StepRetry(
+        window_seconds=window,
+        initial_interval_seconds=settings.step_retry_initial_seconds,
+        maximum_interval_seconds=settings.step_retry_max_interval_seconds,
+    )
