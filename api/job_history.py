@@ -1,12 +1,14 @@
 """What only a job's history tells: how many attempts the failing step had, which event is its
-failure (for the Web UI link), and when a cancel was requested. Read newest first, stopping as
-soon as everything asked for is found."""
+failure (for the Web UI link), and when a cancel was requested (read newest first, stopping as
+soon as everything asked for is found); which jobs it started."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 from temporalio.api.common.v1 import WorkflowExecution
+from temporalio.api.history.v1 import HistoryEvent
 from temporalio.api.workflowservice.v1 import (
     GetWorkflowExecutionHistoryRequest,
     GetWorkflowExecutionHistoryReverseRequest,
@@ -17,6 +19,41 @@ from contracts.jobs import RootCause
 
 _PAGE = 200
 _MAX_PAGES = 10
+
+
+async def _events(
+    client: Client, job_id: str, run_id: str | None, *, newest_first: bool
+) -> AsyncIterator[HistoryEvent]:
+    """The run's events page by page (at most _MAX_PAGES pages); the latest run when no run_id."""
+    execution = WorkflowExecution(workflow_id=job_id, run_id=run_id or "")
+    service = client.workflow_service
+    token = b""
+    for _ in range(_MAX_PAGES):
+        if newest_first:
+            response = await service.get_workflow_execution_history_reverse(
+                GetWorkflowExecutionHistoryReverseRequest(
+                    namespace=client.namespace,
+                    execution=execution,
+                    maximum_page_size=_PAGE,
+                    next_page_token=token,
+                ),
+                retry=True,
+            )
+        else:
+            response = await service.get_workflow_execution_history(
+                GetWorkflowExecutionHistoryRequest(
+                    namespace=client.namespace,
+                    execution=execution,
+                    maximum_page_size=_PAGE,
+                    next_page_token=token,
+                ),
+                retry=True,
+            )
+        for event in response.history.events:
+            yield event
+        token = response.next_page_token
+        if not token:
+            return
 
 
 async def read_back(
@@ -30,34 +67,20 @@ async def read_back(
     """Fills `cause.attempts` and `cause.event_id` in place; returns when the latest cancel was
     requested (None when not asked for or there was none)."""
     cancel_at: datetime | None = None
-    token = b""
-    for _ in range(_MAX_PAGES):
-        response = await client.workflow_service.get_workflow_execution_history_reverse(
-            GetWorkflowExecutionHistoryReverseRequest(
-                namespace=client.namespace,
-                execution=WorkflowExecution(workflow_id=job_id, run_id=run_id or ""),
-                maximum_page_size=_PAGE,
-                next_page_token=token,
-            ),
-            retry=True,
+    async for event in _events(client, job_id, run_id, newest_first=True):
+        if (
+            want_cancel
+            and cancel_at is None
+            and event.HasField("workflow_execution_cancel_requested_event_attributes")
+        ):
+            cancel_at = event.event_time.ToDatetime(tzinfo=UTC)
+        if cause is not None:
+            _note_cause(cause, event)
+        cause_done = cause is None or (
+            cause.attempts is not None or event.event_id <= (cause.scheduled_event_id or 0)
         )
-        for event in response.history.events:
-            if (
-                want_cancel
-                and cancel_at is None
-                and event.HasField("workflow_execution_cancel_requested_event_attributes")
-            ):
-                cancel_at = event.event_time.ToDatetime(tzinfo=UTC)
-            if cause is not None:
-                _note_cause(cause, event)
-            cause_done = cause is None or (
-                cause.attempts is not None or event.event_id <= (cause.scheduled_event_id or 0)
-            )
-            if cause_done and (not want_cancel or cancel_at is not None):
-                return cancel_at
-        token = response.next_page_token
-        if not token:
-            break
+        if cause_done and (not want_cancel or cancel_at is not None):
+            return cancel_at
     return cancel_at
 
 
@@ -81,25 +104,11 @@ async def child_job_ids(
     """The jobs this job started (child workflows), theirs too, down to `depth` levels: terminated
     with it (their parent close policy), they own what they made under their own ids."""
     found: list[str] = []
-    token = b""
-    for _ in range(_MAX_PAGES):
-        response = await client.workflow_service.get_workflow_execution_history(
-            GetWorkflowExecutionHistoryRequest(
-                namespace=client.namespace,
-                execution=WorkflowExecution(workflow_id=job_id, run_id=run_id or ""),
-                maximum_page_size=_PAGE,
-                next_page_token=token,
-            ),
-            retry=True,
-        )
-        for event in response.history.events:
-            if event.HasField("start_child_workflow_execution_initiated_event_attributes"):
-                child = event.start_child_workflow_execution_initiated_event_attributes.workflow_id
-                if child not in found:
-                    found.append(child)
-        token = response.next_page_token
-        if not token:
-            break
+    async for event in _events(client, job_id, run_id, newest_first=False):
+        if event.HasField("start_child_workflow_execution_initiated_event_attributes"):
+            child = event.start_child_workflow_execution_initiated_event_attributes.workflow_id
+            if child not in found:
+                found.append(child)
     if depth > 1:
         for child in list(found):
             for grandchild in await child_job_ids(client, child, None, depth - 1):
