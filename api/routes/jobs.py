@@ -64,10 +64,21 @@ async def get_job_logs(
     return await jobs.logs(job_id, lines)
 
 
-def _audit(request: Request, job_id: str, comment: str | None) -> None:
-    # Read by the audit middleware: which job the call acted on, and the caller's reason.
+# The optional body of every control: the caller's reason (optional by its default None; the
+# schema stays the request model, so a JSON `null` is refused as before).
+CommentBody = Annotated[
+    JobControlRequest,
+    Body(description='Optional: `{"comment": "..."}`, the reason, kept for audit.'),
+]
+
+
+def _audit(request: Request, job_id: str, body: JobControlRequest | None) -> str | None:
+    """The call's comment; kept on the request for the audit middleware, with which job the call
+    acted on."""
+    comment = body.comment if body else None
     request.state.audit_resource = f"job:{job_id}"
     request.state.audit_comment = comment
+    return comment
 
 
 @router.post(
@@ -78,12 +89,10 @@ async def cancel_job(
     request: Request,
     _: Writer,
     jobs: JobEngineDep,
-    body: JobControlRequest = Body(
-        default=None, description='Optional: `{"comment": "..."}`, the reason, kept for audit.'
-    ),
+    body: CommentBody = None,
 ) -> CancelResponse:
     """Graceful: running steps stop, then what the job did is undone (its `compensation`)."""
-    _audit(request, job_id, body.comment if body else None)
+    _audit(request, job_id, body)
     _job, effect = await jobs.cancel(job_id)
     return CancelResponse(
         job_id=job_id, status="cancelling", message=f"cancel requested: {effect}", effect=effect
@@ -101,14 +110,11 @@ async def force_cancel_job(
     request: Request,
     principal: Admin,
     jobs: JobEngineDep,
-    body: JobControlRequest = Body(
-        default=None, description='Optional: `{"comment": "..."}`, the reason, kept for audit.'
-    ),
+    body: CommentBody = None,
 ) -> JobControlResponse:
     """For a job a graceful cancel did not stop, once the cool-off since that cancel has passed:
     terminates it and starts a cleanup job that removes what carries its id."""
-    comment = body.comment if body else None
-    _audit(request, job_id, comment)
+    comment = _audit(request, job_id, body)
     return await job_controls.force_cancel(jobs, job_id, principal, comment)
 
 
@@ -127,7 +133,7 @@ async def retry_job(
     """A job in needs_attention runs its failed step again (the steps done before are not run
     again); with `fresh: true`, a job that failed or was cancelled starts again as a new job."""
     body = body or RetryRequest()
-    _audit(request, job_id, body.comment)
+    _audit(request, job_id, body)
     return await job_controls.retry(jobs, job_id, principal, fresh=body.fresh, comment=body.comment)
 
 
@@ -142,11 +148,8 @@ async def rollback_job(
     request: Request,
     _: Writer,
     jobs: JobEngineDep,
-    body: JobControlRequest = Body(
-        default=None, description='Optional: `{"comment": "..."}`, the reason, kept for audit.'
-    ),
+    body: CommentBody = None,
 ) -> JobControlResponse:
     """A job in needs_attention undoes what it did, as on any failure."""
-    comment = body.comment if body else None
-    _audit(request, job_id, comment)
+    comment = _audit(request, job_id, body)
     return await job_controls.rollback(jobs, job_id, comment)
