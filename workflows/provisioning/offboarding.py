@@ -74,6 +74,18 @@ class OffboardCustomer(TrackedJob):
             self.tracker.log("cancel requested: removals cannot be undone, finishing")
         return result
 
+    async def _delete_service(self, call: CloudRunCall) -> None:
+        """The Cloud Run service, then its registry row; either already gone is done."""
+        await self._finish(
+            CloudRunSteps.DELETE_SERVICE,
+            DeleteServiceInput(**call.model_dump()),
+            bool,
+            start_to_close=timedelta(minutes=10),
+        )
+        await self._finish(
+            RegistrySteps.REMOVE_SERVICE, call, bool, start_to_close=timedelta(seconds=30)
+        )
+
     async def _offboard(self, inp: OffboardCustomerInput) -> dict[str, Any]:
         track = self.tracker
         names = CustomerNames(inp.prefix)
@@ -127,16 +139,7 @@ class OffboardCustomer(TrackedJob):
 
         service = view.zenml_workspace_id or names.zenml_service
         track.phase("zenml", 65, f"deleting ZenML server {service} and its database")
-        call = CloudRunCall(service_name=service, region=inp.region)
-        await self._finish(
-            CloudRunSteps.DELETE_SERVICE,
-            DeleteServiceInput(**call.model_dump()),
-            bool,
-            start_to_close=timedelta(minutes=10),
-        )
-        await self._finish(
-            RegistrySteps.REMOVE_SERVICE, call, bool, start_to_close=timedelta(seconds=30)
-        )
+        await self._delete_service(CloudRunCall(service_name=service, region=inp.region))
         await self._finish(
             CustomerZenMLSteps.REMOVE_DATABASE,
             OwnedStep(prefix=inp.prefix),
@@ -203,13 +206,6 @@ class OffboardCustomer(TrackedJob):
                 f"retiring {agent.service_name} failed ({failure_message(error)}); "
                 "deleting its service"
             )
-            call = CloudRunCall(service_name=agent.service_name, region=agent.region)
-            await self._finish(
-                CloudRunSteps.DELETE_SERVICE,
-                DeleteServiceInput(**call.model_dump()),
-                bool,
-                start_to_close=timedelta(minutes=10),
-            )
-            await self._finish(
-                RegistrySteps.REMOVE_SERVICE, call, bool, start_to_close=timedelta(seconds=30)
+            await self._delete_service(
+                CloudRunCall(service_name=agent.service_name, region=agent.region)
             )
