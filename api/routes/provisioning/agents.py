@@ -4,35 +4,21 @@ service name."""
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import Header, Path, Query, Response, status
+from fastapi import Response, status
 
 from api.auth import Reader, Writer
 from api.deps import DbDep, JobEngineDep, SettingsDep, TemporalDep
 from api.errors import answers
 from api.http import JsonRouter
 from api.logic.provisioning import agents as logic
+from api.routes.provisioning.params import IdempotencyKey, RegionQuery, ServiceNamePath
 from api.schemas.jobs import JobResponse
 from api.schemas.provisioning.agents import AgentDeployRequest, AgentResponse, PromptList
-from api.schemas.provisioning.services import REGION_PATTERN
 from contracts.jobs import CUSTOMER_LABEL, SERVICE_LABEL, JobSubject
 from contracts.provisioning.agents import DeployAgentInput, RetireAgentInput
 from contracts.provisioning.names import Operations, Workflows
-from contracts.provisioning.services import SERVICE_NAME_PATTERN
 
 router = JsonRouter(prefix="/api/v1/agents", tags=["agents"], responses=answers(502, 503))
-
-ServiceNamePath = Annotated[str, Path(pattern=SERVICE_NAME_PATTERN, max_length=49)]
-RegionQuery = Annotated[str | None, Query(pattern=REGION_PATTERN)]
-IdempotencyKey = Annotated[
-    str | None,
-    Header(
-        alias="Idempotency-Key",
-        max_length=255,
-        description="Repeat a request with the same key to get the same job back.",
-    ),
-]
 
 
 def _subject(service_name: str) -> JobSubject:

@@ -7,13 +7,14 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import Header, Path, Query, Response, status
+from fastapi import Path, Query, Response, status
 
 from api.auth import Reader, Writer
 from api.deps import DbDep, JobEngineDep, SettingsDep
 from api.errors import answers
 from api.http import JsonRouter
 from api.logic.provisioning import customers as logic
+from api.routes.provisioning.params import IdempotencyKey
 from api.schemas.jobs import JobResponse
 from api.schemas.provisioning.customers import (
     CustomerCreate,
@@ -30,14 +31,6 @@ router = JsonRouter(
 )
 
 CustomerId = Annotated[uuid.UUID, Path(description="The customer's id (a UUID).")]
-IdempotencyKey = Annotated[
-    str | None,
-    Header(
-        alias="Idempotency-Key",
-        max_length=255,
-        description="Repeat a request with the same key to get the same job back.",
-    ),
-]
 
 
 @router.post(

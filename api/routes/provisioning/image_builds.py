@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import Header, status
+from fastapi import status
 
 from api.auth import Writer
 from api.deps import JobEngineDep, SettingsDep
 from api.errors import answers
 from api.http import JsonRouter
+from api.routes.provisioning.params import IdempotencyKey
 from api.schemas.jobs import JobResponse
 from api.schemas.provisioning.image_builds import ImageBuildRequest
 from contracts.jobs import JobSubject
@@ -30,7 +29,7 @@ async def setup_image_build(
     principal: Writer,
     settings: SettingsDep,
     jobs: JobEngineDep,
-    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=255)] = None,
+    idempotency_key: IdempotencyKey = None,
 ) -> JobResponse:
     plan = ImageBuildPlan(**request.model_dump(), region=settings.gcp_region)
     return await jobs.start(

@@ -13,7 +13,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import Header, Path, status
+from fastapi import Path, status
 
 from api.auth import Writer
 from api.deps import DbDep, JobEngineDep, SettingsDep
@@ -22,6 +22,7 @@ from api.http import JsonRouter
 from api.job_engine import job_id_for
 from api.logic.provisioning import service_databases as logic
 from api.logic.provisioning.secret_access import external_service_use
+from api.routes.provisioning.params import IdempotencyKey
 from api.schemas.jobs import JobResponse
 from api.schemas.provisioning.service_databases import ServiceDatabaseCreate
 from contracts.jobs import CUSTOMER_LABEL, SERVICE_LABEL, JobSubject
@@ -48,7 +49,7 @@ async def create_service_database(
     settings: SettingsDep,
     db: DbDep,
     jobs: JobEngineDep,
-    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=255)] = None,
+    idempotency_key: IdempotencyKey = None,
 ) -> JobResponse:
     service = await logic.postgres_service(db, service_id)
     prefix = await logic.customer_prefix(db, request.customer_id)

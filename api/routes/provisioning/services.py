@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Annotated
 
-from fastapi import Header, Path, Query, Response, status
+from fastapi import Query, Response, status
 
 from api.auth import Reader, Writer
 from api.cloud import call_cloud
@@ -19,9 +19,9 @@ from api.errors import ApiError, answers
 from api.http import JsonRouter
 from api.logic.provisioning import service_views as views
 from api.logic.provisioning import services as logic
+from api.routes.provisioning.params import IdempotencyKey, RegionQuery, ServiceNamePath
 from api.schemas.jobs import JobResponse
 from api.schemas.provisioning.services import (
-    REGION_PATTERN,
     LogEntry,
     ServiceCategory,
     ServiceDeployRequest,
@@ -36,7 +36,6 @@ from api.schemas.provisioning.services import (
 from contracts.jobs import CUSTOMER_LABEL, SERVICE_LABEL, JobSubject
 from contracts.provisioning.names import Operations, Workflows
 from contracts.provisioning.services import (
-    SERVICE_NAME_PATTERN,
     DeployServiceInput,
     UndeployServiceInput,
 )
@@ -45,16 +44,6 @@ from providers.google.cloud_run import CloudRunServices
 
 router = JsonRouter(prefix="/api/v1/services", tags=["services"], responses=answers(502, 503))
 
-ServiceNamePath = Annotated[str, Path(pattern=SERVICE_NAME_PATTERN, max_length=49)]
-RegionQuery = Annotated[str | None, Query(pattern=REGION_PATTERN)]
-IdempotencyKey = Annotated[
-    str | None,
-    Header(
-        alias="Idempotency-Key",
-        max_length=255,
-        description="Repeat a request with the same key to get the same job back.",
-    ),
-]
 DEPLOY_ESTIMATE = "2-3 minutes"
 
 
