@@ -137,6 +137,26 @@ def start_worker_process(settings: Settings, **popen_kwargs) -> subprocess.Popen
     return subprocess.Popen([sys.executable, "worker.py"], cwd=ROOT, env=env, **popen_kwargs)
 
 
+@asynccontextmanager
+async def recording_admin_client(
+    base_url: str,
+) -> AsyncIterator[tuple[httpx.AsyncClient, list[str]]]:
+    """An admin client and every response body it received (for the secret leak scans)."""
+    bodies: list[str] = []
+
+    async def record(response: httpx.Response) -> None:
+        await response.aread()
+        bodies.append(response.text)
+
+    async with httpx.AsyncClient(
+        base_url=base_url,
+        headers={"X-API-Key": ADMIN_KEY},
+        timeout=60,
+        event_hooks={"response": [record]},
+    ) as client:
+        yield client, bodies
+
+
 def unique_name(prefix: str = "svc") -> str:
     return f"{prefix}-{uuid.uuid4().hex[:8]}"
 

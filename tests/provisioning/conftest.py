@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from tests.helpers.external_services import BASE, Secrets
-from tests.helpers.platform import ADMIN_KEY
+from tests.helpers.platform import recording_admin_client
 
 
 @pytest.fixture
@@ -24,18 +24,7 @@ async def http(api_server, secrets: Secrets, capfd) -> AsyncIterator[httpx.Async
     """An admin client that records every response body; after the test neither a body nor a
     log line (the API logs to this process' stderr) may hold a secret value, and the services the
     test registered are removed."""
-    bodies: list[str] = []
-
-    async def record(response: httpx.Response) -> None:
-        await response.aread()
-        bodies.append(response.text)
-
-    async with httpx.AsyncClient(
-        base_url=api_server.url,
-        headers={"X-API-Key": ADMIN_KEY},
-        timeout=60,
-        event_hooks={"response": [record]},
-    ) as client:
+    async with recording_admin_client(api_server.url) as (client, bodies):
         yield client
         for service in (
             await client.get(BASE, params={"active_only": "false", "limit": 1000})

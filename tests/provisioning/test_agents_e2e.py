@@ -21,7 +21,11 @@ from providers.litellm import litellm_admin
 from store.provisioning import service_registry
 from store.provisioning.models import Customer
 from tests.helpers.history import decoded_history_text
-from tests.helpers.platform import ADMIN_KEY, wait_for_job, wait_for_pending_activity
+from tests.helpers.platform import (
+    recording_admin_client,
+    wait_for_job,
+    wait_for_pending_activity,
+)
 from tests.helpers.provisioning import IMAGE, deploy
 
 PROMPT = "researcher-system"
@@ -45,19 +49,8 @@ async def customer(db, settings) -> AsyncIterator[Customer]:
 @pytest.fixture
 async def http(api_server, worker) -> AsyncIterator[tuple[httpx.AsyncClient, list[str]]]:
     """An admin client that keeps every response body, for the leak scan."""
-    bodies: list[str] = []
-
-    async def record(response: httpx.Response) -> None:
-        await response.aread()
-        bodies.append(response.text)
-
-    async with httpx.AsyncClient(
-        base_url=api_server.url,
-        headers={"X-API-Key": ADMIN_KEY},
-        timeout=60,
-        event_hooks={"response": [record]},
-    ) as client:
-        yield client, bodies
+    async with recording_admin_client(api_server.url) as recording:
+        yield recording
 
 
 def body(customer: Customer, agent: str, **fields) -> dict:
