@@ -4,37 +4,22 @@ the repositories work there as on SQLite, in a scratch database of the test serv
 from __future__ import annotations
 
 import asyncio
-import uuid
 from datetime import UTC, datetime
-from urllib.parse import urlsplit, urlunsplit
 
-import asyncpg
 import pytest
 from sqlalchemy import select
 
 from store import api_keys
-from store.db import Database
 from store.migrate import upgrade
 from store.provisioning import service_registry as services
 from store.provisioning.models import Customer, ServiceRecord
-from tests.helpers.platform import POSTGRES_URL
+from tests.helpers.postgres import migrated_postgres
 
 
 @pytest.fixture
 async def pg_database():
-    name = f"platform_{uuid.uuid4().hex[:10]}"
-    admin = await asyncpg.connect(POSTGRES_URL)
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    await admin.close()
-    parts = urlsplit(POSTGRES_URL)
-    url = urlunsplit(parts._replace(scheme="postgresql+asyncpg", path=f"/{name}"))
-    await asyncio.to_thread(upgrade, url)
-    db = Database(url)
-    yield db
-    await db.dispose()
-    admin = await asyncpg.connect(POSTGRES_URL)
-    await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    await admin.close()
+    async with migrated_postgres("platform") as db:
+        yield db
 
 
 async def test_migrations_and_repositories_work_on_postgresql(pg_database):

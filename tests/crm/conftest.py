@@ -2,30 +2,14 @@
 
 from __future__ import annotations
 
-import uuid
-from urllib.parse import urlsplit, urlunsplit
+from contextlib import AsyncExitStack
 
-import asyncpg
 import httpx
 import pytest
 
 from api.app import create_app
-from tests.helpers.platform import ADMIN_KEY, POSTGRES_URL, make_settings
-
-
-async def _scratch_postgres() -> tuple[str, str]:
-    name = f"crm_{uuid.uuid4().hex[:10]}"
-    admin = await asyncpg.connect(POSTGRES_URL)
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    await admin.close()
-    parts = urlsplit(POSTGRES_URL)
-    return name, urlunsplit(parts._replace(scheme="postgresql+asyncpg", path=f"/{name}"))
-
-
-async def _drop_postgres(name: str) -> None:
-    admin = await asyncpg.connect(POSTGRES_URL)
-    await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    await admin.close()
+from tests.helpers.platform import ADMIN_KEY, make_settings
+from tests.helpers.postgres import scratch_postgres
 
 
 class CrmApp:
@@ -82,14 +66,12 @@ async def open_app(tmp_path, database_url: str, **overrides):
 
 @pytest.fixture(params=["sqlite", "postgres"])
 async def crm(request, tmp_path):
-    name = None
-    if request.param == "sqlite":
-        url = f"sqlite+aiosqlite:///{tmp_path / 'platform.db'}"
-    else:
-        name, url = await _scratch_postgres()
-    crm_app, lifespan = await open_app(tmp_path, url)
-    yield crm_app
-    await crm_app.http.aclose()
-    await lifespan.__aexit__(None, None, None)
-    if name:
-        await _drop_postgres(name)
+    async with AsyncExitStack() as stack:
+        if request.param == "sqlite":
+            url = f"sqlite+aiosqlite:///{tmp_path / 'platform.db'}"
+        else:
+            url = await stack.enter_async_context(scratch_postgres("crm"))
+        crm_app, lifespan = await open_app(tmp_path, url)
+        yield crm_app
+        await crm_app.http.aclose()
+        await lifespan.__aexit__(None, None, None)

@@ -3,18 +3,13 @@ alerts raised once per (kind, job) and resolved once, audit pages that do not sh
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from datetime import UTC, datetime, timedelta
-from urllib.parse import urlsplit, urlunsplit
 
-import asyncpg
 import pytest
 
-from store.db import Database
-from store.migrate import upgrade
 from store.oversight import alerts, audit
-from tests.helpers.platform import POSTGRES_URL
+from tests.helpers.postgres import migrated_postgres
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -22,19 +17,8 @@ async def database(request, db):
     if request.param == "sqlite":
         yield db
         return
-    name = f"oversight_{uuid.uuid4().hex[:10]}"
-    admin = await asyncpg.connect(POSTGRES_URL)
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    await admin.close()
-    parts = urlsplit(POSTGRES_URL)
-    url = urlunsplit(parts._replace(scheme="postgresql+asyncpg", path=f"/{name}"))
-    await asyncio.to_thread(upgrade, url)
-    pg = Database(url)
-    yield pg
-    await pg.dispose()
-    admin = await asyncpg.connect(POSTGRES_URL)
-    await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    await admin.close()
+    async with migrated_postgres("oversight") as pg:
+        yield pg
 
 
 async def test_an_alert_is_raised_once_per_kind_and_job_and_resolved_once(database):
