@@ -31,7 +31,6 @@ from pathlib import Path
 import httpx
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
-from temporalio.testing import WorkflowEnvironment
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -40,10 +39,8 @@ from core.settings import Settings  # noqa: E402
 from localcloud.testing import LocalCloud  # noqa: E402
 from store.db import Database  # noqa: E402
 from store.migrate import upgrade  # noqa: E402
-from temporal import search_attributes  # noqa: E402
-from temporal.binaries import temporal_cli  # noqa: E402
 from temporal.client import data_converter  # noqa: E402
-from tests.helpers.platform import ADMIN_KEY, CODEC_KEY, ApiServer, make_settings  # noqa: E402
+from tests.helpers.platform import ADMIN_KEY, ApiServer, make_settings, start_dev_server  # noqa: E402
 from worker import build_worker  # noqa: E402
 
 TARGET = 1.10
@@ -113,13 +110,7 @@ async def onboard(http: httpx.AsyncClient, client: Client) -> tuple[float, float
 
 async def main(runs: int, lro_delay: float) -> None:
     work = Path(tempfile.mkdtemp(prefix="bench-onboarding-"))
-    env = await WorkflowEnvironment.start_local(
-        dev_server_existing_path=temporal_cli(),
-        search_attributes=list(search_attributes.ALL),
-        data_converter=data_converter(Settings(codec_key=CODEC_KEY)),
-        dev_server_log_level="error",
-        ui=False,
-    )
+    env = await start_dev_server()
     cloud = LocalCloud.start(work / "localcloud", lro_delay=lro_delay)
     try:
         target = env.client.service_client.config.target_host

