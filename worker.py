@@ -10,29 +10,30 @@ import sys
 
 import structlog
 from temporalio.client import Client
-from temporalio.worker import Worker
+from temporalio.worker import Replayer, Worker
 
 import activities.oversight
 import activities.provisioning
 import activities.runners
-import workflows.oversight
-import workflows.provisioning
-import workflows.runners
+import workflows.oversight.catalog
+import workflows.provisioning.catalog
+import workflows.runners.catalog
 from activities.jobs import JobActivities
 from core.local_keys import LocalKeyError, with_local_keys
 from core.logging import configure_logging, forward_temporal_core_logs, quiet_sandbox_warnings
 from core.settings import Settings, get_settings
 from store.db import Database
-from temporal.client import connect
+from temporal.client import connect, data_converter
 from temporal.interceptors import JobLoggingInterceptor
+from temporal.sandbox import workflow_runner
 from workflows.cleanup import CleanupAfterTerminate
 from workflows.resource_lock import ResourceLock
 
 # Each system registers its workflows and its activities; the worker only collects them.
 SYSTEMS = [
-    (workflows.provisioning.WORKFLOWS, activities.provisioning.activities),
-    (workflows.runners.WORKFLOWS, activities.runners.activities),
-    (workflows.oversight.WORKFLOWS, activities.oversight.activities),
+    (workflows.provisioning.catalog.WORKFLOWS, activities.provisioning.activities),
+    (workflows.runners.catalog.WORKFLOWS, activities.runners.activities),
+    (workflows.oversight.catalog.WORKFLOWS, activities.oversight.activities),
 ]
 # The shared job machinery's own: the lock that makes jobs on one resource take turns, and the
 # cleanup job that follows a force-cancel.
@@ -56,7 +57,18 @@ def build_worker(client: Client, settings: Settings, db: Database, task_queue: s
         workflows=WORKFLOWS,
         activities=[*JobActivities(client, settings).all(), *activities_for(settings, db)],
         interceptors=[JobLoggingInterceptor()],
+        workflow_runner=workflow_runner(),
         max_concurrent_activities=100,
+    )
+
+
+def build_replayer(settings: Settings) -> Replayer:
+    """Replays recorded histories on the worker's own workflows, sandbox and codec."""
+    return Replayer(
+        workflows=WORKFLOWS,
+        data_converter=data_converter(settings),
+        interceptors=[JobLoggingInterceptor()],
+        workflow_runner=workflow_runner(),
     )
 
 

@@ -7,12 +7,10 @@ from pathlib import Path
 
 import pytest
 from temporalio.client import WorkflowHistory
-from temporalio.worker import Replayer
 
 from core.settings import Settings
-from temporal.client import data_converter
 from tests.helpers.platform import CODEC_KEY
-from worker import WORKFLOWS
+from worker import build_replayer
 
 HISTORIES = sorted((Path(__file__).parent / "histories").glob("*.json"))
 
@@ -23,8 +21,6 @@ HISTORIES = sorted((Path(__file__).parent / "histories").glob("*.json"))
     ids=[p.stem for p in HISTORIES],
 )
 async def test_recorded_history_replays_without_nondeterminism(history: WorkflowHistory):
-    replayer = Replayer(
-        workflows=WORKFLOWS, data_converter=data_converter(Settings(codec_key=CODEC_KEY))
-    )
+    replayer = build_replayer(Settings(codec_key=CODEC_KEY))
     result = await replayer.replay_workflow(history, raise_on_replay_failure=True)
     assert result.replay_failure is None

@@ -8,14 +8,12 @@ from pathlib import Path
 
 import pytest
 from temporalio.client import WorkflowHistory
-from temporalio.worker import Replayer
 
 from core.settings import Settings
-from temporal.client import data_converter
 from tests.helpers.history import decoded_history_text
 from tests.helpers.platform import CODEC_KEY, wait_for_job
 from tests.helpers.runners import job_containers, new_repo, set_job_seconds, wait_for_runner
-from worker import WORKFLOWS
+from worker import build_replayer
 
 HISTORIES = sorted((Path(__file__).parent / "histories").glob("*.json"))
 
@@ -26,9 +24,7 @@ HISTORIES = sorted((Path(__file__).parent / "histories").glob("*.json"))
     ids=[p.stem for p in HISTORIES],
 )
 async def test_recorded_runner_history_replays_without_nondeterminism(history: WorkflowHistory):
-    replayer = Replayer(
-        workflows=WORKFLOWS, data_converter=data_converter(Settings(codec_key=CODEC_KEY))
-    )
+    replayer = build_replayer(Settings(codec_key=CODEC_KEY))
     result = await replayer.replay_workflow(history, raise_on_replay_failure=True)
     assert result.replay_failure is None
 

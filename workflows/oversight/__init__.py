@@ -1,5 +1,3 @@
-"""The oversight workflows (issue 10), collected by `worker.py`."""
+"""The oversight workflows (issue 10); `catalog.py` lists them for `worker.py`.
 
-from workflows.oversight.reaper import JobReaper
-
-WORKFLOWS = [JobReaper]
+Kept empty on purpose: see `workflows/provisioning/__init__.py`."""

@@ -1,27 +1,4 @@
-"""The provisioning system's workflows (seed 000), collected by `worker.py`."""
+"""The provisioning system's workflows (seed 000); `catalog.py` lists them for `worker.py`.
 
-from workflows.provisioning.agents import DeployAgent, RetireAgent
-from workflows.provisioning.customer_branches import (
-    ProvisionCustomerJira,
-    ProvisionCustomerLiteLLM,
-    ProvisionCustomerZenML,
-)
-from workflows.provisioning.customers import OnboardCustomer
-from workflows.provisioning.image_builds import SetupImageBuild
-from workflows.provisioning.offboarding import OffboardCustomer
-from workflows.provisioning.service_databases import CreateServiceDatabase
-from workflows.provisioning.services import DeployService, UndeployService
-
-WORKFLOWS = [
-    DeployService,
-    UndeployService,
-    CreateServiceDatabase,
-    SetupImageBuild,
-    OnboardCustomer,
-    OffboardCustomer,
-    ProvisionCustomerJira,
-    ProvisionCustomerLiteLLM,
-    ProvisionCustomerZenML,
-    DeployAgent,
-    RetireAgent,
-]
+Kept empty on purpose: the workflow sandbox imports a workflow's package again for every run, so a
+package that imported its every workflow would make each run load them all."""

@@ -1,6 +1,3 @@
-"""The runners system's workflows (seed 004), collected by `worker.py`."""
+"""The runners system's workflows (seed 004); `catalog.py` lists them for `worker.py`.
 
-from workflows.runners.cleanup import RunnerCleanup
-from workflows.runners.ephemeral import EphemeralRunner
-
-WORKFLOWS = [EphemeralRunner, RunnerCleanup]
+Kept empty on purpose: see `workflows/provisioning/__init__.py`."""

@@ -1,0 +1,5 @@
+"""The oversight workflows the worker registers."""
+
+from workflows.oversight.reaper import JobReaper
+
+WORKFLOWS = [JobReaper]
