@@ -5,19 +5,20 @@ cannot use themselves."""
 from __future__ import annotations
 
 from temporalio import activity
-from temporalio.client import Client, WorkflowExecutionStatus
-from temporalio.common import SearchAttributePair, TypedSearchAttributes
+from temporalio.client import Client, WithStartWorkflowOperation, WorkflowExecutionStatus
+from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDConflictPolicy
 from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
 from temporalio.service import RPCError, RPCStatusCode
 
 from contracts.resource_lock import (
-    ACQUIRE_SIGNAL,
+    ACQUIRE_UPDATE,
     LOCK_DIVISION,
     LOCK_TIMEOUTS,
     LOCK_WORKFLOW,
     JobRef,
     LockState,
     LockSteps,
+    Turn,
     TurnRequest,
     lock_id,
 )
@@ -34,21 +35,27 @@ class JobActivities:
         return [self.request_turn, self.holder_ended]
 
     @activity.defn(name=LockSteps.REQUEST_TURN)
-    async def request_turn(self, request: TurnRequest) -> None:
-        """Queues the job on its subject's lock, starting the lock if nobody holds it (signal-with-
-        start: one atomic call, so a lock that is just ending cannot lose the request)."""
-        await self.client.start_workflow(
+    async def request_turn(self, request: TurnRequest) -> Turn:
+        """Queues the job on its subject's lock, starting the lock if nobody holds it, and returns
+        the job's place (update-with-start: one atomic call, so a lock that is just ending cannot
+        lose the request). Asking again is harmless: the answer is the place the job already has."""
+        lock = WithStartWorkflowOperation(
             LOCK_WORKFLOW,
             LockState(subject=request.subject, check_seconds=self.settings.job_lock_check_seconds),
             id=lock_id(request.subject),
             task_queue=activity.info().task_queue,
-            start_signal=ACQUIRE_SIGNAL,
-            start_signal_args=[JobRef(job_id=request.job_id)],
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
             search_attributes=TypedSearchAttributes(
                 [SearchAttributePair(sa.NAMESPACE_DIVISION, LOCK_DIVISION)]
             ),
             static_summary=f"lock on {request.subject}",
             execution_timeout=LOCK_TIMEOUTS.execution,
+        )
+        return await self.client.execute_update_with_start_workflow(
+            ACQUIRE_UPDATE,
+            JobRef(job_id=request.job_id),
+            start_workflow_operation=lock,
+            result_type=Turn,
         )
 
     @activity.defn(name=LockSteps.HOLDER_ENDED)

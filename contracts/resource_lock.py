@@ -11,6 +11,8 @@ from contracts.timeouts import JobTimeouts
 
 LOCK_WORKFLOW = "ResourceLock"
 ACQUIRE_SIGNAL = "acquire"
+# The same request as an Update: the answer is the job's place at once (see workflows/resource_lock.py).
+ACQUIRE_UPDATE = "acquire_turn"
 RELEASE_SIGNAL = "release"
 TURN_SIGNAL = "lock_turn"
 LOCK_STATE_QUERY = "lock_state"

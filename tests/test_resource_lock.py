@@ -15,7 +15,7 @@ from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
 from activities.jobs import JobActivities
 from contracts.jobs import JobState, JobSubject
-from contracts.resource_lock import LOCK_DIVISION, lock_id
+from contracts.resource_lock import LOCK_DIVISION, TURN_SIGNAL, Turn, lock_id
 from core.settings import Settings
 from workflows import resource_lock
 from workflows.job import TrackedJob
@@ -176,5 +176,32 @@ async def test_a_long_lived_lock_continues_as_new_and_keeps_its_queue(client, mo
             return WorkflowExecutionStatus.CONTINUED_AS_NEW in runs
 
         await eventually(continued_as_new)
+
+    await run_with_worker(client, body)
+
+
+async def turn_signals(client: Client, job_id: str) -> list[list[str]]:
+    """The places the lock told the job by signal, in order."""
+    history = await client.get_workflow_handle(job_id).fetch_history()
+    told = []
+    for event in history.events:
+        if event.HasField("workflow_execution_signaled_event_attributes"):
+            signal = event.workflow_execution_signaled_event_attributes
+            if signal.signal_name == TURN_SIGNAL:
+                [turn] = await client.data_converter.decode(signal.input.payloads, [Turn])
+                told.append(turn.queued_behind)
+    return told
+
+
+async def test_the_answer_to_a_request_gives_the_place_and_signals_carry_only_changes(client):
+    async def body(jobs: Jobs):
+        first, second = await jobs.start_in_line(2)
+        await jobs.finish(first)
+        await jobs.shows(second, phase="holding", behind=[])
+        await jobs.finish(second)
+        # A free subject's job went on with the lock's answer: no signal, no wait.
+        assert await turn_signals(client, first) == []
+        # The one queued learnt its place from the answer, then heard once: its turn.
+        assert await turn_signals(client, second) == [[]]
 
     await run_with_worker(client, body)

@@ -8,10 +8,13 @@ need a consistent "is a job running on X" read, which visibility (eventually con
 give; queueing also lets a client fire its requests and let the platform order them.
 
 The protocol:
-- a job asks for its turn from an activity (`jobs.request_turn`) that signals-with-start the lock
-  `lock-<subject>`: the lock starts if it is not running, and the request is queued;
-- the lock tells every queued job who it is queued behind and the head that it is its turn, by
-  signalling it (`lock_turn`); a job it cannot signal has ended, and is dropped;
+- a job asks for its turn from an activity (`jobs.request_turn`) that updates-with-start the lock
+  `lock-<subject>` (`acquire_turn`): the lock starts if it is not running, the request is queued,
+  and the answer is the job's place, so a job on a free subject goes on at once (one round trip
+  to the lock instead of a request, a signal back and a workflow task to read it);
+- from then on the lock tells every queued job who it is queued behind and the head that it is its
+  turn, by signalling it (`lock_turn`), whenever that changes; a job it cannot signal has ended,
+  and is dropped (jobs recorded before the update asked by signal, `acquire`, still honoured);
 - the job signals `release` when it ends, whatever the outcome, after its compensation; a job
   cancelled while it waits releases its place the same way;
 - a holder that ends without releasing (terminated, timed out) is found by an activity that fails
@@ -35,6 +38,7 @@ with workflow.unsafe.imports_passed_through():
     from contracts.jobs import JobSubject
     from contracts.resource_lock import (
         ACQUIRE_SIGNAL,
+        ACQUIRE_UPDATE,
         LOCK_STATE_QUERY,
         LOCK_WORKFLOW,
         RELEASE_SIGNAL,
@@ -73,6 +77,14 @@ class ResourceLock:
         else:
             # Asked again (a retried request, or a waiter checking the lock is alive): tell it again.
             self.state.told.pop(ref.job_id, None)
+
+    @workflow.update(name=ACQUIRE_UPDATE)
+    def acquire_turn(self, ref: JobRef) -> Turn:
+        """`acquire`, answered: the job learns its place now, and hears by signal only of changes."""
+        self.acquire(ref)
+        behind = self._places().get(ref.job_id, [])
+        self.state.told[ref.job_id] = behind
+        return Turn(queued_behind=behind)
 
     @workflow.signal(name=RELEASE_SIGNAL)
     def release(self, ref: JobRef) -> None:
@@ -118,15 +130,20 @@ class ResourceLock:
         if self.state.holder is None and self.state.queue:
             self.state.holder = self.state.queue.pop(0)
 
-    def _news(self) -> dict[str, list[str]]:
-        """Who must hear what: each job the jobs ahead of it, when that changed since it was told."""
+    def _places(self) -> dict[str, list[str]]:
+        """Each job holding or waiting: the jobs ahead of it, holder first."""
         state = self.state
         if state.holder is None:
             return {}
-        expected = {state.holder: []}
+        places = {state.holder: []}
         for position, job_id in enumerate(state.queue):
-            expected[job_id] = [state.holder, *state.queue[:position]]
-        return {job: behind for job, behind in expected.items() if state.told.get(job) != behind}
+            places[job_id] = [state.holder, *state.queue[:position]]
+        return places
+
+    def _news(self) -> dict[str, list[str]]:
+        """Who must hear what: each job its place, when that changed since it was told."""
+        told = self.state.told
+        return {job: behind for job, behind in self._places().items() if told.get(job) != behind}
 
     async def _tell_everyone(self) -> None:
         while news := self._news():
@@ -200,12 +217,16 @@ class SubjectTurn:
     async def wait(self) -> None:
         request = TurnRequest(subject=self.subject.key, job_id=self.tracker.state.job_id)
         while True:
-            await step(
+            turn = await step(
                 LockSteps.REQUEST_TURN,
                 request,
+                Turn,
                 start_to_close=timedelta(seconds=30),
                 heartbeat=None,
             )
+            # None: recorded before the lock answered requests; the turn came by signal.
+            if turn is not None:
+                self.told(turn)
             try:
                 if not self.granted:
                     await workflow.wait_condition(lambda: self.granted, timeout=ASK_AGAIN)
