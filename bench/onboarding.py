@@ -5,13 +5,15 @@ cloud (and the real MariaDB). From the workflow histories (the parent, its three
 ZenML deploy job under them) it takes every activity's own duration (started → completed) and prints
 the job's wall time (parent started → closed) against:
 
-- the sum of all activity durations (the branches run in parallel, so it can exceed the wall time),
-- the time at least one activity ran (the union of their intervals): the work's critical path.
+- the sum of all activity durations: the issue's measure, **overhead ratio = wall / sum**, target
+  ≤ 1.10 ("met"/"not met"). The branches run in parallel, so the sum can exceed the wall time;
+- the time at least one activity ran (the union of their intervals, the work's critical path):
+  `critical` = wall / busy, the stricter view, printed beside it. `idle s` (wall − busy) is the
+  orchestration's own time on that path, about constant.
 
-overhead ratio = wall time / busy time; target ≤ 1.10 ("met"/"not met"). `idle s` (wall − busy) is
-the orchestration's own time, about constant: the ratio depends on how long the outside calls take,
-so `--lro-delay` sets how long a Cloud Run operation takes in the local cloud (default: as
-`make run` has it, 1 s; a real deploy takes tens of seconds). Runs in well under 2 min.
+Both depend on how long the outside calls take, so `--lro-delay` sets how long a Cloud Run operation
+takes in the local cloud (default: as `make run` has it, 1 s; a real deploy takes tens of seconds).
+Runs in well under 2 min.
 
     python bench/onboarding.py [--runs 3]
 """
@@ -27,6 +29,7 @@ import time
 import uuid
 from datetime import datetime
 from pathlib import Path
+from statistics import median
 
 import httpx
 from temporalio.api.enums.v1 import EventType
@@ -137,17 +140,21 @@ async def main(runs: int, lro_delay: float) -> None:
         f"local cloud operations take {lro_delay} s"
     )
     print(
-        f"{'run':>4} {'wall s':>8} {'busy s':>8} {'sum s':>8} {'steps':>6} {'idle s':>7} {'ratio':>6}"
+        f"{'run':>4} {'wall s':>8} {'sum s':>8} {'busy s':>8} {'steps':>6} {'idle s':>7} "
+        f"{'ratio':>6} {'critical':>9}"
     )
     for i, (wall, busy, total, steps) in enumerate(rows, 1):
         print(
-            f"{i:>4} {wall:8.2f} {busy:8.2f} {total:8.2f} {steps:>6} {wall - busy:7.2f} "
-            f"{wall / busy:6.3f}"
+            f"{i:>4} {wall:8.2f} {total:8.2f} {busy:8.2f} {steps:>6} {wall - busy:7.2f} "
+            f"{wall / total:6.3f} {wall / busy:9.3f}"
         )
-    ratio = sorted(wall / busy for wall, busy, _total, _steps in rows)[len(rows) // 2]
+    ratio = median(wall / total for wall, _busy, total, _steps in rows)
+    critical = median(wall / busy for wall, busy, _total, _steps in rows)
     verdict = "met" if ratio <= TARGET else "not met"
+    print(f"critical-path ratio (median, wall / busy): {critical:.3f}")
     print(
-        f"orchestration overhead ratio (median, wall / busy): {ratio:.3f}; target ≤ {TARGET}: {verdict}"
+        f"orchestration overhead ratio (median, wall / sum of activities): {ratio:.3f}; "
+        f"target ≤ {TARGET}: {verdict}"
     )
 
 
