@@ -13,6 +13,8 @@ import httpx
 import pytest
 from sqlalchemy import delete
 
+from contracts.provisioning.agents import agent_key_alias
+from contracts.provisioning.customers import CustomerNames
 from contracts.provisioning.names import AgentSteps, CloudRunSteps
 from core.settings import Settings
 from providers.google.cloud_run import CloudRunServices
@@ -20,8 +22,10 @@ from providers.google.secret_manager import SecretStore
 from providers.litellm import litellm_admin
 from store.provisioning import service_registry
 from store.provisioning.models import Customer
+from tests.helpers.customers import BASE, create, new_prefix
 from tests.helpers.history import decoded_history_text
 from tests.helpers.platform import (
+    own_platform,
     recording_admin_client,
     wait_for_job,
     wait_for_pending_activity,
@@ -305,3 +309,49 @@ async def test_an_agent_whose_service_was_force_deleted_can_still_be_retired(
     assert await secret_value(settings, f"{name}-litellm-key") is None
     assert await litellm_admin(settings).find_key_by_alias(name) is None
     assert (await api.delete(f"{AGENTS}/{name}")).status_code == 404
+
+
+async def test_an_agent_deploy_survives_a_killed_worker_and_completes(
+    data_dir, temporal_address, localcloud, client, slow_operations
+):
+    """The worker dies while the agent's Cloud Run service is being created: a new worker takes the
+    job up where it was, and it ends with one key, one secret version and the service."""
+    async with own_platform(data_dir, temporal_address, localcloud.url) as platform:
+        api, settings = platform.api, platform.settings
+        prefix = new_prefix()
+        created = await create(api, prefix, create_litellm=True)
+        assert (await wait_for_job(api, created["job_id"], seconds=60))["status"] == "completed"
+        answer = await api.post(
+            f"{AGENTS}/deploy",
+            json={
+                "customer_id": created["id"],
+                "agent_name": "sturdy",
+                "prompt_ref": PROMPT,
+                "image": IMAGE,
+                "default_model": "gpt-4o",
+            },
+        )
+        assert answer.status_code == 202, answer.text
+        job_id = answer.json()["job_id"]
+        await started(api, f"{job_id}-service")
+        await wait_for_pending_activity(client, f"{job_id}-service", CloudRunSteps.APPLY_SERVICE)
+        platform.kill_worker()
+        platform.restart_worker()
+
+        job = await wait_for_job(api, job_id, seconds=90)
+        assert job["status"] == "completed", job
+        name = f"{prefix}-sturdy"
+        service = await asyncio.to_thread(CloudRunServices(settings).get, name)
+        assert service is not None and job["result"]["service_url"] == service.uri
+        keys = await litellm_admin(settings).list_user_keys(CustomerNames(prefix).litellm_user_id)
+        assert [k.key_alias for k in keys if k.key_alias == agent_key_alias(name)] == [
+            agent_key_alias(name)
+        ]
+        store = SecretStore(settings)
+        assert await asyncio.to_thread(store.enabled_versions, f"{name}-litellm-key") == ["1"]
+
+        assert (await api.delete(f"{AGENTS}/{name}")).status_code in (202, 204)
+        answer = await api.delete(f"{BASE}/{created['id']}")
+        assert answer.status_code in (202, 204), answer.text
+        if answer.status_code == 202:
+            await wait_for_job(api, answer.json()["job_id"], seconds=60)
