@@ -150,6 +150,7 @@ async def main(
             "CLOUD_RUN_ENDPOINT": cloud.url,
             "LOGGING_ENDPOINT": cloud.url,
             "SECRET_MANAGER_ENDPOINT": cloud.url,
+            "IAM_ENDPOINT": cloud.url,
         }.items():
             env[f"CONNESKILLS_{field}"] = str(value)
         api = api_command(

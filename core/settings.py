@@ -74,6 +74,7 @@ class Settings(BaseSettings):
     secret_manager_endpoint: str | None = None
     artifact_registry_endpoint: str | None = None
     cloud_build_endpoint: str | None = None
+    iam_endpoint: str | None = None
     use_real_google_credentials: bool = False
 
     # Image builds (seed 000 §1.8): where repositories are cloned from and pushed to (default: the
@@ -188,6 +189,7 @@ class Settings(BaseSettings):
             "secretmanager": self.secret_manager_endpoint,
             "artifactregistry": self.artifact_registry_endpoint,
             "cloudbuild": self.cloud_build_endpoint,
+            "iam": self.iam_endpoint,
         }[api]
         return explicit or self.localcloud_url
 

@@ -122,5 +122,7 @@ class CustomerCleanupActivities:
         mine = OwnedStep(prefix=prefix, owner_job=owner)
         if await self.zenml.remove_database(mine):
             removed.append(f"mysql database and user {names.zenml_database}")
+        if await self.zenml.delete_runtime_account(mine):
+            removed.append(f"service account {names.zenml_service_account}")
         removed += [f"secret {name}" for name in await self.zenml.delete_secrets(mine)]
         return removed

@@ -1,6 +1,10 @@
 """The ZenML branch of a customer, before and after its Cloud Run deploy: the MySQL database and
-user, and the server's secrets (store URL, admin password, JWT key, secrets-store key). Values are
-generated here and written straight to Secret Manager; only their names leave these activities."""
+user, the server's secrets (store URL, admin password, JWT key, secrets-store key), and the service
+account the server runs as, which may read those four secrets and nothing else. Values are
+generated here and written straight to Secret Manager; only their names leave these activities.
+
+A service account has no labels: the job that creates one writes its id in the description
+(`conneskills job <job_id>`), and a compensation or cleanup deletes only an account so marked."""
 
 from __future__ import annotations
 
@@ -15,6 +19,7 @@ from contracts.provisioning.customers import JOB_LABEL, CustomerNames, JobSecret
 from contracts.provisioning.names import CustomerZenMLSteps
 from core.settings import Settings
 from providers.google.secret_manager import SecretStore
+from providers.google.service_accounts import ServiceAccounts, owner_description
 from providers.zenml_mysql import MySQLProblem, ZenMLDatabases
 
 _ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789"
@@ -27,7 +32,9 @@ def _random(length: int) -> str:
 
 class CustomerZenMLActivities:
     def __init__(self, settings: Settings) -> None:
+        self.settings = settings
         self.store = SecretStore(settings)
+        self.accounts = ServiceAccounts(settings)
         self.mysql = ZenMLDatabases(
             settings.zenml_mysql_url.get_secret_value(), settings.zenml_mysql_host_for_server
         )
@@ -57,6 +64,52 @@ class CustomerZenMLActivities:
                 raise ApplicationError(
                     f"secret {name} already exists", type="AlreadyExists", non_retryable=True
                 )
+        email = self._account_email(inp.prefix)
+        account = await call_google(f"checking service account {email}", self.accounts.get, email)
+        if account is not None and not account.made_by(inp.job_id):
+            raise ApplicationError(
+                f"service account {email} already exists", type="AlreadyExists", non_retryable=True
+            )
+
+    def _account_email(self, prefix: str) -> str:
+        return CustomerNames(prefix).zenml_service_account_email(self.settings.gcp_project)
+
+    @activity.defn(name=CustomerZenMLSteps.CREATE_RUNTIME_ACCOUNT)
+    async def create_runtime_account(self, inp: JobSecretsInput) -> str:
+        """The account the ZenML server runs as, marked with this job's id; a retry adopts the one
+        an earlier attempt made, any other existing account is refused. Returns its email."""
+        names = CustomerNames(inp.prefix)
+        return await call_google(
+            f"creating service account {names.zenml_service_account}",
+            self.accounts.create,
+            names.zenml_service_account,
+            f"ZenML server of {inp.prefix}",
+            owner_description(inp.job_id),
+        )
+
+    @activity.defn(name=CustomerZenMLSteps.GRANT_SECRET_ACCESS)
+    async def grant_secret_access(self, inp: JobSecretsInput) -> list[str]:
+        """Lets the runtime account read each of the four ZenML secrets (a binding on each secret,
+        not on the project: it reads no other customer's). Granting twice changes nothing."""
+        member = f"serviceAccount:{self._account_email(inp.prefix)}"
+        names = CustomerNames(inp.prefix).zenml_secrets
+        for name in names:
+            await call_google(
+                f"granting read access to secret {name}", self.store.grant_accessor, name, member
+            )
+        return names
+
+    @activity.defn(name=CustomerZenMLSteps.DELETE_RUNTIME_ACCOUNT)
+    async def delete_runtime_account(self, inp: OwnedStep) -> bool:
+        """Deletes the runtime account: with `owner_job`, only when that job made it; "already
+        gone" is False."""
+        email = self._account_email(inp.prefix)
+        what = f"deleting service account {email}"
+        if inp.owner_job is not None:
+            found = await call_google(what, self.accounts.get, email)
+            if found is None or not found.made_by(inp.owner_job):
+                return False
+        return await call_google(what, self.accounts.delete, email)
 
     @activity.defn(name=CustomerZenMLSteps.STORE_SECRETS)
     async def store_secrets(self, inp: JobSecretsInput) -> list[str]:

@@ -58,6 +58,16 @@ class CustomerNames:
         return "zenml_" + self.prefix.replace("-", "_")
 
     @property
+    def zenml_service_account(self) -> str:
+        """The id of the account the ZenML server runs as. IAM wants 6-30 characters matching
+        `[a-z]([-a-z0-9]*[a-z0-9])`; a prefix (2-20 characters, a letter first, no trailing dash)
+        makes `zenml-{prefix}` 8-26 characters of that shape, so no padding or cutting is needed."""
+        return f"zenml-{self.prefix}"
+
+    def zenml_service_account_email(self, project: str) -> str:
+        return f"{self.zenml_service_account}@{project}.iam.gserviceaccount.com"
+
+    @property
     def zenml_store_url_secret(self) -> str:
         return f"{self.prefix}-zenml-store-url"
 

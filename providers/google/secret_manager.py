@@ -23,6 +23,8 @@ log = structlog.get_logger(__name__)
 SECRET_NAME_PATTERN = r"^[A-Za-z0-9_-]{1,255}$"
 # The documented limit for one secret value (Secret Manager itself allows 64 KiB).
 MAX_SECRET_BYTES = 64 * 1024
+# The role that lets a principal read a secret's values.
+ACCESSOR_ROLE = "roles/secretmanager.secretAccessor"
 
 
 @dataclass(frozen=True)
@@ -175,6 +177,29 @@ class SecretStore:
             return True
         except gexc.NotFound:
             return False
+
+    def grant_accessor(self, name: str, member: str) -> bool:
+        """Lets `member` (e.g. `serviceAccount:x@p.iam.gserviceaccount.com`) read the secret's
+        values: a read-modify-write of the secret's IAM policy, sent with the etag it read, so a
+        concurrent change answers ABORTED (retried by the caller) instead of being overwritten.
+        True when the binding was added, False when it was already there."""
+        policy = self.client.get_iam_policy(request={"resource": self.path(name)}, retry=None)
+        binding = next((b for b in policy.bindings if b.role == ACCESSOR_ROLE), None)
+        if binding is not None and member in binding.members:
+            return False
+        if binding is None:
+            policy.bindings.add(role=ACCESSOR_ROLE, members=[member])
+        else:
+            binding.members.append(member)
+        self.client.set_iam_policy(
+            request={"resource": self.path(name), "policy": policy}, retry=None
+        )
+        return True
+
+    def accessors(self, name: str) -> list[str]:
+        """The members granted ACCESSOR_ROLE on the secret itself."""
+        policy = self.client.get_iam_policy(request={"resource": self.path(name)}, retry=None)
+        return [m for b in policy.bindings if b.role == ACCESSOR_ROLE for m in b.members]
 
     def enabled_versions(self, name: str) -> list[str]:
         """The ids of the secret's enabled versions, newest first."""

@@ -1,5 +1,5 @@
 """What the customer tests look at: every object a customer may own in the emulators (Jira, LiteLLM,
-Secret Manager, Cloud Run) and in the real MariaDB, read through the same clients the platform uses."""
+Secret Manager, Cloud Run, IAM) and in the real MariaDB, read through the same clients the platform uses."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from contracts.provisioning.customers import CustomerNames
 from core.settings import Settings
 from providers.google.cloud_run import CloudRunServices
 from providers.google.secret_manager import SecretStore
+from providers.google.service_accounts import ServiceAccounts
 from providers.jira import JiraPortals
 from providers.litellm import litellm_admin
 from providers.zenml_mysql import ZenMLDatabases
@@ -44,6 +45,7 @@ class Footprint:
     database: bool
     db_user: bool
     zenml_service: bool
+    zenml_account: bool
 
     @property
     def empty(self) -> bool:
@@ -57,6 +59,7 @@ class Footprint:
                 self.database,
                 self.db_user,
                 self.zenml_service,
+                self.zenml_account,
             )
         )
 
@@ -72,6 +75,9 @@ async def footprint(settings: Settings, prefix: str) -> Footprint:
         names.zenml_database
     )
     service = await asyncio.to_thread(CloudRunServices(settings).get, names.zenml_service)
+    account = await asyncio.to_thread(
+        ServiceAccounts(settings).get, names.zenml_service_account_email(settings.gcp_project)
+    )
     return Footprint(
         jira_project=await asyncio.to_thread(jira.project, names.jira_project_key) is not None,
         jira_organization=bool(
@@ -83,4 +89,5 @@ async def footprint(settings: Settings, prefix: str) -> Footprint:
         database=database,
         db_user=db_user,
         zenml_service=service is not None,
+        zenml_account=account is not None,
     )

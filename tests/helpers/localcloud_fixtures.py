@@ -25,6 +25,7 @@ def localcloud_settings(localcloud: LocalCloud) -> Settings:
     return Settings(
         cloud_run_endpoint=localcloud.url,
         secret_manager_endpoint=localcloud.url,
+        iam_endpoint=localcloud.url,
         logging_endpoint=localcloud.url,
         artifact_registry_endpoint=localcloud.url,
         cloud_build_endpoint=localcloud.url,

@@ -55,6 +55,7 @@ def make_settings(data_dir: Path, temporal_address: str, cloud_url: str, **overr
         cloud_run_endpoint=cloud_url,
         logging_endpoint=cloud_url,
         secret_manager_endpoint=cloud_url,
+        iam_endpoint=cloud_url,
         admin_api_key=ADMIN_KEY,
         codec_key=CODEC_KEY,
         # A terminated job frees its resource within seconds rather than the production half minute.
@@ -124,6 +125,7 @@ def start_worker_process(settings: Settings, **popen_kwargs) -> subprocess.Popen
         "cloud_run_endpoint",
         "logging_endpoint",
         "secret_manager_endpoint",
+        "iam_endpoint",
         "localcloud_host",
         "localcloud_port",
         "codec_key",

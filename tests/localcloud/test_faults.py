@@ -99,4 +99,4 @@ def test_control_plane(localcloud):
 
 def test_every_api_module_is_discovered():
     names = {m.__name__.rsplit(".", 1)[-1] for m in discover_apis()}
-    assert {"cloud_run", "cloud_logging", "secret_manager"} <= names
+    assert {"cloud_run", "cloud_logging", "secret_manager", "iam_admin"} <= names

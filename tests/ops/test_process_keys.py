@@ -43,6 +43,7 @@ async def test_hand_started_worker_encrypts_with_the_data_dir_key(
         cloud_run_endpoint=localcloud.url,
         logging_endpoint=localcloud.url,
         secret_manager_endpoint=localcloud.url,
+        iam_endpoint=localcloud.url,
     )
     await asyncio.to_thread(upgrade, f"sqlite+aiosqlite:///{tmp_path / 'platform.db'}")
     worker = subprocess.Popen(

@@ -12,6 +12,7 @@ import aiomysql
 from contracts.provisioning.customers import CustomerNames
 from providers.google.cloud_run import CloudRunServices
 from providers.google.secret_manager import SecretStore
+from providers.google.service_accounts import ServiceAccounts
 from providers.litellm import litellm_admin
 from tests.helpers.customers import ALL, BASE, create, footprint, new_prefix
 from tests.helpers.history import decoded_history_text
@@ -72,7 +73,19 @@ async def test_onboarding_with_all_three_creates_every_object_and_records_every_
     assert found.jira_project and found.jira_organization
     assert found.litellm_user and found.litellm_key
     assert sorted(found.secrets) == sorted([names.litellm_key_secret, *names.zenml_secrets])
-    assert found.database and found.db_user and found.zenml_service
+    assert found.database and found.db_user and found.zenml_service and found.zenml_account
+
+    # The server runs as its own account, which may read its four secrets (and, being new, nothing
+    # else); no other customer's secret names it.
+    email = names.zenml_service_account_email(settings.gcp_project)
+    account = await asyncio.to_thread(ServiceAccounts(settings).get, email)
+    assert account is not None and account.made_by(children["zenml"]["job_id"])
+    server = await asyncio.to_thread(CloudRunServices(settings).get, names.zenml_service)
+    assert server.template.service_account == email
+    store = SecretStore(settings)
+    for name in names.zenml_secrets:
+        assert await asyncio.to_thread(store.accessors, name) == [f"serviceAccount:{email}"]
+    assert await asyncio.to_thread(store.accessors, names.litellm_key_secret) == []
 
     # The stored key is a live key of the proxy; the store URL opens the customer's database.
     values = await secret_values(settings, names)

@@ -9,6 +9,7 @@ import time
 import httpx
 
 from contracts.provisioning.customers import CustomerNames
+from providers.google.service_accounts import ServiceAccounts
 from providers.jira import JiraPortals
 from providers.litellm import litellm_admin
 from tests.helpers.customers import ALL, BASE, create, footprint, new_prefix
@@ -50,10 +51,34 @@ async def test_a_failed_zenml_deploy_leaves_nothing_of_zenml_while_jira_and_lite
 
     names = CustomerNames(prefix)
     found = await footprint(settings, prefix)
-    assert not (found.database or found.db_user or found.zenml_service)
+    assert not (found.database or found.db_user or found.zenml_service or found.zenml_account)
     assert found.secrets == [names.litellm_key_secret]
     assert found.jira_project and found.litellm_user and found.litellm_key
 
+    assert (await api.delete(f"{BASE}/{created['id']}")).status_code == 204
+    assert (await footprint(settings, prefix)).empty
+
+
+async def test_a_service_account_that_exists_already_is_refused_and_left_alone(api, settings):
+    prefix = new_prefix()
+    names = CustomerNames(prefix)
+    accounts = ServiceAccounts(settings)
+    # Someone made an account by the ZenML server's name: the branch must neither adopt nor
+    # delete it.
+    email = await asyncio.to_thread(
+        accounts.create, names.zenml_service_account, "by hand", "made by an operator"
+    )
+    created = await create(api, prefix, create_zenml=True)
+    job = await wait_for_job(api, created["job_id"], seconds=90)
+    assert job["status"] == "completed", job
+    zenml = job["result"]["provisionings"]["zenml"]
+    assert zenml["status"] == "failed" and "already exists" in zenml["reason"], zenml
+    kept = await asyncio.to_thread(accounts.get, email)
+    assert kept is not None and kept.description == "made by an operator"
+    found = await footprint(settings, prefix)
+    assert not (found.secrets or found.database or found.zenml_service)
+
+    assert await asyncio.to_thread(accounts.delete, email)
     assert (await api.delete(f"{BASE}/{created['id']}")).status_code == 204
     assert (await footprint(settings, prefix)).empty
 
@@ -146,7 +171,8 @@ async def test_cancelling_one_branch_fails_only_that_branch(api, settings, clien
     assert "cancel" in branches["zenml"]["reason"].lower()
     assert branches["jira"]["status"] == branches["litellm"]["status"] == "ready"
     found = await footprint(settings, prefix)
-    assert not (found.database or found.zenml_service) and found.jira_project
+    assert not (found.database or found.zenml_service or found.zenml_account)
+    assert found.jira_project
     assert found.secrets == [CustomerNames(prefix).litellm_key_secret]
     assert (await api.delete(f"{BASE}/{created['id']}")).status_code == 204
     assert (await footprint(settings, prefix)).empty
@@ -202,5 +228,6 @@ async def test_a_force_cancelled_onboarding_is_cleaned_up_by_the_cleanup_job(
             removed = cleanup["result"]["removed"]
             assert f"customer record {prefix}" in removed
             assert f"cloud run service {prefix}-zenml" in removed
+            assert f"service account zenml-{prefix}" in removed
             assert (await api.get(f"{BASE}/{created['id']}")).status_code == 404
     assert (await footprint(settings, prefix)).empty

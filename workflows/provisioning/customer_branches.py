@@ -47,6 +47,9 @@ from workflows.steps import step
 from workflows.tracking import JobTracker
 
 ZENML_PORT = 8080
+# Guards the runtime-account steps of ProvisionCustomerZenML and OffboardCustomer: histories
+# recorded before them replay without the steps.
+RUNTIME_ACCOUNT_PATCH = "zenml-runtime-account"
 
 
 def _tracker(operation: str, inp: BranchInput) -> JobTracker:
@@ -156,7 +159,11 @@ class ProvisionCustomerLiteLLM(TrackedJob):
         )
 
 
-def zenml_spec(inp: BranchInput, names: CustomerNames, job_id: str) -> ServiceSpec:
+def zenml_spec(
+    inp: BranchInput, names: CustomerNames, job_id: str, service_account: str | None = None
+) -> ServiceSpec:
+    """The ZenML server's Cloud Run service. `service_account` is the account it runs as (the
+    one allowed to read its four secrets); None only for jobs recorded before that account."""
     env = {
         "ZENML_SERVER_DEPLOYMENT_TYPE": "gcp",
         "ZENML_SERVER_AUTO_ACTIVATE": "1",
@@ -177,6 +184,7 @@ def zenml_spec(inp: BranchInput, names: CustomerNames, job_id: str) -> ServiceSp
             "ZENML_SERVER_JWT_SECRET_KEY": names.zenml_jwt_secret,
             "ZENML_SECRETS_STORE_ENCRYPTION_KEY": names.zenml_encryption_key_secret,
         },
+        service_account=service_account,
         # ZenML authenticates its own users.
         allow_public_access=True,
         labels={"conneskills-customer": inp.prefix, "conneskills-zenml": "server"},
@@ -219,6 +227,10 @@ class ProvisionCustomerZenML(TrackedJob):
             start_to_close=timedelta(minutes=1),
         )
 
+        runtime_account = None
+        if workflow.patched(RUNTIME_ACCOUNT_PATCH):
+            runtime_account = await self._runtime_account(names, mine, secrets_in, saga)
+
         track.phase("database", 35, f"creating MySQL database and user {names.zenml_database}")
         saga.on_failure(
             f"drop MySQL database and user {names.zenml_database}",
@@ -240,7 +252,7 @@ class ProvisionCustomerZenML(TrackedJob):
         deployed = await run_child_job(
             Workflows.DEPLOY_SERVICE,
             DeployServiceInput(
-                spec=zenml_spec(inp, names, job_id),
+                spec=zenml_spec(inp, names, job_id, runtime_account),
                 operation=Operations.DEPLOY,
                 region=inp.region,
                 customer_prefix=inp.prefix,
@@ -259,6 +271,37 @@ class ProvisionCustomerZenML(TrackedJob):
             },
             f"ZenML server {service} is up at {deployed.get('url')}",
         )
+
+    async def _runtime_account(
+        self, names: CustomerNames, mine: OwnedStep, secrets_in: JobSecretsInput, saga: Saga
+    ) -> str:
+        """The service account the server runs as, able to read its four secrets and no other
+        customer's (the project's default compute account could read them all)."""
+        account = names.zenml_service_account
+        self.tracker.phase("account", 28, f"creating service account {account}")
+        saga.on_failure(
+            f"delete service account {account}",
+            lambda: step(
+                CustomerZenMLSteps.DELETE_RUNTIME_ACCOUNT,
+                mine,
+                bool,
+                start_to_close=timedelta(minutes=1),
+            ),
+        )
+        email = await step(
+            CustomerZenMLSteps.CREATE_RUNTIME_ACCOUNT,
+            secrets_in,
+            str,
+            start_to_close=timedelta(minutes=1),
+        )
+        self.tracker.log(f"granting {email} read access to the four ZenML secrets")
+        await step(
+            CustomerZenMLSteps.GRANT_SECRET_ACCESS,
+            secrets_in,
+            list[str],
+            start_to_close=timedelta(minutes=1),
+        )
+        return email
 
     async def _remove_service(self, service: str, region: str, deploy_id: str) -> None:
         """After the deploy job completed: its service, only while as that job left it."""

@@ -1,7 +1,7 @@
 """OffboardCustomer (seed 000 §3.8), a job on the customer (`customer:<prefix>`): it waits for a
 running onboarding of the same customer, then removes, each step treating "already gone" as done,
 the customer's agents, the Jira project and organization, the LiteLLM user and keys, the ZenML
-service, database and user, every secret of the customer, then the record. Removals cannot be
+service, database and user, its runtime service account, every secret of the customer, then the record. Removals cannot be
 undone, so a cancel lets the running step end and the job runs to its end; a retried DELETE resumes
 whatever is left.
 """
@@ -42,6 +42,7 @@ with workflow.unsafe.imports_passed_through():
 
 from workflows.child_jobs import run_child_job
 from workflows.job import TrackedJob
+from workflows.provisioning.customer_branches import RUNTIME_ACCOUNT_PATCH
 from workflows.provisioning.customers import customer_job
 from workflows.saga import failure_message
 from workflows.steps import step_to_the_end
@@ -146,6 +147,14 @@ class OffboardCustomer(TrackedJob):
             bool,
             start_to_close=timedelta(minutes=2),
         )
+        if workflow.patched(RUNTIME_ACCOUNT_PATCH):
+            track.log(f"deleting service account {names.zenml_service_account}")
+            await self._finish(
+                CustomerZenMLSteps.DELETE_RUNTIME_ACCOUNT,
+                OwnedStep(prefix=inp.prefix),
+                bool,
+                start_to_close=timedelta(minutes=1),
+            )
 
         track.phase("secrets", 85, "deleting every secret of the customer")
         named = [
