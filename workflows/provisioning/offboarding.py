@@ -1,9 +1,9 @@
 """OffboardCustomer (seed 000 §3.8), a job on the customer (`customer:<prefix>`): it waits for a
 running onboarding of the same customer, then removes, each step treating "already gone" as done,
 the customer's agents, the Jira project and organization, the LiteLLM user and keys, the ZenML
-service, database and user, its runtime service account, every secret of the customer, then the record. Removals cannot be
-undone, so a cancel lets the running step end and the job runs to its end; a retried DELETE resumes
-whatever is left.
+service, database and user, its runtime service account, every secret of the customer, then the
+record. Removals cannot be undone, so a cancel lets the running step end and the job runs to its
+end; a retried DELETE resumes whatever is left.
 """
 
 from __future__ import annotations
