@@ -81,7 +81,6 @@ def activities(settings: Settings, db: Database) -> list[Callable]:
         zenml.remove_database,
         zenml.delete_secrets,
         zenml.create_runtime_account,
-        zenml.grant_secret_access,
         zenml.delete_runtime_account,
         customer_cleanup.cleanup_after_terminate,
         job_cleanup.cleanup_after_terminate,

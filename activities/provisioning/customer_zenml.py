@@ -76,28 +76,26 @@ class CustomerZenMLActivities:
 
     @activity.defn(name=CustomerZenMLSteps.CREATE_RUNTIME_ACCOUNT)
     async def create_runtime_account(self, inp: JobSecretsInput) -> str:
-        """The account the ZenML server runs as, marked with this job's id; a retry adopts the one
-        an earlier attempt made, any other existing account is refused. Returns its email."""
+        """The account the ZenML server runs as, marked with this job's id, allowed to read each of
+        the four ZenML secrets (a binding on each secret, not on the project: it reads no other
+        customer's). A retry adopts the account an earlier attempt made and grants again, which
+        changes nothing; any other existing account is refused. Returns its email."""
         names = CustomerNames(inp.prefix)
-        return await call_google(
+        email = await call_google(
             f"creating service account {names.zenml_service_account}",
             self.accounts.create,
             names.zenml_service_account,
             f"ZenML server of {inp.prefix}",
             owner_description(inp.job_id),
         )
-
-    @activity.defn(name=CustomerZenMLSteps.GRANT_SECRET_ACCESS)
-    async def grant_secret_access(self, inp: JobSecretsInput) -> list[str]:
-        """Lets the runtime account read each of the four ZenML secrets (a binding on each secret,
-        not on the project: it reads no other customer's). Granting twice changes nothing."""
-        member = f"serviceAccount:{self._account_email(inp.prefix)}"
-        names = CustomerNames(inp.prefix).zenml_secrets
-        for name in names:
+        for name in names.zenml_secrets:
             await call_google(
-                f"granting read access to secret {name}", self.store.grant_accessor, name, member
+                f"granting read access to secret {name}",
+                self.store.grant_accessor,
+                name,
+                f"serviceAccount:{email}",
             )
-        return names
+        return email
 
     @activity.defn(name=CustomerZenMLSteps.DELETE_RUNTIME_ACCOUNT)
     async def delete_runtime_account(self, inp: OwnedStep) -> bool:

@@ -135,10 +135,9 @@ class CustomerZenMLSteps:
     CREATE_DATABASE = "customer_zenml.create_database"
     REMOVE_DATABASE = "customer_zenml.remove_database"
     DELETE_SECRETS = "customer_zenml.delete_secrets"
-    # The account the server runs as, and its read access to the four secrets (patch
+    # The account the server runs as, with read access to the four secrets (patch
     # "zenml-runtime-account" in ProvisionCustomerZenML and OffboardCustomer).
     CREATE_RUNTIME_ACCOUNT = "customer_zenml.create_runtime_account"
-    GRANT_SECRET_ACCESS = "customer_zenml.grant_secret_access"
     DELETE_RUNTIME_ACCOUNT = "customer_zenml.delete_runtime_account"
 
 

@@ -4,6 +4,7 @@ returns the ids the customer record keeps."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import timedelta
 from typing import Any
@@ -227,20 +228,22 @@ class ProvisionCustomerZenML(TrackedJob):
             start_to_close=timedelta(minutes=1),
         )
 
-        runtime_account = None
-        if workflow.patched(RUNTIME_ACCOUNT_PATCH):
-            runtime_account = await self._runtime_account(names, mine, secrets_in, saga)
-
-        track.phase("database", 35, f"creating MySQL database and user {names.zenml_database}")
-        saga.on_failure(
-            f"drop MySQL database and user {names.zenml_database}",
-            lambda: step(
-                CustomerZenMLSteps.REMOVE_DATABASE, mine, bool, start_to_close=timedelta(minutes=2)
-            ),
+        # The database and the runtime account need only the secrets: made side by side.
+        with_account = workflow.patched(RUNTIME_ACCOUNT_PATCH)
+        account = f" and service account {names.zenml_service_account}" if with_account else ""
+        track.phase(
+            "database", 35, f"creating MySQL database and user {names.zenml_database}{account}"
         )
-        await step(
-            CustomerZenMLSteps.CREATE_DATABASE, secrets_in, str, start_to_close=timedelta(minutes=2)
+        made = await asyncio.gather(
+            self._database(names, mine, secrets_in, saga),
+            *([self._runtime_account(names, mine, secrets_in, saga)] if with_account else []),
+            return_exceptions=True,
         )
+        # Both ended (made or failed) before the saga undoes anything of either.
+        for outcome in made:
+            if isinstance(outcome, BaseException):
+                raise outcome
+        runtime_account = made[1] if with_account else None
 
         deploy_id = f"{job_id}-deploy"
         service = names.zenml_service
@@ -272,15 +275,26 @@ class ProvisionCustomerZenML(TrackedJob):
             f"ZenML server {service} is up at {deployed.get('url')}",
         )
 
+    async def _database(
+        self, names: CustomerNames, mine: OwnedStep, secrets_in: JobSecretsInput, saga: Saga
+    ) -> str:
+        saga.on_failure(
+            f"drop MySQL database and user {names.zenml_database}",
+            lambda: step(
+                CustomerZenMLSteps.REMOVE_DATABASE, mine, bool, start_to_close=timedelta(minutes=2)
+            ),
+        )
+        return await step(
+            CustomerZenMLSteps.CREATE_DATABASE, secrets_in, str, start_to_close=timedelta(minutes=2)
+        )
+
     async def _runtime_account(
         self, names: CustomerNames, mine: OwnedStep, secrets_in: JobSecretsInput, saga: Saga
     ) -> str:
         """The service account the server runs as, able to read its four secrets and no other
         customer's (the project's default compute account could read them all)."""
-        account = names.zenml_service_account
-        self.tracker.phase("account", 28, f"creating service account {account}")
         saga.on_failure(
-            f"delete service account {account}",
+            f"delete service account {names.zenml_service_account}",
             lambda: step(
                 CustomerZenMLSteps.DELETE_RUNTIME_ACCOUNT,
                 mine,
@@ -288,20 +302,12 @@ class ProvisionCustomerZenML(TrackedJob):
                 start_to_close=timedelta(minutes=1),
             ),
         )
-        email = await step(
+        return await step(
             CustomerZenMLSteps.CREATE_RUNTIME_ACCOUNT,
             secrets_in,
             str,
             start_to_close=timedelta(minutes=1),
         )
-        self.tracker.log(f"granting {email} read access to the four ZenML secrets")
-        await step(
-            CustomerZenMLSteps.GRANT_SECRET_ACCESS,
-            secrets_in,
-            list[str],
-            start_to_close=timedelta(minutes=1),
-        )
-        return email
 
     async def _remove_service(self, service: str, region: str, deploy_id: str) -> None:
         """After the deploy job completed: its service, only while as that job left it."""
