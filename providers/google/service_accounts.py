@@ -73,15 +73,26 @@ def _api_error(error: HttpError) -> gexc.GoogleAPICallError:
 
 
 def _execute(request: Any) -> dict[str, Any]:
-    """One call, no client-side retry (Temporal retries activities); errors as google's."""
-    try:
-        return request.execute(num_retries=0)
-    except HttpError as error:
-        raise _api_error(error) from None
-    except TimeoutError:
-        raise gexc.DeadlineExceeded("the IAM API did not answer (timed out)") from None
-    except (OSError, httplib2.HttpLib2Error):
-        raise gexc.ServiceUnavailable("the IAM API did not answer (connection failed)") from None
+    """One call, no client-side retry of answers (Temporal retries activities); errors as google's.
+
+    A kept-alive connection the server has closed meanwhile (idle too long) fails the next request
+    before it is answered. httplib2 sends a GET again on a fresh connection but not a POST, so the
+    provider does, once: every call here is safe to repeat (a create adopts the account its own
+    earlier attempt made, a delete of a gone account is False)."""
+    for attempt in (1, 2):
+        try:
+            return request.execute(num_retries=0)
+        except HttpError as error:
+            raise _api_error(error) from None
+        except TimeoutError:
+            raise gexc.DeadlineExceeded("the IAM API did not answer (timed out)") from None
+        except (OSError, httplib2.HttpLib2Error):
+            if attempt == 2:
+                raise gexc.ServiceUnavailable(
+                    "the IAM API did not answer (connection failed)"
+                ) from None
+            request.http.close()  # the dropped connection: the next attempt opens a new one
+    raise AssertionError("unreachable")
 
 
 class ServiceAccounts:

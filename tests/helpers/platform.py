@@ -20,6 +20,7 @@ from pathlib import Path
 import httpx
 import uvicorn
 from temporalio.api.enums.v1 import PendingActivityState
+from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
 
 from api.app import create_app
@@ -180,11 +181,18 @@ def unique_name(prefix: str = "svc") -> str:
 
 
 async def wait_for_pending_activity(client, job_id: str, activity_type: str, seconds: float = 30):
-    """Waits until the job's activity is really running on a worker (not merely scheduled)."""
+    """Waits until the job's activity is really running on a worker (not merely scheduled). The
+    job may not exist yet: a child job starts when its parent gets there."""
     deadline = time.monotonic() + seconds
     handle = client.get_workflow_handle(job_id)
     while time.monotonic() < deadline:
-        description = await handle.describe()
+        try:
+            description = await handle.describe()
+        except RPCError as error:
+            if error.status != RPCStatusCode.NOT_FOUND:
+                raise
+            await asyncio.sleep(0.1)
+            continue
         for pending in description.raw_description.pending_activities:
             if (
                 pending.activity_type.name == activity_type

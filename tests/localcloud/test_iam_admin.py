@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 
 import httplib2
 import pytest
@@ -135,3 +136,12 @@ def test_grant_accessor_adds_the_member_once(localcloud_settings):
     policy = store.client.get_iam_policy(request={"resource": store.path(name)})
     assert [b.role for b in policy.bindings] == [ACCESSOR_ROLE]
     assert store.delete(name)
+
+
+def test_a_create_after_the_server_dropped_the_idle_connection_succeeds(accounts):
+    """The client keeps its connection; the server closes it once idle (uvicorn after 5 s, Google
+    after minutes). httplib2 sends a GET again on a fresh one, a POST not: the provider must."""
+    accounts.get(f"{_id()}@p.iam.gserviceaccount.com")  # opens the connection
+    time.sleep(6)
+    email = accounts.create(_id(), "after idle", owner_description("job-idle"))
+    assert accounts.get(email) is not None
