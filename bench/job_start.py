@@ -5,9 +5,9 @@ that validates nothing and calls `start_workflow` (bench/bare_start.py: what a u
 instead of the platform), so what the HTTP client and server cost shows apart from what the
 platform adds. Starts its own dev server (SQLite file with the `make run` pragmas), local cloud and
 API (the launcher's `api_command`) in a temp dir; for 1, 10 and 50 concurrent clients prints
-p50/p99 and starts/s of each side and the API/side ratios (at 50 clients for each of `--rounds`
-interleaved rounds; the verdict takes the median round's ratio). Then fills Temporal with N jobs and times
-the first page of GET /api/v1/jobs against a bare list_workflows. Ends with one line per target
+p50/p99 and starts/s of each side and the API/side ratios (at 50 clients for each of
+`--rounds` interleaved rounds; the verdict takes the median round's ratio). Then fills Temporal
+with N jobs and times the first page of GET /api/v1/jobs against a bare list_workflows. Ends with one line per target
 (at 50 clients p99 ≤ 1.3× and starts/s ≥ 0.8× bare; listing ≤ 1.3× bare), "met" or "not met".
 
     python bench/job_start.py [--requests 200] [--jobs 10000] [--workers N] [--rounds 5]
