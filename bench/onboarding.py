@@ -15,7 +15,7 @@ Both depend on how long the outside calls take, so `--lro-delay` sets how long a
 takes in the local cloud (default: as `make run` has it, 1 s; a real deploy takes tens of seconds).
 Runs in well under 2 min.
 
-    python bench/onboarding.py [--runs 3]
+    python bench/onboarding.py [--runs 5]
 """
 
 from __future__ import annotations
@@ -160,7 +160,7 @@ async def main(runs: int, lro_delay: float) -> None:
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--runs", type=int, default=5)
     parser.add_argument(
         "--lro-delay",
         type=float,
