@@ -49,7 +49,11 @@ class CustomerZenMLActivities:
 
     @activity.defn(name=CustomerZenMLSteps.CHECK_FREE)
     async def check_free(self, inp: JobSecretsInput) -> None:
-        """Refuses to adopt a database, user or secret that exists and is not this job's."""
+        """The checks alone, as jobs recorded before `store_secrets` made them ran them."""
+        await self._refuse_what_is_not_ours(inp)
+
+    async def _refuse_what_is_not_ours(self, inp: JobSecretsInput) -> None:
+        """Refuses to adopt a database, user, secret or account that exists and is not this job's."""
         names = CustomerNames(inp.prefix)
         database, user = await self._mysql(self.mysql.exists(names.zenml_database))
         if database or user:
@@ -111,7 +115,10 @@ class CustomerZenMLActivities:
 
     @activity.defn(name=CustomerZenMLSteps.STORE_SECRETS)
     async def store_secrets(self, inp: JobSecretsInput) -> list[str]:
-        """Generates the server's secrets; a retry keeps the values an earlier attempt stored."""
+        """Checks that nothing of the ZenML branch exists that is not this job's, then generates
+        the server's secrets; a retry keeps the values an earlier attempt stored (they are its
+        job's, so the checks pass again)."""
+        await self._refuse_what_is_not_ours(inp)
         names = CustomerNames(inp.prefix)
         labels = secret_labels(inp.prefix, inp.job_id)
         values = {

@@ -51,6 +51,8 @@ ZENML_PORT = 8080
 # Guards the runtime-account steps of ProvisionCustomerZenML and OffboardCustomer: histories
 # recorded before them replay without the steps.
 RUNTIME_ACCOUNT_PATCH = "zenml-runtime-account"
+# ProvisionCustomerZenML's checks moved into its secrets step; recorded histories have them apart.
+CHECKS_IN_SECRETS_STEP_PATCH = "zenml-checks-in-secrets-step"
 
 
 def _tracker(operation: str, inp: BranchInput) -> JobTracker:
@@ -208,10 +210,23 @@ class ProvisionCustomerZenML(TrackedJob):
         mine = OwnedStep(prefix=inp.prefix, owner_job=job_id)
         secrets_in = JobSecretsInput(prefix=inp.prefix, job_id=job_id)
 
-        track.phase("checking", 10, f"checking that {names.zenml_database} and its secrets are new")
-        await step(CustomerZenMLSteps.CHECK_FREE, secrets_in, start_to_close=timedelta(minutes=1))
-
-        track.phase("secrets", 20, "generating the server's secrets into Secret Manager")
+        if workflow.patched(CHECKS_IN_SECRETS_STEP_PATCH):
+            # The secrets step checks first: one step, and one workflow task, less before the
+            # deploy, on the onboarding's longest path.
+            track.phase(
+                "secrets",
+                20,
+                f"checking that {names.zenml_database} and its secrets are new, then generating "
+                "the server's secrets into Secret Manager",
+            )
+        else:
+            track.phase(
+                "checking", 10, f"checking that {names.zenml_database} and its secrets are new"
+            )
+            await step(
+                CustomerZenMLSteps.CHECK_FREE, secrets_in, start_to_close=timedelta(minutes=1)
+            )
+            track.phase("secrets", 20, "generating the server's secrets into Secret Manager")
         saga.on_failure(
             "delete the ZenML secrets",
             lambda: step(
