@@ -20,8 +20,8 @@ The protocol:
 - a holder that ends without releasing (terminated, timed out) is found by an activity that fails
   (benign) while the holder runs and is retried every `check_seconds`: the retry policy is the poll,
   so a long hold adds no history;
-- the lock ends when nobody holds or waits (a signal-with-start brings it back), and continues as
-  new when its history grows, so its history stays bounded.
+- the lock ends when nobody holds or waits (the next request's update-with-start brings it back),
+  and continues as new when its history grows, so its history stays bounded.
 """
 
 from __future__ import annotations
