@@ -219,7 +219,7 @@ async def _start_again(jobs: JobEngine, job_id: str, caller: Principal) -> str:
     }
     labels[RETRY_OF_LABEL] = job_id
     operation = attributes.get(sa.OPERATION) or job_id.rsplit("-", 1)[0]
-    subject = _subject(attributes.get(sa.SUBJECT))
+    subject = JobSubject.from_key(attributes.get(sa.SUBJECT))
     # One fresh retry per job, whoever asks and however often: the id comes from the old job's
     # (a failed retry is retried afresh in its turn, from its own id).
     new_id = f"{operation}-r{hashlib.sha256(job_id.encode()).hexdigest()[:11]}"
@@ -250,10 +250,3 @@ def _already_started(job_id: str, new_id: str) -> ApiError:
         f"job {job_id} was already started again as {new_id}",
         details={"job_id": job_id, "new_job_id": new_id},
     )
-
-
-def _subject(key: str | None) -> JobSubject | None:
-    if not key or ":" not in key:
-        return None
-    kind, _, name = key.partition(":")
-    return JobSubject(kind=kind, name=name)

@@ -614,7 +614,7 @@ class JobEngine:
             operation=attributes.get(sa.OPERATION.name),
             service_name=labels.get(SERVICE_LABEL),
             customer_prefix=labels.get(CUSTOMER_LABEL),
-            subject=_subject(attributes.get(sa.SUBJECT.name)),
+            subject=JobSubject.from_key(attributes.get(sa.SUBJECT.name), validate=False),
             labels=labels,
             progress=progress,
             current_phase=current_phase,
@@ -729,13 +729,6 @@ def _duration_words(seconds: float) -> str:
 
 
 UNREADABLE_MEMO = "this job's state cannot be read with this platform's payload key"
-
-
-def _subject(key: str | None) -> JobSubject | None:
-    if not key or ":" not in key:
-        return None
-    kind, _, name = key.partition(":")
-    return JobSubject.model_construct(kind=kind, name=name)
 
 
 def _status(status: Status | None, phase: str | None) -> JobStatus:

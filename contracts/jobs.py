@@ -64,6 +64,17 @@ class JobSubject(BaseModel):
     def key(self) -> str:
         return f"{self.kind}:{self.name}"
 
+    @classmethod
+    def from_key(cls, key: str | None, *, validate: bool = True) -> JobSubject | None:
+        """The subject a `kind:name` key names (as visibility keeps it), None for no key. A reader
+        that only shows it skips validation (`validate=False`): it is what a job wrote."""
+        if not key or ":" not in key:
+            return None
+        kind, _, name = key.partition(":")
+        if not validate:
+            return cls.model_construct(kind=kind, name=name)
+        return cls(kind=kind, name=name)
+
 
 class StepRetry(BaseModel):
     """How long a step keeps retrying transient failures (an outage of the outside API): all its
