@@ -10,8 +10,9 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Annotated
 
-from fastapi import Depends, Request, Security
-from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+from fastapi import Depends, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.security import APIKeyHeader, HTTPBearer
 from starlette.datastructures import Headers
 
 from api.errors import ApiError
@@ -22,8 +23,19 @@ SCOPES = ("read", "write", "admin", "secrets", "crm", "runners")
 # A broader scope grants the narrower ones it contains.
 _IMPLIES = {"admin": set(SCOPES), "write": {"read"}}
 
-_api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False, scheme_name="ApiKeyHeader")
-_bearer = HTTPBearer(auto_error=False, scheme_name="BearerApiKey")
+# How a key is presented, as the OpenAPI document declares it: either scheme is enough. The key is
+# read by `presented_key`, not by these as dependencies: FastAPI solves each dependency of each
+# request, and the two schemes' cost a job start as much as its memo (issue 9). The routes that need
+# a key declare the schemes through `JsonRoute` (api/http.py), which asks `needs_api_key`.
+_SCHEMES = (
+    APIKeyHeader(name="X-API-Key", auto_error=False, scheme_name="ApiKeyHeader"),
+    HTTPBearer(auto_error=False, scheme_name="BearerApiKey"),
+)
+SECURITY_SCHEMES = {
+    scheme.scheme_name: jsonable_encoder(scheme.model, by_alias=True, exclude_none=True)
+    for scheme in _SCHEMES
+}
+SECURITY_REQUIREMENT = [{name: []} for name in SECURITY_SCHEMES]
 
 
 @dataclass(frozen=True)
@@ -99,12 +111,8 @@ class _PrincipalCache:
 principal_cache = _PrincipalCache()
 
 
-async def current_principal(
-    request: Request,
-    header_key: Annotated[str | None, Security(_api_key_header)],
-    bearer: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)],
-) -> Principal:
-    key = header_key or (bearer.credentials if bearer else None)
+async def current_principal(request: Request) -> Principal:
+    key = presented_key(request.headers)
     if not key:
         raise ApiError(401, "missing API key: send X-API-Key or Authorization: Bearer")
     principal = await principal_for_key(request.app.state.platform.db, key)
@@ -129,7 +137,7 @@ async def principal_for_key(db: Database, key: str) -> Principal | None:
 
 
 def presented_key(headers: Headers) -> str | None:
-    """The key a request carries, as `current_principal` reads it (for callers outside routing)."""
+    """The key a request carries: `X-API-Key`, else an `Authorization: Bearer` token."""
     if key := headers.get("x-api-key"):
         return key
     scheme, _, credentials = headers.get("authorization", "").partition(" ")
@@ -137,12 +145,23 @@ def presented_key(headers: Headers) -> str | None:
 
 
 def require(scope: str):
-    async def _check(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
+    # One dependency, not one on top of current_principal: each costs the request its solving.
+    async def _check(request: Request) -> Principal:
+        principal = await current_principal(request)
         if not principal.has(scope):
             raise ApiError(403, f"this API key lacks the '{scope}' scope", details={"scope": scope})
         return principal
 
+    _check.needs_api_key = True  # type: ignore[attr-defined]
     return _check
+
+
+current_principal.needs_api_key = True  # type: ignore[attr-defined]
+
+
+def needs_api_key(call: Callable[..., object] | None) -> bool:
+    """Whether a dependency authenticates the caller by key (its route declares the schemes)."""
+    return getattr(call, "needs_api_key", False)
 
 
 Reader = Annotated[Principal, Depends(require("read"))]

@@ -16,12 +16,14 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 
 from fastapi import APIRouter, params
+from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 from starlette.datastructures import Headers
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api.auth import SECURITY_REQUIREMENT, needs_api_key
 from api.errors import ApiError, envelope
 
 _DRAIN_FACTOR = 8
@@ -159,6 +161,14 @@ class _ParsedJsonRequest(Request):
 
 
 class JsonRoute(APIRoute):
+    """Refuses a body that is not strict JSON (415, 400), and declares the API-key schemes in the
+    OpenAPI document of a route whose dependencies authenticate the caller."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if _authenticates(self.dependant):
+            self.openapi_extra = {**(self.openapi_extra or {}), "security": SECURITY_REQUIREMENT}
+
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
         if self.body_field is None or isinstance(self.body_field.field_info, params.Form):
@@ -180,6 +190,13 @@ class JsonRoute(APIRoute):
             return await handler(request)
 
         return strict_json
+
+
+def _authenticates(dependant: Dependant) -> bool:
+    return any(
+        needs_api_key(dependency.call) or _authenticates(dependency)
+        for dependency in dependant.dependencies
+    )
 
 
 class JsonRouter(APIRouter):

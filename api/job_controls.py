@@ -19,7 +19,7 @@ from api import job_history as history
 from api.auth import Principal
 from api.errors import ApiError
 from api.job_actions import force_cancel_allowed_at
-from api.job_engine import JobEngine
+from api.job_engine import JobEngine, job_start_of
 from api.schemas.jobs import JobControlResponse, JobStatus
 from contracts.job_cleanup import (
     CLEANUP_OF_LABEL,
@@ -30,7 +30,6 @@ from contracts.job_cleanup import (
 )
 from contracts.jobs import (
     ALERT_LABEL,
-    FAILURE_POLICY_MEMO_KEY,
     RETRY_OF_LABEL,
     RETRY_UPDATE,
     ROLLBACK_UPDATE,
@@ -205,11 +204,7 @@ async def _start_again(jobs: JobEngine, job_id: str, caller: Principal) -> str:
     )
     started = response.history.events[0].workflow_execution_started_event_attributes
     args = await client.data_converter.decode(list(started.input.payloads))
-    memo = started.memo.fields
-    policy = FailurePolicy()
-    if FAILURE_POLICY_MEMO_KEY in memo:
-        [raw] = await client.data_converter.decode([memo[FAILURE_POLICY_MEMO_KEY]])
-        policy = FailurePolicy.model_validate(raw)
+    policy = (await job_start_of(client, started.memo.fields)).on_failure or FailurePolicy()
     description = await jobs.describe(job_id)
     attributes = description.typed_search_attributes
     labels: dict[str, Any] = {

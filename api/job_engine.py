@@ -13,6 +13,7 @@ import re
 import statistics
 import time
 import uuid
+from collections.abc import Mapping
 from contextvars import ContextVar
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -48,16 +49,15 @@ from api.job_actions import actions_for
 from api.schemas.jobs import Job, JobList, JobLogs, JobResponse, JobStatus, RootCause
 from contracts.jobs import (
     CUSTOMER_LABEL,
-    FAILURE_POLICY_MEMO_KEY,
     JOB_MEMO_KEY,
+    JOB_START_MEMO_KEY,
     JOB_STATE_QUERY,
+    LEGACY_START_MEMO_KEYS,
     NEEDS_ATTENTION,
-    REQUEST_HASH_MEMO_KEY,
     RETRY_OF_LABEL,
     SERVICE_LABEL,
-    STARTED_BY_MEMO_KEY,
-    STEP_RETRY_MEMO_KEY,
     FailurePolicy,
+    JobStart,
     JobState,
     JobSubject,
     JobSummaryMemo,
@@ -226,13 +226,12 @@ class JobEngine:
         # it with the job; reading Temporal's start time back cost a describe() per start.
         created_at = _now()
         attributes.append(SearchAttributePair(sa.CREATED_AT, created_at))
-        memo: dict[str, Any] = {
-            STEP_RETRY_MEMO_KEY: self.step_retry().model_dump(),
-            FAILURE_POLICY_MEMO_KEY: self.failure_policy(on_failure).model_dump(),
-            STARTED_BY_MEMO_KEY: str(caller.key_id),
-        }
-        if digest:
-            memo[REQUEST_HASH_MEMO_KEY] = digest
+        memo = JobStart(
+            step_retry=self.step_retry(),
+            on_failure=self.failure_policy(on_failure),
+            started_by=str(caller.key_id),
+            request_hash=digest,
+        ).memo()
         try:
             handle = await self.client.start_workflow(
                 workflow,
@@ -257,7 +256,8 @@ class JobEngine:
             # A repeated key may have landed on the job an earlier request started: its hash,
             # status and created_at are that job's (a fresh one reads back what was just set).
             description = await handle.describe()
-            if await description.memo_value(REQUEST_HASH_MEMO_KEY, default=None) != digest:
+            given = await job_start_of(self.client, description.raw_info.memo.fields)
+            if given.request_hash != digest:
                 raise ApiError(
                     409,
                     "this Idempotency-Key was already used with a different request",
@@ -533,19 +533,22 @@ class JobEngine:
         if principal is None or principal.has("admin") or not principal.has("write"):
             return starters
         wanted = [
-            (index, info.memo.fields[STARTED_BY_MEMO_KEY])
+            (index, key, info.memo.fields[key])
             for index, info in enumerate(infos)
-            if info.status in _ENDED_UNDONE and STARTED_BY_MEMO_KEY in info.memo.fields
+            if info.status in _ENDED_UNDONE
+            for key in [_starter_key(info.memo.fields)]
+            if key
         ]
         if not wanted:
             return starters
         try:
-            values = await self.client.data_converter.decode([p for _i, p in wanted])
+            values = await self.client.data_converter.decode([p for _i, _k, p in wanted])
         except Exception as error:  # unreadable: the job offers no fresh retry to this key
             log.warning("job starters unreadable", error_type=type(error).__name__)
             return starters
-        for (index, _payload), value in zip(wanted, values, strict=True):
-            starters[index] = value if isinstance(value, str) else None
+        for (index, key, _payload), value in zip(wanted, values, strict=True):
+            with contextlib.suppress(ValueError):  # a malformed entry: unknown, as unreadable
+                starters[index] = JobStart.from_memo({key: value}.get).started_by
         return starters
 
     async def _memo_alone(self, job_id: str, payload: Payload) -> JobSummaryMemo:
@@ -573,7 +576,7 @@ class JobEngine:
             state,
             principal,
             execution.run_id,
-            await started_by(execution) if principal is not None else None,
+            await started_by(self.client, execution) if principal is not None else None,
         )
 
     def _job(
@@ -657,13 +660,31 @@ class JobEngine:
         )
 
 
-async def started_by(execution: WorkflowExecution) -> str | None:
+async def job_start_of(client: Client, memo: Mapping[str, Payload]) -> JobStart:
+    """What the job was given at its start, from its raw memo: decodes those entries only (in one
+    codec call), not the job's summary beside them."""
+    keys = [key for key in (JOB_START_MEMO_KEY, *LEGACY_START_MEMO_KEYS) if key in memo]
+    values = await client.data_converter.decode([memo[key] for key in keys]) if keys else []
+    return JobStart.from_memo(dict(zip(keys, values, strict=True)).get)
+
+
+LEGACY_STARTED_BY = "started_by"
+
+
+def _starter_key(memo: Mapping[str, Payload]) -> str | None:
+    """The memo entry that names who started the job (its JobStart, or the older entry of its own)."""
+    for key in (JOB_START_MEMO_KEY, LEGACY_STARTED_BY):
+        if key in memo:
+            return key
+    return None
+
+
+async def started_by(client: Client, execution: WorkflowExecution) -> str | None:
     """The id of the API key that started the job; None when unknown (started elsewhere)."""
     try:
-        value = await execution.memo_value(STARTED_BY_MEMO_KEY, default=None)
+        return (await job_start_of(client, execution.raw_info.memo.fields)).started_by
     except Exception:  # an unreadable memo: unknown, which only an admin may act on
         return None
-    return value if isinstance(value, str) else None
 
 
 async def _memo(execution: WorkflowExecution) -> JobSummaryMemo:

@@ -13,6 +13,7 @@ from typing import Any
 
 from fastapi import FastAPI
 
+from api.auth import SECURITY_SCHEMES
 from api.errors import DESCRIPTIONS, ErrorEnvelope
 
 ENVELOPE_REF = f"#/components/schemas/{ErrorEnvelope.__name__}"
@@ -45,14 +46,21 @@ def _error_response(status: int) -> dict[str, Any]:
 
 
 def complete(document: dict[str, Any]) -> dict[str, Any]:
+    secured = False
     for path in document.get("paths", {}).values():
         for method, operation in path.items():
             if method not in _METHODS:
                 continue
+            secured = secured or bool(operation.get("security"))
             responses = operation.setdefault("responses", {})
             responses.pop("422", None)
             for status in sorted(implied_statuses(operation)):
                 responses.setdefault(str(status), _error_response(status))
+    if secured:
+        # Declared by JsonRoute on the routes that authenticate (api/auth.py says why not by FastAPI).
+        document.setdefault("components", {}).setdefault("securitySchemes", {}).update(
+            SECURITY_SCHEMES
+        )
     schemas = document.setdefault("components", {}).setdefault("schemas", {})
     for name in _FASTAPI_VALIDATION_SCHEMAS:
         schemas.pop(name, None)

@@ -26,7 +26,7 @@ from temporalio.client import (
 from temporalio.common import SearchAttributePair, TypedSearchAttributes
 
 from api.job_engine import step_retry_from
-from contracts.jobs import STEP_RETRY_MEMO_KEY
+from contracts.jobs import JobStart
 from contracts.workflow_timeouts import timeouts_for
 from core.settings import Settings
 from temporal import search_attributes as sa
@@ -65,7 +65,7 @@ class PlatformSchedule:
                         SearchAttributePair(sa.JOB_PHASE, "queued"),
                     ]
                 ),
-                memo={STEP_RETRY_MEMO_KEY: retry.model_dump()},
+                memo=JobStart(step_retry=retry).memo(),
             ),
             spec=ScheduleSpec(
                 intervals=[ScheduleIntervalSpec(every=timedelta(minutes=self.every_minutes))]

@@ -4,6 +4,7 @@ and the workflows both use to reach them. Nothing here knows a system's domain."
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any, Literal
 
@@ -18,12 +19,8 @@ MEMO_LOG_LINES = 50
 # Names crossing the boundary: the workflow defines them, the API reads them.
 JOB_STATE_QUERY = "job_state"
 JOB_MEMO_KEY = "job"
-REQUEST_HASH_MEMO_KEY = "request_hash"
-STEP_RETRY_MEMO_KEY = "step_retry"
-FAILURE_POLICY_MEMO_KEY = "on_failure"
-# The id of the API key that started the job (not a secret): a fresh retry re-runs the job with
-# the authorization its start was given, so only that key or an admin may ask for one.
-STARTED_BY_MEMO_KEY = "started_by"
+# What whoever starts a job gives it (JobStart), in one memo entry.
+JOB_START_MEMO_KEY = "job_start"
 # Updates a held job (phase NEEDS_ATTENTION) accepts; refused by their validators otherwise.
 RETRY_UPDATE = "retry"
 ROLLBACK_UPDATE = "rollback"
@@ -96,6 +93,37 @@ class FailurePolicy(BaseModel):
 
     mode: Literal["hold", "rollback"] = "rollback"
     hold_seconds: float = Field(24 * 3600, gt=0)
+
+
+class JobStart(BaseModel):
+    """What a job is given at its start, in its memo: its retry window and failure policy (fixed
+    for its whole life, whatever the settings become), the id of the API key that started it (not
+    a secret: a fresh retry re-runs the job with the authorization its start was given, so only
+    that key or an admin may ask for one) and, for a keyed start, its request's hash.
+
+    One entry, so a start encodes and encrypts one memo payload instead of four (issue 9). Jobs
+    started before it carry each field as a memo entry of its own, under the field's name: every
+    reader goes through `from_memo`, which reads either."""
+
+    step_retry: StepRetry | None = None
+    on_failure: FailurePolicy | None = None
+    started_by: str | None = None
+    request_hash: str | None = None
+
+    @classmethod
+    def from_memo(cls, entry: Callable[[str], Any]) -> JobStart:
+        """`entry(key)`: the memo entry's decoded value, None when absent."""
+        value = entry(JOB_START_MEMO_KEY)
+        if value is not None:
+            return cls.model_validate(value)
+        return cls.model_validate({name: entry(name) for name in LEGACY_START_MEMO_KEYS})
+
+    def memo(self) -> dict[str, Any]:
+        return {JOB_START_MEMO_KEY: self.model_dump(exclude_none=True)}
+
+
+# The memo entries of a job started before JobStart (one per field).
+LEGACY_START_MEMO_KEYS = tuple(JobStart.model_fields)
 
 
 class JobControl(BaseModel):

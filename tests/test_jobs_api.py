@@ -18,6 +18,7 @@ from contracts.jobs import JOB_STATE_QUERY
 from core.settings import Settings
 from temporal import search_attributes as sa
 from temporal.client import data_converter
+from tests.helpers.job_controls import create_key
 from tests.helpers.platform import unique_name, wait_for_job
 from tests.helpers.provisioning import IMAGE, deploy
 
@@ -168,3 +169,34 @@ async def test_a_job_written_under_another_payload_key_does_not_break_reads_or_l
         assert "cannot be read" in by_id[job_id]["error"] and not by_id[ok]["error"]
     finally:
         await handle.terminate()
+
+
+async def test_a_job_started_with_the_older_start_memo_entries_still_names_its_starter(api, client):
+    """Jobs started before JobStart carry each start field as a memo entry of its own: its starter
+    (a write key, not an admin) may still start it again, in the job's answer and in the listing."""
+    created = await api.post("/api/v1/api-keys", json={"name": "legacy", "scopes": ["write"]})
+    assert created.status_code == 201, created.text
+    writer, key_id = created.json()["key"], created.json()["id"]
+    job_id = f"deploy-legacy-{uuid.uuid4().hex[:8]}"
+    handle = await client.start_workflow(
+        "NoSuchWorkflowType",
+        id=job_id,
+        task_queue=f"nobody-{uuid.uuid4().hex[:6]}",
+        memo={"started_by": key_id, "on_failure": {"mode": "rollback", "hold_seconds": 60}},
+        search_attributes=TypedSearchAttributes([SearchAttributePair(sa.OPERATION, "deploy")]),
+    )
+    await handle.terminate()
+    async with httpx.AsyncClient(
+        base_url=str(api.base_url), headers={"X-API-Key": writer}, timeout=30
+    ) as own:
+        one = await own.get(f"/api/v1/jobs/{job_id}")
+        assert one.status_code == 200, one.text
+        assert one.json()["status"] == "failed" and one.json()["actions"]["can_retry"]
+        listed = (await own.get("/api/v1/jobs", params={"limit": 100})).json()["jobs"]
+        [in_list] = [job for job in listed if job["job_id"] == job_id]
+        assert in_list["actions"]["can_retry"]
+    other = await create_key(api, "write")
+    async with httpx.AsyncClient(
+        base_url=str(api.base_url), headers={"X-API-Key": other}, timeout=30
+    ) as stranger:
+        assert not (await stranger.get(f"/api/v1/jobs/{job_id}")).json()["actions"]["can_retry"]

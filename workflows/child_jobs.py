@@ -10,8 +10,10 @@ from typing import Any, TypeVar
 from temporalio import workflow
 from temporalio.common import SearchAttributePair, TypedSearchAttributes
 
+from workflows.steps import job_start
+
 with workflow.unsafe.imports_passed_through():
-    from contracts.jobs import STEP_RETRY_MEMO_KEY, JobSubject
+    from contracts.jobs import JobStart, JobSubject
     from contracts.workflow_timeouts import timeouts_for
     from temporal import search_attributes as sa
 
@@ -43,10 +45,7 @@ async def run_child_job(
         attributes.append(SearchAttributePair(sa.SUBJECT, subject.key))
     if known:
         attributes.append(SearchAttributePair(sa.LABELS, sa.label_values(known)))
-    memo: dict[str, Any] = {}
-    retry = workflow.memo_value(STEP_RETRY_MEMO_KEY, default=None)
-    if retry is not None:
-        memo[STEP_RETRY_MEMO_KEY] = retry
+    memo = JobStart(step_retry=job_start().step_retry).memo()
     return await workflow.execute_child_workflow(
         workflow_name,
         arg,

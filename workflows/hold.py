@@ -10,9 +10,10 @@ from temporalio import workflow
 from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
-    from contracts.jobs import FAILURE_POLICY_MEMO_KEY, FailurePolicy, RootCause
+    from contracts.jobs import FailurePolicy, RootCause
 
 from workflows.saga import failure_message
+from workflows.steps import job_start
 from workflows.tracking import JobTracker
 
 # Only jobs started with `hold` ever reach it, and no recorded history has one; the patch marks
@@ -21,8 +22,7 @@ HOLD_PATCH = "job-hold-on-failure"
 
 
 def failure_policy() -> FailurePolicy:
-    raw = workflow.memo_value(FAILURE_POLICY_MEMO_KEY, default=None)
-    return FailurePolicy.model_validate(raw) if raw else FailurePolicy()
+    return job_start().on_failure or FailurePolicy()
 
 
 def root_cause_of(error: BaseException, step: str) -> RootCause:

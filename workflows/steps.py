@@ -17,7 +17,7 @@ from temporalio.workflow import ActivityCancellationType
 with workflow.unsafe.imports_passed_through():
     from temporalio.exceptions import is_cancelled_exception
 
-    from contracts.jobs import STEP_RETRY_MEMO_KEY, StepRetry
+    from contracts.jobs import JobStart, StepRetry
 
 T = TypeVar("T")
 HONOUR_CANCEL_PATCH = "cancel-swallowed-by-a-completed-step-is-honoured"
@@ -49,12 +49,16 @@ def _honour_cancel() -> None:
         raise asyncio.CancelledError("cancelled by request")
 
 
+def job_start() -> JobStart:
+    """What this job was given at its start (its memo)."""
+    return JobStart.from_memo(lambda key: workflow.memo_value(key, default=None))
+
+
 def _retry() -> tuple[RetryPolicy, timedelta]:
     """Transient failures are retried for a time, not a number of attempts: an outage of the
     outside API outlasts any fixed count of quick retries. Final errors (non_retryable) stop at
     once. The window bounds all of a step's attempts together (schedule-to-close)."""
-    raw = workflow.memo_value(STEP_RETRY_MEMO_KEY, default=None)
-    retry = StepRetry.model_validate(raw) if raw else StepRetry()
+    retry = job_start().step_retry or StepRetry()
     policy = RetryPolicy(
         initial_interval=timedelta(seconds=retry.initial_interval_seconds),
         backoff_coefficient=2.0,

@@ -12,11 +12,10 @@ import base64
 from typing import Annotated
 
 from fastapi import Depends, Request
-from fastapi.security import HTTPAuthorizationCredentials
 from pydantic import ConfigDict, Field
 from temporalio.api.common.v1 import Payload
 
-from api.auth import _api_key_header, _bearer, current_principal
+from api.auth import current_principal
 from api.deps import SettingsDep
 from api.errors import ApiError, answers
 from api.http import JsonRouter
@@ -57,9 +56,7 @@ async def _authorised(request: Request, settings: SettingsDep) -> None:
     client = request.client.host if request.client else ""
     if settings.codec_allow_loopback and client in LOOPBACK:
         return
-    header = await _api_key_header(request)
-    bearer: HTTPAuthorizationCredentials | None = await _bearer(request)
-    principal = await current_principal(request, header, bearer)
+    principal = await current_principal(request)
     if not principal.has("secrets"):
         raise ApiError(403, "the codec endpoint needs the 'secrets' scope")
 
