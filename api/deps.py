@@ -42,7 +42,11 @@ async def _temporal(request: Request) -> Client:
     return _state(request).temporal
 
 
-async def _job_engine(
+async def _job_engine(request: Request) -> JobEngine:
+    return _state(request).jobs
+
+
+async def _job_engine_starting(
     request: Request,
     on_failure: Annotated[
         Literal["hold", "rollback"] | None,
@@ -62,5 +66,7 @@ async def _job_engine(
 
 SettingsDep = Annotated[Settings, Depends(_settings)]
 JobEngineDep = Annotated[JobEngine, Depends(_job_engine)]
+# For a route that starts a job: documents and reads the job's X-Job-On-Failure.
+JobStarterDep = Annotated[JobEngine, Depends(_job_engine_starting)]
 DbDep = Annotated[Database, Depends(_db)]
 TemporalDep = Annotated[Client, Depends(_temporal)]

@@ -84,8 +84,13 @@ _ESTIMATE_SAMPLE = 20
 _ESTIMATE_TTL_SECONDS = 60.0
 # How long a listing's total may be reused for the same filters (see JobEngine._count).
 _COUNT_TTL_SECONDS = 2.0
+# A job no worker has picked up yet has no phase: starts leave it unset (one search attribute less
+# to encode per start, issue 9); jobs started before that carry 'queued'.
 _STATUS_FILTERS = {
-    JobStatus.queued: f"ExecutionStatus = 'Running' AND {sa.JOB_PHASE.name} = 'queued'",
+    JobStatus.queued: (
+        f"ExecutionStatus = 'Running' AND "
+        f"({sa.JOB_PHASE.name} = 'queued' OR {sa.JOB_PHASE.name} IS NULL)"
+    ),
     JobStatus.running: f"ExecutionStatus = 'Running' AND {sa.JOB_PHASE.name} = 'running'",
     JobStatus.needs_attention: (
         f"ExecutionStatus = 'Running' AND {sa.JOB_PHASE.name} = '{NEEDS_ATTENTION}'"
@@ -214,10 +219,7 @@ class JobEngine:
         # Only a keyed start can be repeated, so only it needs the hash to compare against.
         digest = request_hash(operation, body) if idempotency_key else None
         known = {key: value for key, value in (labels or {}).items() if value}
-        attributes = [
-            SearchAttributePair(sa.OPERATION, operation),
-            SearchAttributePair(sa.JOB_PHASE, "queued"),
-        ]
+        attributes = [SearchAttributePair(sa.OPERATION, operation)]
         if subject:
             attributes.append(SearchAttributePair(sa.SUBJECT, subject.key))
         if known:

@@ -60,10 +60,7 @@ class PlatformSchedule:
                 task_queue=settings.task_queue,
                 execution_timeout=timeouts_for(self.workflow).execution,
                 typed_search_attributes=TypedSearchAttributes(
-                    [
-                        SearchAttributePair(sa.OPERATION, self.operation),
-                        SearchAttributePair(sa.JOB_PHASE, "queued"),
-                    ]
+                    [SearchAttributePair(sa.OPERATION, self.operation)]
                 ),
                 memo=JobStart(step_retry=retry).memo(),
             ),

@@ -200,3 +200,31 @@ async def test_a_job_started_with_the_older_start_memo_entries_still_names_its_s
         base_url=str(api.base_url), headers={"X-API-Key": other}, timeout=30
     ) as stranger:
         assert not (await stranger.get(f"/api/v1/jobs/{job_id}")).json()["actions"]["can_retry"]
+
+
+async def test_a_job_no_worker_has_picked_up_lists_as_queued_with_or_without_a_phase(api, client):
+    """A start leaves the phase unset until a worker runs the job; jobs started before that carry
+    'queued'. The status filter and the status each job shows agree for both."""
+    started = {}
+    for phase in (None, "queued"):
+        job_id = f"deploy-waiting-{uuid.uuid4().hex[:8]}"
+        attributes = [SearchAttributePair(sa.OPERATION, "deploy")]
+        if phase:
+            attributes.append(SearchAttributePair(sa.JOB_PHASE, phase))
+        started[job_id] = await client.start_workflow(
+            "NoSuchWorkflowType",
+            id=job_id,
+            task_queue=f"nobody-{uuid.uuid4().hex[:6]}",
+            search_attributes=TypedSearchAttributes(attributes),
+        )
+    try:
+        listed = await api.get("/api/v1/jobs", params={"status": "queued", "limit": 100})
+        assert listed.status_code == 200, listed.text
+        by_id = {job["job_id"]: job for job in listed.json()["jobs"]}
+        assert set(started) <= set(by_id)
+        assert {by_id[job_id]["status"] for job_id in started} == {"queued"}
+        running = await api.get("/api/v1/jobs", params={"status": "running", "limit": 100})
+        assert not set(started) & {job["job_id"] for job in running.json()["jobs"]}
+    finally:
+        for handle in started.values():
+            await handle.terminate()

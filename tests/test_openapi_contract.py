@@ -83,3 +83,16 @@ async def test_authenticated_operations_declare_what_they_answer_without_a_key(s
             response = await anonymous.request(method, url)
             assert str(response.status_code) in operation["responses"], (method, path)
             assert response.json()["error"]["code"] in ("unauthorized", "validation_error")
+
+
+async def test_only_the_operations_that_start_a_job_take_its_failure_mode(spec):
+    """X-Job-On-Failure says what a job being started does on failure: reads and job controls
+    (listing, logs, cancel) start none and do not document it."""
+    takers = set()
+    for method, path, operation in operations(spec):
+        headers = {p["name"] for p in operation.get("parameters", []) if p["in"] == "header"}
+        if "X-Job-On-Failure" in headers:
+            takers.add((method, path))
+            assert method != "get" and "Idempotency-Key" in headers, (method, path)
+    assert ("post", "/api/v1/services/deploy") in takers
+    assert not {("post", "/api/v1/jobs/{job_id}/cancel"), ("get", "/api/v1/jobs")} & takers

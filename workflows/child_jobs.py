@@ -38,7 +38,6 @@ async def run_child_job(
     known = {key: value for key, value in (labels or {}).items() if value}
     attributes = [
         SearchAttributePair(sa.OPERATION, operation),
-        SearchAttributePair(sa.JOB_PHASE, "queued"),
         SearchAttributePair(sa.CREATED_AT, workflow.now()),
     ]
     if subject is not None:

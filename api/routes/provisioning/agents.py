@@ -7,7 +7,7 @@ from __future__ import annotations
 from fastapi import Response, status
 
 from api.auth import Reader, Writer
-from api.deps import DbDep, JobEngineDep, SettingsDep, TemporalDep
+from api.deps import DbDep, JobStarterDep, SettingsDep, TemporalDep
 from api.errors import answers
 from api.http import JsonRouter
 from api.logic.provisioning import agents as logic
@@ -36,7 +36,7 @@ async def deploy_agent(
     principal: Writer,
     settings: SettingsDep,
     db: DbDep,
-    jobs: JobEngineDep,
+    jobs: JobStarterDep,
     idempotency_key: IdempotencyKey = None,
 ) -> JobResponse:
     """Starts `DeployAgent`. Answers first, starting nothing: 404 unknown customer, 409 the service
@@ -107,7 +107,7 @@ async def retire_agent(
     principal: Writer,
     settings: SettingsDep,
     db: DbDep,
-    jobs: JobEngineDep,
+    jobs: JobStarterDep,
     temporal: TemporalDep,
     region: RegionQuery = None,
     idempotency_key: IdempotencyKey = None,

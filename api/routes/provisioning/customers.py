@@ -10,7 +10,7 @@ from typing import Annotated
 from fastapi import Path, Query, Response, status
 
 from api.auth import Reader, Writer
-from api.deps import DbDep, JobEngineDep, SettingsDep
+from api.deps import DbDep, JobStarterDep, SettingsDep
 from api.errors import answers
 from api.http import JsonRouter
 from api.logic.provisioning import customers as logic
@@ -43,7 +43,7 @@ async def create_customer(
     request: CustomerCreate,
     principal: Writer,
     db: DbDep,
-    jobs: JobEngineDep,
+    jobs: JobStarterDep,
     idempotency_key: IdempotencyKey = None,
 ) -> CustomerCreated:
     """Writes the customer, then starts OnboardCustomer: each provisioning asked for runs as its
@@ -104,7 +104,7 @@ async def delete_customer(
     customer_id: CustomerId,
     principal: Writer,
     db: DbDep,
-    jobs: JobEngineDep,
+    jobs: JobStarterDep,
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
     """Starts OffboardCustomer (Jira, LiteLLM, ZenML, agents, every secret, then the record). 204

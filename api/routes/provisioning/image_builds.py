@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import status
 
 from api.auth import Writer
-from api.deps import JobEngineDep, SettingsDep
+from api.deps import JobStarterDep, SettingsDep
 from api.errors import answers
 from api.http import JsonRouter
 from api.routes.provisioning.params import IdempotencyKey
@@ -28,7 +28,7 @@ async def setup_image_build(
     request: ImageBuildRequest,
     principal: Writer,
     settings: SettingsDep,
-    jobs: JobEngineDep,
+    jobs: JobStarterDep,
     idempotency_key: IdempotencyKey = None,
 ) -> JobResponse:
     plan = ImageBuildPlan(**request.model_dump(), region=settings.gcp_region)

@@ -16,7 +16,7 @@ from typing import Annotated
 from fastapi import Path, status
 
 from api.auth import Writer
-from api.deps import DbDep, JobEngineDep, SettingsDep
+from api.deps import DbDep, JobStarterDep, SettingsDep
 from api.errors import answers
 from api.http import JsonRouter
 from api.job_engine import job_id_for
@@ -48,7 +48,7 @@ async def create_service_database(
     principal: Writer,
     settings: SettingsDep,
     db: DbDep,
-    jobs: JobEngineDep,
+    jobs: JobStarterDep,
     idempotency_key: IdempotencyKey = None,
 ) -> JobResponse:
     service = await logic.postgres_service(db, service_id)

@@ -14,7 +14,7 @@ from fastapi import Query, Response, status
 
 from api.auth import Reader, Writer
 from api.cloud import call_cloud
-from api.deps import DbDep, JobEngineDep, SettingsDep
+from api.deps import DbDep, JobStarterDep, SettingsDep
 from api.errors import ApiError, answers
 from api.http import JsonRouter
 from api.logic.provisioning import service_views as views
@@ -94,7 +94,7 @@ async def deploy_service(
     principal: Writer,
     settings: SettingsDep,
     db: DbDep,
-    jobs: JobEngineDep,
+    jobs: JobStarterDep,
     idempotency_key: IdempotencyKey = None,
 ) -> JobResponse:
     prefix = await logic.named_customer(db, request.customer)
@@ -175,7 +175,7 @@ async def update_service(
     principal: Writer,
     settings: SettingsDep,
     db: DbDep,
-    jobs: JobEngineDep,
+    jobs: JobStarterDep,
     idempotency_key: IdempotencyKey = None,
 ) -> JobResponse:
     if request.service_name != service_name:
@@ -208,7 +208,7 @@ async def undeploy_service(
     service_name: ServiceNamePath,
     principal: Writer,
     settings: SettingsDep,
-    jobs: JobEngineDep,
+    jobs: JobStarterDep,
     region: RegionQuery = None,
     idempotency_key: IdempotencyKey = None,
 ) -> JobResponse:

@@ -10,7 +10,7 @@ import structlog
 from fastapi import Depends, Header, Path, Query, Request, Response, status
 
 from api.auth import RunnersScope
-from api.deps import JobEngineDep, SettingsDep, TemporalDep
+from api.deps import JobStarterDep, SettingsDep, TemporalDep
 from api.errors import answers
 from api.http import JsonRouter
 from api.logic.runners import runners as logic
@@ -59,7 +59,7 @@ async def create_runners(
     request: RunnerRequest,
     principal: RunnersScope,
     settings: SettingsDep,
-    jobs: JobEngineDep,
+    jobs: JobStarterDep,
     idempotency_key: IdempotencyKey = None,
 ) -> RunnersCreated:
     return await logic.create(jobs, settings, principal, request, idempotency_key)
@@ -80,7 +80,7 @@ async def list_runners(
 async def cleanup_runners(
     principal: RunnersScope,
     temporal: TemporalDep,
-    jobs: JobEngineDep,
+    jobs: JobStarterDep,
     idempotency_key: IdempotencyKey = None,
 ) -> CleanupReport:
     """Runs RunnerCleanup now (the same job the Schedule runs) and answers what it removed."""
