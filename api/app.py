@@ -108,12 +108,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # CRM webhook, by far the busiest path, goes first.
     for router in crm.WEBHOOK_ROUTERS:
         app.include_router(router)
-    # Shared routers first, then each system's.
-    for router in (health.router, jobs.router, api_keys.router, codec.router):
+    # Then the jobs and each system's routers (where jobs start), and the rarely called ones last:
+    # a job start passed API keys and the codec before (issue 9).
+    for router in (health.router, jobs.router):
         app.include_router(router)
     for router in (*provisioning.ROUTERS, *runners.ROUTERS, *oversight.ROUTERS):
         app.include_router(router)
-    for router in crm.ROUTERS:
+    for router in (*crm.ROUTERS, api_keys.router, codec.router):
         app.include_router(router)
     return app
 

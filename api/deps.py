@@ -46,7 +46,7 @@ async def _job_engine(request: Request) -> JobEngine:
     return _state(request).jobs
 
 
-async def _job_engine_starting(
+async def _starting_a_job(
     request: Request,
     on_failure: Annotated[
         Literal["hold", "rollback"] | None,
@@ -58,15 +58,18 @@ async def _job_engine_starting(
             "timeout, which rolls back).",
         ),
     ] = None,
-) -> JobEngine:
+) -> PlatformState:
     # Read by JobEngine.start of this request: one option for every job-starting route.
     requested_failure_mode.set(on_failure)
-    return _state(request).jobs
+    return _state(request)
 
 
 SettingsDep = Annotated[Settings, Depends(_settings)]
 JobEngineDep = Annotated[JobEngine, Depends(_job_engine)]
-# For a route that starts a job: documents and reads the job's X-Job-On-Failure.
-JobStarterDep = Annotated[JobEngine, Depends(_job_engine_starting)]
+# What a route that starts a job gets: the platform (its settings, database, Temporal client and
+# job engine) as one dependency, which also documents and reads the job's X-Job-On-Failure. One, not
+# one for each of them: FastAPI solves every dependency of every request, and on the job start path
+# each cost as much as a search attribute (issue 9).
+JobStarting = Annotated[PlatformState, Depends(_starting_a_job)]
 DbDep = Annotated[Database, Depends(_db)]
 TemporalDep = Annotated[Client, Depends(_temporal)]

@@ -7,7 +7,7 @@ from __future__ import annotations
 from fastapi import Response, status
 
 from api.auth import Reader, Writer
-from api.deps import DbDep, JobStarterDep, SettingsDep, TemporalDep
+from api.deps import DbDep, JobStarting, SettingsDep
 from api.errors import answers
 from api.http import JsonRouter
 from api.logic.provisioning import agents as logic
@@ -34,19 +34,17 @@ def _subject(service_name: str) -> JobSubject:
 async def deploy_agent(
     request: AgentDeployRequest,
     principal: Writer,
-    settings: SettingsDep,
-    db: DbDep,
-    jobs: JobStarterDep,
+    platform: JobStarting,
     idempotency_key: IdempotencyKey = None,
 ) -> JobResponse:
     """Starts `DeployAgent`. Answers first, starting nothing: 404 unknown customer, 409 the service
     `{prefix}-{agent_name}` exists, 400 the prompt is not in LiteLLM."""
-    region = request.region or settings.gcp_region
-    owner = await logic.customer(db, request.customer_id)
+    region = request.region or platform.settings.gcp_region
+    owner = await logic.customer(platform.db, request.customer_id)
     service_name = logic.service_name_for(owner, request.agent_name)
-    await logic.refuse_existing_service(settings, service_name, region)
-    await logic.require_prompt(settings, request.prompt_ref)
-    return await jobs.start(
+    await logic.refuse_existing_service(platform.settings, service_name, region)
+    await logic.require_prompt(platform.settings, request.prompt_ref)
+    return await platform.jobs.start(
         Workflows.DEPLOY_AGENT,
         DeployAgentInput(
             customer_id=str(owner.id),
@@ -63,8 +61,8 @@ async def deploy_agent(
             min_instances=request.min_instances,
             max_instances=request.max_instances,
             allow_public_access=request.allow_public_access,
-            service_account=settings.onboarding_service_account_email,
-            litellm_url=settings.resolved_litellm_agent_url,
+            service_account=platform.settings.onboarding_service_account_email,
+            litellm_url=platform.settings.resolved_litellm_agent_url,
         ),
         operation=Operations.DEPLOY_AGENT,
         subject=_subject(service_name),
@@ -105,18 +103,15 @@ async def get_agent(
 async def retire_agent(
     service_name: ServiceNamePath,
     principal: Writer,
-    settings: SettingsDep,
-    db: DbDep,
-    jobs: JobStarterDep,
-    temporal: TemporalDep,
+    platform: JobStarting,
     region: RegionQuery = None,
     idempotency_key: IdempotencyKey = None,
 ) -> JobResponse | Response:
     """Starts `RetireAgent` (service, registry row, secret, LiteLLM key) and waits up to
     `agent_retire_wait_seconds` for it: 204 when it is done, else 202 with the job to follow."""
-    region = region or settings.gcp_region
-    await logic.require_agent(settings, db, service_name, region)
-    started = await jobs.start(
+    region = region or platform.settings.gcp_region
+    await logic.require_agent(platform.settings, platform.db, service_name, region)
+    started = await platform.jobs.start(
         Workflows.RETIRE_AGENT,
         RetireAgentInput(service_name=service_name, region=region),
         operation=Operations.RETIRE_AGENT,
@@ -127,6 +122,8 @@ async def retire_agent(
         body={"service_name": service_name, "region": region},
         estimated_time="a few seconds",
     )
-    if await logic.finished_within(temporal, started.job_id, settings.agent_retire_wait_seconds):
+    if await logic.finished_within(
+        platform.temporal, started.job_id, platform.settings.agent_retire_wait_seconds
+    ):
         return Response(status_code=status.HTTP_204_NO_CONTENT)
     return started

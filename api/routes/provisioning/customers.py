@@ -10,7 +10,7 @@ from typing import Annotated
 from fastapi import Path, Query, Response, status
 
 from api.auth import Reader, Writer
-from api.deps import DbDep, JobStarterDep, SettingsDep
+from api.deps import DbDep, JobStarting, SettingsDep
 from api.errors import answers
 from api.http import JsonRouter
 from api.logic.provisioning import customers as logic
@@ -42,13 +42,12 @@ CustomerId = Annotated[uuid.UUID, Path(description="The customer's id (a UUID)."
 async def create_customer(
     request: CustomerCreate,
     principal: Writer,
-    db: DbDep,
-    jobs: JobStarterDep,
+    platform: JobStarting,
     idempotency_key: IdempotencyKey = None,
 ) -> CustomerCreated:
     """Writes the customer, then starts OnboardCustomer: each provisioning asked for runs as its
     child job; `provisioning` in the record follows them (pending, ready or failed + reason)."""
-    return await logic.create(db, jobs, principal, request, idempotency_key)
+    return await logic.create(platform.db, platform.jobs, principal, request, idempotency_key)
 
 
 @router.get("", response_model=list[CustomerResponse])
@@ -103,14 +102,13 @@ async def update_customer(
 async def delete_customer(
     customer_id: CustomerId,
     principal: Writer,
-    db: DbDep,
-    jobs: JobStarterDep,
+    platform: JobStarting,
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
     """Starts OffboardCustomer (Jira, LiteLLM, ZenML, agents, every secret, then the record). 204
     when it completes within `customer_offboard_wait_seconds` (20 s by default), else 202 with
     the job."""
-    job = await logic.offboard(db, jobs, principal, customer_id, idempotency_key)
+    job = await logic.offboard(platform.db, platform.jobs, principal, customer_id, idempotency_key)
     if job is None:
         return Response(status_code=status.HTTP_204_NO_CONTENT)
     return Response(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import status
 
 from api.auth import Writer
-from api.deps import JobStarterDep, SettingsDep
+from api.deps import JobStarting
 from api.errors import answers
 from api.http import JsonRouter
 from api.routes.provisioning.params import IdempotencyKey
@@ -27,12 +27,11 @@ router = JsonRouter(prefix="/api/v1/services", tags=["image builds"], responses=
 async def setup_image_build(
     request: ImageBuildRequest,
     principal: Writer,
-    settings: SettingsDep,
-    jobs: JobStarterDep,
+    platform: JobStarting,
     idempotency_key: IdempotencyKey = None,
 ) -> JobResponse:
-    plan = ImageBuildPlan(**request.model_dump(), region=settings.gcp_region)
-    return await jobs.start(
+    plan = ImageBuildPlan(**request.model_dump(), region=platform.settings.gcp_region)
+    return await platform.jobs.start(
         Workflows.SETUP_IMAGE_BUILD,
         SetupImageBuildInput(plan=plan),
         operation=Operations.SETUP_IMAGE_BUILD,

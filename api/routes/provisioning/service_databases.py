@@ -16,7 +16,7 @@ from typing import Annotated
 from fastapi import Path, status
 
 from api.auth import Writer
-from api.deps import DbDep, JobStarterDep, SettingsDep
+from api.deps import JobStarting
 from api.errors import answers
 from api.http import JsonRouter
 from api.job_engine import job_id_for
@@ -46,27 +46,29 @@ async def create_service_database(
     service_id: Annotated[uuid.UUID, Path()],
     request: ServiceDatabaseCreate,
     principal: Writer,
-    settings: SettingsDep,
-    db: DbDep,
-    jobs: JobStarterDep,
+    platform: JobStarting,
     idempotency_key: IdempotencyKey = None,
 ) -> JobResponse:
-    service = await logic.postgres_service(db, service_id)
-    prefix = await logic.customer_prefix(db, request.customer_id)
+    service = await logic.postgres_service(platform.db, service_id)
+    prefix = await logic.customer_prefix(platform.db, request.customer_id)
     operation = Operations.CREATE_SERVICE_DATABASE
     # Known before the start: the staged password is named after the job that will delete it.
     job_id = job_id_for(operation, idempotency_key, principal)
-    use = external_service_use(db, principal, service.name, f"{operation}; job={job_id}")
+    use = external_service_use(platform.db, principal, service.name, f"{operation}; job={job_id}")
     await use.record((service.secret_refs or {}).values(), secret_audit.OK)
     staged: str | None = None
-    if request.password is not None and not (idempotency_key and await jobs.exists(job_id)):
-        staged = await logic.stage_password(settings, job_id, request.password.get_secret_value())
+    if request.password is not None and not (
+        idempotency_key and await platform.jobs.exists(job_id)
+    ):
+        staged = await logic.stage_password(
+            platform.settings, job_id, request.password.get_secret_value()
+        )
     body = request.model_dump(mode="json", exclude={"password"})
     body["service_id"] = str(service_id)
     # The hash that guards an Idempotency-Key says whether a password was given, never which.
     body["password_given"] = request.password is not None
     try:
-        return await jobs.start(
+        return await platform.jobs.start(
             Workflows.CREATE_SERVICE_DATABASE,
             CreateServiceDatabaseInput(
                 external_service_id=str(service_id),
@@ -87,5 +89,5 @@ async def create_service_database(
         )
     except BaseException:
         if staged:
-            await logic.drop_staged_password(settings, staged)
+            await logic.drop_staged_password(platform.settings, staged)
         raise

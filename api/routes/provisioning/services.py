@@ -14,7 +14,7 @@ from fastapi import Query, Response, status
 
 from api.auth import Reader, Writer
 from api.cloud import call_cloud
-from api.deps import DbDep, JobStarterDep, SettingsDep
+from api.deps import DbDep, JobStarting, SettingsDep
 from api.errors import ApiError, answers
 from api.http import JsonRouter
 from api.logic.provisioning import service_views as views
@@ -92,17 +92,15 @@ async def list_services(
 async def deploy_service(
     request: ServiceDeployRequest,
     principal: Writer,
-    settings: SettingsDep,
-    db: DbDep,
-    jobs: JobStarterDep,
+    platform: JobStarting,
     idempotency_key: IdempotencyKey = None,
 ) -> JobResponse:
-    prefix = await logic.named_customer(db, request.customer)
-    region = request.region or settings.gcp_region
+    prefix = await logic.named_customer(platform.db, request.customer)
+    region = request.region or platform.settings.gcp_region
     job_id = await logic.authorize_mounted_secrets(
-        db, principal, request, Operations.DEPLOY, idempotency_key
+        platform.db, principal, request, Operations.DEPLOY, idempotency_key
     )
-    return await jobs.start(
+    return await platform.jobs.start(
         Workflows.DEPLOY_SERVICE,
         DeployServiceInput(
             spec=request.spec(), operation=Operations.DEPLOY, region=region, customer_prefix=prefix
@@ -173,9 +171,7 @@ async def update_service(
     service_name: ServiceNamePath,
     request: ServiceUpdateRequest,
     principal: Writer,
-    settings: SettingsDep,
-    db: DbDep,
-    jobs: JobStarterDep,
+    platform: JobStarting,
     idempotency_key: IdempotencyKey = None,
 ) -> JobResponse:
     if request.service_name != service_name:
@@ -184,12 +180,12 @@ async def update_service(
             "the service name in the path and in the body differ",
             details={"path": service_name, "body": request.service_name},
         )
-    region = request.region or settings.gcp_region
-    await logic.cloud_run_service(settings, service_name, region)
+    region = request.region or platform.settings.gcp_region
+    await logic.cloud_run_service(platform.settings, service_name, region)
     job_id = await logic.authorize_mounted_secrets(
-        db, principal, request, Operations.UPDATE, idempotency_key
+        platform.db, principal, request, Operations.UPDATE, idempotency_key
     )
-    return await jobs.start(
+    return await platform.jobs.start(
         Workflows.DEPLOY_SERVICE,
         DeployServiceInput(spec=request.spec(), operation=Operations.UPDATE, region=region),
         operation=Operations.UPDATE,
@@ -207,14 +203,13 @@ async def update_service(
 async def undeploy_service(
     service_name: ServiceNamePath,
     principal: Writer,
-    settings: SettingsDep,
-    jobs: JobStarterDep,
+    platform: JobStarting,
     region: RegionQuery = None,
     idempotency_key: IdempotencyKey = None,
 ) -> JobResponse:
-    region = region or settings.gcp_region
-    await logic.cloud_run_service(settings, service_name, region)
-    return await jobs.start(
+    region = region or platform.settings.gcp_region
+    await logic.cloud_run_service(platform.settings, service_name, region)
+    return await platform.jobs.start(
         Workflows.UNDEPLOY_SERVICE,
         UndeployServiceInput(service_name=service_name, region=region),
         operation=Operations.UNDEPLOY,

@@ -10,7 +10,7 @@ import structlog
 from fastapi import Depends, Header, Path, Query, Request, Response, status
 
 from api.auth import RunnersScope
-from api.deps import JobStarterDep, SettingsDep, TemporalDep
+from api.deps import JobStarting, SettingsDep, TemporalDep
 from api.errors import answers
 from api.http import JsonRouter
 from api.logic.runners import runners as logic
@@ -58,11 +58,10 @@ IdempotencyKey = Annotated[
 async def create_runners(
     request: RunnerRequest,
     principal: RunnersScope,
-    settings: SettingsDep,
-    jobs: JobStarterDep,
+    platform: JobStarting,
     idempotency_key: IdempotencyKey = None,
 ) -> RunnersCreated:
-    return await logic.create(jobs, settings, principal, request, idempotency_key)
+    return await logic.create(platform.jobs, platform.settings, principal, request, idempotency_key)
 
 
 @router.get("", response_model=list[RunnerStatus])
@@ -79,12 +78,11 @@ async def list_runners(
 @router.post("/cleanup", response_model=CleanupReport, responses=answers(409, 413, 415, 502))
 async def cleanup_runners(
     principal: RunnersScope,
-    temporal: TemporalDep,
-    jobs: JobStarterDep,
+    platform: JobStarting,
     idempotency_key: IdempotencyKey = None,
 ) -> CleanupReport:
     """Runs RunnerCleanup now (the same job the Schedule runs) and answers what it removed."""
-    return await logic.cleanup(jobs, temporal, principal, idempotency_key)
+    return await logic.cleanup(platform.jobs, platform.temporal, principal, idempotency_key)
 
 
 @router.get("/{runner_id}", response_model=RunnerStatus, responses=answers(404))
