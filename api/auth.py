@@ -25,7 +25,7 @@ _IMPLIES = {"admin": set(SCOPES), "write": {"read"}}
 
 # How a key is presented, as the OpenAPI document declares it: either scheme is enough. The key is
 # read by `presented_key`, not by these as dependencies: FastAPI solves each dependency of each
-# request, and the two schemes' cost a job start as much as its memo (issue 9). The routes that need
+# request, and the two schemes cost a job start as much as its memo (issue 9). The routes that need
 # a key declare the schemes through `JsonRoute` (api/http.py), which asks `needs_api_key`.
 _SCHEMES = (
     APIKeyHeader(name="X-API-Key", auto_error=False, scheme_name="ApiKeyHeader"),

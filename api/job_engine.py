@@ -84,6 +84,8 @@ _ESTIMATE_SAMPLE = 20
 _ESTIMATE_TTL_SECONDS = 60.0
 # How long a listing's total may be reused for the same filters (see JobEngine._count).
 _COUNT_TTL_SECONDS = 2.0
+# Where a job started before JobStart names its starter (one of LEGACY_START_MEMO_KEYS).
+_LEGACY_STARTED_BY = "started_by"
 # A job no worker has picked up yet has no phase: starts leave it unset (one search attribute less
 # to encode per start, issue 9); jobs started before that carry 'queued'.
 _STATUS_FILTERS = {
@@ -670,12 +672,9 @@ async def job_start_of(client: Client, memo: Mapping[str, Payload]) -> JobStart:
     return JobStart.from_memo(dict(zip(keys, values, strict=True)).get)
 
 
-LEGACY_STARTED_BY = "started_by"
-
-
 def _starter_key(memo: Mapping[str, Payload]) -> str | None:
     """The memo entry that names who started the job (its JobStart, or the older entry of its own)."""
-    for key in (JOB_START_MEMO_KEY, LEGACY_STARTED_BY):
+    for key in (JOB_START_MEMO_KEY, _LEGACY_STARTED_BY):
         if key in memo:
             return key
     return None
