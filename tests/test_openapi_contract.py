@@ -96,3 +96,16 @@ async def test_only_the_operations_that_start_a_job_take_its_failure_mode(spec):
             assert method != "get" and "Idempotency-Key" in headers, (method, path)
     assert ("post", "/api/v1/services/deploy") in takers
     assert not {("post", "/api/v1/jobs/{job_id}/cancel"), ("get", "/api/v1/jobs")} & takers
+
+
+async def test_every_operation_that_needs_a_key_declares_it(spec, api_server):
+    """The converse probe: the schemes are declared by JsonRoute from the routes' dependencies (not
+    by FastAPI), so an operation without a security requirement must answer a caller without a
+    key with something other than 401."""
+    async with httpx.AsyncClient(base_url=api_server.url) as anonymous:
+        for method, path, operation in operations(spec):
+            if operation.get("security"):
+                continue
+            url = path.replace("{", "").replace("}", "")
+            response = await anonymous.request(method, url)
+            assert response.status_code != 401, (method, path, response.text)
