@@ -10,7 +10,7 @@ from datetime import datetime
 
 import httpx
 from temporalio import workflow
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowHandle
 from temporalio.common import SearchAttributePair, TypedSearchAttributes
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
@@ -140,6 +140,23 @@ async def test_the_logs_answer_counts_the_lines_it_returns(api):
     assert logs["live"] is True
 
 
+async def start_unworked_deploy(
+    client: Client, name: str, *, memo: dict | None = None, phase: str | None = None
+) -> WorkflowHandle:
+    """A deploy job as another starter (or an older API) could leave it: its own memo and phase,
+    and no worker on its task queue, so it stays as started until terminated."""
+    attributes = [SearchAttributePair(sa.OPERATION, "deploy")]
+    if phase:
+        attributes.append(SearchAttributePair(sa.JOB_PHASE, phase))
+    return await client.start_workflow(
+        "NoSuchWorkflowType",
+        id=f"deploy-{name}-{uuid.uuid4().hex[:8]}",
+        task_queue=f"nobody-{uuid.uuid4().hex[:6]}",
+        memo=memo,
+        search_attributes=TypedSearchAttributes(attributes),
+    )
+
+
 async def test_a_job_written_under_another_payload_key_does_not_break_reads_or_listings(
     api, settings
 ):
@@ -148,14 +165,10 @@ async def test_a_job_written_under_another_payload_key_does_not_break_reads_or_l
     foreign = await Client.connect(
         settings.temporal_address, data_converter=data_converter(Settings(codec_key=other_key))
     )
-    job_id = f"deploy-foreign-{uuid.uuid4().hex[:8]}"
-    handle = await foreign.start_workflow(
-        "NoSuchWorkflowType",
-        id=job_id,
-        task_queue=f"nobody-{uuid.uuid4().hex[:6]}",
-        memo={"job": {"current_phase": "running"}},
-        search_attributes=TypedSearchAttributes([SearchAttributePair(sa.OPERATION, "deploy")]),
+    handle = await start_unworked_deploy(
+        foreign, "foreign", memo={"job": {"current_phase": "running"}}
     )
+    job_id = handle.id
     try:
         ok = (await deploy(api, unique_name("beside")))["job_id"]
         one = await api.get(f"/api/v1/jobs/{job_id}")
@@ -177,14 +190,12 @@ async def test_a_job_started_with_the_older_start_memo_entries_still_names_its_s
     created = await api.post("/api/v1/api-keys", json={"name": "legacy", "scopes": ["write"]})
     assert created.status_code == 201, created.text
     writer, key_id = created.json()["key"], created.json()["id"]
-    job_id = f"deploy-legacy-{uuid.uuid4().hex[:8]}"
-    handle = await client.start_workflow(
-        "NoSuchWorkflowType",
-        id=job_id,
-        task_queue=f"nobody-{uuid.uuid4().hex[:6]}",
+    handle = await start_unworked_deploy(
+        client,
+        "legacy",
         memo={"started_by": key_id, "on_failure": {"mode": "rollback", "hold_seconds": 60}},
-        search_attributes=TypedSearchAttributes([SearchAttributePair(sa.OPERATION, "deploy")]),
     )
+    job_id = handle.id
     await handle.terminate()
     async with httpx.AsyncClient(
         base_url=str(api.base_url), headers={"X-API-Key": writer}, timeout=30
@@ -207,16 +218,8 @@ async def test_a_job_no_worker_has_picked_up_lists_as_queued_with_or_without_a_p
     'queued'. The status filter and the status each job shows agree for both."""
     started = {}
     for phase in (None, "queued"):
-        job_id = f"deploy-waiting-{uuid.uuid4().hex[:8]}"
-        attributes = [SearchAttributePair(sa.OPERATION, "deploy")]
-        if phase:
-            attributes.append(SearchAttributePair(sa.JOB_PHASE, phase))
-        started[job_id] = await client.start_workflow(
-            "NoSuchWorkflowType",
-            id=job_id,
-            task_queue=f"nobody-{uuid.uuid4().hex[:6]}",
-            search_attributes=TypedSearchAttributes(attributes),
-        )
+        handle = await start_unworked_deploy(client, "waiting", phase=phase)
+        started[handle.id] = handle
     try:
         listed = await api.get("/api/v1/jobs", params={"status": "queued", "limit": 100})
         assert listed.status_code == 200, listed.text
