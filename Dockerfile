@@ -4,7 +4,9 @@ FROM python:3.11-slim
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1
 WORKDIR /app
 
-COPY pyproject.toml ./
+# The locked versions first (hash-checked), so a code change does not re-install them.
+COPY pyproject.toml requirements.lock ./
+RUN pip install --require-hashes -r requirements.lock
 COPY api ./api
 COPY activities ./activities
 COPY contracts ./contracts
@@ -16,7 +18,7 @@ COPY store ./store
 COPY temporal ./temporal
 COPY workflows ./workflows
 COPY worker.py ./
-RUN pip install . && useradd --create-home platform && mkdir -p /app/.data \
+RUN pip install --no-deps . && useradd --create-home platform && mkdir -p /app/.data \
     && chown platform /app/.data
 USER platform
 

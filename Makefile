@@ -4,13 +4,26 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run admin-key test bench lint format clean
+# Locks with hashes (make lock): requirements.lock is what the platform runs on (the Dockerfile),
+# requirements-dev.lock the same versions plus the dev tools (make run, make test, CI).
+LOCK_FLAGS := --universal --python-version 3.11 --prerelease disallow --generate-hashes \
+	--custom-compile-command 'make lock' $(if $(UPGRADE),--upgrade)
 
-$(STAMP): pyproject.toml
+.PHONY: install run admin-key test bench lint format clean lock
+
+$(STAMP): pyproject.toml requirements-dev.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet --require-hashes -r requirements-dev.lock
+	$(BIN)/pip install --quiet --no-deps -e .
 	touch $(STAMP)
+
+# Re-resolves the locks after a change to pyproject.toml, keeping every pin it can;
+# `make lock UPGRADE=1` moves everything to the newest releases the floors allow.
+lock: $(STAMP)
+	$(BIN)/uv pip compile pyproject.toml $(LOCK_FLAGS) -o requirements.lock
+	$(BIN)/uv pip compile pyproject.toml --extra dev -c requirements.lock $(LOCK_FLAGS) \
+		-o requirements-dev.lock
 
 install: $(STAMP)
 
