@@ -7,6 +7,7 @@ import logging
 import os
 import signal
 import sys
+from datetime import timedelta
 
 import structlog
 from temporalio.client import Client
@@ -59,6 +60,9 @@ def build_worker(client: Client, settings: Settings, db: Database, task_queue: s
         interceptors=[JobLoggingInterceptor()],
         workflow_runner=workflow_runner(),
         max_concurrent_activities=100,
+        sticky_queue_schedule_to_start_timeout=timedelta(
+            seconds=settings.worker_sticky_queue_timeout_seconds
+        ),
     )
 
 

@@ -785,4 +785,5 @@ def step_retry_from(settings: Settings, max_window_seconds: float | None = None)
         window_seconds=window,
         initial_interval_seconds=settings.step_retry_initial_seconds,
         maximum_interval_seconds=settings.step_retry_max_interval_seconds,
+        heartbeat_seconds=settings.step_heartbeat_seconds,
     )

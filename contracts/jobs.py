@@ -76,13 +76,17 @@ class JobSubject(BaseModel):
 class StepRetry(BaseModel):
     """How long a step keeps retrying transient failures (an outage of the outside API): all its
     attempts together get `window_seconds`, waiting from `initial_interval_seconds` doubling up to
-    `maximum_interval_seconds` between them. Chosen by whoever starts the job (the API, from
+    `maximum_interval_seconds` between them, and given up on a lost worker after
+    `heartbeat_seconds` without a heartbeat. Chosen by whoever starts the job (the API, from
     settings) and kept in the job's start memo, so it is fixed for the job's whole life and needs no
     field in any system's input. The defaults are the settings' defaults."""
 
     window_seconds: float = Field(15 * 60, gt=0)
     initial_interval_seconds: float = Field(1.0, gt=0)
     maximum_interval_seconds: float = Field(30.0, gt=0)
+    # How long a step's activity may go without a heartbeat before its attempt counts as lost (a
+    # worker killed) and runs again on another worker; jobs started before it had 5 s.
+    heartbeat_seconds: float = Field(5.0, gt=0)
 
 
 class FailurePolicy(BaseModel):

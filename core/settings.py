@@ -32,6 +32,15 @@ class Settings(BaseSettings):
     step_retry_minutes: float = Field(default=15.0, gt=0)
     step_retry_initial_seconds: float = Field(default=1.0, gt=0)
     step_retry_max_interval_seconds: float = Field(default=30.0, gt=0)
+    # How long a step's activity may go silent (its worker killed or stuck) before the attempt is
+    # given to another worker. Activities heartbeat every second while they work; fixed per job
+    # when it starts, like the retry window.
+    step_heartbeat_seconds: float = Field(default=5.0, ge=2)
+    # How long a job's next workflow task waits for the worker that ran its last one before any
+    # worker may take it (the SDK's default is 10 s). A worker that died makes every job it was
+    # running wait this long once; a live one answers in milliseconds, so a short wait costs a
+    # replay only when a worker is busier than this.
+    worker_sticky_queue_timeout_seconds: float = Field(default=3.0, gt=0)
     # A job started with `on_failure: hold` waits this long in `needs_attention` for `retry` or
     # `rollback`, then rolls back by itself (issue 10).
     job_hold_seconds: float = Field(default=24 * 3600.0, gt=0)

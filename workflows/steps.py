@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import timedelta
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
@@ -20,6 +20,9 @@ with workflow.unsafe.imports_passed_through():
     from contracts.jobs import JobStart, StepRetry
 
 T = TypeVar("T")
+# A step's heartbeat timeout unless it names its own: the job's (StepRetry.heartbeat_seconds).
+JOB_HEARTBEAT = "job"
+Heartbeat = timedelta | None | Literal["job"]
 HONOUR_CANCEL_PATCH = "cancel-swallowed-by-a-completed-step-is-honoured"
 # True while compensation runs: its steps must run to the end although the job was cancelled.
 _undoing: ContextVar[bool] = ContextVar("undoing", default=False)
@@ -54,10 +57,11 @@ def job_start() -> JobStart:
     return JobStart.from_memo(lambda key: workflow.memo_value(key, default=None))
 
 
-def _retry() -> tuple[RetryPolicy, timedelta]:
+def _retry() -> tuple[RetryPolicy, timedelta, timedelta]:
     """Transient failures are retried for a time, not a number of attempts: an outage of the
     outside API outlasts any fixed count of quick retries. Final errors (non_retryable) stop at
-    once. The window bounds all of a step's attempts together (schedule-to-close)."""
+    once. The window bounds all of a step's attempts together (schedule-to-close). Also the job's
+    heartbeat timeout: how soon an attempt on a lost worker is given to another."""
     retry = job_start().step_retry or StepRetry()
     policy = RetryPolicy(
         initial_interval=timedelta(seconds=retry.initial_interval_seconds),
@@ -65,13 +69,19 @@ def _retry() -> tuple[RetryPolicy, timedelta]:
         maximum_interval=timedelta(seconds=retry.maximum_interval_seconds),
         maximum_attempts=0,
     )
-    return policy, timedelta(seconds=retry.window_seconds)
+    return (
+        policy,
+        timedelta(seconds=retry.window_seconds),
+        timedelta(seconds=retry.heartbeat_seconds),
+    )
 
 
 def _options(
-    start_to_close: timedelta, heartbeat: timedelta | None, long_wait: bool = False
+    start_to_close: timedelta, heartbeat: Heartbeat, long_wait: bool = False
 ) -> dict[str, Any]:
-    policy, window = _retry()
+    policy, window, job_heartbeat = _retry()
+    if heartbeat == JOB_HEARTBEAT:
+        heartbeat = job_heartbeat
     if long_wait:
         # One attempt may outlast the retry window (a runner waiting hours for its GitHub job, a
         # first build): it keeps its whole time, and the window bounds the retries after it.
@@ -104,7 +114,7 @@ async def step(
     result_type: type[T] | None = None,
     *,
     start_to_close: timedelta,
-    heartbeat: timedelta | None = timedelta(seconds=5),
+    heartbeat: Heartbeat = JOB_HEARTBEAT,
     long_wait: bool = False,
     may_hold: bool = True,
 ) -> T:
@@ -151,7 +161,7 @@ async def step_to_the_end(
     later): a cancel that arrives meanwhile waits for it, and the job then runs to its end (later
     steps no longer stop for that cancel). Returns (result, cancel_requested)."""
     handle = workflow.start_activity(
-        name, arg, result_type=result_type, **_options(start_to_close, timedelta(seconds=5))
+        name, arg, result_type=result_type, **_options(start_to_close, JOB_HEARTBEAT)
     )
     try:
         return await asyncio.shield(handle), False

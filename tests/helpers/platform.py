@@ -61,6 +61,10 @@ def make_settings(data_dir: Path, temporal_address: str, cloud_url: str, **overr
         codec_key=CODEC_KEY,
         # A terminated job frees its resource within seconds rather than the production half minute.
         job_lock_check_seconds=1.0,
+        # A killed worker's attempt moves on within seconds, and its jobs' next workflow task to
+        # another worker within one (production: 5 s and 3 s).
+        step_heartbeat_seconds=2.5,
+        worker_sticky_queue_timeout_seconds=1.0,
     )
     values.update(overrides)
     return Settings(**values)
@@ -131,6 +135,7 @@ def start_worker_process(settings: Settings, **popen_kwargs) -> subprocess.Popen
         "localcloud_port",
         "codec_key",
         "job_lock_check_seconds",
+        "worker_sticky_queue_timeout_seconds",
         "job_expected_seconds",
         "job_expected_duration_factor",
         "audit_retention_days",
