@@ -43,6 +43,11 @@ bench: $(STAMP)
 	$(BIN)/python bench/gateway.py
 	$(BIN)/python bench/onboarding.py
 
+# The documentation site (mkdocs-material) on http://127.0.0.1:8001; the API has 8000.
+.PHONY: docs
+docs: $(STAMP)
+	$(BIN)/mkdocs serve -a 127.0.0.1:8001
+
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .

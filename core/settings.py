@@ -1,4 +1,8 @@
-"""The platform's one settings object: every port, URL and credential, read from CONNESKILLS_* env vars."""
+"""The platform's one settings object: every port, URL and credential, read from CONNESKILLS_* env vars.
+
+Every field says what it is in `Field(description=...)`: the documentation site's configuration page
+is generated from them (docs/hooks/settings_page.py), and its build fails on a field without one.
+"""
 
 from __future__ import annotations
 
@@ -12,165 +16,413 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="CONNESKILLS_", extra="ignore")
 
-    data_dir: Path = Path(".data")
+    data_dir: Path = Field(
+        default=Path(".data"),
+        description="SQLite files, generated keys (codec key, admin API key) and the local "
+        "cloud's state.",
+    )
 
     # Temporal
-    temporal_address: str = "127.0.0.1:7233"
-    temporal_namespace: str = "default"
-    temporal_ui_port: int = 8233
-    # Defaults to the dev server's UI on temporal_ui_port; set it when the UI lives elsewhere.
-    temporal_ui_url_override: str | None = Field(
-        default=None, validation_alias=AliasChoices("CONNESKILLS_TEMPORAL_UI_URL")
+    temporal_address: str = Field(
+        default="127.0.0.1:7233", description="The Temporal frontend, `host:port`."
     )
-    task_queue: str = "conneskills-platform"
-    # How often the lock on a resource checks that the job holding it still runs (a job terminated
-    # by hand cannot release it): the longest the next job waits after such a termination.
-    job_lock_check_seconds: float = Field(default=30.0, gt=0)
-    # How long a job's step keeps retrying an outage of an outside API (503, refused connections,
-    # timeouts) before the job fails, and the longest wait between two attempts. Fixed per job
-    # when it starts; errors a retry cannot fix fail the job at once.
-    step_retry_minutes: float = Field(default=15.0, gt=0)
-    step_retry_initial_seconds: float = Field(default=1.0, gt=0)
-    step_retry_max_interval_seconds: float = Field(default=30.0, gt=0)
-    # How long a step's activity may go silent (its worker killed or stuck) before the attempt is
-    # given to another worker. Activities heartbeat every second while they work; fixed per job
-    # when it starts, like the retry window.
-    step_heartbeat_seconds: float = Field(default=5.0, ge=2)
-    # How long a job's next workflow task waits for the worker that ran its last one before any
-    # worker may take it (the SDK's default is 10 s). A worker that died makes every job it was
-    # running wait this long once; a live one answers in milliseconds, so a short wait costs a
-    # replay only when a worker is busier than this.
-    worker_sticky_queue_timeout_seconds: float = Field(default=3.0, gt=0)
-    # A job started with `on_failure: hold` waits this long in `needs_attention` for `retry` or
-    # `rollback`, then rolls back by itself (issue 10).
-    job_hold_seconds: float = Field(default=24 * 3600.0, gt=0)
-    # force-cancel (terminate + cleanup job) is allowed this long after the graceful cancel.
-    job_force_cancel_cooloff_seconds: float = Field(default=120.0, ge=0)
-    # AES-GCM key (base64, 32 bytes) for Temporal payloads; `make run` generates one under data_dir.
-    codec_key: str | None = None
-    # Lets the dev server's Web UI, in a browser on this machine, call /codec without an API key.
-    codec_allow_loopback: bool = True
-    # The API's bound on one Temporal call (and on connecting): past it the API answers 503 rather
-    # than keep the caller waiting on a server that hangs. A refused connection answers at once.
-    temporal_api_timeout_seconds: float = 5.0
+    temporal_namespace: str = Field(
+        default="default",
+        description="The Temporal namespace the platform owns: every workflow in it is a job.",
+    )
+    temporal_ui_port: int = Field(
+        default=8233,
+        description="Port of the dev server's Web UI; job responses link to it.",
+    )
+    temporal_ui_url_override: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("CONNESKILLS_TEMPORAL_UI_URL"),
+        description="The Temporal Web UI's URL in job responses. Defaults to the dev server's UI "
+        "on `temporal_ui_port`; set it when the UI lives elsewhere.",
+    )
+    task_queue: str = Field(
+        default="conneskills-platform",
+        description="The task queue the worker polls for every workflow and activity.",
+    )
+    job_lock_check_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        description="How often the lock on a resource checks that the job holding it still runs "
+        "(a job terminated by hand cannot release it): the longest the next job waits after such "
+        "a termination.",
+    )
+    step_retry_minutes: float = Field(
+        default=15.0,
+        gt=0,
+        description="How long a job's step keeps retrying an outage of an outside API (503, 429, "
+        "refused connections, timeouts) before the job fails: the schedule-to-close of all its "
+        "attempts together. Fixed per job when it starts; errors a retry cannot fix fail the job "
+        "at once.",
+    )
+    step_retry_initial_seconds: float = Field(
+        default=1.0,
+        gt=0,
+        description="The first wait between two attempts of a step; it doubles up to "
+        "`step_retry_max_interval_seconds`. Fixed per job when it starts.",
+    )
+    step_retry_max_interval_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        description="The longest wait between two attempts of a step. Fixed per job when it "
+        "starts.",
+    )
+    step_heartbeat_seconds: float = Field(
+        default=5.0,
+        ge=2,
+        description="How long a step's activity may go silent (its worker killed or stuck) before "
+        "the attempt is given to another worker. Activities heartbeat every second while they "
+        "work. Fixed per job when it starts, like the retry window.",
+    )
+    worker_sticky_queue_timeout_seconds: float = Field(
+        default=3.0,
+        gt=0,
+        description="How long a job's next workflow task waits for the worker that ran its last "
+        "one before any worker may take it (the SDK's default is 10 s). A worker that died makes "
+        "each job it was running wait this long once; a live worker answers in milliseconds, so a "
+        "short wait costs a replay only when a worker is busier than this.",
+    )
+    job_hold_seconds: float = Field(
+        default=24 * 3600.0,
+        gt=0,
+        description="How long a job started with `X-Job-On-Failure: hold` waits in "
+        "`needs_attention` for `retry` or `rollback` before it rolls back by itself.",
+    )
+    job_force_cancel_cooloff_seconds: float = Field(
+        default=120.0,
+        ge=0,
+        description="How long after the graceful cancel `force-cancel` (terminate + cleanup job) "
+        "is allowed.",
+    )
+    codec_key: str | None = Field(
+        default=None,
+        description="AES-GCM key (base64, 32 bytes) for Temporal payloads. When unset, the first "
+        "process that needs it creates `codec_key` under `data_dir` (mode 600).",
+    )
+    codec_allow_loopback: bool = Field(
+        default=True,
+        description="Lets the dev server's Web UI, in a browser on this machine, call `/codec` "
+        "without an API key.",
+    )
+    temporal_api_timeout_seconds: float = Field(
+        default=5.0,
+        description="The API's bound on one Temporal call (and on connecting): past it the API "
+        "answers 503 rather than keep the caller waiting on a server that hangs. A refused "
+        "connection answers at once.",
+    )
 
     # API
-    api_host: str = "127.0.0.1"
-    api_port: int = 8000
-    # uvicorn worker processes behind the one port (bench/job_start.py measured the choice).
-    api_workers: int = 1
-    public_api_url: str = "http://127.0.0.1:8000"
-    admin_api_key: str | None = None
-    cors_origins: list[str] = Field(default_factory=list)
-    # Largest request body the API reads (413 above it); per-field limits keep workflow inputs far
-    # smaller still, well under Temporal's 2 MB payload limit.
-    max_request_bytes: int = Field(default=1024 * 1024, ge=1024)
+    api_host: str = Field(default="127.0.0.1", description="The interface the API listens on.")
+    api_port: int = Field(default=8000, description="The port the API listens on.")
+    api_workers: int = Field(
+        default=1,
+        description="uvicorn worker processes behind the one port (`bench/job_start.py` measured "
+        "the choice).",
+    )
+    public_api_url: str = Field(
+        default="http://127.0.0.1:8000",
+        description="The API's URL as its callers reach it: links in job responses, and the "
+        "runners gateway's default upstream.",
+    )
+    admin_api_key: str | None = Field(
+        default=None,
+        description="The admin API key. When unset, `admin_api_key` under `data_dir` is created "
+        "and registered by the API at start; `make run` prints it.",
+    )
+    cors_origins: list[str] = Field(
+        default_factory=list,
+        description="Origins CORS allows, as a JSON list; the Temporal UI's origin is always "
+        "allowed.",
+    )
+    max_request_bytes: int = Field(
+        default=1024 * 1024,
+        ge=1024,
+        description="Largest request body the API reads (413 above it); per-field limits keep "
+        "workflow inputs far smaller still, well under Temporal's 2 MB payload limit.",
+    )
 
     # The platform's own tables
     database_url: str | None = Field(
         default=None,
         validation_alias=AliasChoices("CONNESKILLS_DATABASE_URL", "DATABASE_URL"),
+        description="The platform's own tables, as an SQLAlchemy async URL, e.g. a Supabase "
+        "Postgres `postgresql+asyncpg://…`. SQLite at `platform.db` under `data_dir` when unset.",
     )
 
     # Google Cloud: endpoints default to the local cloud; set them (and credentials) for production.
-    gcp_project: str = "conneskills-local"
-    gcp_region: str = "us-central1"
-    localcloud_host: str = "127.0.0.1"
-    localcloud_port: int = 8090
-    localcloud_lro_delay_seconds: float = 1.0
-    cloud_run_endpoint: str | None = None
-    logging_endpoint: str | None = None
-    secret_manager_endpoint: str | None = None
-    artifact_registry_endpoint: str | None = None
-    cloud_build_endpoint: str | None = None
-    iam_endpoint: str | None = None
-    use_real_google_credentials: bool = False
+    gcp_project: str = Field(default="conneskills-local", description="The Google Cloud project.")
+    gcp_region: str = Field(
+        default="us-central1",
+        description="The default Google Cloud region (services, Artifact Registry repositories).",
+    )
+    localcloud_host: str = Field(
+        default="127.0.0.1",
+        description="Where the local cloud listens: every outside API defaults to it.",
+    )
+    localcloud_port: int = Field(default=8090, description="The local cloud's port.")
+    localcloud_lro_delay_seconds: float = Field(
+        default=1.0,
+        description="How long a long-running operation of the local cloud stays pending.",
+    )
+    cloud_run_endpoint: str | None = Field(
+        default=None,
+        description="Cloud Run Admin v2 endpoint; the local cloud when unset.",
+    )
+    logging_endpoint: str | None = Field(
+        default=None,
+        description="Cloud Logging v2 endpoint; the local cloud when unset.",
+    )
+    secret_manager_endpoint: str | None = Field(
+        default=None,
+        description="Secret Manager v1 endpoint; the local cloud when unset.",
+    )
+    artifact_registry_endpoint: str | None = Field(
+        default=None,
+        description="Artifact Registry v1 endpoint (image builds); the local cloud when unset.",
+    )
+    cloud_build_endpoint: str | None = Field(
+        default=None,
+        description="Cloud Build v1/v2 endpoint (image builds); the local cloud when unset.",
+    )
+    iam_endpoint: str | None = Field(
+        default=None,
+        description="IAM Admin v1 endpoint (service accounts: the customers' ZenML runtime "
+        "accounts); the local cloud when unset.",
+    )
+    use_real_google_credentials: bool = Field(
+        default=False,
+        description="Use Google's application default credentials instead of anonymous ones: set "
+        "it with the real endpoints.",
+    )
 
     # Image builds (seed 000 §1.8): where repositories are cloned from and pushed to (default: the
     # local cloud's git hosting), the token for it, and what the Cloud Build GitHub connection uses.
-    github_base_url: str | None = None
-    github_token: SecretStr | None = None
-    github_token_secret: str = "github-token"
-    github_app_installation_id: int | None = None
+    github_base_url: str | None = Field(
+        default=None,
+        description="Where image builds clone `owner/repo` from and push to: the local cloud's "
+        "`/git` when unset, `https://github.com` in production.",
+    )
+    github_token: SecretStr | None = Field(
+        default=None,
+        description="A token that may push to those repositories (sent as git's "
+        "`http.extraHeader`, never in a URL).",
+    )
+    github_token_secret: str = Field(
+        default="github-token",
+        description="The Secret Manager secret the Cloud Build GitHub connection reads its token "
+        "from.",
+    )
+    github_app_installation_id: int | None = Field(
+        default=None,
+        description="The Cloud Build GitHub App installation; the local cloud's (`1`) stands in "
+        "while git is local. Set it, with `github_token_secret`, for real GitHub.",
+    )
 
     # Ephemeral GitHub Actions runners (seed 004). The Docker daemon and GitHub REST default to the
     # local cloud; production: `unix:///var/run/docker.sock` and `https://api.github.com` + a token
     # that may administer the repos'/orgs' runners.
-    docker_base_url: str | None = None
-    # "auto" asks the daemon (GET /version) once per client; pin one to skip that call.
-    docker_api_version: str = "auto"
-    github_api_url: str | None = None
-    github_api_token: SecretStr | None = None
-    runner_image: str = "ghcr.io/actions/actions-runner:latest"
-    # The official image reads its JIT config from ACTIONS_RUNNER_INPUT_JITCONFIG when run.sh starts.
-    runner_command: list[str] = Field(default_factory=lambda: ["/home/runner/run.sh"])
-    runner_network: str | None = None
-    # A runner that has not finished its one job within this time is stopped and removed.
-    runner_max_lifetime_minutes: float = Field(default=360.0, gt=0)
-    runner_poll_seconds: float = Field(default=1.0, gt=0)
-    # DELETE /runners/{id} waits this long for the runner's teardown before answering.
-    runner_destroy_wait_seconds: float = Field(default=20.0, ge=0)
-    runner_cleanup_interval_minutes: float = Field(default=5.0, gt=0)
+    docker_base_url: str | None = Field(
+        default=None,
+        description="The Docker daemon runner containers run on: the local cloud "
+        "(`tcp://127.0.0.1:8090`) when unset, `unix:///var/run/docker.sock` in production.",
+    )
+    docker_api_version: str = Field(
+        default="auto",
+        description='"auto" asks the daemon (`GET /version`) once per client; pin one to skip '
+        "that call.",
+    )
+    github_api_url: str | None = Field(
+        default=None,
+        description="GitHub REST for runners: the local cloud's `/github` when unset, "
+        "`https://api.github.com` in production.",
+    )
+    github_api_token: SecretStr | None = Field(
+        default=None,
+        description="A GitHub token that administers the repos'/orgs' runners (the local cloud "
+        "accepts any).",
+    )
+    runner_image: str = Field(
+        default="ghcr.io/actions/actions-runner:latest",
+        description="The image each runner container runs.",
+    )
+    runner_command: list[str] = Field(
+        default_factory=lambda: ["/home/runner/run.sh"],
+        description="The runner container's command. The official image reads its JIT config "
+        "from `ACTIONS_RUNNER_INPUT_JITCONFIG` when `run.sh` starts.",
+    )
+    runner_network: str | None = Field(
+        default=None, description="The Docker network runner containers join, if any."
+    )
+    runner_max_lifetime_minutes: float = Field(
+        default=360.0,
+        gt=0,
+        description="A runner that has not finished its one job within this time is stopped and "
+        "removed.",
+    )
+    runner_poll_seconds: float = Field(
+        default=1.0, gt=0, description="How often a runner's container is checked."
+    )
+    runner_destroy_wait_seconds: float = Field(
+        default=20.0,
+        ge=0,
+        description="How long `DELETE /runners/{id}` waits for the runner's teardown before "
+        "answering.",
+    )
+    runner_cleanup_interval_minutes: float = Field(
+        default=5.0, gt=0, description="The period of the runner-cleanup Schedule."
+    )
 
-    # Oversight (issue 10). The JobReaper Schedule runs this often: it raises jobs open past their
-    # type's expected duration (contracts/<system>/names.py TIMEOUTS) and closed jobs labelled
-    # alert=compensation_failed as alerts, resolves overdue alerts of jobs that ended, and prunes
-    # the audit trail past its retention.
-    job_reaper_interval_minutes: float = Field(default=5.0, gt=0)
-    # Every type's expected duration times this factor; `job_expected_seconds` sets one type's
-    # outright, e.g. CONNESKILLS_JOB_EXPECTED_SECONDS='{"DeployService": 1800}'.
-    job_expected_duration_factor: float = Field(default=1.0, gt=0)
-    job_expected_seconds: dict[str, float] = Field(default_factory=dict)
-    # Audit rows older than this are deleted by the reaper.
-    audit_retention_days: float = Field(default=90.0, gt=0)
-    # Audit rows wait here (per API process) to be written in batches off the request path; a
-    # full queue makes the next mutating request wait for room (after its answer) rather than drop
-    # a row.
-    audit_queue_size: int = Field(default=10_000, ge=1)
+    # Oversight: the reaper, alerts and the audit trail.
+    job_reaper_interval_minutes: float = Field(
+        default=5.0,
+        gt=0,
+        description="How often the JobReaper Schedule runs: it raises jobs open past their type's "
+        "expected duration (`contracts/<system>/names.py` `TIMEOUTS`) and closed jobs labelled "
+        "`alert=compensation_failed` as alerts, resolves overdue alerts of jobs that ended, and "
+        "prunes the audit trail past its retention.",
+    )
+    job_expected_duration_factor: float = Field(
+        default=1.0,
+        gt=0,
+        description="Every workflow type's expected duration is multiplied by this factor.",
+    )
+    job_expected_seconds: dict[str, float] = Field(
+        default_factory=dict,
+        description="Sets one type's expected duration outright, as a JSON map, e.g. "
+        """`CONNESKILLS_JOB_EXPECTED_SECONDS='{"DeployService": 1800}'`.""",
+    )
+    audit_retention_days: float = Field(
+        default=90.0, gt=0, description="Audit rows older than this are deleted by the reaper."
+    )
+    audit_queue_size: int = Field(
+        default=10_000,
+        ge=1,
+        description="Audit rows wait in this queue (per API process) to be written in batches off "
+        "the request path; a full queue makes the next mutating request wait for room (after its "
+        "answer) rather than drop a row.",
+    )
 
     # The seed-004 gateway (:8080) in front of the API's /api/v1/runners.
-    gateway_host: str = "127.0.0.1"
-    gateway_port: int = 8080
-    gateway_upstream_url: str | None = None
-    gateway_cors_origins: list[str] = Field(default_factory=list)
-    # Backoff between upstream attempts: base, 2×base, 4×base (1 s, 2 s, 4 s by default).
-    gateway_retry_base_seconds: float = Field(default=1.0, ge=0)
-    gateway_upstream_timeout_seconds: float = Field(default=30.0, gt=0)
-    gateway_drain_seconds: float = Field(default=5.0, ge=0)
+    gateway_host: str = Field(
+        default="127.0.0.1", description="The interface the runners gateway listens on."
+    )
+    gateway_port: int = Field(default=8080, description="The runners gateway's port.")
+    gateway_upstream_url: str | None = Field(
+        default=None,
+        description="The API the gateway forwards to; `public_api_url` when unset.",
+    )
+    gateway_cors_origins: list[str] = Field(
+        default_factory=list, description="Origins the gateway's CORS allows, as a JSON list."
+    )
+    gateway_retry_base_seconds: float = Field(
+        default=1.0,
+        ge=0,
+        description="Backoff between upstream attempts: base, 2×base, 4×base (1 s, 2 s, 4 s by "
+        "default).",
+    )
+    gateway_upstream_timeout_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        description="An upstream answer later than this is a 504 (not retried).",
+    )
+    gateway_drain_seconds: float = Field(
+        default=5.0,
+        ge=0,
+        description="How long in-flight requests may finish after SIGTERM/SIGINT.",
+    )
 
     # The LiteLLM proxy's admin API (customers' users and keys, agents' keys, prompts): the local
     # cloud's `/litellm` and its dev master key by default; production: the proxy's URL and key.
-    litellm_base_url: str | None = None
-    litellm_master_key: SecretStr = SecretStr("sk-localcloud-litellm-master-key")
-    litellm_timeout_seconds: float = Field(default=15.0, gt=0)
-    # What deployed agents call (their LITELLM_URL); defaults to litellm_base_url.
-    litellm_agent_url: str | None = None
-    # DELETE /agents/{name} waits this long for RetireAgent: 204 when done, else 202 with the job.
-    agent_retire_wait_seconds: float = Field(default=20.0, ge=0)
+    litellm_base_url: str | None = Field(
+        default=None,
+        description="The LiteLLM proxy's admin API (customers' users and keys, agents' keys, "
+        "prompts): the local cloud's `/litellm` when unset; production: the proxy's URL.",
+    )
+    litellm_master_key: SecretStr = Field(
+        default=SecretStr("sk-localcloud-litellm-master-key"),
+        description="The LiteLLM proxy's master key (the local cloud's dev key by default).",
+    )
+    litellm_timeout_seconds: float = Field(
+        default=15.0, gt=0, description="The bound on one LiteLLM admin call."
+    )
+    litellm_agent_url: str | None = Field(
+        default=None,
+        description="What deployed agents call (their `LITELLM_URL`, e.g. "
+        "`https://litellm.conneskills.com`); `litellm_base_url` when unset.",
+    )
+    agent_retire_wait_seconds: float = Field(
+        default=20.0,
+        ge=0,
+        description="How long `DELETE /agents/{name}` waits for `RetireAgent`: 204 when done, else "
+        "202 with the job.",
+    )
 
     # Access policy applied to private services (seed 000 §1.2)
-    private_access_domain: str = "conneskills.com"
-    onboarding_service_account: str = "ai-agent-onboarding"
+    private_access_domain: str = Field(
+        default="conneskills.com",
+        description="A private service's invokers: this domain (`domain:<it>`) and the onboarding "
+        "service account.",
+    )
+    onboarding_service_account: str = Field(
+        default="ai-agent-onboarding",
+        description="The service account (name in `gcp_project`) that may invoke private services "
+        "and that agents run as.",
+    )
 
-    # CRM ingest (seed 003): the per-account rate limit (a `limits` string), where its counters
-    # live (`memory://`, or `redis://host:port/db` shared by every API process), and the header a
-    # CRM puts its delivery id in (taken as an Idempotency-Key when that header is absent).
-    crm_ingest_rate_limit: str = "100/second"
-    crm_rate_limit_storage_url: str = "memory://"
-    crm_delivery_id_header: str | None = None
+    # CRM ingest (seed 003).
+    crm_ingest_rate_limit: str = Field(
+        default="100/second",
+        description="The ingest webhook's rate limit per account key (a `limits` string).",
+    )
+    crm_rate_limit_storage_url: str = Field(
+        default="memory://",
+        description="Where the rate limit's counters live: `memory://`, or `redis://host:port/db` "
+        "shared by every API process.",
+    )
+    crm_delivery_id_header: str | None = Field(
+        default=None,
+        description="The header a CRM puts its delivery id in, taken as an `Idempotency-Key` when "
+        "that header is absent.",
+    )
 
-    # Customers (seed 000 §3). Jira Cloud + Service Management: site URL (default: the local
-    # cloud's Jira under /jira), the account's email and API token.
-    jira_base_url: str | None = None
-    jira_email: str = "platform@conneskills.local"
-    jira_api_token: SecretStr | None = SecretStr("local-jira-token")
-    # The MySQL/MariaDB server that holds each customer's ZenML database (an admin account that
-    # may create databases and users), and the host the ZenML server reaches it at.
-    zenml_mysql_url: SecretStr = SecretStr("mysql://root@127.0.0.1:3306")
-    zenml_mysql_host_for_server: str | None = None
-    zenml_server_image: str = "zenmldocker/zenml-server:0.98.0"
-    # DELETE /customers/{id} answers 204 when offboarding ends within this time, else 202 + job.
-    customer_offboard_wait_seconds: float = Field(default=20.0, ge=0)
+    # Customers (seed 000 §3).
+    jira_base_url: str | None = Field(
+        default=None,
+        description="The Jira Cloud site customer portals are made on "
+        "(`https://<site>.atlassian.net`); the local cloud's `/jira` when unset.",
+    )
+    jira_email: str = Field(
+        default="platform@conneskills.local",
+        description="The Jira account's email (Basic auth, as Jira Cloud wants).",
+    )
+    jira_api_token: SecretStr | None = Field(
+        default=SecretStr("local-jira-token"),
+        description="The Jira account's API token (the local cloud's dev token by default).",
+    )
+    zenml_mysql_url: SecretStr = Field(
+        default=SecretStr("mysql://root@127.0.0.1:3306"),
+        description="The MySQL/MariaDB admin account that creates each customer's ZenML database "
+        "and user.",
+    )
+    zenml_mysql_host_for_server: str | None = Field(
+        default=None,
+        description="The host the ZenML server reaches that MySQL at (e.g. a private IP); the "
+        "host of `zenml_mysql_url` when unset.",
+    )
+    zenml_server_image: str = Field(
+        default="zenmldocker/zenml-server:0.98.0",
+        description="The customers' ZenML server image.",
+    )
+    customer_offboard_wait_seconds: float = Field(
+        default=20.0,
+        ge=0,
+        description="`DELETE /customers/{id}` answers 204 when offboarding ends within this time, "
+        "else 202 with the job.",
+    )
 
     @property
     def resolved_jira_base_url(self) -> str:
