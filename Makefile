@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 LOCK_FLAGS := --universal --python-version 3.11 --prerelease disallow --generate-hashes \
 	--custom-compile-command 'make lock' $(if $(UPGRADE),--upgrade)
 
-.PHONY: install run admin-key test bench lint format clean lock
+.PHONY: install run admin-key test fuzz bench lint format clean lock
 
 $(STAMP): pyproject.toml requirements-dev.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -34,8 +34,18 @@ run: $(STAMP)
 admin-key: $(STAMP)
 	$(BIN)/python -m store.admin_key
 
+# Several test processes, each with its own dev server, local cloud and data dir: the tests mostly
+# wait on jobs, timers and emulated operations, so more processes than cores pay (docs/testing.md).
+TEST_PROCESSES ?= 6
+
 test: $(STAMP)
-	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -q -n $(TEST_PROCESSES) --durations=15 $(PYTEST_ARGS)
+
+# The OpenAPI fuzz test as a soak: FUZZ_MAX_EXAMPLES cases per operation from a random seed it
+# prints (FUZZ_SEED=… replays one); make test runs a fixed, derandomised budget.
+FUZZ_MAX_EXAMPLES ?= 200
+fuzz: $(STAMP)
+	FUZZ_MAX_EXAMPLES=$(FUZZ_MAX_EXAMPLES) $(BIN)/python -m pytest -q -s tests/test_openapi_fuzz.py
 
 bench: $(STAMP)
 	$(BIN)/python bench/job_start.py

