@@ -98,6 +98,12 @@ def _options(
     }
 
 
+def job_heartbeat(at_least: timedelta) -> timedelta:
+    """The job's heartbeat timeout, or `at_least` for a step whose activity heartbeats less often
+    (one that polls every few seconds)."""
+    return max(_retry()[2], at_least)
+
+
 def _common(policy: RetryPolicy, heartbeat: timedelta | None) -> dict[str, Any]:
     return {
         "heartbeat_timeout": heartbeat,

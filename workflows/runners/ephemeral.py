@@ -26,7 +26,7 @@ with workflow.unsafe.imports_passed_through():
 
 from workflows.job import TrackedJob
 from workflows.saga import Saga
-from workflows.steps import step
+from workflows.steps import job_heartbeat, step
 from workflows.tracking import JobTracker
 
 # Beyond the runner's own lifetime: the waiting step's attempts may take this much longer to see
@@ -104,7 +104,8 @@ class EphemeralRunner(TrackedJob):
             ),
             RunnerExit,
             start_to_close=lifetime + _AWAIT_MARGIN,
-            heartbeat=timedelta(seconds=max(10.0, inp.poll_seconds * 5)),
+            # It heartbeats at every poll and while a Docker call is in flight.
+            heartbeat=job_heartbeat(at_least=timedelta(seconds=inp.poll_seconds * 3)),
             long_wait=True,
         )
         outcome = {
