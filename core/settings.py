@@ -114,6 +114,36 @@ class Settings(BaseSettings):
         "answers 503 rather than keep the caller waiting on a server that hangs. A refused "
         "connection answers at once.",
     )
+    # A secured cluster or Temporal Cloud (docs/operating.md): every process connects the same way.
+    temporal_tls: bool | None = Field(
+        default=None,
+        description="Whether to reach Temporal over TLS. Unset: on when a CA, a client "
+        "certificate or an API key is set (Temporal Cloud needs TLS), off otherwise (the dev "
+        "server).",
+    )
+    temporal_tls_ca_file: Path | None = Field(
+        default=None,
+        description="PEM file of the CA that signed the Temporal frontend's certificate; unset: "
+        "the system's roots (enough for Temporal Cloud).",
+    )
+    temporal_tls_cert_file: Path | None = Field(
+        default=None,
+        description="PEM client certificate for mutual TLS (a Temporal Cloud namespace with "
+        "certificate auth); needs `temporal_tls_key_file`.",
+    )
+    temporal_tls_key_file: Path | None = Field(
+        default=None, description="PEM private key of `temporal_tls_cert_file`."
+    )
+    temporal_tls_server_name: str | None = Field(
+        default=None,
+        description="The name the frontend's certificate is checked against, when it is not the "
+        "host of `temporal_address` (e.g. behind a load balancer).",
+    )
+    temporal_api_key: SecretStr | None = Field(
+        default=None,
+        description="API key for a Temporal Cloud namespace with API-key auth (sent as a bearer "
+        "token on every call).",
+    )
 
     # API
     api_host: str = Field(default="127.0.0.1", description="The interface the API listens on.")

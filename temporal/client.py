@@ -13,6 +13,7 @@ from temporalio.service import RetryConfig, RPCError, RPCStatusCode
 
 from core.settings import Settings, get_settings
 from temporal.codec import EncryptionCodec
+from temporal.security import connection_options
 
 # How long the API's client retries a server that refuses or drops connections: long enough for a
 # blip, short enough that the caller gets its 503 (the client's default is 10 s per call).
@@ -72,6 +73,7 @@ async def connect(
         namespace=settings.temporal_namespace,
         data_converter=data_converter(settings),
         lazy=lazy,
+        **connection_options(settings),
         **options,
     )
 
