@@ -59,7 +59,9 @@ def build_worker(client: Client, settings: Settings, db: Database, task_queue: s
         activities=[*JobActivities(client, settings).all(), *activities_for(settings, db)],
         interceptors=[JobLoggingInterceptor()],
         workflow_runner=workflow_runner(),
-        max_concurrent_activities=100,
+        max_concurrent_activities=settings.worker_max_concurrent_activities,
+        max_concurrent_workflow_tasks=settings.worker_max_concurrent_workflow_tasks,
+        graceful_shutdown_timeout=timedelta(seconds=settings.worker_graceful_shutdown_seconds),
         sticky_queue_schedule_to_start_timeout=timedelta(
             seconds=settings.worker_sticky_queue_timeout_seconds
         ),

@@ -78,6 +78,26 @@ class Settings(BaseSettings):
         "the attempt is given to another worker. Activities heartbeat every second while they "
         "work. Fixed per job when it starts, like the retry window.",
     )
+    worker_max_concurrent_activities: int = Field(
+        default=100,
+        ge=1,
+        description="How many activities one worker process runs at once. The platform's "
+        "activities mostly wait on outside APIs (in threads for the blocking clients), so many fit "
+        "one process.",
+    )
+    worker_max_concurrent_workflow_tasks: int | None = Field(
+        default=None,
+        ge=2,
+        description="How many workflow tasks one worker process runs at once; unset: the SDK's "
+        "default.",
+    )
+    worker_graceful_shutdown_seconds: float = Field(
+        default=10.0,
+        ge=0,
+        description="On SIGTERM, how long the worker lets running activities finish before it "
+        "cancels them (they heartbeat, so a cancelled one is retried by another worker at once; "
+        "one that is cut off without a cancel waits out its heartbeat timeout).",
+    )
     worker_sticky_queue_timeout_seconds: float = Field(
         default=3.0,
         gt=0,

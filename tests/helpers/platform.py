@@ -65,6 +65,8 @@ def make_settings(data_dir: Path, temporal_address: str, cloud_url: str, **overr
         # another worker within one (production: 5 s and 3 s).
         step_heartbeat_seconds=2.5,
         worker_sticky_queue_timeout_seconds=1.0,
+        # A test's worker stops at once, as the SDK's default does (production: 10 s).
+        worker_graceful_shutdown_seconds=0.0,
     )
     values.update(overrides)
     return Settings(**values)
@@ -136,6 +138,7 @@ def start_worker_process(settings: Settings, **popen_kwargs) -> subprocess.Popen
         "codec_key",
         "job_lock_check_seconds",
         "worker_sticky_queue_timeout_seconds",
+        "worker_graceful_shutdown_seconds",
         "job_expected_seconds",
         "job_expected_duration_factor",
         "audit_retention_days",
