@@ -26,6 +26,7 @@ from core.settings import Settings, get_settings
 from store.db import Database
 from temporal.client import connect, data_converter
 from temporal.interceptors import JobLoggingInterceptor
+from temporal.keep_alive import KeepAliveInterceptor
 from temporal.sandbox import workflow_runner
 from workflows.cleanup import CleanupAfterTerminate
 from workflows.resource_lock import ResourceLock
@@ -57,7 +58,7 @@ def build_worker(client: Client, settings: Settings, db: Database, task_queue: s
         task_queue=task_queue or settings.task_queue,
         workflows=WORKFLOWS,
         activities=[*JobActivities(client, settings).all(), *activities_for(settings, db)],
-        interceptors=[JobLoggingInterceptor()],
+        interceptors=[JobLoggingInterceptor(), KeepAliveInterceptor()],
         workflow_runner=workflow_runner(),
         max_concurrent_activities=settings.worker_max_concurrent_activities,
         max_concurrent_workflow_tasks=settings.worker_max_concurrent_workflow_tasks,

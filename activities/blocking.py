@@ -26,7 +26,11 @@ async def settle_in_thread(
     fn: Callable[..., T], *args: Any, heartbeat_details: tuple[Any, ...] = (), **kwargs: Any
 ) -> T:
     call = asyncio.ensure_future(asyncio.to_thread(fn, *args, **kwargs))
-    beating = asyncio.ensure_future(_heartbeat_forever(heartbeat_details))
+    # Without details to record the worker keeps the activity alive (temporal/keep_alive.py);
+    # beating here would make it look like an activity that stops at its own heartbeats.
+    beating = (
+        asyncio.ensure_future(_heartbeat_forever(heartbeat_details)) if heartbeat_details else None
+    )
     try:
         return await asyncio.shield(call)
     except asyncio.CancelledError:
@@ -34,7 +38,8 @@ async def settle_in_thread(
             await call
         raise
     finally:
-        beating.cancel()
+        if beating is not None:
+            beating.cancel()
 
 
 async def call_google(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import structlog
@@ -13,6 +14,7 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from temporalio.service import RPCError
 
+from api.schemas.types import as_utc
 from temporal.client import unreachable
 
 log = structlog.get_logger(__name__)
@@ -87,8 +89,19 @@ def not_found(what: str, **details: Any) -> ApiError:
     return ApiError(404, f"{what} not found", details=details)
 
 
+def _as_json(value: Any) -> Any:
+    """Times in details are shown as every response shows them: UTC, ISO 8601 with `Z`."""
+    if isinstance(value, datetime):
+        return as_utc(value).isoformat().replace("+00:00", "Z")
+    if isinstance(value, dict):
+        return {key: _as_json(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_as_json(item) for item in value]
+    return value
+
+
 def envelope(status: int, code: str, message: str, details: dict | None = None) -> JSONResponse:
-    body = {"error": {"code": code, "message": message, "details": details or {}}}
+    body = {"error": {"code": code, "message": message, "details": _as_json(details or {})}}
     return JSONResponse(status_code=status, content=body)
 
 

@@ -101,6 +101,22 @@ async def test_job_listing_pages_with_a_token_past_the_limit(api):
     assert sorted(seen) == sorted(ids) and pages >= 2
 
 
+async def test_job_listing_filters_by_operation_and_refuses_an_unknown_one(api):
+    name = unique_name("byop")
+    job_id = (await deploy(api, name))["job_id"]
+    assert (await wait_for_job(api, job_id))["status"] == "completed"
+    params = {"service_name": name}
+    deploys = (await api.get("/api/v1/jobs", params={**params, "operation": "deploy"})).json()
+    assert [job["job_id"] for job in deploys["jobs"]] == [job_id]
+    others = (await api.get("/api/v1/jobs", params={**params, "operation": "undeploy"})).json()
+    assert others["jobs"] == []
+    before = (await api.get("/api/v1/jobs", params=params)).json()["total"]
+    refused = await api.get("/api/v1/jobs", params={"operation": "nonsense"})
+    assert refused.status_code == 400, refused.text
+    assert refused.json()["error"]["details"]
+    assert (await api.get("/api/v1/jobs", params=params)).json()["total"] == before
+
+
 async def test_a_malformed_page_token_answers_400(api):
     for token in ("not base64!", "Z2FyYmFnZSB0b2tlbg"):
         response = await api.get("/api/v1/jobs", params={"page_token": token, "service_name": "x"})

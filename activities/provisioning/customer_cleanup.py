@@ -1,6 +1,7 @@
 """Customers' cleanup after a force-cancel (contracts/job_cleanup.py): a terminated OnboardCustomer
 (its children and their deploy job go with it) or one of its provisioning children could not undo
-anything. This step removes what those jobs own, by the same ownership checks their compensations
+anything. It is also how an onboarding that fails or is cancelled undoes a branch that had
+completed, so what a branch makes is listed once, here. This step removes what those jobs own, by the same ownership checks their compensations
 use, and the record the onboarding owns. Provisioning's own step already removes the services and
 secrets labelled with the terminated job's id itself; the children's objects carry their own ids."""
 
@@ -85,7 +86,7 @@ class CustomerCleanupActivities:
                     row.id,
                     branches[0],
                     "failed",
-                    "force-cancelled; what it made was cleaned up",
+                    "stopped; what it made was removed",
                     {},
                 )
         log.info(

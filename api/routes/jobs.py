@@ -18,6 +18,7 @@ from api.schemas.jobs import (
     JobControlResponse,
     JobList,
     JobLogs,
+    JobOperation,
     JobStatus,
     RetryRequest,
 )
@@ -32,6 +33,7 @@ async def list_jobs(
     principal: Reader,
     jobs: JobEngineDep,
     service_name: Annotated[str | None, Query(pattern=r"^[a-z0-9-]{1,63}$")] = None,
+    operation: JobOperation | None = None,
     status: JobStatus | None = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
     page_token: Annotated[
@@ -41,6 +43,7 @@ async def list_jobs(
 ) -> JobList:
     return await jobs.list(
         service_name=service_name,
+        operation=operation,
         status=status,
         limit=limit,
         page_token=page_token,

@@ -9,7 +9,12 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from api.schemas.base import RequestModel
 from api.schemas.types import UtcDateTime
+from contracts.job_operations import JOB_OPERATIONS
 from contracts.jobs import CompensationEntry, JobSubject
+
+# The `operation` filter of the job listing: an enum, so an unknown one is a 400 (and the OpenAPI
+# document lists the values).
+JobOperation = StrEnum("JobOperation", {name: name for name in sorted(JOB_OPERATIONS)})
 
 
 class JobStatus(StrEnum):

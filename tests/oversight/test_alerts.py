@@ -104,6 +104,9 @@ async def test_a_stuck_job_is_raised_by_the_schedule_and_resolved_when_it_ends(
                 assert resolve.json()["status"] == "resolved" and resolve.json()["resolved_at"]
                 again = await own.api.post(f"/api/v1/alerts/{failed['id']}/resolve")
                 assert again.status_code == 409
+                details = again.json()["error"]["details"]
+                assert details["resolved_at"] == resolve.json()["resolved_at"]
+                assert details["resolved_at"].endswith("Z"), details
                 unknown = await own.api.post(f"/api/v1/alerts/{uuid.uuid4()}/resolve")
                 assert unknown.status_code == 404
                 row = await row_for(own.api, request_id)

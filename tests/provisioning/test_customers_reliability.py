@@ -231,3 +231,34 @@ async def test_a_force_cancelled_onboarding_is_cleaned_up_by_the_cleanup_job(
             assert f"service account zenml-{prefix}" in removed
             assert (await api.get(f"{BASE}/{created['id']}")).status_code == 404
     assert (await footprint(settings, prefix)).empty
+
+
+async def test_cancelling_while_the_litellm_key_is_slow_leaves_no_zenml_account(
+    api, settings, clean_faults
+):
+    prefix = new_prefix()
+    # The LiteLLM key takes 5 s: the cancel comes while ZenML's steps are in flight.
+    clean_faults.inject_fault(
+        fail_next=0, code=None, latency_ms=5000, method="POST", path_contains="/key/generate"
+    )
+    created = await create(api, prefix, **ALL)
+    started = time.monotonic()
+    job_id = created["job_id"]
+    await asyncio.sleep(2.5)
+    assert (await api.post(f"/api/v1/jobs/{job_id}/cancel")).status_code in (200, 202)
+    job = await wait_for_job(api, job_id, seconds=90)
+    assert job["status"] == "cancelled", job
+    zenml = (await api.get(f"/api/v1/jobs/{job_id}-zenml")).json()
+    assert zenml["status"] in ("completed", "cancelled"), zenml
+    # Whatever was in flight at the cancel has ended by now: nothing of it may appear late.
+    await asyncio.sleep(max(0.0, started + 6.5 - time.monotonic()))
+    found = await footprint(settings, prefix)
+    assert not found.zenml_account, zenml
+    assert found.empty, found
+
+    clean_faults.clear_faults()
+    again = await create(api, prefix, create_zenml=True)
+    job = await wait_for_job(api, again["job_id"], seconds=90)
+    assert job["result"]["provisionings"]["zenml"]["status"] == "ready", job
+    assert (await api.delete(f"{BASE}/{again['id']}")).status_code == 204
+    assert (await footprint(settings, prefix)).empty

@@ -18,6 +18,7 @@ from temporalio.exceptions import ApplicationError, CancelledError, ChildWorkflo
 with workflow.unsafe.imports_passed_through():
     from temporalio.exceptions import is_cancelled_exception
 
+    from contracts.job_cleanup import JobCleanupInput, JobCleanupResult
     from contracts.jobs import CUSTOMER_LABEL, JobSubject
     from contracts.provisioning.customers import (
         BranchInput,
@@ -48,6 +49,9 @@ from workflows.steps import step, step_to_the_end
 from workflows.tracking import JobTracker
 
 T = TypeVar("T")
+# A completed branch is undone by the cleanup step that also serves a force-cancel: one list of
+# what a branch makes. The copy kept here before it missed the ZenML runtime account.
+BRANCH_UNDO_BY_CLEANUP_PATCH = "completed-branch-undone-by-its-cleanup-step"
 # branch → (child workflow, its operation)
 BRANCHES = {
     "jira": (Workflows.PROVISION_CUSTOMER_JIRA, Operations.JIRA_PROVISION),
@@ -161,6 +165,14 @@ class OnboardCustomer(TrackedJob):
     async def _undo_branch(self, inp: OnboardCustomerInput, branch: str, child_id: str) -> None:
         """What a completed branch made (a branch that failed or was cancelled undid itself, and
         these steps then find nothing of its job)."""
+        if workflow.patched(BRANCH_UNDO_BY_CLEANUP_PATCH):
+            await step(
+                CustomerSteps.CLEANUP_AFTER_TERMINATE,
+                JobCleanupInput(job_id=child_id),
+                JobCleanupResult,
+                start_to_close=timedelta(minutes=10),
+            )
+            return
         mine = OwnedStep(prefix=inp.prefix, owner_job=child_id)
         if branch == "jira":
             await step(

@@ -41,7 +41,7 @@ async def resolve(db: Database, jobs: JobEngine, alert_id: uuid.UUID) -> Alert:
             raise ApiError(
                 409,
                 "this alert is already resolved",
-                details={"alert_id": str(alert_id), "resolved_at": row.resolved_at.isoformat()},
+                details={"alert_id": str(alert_id), "resolved_at": row.resolved_at},
             )
         row.resolved_at = utcnow()
         return shown(row, jobs)
