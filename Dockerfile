@@ -4,9 +4,10 @@ FROM python:3.11-slim
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1
 WORKDIR /app
 
-# The locked versions first (hash-checked), so a code change does not re-install them.
+# The locked versions first (hash-checked; the lock pins every dependency, so --no-deps), so a
+# code change does not re-install them.
 COPY pyproject.toml requirements.lock ./
-RUN pip install --require-hashes -r requirements.lock
+RUN pip install --require-hashes --no-deps -r requirements.lock
 COPY api ./api
 COPY activities ./activities
 COPY contracts ./contracts
