@@ -204,12 +204,14 @@ async def test_cancel_after_the_database_step_removes_what_the_job_created(
         assert f"{job_id}-given-password" in await staged_copies(settings)
         assert (await api.post(f"/api/v1/jobs/{job_id}/cancel")).status_code == 202
         job = await wait_for_job(api, job_id, seconds=60)
+        # Read before the cleanup below, which would drop them whatever the job did.
+        left_behind = await database_and_role_exist(db_name)
     finally:
         localcloud.clear_faults()
         await drop_everything(db_name)
     assert job["status"] == "cancelled", job
+    assert left_behind == (False, False), "the compensation left the database or its role"
     assert await staged_copies(settings) == staged_before
-    assert await database_and_role_exist(db_name) == (False, False)
     store = SecretStore(settings)
     for name in (f"{service}-password", f"{service}-connection-string"):
         assert await asyncio.to_thread(store.get, name) is None, name
@@ -226,13 +228,15 @@ async def test_a_refused_secret_write_fails_the_job_and_compensates(
             api, pg_service.id, db_name=db_name, service_name=service, password=GIVEN_PASSWORD
         )
         job = await wait_for_job(api, job_id, seconds=60)
+        # Read before the cleanup below, which would drop them whatever the job did.
+        left_behind = await database_and_role_exist(db_name)
     finally:
         localcloud.clear_faults()
         await drop_everything(db_name)
     assert job["status"] == "failed", job
+    assert left_behind == (False, False), "the compensation left the database or its role"
     assert await staged_copies(settings) == staged_before
     assert f"writing secret {service}-connection-string" in job["error"]
-    assert await database_and_role_exist(db_name) == (False, False)
     assert await asyncio.to_thread(SecretStore(settings).get, f"{service}-password") is None
 
 
