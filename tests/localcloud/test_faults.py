@@ -26,21 +26,53 @@ def _create_op(run, settings, name: str):
 
 def test_fail_next_two_then_succeed(clean_faults, run, localcloud_settings):
     name = unique("flaky")
-    clean_faults.inject_fault(fail_next=2, code=503, method="POST", path_contains="/services")
+    fault = clean_faults.inject_fault(
+        fail_next=2, code=503, method="POST", path_contains=f"serviceId={name}"
+    )
 
     for _ in range(2):
         with pytest.raises(exceptions.ServiceUnavailable):
             _create_op(run, localcloud_settings, name)
     assert _create_op(run, localcloud_settings, name).result(polling=FAST_POLLING).uri
     assert clean_faults.faults() == []
+    assert clean_faults.fired(fault) == 2
+
+
+def test_a_fault_scoped_to_one_jobs_name_leaves_another_jobs_requests_alone(
+    clean_faults, run, localcloud_settings
+):
+    mine, other = unique("mine"), unique("other")
+    # A create names its service only in the query: faults match the path with its query,
+    # by the same rule as the request counter.
+    fault = clean_faults.inject_fault(fail_next=1, code=503, method="POST", path_contains=mine)
+    assert _create_op(run, localcloud_settings, other).result(polling=FAST_POLLING).uri
+    assert clean_faults.fired(fault) == 0
+    with pytest.raises(exceptions.ServiceUnavailable):
+        _create_op(run, localcloud_settings, mine)
+    assert clean_faults.fired(fault) == 1
+    assert clean_faults.request_count("POST", mine) == 1
+    clean_faults.clear_faults()
+    assert clean_faults.fired(fault) == 1  # still readable once cleared
+
+
+def test_a_persistent_latency_counts_every_request_it_slowed(
+    clean_faults, run, localcloud_settings
+):
+    name = unique("slowed")
+    _create_op(run, localcloud_settings, name).result(polling=FAST_POLLING)
+    fault = clean_faults.inject_fault(fail_next=0, latency_ms=50, method="GET", path_contains=name)
+    for _ in range(3):
+        run.get_service(name=gcp.service_path(name, localcloud_settings))
+    assert clean_faults.fired(fault) == 3
 
 
 def test_default_retry_of_get_rides_out_one_503(clean_faults, run, localcloud_settings):
     name = unique("retry")
     _create_op(run, localcloud_settings, name).result(polling=FAST_POLLING)
-    clean_faults.inject_fault(fail_next=1, code=503, method="GET", path_contains=f"/{name}")
+    fault = clean_faults.inject_fault(fail_next=1, code=503, method="GET", path_contains=f"/{name}")
     # get_service's default retry covers ServiceUnavailable (create_service has no retry).
     assert run.get_service(name=gcp.service_path(name, localcloud_settings)).name
+    assert clean_faults.fired(fault) == 1
 
 
 @pytest.mark.parametrize(
@@ -60,14 +92,15 @@ def test_fault_codes_map_to_client_exceptions(clean_faults, run, localcloud_sett
 
 def test_operation_error_fails_inside_the_lro(clean_faults, run, localcloud_settings):
     name = unique("doomed")
-    clean_faults.inject_fault(
+    fault = clean_faults.inject_fault(
         fail_next=1,
         operation_error={"code": 9, "message": "container failed to start"},
-        path_contains="/services",
+        path_contains=f"serviceId={name}",
     )
     op = _create_op(run, localcloud_settings, name)
     with pytest.raises(exceptions.FailedPrecondition, match="container failed to start"):
         op.result(polling=FAST_POLLING)
+    assert clean_faults.fired(fault) == 1
 
     # As on Cloud Run, the service exists but is not ready.
     failed = run.get_service(name=gcp.service_path(name, localcloud_settings))
@@ -94,6 +127,7 @@ def test_control_plane(localcloud):
         assert (
             http.post("/_localcloud/faults", json={"fail_next": 1, "bogus": 1}).status_code == 400
         )
+        assert http.get("/_localcloud/faults/999999").status_code == 404
     assert localcloud.config()["lro_delay_seconds"] == 0.2
 
 

@@ -98,23 +98,30 @@ async def test_cancelling_an_update_restores_the_previous_configuration(
 
 async def test_a_503_from_cloud_run_is_retried_and_the_job_completes(api, localcloud):
     name = unique_name("retry")
-    localcloud.inject_fault(fail_next=2, code=503, method="POST", path_contains="/services")
+    # Scoped to this job's create: another job on the shared local cloud cannot consume it.
+    outage = localcloud.inject_fault(
+        fail_next=2, code=503, method="POST", path_contains=f"serviceId={name}"
+    )
     try:
         job = await wait_for_job(api, (await deploy(api, name))["job_id"], seconds=90)
     finally:
         localcloud.clear_faults()
     assert job["status"] == "completed", job
+    assert localcloud.fired(outage) == 2
     assert (await api.get(f"/api/v1/services/{name}")).status_code == 200
 
 
 async def test_a_409_from_cloud_run_fails_the_job_with_a_clear_error(api, localcloud, settings):
     name = unique_name("conflict")
-    localcloud.inject_fault(fail_next=1, code=409, method="POST", path_contains="/services")
+    conflict = localcloud.inject_fault(
+        fail_next=1, code=409, method="POST", path_contains=f"serviceId={name}"
+    )
     try:
         job = await wait_for_job(api, (await deploy(api, name))["job_id"], seconds=60)
     finally:
         localcloud.clear_faults()
     assert job["status"] == "failed", job
+    assert localcloud.fired(conflict) == 1
     assert f"creating service {name}" in job["error"]
     assert await asyncio.to_thread(CloudRunServices(settings).get, name) is None
 
@@ -122,7 +129,7 @@ async def test_a_409_from_cloud_run_fails_the_job_with_a_clear_error(api, localc
 async def test_a_404_from_cloud_run_during_update_fails_the_job(api, localcloud):
     name = unique_name("gone")
     assert (await wait_for_job(api, (await deploy(api, name))["job_id"]))["status"] == "completed"
-    localcloud.inject_fault(fail_next=1, code=404, method="PATCH", path_contains=name)
+    gone = localcloud.inject_fault(fail_next=1, code=404, method="PATCH", path_contains=name)
     try:
         response = await api.put(
             f"/api/v1/services/{name}", json={"service_name": name, "env_vars": {"X": "1"}}
@@ -131,6 +138,7 @@ async def test_a_404_from_cloud_run_during_update_fails_the_job(api, localcloud)
     finally:
         localcloud.clear_faults()
     assert job["status"] == "failed", job
+    assert localcloud.fired(gone) == 1
     assert f"updating service {name}" in job["error"]
 
 

@@ -189,8 +189,12 @@ async def test_cancel_after_the_database_step_removes_what_the_job_created(
     api, client, settings, pg_service, localcloud
 ):
     db_name, service = names()
-    localcloud.inject_fault(
-        fail_next=1, code=0, latency_ms=6000, method="POST", path_contains="connection-string"
+    delay = localcloud.inject_fault(
+        fail_next=1,
+        code=0,
+        latency_ms=6000,
+        method="POST",
+        path_contains=f"{service}-connection-string",
     )
     staged_before = await staged_copies(settings)
     try:
@@ -204,12 +208,15 @@ async def test_cancel_after_the_database_step_removes_what_the_job_created(
         assert f"{job_id}-given-password" in await staged_copies(settings)
         assert (await api.post(f"/api/v1/jobs/{job_id}/cancel")).status_code == 202
         job = await wait_for_job(api, job_id, seconds=60)
+        # Read before the cleanup below, which would drop them whatever the job did.
+        left_behind = await database_and_role_exist(db_name)
     finally:
         localcloud.clear_faults()
         await drop_everything(db_name)
     assert job["status"] == "cancelled", job
+    assert localcloud.fired(delay) == 1
+    assert left_behind == (False, False), "the compensation left the database or its role"
     assert await staged_copies(settings) == staged_before
-    assert await database_and_role_exist(db_name) == (False, False)
     store = SecretStore(settings)
     for name in (f"{service}-password", f"{service}-connection-string"):
         assert await asyncio.to_thread(store.get, name) is None, name
@@ -219,20 +226,25 @@ async def test_a_refused_secret_write_fails_the_job_and_compensates(
     api, settings, pg_service, localcloud
 ):
     db_name, service = names()
-    localcloud.inject_fault(fail_next=1, code=403, method="POST", path_contains="connection-string")
+    refusal = localcloud.inject_fault(
+        fail_next=1, code=403, method="POST", path_contains=f"{service}-connection-string"
+    )
     staged_before = await staged_copies(settings)
     try:
         job_id = await start(
             api, pg_service.id, db_name=db_name, service_name=service, password=GIVEN_PASSWORD
         )
         job = await wait_for_job(api, job_id, seconds=60)
+        # Read before the cleanup below, which would drop them whatever the job did.
+        left_behind = await database_and_role_exist(db_name)
     finally:
         localcloud.clear_faults()
         await drop_everything(db_name)
     assert job["status"] == "failed", job
+    assert localcloud.fired(refusal) == 1
+    assert left_behind == (False, False), "the compensation left the database or its role"
     assert await staged_copies(settings) == staged_before
     assert f"writing secret {service}-connection-string" in job["error"]
-    assert await database_and_role_exist(db_name) == (False, False)
     assert await asyncio.to_thread(SecretStore(settings).get, f"{service}-password") is None
 
 
@@ -240,12 +252,15 @@ async def test_a_transient_secret_failure_is_retried_and_the_job_completes(
     api, settings, pg_service, localcloud
 ):
     db_name, service = names()
-    localcloud.inject_fault(fail_next=2, code=503, method="POST", path_contains="-password")
+    outage = localcloud.inject_fault(
+        fail_next=2, code=503, method="POST", path_contains=f"{service}-password"
+    )
     try:
         job = await wait_for_job(
             api, await start(api, pg_service.id, db_name=db_name, service_name=service), seconds=60
         )
         assert job["status"] == "completed", job
+        assert localcloud.fired(outage) == 2
     finally:
         localcloud.clear_faults()
         await drop_everything(db_name)
@@ -318,7 +333,11 @@ async def test_a_worker_killed_mid_saga_is_replaced_and_nothing_is_duplicated(
     db_name, service = names()
     store = SecretStore(settings)
     localcloud.inject_fault(
-        fail_next=1, code=0, latency_ms=4000, method="POST", path_contains="connection-string"
+        fail_next=1,
+        code=0,
+        latency_ms=4000,
+        method="POST",
+        path_contains=f"{service}-connection-string",
     )
     try:
         async with own_platform(data_dir, settings.temporal_address, localcloud.url) as own:
