@@ -165,6 +165,17 @@ class CloudRunActivities:
         )
         return False, current
 
+    @staticmethod
+    def _labelled(current: run_v2.Service | None, wanted: dict[str, str] | None, what: str) -> bool:
+        """Whether the service carries every label of `wanted` (a tenant's mark); no mark asked
+        for is always so."""
+        if not wanted or current is None:
+            return True
+        if all(current.labels.get(k) == v for k, v in wanted.items()):
+            return True
+        log.info("left alone: not the owner's", what=what, found=dict(current.labels))
+        return False
+
     @activity.defn(name=CloudRunSteps.RESTORE_SERVICE)
     async def restore_service(self, inp: RestoreServiceInput) -> bool:
         """Puts the previous configuration back; False when it was left alone (not this job's)."""
@@ -199,10 +210,10 @@ class CloudRunActivities:
             go_on, current = await self._still_applied_by(
                 inp.only_if_applied_by, inp.service_name, inp.region, what
             )
-            if not go_on:
+            if not go_on or not self._labelled(current, inp.only_if_labelled, what):
                 return False
             request = {"name": self.cloud_run.path(inp.service_name, inp.region)}
-            if inp.only_if_applied_by and current is not None:
+            if (inp.only_if_applied_by or inp.only_if_labelled) and current is not None:
                 # Refused if the service changed since it was checked, rather than deleted.
                 request["etag"] = current.etag
             with as_temporal_failures(what):

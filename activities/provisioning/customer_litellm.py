@@ -11,6 +11,11 @@ from temporalio.exceptions import ApplicationError
 
 from activities.blocking import call_google
 from activities.provisioning.customers import secret_labels
+from contracts.provisioning.customer_marks import (
+    metadata_is_customers,
+    metadata_of,
+    secret_labels_are_customers,
+)
 from contracts.provisioning.customers import (
     CUSTOMER_SECRET_LABEL,
     JOB_LABEL,
@@ -26,10 +31,7 @@ from providers.litellm import litellm_admin
 
 
 def _job_of(found: Any) -> str | None:
-    metadata = (
-        found.get("metadata") if isinstance(found, dict) else getattr(found, "metadata", None)
-    )
-    return (metadata or {}).get(JOB_LABEL)
+    return metadata_of(found).get(JOB_LABEL)
 
 
 class CustomerLiteLLMActivities:
@@ -95,22 +97,31 @@ class CustomerLiteLLMActivities:
 
     @activity.defn(name=CustomerLiteLLMSteps.REMOVE)
     async def remove(self, inp: LiteLLMRemoveInput) -> bool:
-        """The key's secret, the key, the user (its remaining keys go with it); gone = done. With
-        `owner_job`, each only while it carries that job's id."""
+        """The key's secret, the key, the user (its remaining keys go with it); gone = done. Each
+        only while it carries `owner_job`'s id, or without one the customer's mark."""
         names = CustomerNames(inp.prefix)
         admin = litellm_admin(self.settings)
+
+        def owned_secret(found) -> bool:
+            if inp.owner_job is None:
+                return found is not None and secret_labels_are_customers(found.labels, inp.prefix)
+            return found is not None and found.labels.get(JOB_LABEL) == inp.owner_job
+
+        def owned(found) -> bool:
+            if inp.owner_job is None:
+                return found is not None and metadata_is_customers(metadata_of(found), inp.prefix)
+            return found is not None and _job_of(found) == inp.owner_job
+
         removed = False
         secret = names.litellm_key_secret
         stored = await call_google(f"reading secret {secret}", self.store.get, secret)
-        if stored is not None and inp.owner_job in (None, stored.labels.get(JOB_LABEL)):
+        if owned_secret(stored):
             removed = await call_google(f"deleting secret {secret}", self.store.delete, secret)
         key = await admin.find_key_by_alias(names.litellm_key_alias)
-        if key is not None and inp.owner_job in (None, _job_of(key)):
+        if owned(key):
             await admin.delete_keys(key_aliases=[names.litellm_key_alias])
             removed = True
         user_id = inp.user_id or names.litellm_user_id
-        if inp.owner_job is not None:
-            user = await admin.user(user_id)
-            if user is None or _job_of(user) != inp.owner_job:
-                return removed
+        if not owned(await admin.user(user_id)):
+            return removed
         return bool(await admin.delete_users([user_id])) or removed

@@ -15,9 +15,16 @@ from temporalio.exceptions import ApplicationError
 
 from activities.blocking import call_google
 from activities.provisioning.customers import secret_labels
+from contracts.provisioning.customer_marks import (
+    account_is_customers,
+    runtime_account_display_name,
+    secret_labels_are_customers,
+)
 from contracts.provisioning.customers import JOB_LABEL, CustomerNames, JobSecretsInput, OwnedStep
 from contracts.provisioning.names import CustomerZenMLSteps
 from core.settings import Settings
+from providers.google.cloud_run import CloudRunServices
+from providers.google.cloud_run_spec import applied_by
 from providers.google.secret_manager import SecretStore
 from providers.google.service_accounts import ServiceAccounts, owner_description
 from providers.zenml_mysql import MySQLProblem, ZenMLDatabases
@@ -35,6 +42,7 @@ class CustomerZenMLActivities:
         self.settings = settings
         self.store = SecretStore(settings)
         self.accounts = ServiceAccounts(settings)
+        self.cloud_run = CloudRunServices(settings)
         self.mysql = ZenMLDatabases(
             settings.zenml_mysql_url.get_secret_value(), settings.zenml_mysql_host_for_server
         )
@@ -53,8 +61,22 @@ class CustomerZenMLActivities:
         await self._refuse_what_is_not_ours(inp)
 
     async def _refuse_what_is_not_ours(self, inp: JobSecretsInput) -> None:
-        """Refuses to adopt a database, user, secret or account that exists and is not this job's."""
+        """Refuses to adopt a service, database, user, secret or account that exists and is not
+        this job's: its deploy would otherwise take over a service of that name (another
+        customer's agent, a plain service) in place."""
         names = CustomerNames(inp.prefix)
+        service = await call_google(
+            f"checking service {names.zenml_service}",
+            self.cloud_run.get,
+            names.zenml_service,
+            self.settings.gcp_region,
+        )
+        if service is not None and not applied_by(service, f"{inp.job_id}-deploy"):
+            raise ApplicationError(
+                f"service {names.zenml_service} already exists",
+                type="AlreadyExists",
+                non_retryable=True,
+            )
         database, user = await self._mysql(self.mysql.exists(names.zenml_database))
         if database or user:
             raise ApplicationError(
@@ -89,7 +111,7 @@ class CustomerZenMLActivities:
             f"creating service account {names.zenml_service_account}",
             self.accounts.create,
             names.zenml_service_account,
-            f"ZenML server of {inp.prefix}",
+            runtime_account_display_name(inp.prefix),
             owner_description(inp.job_id),
         )
         for name in names.zenml_secrets:
@@ -103,14 +125,19 @@ class CustomerZenMLActivities:
 
     @activity.defn(name=CustomerZenMLSteps.DELETE_RUNTIME_ACCOUNT)
     async def delete_runtime_account(self, inp: OwnedStep) -> bool:
-        """Deletes the runtime account: with `owner_job`, only when that job made it; "already
-        gone" is False."""
+        """Deletes the runtime account: with `owner_job`, only when that job made it, without one
+        only when it is the customer's; "already gone" is False."""
         email = self._account_email(inp.prefix)
         what = f"deleting service account {email}"
+        found = await call_google(what, self.accounts.get, email)
         if inp.owner_job is not None:
-            found = await call_google(what, self.accounts.get, email)
-            if found is None or not found.made_by(inp.owner_job):
-                return False
+            owned = found is not None and found.made_by(inp.owner_job)
+        else:
+            owned = found is not None and account_is_customers(
+                found.display_name, found.description, inp.prefix
+            )
+        if not owned:
+            return False
         return await call_google(what, self.accounts.delete, email)
 
     @activity.defn(name=CustomerZenMLSteps.STORE_SECRETS)
@@ -152,27 +179,26 @@ class CustomerZenMLActivities:
 
     @activity.defn(name=CustomerZenMLSteps.REMOVE_DATABASE)
     async def remove_database(self, inp: OwnedStep) -> bool:
-        """Drops the database and user. A compensation first checks the store URL secret is its
-        job's: the job made the database only after that secret (check_free saw neither)."""
+        """Drops the database and user once the store URL secret shows them owned: a compensation's
+        job made the database only after that secret (check_free saw neither), and an offboarding
+        finds the secret marked as its customer's (MySQL keeps no mark of its own)."""
         names = CustomerNames(inp.prefix)
-        if inp.owner_job is not None:
-            found = await call_google(
-                "checking the store URL", self.store.get, names.zenml_store_url_secret
-            )
-            if found is None or found.labels.get(JOB_LABEL) != inp.owner_job:
-                return False
+        if not await self._owned_secret(names.zenml_store_url_secret, inp):
+            return False
         return await self._mysql(self.mysql.drop(names.zenml_database))
+
+    async def _owned_secret(self, name: str, inp: OwnedStep) -> bool:
+        found = await call_google(f"checking secret {name}", self.store.get, name)
+        if inp.owner_job is None:
+            return found is not None and secret_labels_are_customers(found.labels, inp.prefix)
+        return found is not None and found.labels.get(JOB_LABEL) == inp.owner_job
 
     @activity.defn(name=CustomerZenMLSteps.DELETE_SECRETS)
     async def delete_secrets(self, inp: OwnedStep) -> list[str]:
         deleted = []
         for name in CustomerNames(inp.prefix).zenml_secrets:
-            what = f"deleting secret {name}"
-            found = await call_google(what, self.store.get, name)
-            if found is None:
+            if not await self._owned_secret(name, inp):
                 continue
-            if inp.owner_job is not None and found.labels.get(JOB_LABEL) != inp.owner_job:
-                continue
-            if await call_google(what, self.store.delete, name):
+            if await call_google(f"deleting secret {name}", self.store.delete, name):
                 deleted.append(name)
         return deleted

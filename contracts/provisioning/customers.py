@@ -16,6 +16,8 @@ PREFIX_PATTERN = r"^[a-z](?:[a-z0-9-]{0,18}[a-z0-9])$"
 JOB_LABEL = "job-id"
 # Label naming the customer on its secrets: offboarding deletes every secret carrying it.
 CUSTOMER_SECRET_LABEL = "customer"
+# Label naming the customer on the Cloud Run services made for it (its ZenML server).
+CUSTOMER_SERVICE_LABEL = "conneskills-customer"
 Branch = Literal["jira", "litellm", "zenml"]
 BranchStatus = Literal["pending", "ready", "failed"]
 
@@ -136,7 +138,8 @@ class OwnedRecord(BaseModel):
 
 class OwnedStep(BaseModel):
     """A step on the customer's outside objects. `owner_job` set: touch only what that job made
-    (a compensation); unset: whatever exists (an offboarding removes the customer's everything)."""
+    (a compensation); unset: only what carries the customer's own mark (an offboarding), so a
+    name that happens to match, or that a record was made to name, is left alone."""
 
     prefix: str
     owner_job: str | None = None
@@ -163,6 +166,9 @@ class JiraRemoveInput(OwnedStep):
     # From the record when offboarding (a PUT may have changed them); by rule otherwise.
     organization_id: str | None = None
     project_key: str | None = None
+    # The customer's onboarding job: projects made before their mark named the customer carry
+    # only the mark of that job's Jira branch.
+    onboarding_job: str | None = None
 
 
 class LiteLLMRemoveInput(OwnedStep):
@@ -199,6 +205,10 @@ class CustomerView(BaseModel):
     litellm_api_key_secret: str | None = None
     zenml_workspace_id: str | None = None
     zenml_credentials_secret: str | None = None
+    onboarding_job_id: str | None = None
+    # What the record names that does not carry the customer's mark: unlinked and reported by
+    # offboarding, never deleted (the fields above are then left unset).
+    not_owned: list[str] = Field(default_factory=list)
 
 
 class AgentService(BaseModel):

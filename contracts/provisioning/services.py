@@ -136,6 +136,8 @@ class CloudRunCall(BaseModel):
 class DeleteServiceInput(CloudRunCall):
     # Set by a compensation: delete only a service this job created (its job label says so).
     only_if_applied_by: str | None = None
+    # Set by an offboarding: delete only a service carrying these labels (the tenant's mark).
+    only_if_labelled: dict[str, str] | None = None
 
 
 class ApplyServiceInput(BaseModel):

@@ -17,6 +17,7 @@ from store.provisioning.models import SecretAccessAudit
 READ_VALUE = "read_value"
 REFERENCED_BY_EXTERNAL_SERVICE = "referenced_by_external_service"
 REFERENCED_BY_DEPLOYMENT = "referenced_by_deployment"
+REFERENCED_BY_CUSTOMER = "referenced_by_customer"
 
 # Outcomes written in `detail`.
 OK = "ok"

@@ -109,13 +109,15 @@ async def test_reads_update_and_portal_of_a_customer_without_provisionings(api):
 
 
 async def test_offboarding_removes_the_litellm_user_the_record_names(api, settings):
-    """A customer whose record names a LiteLLM user of its own (set by PUT, or a record from
-    before the platform) loses that user, not only the one named by rule."""
+    """A customer whose record names a LiteLLM user of its own (set by PUT, carrying the
+    customer's mark) loses that user, not only the one named by rule."""
     prefix = new_prefix()
     created = await create(api, prefix)
     user_id = f"{prefix}-own-user"
     admin = litellm_admin(settings)
-    await admin.create_user(user_id, user_email=f"{prefix}@example.com")
+    await admin.create_user(
+        user_id, user_email=f"{prefix}@example.com", metadata={"customer": prefix}
+    )
     changed = await api.put(f"{BASE}/{created['id']}", json={"litellm_user_id": user_id})
     assert changed.status_code == 200, changed.text
     assert (await api.delete(f"{BASE}/{created['id']}")).status_code == 204

@@ -14,6 +14,7 @@ from temporalio import workflow
 with workflow.unsafe.imports_passed_through():
     from contracts.jobs import CUSTOMER_LABEL, SERVICE_LABEL, JobSubject
     from contracts.provisioning.customers import (
+        CUSTOMER_SERVICE_LABEL,
         BranchInput,
         CustomerNames,
         JiraProject,
@@ -190,7 +191,7 @@ def zenml_spec(
         service_account=service_account,
         # ZenML authenticates its own users.
         allow_public_access=True,
-        labels={"conneskills-customer": inp.prefix, "conneskills-zenml": "server"},
+        labels={CUSTOMER_SERVICE_LABEL: inp.prefix, "conneskills-zenml": "server"},
     )
 
 

@@ -2,7 +2,8 @@
 running onboarding of the same customer, then removes, each step treating "already gone" as done,
 the customer's agents, the Jira project and organization, the LiteLLM user and keys, the ZenML
 service, database and user, its runtime service account, every secret of the customer, then the
-record. Removals cannot be undone, so a cancel lets the running step end and the job runs to its
+record. Each removal touches only what carries the customer's ownership mark: what the record
+names without it is unlinked with the record and reported in `not_owned`, never deleted. Removals cannot be undone, so a cancel lets the running step end and the job runs to its
 end; a retried DELETE resumes whatever is left.
 """
 
@@ -18,6 +19,7 @@ from temporalio.exceptions import ChildWorkflowError
 with workflow.unsafe.imports_passed_through():
     from contracts.jobs import CUSTOMER_LABEL, SERVICE_LABEL
     from contracts.provisioning.customers import (
+        CUSTOMER_SERVICE_LABEL,
         AgentService,
         CustomerNames,
         CustomerSecretsInput,
@@ -75,11 +77,12 @@ class OffboardCustomer(TrackedJob):
             self.tracker.log("cancel requested: removals cannot be undone, finishing")
         return result
 
-    async def _delete_service(self, call: CloudRunCall) -> None:
-        """The Cloud Run service, then its registry row; either already gone is done."""
+    async def _delete_service(self, call: CloudRunCall, mark: dict[str, str] | None) -> None:
+        """The Cloud Run service (only while it carries `mark`), then its registry row; either
+        already gone is done."""
         await self._finish(
             CloudRunSteps.DELETE_SERVICE,
-            DeleteServiceInput(**call.model_dump()),
+            DeleteServiceInput(**call.model_dump(), only_if_labelled=mark),
             bool,
             start_to_close=timedelta(minutes=10),
         )
@@ -103,6 +106,8 @@ class OffboardCustomer(TrackedJob):
                 {"customer_id": inp.customer_id, "prefix": inp.prefix, "already_gone": True},
                 f"customer {inp.prefix} was already offboarded",
             )
+        for reference in view.not_owned:
+            track.log(f"{reference} lacks the customer's mark: unlinked, not deleted")
         await self._finish(
             CustomerSteps.DEACTIVATE, inp.customer_id, bool, start_to_close=timedelta(seconds=30)
         )
@@ -124,6 +129,7 @@ class OffboardCustomer(TrackedJob):
                 prefix=inp.prefix,
                 organization_id=view.jira_group_id,
                 project_key=view.jira_project_key,
+                onboarding_job=view.onboarding_job_id,
             ),
             bool,
             start_to_close=timedelta(minutes=5),
@@ -140,7 +146,10 @@ class OffboardCustomer(TrackedJob):
 
         service = view.zenml_workspace_id or names.zenml_service
         track.phase("zenml", 65, f"deleting ZenML server {service} and its database")
-        await self._delete_service(CloudRunCall(service_name=service, region=inp.region))
+        await self._delete_service(
+            CloudRunCall(service_name=service, region=inp.region),
+            {CUSTOMER_SERVICE_LABEL: inp.prefix},
+        )
         await self._finish(
             CustomerZenMLSteps.REMOVE_DATABASE,
             OwnedStep(prefix=inp.prefix),
@@ -182,6 +191,7 @@ class OffboardCustomer(TrackedJob):
                 "prefix": inp.prefix,
                 "agents_retired": [a.service_name for a in agents],
                 "secrets_deleted": deleted,
+                "not_owned": view.not_owned,
             },
             f"customer {inp.prefix} offboarded",
         )
@@ -216,5 +226,5 @@ class OffboardCustomer(TrackedJob):
                 "deleting its service"
             )
             await self._delete_service(
-                CloudRunCall(service_name=agent.service_name, region=agent.region)
+                CloudRunCall(service_name=agent.service_name, region=agent.region), None
             )

@@ -14,6 +14,7 @@ from temporalio.client import WorkflowFailureError
 from api.auth import Principal
 from api.errors import ApiError, not_found
 from api.job_engine import JobEngine, job_id_for
+from api.logic.provisioning import customer_references as references
 from api.schemas.jobs import JobResponse, JobStatus
 from api.schemas.provisioning.customers import (
     CustomerCreate,
@@ -222,7 +223,13 @@ async def services(db: Database, customer_id: uuid.UUID) -> CustomerServices:
     )
 
 
-async def update(db: Database, customer_id: uuid.UUID, request: CustomerUpdate) -> CustomerResponse:
+async def update(
+    db: Database,
+    settings: Settings,
+    principal: Principal,
+    customer_id: uuid.UUID,
+    request: CustomerUpdate,
+) -> CustomerResponse:
     changes: dict[str, Any] = request.model_dump(exclude_unset=True)
     for required in ("name", "email"):
         if required in changes and changes[required] is None:
@@ -231,6 +238,7 @@ async def update(db: Database, customer_id: uuid.UUID, request: CustomerUpdate) 
                 f"invalid request: {required} cannot be null",
                 details={"fields": [{"field": required, "message": "cannot be null"}]},
             )
+    await references.check(settings, db, principal, (await _row(db, customer_id)).prefix, changes)
     async with db.transaction() as session:
         row = await customers.by_id(session, customer_id)
         if row is None:

@@ -83,12 +83,19 @@ async def get_customer_services(customer_id: CustomerId, _: Reader, db: DbDep) -
     return await logic.services(db, customer_id)
 
 
-@router.put("/{customer_id}", response_model=CustomerResponse, responses=answers(404, 413, 415))
+@router.put(
+    "/{customer_id}", response_model=CustomerResponse, responses=answers(404, 413, 415, 502)
+)
 async def update_customer(
-    customer_id: CustomerId, request: CustomerUpdate, _: Writer, db: DbDep
+    customer_id: CustomerId,
+    request: CustomerUpdate,
+    principal: Writer,
+    db: DbDep,
+    settings: SettingsDep,
 ) -> CustomerResponse:
-    """Changes only the fields sent (§3.7)."""
-    return await logic.update(db, customer_id, request)
+    """Changes only the fields sent (§3.7). A reference must name something that exists; naming a
+    secret needs the `secrets` scope. Offboarding deletes only what carries the customer's mark."""
+    return await logic.update(db, settings, principal, customer_id, request)
 
 
 @router.delete(

@@ -12,12 +12,26 @@ from api.schemas.base import RequestModel
 from api.schemas.jobs import JobResponse
 from api.schemas.types import UtcDateTime
 from contracts.provisioning.customers import PREFIX_PATTERN
+from providers.google.secret_manager import SECRET_NAME_PATTERN
 
 # A pragmatic address check (one @, a dotted domain, no spaces); the mailbox is the customer's.
 EMAIL_PATTERN = r"^[^@\s]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$"
 Email = Annotated[str, StringConstraints(pattern=EMAIL_PATTERN, max_length=254)]
 Name = Annotated[str, StringConstraints(min_length=1, max_length=255, strip_whitespace=True)]
-Ref = Annotated[str, StringConstraints(min_length=1, max_length=255)]
+# The reference fields of §3.7: each the shape of what it names in its outside system, so a value
+# that could not be such a name (a path, a script, a non-https URL) is a 400 before anything reads it.
+SecretRef = Annotated[str, StringConstraints(pattern=SECRET_NAME_PATTERN, max_length=255)]
+JiraKey = Annotated[str, StringConstraints(pattern=r"^[A-Z][A-Z0-9]{1,9}$")]
+JiraId = Annotated[str, StringConstraints(pattern=r"^[0-9]{1,18}$")]
+LiteLLMUserId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9:._@-]{0,127}$")]
+ServiceName = Annotated[str, StringConstraints(pattern=r"^[a-z](?:[a-z0-9-]{0,47}[a-z0-9])?$")]
+HttpsUrl = Annotated[
+    str,
+    StringConstraints(
+        pattern=r"^https://[A-Za-z0-9](?:[A-Za-z0-9.-]{0,252})(?::[0-9]{1,5})?(?:/[A-Za-z0-9._~%/-]*)?$",
+        max_length=512,
+    ),
+]
 
 
 class CustomerCreate(RequestModel):
@@ -61,15 +75,23 @@ class CustomerUpdate(RequestModel):
 
     name: Name | None = None
     email: Email | None = None
-    jira_project_key: Annotated[str, StringConstraints(max_length=32)] | None = None
-    jira_project_id: Annotated[str, StringConstraints(max_length=64)] | None = None
-    jira_sd_id: Annotated[str, StringConstraints(max_length=64)] | None = None
-    jira_group_id: Annotated[str, StringConstraints(max_length=128)] | None = None
-    litellm_user_id: Annotated[str, StringConstraints(max_length=128)] | None = None
-    litellm_api_key_secret: Ref | None = None
-    zenml_workspace_id: Annotated[str, StringConstraints(max_length=128)] | None = None
-    zenml_workspace_url: Annotated[str, StringConstraints(max_length=512)] | None = None
-    zenml_credentials_secret: Ref | None = None
+    jira_project_key: JiraKey | None = None
+    jira_project_id: JiraId | None = None
+    jira_sd_id: JiraId | None = None
+    jira_group_id: JiraId | None = None
+    litellm_user_id: LiteLLMUserId | None = Field(
+        default=None, description="An existing LiteLLM user."
+    )
+    litellm_api_key_secret: SecretRef | None = Field(
+        default=None, description="An existing secret; naming one needs the `secrets` scope."
+    )
+    zenml_workspace_id: ServiceName | None = Field(
+        default=None, description="An existing Cloud Run service."
+    )
+    zenml_workspace_url: HttpsUrl | None = Field(default=None, description="An https URL.")
+    zenml_credentials_secret: SecretRef | None = Field(
+        default=None, description="An existing secret; naming one needs the `secrets` scope."
+    )
 
 
 class ProvisioningStatus(BaseModel):
