@@ -157,7 +157,8 @@ async def test_cancel_during_the_first_build_removes_what_the_job_created(
     region, cloud_build = settings.gcp_region, CloudBuild(settings)
     assert ArtifactRegistry(settings).get(image, region) is None
     assert cloud_build.get_trigger(f"build-{image}", region) is None
-    assert cloud_build.get_connection(connection_id(owner), region) is None
+    # The connection is the platform's, shared with every build of the owner: it stays.
+    assert cloud_build.get_connection(connection_id(owner), region) is not None
     commits = slow_builds.git_commits(owner, name)
     # The job's commit stays in history; a revert on top takes its file away again.
     assert len(commits) == 3
@@ -172,7 +173,15 @@ async def test_cancel_during_the_first_build_removes_what_the_job_created(
 @pytest.mark.parametrize(
     "change",
     [
-        {"github_repo": "https://github.com/acme/app"},
+        {"github_repo": "https://gitlab.com/acme/app"},
+        {"github_repo": "http://github.com/acme/app"},
+        {"github_repo": "https://github.com/acme/app/tree/main"},
+        {"cloudbuild_path": ".git/config"},
+        {"cloudbuild_path": ".git/hooks/post-checkout"},
+        {"cloudbuild_path": "src/.GIT/config"},
+        {"dockerfile_path": ".git/HEAD"},
+        {"cloudbuild_path": "docker/Dockerfile"},
+        {"cloudbuild_path": "./docker/Dockerfile"},
         {"github_repo": "acme/../etc"},
         {"github_repo": "acme"},
         {"dockerfile_path": "/etc/passwd"},
