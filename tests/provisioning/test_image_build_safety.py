@@ -12,8 +12,8 @@ import pytest
 from contracts.provisioning.image_builds import PLATFORM_MARK
 from providers.google.artifact_registry import ArtifactRegistry
 from providers.google.cloud_build import CloudBuild, connection_id, linked_repository_id
+from tests.helpers.image_builds import DOCKERFILE, body, image_name, new_repo, setup
 from tests.helpers.platform import wait_for_job, wait_for_pending_activity
-from tests.provisioning.test_image_builds_e2e import DOCKERFILE, body, image_name, new_repo, setup
 
 
 @pytest.fixture

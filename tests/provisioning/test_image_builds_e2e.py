@@ -4,7 +4,6 @@ Registry and Cloud Build in the local cloud, through the official clients."""
 from __future__ import annotations
 
 import subprocess
-import uuid
 
 import pytest
 
@@ -12,35 +11,8 @@ from contracts.provisioning.image_builds import COMMIT_TRAILER
 from providers.google.artifact_registry import ArtifactRegistry
 from providers.google.cloud_build import CloudBuild, connection_id
 from temporal import search_attributes as sa
+from tests.helpers.image_builds import DOCKERFILE, body, image_name, new_repo, setup
 from tests.helpers.platform import wait_for_job, wait_for_pending_activity
-
-DOCKERFILE = 'FROM python:3.12-slim\nCOPY . /app\nCMD ["python", "/app/main.py"]\n'
-
-
-def new_repo(localcloud, files: dict[str, str]) -> tuple[str, str]:
-    owner, name = f"o{uuid.uuid4().hex[:8]}", "app"
-    localcloud.create_git_repo(owner, name, files)
-    return owner, name
-
-
-def body(owner: str, name: str, image: str, **extra) -> dict:
-    return {
-        "image_name": image,
-        "github_repo": f"{owner}/{name}",
-        "dockerfile_path": "docker/Dockerfile",
-        "cloudbuild_path": "ci/cloudbuild.yaml",
-        **extra,
-    }
-
-
-async def setup(api, request: dict) -> dict:
-    response = await api.post("/api/v1/services/setup-image-build", json=request)
-    assert response.status_code == 202, response.text
-    return response.json()
-
-
-def image_name() -> str:
-    return f"img-{uuid.uuid4().hex[:8]}"
 
 
 async def test_fresh_setup_creates_the_pipeline_pushes_the_config_and_builds(
