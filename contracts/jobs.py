@@ -40,7 +40,9 @@ CUSTOMER_LABEL = "customer"
 # Errors end up in job answers, listings and the Temporal UI: they never name an internal endpoint.
 # REST client errors read "POST http://host:port/v2/...: message"; the prefix goes entirely.
 _METHOD_URL = re.compile(r"^[A-Z]+ \S+://\S+: ")
-_URL = re.compile(r"\b[a-z][a-z0-9+.-]*://\S+", re.IGNORECASE)
+# A URL ends before a quote or bracket around it and before a sentence's closing punctuation, so
+# "repository 'http://host/x.git/' not found" keeps its quotes.
+_URL = re.compile(r"\b[a-z][a-z0-9+.-]*://[^\s'\"`<>]*[^\s'\"`<>.,;:)]", re.IGNORECASE)
 _HOST_PORT = re.compile(r"\b(?:\d{1,3}\.){3}\d{1,3}(?::\d+)?\b|\blocalhost:\d+\b")
 
 

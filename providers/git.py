@@ -16,12 +16,22 @@ from pathlib import Path
 AUTHOR_NAME = "ConneSkills Platform"
 AUTHOR_EMAIL = "platform@conneskills.com"
 TIMEOUT_SECONDS = 300
-# Answers a retry cannot change: the repository or branch is not there, or we may not use it.
-_FINAL = re.compile(
-    r"not found|does not exist|could not find remote branch|authentication failed|"
-    r"permission to .* denied|invalid username or password|403",
+# How far back a job's own commit is looked for (a shallow clone is deepened up to it).
+MAX_DEPTH = 200
+# Git's answers that a retry can change: the network or the remote failed for now, or someone
+# pushed first. Every other failure (a missing repository or ref, refused credentials, a broken
+# config, a path git will not take) is final: retrying it only holds the job, and its undo, for the
+# whole retry window.
+_TRANSIENT = re.compile(
+    r"could not resolve host|failed to connect|couldn't connect|connection (refused|reset|timed "
+    r"out)|timed out|the remote end hung up|early eof|rpc failed|unexpected disconnect|"
+    r"returned error: (5\d\d|408|429)|\b(ssl|gnutls|tls)\b|recv failure|send failure|"
+    r"empty reply|fetch first|non-fast-forward|cannot lock ref|index\.lock",
     re.IGNORECASE,
 )
+# Git's own directory inside a working copy: a file there is git's configuration or hooks, never a
+# file of the repository, so the platform neither reads nor writes it.
+GIT_DIR = ".git"
 
 
 class GitError(Exception):
@@ -30,9 +40,20 @@ class GitError(Exception):
         self.retryable = retryable
 
 
+def workdirs() -> Path:
+    """Where the jobs' working copies live (never named in an error: it is the worker's own disk)."""
+    return Path(tempfile.gettempdir()) / "conneskills-image-builds"
+
+
 def workdir(job_id: str) -> Path:
     """The job's working copy: one per job, removed when the job ends."""
-    return Path(tempfile.gettempdir()) / "conneskills-image-builds" / job_id
+    return workdirs() / job_id
+
+
+def in_git_dir(path: str) -> bool:
+    """Whether `path` names git's own directory or something inside it (any letter case: a
+    case-insensitive file system takes `.GIT` for `.git`)."""
+    return any(segment.casefold() == GIT_DIR for segment in path.split("/"))
 
 
 def remove(path: Path) -> None:
@@ -40,18 +61,26 @@ def remove(path: Path) -> None:
 
 
 def clone(url: str, dest: Path, branch: str, token: str | None = None) -> str:
-    """A shallow clone of `branch` at `dest` (an existing one is brought up to date); returns HEAD."""
-    if (dest / ".git").is_dir():
-        _git(["fetch", "--depth=1", "origin", branch], dest, token)
-        _git(["reset", "--hard", "--quiet", "FETCH_HEAD"], dest, token)
-    else:
-        remove(dest)
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        _git(
-            ["clone", "--depth=1", "--single-branch", "--branch", branch, "--", url, str(dest)],
-            dest.parent,
-            token,
-        )
+    """A fresh shallow clone of `branch` at `dest`, replacing whatever is there; returns HEAD. Never
+    reusing a working copy means nothing an earlier attempt left in it (a half-made commit, a broken
+    config) can fail the next attempt, or an undo, again and again."""
+    remove(dest)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    _git(
+        [
+            "clone",
+            "--quiet",
+            "--depth=1",
+            "--single-branch",
+            "--branch",
+            branch,
+            "--",
+            url,
+            str(dest),
+        ],
+        dest.parent,
+        token,
+    )
     return head(dest)
 
 
@@ -61,7 +90,9 @@ def head(dest: Path) -> str:
 
 def inside(dest: Path, path: str) -> Path:
     """`dest/path`, refusing a path that leaves the working copy (a symlink in the repository could
-    otherwise make the worker read or overwrite its own files)."""
+    otherwise make the worker read or overwrite its own files) or lies in git's own directory."""
+    if in_git_dir(path):
+        raise GitError(f"{path} is inside git's own {GIT_DIR} directory", retryable=False)
     target = dest / path
     resolved = target.resolve()
     if dest.resolve() not in resolved.parents:
@@ -88,7 +119,9 @@ def commit_file(
     return head(dest)
 
 
-def find_commit(dest: Path, trailer: str, max_depth: int = 200) -> str | None:
+def find_commit(
+    dest: Path, trailer: str, max_depth: int = MAX_DEPTH, token: str | None = None
+) -> str | None:
     """The newest commit on the checked-out branch whose message carries `trailer`, deepening the
     shallow clone as needed (up to `max_depth` commits)."""
     depth = 1
@@ -99,7 +132,7 @@ def find_commit(dest: Path, trailer: str, max_depth: int = 200) -> str | None:
         if depth >= max_depth or not (dest / ".git" / "shallow").exists():
             return None
         depth = min(max_depth, depth * 4)
-        _git(["fetch", "--quiet", f"--deepen={depth}", "origin"], dest)
+        _git(["fetch", "--quiet", f"--deepen={depth}", "origin"], dest, token)
 
 
 def revert(dest: Path, commit: str, message: str, branch: str, token: str | None = None) -> bool:
@@ -152,11 +185,28 @@ def _git(args: list[str], cwd: Path, token: str | None = None, check: bool = Tru
             f"git {args[0]} timed out after {TIMEOUT_SECONDS}s", retryable=True
         ) from None
     if check and result.returncode != 0:
-        detail = _scrub(result.stderr.strip() or result.stdout.strip(), token)
-        raise GitError(f"git {args[0]} failed: {detail}", retryable=not _FINAL.search(detail))
+        output = _scrub(result.stderr.strip() or result.stdout.strip(), token)
+        raise GitError(
+            f"git {args[0]} failed: {_what_failed(output)}",
+            retryable=bool(_TRANSIENT.search(output)),
+        )
     return result.stdout
+
+
+def _what_failed(output: str) -> str:
+    """Git's `fatal:`/`error:` lines and rejected refs when it wrote any (its progress lines and
+    hints say nothing useful)."""
+    lines = [
+        line.strip()
+        for line in output.splitlines()
+        if line.startswith(("fatal:", "error:")) or line.lstrip().startswith("! [")
+    ]
+    return "\n".join(lines) or output
 
 
 def _scrub(text: str, token: str | None) -> str:
     text = re.sub(r"(https?://)[^/@\s]+@", r"\1", text)
+    # The worker's own paths say nothing to the caller: the working copy is named as such.
+    root = re.escape(str(workdirs()))
+    text = re.sub(rf"{root}(?:/[^/\s'\"]+)?", "<working copy>", text)
     return text.replace(token, "***") if token else text

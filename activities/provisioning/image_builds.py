@@ -14,9 +14,12 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.blocking import call_google, settle_in_thread
+from activities.create_or_adopt import create_or_adopt
 from contracts.provisioning.image_builds import (
     COMMIT_TRAILER,
+    CREATED_BY_LABEL,
     JOB_LABEL,
+    PLATFORM_MARK,
     BuildConfigResult,
     CheckoutResult,
     ConnectionResult,
@@ -26,6 +29,8 @@ from contracts.provisioning.image_builds import (
     RegistryResult,
     TriggerInput,
     TriggerResult,
+    is_platform_owned,
+    trigger_name,
 )
 from contracts.provisioning.names import ImageBuildSteps
 from core.settings import Settings, get_settings
@@ -46,6 +51,10 @@ def _job_id() -> str:
 
 def _final(message: str, type_: str) -> ApplicationError:
     return ApplicationError(message, type=type_, non_retryable=True)
+
+
+def _mark_text() -> str:
+    return ", ".join(f"{key}={value}" for key, value in PLATFORM_MARK.items())
 
 
 class ImageBuildActivities:
@@ -111,8 +120,8 @@ class ImageBuildActivities:
     @activity.defn(name=ImageBuildSteps.ENSURE_REGISTRY)
     async def ensure_registry(self, plan: ImageBuildPlan) -> RegistryResult:
         what = f"creating Artifact Registry repository {plan.image_name}"
-        repository = await call_google(what, self.registry.get, plan.image_name, plan.region)
-        if repository is None:
+
+        async def create() -> Any:
             operation = await call_google(
                 what,
                 self.registry.create_docker,
@@ -121,8 +130,14 @@ class ImageBuildActivities:
                 {JOB_LABEL: _job_id()},
                 f"Images of {plan.github_repo}, set up by the ConneSkills platform",
             )
-            repository = await self._wait(what, operation)
-        elif repository.format_.name != "DOCKER":
+            return await self._wait(what, operation)
+
+        repository = await create_or_adopt(
+            what,
+            lambda: call_google(what, self.registry.get, plan.image_name, plan.region),
+            create,
+        )
+        if repository.format_.name != "DOCKER":
             raise _final(
                 f"Artifact Registry repository {plan.image_name} exists with format "
                 f"{repository.format_.name}, not DOCKER",
@@ -151,13 +166,29 @@ class ImageBuildActivities:
 
     @activity.defn(name=ImageBuildSteps.ENSURE_CONNECTION)
     async def ensure_connection(self, plan: ImageBuildPlan) -> ConnectionResult:
-        cb, region, mark = self.cloud_build, plan.region, {JOB_LABEL: _job_id()}
+        """The owner's connection and the repository's link are shared by every image build of
+        that owner or repository: the platform owns them (annotation `managed-by`), a build adopts
+        them when they carry that mark, and no job's undo removes them."""
+        cb, region = self.cloud_build, plan.region
+        mark = {**PLATFORM_MARK, CREATED_BY_LABEL: _job_id()}
         connection_id = cbnames.connection_id(plan.owner)
         what = f"connecting Cloud Build to GitHub owner {plan.owner}"
-        connection = await call_google(what, cb.get_connection, connection_id, region)
-        if connection is None:
+
+        async def create_connection() -> Any:
             operation = await call_google(what, cb.create_connection, connection_id, region, mark)
-            connection = await self._wait(what, operation)
+            return await self._wait(what, operation)
+
+        connection = await create_or_adopt(
+            what,
+            lambda: call_google(what, cb.get_connection, connection_id, region),
+            create_connection,
+        )
+        if not is_platform_owned(connection.annotations):
+            raise _final(
+                f"Cloud Build connection {connection_id} exists but was not made by the platform "
+                f"(no annotation {_mark_text()}); it is left alone",
+                "AlreadyExists",
+            )
         stage = connection.installation_state.stage.name
         if stage != "COMPLETE":
             state = connection.installation_state
@@ -170,50 +201,37 @@ class ImageBuildActivities:
         link_id = cbnames.linked_repository_id(plan.owner, plan.repo)
         name = f"{connection.name}/repositories/{link_id}"
         what = f"linking {plan.github_repo} to Cloud Build"
-        linked = await call_google(what, cb.get_linked, name)
-        if linked is None:
+
+        async def link() -> Any:
             operation = await call_google(
                 what, cb.link_repository, connection.name, link_id, remote_uri, mark
             )
-            linked = await self._wait(what, operation)
-        elif linked.remote_uri != remote_uri:
+            return await self._wait(what, operation)
+
+        linked = await create_or_adopt(what, lambda: call_google(what, cb.get_linked, name), link)
+        if linked.remote_uri != remote_uri:
             raise _final(
                 f"Cloud Build repository {name} already links {linked.remote_uri}", "AlreadyExists"
+            )
+        if not is_platform_owned(linked.annotations):
+            raise _final(
+                f"Cloud Build repository {name} exists but was not linked by the platform (no "
+                f"annotation {_mark_text()}); it is left alone",
+                "AlreadyExists",
             )
         return ConnectionResult(
             connection=connection.name,
             repository=linked.name,
-            created_connection=connection.annotations.get(JOB_LABEL) == _job_id(),
-            created_repository=linked.annotations.get(JOB_LABEL) == _job_id(),
+            created_connection=connection.annotations.get(CREATED_BY_LABEL) == _job_id(),
+            created_repository=linked.annotations.get(CREATED_BY_LABEL) == _job_id(),
         )
 
     @activity.defn(name=ImageBuildSteps.DELETE_CONNECTION)
     async def delete_connection(self, plan: ImageBuildPlan) -> list[str]:
-        """Unlinks the repository and deletes the connection where this job created them; a
-        connection other repositories are linked through stays."""
-        cb, job_id, removed = self.cloud_build, _job_id(), []
-        what = f"removing the Cloud Build link of {plan.github_repo}"
-        connection = await call_google(
-            what, cb.get_connection, cbnames.connection_id(plan.owner), plan.region
-        )
-        if connection is None:
-            return removed
-        link = f"{connection.name}/repositories/"
-        link += cbnames.linked_repository_id(plan.owner, plan.repo)
-        linked = await call_google(what, cb.get_linked, link)
-        if linked is not None and linked.annotations.get(JOB_LABEL) == job_id:
-            operation = await call_google(what, cb.unlink_repository, link)
-            if operation is not None:
-                await self._wait(what, operation)
-            removed.append(link)
-        if connection.annotations.get(JOB_LABEL) == job_id:
-            others = await call_google(what, cb.linked_repositories, connection.name)
-            if not others:
-                operation = await call_google(what, cb.delete_connection, connection.name)
-                if operation is not None:
-                    await self._wait(what, operation)
-                removed.append(connection.name)
-        return removed
+        """Removes nothing: the connection and the link belong to the platform, and another image
+        build of the same owner or repository may be using them right now (a check before a delete
+        would race its trigger). Kept for the jobs whose compensation still lists this step."""
+        return []
 
     # 4. cloudbuild.yaml, committed and pushed
 
@@ -226,7 +244,9 @@ class ImageBuildActivities:
         current = await self._git("reading the build config", git.read, dest, plan.cloudbuild_path)
         if current == content:
             # Already there: written by an earlier attempt of this job, or by an earlier setup.
-            ours = await self._git("reading history", git.find_commit, dest, trailer, 1)
+            ours = await self._git(
+                "reading history", git.find_commit, dest, trailer, 1, self._token()
+            )
             return BuildConfigResult(committed=ours is not None, commit_sha=sha)
         message = (
             f"Add Cloud Build config for image {plan.image_name}\n\n"
@@ -261,12 +281,14 @@ class ImageBuildActivities:
         job_id = _job_id()
         await self._checkout(plan)
         dest = git.workdir(job_id)
+        trailer = f"{COMMIT_TRAILER}: {job_id}"
         sha = await self._git(
-            "reading history", git.find_commit, dest, f"{COMMIT_TRAILER}: {job_id}"
+            "reading history", git.find_commit, dest, trailer, git.MAX_DEPTH, self._token()
         )
         if sha is None:
             return "no commit of this job"
-        if await asyncio.to_thread(git.message_mentions, dest, f"This reverts commit {sha}"):
+        reverts = f"This reverts commit {sha}"
+        if await self._git("reading history", git.message_mentions, dest, reverts):
             return f"already reverted {sha[:12]}"
         message = (
             f"Revert the Cloud Build config of image {plan.image_name}\n\n"
@@ -291,30 +313,31 @@ class ImageBuildActivities:
     @activity.defn(name=ImageBuildSteps.ENSURE_TRIGGER)
     async def ensure_trigger(self, inp: TriggerInput) -> TriggerResult:
         plan, cb = inp.plan, self.cloud_build
-        name = cbnames.trigger_name(plan.image_name)
+        name = trigger_name(plan.image_name)
         what = f"creating Cloud Build trigger {name}"
         branch = f"^{re.escape(plan.branch)}$"
-        trigger = await call_google(what, cb.get_trigger, name, plan.region)
-        if trigger is None:
-            wanted = cb1.BuildTrigger(
-                name=name,
-                description=f"Builds {plan.image_name} on pushes to {plan.branch} (ConneSkills)",
-                filename=plan.cloudbuild_path,
-                tags=["conneskills", f"job-{_job_id()}"],
-                repository_event_config=cb1.RepositoryEventConfig(
-                    repository=inp.linked_repository, push=cb1.PushFilter(branch=branch)
-                ),
+        wanted = cb1.BuildTrigger(
+            name=name,
+            description=f"Builds {plan.image_name} on pushes to {plan.branch} (ConneSkills)",
+            filename=plan.cloudbuild_path,
+            tags=["conneskills", f"job-{_job_id()}"],
+            repository_event_config=cb1.RepositoryEventConfig(
+                repository=inp.linked_repository, push=cb1.PushFilter(branch=branch)
+            ),
+        )
+        trigger = await create_or_adopt(
+            what,
+            lambda: call_google(what, cb.get_trigger, name, plan.region),
+            lambda: call_google(what, cb.create_trigger, wanted, plan.region),
+        )
+        event = trigger.repository_event_config
+        seen = (event.repository, event.push.branch, trigger.filename)
+        if seen != (inp.linked_repository, branch, plan.cloudbuild_path):
+            raise _final(
+                f"Cloud Build trigger {name} already exists for {seen[0]} (branch {seen[1]}, "
+                f"file {seen[2]})",
+                "AlreadyExists",
             )
-            trigger = await call_google(what, cb.create_trigger, wanted, plan.region)
-        else:
-            event = trigger.repository_event_config
-            seen = (event.repository, event.push.branch, trigger.filename)
-            if seen != (inp.linked_repository, branch, plan.cloudbuild_path):
-                raise _final(
-                    f"Cloud Build trigger {name} already exists for {seen[0]} (branch {seen[1]}, "
-                    f"file {seen[2]})",
-                    "AlreadyExists",
-                )
         return TriggerResult(
             name=trigger.name,
             id=trigger.id,
@@ -324,7 +347,7 @@ class ImageBuildActivities:
 
     @activity.defn(name=ImageBuildSteps.DELETE_TRIGGER)
     async def delete_trigger(self, plan: ImageBuildPlan) -> bool:
-        name = cbnames.trigger_name(plan.image_name)
+        name = trigger_name(plan.image_name)
         what = f"deleting Cloud Build trigger {name}"
         trigger = await call_google(what, self.cloud_build.get_trigger, name, plan.region)
         if trigger is None or f"job-{_job_id()}" not in trigger.tags:

@@ -7,6 +7,7 @@ from google.api_core import exceptions as gexc
 from google.api_core.operation import Operation
 from google.cloud import artifactregistry_v1 as ar
 
+from contracts.provisioning.image_builds import artifact_registry_url
 from core.settings import Settings, get_settings
 from providers.google.clients import location_path, rest_client
 
@@ -56,4 +57,4 @@ def registry_url(repository: ar.Repository, region: str, project: str) -> str:
     """`REGION-docker.pkg.dev/PROJECT/REPO`: where images of the repository are pushed."""
     if repository.registry_uri:
         return repository.registry_uri
-    return f"{region}-docker.pkg.dev/{project}/{repository.name.rsplit('/', 1)[-1]}"
+    return artifact_registry_url(region, project, repository.name.rsplit("/", 1)[-1])

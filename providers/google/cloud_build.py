@@ -30,10 +30,6 @@ def linked_repository_id(owner: str, repo: str) -> str:
     return f"{_slug(owner)}-{_slug(repo)}"[:63].strip("-")
 
 
-def trigger_name(image_name: str) -> str:
-    return f"build-{image_name}"
-
-
 def build_config(image: str, dockerfile_path: str) -> str:
     """Build the image tagged with the commit and `latest`, then push every tag. Deterministic for
     the same request, so a repeated setup finds the file unchanged and commits nothing."""

@@ -4,7 +4,6 @@ Registry and Cloud Build in the local cloud, through the official clients."""
 from __future__ import annotations
 
 import subprocess
-import uuid
 
 import pytest
 
@@ -12,35 +11,8 @@ from contracts.provisioning.image_builds import COMMIT_TRAILER
 from providers.google.artifact_registry import ArtifactRegistry
 from providers.google.cloud_build import CloudBuild, connection_id
 from temporal import search_attributes as sa
+from tests.helpers.image_builds import DOCKERFILE, body, image_name, new_repo, setup
 from tests.helpers.platform import wait_for_job, wait_for_pending_activity
-
-DOCKERFILE = 'FROM python:3.12-slim\nCOPY . /app\nCMD ["python", "/app/main.py"]\n'
-
-
-def new_repo(localcloud, files: dict[str, str]) -> tuple[str, str]:
-    owner, name = f"o{uuid.uuid4().hex[:8]}", "app"
-    localcloud.create_git_repo(owner, name, files)
-    return owner, name
-
-
-def body(owner: str, name: str, image: str, **extra) -> dict:
-    return {
-        "image_name": image,
-        "github_repo": f"{owner}/{name}",
-        "dockerfile_path": "docker/Dockerfile",
-        "cloudbuild_path": "ci/cloudbuild.yaml",
-        **extra,
-    }
-
-
-async def setup(api, request: dict) -> dict:
-    response = await api.post("/api/v1/services/setup-image-build", json=request)
-    assert response.status_code == 202, response.text
-    return response.json()
-
-
-def image_name() -> str:
-    return f"img-{uuid.uuid4().hex[:8]}"
 
 
 async def test_fresh_setup_creates_the_pipeline_pushes_the_config_and_builds(
@@ -157,7 +129,8 @@ async def test_cancel_during_the_first_build_removes_what_the_job_created(
     region, cloud_build = settings.gcp_region, CloudBuild(settings)
     assert ArtifactRegistry(settings).get(image, region) is None
     assert cloud_build.get_trigger(f"build-{image}", region) is None
-    assert cloud_build.get_connection(connection_id(owner), region) is None
+    # The connection is the platform's, shared with every build of the owner: it stays.
+    assert cloud_build.get_connection(connection_id(owner), region) is not None
     commits = slow_builds.git_commits(owner, name)
     # The job's commit stays in history; a revert on top takes its file away again.
     assert len(commits) == 3
@@ -172,7 +145,15 @@ async def test_cancel_during_the_first_build_removes_what_the_job_created(
 @pytest.mark.parametrize(
     "change",
     [
-        {"github_repo": "https://github.com/acme/app"},
+        {"github_repo": "https://gitlab.com/acme/app"},
+        {"github_repo": "http://github.com/acme/app"},
+        {"github_repo": "https://github.com/acme/app/tree/main"},
+        {"cloudbuild_path": ".git/config"},
+        {"cloudbuild_path": ".git/hooks/post-checkout"},
+        {"cloudbuild_path": "src/.GIT/config"},
+        {"dockerfile_path": ".git/HEAD"},
+        {"cloudbuild_path": "docker/Dockerfile"},
+        {"cloudbuild_path": "./docker/Dockerfile"},
         {"github_repo": "acme/../etc"},
         {"github_repo": "acme"},
         {"dockerfile_path": "/etc/passwd"},

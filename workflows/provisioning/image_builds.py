@@ -83,7 +83,7 @@ class SetupImageBuild(TrackedJob):
 
         track.phase("connecting repository", 35, f"linking {plan.github_repo} to Cloud Build")
         saga.on_failure(
-            "remove the Cloud Build connection and link this job created",
+            "keep the Cloud Build connection and link (the platform's, shared by other builds)",
             lambda: step(
                 ImageBuildSteps.DELETE_CONNECTION, plan, list[str], start_to_close=_CLOUD_LRO
             ),

@@ -9,29 +9,35 @@ from api.deps import JobStarting
 from api.errors import answers
 from api.http import JsonRouter
 from api.routes.provisioning.params import IdempotencyKey
-from api.schemas.jobs import JobResponse
-from api.schemas.provisioning.image_builds import ImageBuildRequest
+from api.schemas.provisioning.image_builds import ImageBuildJobResponse, ImageBuildRequest
 from contracts.jobs import JobSubject
 from contracts.provisioning.image_builds import (
     IMAGE_LABEL,
     REPOSITORY_LABEL,
     ImageBuildPlan,
     SetupImageBuildInput,
+    artifact_registry_url,
+    trigger_name,
 )
 from contracts.provisioning.names import Operations, Workflows
 
 router = JsonRouter(prefix="/api/v1/services", tags=["image builds"], responses=answers(503))
 
 
-@router.post("/setup-image-build", status_code=status.HTTP_202_ACCEPTED, response_model=JobResponse)
+@router.post(
+    "/setup-image-build",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=ImageBuildJobResponse,
+)
 async def setup_image_build(
     request: ImageBuildRequest,
     principal: Writer,
     platform: JobStarting,
     idempotency_key: IdempotencyKey = None,
-) -> JobResponse:
-    plan = ImageBuildPlan(**request.model_dump(), region=platform.settings.gcp_region)
-    return await platform.jobs.start(
+) -> ImageBuildJobResponse:
+    settings = platform.settings
+    plan = ImageBuildPlan(**request.model_dump(), region=settings.gcp_region)
+    job = await platform.jobs.start(
         Workflows.SETUP_IMAGE_BUILD,
         SetupImageBuildInput(plan=plan),
         operation=Operations.SETUP_IMAGE_BUILD,
@@ -41,4 +47,11 @@ async def setup_image_build(
         idempotency_key=idempotency_key,
         body=request.model_dump(mode="json"),
         estimated_time="3-5 minutes",
+    )
+    registry = artifact_registry_url(settings.gcp_region, settings.gcp_project, plan.image_name)
+    return ImageBuildJobResponse(
+        **job.model_dump(),
+        artifact_registry_url=registry,
+        image=f"{registry}/{plan.image_name}",
+        trigger_name=trigger_name(plan.image_name),
     )
