@@ -97,8 +97,3 @@ class PromptInfo(BaseModel):
     prompt_type: str | None = None
     created_at: UtcDateTime | None = None
     updated_at: UtcDateTime | None = None
-
-
-class PromptList(BaseModel):
-    prompts: list[PromptInfo]
-    total: int
