@@ -15,9 +15,9 @@ import httpx
 import pytest
 
 from core.settings import Settings
+from tests.helpers.gateway import Recorder, gateway_for, json_answer
 from tests.helpers.platform import ROOT, free_port
 from tests.helpers.runners import Served
-from tests.runners.test_gateway import Recorder, _json, gateway_for
 
 RUNNER = {"scope": "repo", "scope_name": "myorg/myrepo"}
 
@@ -34,7 +34,7 @@ RUNNER = {"scope": "repo", "scope_name": "myorg/myrepo"}
 async def test_a_body_that_is_not_json_is_refused_with_415_and_not_forwarded(
     settings, content_type, content
 ):
-    recorder = Recorder(lambda request, n: _json(202, {"runners": []}))
+    recorder = Recorder(lambda request, n: json_answer(202, {"runners": []}))
     headers = {"Content-Type": content_type} if content_type else {}
     with Served(recorder.app) as upstream, gateway_for(settings, upstream.url) as served:
         # Raw content: httpx adds no Content-Type of its own.
@@ -46,7 +46,7 @@ async def test_a_body_that_is_not_json_is_refused_with_415_and_not_forwarded(
 
 
 async def test_a_json_media_type_with_parameters_is_accepted(settings):
-    recorder = Recorder(lambda request, n: _json(202, {"runners": []}))
+    recorder = Recorder(lambda request, n: json_answer(202, {"runners": []}))
     with Served(recorder.app) as upstream, gateway_for(settings, upstream.url) as served:
         answer = httpx.post(
             f"{served.url}/api/v1/runners",
@@ -62,8 +62,8 @@ async def test_successes_answer_the_seeds_200_even_when_the_platform_says_202(se
 
     async def accepted(request, n):
         if request.method == "DELETE":
-            return await _json(202, {"runner_id": "runner-a", "destroyed": False})
-        return await _json(202, {"runners": created})
+            return await json_answer(202, {"runner_id": "runner-a", "destroyed": False})
+        return await json_answer(202, {"runners": created})
 
     recorder = Recorder(accepted)
     with Served(recorder.app) as upstream, gateway_for(settings, upstream.url) as served:
@@ -83,7 +83,7 @@ def _seed_environment(**seed_names: str) -> dict[str, str]:
 
 
 async def test_the_seeds_variable_names_configure_the_gateway():
-    recorder = Recorder(lambda request, n: _json(200, []))
+    recorder = Recorder(lambda request, n: json_answer(200, []))
     port = free_port()
     with Served(recorder.app) as upstream:
         env = _seed_environment(
