@@ -6,15 +6,36 @@ is generated from them (docs/hooks/settings_page.py), and its build fails on a f
 
 from __future__ import annotations
 
+import json
 from functools import lru_cache
 from pathlib import Path
+from typing import Annotated, Any, Literal
 
-from pydantic import AliasChoices, Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import AliasChoices, BeforeValidator, Field, SecretStr
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+GatewayLogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
+
+
+def origin_list(value: Any) -> Any:
+    """A JSON list (`["https://a.example"]`) or the seed's comma-separated form (`*`,
+    `https://a.example,https://b.example`)."""
+    if not isinstance(value, str):
+        return value
+    if value.strip().startswith("["):
+        return json.loads(value)
+    return [origin.strip() for origin in value.split(",") if origin.strip()]
+
+
+def upper_case(value: Any) -> Any:
+    return value.strip().upper() if isinstance(value, str) else value
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="CONNESKILLS_", extra="ignore")
+    # validate_by_name: code and tests may pass a field by its name even when it has env aliases.
+    model_config = SettingsConfigDict(
+        env_prefix="CONNESKILLS_", extra="ignore", validate_by_name=True
+    )
 
     data_dir: Path = Field(
         default=Path(".data"),
@@ -356,17 +377,35 @@ class Settings(BaseSettings):
         "answer) rather than drop a row.",
     )
 
-    # The seed-004 gateway (:8080) in front of the API's /api/v1/runners.
+    # The seed-004 gateway (:8080) in front of the API's /api/v1/runners. The seed's own variable
+    # names are accepted too, after the platform's, so a seed deployment's environment works as is.
     gateway_host: str = Field(
         default="127.0.0.1", description="The interface the runners gateway listens on."
     )
-    gateway_port: int = Field(default=8080, description="The runners gateway's port.")
+    gateway_port: int = Field(
+        default=8080,
+        ge=1,
+        le=65535,
+        validation_alias=AliasChoices("CONNESKILLS_GATEWAY_PORT", "API_GATEWAY_PORT"),
+        description="The runners gateway's port (the seed's `API_GATEWAY_PORT` too).",
+    )
     gateway_upstream_url: str | None = Field(
         default=None,
-        description="The API the gateway forwards to; `public_api_url` when unset.",
+        validation_alias=AliasChoices("CONNESKILLS_GATEWAY_UPSTREAM_URL", "ORCHESTRATOR_URL"),
+        description="The API the gateway forwards to (the seed's `ORCHESTRATOR_URL` too); "
+        "`public_api_url` when unset.",
     )
-    gateway_cors_origins: list[str] = Field(
-        default_factory=list, description="Origins the gateway's CORS allows, as a JSON list."
+    gateway_cors_origins: Annotated[list[str], NoDecode, BeforeValidator(origin_list)] = Field(
+        default_factory=list,
+        validation_alias=AliasChoices("CONNESKILLS_GATEWAY_CORS_ORIGINS", "CORS_ORIGINS"),
+        description="Origins the gateway's CORS allows, as a JSON list or comma-separated (the "
+        "seed's `CORS_ORIGINS` too; `*` allows any).",
+    )
+    gateway_log_level: Annotated[GatewayLogLevel, BeforeValidator(upper_case)] = Field(
+        default="INFO",
+        validation_alias=AliasChoices("CONNESKILLS_GATEWAY_LOG_LEVEL", "LOG_LEVEL"),
+        description="The lowest level the gateway logs: DEBUG, INFO, WARNING or ERROR, any letter "
+        "case (the seed's `LOG_LEVEL` too).",
     )
     gateway_retry_base_seconds: float = Field(
         default=1.0,

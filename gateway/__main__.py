@@ -4,6 +4,8 @@ and SIGINT stop accepting connections and let in-flight requests finish for up t
 
 from __future__ import annotations
 
+import logging
+
 import uvicorn
 
 from core.settings import get_settings
@@ -16,7 +18,10 @@ def main() -> None:
         create_app(settings),
         host=settings.gateway_host,
         port=settings.gateway_port,
-        log_level="warning",
+        # uvicorn's own lines (start-up, errors) only from WARNING up; the gateway's follow its level.
+        log_level=logging.getLevelName(
+            max(logging.WARNING, logging.getLevelName(settings.gateway_log_level))
+        ).lower(),
         access_log=False,
         timeout_graceful_shutdown=settings.gateway_drain_seconds,
     )

@@ -31,7 +31,7 @@ from gateway import envelope
 from gateway.envelope import GatewayError
 from gateway.transport import UpstreamTransport
 from gateway.upstream import Upstream
-from gateway.validation import parse_json, validate_runner_request
+from gateway.validation import parse_json, require_json, validate_runner_request
 
 log = structlog.get_logger("gateway")
 try:
@@ -48,7 +48,8 @@ _LOOPBACK = {"127.0.0.1", "::1", "localhost"}
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
-    configure_logging()
+    # The process's first configuration wins: in `python -m gateway` that is this one.
+    configure_logging(logging.getLevelName(settings.gateway_log_level))
     # httpx logs every upstream call at info; the gateway logs each request once itself.
     logging.getLogger("httpx").setLevel(logging.WARNING)
 
@@ -172,14 +173,15 @@ def _headers(request: Request) -> dict[str, str]:
 
 
 def _answer(response: httpx.Response, message) -> JSONResponse:
-    """The platform's answer in the seed's envelope: its status kept, its error's message and code
-    carried over."""
+    """The platform's answer in the seed's envelope: a success is the seed's 200 (the platform's 202
+    for work started says the same thing: `status` in `data` tells how far it got); an error keeps
+    its status, message and code."""
     try:
         body = response.json()
     except ValueError:
         body = None
     if response.is_success:
-        return envelope.success(body, message(body), response.status_code)
+        return envelope.success(body, message(body))
     problem = body.get("error") if isinstance(body, dict) else None
     if isinstance(problem, dict):
         data = {"code": problem.get("code"), "details": problem.get("details") or {}}
@@ -207,6 +209,7 @@ def _install_routes(app: FastAPI, settings: Settings) -> None:
         raw = await request.body()
         if len(raw) > settings.max_request_bytes:
             raise GatewayError(413, "El cuerpo de la solicitud es demasiado grande")
+        require_json(request.headers.get("content-type"))
         body = parse_json(raw)
         validate_runner_request(body)
         headers = _headers(request)
@@ -226,9 +229,7 @@ def _install_routes(app: FastAPI, settings: Settings) -> None:
             payload = None
         if response.is_success and isinstance(payload, dict) and "runners" in payload:
             runners = payload["runners"]
-            return envelope.success(
-                runners, f"Creados {len(runners)} runners exitosamente", response.status_code
-            )
+            return envelope.success(runners, f"Creados {len(runners)} runners exitosamente")
         return _answer(response, lambda _body: "Runners en creación")
 
     @app.get("/api/v1/runners", tags=["runners"])

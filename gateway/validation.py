@@ -1,4 +1,5 @@
-"""The seed's RunnerRequest checks, with its messages, done before anything is forwarded (400)."""
+"""The seed's RunnerRequest checks, with its messages, done before anything is forwarded (415 for a
+body that is not JSON, 400 for the rest)."""
 
 from __future__ import annotations
 
@@ -6,10 +7,21 @@ import json
 import re
 from typing import Any
 
+from api.http import is_json
 from gateway.envelope import GatewayError
 
 _OWNER_REPO = re.compile(r"^[^/\s]+/[^/\s]+$")
 REQUIRED = ("scope", "scope_name")
+
+
+def require_json(content_type: str | None) -> None:
+    """The API's own rule (`api.http.is_json`), checked here because the gateway forwards the body
+    as JSON: a form or plain-text body is refused (415) rather than relabelled."""
+    if not is_json(content_type):
+        media = (content_type or "").split(";", 1)[0].strip()[:100] or None
+        raise GatewayError(
+            415, "El cuerpo debe ser JSON (Content-Type: application/json)", {"content_type": media}
+        )
 
 
 def parse_json(raw: bytes) -> Any:

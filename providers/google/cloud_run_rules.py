@@ -71,6 +71,8 @@ _NAME = rf"(?:{_DOMAIN}/)?{_PATH_PART}(?:/{_PATH_PART})*"
 _TAG = r"[\w][\w.-]{0,127}"
 _DIGEST = r"sha256:[0-9a-f]{64}|sha512:[0-9a-f]{128}"
 IMAGE_PATTERN = re.compile(rf"(?P<name>{_NAME})(?::{_TAG})?(?:@(?:{_DIGEST}))?")
+# The same grammar as a JSON-schema pattern (ECMA 262: no named groups, `\w` spelled out).
+IMAGE_REFERENCE = rf"^{_NAME}(?::[A-Za-z0-9_][A-Za-z0-9_.-]{{0,127}})?(?:@(?:{_DIGEST}))?$"
 MAX_IMAGE_NAME_LENGTH = 255
 # Cloud Run pulls only from Container Registry, Artifact Registry and Docker Hub.
 _ALLOWED_HOST = re.compile(r"(?:[a-z]+\.)?gcr\.io|(?:[a-z0-9-]+-)?docker\.pkg\.dev|docker\.io")

@@ -147,10 +147,20 @@ async def test_deploy_get_and_retire_an_agent(http, client, db, settings, custom
     assert (await api.get(f"{AGENTS}/{name}")).status_code == 404
 
 
-async def test_prompts_are_listed_from_litellm(api):
+async def test_prompts_are_a_bare_array_as_in_the_seed(api):
     response = await api.get(f"{AGENTS}/prompts")
     assert response.status_code == 200, response.text
-    assert PROMPT in {p["prompt_id"] for p in response.json()["prompts"]}
+    prompts = response.json()
+    assert isinstance(prompts, list)
+    assert PROMPT in {p["prompt_id"] for p in prompts}
+
+
+async def test_an_unknown_prompt_names_its_field_in_the_usual_list(api, customer):
+    answer = await api.post(f"{AGENTS}/deploy", json=body(customer, "b", prompt_ref="nope"))
+    assert answer.status_code == 400, answer.text
+    error = answer.json()["error"]
+    assert error["code"] == "validation_error"
+    assert error["details"]["fields"] == [{"field": "prompt_ref", "message": "unknown prompt"}]
 
 
 async def test_refusals_answer_before_any_job_starts(api, client, customer):

@@ -9,23 +9,12 @@ import time
 
 import httpx
 import pytest
-from fastapi import FastAPI, Request
+from fastapi import Request
 from fastapi.responses import JSONResponse
 
-from gateway.app import create_app
+from tests.helpers.gateway import BASE, Recorder, gateway_for, json_answer
 from tests.helpers.platform import ADMIN_KEY, free_port, wait_for_job
 from tests.helpers.runners import Served, new_repo, set_job_seconds
-
-BASE = 0.2  # backoff base in these tests: gaps of 0.2 s, 0.4 s, 0.8 s
-
-
-def gateway_for(settings, upstream_url: str, **overrides):
-    values = {
-        "gateway_upstream_url": upstream_url,
-        "gateway_retry_base_seconds": BASE,
-        **overrides,
-    }
-    return Served(create_app(settings.model_copy(update=values)))
 
 
 @pytest.fixture
@@ -35,23 +24,6 @@ async def gateway(api, api_server, settings):
             base_url=served.url, headers={"X-API-Key": ADMIN_KEY}, timeout=60
         ) as http:
             yield http
-
-
-class Recorder:
-    """A fake upstream that notes when each request came and answers what the test says."""
-
-    def __init__(self, answer) -> None:
-        self.times: list[float] = []
-        self.requests: list[dict] = []
-        self.app = FastAPI()
-
-        @self.app.api_route("/{path:path}", methods=["GET", "POST", "DELETE"])
-        async def anything(request: Request, path: str):
-            self.times.append(time.monotonic())
-            self.requests.append(
-                {"path": path, "headers": dict(request.headers), "body": await request.body()}
-            )
-            return await answer(request, len(self.times))
 
 
 def gaps(times: list[float]) -> list[float]:
@@ -67,7 +39,7 @@ async def test_gateway_creates_runners_in_the_seed_envelope_and_they_finish(
         json={"scope": "repo", "scope_name": repo, "labels": ["linux"], "count": 2},
         headers={"X-Request-ID": "req-from-client-1"},
     )
-    assert answer.status_code == 202, answer.text
+    assert answer.status_code == 200, answer.text
     body = answer.json()
     assert set(body) == {"status", "data", "message", "timestamp"}
     assert body["status"] == "success" and body["message"] == "Creados 2 runners exitosamente"
@@ -107,17 +79,13 @@ async def test_gateway_creates_runners_in_the_seed_envelope_and_they_finish(
     ],
 )
 async def test_invalid_requests_are_refused_before_forwarding(settings, body, message):
-    recorder = Recorder(lambda request, n: _json(202, {"runners": []}))
+    recorder = Recorder(lambda request, n: json_answer(202, {"runners": []}))
     with Served(recorder.app) as upstream, gateway_for(settings, upstream.url) as served:
         answer = httpx.post(f"{served.url}/api/v1/runners", json=body)
     assert answer.status_code == 400
     assert answer.json()["status"] == "error" and answer.json()["message"] == message
     assert answer.json()["data"] is None
     assert recorder.requests == []
-
-
-async def _json(status: int, body) -> JSONResponse:
-    return JSONResponse(body, status_code=status)
 
 
 async def test_platform_errors_keep_their_status_in_the_envelope(gateway):
@@ -135,7 +103,7 @@ async def test_platform_errors_keep_their_status_in_the_envelope(gateway):
 
 async def test_upstream_down_answers_503_after_exactly_three_retries_with_doubling_gaps(settings):
     async def unavailable(request, n):
-        return await _json(503, {"error": {"code": "unavailable", "message": "down"}})
+        return await json_answer(503, {"error": {"code": "unavailable", "message": "down"}})
 
     recorder = Recorder(unavailable)
     with Served(recorder.app) as upstream, gateway_for(settings, upstream.url) as served:
@@ -162,7 +130,7 @@ async def test_unreachable_upstream_answers_503_after_the_backoff(settings):
 async def test_a_slow_upstream_answers_504(settings):
     async def slow(request, n):
         await asyncio.sleep(3)
-        return await _json(200, [])
+        return await json_answer(200, [])
 
     recorder = Recorder(slow)
     with (
@@ -194,7 +162,7 @@ async def test_a_post_retried_by_the_gateway_creates_its_runners_once(
             )
         seen.append(forwarded.json())
         if n == 1:
-            return await _json(502, {"error": {"code": "upstream_error", "message": "lost"}})
+            return await json_answer(502, {"error": {"code": "upstream_error", "message": "lost"}})
         return JSONResponse(forwarded.json(), status_code=forwarded.status_code)
 
     recorder = Recorder(lossy)
@@ -206,7 +174,7 @@ async def test_a_post_retried_by_the_gateway_creates_its_runners_once(
             headers={"X-API-Key": ADMIN_KEY},
             timeout=30,
         )
-    assert answer.status_code == 202, answer.text
+    assert answer.status_code == 200, answer.text
     assert len(recorder.requests) == 2
     keys = {r["headers"]["idempotency-key"] for r in recorder.requests}
     assert len(keys) == 1 and keys.pop().startswith("gw-")
@@ -237,7 +205,7 @@ async def test_health_reports_degraded_when_the_upstream_is_unreachable(settings
 
 
 async def test_the_gateway_sends_its_user_agent_and_a_request_id_upstream(settings):
-    recorder = Recorder(lambda request, n: _json(200, []))
+    recorder = Recorder(lambda request, n: json_answer(200, []))
     with Served(recorder.app) as upstream, gateway_for(settings, upstream.url) as served:
         answer = httpx.get(f"{served.url}/api/v1/runners", headers={"X-API-Key": "k"})
     headers = recorder.requests[0]["headers"]
@@ -257,7 +225,7 @@ async def test_sigterm_lets_an_in_flight_request_finish(settings):
 
     async def slow(request, n):
         await asyncio.sleep(1.5)
-        return await _json(200, [{"runner_id": "runner-slow"}])
+        return await json_answer(200, [{"runner_id": "runner-slow"}])
 
     recorder = Recorder(slow)
     port = free_port()
@@ -302,7 +270,7 @@ async def test_sigterm_lets_an_in_flight_request_finish(settings):
 
 
 async def test_loopback_health_checks_are_not_logged_but_requests_are(settings, capfd):
-    recorder = Recorder(lambda request, n: _json(200, []))
+    recorder = Recorder(lambda request, n: json_answer(200, []))
     with Served(recorder.app) as upstream, gateway_for(settings, upstream.url) as served:
         capfd.readouterr()
         httpx.get(f"{served.url}/healthz")
@@ -314,7 +282,7 @@ async def test_loopback_health_checks_are_not_logged_but_requests_are(settings, 
 
 
 async def test_cors_origins_come_from_settings_and_docs_work_offline(settings):
-    recorder = Recorder(lambda request, n: _json(200, []))
+    recorder = Recorder(lambda request, n: json_answer(200, []))
     allowed = "https://console.example.com"
     with (
         Served(recorder.app) as upstream,

@@ -14,7 +14,7 @@ from api.cloud import call_cloud
 from api.errors import ApiError, not_found
 from api.logic.provisioning.litellm_calls import call_litellm
 from api.logic.provisioning.service_views import runtime_status
-from api.schemas.provisioning.agents import AgentResponse, PromptInfo, PromptList
+from api.schemas.provisioning.agents import AgentResponse, PromptInfo
 from contracts.provisioning.agents import AGENT_LABEL, agent_secret_name, agent_service_name
 from core.settings import Settings
 from providers.google.cloud_run import CloudRunServices
@@ -42,7 +42,11 @@ def service_name_for(owner: Customer, agent_name: str) -> str:
         raise ApiError(
             400,
             f"the service name {name!r} would exceed Cloud Run's {MAX_SERVICE_NAME} characters",
-            details={"fields": {"agent_name": "too long for this customer's prefix"}},
+            details={
+                "fields": [
+                    {"field": "agent_name", "message": "too long for this customer's prefix"}
+                ]
+            },
         )
     return name
 
@@ -55,19 +59,18 @@ async def refuse_existing_service(settings: Settings, name: str, region: str) ->
         raise ApiError(409, f"service {name} already exists", details={"service_name": name})
 
 
-async def prompts(settings: Settings) -> PromptList:
+async def prompts(settings: Settings) -> list[PromptInfo]:
     found = await call_litellm("listing LiteLLM prompts", litellm_admin(settings).list_prompts)
-    items = [PromptInfo(**vars(p)) for p in found]
-    return PromptList(prompts=items, total=len(items))
+    return [PromptInfo(**vars(p)) for p in found]
 
 
 async def require_prompt(settings: Settings, prompt_ref: str) -> None:
     known = await prompts(settings)
-    if not any(p.prompt_id == prompt_ref for p in known.prompts):
+    if not any(p.prompt_id == prompt_ref for p in known):
         raise ApiError(
             400,
             f"prompt {prompt_ref!r} does not exist in LiteLLM (see GET /api/v1/agents/prompts)",
-            details={"fields": {"prompt_ref": "unknown prompt"}},
+            details={"fields": [{"field": "prompt_ref", "message": "unknown prompt"}]},
         )
 
 

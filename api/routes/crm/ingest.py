@@ -23,6 +23,7 @@ from api.http import JsonRouter
 from api.logic.crm import ingest as logic
 from api.logic.crm.rate_limit import limiter_for
 from api.schemas.crm.ingest import IngestPayload, IngestResponse
+from api.schemas.fields import HeaderKey
 
 router = JsonRouter(prefix="/api/v1/ingest", tags=["crm ingest"], responses=answers(503))
 
@@ -41,7 +42,7 @@ async def ingest(
     request: Request,
     db: DbDep,
     settings: SettingsDep,
-    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
+    idempotency_key: Annotated[HeaderKey | None, Header(alias="Idempotency-Key")] = None,
 ) -> dict[str, Any]:
     """Stores the payload as a record and a lead of the account; answers after the commit."""
     await limiter_for(request, settings).check(account_api_key)

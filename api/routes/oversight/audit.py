@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import Query
@@ -13,6 +12,7 @@ from api.errors import answers
 from api.http import JsonRouter
 from api.logic.oversight import reads
 from api.schemas.oversight.audit import AuditPage
+from api.schemas.types import RequestDateTime
 
 router = JsonRouter(prefix="/api/v1/audit", tags=["audit"], responses=answers(401, 403))
 
@@ -31,10 +31,11 @@ async def list_audit_events(
         ),
     ] = None,
     since: Annotated[
-        datetime | None, Query(alias="from", description="Calls at or after this time (UTC).")
+        RequestDateTime | None,
+        Query(alias="from", description="Calls at or after this time (RFC 3339)."),
     ] = None,
     until: Annotated[
-        datetime | None, Query(alias="to", description="Calls before this time (UTC).")
+        RequestDateTime | None, Query(alias="to", description="Calls before this time (RFC 3339).")
     ] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: Annotated[

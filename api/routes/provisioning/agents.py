@@ -13,7 +13,7 @@ from api.http import JsonRouter
 from api.logic.provisioning import agents as logic
 from api.routes.provisioning.params import IdempotencyKey, RegionQuery, ServiceNamePath
 from api.schemas.jobs import JobResponse
-from api.schemas.provisioning.agents import AgentDeployRequest, AgentResponse, PromptList
+from api.schemas.provisioning.agents import AgentDeployRequest, AgentResponse, PromptInfo
 from contracts.jobs import CUSTOMER_LABEL, SERVICE_LABEL, JobSubject
 from contracts.provisioning.agents import DeployAgentInput, RetireAgentInput
 from contracts.provisioning.names import Operations, Workflows
@@ -74,9 +74,11 @@ async def deploy_agent(
     )
 
 
-@router.get("/prompts", response_model=PromptList)
-async def list_prompts(_: Reader, settings: SettingsDep) -> PromptList:
-    """The prompts LiteLLM serves (`/prompts/list`): valid `prompt_ref` values for a deploy."""
+@router.get("/prompts", response_model=list[PromptInfo])
+async def list_prompts(_: Reader, settings: SettingsDep) -> list[PromptInfo]:
+    """The prompts LiteLLM serves (`/prompts/list`): valid `prompt_ref` values for a deploy. A bare
+    array, as seed 000 §4.2 answers it: LiteLLM's list is short and has no pages, so there is no
+    total or cursor to carry."""
     return await logic.prompts(settings)
 
 

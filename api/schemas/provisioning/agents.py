@@ -8,6 +8,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from api.schemas.base import FromString, RequestModel
+from api.schemas.fields import ImageRef
 from api.schemas.provisioning.services import REGION_PATTERN
 from api.schemas.types import UtcDateTime
 from contracts.provisioning.agents import AGENT_NAME_PATTERN
@@ -35,7 +36,7 @@ class AgentDeployRequest(RequestModel):
         "`{customer prefix}-{agent_name}`.",
     )
     prompt_ref: str = Field(min_length=1, max_length=255, description="A prompt id in LiteLLM.")
-    image: str = Field(min_length=1, max_length=cloud_run.MAX_IMAGE_LENGTH)
+    image: ImageRef
     default_model: str = Field(min_length=1, max_length=255, examples=["gpt-4o"])
     agent_role: str | None = Field(
         default=None, min_length=1, max_length=255, description="AGENT_ROLE; the name if unset."
@@ -97,8 +98,3 @@ class PromptInfo(BaseModel):
     prompt_type: str | None = None
     created_at: UtcDateTime | None = None
     updated_at: UtcDateTime | None = None
-
-
-class PromptList(BaseModel):
-    prompts: list[PromptInfo]
-    total: int

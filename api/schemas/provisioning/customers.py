@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from api.schemas.base import RequestModel
+from api.schemas.fields import DisplayName
 from api.schemas.jobs import JobResponse
 from api.schemas.types import UtcDateTime
 from contracts.provisioning.customers import PREFIX_PATTERN
@@ -17,7 +18,7 @@ from providers.google.secret_manager import SECRET_NAME_PATTERN
 # A pragmatic address check (one @, a dotted domain, no spaces); the mailbox is the customer's.
 EMAIL_PATTERN = r"^[^@\s]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$"
 Email = Annotated[str, StringConstraints(pattern=EMAIL_PATTERN, max_length=254)]
-Name = Annotated[str, StringConstraints(min_length=1, max_length=255, strip_whitespace=True)]
+Name = DisplayName
 # The reference fields of §3.7: each the shape of what it names in its outside system, so a value
 # that could not be such a name (a path, a script, a non-https URL) is a 400 before anything reads it.
 SecretRef = Annotated[str, StringConstraints(pattern=SECRET_NAME_PATTERN, max_length=255)]

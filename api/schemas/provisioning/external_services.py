@@ -31,6 +31,7 @@ from pydantic import (
 )
 
 from api.schemas.base import FromString, RequestModel
+from api.schemas.fields import HttpLink, ServiceUrl
 from api.schemas.types import UtcDateTime
 from api.schemas.url_credentials import carries_credential
 from contracts.limits import MAX_FIELD_JSON_BYTES, check_json_size
@@ -134,8 +135,8 @@ class ExternalServiceCreate(RequestModel):
     type: Annotated[ExternalServiceType, FromString] = Field(
         description="Service type (case-insensitive)."
     )
-    url: str | None = Field(default=None, max_length=MAX_URL_LENGTH, description=_URL_DESCRIPTION)
-    cloud_console: str | None = Field(default=None, max_length=MAX_URL_LENGTH)
+    url: ServiceUrl | None = Field(default=None, description=_URL_DESCRIPTION)
+    cloud_console: HttpLink | None = None
     metadata: dict[str, Any] = Field(default_factory=dict)
     secret_refs: SecretRefs = Field(default_factory=dict, description=_SECRET_REFS_DESCRIPTION)
     active: bool = True
@@ -161,8 +162,8 @@ class ExternalServiceUpdate(RequestModel):
         },
     )
 
-    cloud_console: str | None = Field(default=None, max_length=MAX_URL_LENGTH)
-    url: str | None = Field(default=None, max_length=MAX_URL_LENGTH, description=_URL_DESCRIPTION)
+    cloud_console: HttpLink | None = None
+    url: ServiceUrl | None = Field(default=None, description=_URL_DESCRIPTION)
     metadata: dict[str, Any] = Field(default_factory=dict)
     secret_refs: SecretRefs = Field(default_factory=dict, description=_SECRET_REFS_DESCRIPTION)
     active: bool = True

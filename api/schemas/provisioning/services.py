@@ -8,6 +8,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from api.schemas.base import RequestModel
+from api.schemas.fields import ImageRef, ServiceAccountEmail
 from api.schemas.types import UtcDateTime
 from contracts.provisioning.services import ServiceSpec
 from providers.google import cloud_run_rules as cloud_run
@@ -46,6 +47,8 @@ class _CloudRunRequest(RequestModel, ServiceSpec):
         pattern=REGION_PATTERN,
         description="A Cloud Run region; default from settings.",
     )
+    image: ImageRef | None = None
+    service_account: ServiceAccountEmail | None = None
 
     check_image = field_validator("image")(_optional(cloud_run.check_image))
     check_cpu = field_validator("cpu")(_optional(cloud_run.check_cpu))
@@ -84,7 +87,7 @@ class _CloudRunRequest(RequestModel, ServiceSpec):
 class ServiceDeployRequest(_CloudRunRequest):
     model_config = ConfigDict(json_schema_extra={"examples": [_EXAMPLE]})
 
-    image: str = Field(min_length=1, max_length=cloud_run.MAX_IMAGE_LENGTH)
+    image: ImageRef
     customer: str | None = Field(default=None, pattern=r"^[a-z][a-z0-9]{1,31}$")
 
     def spec(self) -> ServiceSpec:
