@@ -50,7 +50,8 @@ class LocalCloud:
         lro_delay: float = 0.2,
         host: str = "127.0.0.1",
         build_seconds: float = 1.0,
-        timeout: float = 20.0,
+        # Generous: the parallel suite starts one per test process at once on two cores.
+        timeout: float = 120.0,
     ) -> LocalCloud:
         data_dir = Path(data_dir).resolve()
         data_dir.mkdir(parents=True, exist_ok=True)

@@ -90,7 +90,8 @@ class ApiServer:
 
     def __enter__(self) -> ApiServer:
         self.thread.start()
-        deadline = time.monotonic() + 30
+        # Generous: the parallel suite starts several platforms at once on two cores.
+        deadline = time.monotonic() + 120
         while not self.server.started:
             if time.monotonic() > deadline or not self.thread.is_alive():
                 raise RuntimeError("API server did not start")

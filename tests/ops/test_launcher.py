@@ -78,7 +78,7 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Launched]:
             preexec_fn=_ignore_sigint,
         )
     api = f"http://127.0.0.1:{api_port}"
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 180
     while "Ctrl-C stops everything" not in output.read_text():
         assert proc.poll() is None, output.read_text()
         assert time.monotonic() < deadline, output.read_text()
