@@ -10,8 +10,12 @@ from typing import Any
 import structlog
 from temporalio.api.common.v1 import WorkflowExecution
 from temporalio.api.workflowservice.v1 import GetWorkflowExecutionHistoryRequest
+from temporalio.client import (
+    WorkflowExecutionDescription,
+    WorkflowUpdateFailedError,
+    WorkflowUpdateRPCTimeoutOrCancelledError,
+)
 from temporalio.client import WorkflowExecutionStatus as Status
-from temporalio.client import WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -37,6 +41,7 @@ from contracts.jobs import (
     JobControl,
     JobSubject,
 )
+from contracts.resource_lock import HAND_OVER_UPDATE, HandOver, lock_id
 from temporal import search_attributes as sa
 
 log = structlog.get_logger(__name__)
@@ -111,7 +116,7 @@ async def force_cancel(
     if description.status == Status.TERMINATED and not await jobs.exists(cleanup_job_id(job_id)):
         # Terminated, by an earlier force-cancel whose cleanup did not start (the API went away
         # in between) or by hand: the cleanup is what is left to do.
-        return await _clean_up_after(jobs, job_id, caller, "was already terminated")
+        return await _clean_up_after(jobs, description, caller, "was already terminated")
     if description.status != Status.RUNNING:
         raise ApiError(409, f"job {job_id} has already ended", details={"job_id": job_id})
     if not description.raw_description.workflow_extended_info.cancel_requested:
@@ -138,31 +143,52 @@ async def force_cancel(
             },
         )
     reason = "force-cancelled" + (f": {comment}" if comment else "")
-    handle = jobs.client.get_workflow_handle(job_id, run_id=description.run_id)
-    try:
-        await handle.terminate(reason=reason)
-    except RPCError as error:
-        if error.status != RPCStatusCode.NOT_FOUND:
-            raise
-        raise ApiError(409, f"job {job_id} has already ended", details={"job_id": job_id}) from None
-    return await _clean_up_after(jobs, job_id, caller, "terminated")
+    return await _clean_up_after(jobs, description, caller, "terminated", terminate=reason)
 
 
 async def _clean_up_after(
-    jobs: JobEngine, job_id: str, caller: Principal, what: str
+    jobs: JobEngine,
+    description: WorkflowExecutionDescription,
+    caller: Principal,
+    what: str,
+    terminate: str | None = None,
 ) -> JobControlResponse:
+    """Starts the cleanup job, hands it the terminated job's turn on its subject, then (when
+    `terminate` gives the reason) terminates the job: in this order, so the lock never sees the
+    job gone before its successor is known, and no job queued on the subject runs before the
+    cleanup has ended. The children are read before the terminate: a job stuck in its
+    compensation for the whole cool-off starts none in between."""
+    job_id = description.id
+    subject = JobSubject.from_key(description.typed_search_attributes.get(sa.SUBJECT))
     children = await history.child_job_ids(jobs.client, job_id, None)
     cleanup = await jobs.start(
         CLEANUP_WORKFLOW,
-        JobCleanupInput(job_id=job_id, child_job_ids=children, steps=jobs.cleanup_steps),
+        JobCleanupInput(
+            job_id=job_id, child_job_ids=children, steps=jobs.cleanup_steps, subject=subject
+        ),
         operation=CLEANUP_OPERATION,
-        subject=None,
+        subject=subject,
         caller=caller,
         labels={CLEANUP_OF_LABEL: job_id},
         idempotency_key=None,
         body=None,
         job_id=cleanup_job_id(job_id),
     )
+    if subject is not None:
+        await _hand_over_turn(jobs, subject, job_id, cleanup.job_id)
+    if terminate is not None:
+        handle = jobs.client.get_workflow_handle(job_id, run_id=description.run_id)
+        try:
+            await handle.terminate(reason=terminate)
+        except RPCError as error:
+            if error.status != RPCStatusCode.NOT_FOUND:
+                raise
+            # It ended by itself (its compensation finished) since it was read: nothing is left
+            # to clean up, and the cleanup must not touch what it made.
+            await _stop_cleanup(jobs, cleanup.job_id)
+            raise ApiError(
+                409, f"job {job_id} has already ended", details={"job_id": job_id}
+            ) from None
     log.info("job force-cancelled", job_id=job_id, cleanup_job_id=cleanup.job_id)
     return JobControlResponse(
         job_id=job_id,
@@ -170,6 +196,34 @@ async def _clean_up_after(
         message=f"{what}; cleanup job {cleanup.job_id} removes what it owned",
         cleanup_job_id=cleanup.job_id,
     )
+
+
+async def _hand_over_turn(
+    jobs: JobEngine, subject: JobSubject, job_id: str, successor: str
+) -> None:
+    """The job's turn goes to its cleanup when it ends. No lock running (the job never took a turn,
+    or the lock already dropped it): the cleanup asks for a turn like any job."""
+    lock = jobs.client.get_workflow_handle(lock_id(subject.key))
+    try:
+        await lock.execute_update(
+            HAND_OVER_UPDATE,
+            HandOver(job_id=job_id, successor=successor),
+            result_type=bool,
+            rpc_timeout=_UPDATE_TIMEOUT,
+        )
+    except RPCError as error:
+        if error.status != RPCStatusCode.NOT_FOUND:
+            raise
+
+
+async def _stop_cleanup(jobs: JobEngine, cleanup_id: str) -> None:
+    try:
+        await jobs.client.get_workflow_handle(cleanup_id).terminate(
+            reason="the job it was to clean up after ended by itself"
+        )
+    except RPCError as error:
+        if error.status != RPCStatusCode.NOT_FOUND:
+            raise
 
 
 async def _update(jobs: JobEngine, job_id: str, name: str, comment: str | None) -> None:

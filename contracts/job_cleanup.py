@@ -11,6 +11,7 @@ from datetime import timedelta
 
 from pydantic import BaseModel, Field
 
+from contracts.jobs import JobSubject
 from contracts.timeouts import JobTimeouts
 
 CLEANUP_WORKFLOW = "CleanupAfterTerminate"
@@ -29,6 +30,10 @@ class JobCleanupInput(BaseModel):
     child_job_ids: list[str] = Field(default_factory=list)
     # The registered cleanup steps (activity names), run one after the other.
     steps: list[str] = Field(default_factory=list)
+    # The terminated job's subject (`service:hello`): the cleanup runs in its turn (handed over by
+    # the terminated job, see contracts/resource_lock.py), so no job queued on that subject runs
+    # before the cleanup has ended. None for a job without one, and for cleanups started before.
+    subject: JobSubject | None = None
 
 
 class JobCleanupResult(BaseModel):

@@ -14,6 +14,9 @@ ACQUIRE_SIGNAL = "acquire"
 # The same request as an Update: the answer is the job's place at once (see workflows/resource_lock.py).
 ACQUIRE_UPDATE = "acquire_turn"
 RELEASE_SIGNAL = "release"
+# A job that will end without giving its turn back (terminated by a force-cancel) hands it to the
+# job that cleans up after it, so nobody queued behind runs before that cleanup.
+HAND_OVER_UPDATE = "hand_over_turn"
 TURN_SIGNAL = "lock_turn"
 LOCK_STATE_QUERY = "lock_state"
 # Jobs recorded before serialization replay without it.
@@ -46,6 +49,13 @@ class TurnRequest(BaseModel):
     job_id: str
 
 
+class HandOver(BaseModel):
+    """`job_id`'s turn goes to `successor` when `job_id` ends, ahead of every job queued."""
+
+    job_id: str
+    successor: str
+
+
 class Turn(BaseModel):
     """What the lock tells a job: the jobs ahead of it, holder first; none means it is its turn."""
 
@@ -65,3 +75,5 @@ class LockState(BaseModel):
     queue: list[str] = Field(default_factory=list)
     # What each job was last told, so a job hears only about changes.
     told: dict[str, list[str]] = Field(default_factory=dict)
+    # Holding or queued job -> the job that takes its place when it ends (see HandOver).
+    successors: dict[str, str] = Field(default_factory=dict)

@@ -21,6 +21,7 @@ with workflow.unsafe.imports_passed_through():
     from contracts.jobs import ALERT_LABEL, COMPENSATION_FAILED, CompensationEntry
 
 from workflows.job import TrackedJob
+from workflows.resource_lock import SubjectTurn
 from workflows.saga import failure_message
 from workflows.steps import step
 from workflows.tracking import JobTracker
@@ -28,18 +29,31 @@ from workflows.tracking import JobTracker
 # One system's cleanup: listing and deleting what carries the job's id (a Cloud Run delete is a
 # long-running operation of minutes).
 _CLEANUP_STEP = timedelta(minutes=10)
+# Cleanups recorded before they took the subject's turn replay without it.
+CLEANUP_TURN_PATCH = "cleanup-takes-the-subjects-turn"
 
 
 @workflow.defn(name=CLEANUP_WORKFLOW)
 class CleanupAfterTerminate(TrackedJob):
     @workflow.init
     def __init__(self, inp: JobCleanupInput) -> None:
-        # No subject: the terminated job's turn is given back by the lock itself, and this job
-        # removes only what carries the terminated job's id.
-        self.tracker = JobTracker(CLEANUP_OPERATION, None, {CLEANUP_OF_LABEL: inp.job_id})
+        # The terminated job's subject: its turn is handed over to this job (the API does it before
+        # the terminate), so the next job queued on it waits for the cleanup.
+        self.tracker = JobTracker(CLEANUP_OPERATION, inp.subject, {CLEANUP_OF_LABEL: inp.job_id})
 
     @workflow.run
     async def run(self, inp: JobCleanupInput) -> dict[str, Any]:
+        if inp.subject is not None and workflow.patched(CLEANUP_TURN_PATCH):
+            self._turn = SubjectTurn(self.tracker, inp.subject)
+            await self._turn.wait()
+        try:
+            return await self._clean_up(inp)
+        finally:
+            # Also when a step failed: what is left is reported and alerted, not retried here.
+            if self._turn is not None:
+                await self._turn.give_back()
+
+    async def _clean_up(self, inp: JobCleanupInput) -> dict[str, Any]:
         track = self.tracker
         removed: list[str] = []
         # The job's own first: a system's step for it may look across what its children made (an

@@ -39,10 +39,12 @@ with workflow.unsafe.imports_passed_through():
     from contracts.resource_lock import (
         ACQUIRE_SIGNAL,
         ACQUIRE_UPDATE,
+        HAND_OVER_UPDATE,
         LOCK_STATE_QUERY,
         LOCK_WORKFLOW,
         RELEASE_SIGNAL,
         TURN_SIGNAL,
+        HandOver,
         JobRef,
         LockState,
         LockSteps,
@@ -71,7 +73,7 @@ class ResourceLock:
 
     @workflow.signal(name=ACQUIRE_SIGNAL)
     def acquire(self, ref: JobRef) -> None:
-        if ref.job_id != self.state.holder and ref.job_id not in self.state.queue:
+        if ref.job_id not in self._line():
             self.state.queue.append(ref.job_id)
             self._promote()
         else:
@@ -85,6 +87,20 @@ class ResourceLock:
         behind = self._places().get(ref.job_id, [])
         self.state.told[ref.job_id] = behind
         return Turn(queued_behind=behind)
+
+    @workflow.update(name=HAND_OVER_UPDATE)
+    def hand_over(self, hand_over: HandOver) -> bool:
+        """The successor takes the job's place when the job ends (before anyone queued behind it).
+        False when the job neither holds nor waits (it has ended and was dropped): the successor
+        then asks for a turn like any job."""
+        state = self.state
+        if hand_over.job_id != state.holder and hand_over.job_id not in state.queue:
+            return False
+        if hand_over.successor in state.queue:
+            # It asked before the hand-over reached the lock.
+            state.queue.remove(hand_over.successor)
+        state.successors[hand_over.job_id] = hand_over.successor
+        return True
 
     @workflow.signal(name=RELEASE_SIGNAL)
     def release(self, ref: JobRef) -> None:
@@ -119,26 +135,44 @@ class ResourceLock:
                     self._drop(self.state.holder)
 
     def _drop(self, job_id: str | None) -> None:
-        if self.state.holder == job_id:
-            self.state.holder = None
-        elif job_id in self.state.queue:
-            self.state.queue.remove(job_id)
-        self.state.told.pop(job_id or "", None)
+        state = self.state
+        successor = state.successors.pop(job_id or "", None)
+        # A successor that ended before its turn came gives up its place too.
+        for job, heir in list(state.successors.items()):
+            if heir == job_id:
+                del state.successors[job]
+        if state.holder == job_id:
+            state.holder = successor
+        elif job_id in state.queue:
+            position = state.queue.index(job_id)
+            if successor is None:
+                del state.queue[position]
+            else:
+                state.queue[position] = successor
+        state.told.pop(job_id or "", None)
         self._promote()
 
     def _promote(self) -> None:
         if self.state.holder is None and self.state.queue:
             self.state.holder = self.state.queue.pop(0)
 
+    def _line(self) -> list[str]:
+        """Every job holding or waiting, in turn order: the holder, then the queue, each job that
+        handed its turn over followed by its successor."""
+        state = self.state
+        line: list[str] = []
+        if state.holder is None:
+            return line
+        for job_id in [state.holder, *state.queue]:
+            line.append(job_id)
+            if job_id in state.successors:
+                line.append(state.successors[job_id])
+        return line
+
     def _places(self) -> dict[str, list[str]]:
         """Each job holding or waiting: the jobs ahead of it, holder first."""
-        state = self.state
-        if state.holder is None:
-            return {}
-        places = {state.holder: []}
-        for position, job_id in enumerate(state.queue):
-            places[job_id] = [state.holder, *state.queue[:position]]
-        return places
+        line = self._line()
+        return {job_id: line[:position] for position, job_id in enumerate(line)}
 
     def _news(self) -> dict[str, list[str]]:
         """Who must hear what: each job its place, when that changed since it was told."""
@@ -151,7 +185,7 @@ class ResourceLock:
                 *(self._tell(job, behind) for job, behind in news.items())
             )
             for (job_id, behind), ok in zip(news.items(), reached, strict=True):
-                if job_id != self.state.holder and job_id not in self.state.queue:
+                if job_id not in self._line():
                     continue  # released while it was being told
                 if ok:
                     self.state.told[job_id] = behind

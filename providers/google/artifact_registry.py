@@ -42,6 +42,10 @@ class ArtifactRegistry:
             retry=None,
         )
 
+    def list(self, region: str) -> list[ar.Repository]:
+        parent = location_path(self.settings, region)
+        return list(self.client.list_repositories(parent=parent, retry=None))
+
     def delete(self, repository_id: str, region: str) -> Operation | None:
         try:
             return self.client.delete_repository(name=self.path(repository_id, region), retry=None)

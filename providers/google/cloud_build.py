@@ -140,6 +140,10 @@ class CloudBuild:
         except gexc.NotFound:
             return None
 
+    def list_triggers(self, region: str) -> list[cb1.BuildTrigger]:
+        request = {"project_id": self.settings.gcp_project, "parent": self.location(region)}
+        return list(self.builds.list_build_triggers(request=request, retry=None))
+
     def create_trigger(self, trigger: cb1.BuildTrigger, region: str) -> cb1.BuildTrigger:
         return self.builds.create_build_trigger(
             parent=self.location(region), trigger=trigger, retry=None
