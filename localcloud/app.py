@@ -10,6 +10,7 @@ from pathlib import Path
 from types import ModuleType
 
 from fastapi import FastAPI, Request, Response
+from starlette.requests import ClientDisconnect
 
 from localcloud import apis, control, git_repos
 from localcloud.errors import install_error_handlers
@@ -52,7 +53,17 @@ def create_app(
     async def faults_then_settle(request: Request, call_next) -> Response:
         target = request_target(request.url.path, request.url.query)
         app.state.requests.record(request.method, target)
-        applied = app.state.faults.apply(request.method, target)
+        faults = app.state.faults
+        body = None
+        # Read only while a fault matches on bodies: git pushes stream large ones.
+        if faults.wants_body():
+            try:
+                body = (await request.body()).decode("utf-8", "replace")
+            except ClientDisconnect:
+                # Out here the app's handler for it (localcloud.errors) is not reached.
+                return Response(status_code=499)
+        request.state.body_for_faults = body
+        applied = faults.apply(request.method, target, body)
         if applied.latency_ms:
             await asyncio.sleep(applied.latency_ms / 1000)
         if applied.error is not None:

@@ -5,6 +5,9 @@ uses: `method` (if set) equals its HTTP method and `path_contains` (if set) is a
 path with the query. Control-plane paths (`/_localcloud/...`) never match. The local cloud is
 shared by every test of a session: a test scopes its faults to its own job by a name only that job
 uses (`path_contains=f"serviceId={name}"`), and reads how many requests each fault hit (`fired`).
+A create that names its resource only in its body (a LiteLLM key's alias, a Jira project's key) is
+picked by `body_contains` as well: a substring of the request body (read as UTF-8, only while a
+fault asks for it).
 
 - `fail_next: N > 0` with `code` (HTTP status, google.rpc number or status name; default 503):
   the next N matching requests wait `latency_ms`, then answer that error. With `code: null` or 0
@@ -36,7 +39,7 @@ from localcloud.errors import (
     not_found,
     status_for_code,
 )
-from localcloud.request_match import is_control_plane, matches
+from localcloud.request_match import is_control_plane, matches, request_target
 
 _ids = itertools.count(1)
 _FIELDS = {
@@ -47,6 +50,7 @@ _FIELDS = {
     "latency_ms",
     "operation_error",
     "message",
+    "body_contains",
 }
 
 
@@ -62,13 +66,16 @@ class Fault:
     message: str
     # Requests (or new long-running operations) this fault applied to.
     fired: int = 0
+    body_contains: str | None = None
 
     @property
     def persistent(self) -> bool:
         return self.remaining == 0 and self.operation_error is None
 
-    def matches(self, method: str, target: str) -> bool:
-        return matches(method, target, self.method, self.path_contains)
+    def matches(self, method: str, target: str, body: str | None) -> bool:
+        if not matches(method, target, self.method, self.path_contains):
+            return False
+        return not self.body_contains or (body is not None and self.body_contains in body)
 
     def describe(self) -> dict[str, Any]:
         data = asdict(self)
@@ -117,15 +124,20 @@ class FaultRegistry:
         with self._lock:
             return [f.describe() for f in self._faults]
 
-    def apply(self, method: str, target: str) -> Applied:
-        """Consume the request faults matching this request (path with query) and say what to do
-        to it."""
+    def wants_body(self) -> bool:
+        """Whether an active fault matches on the body: only then is a request's body read."""
+        with self._lock:
+            return any(fault.body_contains for fault in self._faults)
+
+    def apply(self, method: str, target: str, body: str | None = None) -> Applied:
+        """Consume the request faults matching this request (path with query, and its body when
+        read) and say what to do to it."""
         if is_control_plane(target):
             return Applied()
         applied = Applied()
         with self._lock:
             for fault in list(self._faults):
-                if fault.operation_error is not None or not fault.matches(method, target):
+                if fault.operation_error is not None or not fault.matches(method, target, body):
                     continue
                 applied.latency_ms += fault.latency_ms
                 if fault.persistent:
@@ -136,11 +148,14 @@ class FaultRegistry:
                 self._use(fault)
         return applied
 
-    def take_operation_error(self, method: str, target: str) -> dict[str, Any] | None:
-        """The error a new long-running operation must end with, if a fault asks for one."""
+    def take_operation_error(self, request: Any) -> dict[str, Any] | None:
+        """The error the long-running operation a request (FastAPI `Request`) creates must end
+        with, if a fault asks for one."""
+        method, target = request.method, request_target(request.url.path, request.url.query)
+        body = body_read_for_faults(request)
         with self._lock:
             for fault in self._faults:
-                if fault.operation_error is not None and fault.matches(method, target):
+                if fault.operation_error is not None and fault.matches(method, target, body):
                     self._use(fault)
                     return dict(fault.operation_error)
         return None
@@ -163,10 +178,13 @@ def _parse(spec: dict[str, Any]) -> Fault:
     latency_ms = _int(spec.get("latency_ms") or 0, "latency_ms")
     method = spec.get("method")
     path_contains = spec.get("path_contains")
+    body_contains = spec.get("body_contains")
     if method is not None and not isinstance(method, str):
         raise invalid("method must be a string or null")
     if path_contains is not None and not isinstance(path_contains, str):
         raise invalid("path_contains must be a string or null")
+    if body_contains is not None and not isinstance(body_contains, str):
+        raise invalid("body_contains must be a string or null")
     operation_error = spec.get("operation_error")
     code = spec.get("code", 503)
     status = None if code in (None, 0) else status_for_code(code)
@@ -187,6 +205,7 @@ def _parse(spec: dict[str, Any]) -> Fault:
         status=status,
         method=method.upper() if method else None,
         path_contains=path_contains or None,
+        body_contains=body_contains or None,
         latency_ms=latency_ms,
         operation_error=operation_error,
         message=str(spec.get("message") or default_message),
@@ -209,6 +228,11 @@ def _int(value: Any, field: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise invalid(f"{field} must be a non-negative integer")
     return value
+
+
+def body_read_for_faults(request: Any) -> str | None:
+    """The body the middleware read for the faults matching on it (None when none asked)."""
+    return getattr(request.state, "body_for_faults", None)
 
 
 def faults_of(request: Any) -> FaultRegistry:

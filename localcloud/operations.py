@@ -14,7 +14,6 @@ from typing import Any
 from localcloud import naming, protojson
 from localcloud.errors import not_found
 from localcloud.faults import faults_of
-from localcloud.request_match import request_target
 
 # How many finished operations to keep for GET after they are done.
 _KEEP_DONE = 500
@@ -56,9 +55,7 @@ def start_for_request(
 ) -> dict[str, Any]:
     """`start` in `api`'s document, under the request's location, after the emulator's configured
     delay, with the outcome an injected operation fault for this request decides."""
-    error = faults_of(request).take_operation_error(
-        request.method, request_target(request.url.path, request.url.query)
-    )
+    error = faults_of(request).take_operation_error(request)
     return start(
         state.document(api),
         f"projects/{project}/locations/{location}",

@@ -104,6 +104,7 @@ class LocalCloud:
         latency_ms: int = 0,
         operation_error: dict[str, Any] | None = None,
         message: str | None = None,
+        body_contains: str | None = None,
     ) -> dict[str, Any]:
         spec: dict[str, Any] = {
             "fail_next": fail_next,
@@ -116,6 +117,8 @@ class LocalCloud:
             spec["operation_error"] = operation_error
         if message is not None:
             spec["message"] = message
+        if body_contains is not None:
+            spec["body_contains"] = body_contains
         return self._call("POST", "/_localcloud/faults", spec)
 
     def fired(self, fault: dict[str, Any]) -> int:

@@ -51,7 +51,7 @@ async def test_force_cancel_waits_for_the_cooloff_then_terminates_and_cleans_up(
 ):
     name = unique_name("force")
     # The compensation's deletion hangs: the graceful cancel cannot finish.
-    localcloud.inject_fault(
+    hang = localcloud.inject_fault(
         fail_next=1, code=None, method="DELETE", path_contains=f"/services/{name}", latency_ms=15000
     )
     async with httpx.AsyncClient(
@@ -97,14 +97,15 @@ async def test_force_cancel_waits_for_the_cooloff_then_terminates_and_cleans_up(
     assert cleanup["labels"]["cleanup_of"] == job_id
     assert f"cloud run service {name}" in cleanup["result"]["removed"]
     assert await asyncio.to_thread(CloudRunServices(settings).get, name) is None
+    assert localcloud.fired(hang) == 1
 
 
 async def test_a_compensation_that_fails_is_reported_and_raises_the_alert(
     api, client, settings, clean_faults
 ):
     name = unique_name("compfail")
-    refuse_access_policy(clean_faults, name)
-    clean_faults.inject_fault(
+    refusal = refuse_access_policy(clean_faults, name)
+    refused_delete = clean_faults.inject_fault(
         fail_next=1,
         code=400,
         method="DELETE",
@@ -117,6 +118,7 @@ async def test_a_compensation_that_fails_is_reported_and_raises_the_alert(
     assert job["root_cause"]["step"] == "cloud_run.set_invokers"
     assert job["root_cause"]["message"].endswith(IAM_REFUSAL)
     assert job["root_cause"]["attempts"] == 1
+    assert (clean_faults.fired(refusal), clean_faults.fired(refused_delete)) == (1, 1)
     [entry] = job["compensation"]
     assert entry["step"] == "delete the new service" and entry["status"] == "failed"
     assert "Deletion refused by policy" in entry["error"]

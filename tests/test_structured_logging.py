@@ -27,12 +27,16 @@ async def test_every_worker_line_of_a_job_carries_its_job_id_and_no_key(
         async with platform as own:
             ok = (await deploy(own.api, unique_name("logs")))["job_id"]
             assert (await wait_for_job(own.api, ok))["status"] == "completed"
-            localcloud.inject_fault(fail_next=1, code=409, method="POST", path_contains="/services")
+            doomed = unique_name("logsfail")
+            conflict = localcloud.inject_fault(
+                fail_next=1, code=409, method="POST", path_contains=f"serviceId={doomed}"
+            )
             try:
-                failed = (await deploy(own.api, unique_name("logsfail")))["job_id"]
+                failed = (await deploy(own.api, doomed))["job_id"]
                 assert (await wait_for_job(own.api, failed))["status"] == "failed"
             finally:
                 localcloud.clear_faults()
+            assert localcloud.fired(conflict) == 1
 
     lines = [json.loads(line) for line in log_path.read_text().splitlines() if line.strip()]
     job_lines = [line for line in lines if not line.get("event", "").startswith(WORKER_LIFECYCLE)]

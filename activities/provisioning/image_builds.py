@@ -1,5 +1,6 @@
 """SetupImageBuild's steps (seed 000 §1.8): each checks before it creates, marks what it creates with
-the job id, and its undo removes only what carries that mark."""
+the job id, adopts what it finds only when it carries the platform's mark (never what was made by
+hand), and its undo removes only what carries this job's mark."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from contracts.provisioning.image_builds import (
     CREATED_BY_LABEL,
     JOB_LABEL,
     PLATFORM_MARK,
+    TRIGGER_TAG,
     BuildConfigResult,
     CheckoutResult,
     ConnectionResult,
@@ -30,6 +32,9 @@ from contracts.provisioning.image_builds import (
     TriggerInput,
     TriggerResult,
     is_platform_owned,
+    is_platform_repository,
+    is_platform_trigger,
+    job_tag,
     trigger_name,
 )
 from contracts.provisioning.names import ImageBuildSteps
@@ -127,7 +132,7 @@ class ImageBuildActivities:
                 self.registry.create_docker,
                 plan.image_name,
                 plan.region,
-                {JOB_LABEL: _job_id()},
+                {**PLATFORM_MARK, JOB_LABEL: _job_id()},
                 f"Images of {plan.github_repo}, set up by the ConneSkills platform",
             )
             return await self._wait(what, operation)
@@ -137,6 +142,12 @@ class ImageBuildActivities:
             lambda: call_google(what, self.registry.get, plan.image_name, plan.region),
             create,
         )
+        if not is_platform_repository(repository.labels):
+            raise _final(
+                f"Artifact Registry repository {plan.image_name} exists but was not made by the "
+                f"platform (no label {_mark_text()}); it is left alone",
+                "AlreadyExists",
+            )
         if repository.format_.name != "DOCKER":
             raise _final(
                 f"Artifact Registry repository {plan.image_name} exists with format "
@@ -320,7 +331,7 @@ class ImageBuildActivities:
             name=name,
             description=f"Builds {plan.image_name} on pushes to {plan.branch} (ConneSkills)",
             filename=plan.cloudbuild_path,
-            tags=["conneskills", f"job-{_job_id()}"],
+            tags=[TRIGGER_TAG, job_tag(_job_id())],
             repository_event_config=cb1.RepositoryEventConfig(
                 repository=inp.linked_repository, push=cb1.PushFilter(branch=branch)
             ),
@@ -330,6 +341,12 @@ class ImageBuildActivities:
             lambda: call_google(what, cb.get_trigger, name, plan.region),
             lambda: call_google(what, cb.create_trigger, wanted, plan.region),
         )
+        if not is_platform_trigger(trigger.tags):
+            raise _final(
+                f"Cloud Build trigger {name} exists but was not made by the platform (no tags "
+                f"{TRIGGER_TAG} and job-<job id>); it is left alone",
+                "AlreadyExists",
+            )
         event = trigger.repository_event_config
         seen = (event.repository, event.push.branch, trigger.filename)
         if seen != (inp.linked_repository, branch, plan.cloudbuild_path):
@@ -342,7 +359,7 @@ class ImageBuildActivities:
             name=trigger.name,
             id=trigger.id,
             resource_name=trigger.resource_name,
-            created=f"job-{_job_id()}" in trigger.tags,
+            created=job_tag(_job_id()) in trigger.tags,
         )
 
     @activity.defn(name=ImageBuildSteps.DELETE_TRIGGER)
@@ -350,7 +367,7 @@ class ImageBuildActivities:
         name = trigger_name(plan.image_name)
         what = f"deleting Cloud Build trigger {name}"
         trigger = await call_google(what, self.cloud_build.get_trigger, name, plan.region)
-        if trigger is None or f"job-{_job_id()}" not in trigger.tags:
+        if trigger is None or job_tag(_job_id()) not in trigger.tags:
             return False
         return await call_google(what, self.cloud_build.delete_trigger, trigger.id, plan.region)
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 from pydantic import BaseModel, Field, field_validator
 
@@ -29,6 +29,8 @@ JOB_LABEL = "job-id"
 # made one is kept for the record only (it gives that job no right to remove it).
 PLATFORM_MARK = {"managed-by": "conneskills-platform"}
 CREATED_BY_LABEL = "created-by-job"
+# A trigger has tags, not labels: the platform tags its triggers with this and `job-<job id>`.
+TRIGGER_TAG = "conneskills"
 COMMIT_TRAILER = "Conneskills-Job-Id"
 # The job labels of a setup (listings filter on them).
 IMAGE_LABEL = "image"
@@ -91,6 +93,24 @@ def is_platform_owned(marks: Mapping[str, str]) -> bool:
     by the platform before connections and links were shared, and is the platform's too."""
     owned = all(marks.get(key) == value for key, value in PLATFORM_MARK.items())
     return owned or JOB_LABEL in marks
+
+
+def is_platform_repository(labels: Mapping[str, str]) -> bool:
+    """Whether an Artifact Registry repository was made by the platform: an image's repository is
+    shared by every build of that image (its id is the image name), so any build of the image may
+    adopt it. One made before repositories carried the platform's mark has the `job-id` label."""
+    return is_platform_owned(labels)
+
+
+def job_tag(job_id: str) -> str:
+    return f"job-{job_id}"
+
+
+def is_platform_trigger(tags: Iterable[str]) -> bool:
+    """Whether a trigger was made by the platform (for an earlier build of its image, as its name
+    says): it carries the platform's tag and the tag of the job that made it."""
+    tags = list(tags)
+    return TRIGGER_TAG in tags and any(tag.startswith(job_tag("")) for tag in tags)
 
 
 def check_branch(value: str) -> str:

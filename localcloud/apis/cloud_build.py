@@ -17,7 +17,6 @@ from localcloud import build_runner, git_repos, naming, operations, paging, prot
 from localcloud.apis import artifact_registry, cloud_build_v2
 from localcloud.errors import ApiError, already_exists, invalid, not_found
 from localcloud.faults import faults_of
-from localcloud.request_match import request_target
 from localcloud.state import LocalCloudState, state_of
 
 API = "cloud_build"
@@ -267,9 +266,7 @@ async def _run_trigger(project: str, location: str, segment: str, request: Reque
         commit = source.get("commitSha") or git_repos.head(state, *owner_repo, branch)
         if commit is None:
             raise invalid(f"Couldn't read commit: branch {branch!r} not found")
-        error = faults_of(request).take_operation_error(
-            request.method, request_target(request.url.path, request.url.query)
-        )
+        error = faults_of(request).take_operation_error(request)
         record = _new_build(state, project, location, trigger, owner_repo, branch, commit, error)
         op = operations.start(
             state.document(API),

@@ -22,9 +22,10 @@ async def start_deploy(api: httpx.AsyncClient, name: str, hold: bool = False) ->
     return response.json()["job_id"]
 
 
-def refuse_access_policy(localcloud, name: str, times: int = 5) -> None:
-    """The access-policy step (after the service exists) fails for good: a Cloud Run 400."""
-    localcloud.inject_fault(
+def refuse_access_policy(localcloud, name: str, times: int = 5) -> dict:
+    """The access-policy step (after the service exists) fails for good: a Cloud Run 400. Returns
+    the fault, for `localcloud.fired`."""
+    return localcloud.inject_fault(
         fail_next=times,
         code=400,
         method="POST",

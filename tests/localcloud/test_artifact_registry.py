@@ -57,12 +57,14 @@ def test_delete_removes_the_repository(registry):
 
 
 def test_an_injected_operation_error_fails_the_create(registry, clean_faults):
-    clean_faults.inject_fault(
+    name = unique("repo")
+    quota = clean_faults.inject_fault(
         fail_next=1,
-        path_contains="/repositories",
+        path_contains=f"repositoryId={name}",
         method="POST",
         operation_error={"code": 8, "message": "quota exceeded"},
     )
-    operation = registry.create_docker(unique("repo"), "us-central1", {}, "")
+    operation = registry.create_docker(name, "us-central1", {}, "")
     with pytest.raises(exceptions.GoogleAPICallError, match="quota exceeded"):
         operation.result(polling=FAST_POLLING)
+    assert clean_faults.fired(quota) == 1

@@ -42,9 +42,13 @@ def test_client_disconnects_log_no_traceback(localcloud, clean_faults):
     # Hangs up before the whole body arrived.
     _hang_up_after(localcloud, _post(f"{CREATE}?serviceId={unique('cut')}", body[:10], 100), 0.3)
     # Hangs up while its request waits (an injected latency), body already sent.
-    localcloud.inject_fault(fail_next=1, code=None, path_contains="/services", latency_ms=600)
-    _hang_up_after(localcloud, _post(f"{CREATE}?serviceId={unique('late')}", body), 0.2)
+    late = unique("late")
+    wait = localcloud.inject_fault(
+        fail_next=1, code=None, path_contains=f"serviceId={late}", latency_ms=600
+    )
+    _hang_up_after(localcloud, _post(f"{CREATE}?serviceId={late}", body), 0.2)
     time.sleep(0.8)
+    assert localcloud.fired(wait) == 1
     # Hangs up during a long poll on an operation.
     localcloud.set_lro_delay(2.0)
     try:

@@ -8,6 +8,7 @@ import httpx
 import pytest
 from google.api_core import exceptions
 
+from localcloud.apis.litellm import MASTER_KEY
 from localcloud.app import discover_apis
 from providers.google import clients as gcp
 from tests.localcloud import FAST_POLLING, service, unique
@@ -55,6 +56,19 @@ def test_a_fault_scoped_to_one_jobs_name_leaves_another_jobs_requests_alone(
     assert clean_faults.fired(fault) == 1  # still readable once cleared
 
 
+def test_a_fault_on_a_body_text_fails_only_the_requests_whose_body_carries_it(clean_faults):
+    mine, other = unique("mine"), unique("other")
+    fault = clean_faults.inject_fault(
+        fail_next=1, code=503, method="POST", path_contains="/litellm/", body_contains=mine
+    )
+    auth = {"Authorization": f"Bearer {MASTER_KEY}"}
+    with httpx.Client(base_url=f"{clean_faults.url}/litellm", headers=auth) as http:
+        assert http.post("/user/new", json={"user_id": other}).status_code == 200
+        assert clean_faults.fired(fault) == 0
+        assert http.post("/user/new", json={"user_id": mine}).status_code == 503
+    assert clean_faults.fired(fault) == 1
+
+
 def test_a_persistent_latency_counts_every_request_it_slowed(
     clean_faults, run, localcloud_settings
 ):
@@ -85,9 +99,13 @@ def test_default_retry_of_get_rides_out_one_503(clean_faults, run, localcloud_se
     ],
 )
 def test_fault_codes_map_to_client_exceptions(clean_faults, run, localcloud_settings, code, error):
-    clean_faults.inject_fault(fail_next=1, code=code, path_contains="/services")
+    # A listing names no service: its path is the only one ending in `/services?`.
+    fault = clean_faults.inject_fault(
+        fail_next=1, code=code, method="GET", path_contains="/services?"
+    )
     with pytest.raises(error):
         run.list_services(parent=gcp.location_path(localcloud_settings), retry=None)
+    assert clean_faults.fired(fault) == 1
 
 
 def test_operation_error_fails_inside_the_lro(clean_faults, run, localcloud_settings):
@@ -111,10 +129,13 @@ def test_operation_error_fails_inside_the_lro(clean_faults, run, localcloud_sett
 
 
 def test_latency(clean_faults, run, localcloud_settings):
-    clean_faults.inject_fault(fail_next=0, latency_ms=300, method="GET", path_contains="/services")
+    fault = clean_faults.inject_fault(
+        fail_next=0, latency_ms=300, method="GET", path_contains="/services?"
+    )
     started = time.monotonic()
     run.list_services(parent=gcp.location_path(localcloud_settings))
     assert time.monotonic() - started >= 0.3
+    assert clean_faults.fired(fault) == 1
     assert clean_faults.faults()[0]["latency_ms"] == 300  # persistent until cleared
     clean_faults.clear_faults()
     assert clean_faults.faults() == []

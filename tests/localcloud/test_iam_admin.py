@@ -99,13 +99,15 @@ def test_errors_come_in_googles_envelope(localcloud):
 
 
 def test_faults_and_the_request_counter_cover_iam(clean_faults, accounts):
-    before = clean_faults.request_count(method="GET", path_contains="/serviceAccounts/")
-    clean_faults.inject_fault(fail_next=1, code=503, path_contains="/serviceAccounts")
+    email = f"{unique('anyone')}@p.iam.gserviceaccount.com"
+    outage = clean_faults.inject_fault(
+        fail_next=1, code=503, path_contains=f"/serviceAccounts/{email}"
+    )
     with pytest.raises(exceptions.ServiceUnavailable):
-        accounts.get("anyone@p.iam.gserviceaccount.com")
-    assert accounts.get("anyone@p.iam.gserviceaccount.com") is None
-    after = clean_faults.request_count(method="GET", path_contains="/serviceAccounts/")
-    assert after == before + 2
+        accounts.get(email)
+    assert accounts.get(email) is None
+    assert clean_faults.fired(outage) == 1
+    assert clean_faults.request_count(method="GET", path_contains=f"/serviceAccounts/{email}") == 2
 
 
 def test_accounts_survive_a_restart(tmp_path):

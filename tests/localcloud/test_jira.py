@@ -88,10 +88,18 @@ def test_faults_apply_to_jira_and_state_survives_a_restart(tmp_path):
     project_key = key()
     try:
         j = client(cloud)
-        cloud.inject_fault(fail_next=1, code=503, method="POST", path_contains="/jira/rest/api")
+        # This cloud is the test's own; the project's key is only in the create's body.
+        fault = cloud.inject_fault(
+            fail_next=1,
+            code=503,
+            method="POST",
+            path_contains="/jira/rest/api/2/project",
+            body_contains=f'"{project_key}"',
+        )
         with pytest.raises(JIRAError) as outage:
             j.create_project(project_key, name="p", issueSecurityScheme=0)
         assert outage.value.status_code == 503
+        assert cloud.fired(fault) == 1
         j.create_project(project_key, name="p", issueSecurityScheme=0)
     finally:
         cloud.stop()

@@ -147,9 +147,13 @@ async def test_provider_maps_refusals_as_final_and_outages_as_retryable(admin, c
         await admin.generate_key(key_alias=alias)
     assert duplicate.value.non_retryable and duplicate.value.type == "InvalidArgument"
     assert "already exists" in duplicate.value.message
-    clean_faults.inject_fault(fail_next=1, code=503, path_contains="/litellm/prompts")
+    # No job lists prompts: the listing is this test's own.
+    fault = clean_faults.inject_fault(
+        fail_next=1, code=503, method="GET", path_contains="/litellm/prompts"
+    )
     with pytest.raises(ApplicationError) as outage:
         await admin.list_prompts()
+    assert clean_faults.fired(fault) == 1
     assert not outage.value.non_retryable and "503" in outage.value.message
     assert "127.0.0.1" not in outage.value.message
     wrong = litellm_admin(

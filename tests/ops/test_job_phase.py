@@ -38,9 +38,12 @@ async def test_completed_job_phase(client: Client, settings: Settings, worker) -
 
 async def test_failed_job_phase(client: Client, settings: Settings, worker, clean_faults) -> None:
     name = f"phase-{uuid.uuid4().hex[:8]}"
-    clean_faults.inject_fault(fail_next=5, code=400, method="POST", path_contains=name)
+    refusal = clean_faults.inject_fault(
+        fail_next=5, code=400, method="POST", path_contains=f"serviceId={name}"
+    )
     handle = await _start(client, settings, name)
     with pytest.raises(WorkflowFailureError):
         await handle.result()
+    assert clean_faults.fired(refusal) == 1  # a 400 is final: one attempt
     described = await handle.describe()
     assert described.typed_search_attributes.get(sa.JOB_PHASE) == "failed"

@@ -270,15 +270,16 @@ async def test_a_reused_key_survives_a_failed_deploy(api, client, settings, cust
     store = SecretStore(settings)
     await asyncio.to_thread(store.create, secret, existing.key, {"owner": "earlier"})
     try:
-        localcloud.inject_fault(
+        unpullable = localcloud.inject_fault(
             fail_next=1,
             method="POST",
-            path_contains="/services",
+            path_contains=f"serviceId={name}",
             operation_error={"code": 3, "message": "Injected: the image cannot be pulled"},
         )
         job_id = await start(api, customer, "reuser")
         job = await wait_for_job(api, job_id, seconds=60)
         assert job["status"] == "failed", job
+        assert localcloud.fired(unpullable) == 1
         logs = (await api.get(f"/api/v1/jobs/{job_id}/logs", params={"lines": 200})).text
         assert "reusing the existing key" in logs
         assert await asyncio.to_thread(CloudRunServices(settings).get, name) is None
@@ -296,11 +297,14 @@ async def test_a_reused_key_survives_a_failed_deploy(api, client, settings, cust
 
 async def test_a_litellm_outage_is_waited_out(api, settings, customer, clean_faults):
     name = f"{customer.prefix}-patient"
-    clean_faults.inject_fault(fail_next=2, code=503, path_contains="/litellm/key/generate")
+    # The key's alias (the agent's name) is only in the body of its create.
+    outage = clean_faults.inject_fault(
+        fail_next=2, code=503, path_contains="/litellm/key/generate", body_contains=f'"{name}"'
+    )
     job_id = await start(api, customer, "patient")
     job = await wait_for_job(api, job_id, seconds=60)
     assert job["status"] == "completed", job
-    assert clean_faults.faults() == []
+    assert clean_faults.fired(outage) == 2
     assert await litellm_admin(settings).find_key_by_alias(name) is not None
     assert (await api.delete(f"{AGENTS}/{name}")).status_code == 204
     assert await litellm_admin(settings).find_key_by_alias(name) is None

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import uuid
 
+from contracts.provisioning.customers import CustomerNames
 from providers.litellm import litellm_admin
 from temporal import search_attributes as sa
 from tests.helpers.customers import BASE, create, new_prefix
+from tests.helpers.faults import wait_until_fired
 from tests.helpers.platform import wait_for_job
 
 
@@ -128,10 +130,14 @@ async def test_a_key_repeated_after_its_onboarding_was_cancelled_is_a_409(api, c
     prefix = new_prefix()
     body = {"prefix": prefix, "name": "Late", "email": "a@late.example", "create_jira_portal": True}
     headers = {"Idempotency-Key": f"late-{prefix}"}
-    # Jira answers slowly, so the cancel comes while the onboarding runs.
-    clean_faults.inject_fault(fail_next=0, code=None, latency_ms=1000, path_contains="/jira/")
+    # Jira answers this customer's project slowly, so the cancel comes while the onboarding runs.
+    project = CustomerNames(prefix).jira_project_key
+    slow = clean_faults.inject_fault(
+        fail_next=0, code=None, latency_ms=3000, path_contains=f"/jira/rest/api/2/project/{project}"
+    )
     first = await api.post(BASE, json=body, headers=headers)
     assert first.status_code == 201, first.text
+    await wait_until_fired(clean_faults, slow)
     assert (await api.post(f"/api/v1/jobs/{first.json()['job_id']}/cancel")).status_code < 300
     assert (await wait_for_job(api, first.json()["job_id"]))["status"] == "cancelled"
     again = await api.post(BASE, json=body, headers=headers)

@@ -13,6 +13,7 @@ from providers.google.service_accounts import ServiceAccounts
 from providers.jira import JiraPortals
 from providers.litellm import litellm_admin
 from tests.helpers.customers import ALL, BASE, create, footprint, new_prefix
+from tests.helpers.faults import wait_until_fired
 from tests.helpers.platform import (
     ADMIN_KEY,
     ApiServer,
@@ -26,16 +27,17 @@ async def test_a_failed_zenml_deploy_leaves_nothing_of_zenml_while_jira_and_lite
     api, settings, clean_faults
 ):
     prefix = new_prefix()
-    # The new Cloud Run service's operation fails: the revision never becomes ready.
-    clean_faults.inject_fault(
+    # The new ZenML service's operation fails: the revision never becomes ready.
+    doomed = clean_faults.inject_fault(
         fail_next=1,
         method="POST",
-        path_contains="/services",
+        path_contains=f"serviceId={CustomerNames(prefix).zenml_service}",
         operation_error={"code": 9, "message": "revision failed to become ready"},
     )
     created = await create(api, prefix, **ALL)
     job = await wait_for_job(api, created["job_id"], seconds=90)
     assert job["status"] == "completed", job
+    assert clean_faults.fired(doomed) == 1
     branches = job["result"]["provisionings"]
     assert branches["jira"]["status"] == "ready" and branches["litellm"]["status"] == "ready"
     assert branches["zenml"]["status"] == "failed"
@@ -105,14 +107,19 @@ async def test_cancelling_an_onboarding_mid_way_leaves_nothing_of_it(
 ):
     prefix = new_prefix()
     # The ZenML server's deploy hangs a while: Jira and LiteLLM finish, ZenML has its database.
-    clean_faults.inject_fault(
-        fail_next=0, code=None, latency_ms=3000, method="POST", path_contains="/services"
+    slow = clean_faults.inject_fault(
+        fail_next=0,
+        code=None,
+        latency_ms=3000,
+        method="POST",
+        path_contains=f"serviceId={CustomerNames(prefix).zenml_service}",
     )
     created = await create(api, prefix, **ALL)
     job_id = created["job_id"]
     await _wait_completed(api, f"{job_id}-jira")
     await _wait_completed(api, f"{job_id}-litellm")
     await wait_for_pending_activity(client, f"{job_id}-zenml-deploy", "cloud_run.apply_service")
+    assert await wait_until_fired(clean_faults, slow) >= 1
     assert (await footprint(settings, prefix)).database
 
     assert (await api.post(f"/api/v1/jobs/{job_id}/cancel")).status_code in (200, 202)
@@ -136,14 +143,21 @@ async def test_offboarding_survives_a_killed_worker_and_completes(
         created = await create(api, prefix, create_jira_portal=True, create_litellm=True)
         assert (await wait_for_job(api, created["job_id"], seconds=60))["status"] == "completed"
 
-        localcloud.inject_fault(
-            fail_next=0, code=None, latency_ms=2000, method="DELETE", path_contains="/jira/rest/"
+        project = CustomerNames(prefix).jira_project_key
+        slow = localcloud.inject_fault(
+            fail_next=0,
+            code=None,
+            latency_ms=2000,
+            method="DELETE",
+            path_contains=f"/jira/rest/api/2/project/{project}",
         )
         try:
             answer = await api.delete(f"{BASE}/{created['id']}")
             assert answer.status_code == 202, answer.text
             job_id = answer.json()["job_id"]
             await wait_for_pending_activity(client, job_id, "customer_jira.remove")
+            # Killed while the project's deletion is held.
+            await wait_until_fired(localcloud, slow)
             platform.kill_worker()
             platform.restart_worker()
         finally:
@@ -156,13 +170,18 @@ async def test_offboarding_survives_a_killed_worker_and_completes(
 
 async def test_cancelling_one_branch_fails_only_that_branch(api, settings, client, clean_faults):
     prefix = new_prefix()
-    clean_faults.inject_fault(
-        fail_next=0, code=None, latency_ms=2000, method="POST", path_contains="/services"
+    slow = clean_faults.inject_fault(
+        fail_next=0,
+        code=None,
+        latency_ms=2000,
+        method="POST",
+        path_contains=f"serviceId={CustomerNames(prefix).zenml_service}",
     )
     created = await create(api, prefix, **ALL)
     job_id = created["job_id"]
     await _wait_started(api, f"{job_id}-zenml-deploy")
     await wait_for_pending_activity(client, f"{job_id}-zenml-deploy", "cloud_run.apply_service")
+    await wait_until_fired(clean_faults, slow)
     assert (await api.post(f"/api/v1/jobs/{job_id}-zenml/cancel")).status_code in (200, 202)
     job = await wait_for_job(api, job_id, seconds=90)
     assert job["status"] == "completed", job
@@ -195,8 +214,13 @@ async def test_a_force_cancelled_onboarding_is_cleaned_up_by_the_cleanup_job(
 ):
     prefix = new_prefix()
     cooloff = 4.0
-    clean_faults.inject_fault(
-        fail_next=0, code=None, latency_ms=3000, method="POST", path_contains="/services"
+    zenml_service = CustomerNames(prefix).zenml_service
+    slow_create = clean_faults.inject_fault(
+        fail_next=0,
+        code=None,
+        latency_ms=3000,
+        method="POST",
+        path_contains=f"serviceId={zenml_service}",
     )
     quick = settings.model_copy(update={"job_force_cancel_cooloff_seconds": cooloff})
     with ApiServer(quick) as server:
@@ -209,17 +233,20 @@ async def test_a_force_cancelled_onboarding_is_cleaned_up_by_the_cleanup_job(
             await _wait_completed(api, f"{job_id}-litellm")
             deploy = f"{job_id}-zenml-deploy"
             await wait_for_pending_activity(client, deploy, "cloud_run.apply_service")
+            await wait_until_fired(clean_faults, slow_create)
             # The deploy's undo (deleting the new service) hangs: the graceful cancel cannot end.
-            clean_faults.inject_fault(
+            hung_delete = clean_faults.inject_fault(
                 fail_next=1,
                 code=None,
                 latency_ms=9000,
                 method="DELETE",
-                path_contains=f"/services/{prefix}-zenml",
+                path_contains=f"/services/{zenml_service}",
             )
             assert (await api.post(f"/api/v1/jobs/{job_id}/cancel")).status_code == 202
             cancelled_at = time.monotonic()
             await wait_for_pending_activity(client, deploy, "cloud_run.delete_service")
+            # The delete's attempt is the one held (it reads the service first).
+            assert await wait_until_fired(clean_faults, hung_delete) == 1
             await asyncio.sleep(max(0.0, cancelled_at + cooloff + 0.5 - time.monotonic()))
             forced = await api.post(f"/api/v1/jobs/{job_id}/force-cancel", json={"comment": "t"})
             assert forced.status_code == 202, forced.text
@@ -237,21 +264,28 @@ async def test_cancelling_while_the_litellm_key_is_slow_leaves_no_zenml_account(
     api, settings, clean_faults
 ):
     prefix = new_prefix()
-    # The LiteLLM key takes 5 s: the cancel comes while ZenML's steps are in flight.
-    clean_faults.inject_fault(
-        fail_next=0, code=None, latency_ms=5000, method="POST", path_contains="/key/generate"
+    # The LiteLLM key takes 5 s: the cancel comes while ZenML's steps are in flight. The key's
+    # alias is only in the body of its create.
+    slow = clean_faults.inject_fault(
+        fail_next=0,
+        code=None,
+        latency_ms=5000,
+        method="POST",
+        path_contains="/litellm/key/generate",
+        body_contains=f'"{CustomerNames(prefix).litellm_key_alias}"',
     )
     created = await create(api, prefix, **ALL)
-    started = time.monotonic()
     job_id = created["job_id"]
     await asyncio.sleep(2.5)
+    assert await wait_until_fired(clean_faults, slow) == 1
+    started = time.monotonic()
     assert (await api.post(f"/api/v1/jobs/{job_id}/cancel")).status_code in (200, 202)
     job = await wait_for_job(api, job_id, seconds=90)
     assert job["status"] == "cancelled", job
     zenml = (await api.get(f"/api/v1/jobs/{job_id}-zenml")).json()
     assert zenml["status"] in ("completed", "cancelled"), zenml
     # Whatever was in flight at the cancel has ended by now: nothing of it may appear late.
-    await asyncio.sleep(max(0.0, started + 6.5 - time.monotonic()))
+    await asyncio.sleep(max(0.0, started + 5.5 - time.monotonic()))
     found = await footprint(settings, prefix)
     assert not found.zenml_account, zenml
     assert found.empty, found

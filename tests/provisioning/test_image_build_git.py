@@ -59,11 +59,12 @@ def test_git_s_own_directory_is_never_read_or_written(localcloud, path):
 
 def test_an_outage_of_the_remote_is_retryable(clean_faults):
     owner, name = new_repo(clean_faults, {"docker/Dockerfile": DOCKERFILE})
-    clean_faults.inject_fault(fail_next=5, code=503, path_contains=f"/git/{owner}/")
+    outage = clean_faults.inject_fault(fail_next=5, code=503, path_contains=f"/git/{owner}/")
     dest = git.workdir(f"test-{owner}")
     try:
         with pytest.raises(git.GitError) as raised:
             git.clone(remote(clean_faults, owner, name), dest, "main")
         assert raised.value.retryable is True, str(raised.value)
+        assert clean_faults.fired(outage) >= 1
     finally:
         git.remove(dest)

@@ -8,6 +8,7 @@ import asyncio
 import subprocess
 
 import pytest
+from google.cloud.devtools import cloudbuild_v1 as cb1
 
 from contracts.provisioning.image_builds import PLATFORM_MARK
 from providers.google.artifact_registry import ArtifactRegistry
@@ -139,3 +140,41 @@ async def test_a_connection_the_platform_did_not_make_is_not_adopted(api, settin
     connection = cloud_build.get_connection(connection_id(owner), region)
     assert dict(connection.annotations) == {"made": "by-hand"}
     assert cloud_build.linked_repositories(connection.name) == []
+
+
+async def test_a_trigger_the_platform_did_not_make_is_not_adopted(api, settings, localcloud):
+    owner, name = new_repo(localcloud, {"docker/Dockerfile": DOCKERFILE})
+    image, region, cloud_build = image_name(), settings.gcp_region, CloudBuild(settings)
+    # The platform's connection and link, and by hand a trigger exactly as the job would make it.
+    connection = cloud_build.create_connection(connection_id(owner), region, PLATFORM_MARK)
+    connection = connection.result(timeout=30)
+    remote = f"{settings.resolved_github_base_url}/{owner}/{name}.git"
+    link_id = linked_repository_id(owner, name)
+    link = cloud_build.link_repository(connection.name, link_id, remote, PLATFORM_MARK)
+    link = link.result(timeout=30)
+    hand_made = cloud_build.create_trigger(
+        cb1.BuildTrigger(
+            name=f"build-{image}",
+            description="made by hand",
+            filename="ci/cloudbuild.yaml",
+            tags=["team-web"],
+            repository_event_config=cb1.RepositoryEventConfig(
+                repository=link.name, push=cb1.PushFilter(branch="^main$")
+            ),
+        ),
+        region,
+    )
+    job = await wait_for_job(
+        api, (await setup(api, body(owner, name, image)))["job_id"], seconds=90
+    )
+    assert job["status"] == "failed", job
+    assert f"trigger build-{image} exists but was not made by the platform" in job["error"]
+    trigger = cloud_build.get_trigger(f"build-{image}", region)
+    assert (trigger.id, trigger.description, list(trigger.tags)) == (
+        hand_made.id,
+        "made by hand",
+        ["team-web"],
+    )
+    # What the job made is undone around it: its repository, and its commit by a revert.
+    assert ArtifactRegistry(settings).get(image, region) is None
+    assert localcloud.git_commits(owner, name)[0]["subject"].startswith("Revert")

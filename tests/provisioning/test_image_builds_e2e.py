@@ -7,7 +7,7 @@ import subprocess
 
 import pytest
 
-from contracts.provisioning.image_builds import COMMIT_TRAILER
+from contracts.provisioning.image_builds import COMMIT_TRAILER, PLATFORM_MARK
 from providers.google.artifact_registry import ArtifactRegistry
 from providers.google.cloud_build import CloudBuild, connection_id
 from temporal import search_attributes as sa
@@ -69,8 +69,10 @@ async def test_repeating_a_setup_creates_nothing_twice_and_commits_nothing(
     assert again["result"]["trigger_id"] == first["result"]["trigger_id"]
     assert again["result"]["build_status"] == "SUCCESS"
     assert localcloud.git_commits(owner, name) == commits
+    # The image's repository is the platform's, shared by the image's builds: the second adopts it.
     repository = ArtifactRegistry(settings).get(image, settings.gcp_region)
     assert repository.labels["job-id"] == first["job_id"]
+    assert all(repository.labels[key] == value for key, value in PLATFORM_MARK.items())
 
 
 async def test_a_missing_dockerfile_fails_the_job_naming_the_path(api, settings, localcloud):
@@ -99,12 +101,20 @@ async def test_a_failed_first_build_still_completes_with_a_note(api, settings, l
 
 async def test_a_fault_on_the_trigger_step_is_retried_to_success(api, settings, clean_faults):
     owner, name = new_repo(clean_faults, {"docker/Dockerfile": DOCKERFILE})
-    clean_faults.inject_fault(fail_next=2, code=503, method="POST", path_contains="/triggers")
+    image = image_name()
+    # The trigger's create names it only in its body.
+    outage = clean_faults.inject_fault(
+        fail_next=2,
+        code=503,
+        method="POST",
+        path_contains="/triggers?",
+        body_contains=f'"build-{image}"',
+    )
     job = await wait_for_job(
-        api, (await setup(api, body(owner, name, image_name())))["job_id"], seconds=90
+        api, (await setup(api, body(owner, name, image)))["job_id"], seconds=90
     )
     assert job["status"] == "completed", job
-    assert clean_faults.faults() == []
+    assert clean_faults.fired(outage) == 2
     assert CloudBuild(settings).get_trigger(job["result"]["trigger_name"], settings.gcp_region)
 
 
@@ -213,15 +223,18 @@ async def test_a_symlink_that_leaves_the_repository_fails_the_job_and_writes_not
     assert outside.read_text() == "precious\n"
 
 
-async def test_cancel_keeps_what_existed_before_the_job(api, client, settings, slow_builds):
-    owner, name = new_repo(slow_builds, {"docker/Dockerfile": DOCKERFILE})
+async def test_a_registry_repository_the_platform_did_not_make_fails_the_job_and_is_left_alone(
+    api, settings, localcloud
+):
+    owner, name = new_repo(localcloud, {"docker/Dockerfile": DOCKERFILE})
     image, region = image_name(), settings.gcp_region
     registry = ArtifactRegistry(settings)
-    registry.create_docker(image, region, {}, "made by hand").result(timeout=30)
-    job_id = (await setup(api, body(owner, name, image)))["job_id"]
-    await wait_for_pending_activity(client, job_id, "image_build.run_first_build", seconds=60)
-    assert (await api.post(f"/api/v1/jobs/{job_id}/cancel")).status_code == 202
-    job = await wait_for_job(api, job_id, seconds=60)
-    assert job["status"] == "cancelled", job
-    assert registry.get(image, region).description == "made by hand"
+    registry.create_docker(image, region, {"team": "web"}, "made by hand").result(timeout=30)
+    job = await wait_for_job(api, (await setup(api, body(owner, name, image)))["job_id"])
+    assert job["status"] == "failed", job
+    assert f"repository {image} exists but was not made by the platform" in job["error"]
+    repository = registry.get(image, region)
+    assert repository.description == "made by hand"
+    assert dict(repository.labels) == {"team": "web"}
     assert CloudBuild(settings).get_trigger(f"build-{image}", region) is None
+    assert len(localcloud.git_commits(owner, name)) == 1

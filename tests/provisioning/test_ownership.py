@@ -25,12 +25,17 @@ async def test_a_create_that_finds_the_service_taken_does_not_delete_it(
     assert (await wait_for_job(api, owner))["status"] == "completed"
     # The next deploy does not see it (as if another platform created it meanwhile), so it
     # creates, and Cloud Run answers ALREADY_EXISTS.
-    clean_faults.inject_fault(fail_next=2, code=404, method="GET", path_contains=f"/{name}")
-    clean_faults.inject_fault(fail_next=1, code=409, method="POST", path_contains="/services")
+    unseen = clean_faults.inject_fault(
+        fail_next=2, code=404, method="GET", path_contains=f"/services/{name}"
+    )
+    taken = clean_faults.inject_fault(
+        fail_next=1, code=409, method="POST", path_contains=f"serviceId={name}"
+    )
 
     job = await wait_for_job(api, (await deploy(api, name))["job_id"], seconds=60)
 
     assert job["status"] == "failed", job
+    assert (clean_faults.fired(unseen), clean_faults.fired(taken)) == (2, 1)
     assert f"creating service {name}" in job["error"]
     logs = (await api.get(f"/api/v1/jobs/{job['job_id']}/logs")).json()["logs"]
     assert any("compensating: delete the new service" in line for line in logs)

@@ -490,11 +490,14 @@ async def test_a_503_on_create_answers_503_and_creates_nothing(api, localcloud, 
     key = f"flaky-{suffix()}"
     value = secret_value()
     try:
-        localcloud.inject_fault(fail_next=1, code=503, method="POST", path_contains="/secrets")
+        outage = localcloud.inject_fault(
+            fail_next=1, code=503, method="POST", path_contains=f"secretId={key}"
+        )
         response = await api.post(BASE, json={"scope": "GLOBAL", "key": key, "value": value})
     finally:
         localcloud.clear_faults()
     assert_envelope(response, 503, "unavailable")
+    assert localcloud.fired(outage) == 1
     assert value not in response.text
     assert_envelope(await api.get(f"{BASE}/{key}"), 404, "not_found")
     # The retry succeeds.
@@ -505,11 +508,14 @@ async def test_a_failed_first_version_rolls_the_secret_back(api, localcloud, cle
     key = f"half-{suffix()}"
     value = secret_value()
     try:
-        localcloud.inject_fault(fail_next=1, code=503, method="POST", path_contains=":addVersion")
+        outage = localcloud.inject_fault(
+            fail_next=1, code=503, method="POST", path_contains=f"/secrets/{key}:addVersion"
+        )
         response = await api.post(BASE, json={"scope": "GLOBAL", "key": key, "value": value})
     finally:
         localcloud.clear_faults()
     assert_envelope(response, 503, "unavailable")
+    assert localcloud.fired(outage) == 1
     assert value not in response.text
     assert_envelope(await api.get(f"{BASE}/{key}"), 404, "not_found")
     assert key not in await names(api)
@@ -523,11 +529,14 @@ async def test_a_conflict_never_deletes_the_existing_secret(api, localcloud, cle
     await create(api, cleanup, scope="GLOBAL", key=key, value="original")
     try:
         # Would fail the version if the conflicting create went on to add one.
-        localcloud.inject_fault(fail_next=1, code=503, method="POST", path_contains=":addVersion")
+        tripwire = localcloud.inject_fault(
+            fail_next=1, code=503, method="POST", path_contains=f"/secrets/{key}:addVersion"
+        )
         response = await api.post(BASE, json={"scope": "GLOBAL", "key": key, "value": "other"})
     finally:
         localcloud.clear_faults()
     assert_envelope(response, 409, "conflict")
+    assert localcloud.fired(tripwire) == 0
     assert (await api.get(f"{BASE}/{key}/value")).json()["value"] == "original"
 
 
@@ -537,12 +546,15 @@ async def test_a_done_write_is_reported_done_even_if_its_time_cannot_be_read(
     key = f"done-{suffix()}"
     value = secret_value()
     try:
-        localcloud.inject_fault(fail_next=2, code=503, method="GET", path_contains="/versions/")
+        unreadable = localcloud.inject_fault(
+            fail_next=2, code=503, method="GET", path_contains=f"/secrets/{key}/versions/"
+        )
         created = await api.post(BASE, json={"scope": "GLOBAL", "key": key, "value": value})
         cleanup.append(key)
         updated = await api.put(f"{BASE}/{key}", json={"value": value + "-2"})
     finally:
         localcloud.clear_faults()
+    assert localcloud.fired(unreadable) == 2
     assert created.status_code == 201, created.text
     assert created.json()["updated_at"] == created.json()["created_at"]
     assert updated.status_code == 200, updated.text
@@ -552,14 +564,29 @@ async def test_a_done_write_is_reported_done_even_if_its_time_cannot_be_read(
 @pytest.mark.parametrize(
     ("method", "path_contains", "call", "upstream", "status", "code"),
     [
-        ("GET", "/secrets", ("GET", ""), 503, 503, "unavailable"),
-        ("GET", "/secrets/", ("GET", "/{name}"), 503, 503, "unavailable"),
-        ("GET", "/secrets/", ("GET", "/{name}"), 429, 503, "unavailable"),
-        ("POST", ":addVersion", ("PUT", "/{name}"), 503, 503, "unavailable"),
-        ("DELETE", "/secrets/", ("DELETE", "/{name}"), 503, 503, "unavailable"),
-        ("GET", ":access", ("GET", "/{name}/value"), 503, 503, "unavailable"),
-        ("GET", ":access", ("GET", "/{name}/value"), 500, 502, "upstream_error"),
-        ("GET", "/secrets/", ("GET", "/{name}"), 403, 502, "upstream_error"),
+        # A listing names no secret: its path is the only one ending in `/secrets?`.
+        ("GET", "/secrets?", ("GET", ""), 503, 503, "unavailable"),
+        ("GET", "/secrets/{name}", ("GET", "/{name}"), 503, 503, "unavailable"),
+        ("GET", "/secrets/{name}", ("GET", "/{name}"), 429, 503, "unavailable"),
+        ("POST", "/secrets/{name}:addVersion", ("PUT", "/{name}"), 503, 503, "unavailable"),
+        ("DELETE", "/secrets/{name}", ("DELETE", "/{name}"), 503, 503, "unavailable"),
+        (
+            "GET",
+            "/secrets/{name}/versions/latest:access",
+            ("GET", "/{name}/value"),
+            503,
+            503,
+            "unavailable",
+        ),
+        (
+            "GET",
+            "/secrets/{name}/versions/latest:access",
+            ("GET", "/{name}/value"),
+            500,
+            502,
+            "upstream_error",
+        ),
+        ("GET", "/secrets/{name}", ("GET", "/{name}"), 403, 502, "upstream_error"),
     ],
 )
 async def test_upstream_failures_answer_with_the_envelope(
@@ -569,8 +596,8 @@ async def test_upstream_failures_answer_with_the_envelope(
     name = (await create(api, cleanup, scope="GLOBAL", key=f"up-{suffix()}", value=value))["name"]
     verb, path = call
     try:
-        localcloud.inject_fault(
-            fail_next=1, code=upstream, method=method, path_contains=path_contains
+        fault = localcloud.inject_fault(
+            fail_next=1, code=upstream, method=method, path_contains=path_contains.format(name=name)
         )
         response = await api.request(
             verb,
@@ -580,6 +607,7 @@ async def test_upstream_failures_answer_with_the_envelope(
     finally:
         localcloud.clear_faults()
     assert_envelope(response, status, code)
+    assert localcloud.fired(fault) == 1
     assert value not in response.text
     if path.endswith("/value"):
         rows = await audit_rows(db, name)

@@ -187,7 +187,10 @@ async def test_external_services_are_listed_under_their_category(api, db):
 async def test_an_upstream_error_answer_names_no_internal_endpoint(api, clean_faults):
     name = unique_name("upstream")
     for code, status in ((503, 503), (500, 502), (400, 400)):
-        clean_faults.inject_fault(fail_next=1, code=code, method="GET", path_contains=name)
+        fault = clean_faults.inject_fault(
+            fail_next=1, code=code, method="GET", path_contains=f"/services/{name}"
+        )
         response = await api.get(f"/api/v1/services/{name}")
         assert response.status_code == status, response.text
+        assert clean_faults.fired(fault) == 1
         assert "127.0.0.1" not in response.text and "http://" not in response.text, response.text
