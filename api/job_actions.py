@@ -9,6 +9,8 @@ from api.auth import Principal
 from api.schemas.jobs import JobActions, JobStatus
 
 _ACTIVE = (JobStatus.queued, JobStatus.running, JobStatus.needs_attention)
+# A compensating job is still running: only a force-cancel (after a cancel and its cool-off) stops
+# it; a cancel would interrupt the undo under way.
 # Ended without completing: what the job did was compensated (or cleaned up after a force-cancel),
 # so only a fresh retry (a new job) is left.
 _ENDED_UNDONE = (JobStatus.failed, JobStatus.cancelled)
@@ -33,7 +35,7 @@ def actions_for(
     return JobActions(
         can_cancel=status in _ACTIVE and cancel_requested_at is None,
         can_force_cancel=(
-            status in _ACTIVE
+            status in (*_ACTIVE, JobStatus.compensating)
             and principal.has("admin")
             and allowed_at is not None
             and datetime.now(UTC) >= allowed_at
