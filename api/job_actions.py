@@ -9,6 +9,9 @@ from api.auth import Principal
 from api.schemas.jobs import JobActions, JobStatus
 
 _ACTIVE = (JobStatus.queued, JobStatus.running, JobStatus.needs_attention)
+# Still running, but undoing what it did: only a force-cancel (after a cancel and its cool-off)
+# stops it; a cancel would interrupt the undo under way, and nothing is left to retry or roll back.
+_FORCE_CANCELLABLE = (*_ACTIVE, JobStatus.compensating)
 # Ended without completing: what the job did was compensated (or cleaned up after a force-cancel),
 # so only a fresh retry (a new job) is left.
 _ENDED_UNDONE = (JobStatus.failed, JobStatus.cancelled)
@@ -33,7 +36,7 @@ def actions_for(
     return JobActions(
         can_cancel=status in _ACTIVE and cancel_requested_at is None,
         can_force_cancel=(
-            status in _ACTIVE
+            status in _FORCE_CANCELLABLE
             and principal.has("admin")
             and allowed_at is not None
             and datetime.now(UTC) >= allowed_at

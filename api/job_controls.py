@@ -23,7 +23,7 @@ from api import job_history as history
 from api.auth import Principal
 from api.errors import ApiError
 from api.job_actions import force_cancel_allowed_at
-from api.job_engine import JobEngine, job_start_of
+from api.job_engine import FORCE_CANCELLED, JobEngine, compensating_conflict, job_start_of
 from api.schemas.jobs import JobControlResponse, JobStatus
 from contracts.job_cleanup import (
     CLEANUP_OF_LABEL,
@@ -52,6 +52,8 @@ async def retry(
     jobs: JobEngine, job_id: str, caller: Principal, *, fresh: bool, comment: str | None
 ) -> JobControlResponse:
     job, _state = await jobs.get(job_id, caller)
+    if job.status == JobStatus.compensating:
+        raise compensating_conflict(job_id, "retry (its step, or afresh)")
     if job.status == JobStatus.needs_attention and not fresh:
         await _update(jobs, job_id, RETRY_UPDATE, comment)
         return JobControlResponse(
@@ -96,6 +98,8 @@ async def retry(
 
 async def rollback(jobs: JobEngine, job_id: str, comment: str | None) -> JobControlResponse:
     job, _state = await jobs.get(job_id)
+    if job.status == JobStatus.compensating:
+        raise compensating_conflict(job_id, "roll back again")
     if job.status != JobStatus.needs_attention:
         raise ApiError(
             409,
@@ -142,7 +146,12 @@ async def force_cancel(
                 "cancel_requested_at": requested_at.isoformat() if requested_at else None,
             },
         )
-    reason = "force-cancelled" + (f": {comment}" if comment else "")
+    # The job's error from now on (GET /jobs/{id} reads it back from the history).
+    reason = (
+        f"{FORCE_CANCELLED} by API key {caller.name!r} ({caller.key_id}) after a cancel requested "
+        f"at {(requested_at or datetime.now(UTC)).isoformat(timespec='seconds')}"
+        + (f": {comment}" if comment else "")
+    )
     return await _clean_up_after(jobs, description, caller, "terminated", terminate=reason)
 
 

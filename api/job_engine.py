@@ -46,8 +46,18 @@ from api import job_history as history
 from api.auth import Principal
 from api.errors import ApiError, not_found
 from api.job_actions import actions_for
-from api.schemas.jobs import Job, JobList, JobLogs, JobResponse, JobStatus, RootCause
+from api.schemas.jobs import (
+    Job,
+    JobCleanup,
+    JobList,
+    JobLogs,
+    JobResponse,
+    JobStatus,
+    RootCause,
+)
+from contracts.job_cleanup import cleanup_job_id
 from contracts.jobs import (
+    COMPENSATING,
     CUSTOMER_LABEL,
     JOB_MEMO_KEY,
     JOB_START_MEMO_KEY,
@@ -96,6 +106,9 @@ _STATUS_FILTERS = {
     JobStatus.running: f"ExecutionStatus = 'Running' AND {sa.JOB_PHASE.name} = 'running'",
     JobStatus.needs_attention: (
         f"ExecutionStatus = 'Running' AND {sa.JOB_PHASE.name} = '{NEEDS_ATTENTION}'"
+    ),
+    JobStatus.compensating: (
+        f"ExecutionStatus = 'Running' AND {sa.JOB_PHASE.name} = '{COMPENSATING}'"
     ),
     JobStatus.completed: "ExecutionStatus = 'Completed'",
     JobStatus.failed: "ExecutionStatus IN ('Failed', 'Terminated', 'TimedOut')",
@@ -384,9 +397,43 @@ class JobEngine:
                 or summary.cancel_requested_at
             )
         job = await self._job_from_execution(description, state, principal, memo)
+        if description.status == Status.TERMINATED:
+            await self._explain_termination(job, description.run_id)
         if job.status in (JobStatus.failed, JobStatus.cancelled):
             job.retried_by = await self._retries_of(job_id)
         return job, state
+
+    async def _explain_termination(self, job: Job, run_id: str | None) -> None:
+        """A terminated job's error is its terminate's reason (a force-cancel names who and when);
+        a force-cancelled one shows its cleanup job, whose alert is the job's too."""
+        reason = await history.termination_reason(self.client, job.job_id, run_id)
+        if reason:
+            job.error = reason if reason.startswith(FORCE_CANCELLED) else f"terminated: {reason}"
+        job.cleanup = await self._cleanup_of(job.job_id)
+        if job.cleanup is not None:
+            job.current_phase = FORCE_CANCELLED
+            job.alert = job.alert or job.cleanup.alert
+
+    async def _cleanup_of(self, job_id: str) -> JobCleanup | None:
+        cleanup_id = cleanup_job_id(job_id)
+        try:
+            description = await self.client.get_workflow_handle(cleanup_id).describe()
+        except RPCError as error:
+            if error.status == RPCStatusCode.NOT_FOUND:
+                return None
+            raise
+        cleanup = await self._job_from_execution(description)
+        removed = (cleanup.result or {}).get("removed") or []
+        return JobCleanup(
+            job_id=cleanup_id,
+            job_url=f"{self.settings.public_api_url.rstrip('/')}/api/v1/jobs/{cleanup_id}",
+            temporal_ui_url=cleanup.temporal_ui_url,
+            status=cleanup.status,
+            removed=[str(what) for what in removed],
+            steps=cleanup.compensation,
+            error=cleanup.error if cleanup.status == JobStatus.failed else None,
+            alert=cleanup.alert,
+        )
 
     async def _retries_of(self, job_id: str) -> list[str]:
         label = sa.label_values({RETRY_OF_LABEL: job_id})[0]
@@ -411,6 +458,9 @@ class JobEngine:
         declared it (its memo: no query, so it answers even when no worker is up)."""
         description = await self.describe(job_id)
         job = await self._job_from_execution(description)
+        if job.status == JobStatus.compensating:
+            # Its undo steps are under way; a cancel would interrupt the one running.
+            raise compensating_conflict(job_id, "be cancelled")
         if description.status != Status.RUNNING:
             raise ApiError(
                 409,
@@ -606,9 +656,11 @@ class JobEngine:
             if "=" in value
         )
         summary = state or memo
-        job_status = _status(status, phase)
+        job_status = _status(status, phase, summary.current_phase)
         error = summary.error
-        if status in (Status.TERMINATED, Status.TIMED_OUT) and not error:
+        # The memo's error is the job's as of its last phase change, before it was terminated
+        # (GET /jobs/{id} tells the terminate's reason).
+        if status == Status.TERMINATED or (status == Status.TIMED_OUT and not error):
             error = f"job {_status_name(status).lower()} by Temporal"
         started_at = summary.started_at
         duration = None
@@ -753,19 +805,37 @@ def _duration_words(seconds: float) -> str:
     return f"about {round(seconds / 60)} minutes"
 
 
+# A force-cancelled job's phase, and how its terminate's reason begins (api/job_controls.py).
+FORCE_CANCELLED = "force-cancelled"
+
 UNREADABLE_MEMO = "this job's state cannot be read with this platform's payload key"
 
 
-def _status(status: Status | None, phase: str | None) -> JobStatus:
+def _status(status: Status | None, phase: str | None, current_phase: str | None) -> JobStatus:
+    """From the execution status and the phase search attribute; a running job's own phase says
+    when it compensates (jobs started before the attribute said so too)."""
     if status == Status.COMPLETED:
         return JobStatus.completed
     if status == Status.CANCELED:
         return JobStatus.cancelled
     if status in _FAILED_CLOSE:
         return JobStatus.failed
+    if COMPENSATING in (phase, current_phase):
+        return JobStatus.compensating
     if phase == NEEDS_ATTENTION:
         return JobStatus.needs_attention
     return JobStatus.queued if phase in (None, "queued") else JobStatus.running
+
+
+def compensating_conflict(job_id: str, action: str) -> ApiError:
+    """The one answer for every control a compensating job refuses."""
+    return ApiError(
+        409,
+        f"job {job_id} is compensating: it is undoing what it did and cannot {action} until it "
+        "has ended (failed or cancelled, it can then start again as a new job with "
+        '{"fresh": true})',
+        details={"status": JobStatus.compensating},
+    )
 
 
 def _status_name(status: Status) -> str:

@@ -1,6 +1,6 @@
 """What only a job's history tells: how many attempts the failing step had, which event is its
 failure (for the Web UI link), and when a cancel was requested (read newest first, stopping as
-soon as everything asked for is found); which jobs it started."""
+soon as everything asked for is found); why it was terminated; which jobs it started."""
 
 from __future__ import annotations
 
@@ -82,6 +82,15 @@ async def read_back(
         if cause_done and (not want_cancel or cancel_at is not None):
             return cancel_at
     return cancel_at
+
+
+async def termination_reason(client: Client, job_id: str, run_id: str | None) -> str | None:
+    """The reason its terminate gave (the run's last event); None when it was not terminated."""
+    async for event in _events(client, job_id, run_id, newest_first=True):
+        if event.HasField("workflow_execution_terminated_event_attributes"):
+            return event.workflow_execution_terminated_event_attributes.reason or None
+        return None
+    return None
 
 
 def _note_cause(cause: RootCause, event) -> None:

@@ -25,6 +25,9 @@ JOB_START_MEMO_KEY = "job_start"
 RETRY_UPDATE = "retry"
 ROLLBACK_UPDATE = "rollback"
 NEEDS_ATTENTION = "needs_attention"
+# Phase (and status) of a job undoing what it did: after a failure, a rollback or a cancel, until it
+# ends failed or cancelled. Nothing can be retried or rolled back meanwhile.
+COMPENSATING = "compensating"
 # Label (and `alert` field) of a job whose compensation left something behind: what the platform's
 # alerting (the reaper Schedule) looks for in visibility.
 ALERT_LABEL = "alert"

@@ -72,7 +72,7 @@ async def test_force_cancel_waits_for_the_cooloff_then_terminates_and_cleans_up(
         assert "allowed_at" in too_soon.json()["error"]["details"]
         await wait_for_pending_activity(client, job_id, CloudRunSteps.DELETE_SERVICE)
         job = (await admin.get(f"/api/v1/jobs/{job_id}")).json()
-        assert job["status"] == "running" and job["cancel_requested_at"]
+        assert job["status"] == "compensating" and job["cancel_requested_at"]
         assert not job["actions"]["can_cancel"]
 
         writer = await create_key(admin, "write")
@@ -93,11 +93,25 @@ async def test_force_cancel_waits_for_the_cooloff_then_terminates_and_cleans_up(
         job = (await admin.get(f"/api/v1/jobs/{job_id}")).json()
         assert job["status"] == "failed"
         cleanup = await wait_for_job(admin, cleanup_id, seconds=60)
+        job = (await admin.get(f"/api/v1/jobs/{job_id}")).json()
     assert cleanup["status"] == "completed", cleanup
     assert cleanup["labels"]["cleanup_of"] == job_id
     assert f"cloud run service {name}" in cleanup["result"]["removed"]
     assert await asyncio.to_thread(CloudRunServices(settings).get, name) is None
     assert localcloud.fired(hang) == 1
+    # The force-cancelled job tells who ended it, and what its cleanup did.
+    assert job["status"] == "failed" and job["current_phase"] == "force-cancelled", job
+    assert job["error"].startswith("force-cancelled by API key "), job["error"]
+    assert "after a cancel requested at " in job["error"]
+    assert job["error"].endswith(": deletion hangs")
+    assert job["alert"] is None
+    shown = job["cleanup"]
+    assert shown["job_id"] == cleanup_id and shown["status"] == "completed"
+    assert shown["job_url"].endswith(f"/api/v1/jobs/{cleanup_id}")
+    assert f"/workflows/{cleanup_id}" in shown["temporal_ui_url"]
+    assert shown["removed"] == cleanup["result"]["removed"]
+    assert shown["steps"] and all(entry["status"] == "ok" for entry in shown["steps"])
+    assert shown["alert"] is None and shown["error"] is None
 
 
 async def test_a_compensation_that_fails_is_reported_and_raises_the_alert(
@@ -239,6 +253,63 @@ async def test_force_cancel_of_a_job_terminated_by_hand_only_cleans_up(
     assert await asyncio.to_thread(CloudRunServices(settings).get, name) is None
     again = await api.post(f"/api/v1/jobs/{job_id}/force-cancel")
     assert again.status_code == 409
+
+
+async def test_a_cleanup_that_cannot_remove_something_alerts_on_the_force_cancelled_job(
+    api, client, settings, localcloud, slow_operations
+):
+    name = unique_name("cleanfail")
+    job_id = await start_deploy(api, name)
+    await wait_for_pending_activity(client, job_id, CloudRunSteps.APPLY_SERVICE)
+    await client.get_workflow_handle(job_id).terminate(reason="by hand")
+    # The cleanup's look-up of the job's services (in every region) is refused.
+    localcloud.inject_fault(
+        fail_next=1,
+        code=403,
+        method="GET",
+        path_contains="/locations/-/services",
+        message="Listing refused by policy",
+    )
+
+    forced = await api.post(f"/api/v1/jobs/{job_id}/force-cancel")
+    assert forced.status_code == 202, forced.text
+    cleanup_id = forced.json()["cleanup_job_id"]
+    cleanup = await wait_for_job(api, cleanup_id, seconds=60)
+    assert cleanup["status"] == "failed", cleanup
+    assert cleanup["alert"] == "compensation_failed"
+    assert "Listing refused by policy" in cleanup["error"]
+
+    job = (await api.get(f"/api/v1/jobs/{job_id}")).json()
+    assert job["status"] == "failed" and job["current_phase"] == "force-cancelled", job
+    assert job["error"] == "terminated: by hand"
+    assert job["alert"] == "compensation_failed"
+    shown = job["cleanup"]
+    assert shown["job_id"] == cleanup_id and shown["status"] == "failed"
+    assert shown["alert"] == "compensation_failed"
+    assert "Listing refused by policy" in shown["error"]
+    [failed] = [entry for entry in shown["steps"] if entry["status"] == "failed"]
+    assert failed["step"].endswith(f"({job_id})")
+    assert "Listing refused by policy" in failed["error"]
+    # The platform's alerting finds the cleanup job; its error names the job it cleaned up after.
+    alerted = [
+        execution.id
+        async for execution in client.list_workflows(
+            "ConneskillsLabels = 'alert=compensation_failed'"
+        )
+    ]
+    assert cleanup_id in alerted
+    assert cleanup["error"].startswith(f"cleanup after {job_id} left something behind: ")
+    await _deleted_eventually(settings, name)
+
+
+async def _deleted_eventually(settings, name: str) -> None:
+    """What the terminated deploy's running apply makes after all, removed by the test."""
+    services = CloudRunServices(settings)
+    for _ in range(50):
+        await asyncio.to_thread(services.force_delete, name)
+        await asyncio.sleep(0.2)
+        if await asyncio.to_thread(services.get, name) is None:
+            return
 
 
 async def test_the_cleanup_after_a_terminated_runner_removes_its_container_and_registration(

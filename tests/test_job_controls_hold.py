@@ -115,6 +115,83 @@ async def test_a_held_deploy_rolled_back_is_compensated_and_can_start_afresh(
     assert await asyncio.to_thread(CloudRunServices(settings).get, name) is not None
 
 
+async def _compensating(api: httpx.AsyncClient, job_id: str) -> dict:
+    """The job while it undoes what it did: its status, its affordances, and the answer of every
+    control, which all say the same."""
+    job = await wait_for_job(api, job_id, until={"compensating", "failed", "cancelled"})
+    assert job["status"] == "compensating", job
+    assert job["current_phase"] == "compensating"
+    assert not any(job["actions"][name] for name in ("can_cancel", "can_retry", "can_rollback")), (
+        job
+    )
+    for _ in range(50):  # visibility follows the upsert shortly
+        listed = (await api.get("/api/v1/jobs", params={"status": "compensating"})).json()
+        if job_id in [j["job_id"] for j in listed["jobs"]]:
+            break
+        await asyncio.sleep(0.2)
+    else:
+        raise AssertionError(f"{job_id} not listed as compensating")
+    held_jobs = (await api.get("/api/v1/jobs", params={"status": "needs_attention"})).json()
+    assert job_id not in [j["job_id"] for j in held_jobs["jobs"]]
+    answers = [
+        await api.post(f"/api/v1/jobs/{job_id}/retry"),
+        await api.post(f"/api/v1/jobs/{job_id}/retry", json={"fresh": True}),
+        await api.post(f"/api/v1/jobs/{job_id}/rollback"),
+        await api.post(f"/api/v1/jobs/{job_id}/cancel"),
+    ]
+    for answer in answers:
+        assert answer.status_code == 409, answer.text
+        error = answer.json()["error"]
+        assert error["message"].startswith(f"job {job_id} is compensating:"), error
+        assert error["details"] == {"status": "compensating"}
+    return job
+
+
+def _slow_deletion(localcloud, name: str) -> None:
+    """The compensation's deletion of the service takes seconds: long enough to look at it."""
+    localcloud.inject_fault(
+        fail_next=1, code=None, method="DELETE", path_contains=f"/services/{name}", latency_ms=4000
+    )
+
+
+async def test_a_rolled_back_job_shows_compensating_until_it_has_undone_its_work(
+    api, settings, clean_faults
+):
+    name = unique_name("holdcomp")
+    refuse_access_policy(clean_faults, name)
+    job_id = await start_deploy(api, name, hold=True)
+    assert (await held(api, job_id))["status"] == "needs_attention"
+    _slow_deletion(clean_faults, name)
+
+    assert (await api.post(f"/api/v1/jobs/{job_id}/rollback")).status_code == 202
+    await _compensating(api, job_id)
+
+    job = await wait_for_job(api, job_id)
+    assert job["status"] == "failed", job
+    assert job["compensation"][0]["status"] == "ok"
+    listed = (await api.get("/api/v1/jobs", params={"status": "failed"})).json()
+    assert job_id in [j["job_id"] for j in listed["jobs"]]
+    assert job["actions"]["can_retry"] and not job["actions"]["can_rollback"]
+
+
+async def test_a_held_job_cancelled_shows_compensating_then_ends_cancelled(
+    api, settings, clean_faults
+):
+    name = unique_name("holdcan")
+    refuse_access_policy(clean_faults, name)
+    job_id = await start_deploy(api, name, hold=True)
+    assert (await held(api, job_id))["status"] == "needs_attention"
+    _slow_deletion(clean_faults, name)
+
+    assert (await api.post(f"/api/v1/jobs/{job_id}/cancel")).status_code == 202
+    job = await _compensating(api, job_id)
+    assert job["cancel_requested_at"]
+
+    job = await wait_for_job(api, job_id)
+    assert job["status"] == "cancelled", job
+    assert await asyncio.to_thread(CloudRunServices(settings).get, name) is None
+
+
 @pytest.fixture
 def quick_hold_api(settings):
     """The API with a two-second hold; the suite's worker runs its jobs (same task queue)."""

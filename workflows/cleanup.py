@@ -79,10 +79,17 @@ class CleanupAfterTerminate(TrackedJob):
             removed += result.removed
             for what in result.removed:
                 track.log(f"removed {what}")
-        if any(entry.status == "failed" for entry in track.state.compensation):
+        failed = [entry for entry in track.state.compensation if entry.status == "failed"]
+        if failed:
             track.state.alert = COMPENSATION_FAILED
+            # What it did remove stays on record (the force-cancelled job shows it), and the error
+            # names what could not be removed.
+            track.state.result = {"job_id": inp.job_id, "removed": removed}
             track.label(ALERT_LABEL, COMPENSATION_FAILED, "ALERT: a cleanup step failed")
-            track.fail(f"cleanup after {inp.job_id} left something behind")
+            track.fail(
+                f"cleanup after {inp.job_id} left something behind: "
+                + "; ".join(f"{entry.step}: {entry.error}" for entry in failed)
+            )
             raise ApplicationError("a cleanup step failed", type="JobFailed", non_retryable=True)
         return track.complete(
             {"job_id": inp.job_id, "removed": removed},

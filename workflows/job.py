@@ -20,6 +20,7 @@ with workflow.unsafe.imports_passed_through():
 
     from contracts.jobs import (
         ALERT_LABEL,
+        COMPENSATING,
         COMPENSATION_FAILED,
         JOB_STATE_QUERY,
         RETRY_UPDATE,
@@ -96,7 +97,7 @@ class TrackedJob:
         except BaseException as error:
             if is_cancelled_exception(error) or _ended_by_cancel(error):
                 self.tracker.state.cancel_requested_at = workflow.now()
-                self.tracker.fail("cancel requested", phase="compensating")
+                self.tracker.fail("cancel requested", phase=COMPENSATING)
                 problems = await saga.compensate()
                 self._report(saga)
                 self.tracker.fail("; ".join(["cancelled by request", *problems]), phase="cancelled")
@@ -113,7 +114,7 @@ class TrackedJob:
                 self.tracker.state.root_cause = root_cause_of(
                     error, self.tracker.state.current_phase
                 )
-            self.tracker.fail(message, phase="compensating")
+            self.tracker.fail(message, phase=COMPENSATING)
             problems = await saga.compensate()
             self._report(saga)
             self.tracker.fail("; ".join([message, *problems]))

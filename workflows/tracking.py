@@ -10,6 +10,7 @@ with workflow.unsafe.imports_passed_through():
     import structlog
 
     from contracts.jobs import (
+        COMPENSATING,
         JOB_MEMO_KEY,
         MAX_LOG_LINES,
         MEMO_LOG_LINES,
@@ -19,6 +20,10 @@ with workflow.unsafe.imports_passed_through():
         JobSummaryMemo,
     )
     from temporal import search_attributes as sa
+
+# Visibility shows a compensating job as such (not `running`, nor `needs_attention` after a
+# rollback or a cancel while held); histories recorded before it have no such upsert.
+COMPENSATING_PATCH = "compensating-job-phase"
 
 
 class JobTracker:
@@ -114,6 +119,8 @@ class JobTracker:
         self.state.error = error
         self.log(f"{phase}: {error}")
         self._save_memo()
+        if phase == COMPENSATING and workflow.patched(COMPENSATING_PATCH):
+            workflow.upsert_search_attributes([sa.JOB_PHASE.value_set(COMPENSATING)])
         if phase in ("failed", "cancelled"):
             self._final_phase(phase)
 

@@ -30,6 +30,7 @@ from contracts.provisioning.agents import (
     FindCustomerInput,
     NamedResource,
     RemovedJobKey,
+    agent_secret_name,
 )
 from contracts.provisioning.names import AgentSteps
 from core.settings import Settings
@@ -145,16 +146,25 @@ class AgentActivities:
         if secret is not None and secret.labels.get(JOB_LABEL) == inp.job_id:
             secret_deleted = await call_google(what, self.store.delete, inp.secret_name)
         elif secret is not None and token is not None:
-            for version in await call_google(what, self.store.enabled_versions, inp.secret_name):
-                value = await call_google(what, self.store.access, inp.secret_name, version)
-                if _token(value) == token:
-                    await call_google(what, self.store.destroy_version, inp.secret_name, version)
-                    destroyed += 1
+            destroyed = len(await self._destroy_versions_holding(inp.secret_name, token))
         # The key goes last: while it exists, a retry can still tell which versions hold it.
         key_deleted = bool(token) and await admin.delete_keys(keys=[token]) > 0
         return RemovedJobKey(
             key_deleted=key_deleted, secret_deleted=secret_deleted, versions_destroyed=destroyed
         )
+
+    async def _destroy_versions_holding(self, secret_name: str, token: str) -> list[str]:
+        """Destroys the secret's enabled versions whose value is the key with this token (Secret
+        Manager versions carry no labels: the value is what ties a version to the job's key).
+        Returns the versions destroyed; the older ones stay enabled."""
+        what = f"cleaning secret {secret_name}"
+        destroyed = []
+        for version in await call_google(what, self.store.enabled_versions, secret_name):
+            value = await call_google(what, self.store.access, secret_name, version)
+            if _token(value) == token:
+                await call_google(what, self.store.destroy_version, secret_name, version)
+                destroyed.append(version)
+        return destroyed
 
     @activity.defn(name=AgentSteps.DESCRIBE)
     async def describe(self, call: AgentServiceCall) -> AgentDescription:
@@ -198,14 +208,26 @@ class AgentActivities:
     @activity.defn(name=AgentSteps.CLEANUP_AFTER_TERMINATE)
     async def cleanup_after_terminate(self, inp: JobCleanupInput) -> JobCleanupResult:
         """After a force-cancel: the LiteLLM keys the terminated job made (their metadata names
-        its id; a reused key does not). Its secret goes with provisioning's step (labelled with the
-        job id); a version it added to an older secret keeps a key that no longer works."""
+        its id; a reused key does not), and the versions holding them that it added to the
+        agent's secret when that secret existed before (a secret it created, labelled with its
+        id, goes with provisioning's step). The versions go first: while a key exists, a retry
+        can still tell which versions hold it."""
         admin = litellm_admin(self.settings)
         ours = [
             k for k in await admin.list_keys() if k.metadata.get(KEY_JOB_METADATA) == inp.job_id
         ]
+        removed = []
+        for key in ours:
+            if not key.key_alias:
+                continue
+            # The agent's key is aliased by its service name, its secret named after it too.
+            secret_name = agent_secret_name(key.key_alias)
+            secret = await call_google(f"reading secret {secret_name}", self.store.get, secret_name)
+            if secret is None or secret.labels.get(JOB_LABEL) == inp.job_id:
+                continue
+            for version in await self._destroy_versions_holding(secret_name, key.token):
+                removed.append(f"secret {secret_name} version {version}")
         if ours:
             await admin.delete_keys(keys=[k.token for k in ours])
-        return JobCleanupResult(
-            removed=[f"litellm key {k.key_alias or k.token[:12]}" for k in ours]
-        )
+        removed += [f"litellm key {k.key_alias or k.token[:12]}" for k in ours]
+        return JobCleanupResult(removed=removed)

@@ -22,6 +22,9 @@ class JobStatus(StrEnum):
     running = "running"
     # Running, held after a step failed for good (`on_failure: hold`): waits for retry or rollback.
     needs_attention = "needs_attention"
+    # Running, undoing what it did (after a failure, a rollback or a cancel): it ends failed or
+    # cancelled; nothing can be retried or rolled back meanwhile.
+    compensating = "compensating"
     completed = "completed"
     failed = "failed"
     cancelled = "cancelled"
@@ -64,6 +67,27 @@ class RootCause(BaseModel):
     )
 
 
+class JobCleanup(BaseModel):
+    """The cleanup job a force-cancel started: what it removed of what the terminated job owned,
+    and what it could not."""
+
+    job_id: str
+    job_url: str
+    temporal_ui_url: str
+    status: JobStatus
+    removed: list[str] = Field(
+        default_factory=list, description="What it removed, in words (`cloud run service foo`)."
+    )
+    steps: list[CompensationEntry] = Field(
+        default_factory=list,
+        description="Each system's cleanup step per job it ran for, with its error when it failed.",
+    )
+    error: str | None = Field(None, description="What it could not remove, when it failed.")
+    alert: str | None = Field(
+        None, description="`compensation_failed` when a step failed: something was left behind."
+    )
+
+
 class Job(BaseModel):
     job_id: str
     status: JobStatus
@@ -103,6 +127,11 @@ class Job(BaseModel):
         description="Jobs started afresh as retries of this one (GET /jobs/{id} only).",
     )
     cancel_requested_at: UtcDateTime | None = None
+    cleanup: JobCleanup | None = Field(
+        None,
+        description="A force-cancelled job's cleanup job (GET /jobs/{id} only); its alert is the "
+        "job's `alert` too.",
+    )
     actions: JobActions = Field(default_factory=JobActions)
     live: bool = Field(
         True,

@@ -262,6 +262,41 @@ async def test_the_cleanup_after_a_terminated_deploy_removes_what_its_child_depl
     assert await litellm_admin(settings).find_key_by_alias(name) is None
 
 
+async def test_the_cleanup_after_a_terminated_deploy_destroys_the_version_it_added_to_a_secret(
+    api, client, settings, customer, slow_operations
+):
+    """A secret of the agent's name existed before: the terminated job added its key to it as a
+    new version; the cleanup destroys that version (the key it holds is deleted) and leaves the
+    secret and its older version, as the compensation of a cancel does."""
+    name = f"{customer.prefix}-termsecret"
+    secret = f"{name}-litellm-key"
+    store = SecretStore(settings)
+    await asyncio.to_thread(store.create, secret, "an older value", {"owner": "someone-else"})
+    try:
+        job_id = await start(api, customer, "termsecret")
+        child_id = f"{job_id}-service"
+        await started(api, child_id)
+        await wait_for_pending_activity(client, child_id, CloudRunSteps.APPLY_SERVICE)
+        assert await asyncio.to_thread(store.enabled_versions, secret) == ["2", "1"]
+        await client.get_workflow_handle(job_id).terminate(reason="by hand")
+
+        forced = await api.post(f"/api/v1/jobs/{job_id}/force-cancel")
+        assert forced.status_code == 202, forced.text
+        cleanup = await wait_for_job(api, forced.json()["cleanup_job_id"], seconds=90)
+        assert cleanup["status"] == "completed", cleanup
+        removed = cleanup["result"]["removed"]
+        assert f"secret {secret} version 2" in removed, removed
+        assert f"litellm key {name}" in removed, removed
+        assert await asyncio.to_thread(store.enabled_versions, secret) == ["1"]
+        assert await asyncio.to_thread(store.access, secret, "1") == "an older value"
+        assert (await asyncio.to_thread(store.get, secret)).labels == {"owner": "someone-else"}
+        assert await litellm_admin(settings).find_key_by_alias(name) is None
+        job = (await api.get(f"/api/v1/jobs/{job_id}")).json()
+        assert f"secret {secret} version 2" in job["cleanup"]["removed"]
+    finally:
+        await asyncio.to_thread(store.delete, secret)
+
+
 async def test_a_reused_key_survives_a_failed_deploy(api, client, settings, customer, localcloud):
     name = f"{customer.prefix}-reuser"
     secret = f"{name}-litellm-key"
