@@ -7,11 +7,12 @@ import logging
 import os
 import signal
 import sys
+from collections.abc import Sequence
 from datetime import timedelta
 
 import structlog
 from temporalio.client import Client
-from temporalio.worker import Replayer, Worker
+from temporalio.worker import Interceptor, Replayer, Worker
 
 import activities.oversight
 import activities.provisioning
@@ -51,13 +52,21 @@ def activities_for(settings: Settings, db: Database) -> list:
     return [fn for _, system_activities in SYSTEMS for fn in system_activities(settings, db)]
 
 
-def build_worker(client: Client, settings: Settings, db: Database, task_queue: str | None = None):
+def build_worker(
+    client: Client,
+    settings: Settings,
+    db: Database,
+    task_queue: str | None = None,
+    extra_interceptors: Sequence[Interceptor] = (),
+):
+    """The platform's worker. `extra_interceptors` run inside the logging one: the fault harness
+    (tests/harness) adds its fault injector there, so it faults exactly this worker."""
     return Worker(
         client,
         task_queue=task_queue or settings.task_queue,
         workflows=WORKFLOWS,
         activities=[*JobActivities(client, settings).all(), *activities_for(settings, db)],
-        interceptors=[JobLoggingInterceptor()],
+        interceptors=[JobLoggingInterceptor(), *extra_interceptors],
         workflow_runner=workflow_runner(),
         max_concurrent_activities=100,
         sticky_queue_schedule_to_start_timeout=timedelta(
