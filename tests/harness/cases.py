@@ -17,18 +17,28 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
+from collections import Counter
 from dataclasses import dataclass, field
 
 from temporalio.api.enums.v1 import EventType
+from temporalio.client import WorkflowExecutionStatus
 
 from tests.harness.fault_injector import held_marker
 from tests.harness.platform import HarnessPlatform
 from tests.harness.scenarios import Prepared, Scenario
-from tests.harness.snapshot import Normaliser, difference, snapshot
+from tests.harness.snapshot import (
+    Normaliser,
+    difference,
+    drop_database_objects,
+    marked_by,
+    snapshot,
+)
 from tests.helpers.platform import wait_for_job
 
 FAULTS = ("fail_before", "fail_after", "cancel", "kill")
 JOB_SECONDS = 120
+# Longer than the SDK's heartbeat throttle at the suite's 2.5 s heartbeat timeout (0.8 × 2.5 s).
+CANCEL_REACHES_STEP_SECONDS = 2.5
 
 
 @dataclass(frozen=True)
@@ -53,7 +63,38 @@ class Outcome:
     status: str
     changes: dict[str, list[str]]
     steps: list[Step] = field(default_factory=list)
-    undos: list[str] = field(default_factory=list)
+    # The jobs of the run (the job, its child jobs) that failed or were cancelled, and the local
+    # cloud's resources that still carry one of their ids as their ownership mark.
+    failed_jobs: list[str] = field(default_factory=list)
+    marked: list[str] = field(default_factory=list)
+
+
+ENDED_BADLY = {
+    WorkflowExecutionStatus.FAILED,
+    WorkflowExecutionStatus.CANCELED,
+    WorkflowExecutionStatus.TERMINATED,
+    WorkflowExecutionStatus.TIMED_OUT,
+}
+
+
+async def job_tree(platform: HarnessPlatform, job_id: str) -> list[str]:
+    """The job and its child jobs, at any depth."""
+    history = await platform.client.get_workflow_handle(job_id).fetch_history()
+    ids = [job_id]
+    for event in history.events:
+        if event.event_type == EventType.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED:
+            child = event.start_child_workflow_execution_initiated_event_attributes.workflow_id
+            ids.extend(await job_tree(platform, child))
+    return ids
+
+
+async def failed_jobs(platform: HarnessPlatform, job_id: str) -> list[str]:
+    failed = []
+    for each in await job_tree(platform, job_id):
+        description = await platform.client.get_workflow_handle(each).describe()
+        if description.status in ENDED_BADLY:
+            failed.append(each)
+    return failed
 
 
 async def job_activities(platform: HarnessPlatform, job_id: str) -> list[Step]:
@@ -112,6 +153,10 @@ async def run_case(
             await _wait_held(platform)
             response = await platform.api.post(f"/api/v1/jobs/{job_id}/cancel")
             assert response.status_code == 202, response.text
+            # A cancellable step hears of it at its next heartbeat; one the job runs to the end
+            # never does, and is let go after that.
+            await asyncio.sleep(CANCEL_REACHES_STEP_SECONDS)
+            platform.arm(arm | {"release": arm["arm"]})
         elif fault == "kill":
             await _wait_held(platform)
             platform.kill_worker()
@@ -121,18 +166,40 @@ async def run_case(
     finally:
         platform.disarm()
     after = await snapshot(cloud_dir, database, normalise)
+    await drop_database_objects(normalise)
     steps = await job_activities(platform, job_id)
-    return Outcome(job["status"], difference(before, after), steps)
+    failed = await failed_jobs(platform, job_id)
+    return Outcome(
+        job["status"],
+        difference(before, after, normalise),
+        steps,
+        failed,
+        [normalise(key) for key in marked_by(cloud_dir, failed)],
+    )
 
 
-def verdict(scenario: Scenario, outcome: Outcome, footprint: dict[str, list[str]]) -> list[str]:
+def verdict(
+    scenario: Scenario, outcome: Outcome, footprint: dict[str, list[str]], fault: str | None
+) -> list[str]:
     """What is wrong with an outcome (empty: nothing)."""
     changes = outcome.changes
-    if outcome.status == "completed":
-        if changes != footprint:
-            return [f"completed, but changed {changes} instead of {footprint}"]
-        return []
     problems = []
+    if outcome.marked:
+        problems.append(
+            f"{', '.join(outcome.failed_jobs)} ended badly and left {outcome.marked} marked as theirs"
+        )
+    if outcome.status == "completed":
+        if fault in (None, "kill"):
+            if changes != footprint:
+                problems.append(f"completed, but changed {changes} instead of {footprint}")
+            return problems
+        # A job that absorbed a failure (a customer onboarded without the branch that failed)
+        # completes with part of a successful run's footprint, never more, never twice.
+        for side in ("left behind", "removed"):
+            extra = sorted((Counter(changes[side]) - Counter(footprint[side])).elements())
+            if extra:
+                problems.append(f"completed after {fault}, but {side} more: {extra}")
+        return problems
     if changes["left behind"]:
         problems.append(f"{outcome.status} and left behind {changes['left behind']}")
     if scenario.kind == "create" and changes["removed"]:

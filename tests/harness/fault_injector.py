@@ -3,7 +3,8 @@ own worker only. Which step, and how, comes from a small JSON file the harness r
 cases (path in HARNESS_FAULT_FILE), so one worker process serves many cases without a restart.
 
 The file: {"arm": "<case id>", "workflow": "<workflow type>", "activity": "<activity type>",
-"occurrence": n, "mode": "fail_before" | "fail_after" | "hold", "noop": ["<activity type>", ...]}.
+"occurrence": n, "mode": "fail_before" | "fail_after" | "hold", "noop": ["<activity type>", ...],
+"release": "<case id>" once the harness has cancelled the job and lets a held step go on}.
 `occurrence` counts the activities of that type in one run of that workflow type (0 = the first),
 so retries of one activity are the same occurrence. `noop` activities return None without running:
 the teeth check makes one undo a no-op that still reports ok, as the leak it must catch did."""
@@ -83,13 +84,15 @@ class _InjectFaults(ActivityInboundInterceptor):
         # work and report the cancel: the step's side effect happened although the job sees a
         # cancelled step, the harder case for compensation.
         held_marker(self._injector.path).write_text(info.workflow_id or "")
-        await _hold_until_cancelled()
+        await _hold_until_cancelled(self._injector.path, fault["arm"])
         await self.next.execute_activity(input)
         raise asyncio.CancelledError("harness: cancelled while the step ran")
 
 
-async def _hold_until_cancelled() -> None:
-    while not activity.is_cancelled():
+async def _hold_until_cancelled(path: Path, arm: str) -> None:
+    """Until the activity is cancelled, or the harness releases it: a step the job runs to the end
+    (a deletion) is never cancelled, the job's cancel waits for it."""
+    while not activity.is_cancelled() and read_fault(path).get("release") != arm:
         # The attempt's own details again: a step resumes from them after a kill (an operation
         # name), so the hold must not replace them.
         activity.heartbeat(*activity.info().heartbeat_details)

@@ -66,7 +66,15 @@ async def harness_platform(root: Path, temporal_address: str) -> AsyncIterator[H
     root.mkdir(parents=True, exist_ok=True)
     cloud = LocalCloud.start(root / "localcloud", lro_delay=0.1, build_seconds=0.5)
     try:
-        settings = make_settings(root / "data", temporal_address, cloud.url)
+        settings = make_settings(
+            root / "data",
+            temporal_address,
+            cloud.url,
+            # Deletes answer 202 with their job at once, so the harness can cancel it.
+            customer_offboard_wait_seconds=0,
+            agent_retire_wait_seconds=0,
+            runner_destroy_wait_seconds=0,
+        )
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         fault_file = root / "fault.json"
         write_fault(fault_file, {})

@@ -9,6 +9,7 @@ import re
 from tests.harness.selection import FULL_ENV, SEED_ENV
 
 _CASE = re.compile(r"test_fault_leaves_nothing_or_exactly_one\[(?P<step>.+)-(?P<fault>[a-z_]+)\]$")
+# Job type / step, as the case ids name them.
 _SHORT = {"passed": "ok", "failed": "FAILED", "skipped": "skipped", "xfailed": "xfail"}
 
 

@@ -27,8 +27,10 @@ from tests.helpers.platform import MYSQL_URL, POSTGRES_URL
 # (a build is a run, not a thing left behind; a trigger or a repository is).
 SKIPPED_COLLECTIONS = {"entries", "operations", "builds", "requests", "logs"}
 SKIPPED_APIS = {"cloud_logging"}
-# What an emulator creates for itself on first use, as the real service has it from the start.
+# What an emulator creates for itself on first use, as the real service has it from the start:
+# Docker's default network, LiteLLM's prompt catalogue, an image pulled into Docker's cache.
 BUILT_IN = {("docker.networks", "bridge")}
+SEEDED = {"litellm.prompts", "docker.images"}
 # The platform's tables that stand for outside resources (the audit trail and alerts only grow).
 RESOURCE_TABLES = ("customers", "services", "external_services")
 _GENERATED = re.compile(r"[0-9a-f]{8}-[0-9a-f-]{27}|[0-9a-z]*\d[0-9a-z]*", re.IGNORECASE)
@@ -62,16 +64,71 @@ def cloud_resources(cloud_dir: Path) -> list[tuple[str, str]]:
             continue
         document = json.loads(path.read_text() or "{}")
         for collection, items in document.items():
-            if collection in SKIPPED_COLLECTIONS:
-                continue
-            if isinstance(items, dict):
-                keys = [_item_key(item, default=key) for key, item in items.items()]
-            else:
-                keys = [_item_key(item) for item in items]
             kind = f"{path.stem}.{collection}"
-            found.extend((kind, key) for key in keys if (kind, key) not in BUILT_IN)
+            # Counters and settings (a next id) are no resources.
+            if (
+                collection in SKIPPED_COLLECTIONS
+                or kind in SEEDED
+                or not isinstance(items, dict | list)
+            ):
+                continue
+            found.extend((kind, key) for key in _keys(items) if (kind, key) not in BUILT_IN)
+            found.extend(_versions(kind, items))
     found.extend(("git.branch", ref) for ref in _git_branches(cloud_dir / "git"))
     return found
+
+
+def marked_by(cloud_dir: Path, job_ids: list[str]) -> list[str]:
+    """The local cloud's resources that carry one of these job ids (the ownership mark: a label,
+    key metadata, a description), matched as a whole id so `job-zenml` is not `job-zenml-deploy`."""
+    if not job_ids:
+        return []
+    pattern = re.compile(r"(?<![\w-])(" + "|".join(map(re.escape, job_ids)) + r")(?![\w-])")
+    marked = []
+    for path in sorted(cloud_dir.glob("*.json")):
+        if path.stem in SKIPPED_APIS:
+            continue
+        document = json.loads(path.read_text() or "{}")
+        for collection, items in document.items():
+            if collection in SKIPPED_COLLECTIONS or not isinstance(items, dict):
+                continue
+            for key, item in items.items():
+                if pattern.search(json.dumps(item)):
+                    marked.append(f"{path.stem}.{collection} {key}")
+    return marked
+
+
+def _keys(items: dict | list, outer: str = "") -> list[str]:
+    """A collection's resource keys; a value that is itself a collection (GitHub's runners per
+    repository, Artifact Registry's images per repository) is looked into, so an empty one counts
+    as nothing and two resources in it as two."""
+    if isinstance(items, list):
+        return [outer + _item_key(item) for item in items]
+    keys = []
+    for key, item in items.items():
+        # An empty one is an empty collection: a resource always has fields.
+        nested = isinstance(item, dict) and not _is_resource(item)
+        if nested and all(isinstance(value, dict) for value in item.values()):
+            keys.extend(_keys(item, f"{outer}{key}/"))
+            continue
+        keys.append(outer + _item_key(item, default=key))
+    return keys
+
+
+def _is_resource(item: dict) -> bool:
+    return any(field in item for field in ("name", "Name", "id", "key", "alias", "secret"))
+
+
+def _versions(kind: str, items: dict | list) -> list[tuple[str, str]]:
+    """A secret's versions count too: a job that ran twice may have added a second one."""
+    if not isinstance(items, dict):
+        return []
+    return [
+        (f"{kind}.versions", f"{key}/{number}")
+        for key, item in items.items()
+        if isinstance(item, dict) and isinstance(item.get("versions"), dict)
+        for number in item["versions"]
+    ]
 
 
 def _item_key(item: object, default: str | None = None) -> str:
@@ -152,20 +209,54 @@ async def _postgres_objects() -> list[tuple[str, str]]:
     ]
 
 
+async def drop_database_objects(normalise: Normaliser) -> None:
+    """Removes the case's databases and users from the shared servers (the rest of the case's
+    world lives in the harness's own local cloud and data dir)."""
+    objects = await database_objects(normalise)
+    mine = {kind: [name for k, name in objects if k == kind] for kind, _ in objects}
+    if mine.get("mysql.database") or mine.get("mysql.user"):
+        await asyncio.to_thread(
+            _drop_mysql, mine.get("mysql.database", []), mine.get("mysql.user", [])
+        )
+    if mine.get("postgres.database") or mine.get("postgres.role"):
+        connection = await asyncpg.connect(POSTGRES_URL)
+        try:
+            for name in mine.get("postgres.database", []):
+                await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            for name in mine.get("postgres.role", []):
+                await connection.execute(f'DROP ROLE IF EXISTS "{name}"')
+        finally:
+            await connection.close()
+
+
+def _drop_mysql(databases: list[str], users: list[str]) -> None:
+    connection = pymysql.connect(host="127.0.0.1", port=_port(MYSQL_URL, 3306), user="root")
+    try:
+        with connection.cursor() as cursor:
+            for name in databases:
+                cursor.execute(f"DROP DATABASE IF EXISTS `{name}`")
+            for user_at_host in users:
+                user, host = user_at_host.rsplit("@", 1)
+                cursor.execute("DROP USER IF EXISTS %s@%s", (user, host))
+    finally:
+        connection.close()
+
+
 def _port(url: str, default: int) -> int:
     match = re.search(r":(\d+)/", url)
     return int(match.group(1)) if match else default
 
 
 async def snapshot(cloud_dir: Path, database: Path, normalise: Normaliser) -> Counter:
-    """Everything, normalised, counted."""
+    """Everything, counted, by its real key (a branch's tree is compared as it is)."""
     raw = cloud_resources(cloud_dir) + platform_rows(database) + await database_objects(normalise)
-    return Counter(f"{kind} {normalise(key)}" for kind, key in raw)
+    return Counter(f"{kind} {key}" for kind, key in raw)
 
 
-def difference(before: Counter, after: Counter) -> dict[str, list[str]]:
-    """What appeared (or appeared more often) and what disappeared."""
+def difference(before: Counter, after: Counter, normalise: Normaliser) -> dict[str, list[str]]:
+    """What appeared (or appeared more often) and what disappeared, normalised so that two runs of
+    one scenario compare."""
     return {
-        "left behind": sorted((after - before).elements()),
-        "removed": sorted((before - after).elements()),
+        "left behind": sorted(normalise(key) for key in (after - before).elements()),
+        "removed": sorted(normalise(key) for key in (before - after).elements()),
     }

@@ -18,7 +18,9 @@ def _params():
         reason = known_leak(workflow, step.label, fault)
         if reason:
             marks.append(pytest.mark.xfail(strict=True, reason=reason))
-        yield pytest.param(workflow, step, fault, id=f"{step.label}-{fault}", marks=marks)
+        yield pytest.param(
+            workflow, step, fault, id=f"{workflow}/{step.label}-{fault}", marks=marks
+        )
 
 
 @pytest.mark.parametrize(("workflow", "step", "fault"), list(_params()))
@@ -28,5 +30,5 @@ async def test_fault_leaves_nothing_or_exactly_one(harness, workflow, step, faul
     outcome = await run_case(harness, scenario, step, fault)
     if fault == "kill":
         assert outcome.status == "completed", f"a killed worker's job ended {outcome.status}"
-    problems = verdict(scenario, outcome, entry["footprint"])
+    problems = verdict(scenario, outcome, entry["footprint"], fault)
     assert not problems, f"{workflow} with {fault} at {step.label}: " + "; ".join(problems)
