@@ -25,6 +25,9 @@ Design (docs/testing.md, "The fault harness", says the same for readers of the s
   users on the shared MariaDB/PostgreSQL that carry the case's names, before and after each case
   (cases.py). Completed: the change must equal the catalogue's footprint (exactly one of
   everything). Failed or cancelled: nothing left behind; a "create" job removed nothing either.
+  Any job of the tree that failed or was cancelled: no local-cloud resource carries its job id (the
+  ownership mark). Completed without a failed child job: exactly the footprint less that child
+  type's share (the catalogue's `branches`, measured by make harness-steps).
 - *Budget*: `make test` runs every step of every job type once, under one fault chosen by rotation
   from a seed printed at the end (HARNESS_SEED replays it); `make harness` runs the whole matrix and
   test_teeth.py: each undo in turn made a no-op (that still reports ok) must make a case fail.

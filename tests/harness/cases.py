@@ -19,6 +19,8 @@ import time
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
+from functools import reduce
+from operator import or_
 
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowExecutionStatus
@@ -67,6 +69,7 @@ class Outcome:
     # cloud's resources that still carry one of their ids as their ownership mark.
     failed_jobs: list[str] = field(default_factory=list)
     marked: list[str] = field(default_factory=list)
+    failed_types: list[str] = field(default_factory=list)
 
 
 ENDED_BADLY = {
@@ -88,12 +91,13 @@ async def job_tree(platform: HarnessPlatform, job_id: str) -> list[str]:
     return ids
 
 
-async def failed_jobs(platform: HarnessPlatform, job_id: str) -> list[str]:
-    failed = []
+async def failed_jobs(platform: HarnessPlatform, job_id: str) -> dict[str, str]:
+    """Job id → workflow type of each job of the tree that failed or was cancelled."""
+    failed = {}
     for each in await job_tree(platform, job_id):
         description = await platform.client.get_workflow_handle(each).describe()
         if description.status in ENDED_BADLY:
-            failed.append(each)
+            failed[each] = description.workflow_type
     return failed
 
 
@@ -173,13 +177,18 @@ async def run_case(
         job["status"],
         difference(before, after, normalise),
         steps,
-        failed,
-        [normalise(key) for key in marked_by(cloud_dir, failed)],
+        list(failed),
+        [normalise(key) for key in marked_by(cloud_dir, list(failed))],
+        sorted(set(failed.values())),
     )
 
 
 def verdict(
-    scenario: Scenario, outcome: Outcome, footprint: dict[str, list[str]], fault: str | None
+    scenario: Scenario,
+    outcome: Outcome,
+    footprint: dict[str, list[str]],
+    fault: str | None,
+    branches: dict[str, list[str]] | None = None,
 ) -> list[str]:
     """What is wrong with an outcome (empty: nothing)."""
     changes = outcome.changes
@@ -193,8 +202,17 @@ def verdict(
             if changes != footprint:
                 problems.append(f"completed, but changed {changes} instead of {footprint}")
             return problems
-        # A job that absorbed a failure (a customer onboarded without the branch that failed)
-        # completes with part of a successful run's footprint, never more, never twice.
+        # A job that absorbed a failed child job (a customer onboarded without the branch that
+        # failed) leaves exactly a successful run's footprint less what those children make.
+        failed_branches = [Counter((branches or {}).get(t, [])) for t in outcome.failed_types]
+        if failed_branches:
+            expected = Counter(footprint["left behind"]) - reduce(or_, failed_branches)
+            if Counter(changes["left behind"]) != expected:
+                problems.append(
+                    f"completed without {outcome.failed_types}, but left behind "
+                    f"{changes['left behind']} instead of {sorted(expected.elements())}"
+                )
+        # Otherwise it completes with part of a successful run's footprint, never more or twice.
         for side in ("left behind", "removed"):
             extra = sorted((Counter(changes[side]) - Counter(footprint[side])).elements())
             if extra:

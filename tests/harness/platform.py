@@ -64,7 +64,8 @@ class HarnessPlatform:
 @asynccontextmanager
 async def harness_platform(root: Path, temporal_address: str) -> AsyncIterator[HarnessPlatform]:
     root.mkdir(parents=True, exist_ok=True)
-    cloud = LocalCloud.start(root / "localcloud", lro_delay=0.1, build_seconds=0.5)
+    # A loaded machine (six test processes on two cores) may take a while to start it.
+    cloud = LocalCloud.start(root / "localcloud", lro_delay=0.1, build_seconds=0.5, timeout=90)
     try:
         settings = make_settings(
             root / "data",

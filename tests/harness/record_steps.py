@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import sys
 import tempfile
+from collections import Counter
 from pathlib import Path
 
 from tests.harness import catalogue
@@ -22,8 +23,20 @@ async def record(platform, scenario) -> dict:
     failed = await run_case(platform, scenario, success.steps[-1], "fail_after")
     forward = {step.activity for step in success.steps}
     undos = sorted({step.activity for step in failed.steps} - forward)
+    # What each child job type contributes: the footprint less a run whose child fails at once.
+    branches = {}
+    for step in success.steps:
+        if step.workflow != scenario.workflow and step.workflow not in branches:
+            without = await run_case(platform, scenario, step, "fail_before")
+            branches[step.workflow] = sorted(
+                (
+                    Counter(success.changes["left behind"])
+                    - Counter(without.changes["left behind"])
+                ).elements()
+            )
     return {
         "kind": scenario.kind,
+        "branches": branches,
         "steps": [step.label for step in success.steps],
         "undos": undos,
         "footprint": success.changes,

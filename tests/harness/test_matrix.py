@@ -30,5 +30,5 @@ async def test_fault_leaves_nothing_or_exactly_one(harness, workflow, step, faul
     outcome = await run_case(harness, scenario, step, fault)
     if fault == "kill":
         assert outcome.status == "completed", f"a killed worker's job ended {outcome.status}"
-    problems = verdict(scenario, outcome, entry["footprint"], fault)
+    problems = verdict(scenario, outcome, entry["footprint"], fault, entry.get("branches"))
     assert not problems, f"{workflow} with {fault} at {step.label}: " + "; ".join(problems)
