@@ -18,14 +18,21 @@ KNOWN_LEAKS: dict[tuple[str, str, str], str] = {
         for fault in ("fail_before", "fail_after")
     },
     ("OnboardCustomer", "OnboardCustomer:customer.record_branch#2", "cancel"): _ZENML_ACCOUNT,
-    # Not a leak but the kill invariant (exactly one of everything): seen in every run so far, the
-    # secret varies (jwt-secret, encryption-key); cause not found yet.
+}
+
+# Seen under load only (so not strict: a pass is no news): not a leak but the kill invariant
+# (exactly one of everything); the secret varies (jwt-secret, encryption-key); cause not found yet.
+INTERMITTENT: dict[tuple[str, str, str], str] = {
     ("OnboardCustomer", "OnboardCustomer:customer.record_branch#0", "kill"): (
-        "a worker killed while onboarding records its first branch: the job completes, but one of "
-        "the ZenML secrets is left with no version"
+        "under load, a worker killed while onboarding records its first branch: the job "
+        "completes, but one of the ZenML secrets is left with no version"
     ),
 }
 
 
 def known_leak(workflow: str, step_label: str, fault: str) -> str | None:
     return KNOWN_LEAKS.get((workflow, step_label, fault))
+
+
+def intermittent(workflow: str, step_label: str, fault: str) -> str | None:
+    return INTERMITTENT.get((workflow, step_label, fault))
