@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 LOCK_FLAGS := --universal --python-version 3.11 --prerelease disallow --generate-hashes \
 	--custom-compile-command 'make lock' $(if $(UPGRADE),--upgrade)
 
-.PHONY: install run admin-key test fuzz bench lint format clean lock
+.PHONY: install run admin-key test harness harness-steps fuzz bench lint format clean lock
 
 $(STAMP): pyproject.toml requirements-dev.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -40,6 +40,16 @@ TEST_PROCESSES ?= 6
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q -n $(TEST_PROCESSES) --durations=15 $(PYTEST_ARGS)
+
+# The fault harness (tests/harness, docs/testing.md): make test runs each step of each job type under
+# one fault chosen by rotation from a printed seed (HARNESS_SEED=… replays it); make harness runs the
+# whole matrix (every fault at every step) and the teeth check; make harness-steps rewrites the
+# catalogue of steps from real runs.
+harness: $(STAMP)
+	HARNESS_FULL=1 $(BIN)/python -m pytest -q -n $(TEST_PROCESSES) --durations=15 tests/harness $(PYTEST_ARGS)
+
+harness-steps: $(STAMP)
+	$(BIN)/python -m tests.harness.record_steps $(JOB_TYPES)
 
 # The OpenAPI fuzz test as a soak: FUZZ_MAX_EXAMPLES cases per operation from a random seed it
 # prints (FUZZ_SEED=… replays one); make test runs a fixed, derandomised budget.

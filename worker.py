@@ -7,11 +7,12 @@ import logging
 import os
 import signal
 import sys
+from collections.abc import Sequence
 from datetime import timedelta
 
 import structlog
 from temporalio.client import Client
-from temporalio.worker import Replayer, Worker
+from temporalio.worker import Interceptor, Replayer, Worker
 
 import activities.oversight
 import activities.provisioning
@@ -52,13 +53,21 @@ def activities_for(settings: Settings, db: Database) -> list:
     return [fn for _, system_activities in SYSTEMS for fn in system_activities(settings, db)]
 
 
-def build_worker(client: Client, settings: Settings, db: Database, task_queue: str | None = None):
+def build_worker(
+    client: Client,
+    settings: Settings,
+    db: Database,
+    task_queue: str | None = None,
+    extra_interceptors: Sequence[Interceptor] = (),
+):
+    """The platform's worker. `extra_interceptors` run inside the logging one: the fault harness
+    (tests/harness) adds its fault injector there, so it faults exactly this worker."""
     return Worker(
         client,
         task_queue=task_queue or settings.task_queue,
         workflows=WORKFLOWS,
         activities=[*JobActivities(client, settings).all(), *activities_for(settings, db)],
-        interceptors=[JobLoggingInterceptor(), KeepAliveInterceptor()],
+        interceptors=[JobLoggingInterceptor(), KeepAliveInterceptor(), *extra_interceptors],
         workflow_runner=workflow_runner(),
         max_concurrent_activities=settings.worker_max_concurrent_activities,
         max_concurrent_workflow_tasks=settings.worker_max_concurrent_workflow_tasks,

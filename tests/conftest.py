@@ -88,3 +88,22 @@ async def api(api_server: ApiServer, worker) -> AsyncIterator[httpx.AsyncClient]
         base_url=api_server.url, headers={"X-API-Key": ADMIN_KEY}, timeout=30
     ) as http:
         yield http
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """The fault harness's seed, drawn once by the controller before the xdist workers start (they
+    inherit it, so they all collect the same cases)."""
+    from tests.harness.selection import ensure_seed
+
+    ensure_seed()
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:  # noqa: ARG001
+    """The fault harness's seed and the matrix it ran (job type × step × fault → outcome)."""
+    from tests.harness.report import matrix_lines
+
+    lines = matrix_lines(terminalreporter)
+    if lines:
+        terminalreporter.section("fault harness")
+        for line in lines:
+            terminalreporter.write_line(line)

@@ -123,9 +123,12 @@ async def wait_for_job(
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def start_worker_process(settings: Settings, **popen_kwargs) -> subprocess.Popen:
-    """`python worker.py` in its own process, configured like `make run` does, through env vars."""
-    env = dict(os.environ)
+def start_worker_process(
+    settings: Settings, entry: tuple[str, ...] = ("worker.py",), **popen_kwargs
+) -> subprocess.Popen:
+    """`python worker.py` in its own process, configured like `make run` does, through env vars.
+    `entry` names another script or module that starts the same worker (the fault harness's)."""
+    env = dict(os.environ, **popen_kwargs.pop("env", {}))
     for field in (
         "temporal_address",
         "task_queue",
@@ -150,7 +153,7 @@ def start_worker_process(settings: Settings, **popen_kwargs) -> subprocess.Popen
         )
     popen_kwargs.setdefault("stdout", subprocess.DEVNULL)
     popen_kwargs.setdefault("stderr", subprocess.DEVNULL)
-    return subprocess.Popen([sys.executable, "worker.py"], cwd=ROOT, env=env, **popen_kwargs)
+    return subprocess.Popen([sys.executable, *entry], cwd=ROOT, env=env, **popen_kwargs)
 
 
 async def start_dev_server() -> WorkflowEnvironment:

@@ -1,0 +1,229 @@
+"""One harness case: a scenario run with one fault at one step, and the verdict from the snapshots.
+
+Faults (tests/harness/fault_injector.py does them in the harness's worker):
+- fail_before / fail_after: the step's activity fails for good (non-retryable) before it runs, or
+  after its work is done (the harder case: the step's side effect exists but the job saw a failure).
+- cancel: the step is held (heartbeating) until the harness cancels the job through the API; the
+  step then does its work and reports the cancel.
+- kill: the step is held, the harness SIGKILLs the worker, starts a fresh one without faults; the
+  job must complete.
+
+Verdict, by the job's final status: completed → what changed equals the catalogue's footprint of a
+successful run (exactly one of everything); failed or cancelled → nothing was left behind, and for a
+"create" job nothing was removed either."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections import Counter
+from dataclasses import dataclass, field
+from functools import reduce
+from operator import or_
+
+from temporalio.api.enums.v1 import EventType
+from temporalio.client import WorkflowExecutionStatus
+
+from tests.harness.fault_injector import held_marker
+from tests.harness.platform import HarnessPlatform
+from tests.harness.scenarios import Prepared, Scenario
+from tests.harness.snapshot import (
+    Normaliser,
+    difference,
+    drop_database_objects,
+    marked_by,
+    snapshot,
+)
+from tests.helpers.platform import wait_for_job
+
+FAULTS = ("fail_before", "fail_after", "cancel", "kill")
+JOB_SECONDS = 120
+# Longer than the SDK's heartbeat throttle at the suite's 2.5 s heartbeat timeout (0.8 × 2.5 s).
+CANCEL_REACHES_STEP_SECONDS = 2.5
+
+
+@dataclass(frozen=True)
+class Step:
+    workflow: str
+    activity: str
+    occurrence: int
+
+    @property
+    def label(self) -> str:
+        return f"{self.workflow}:{self.activity}#{self.occurrence}"
+
+    @classmethod
+    def parse(cls, label: str) -> Step:
+        workflow, rest = label.split(":", 1)
+        activity, occurrence = rest.rsplit("#", 1)
+        return cls(workflow, activity, int(occurrence))
+
+
+@dataclass
+class Outcome:
+    status: str
+    changes: dict[str, list[str]]
+    steps: list[Step] = field(default_factory=list)
+    # The jobs of the run (the job, its child jobs) that failed or were cancelled, and the local
+    # cloud's resources that still carry one of their ids as their ownership mark.
+    failed_jobs: list[str] = field(default_factory=list)
+    marked: list[str] = field(default_factory=list)
+    failed_types: list[str] = field(default_factory=list)
+
+
+ENDED_BADLY = {
+    WorkflowExecutionStatus.FAILED,
+    WorkflowExecutionStatus.CANCELED,
+    WorkflowExecutionStatus.TERMINATED,
+    WorkflowExecutionStatus.TIMED_OUT,
+}
+
+
+async def job_tree(platform: HarnessPlatform, job_id: str) -> list[str]:
+    """The job and its child jobs, at any depth."""
+    history = await platform.client.get_workflow_handle(job_id).fetch_history()
+    ids = [job_id]
+    for event in history.events:
+        if event.event_type == EventType.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED:
+            child = event.start_child_workflow_execution_initiated_event_attributes.workflow_id
+            ids.extend(await job_tree(platform, child))
+    return ids
+
+
+async def failed_jobs(platform: HarnessPlatform, job_id: str) -> dict[str, str]:
+    """Job id → workflow type of each job of the tree that failed or was cancelled."""
+    failed = {}
+    for each in await job_tree(platform, job_id):
+        description = await platform.client.get_workflow_handle(each).describe()
+        if description.status in ENDED_BADLY:
+            failed[each] = description.workflow_type
+    return failed
+
+
+async def job_activities(platform: HarnessPlatform, job_id: str) -> list[Step]:
+    """The activities a job and its child jobs scheduled, in history order (a child's where it was
+    started), each with its occurrence within its own workflow."""
+    steps: list[Step] = []
+    handle = platform.client.get_workflow_handle(job_id)
+    history = await handle.fetch_history()
+    workflow_type = history.events[0].workflow_execution_started_event_attributes.workflow_type.name
+    counts: dict[str, int] = {}
+    for event in history.events:
+        if event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
+            name = event.activity_task_scheduled_event_attributes.activity_type.name
+            steps.append(Step(workflow_type, name, counts.get(name, 0)))
+            counts[name] = counts.get(name, 0) + 1
+        elif event.event_type == EventType.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED:
+            child = event.start_child_workflow_execution_initiated_event_attributes.workflow_id
+            steps.extend(await job_activities(platform, child))
+    return steps
+
+
+async def _wait_held(platform: HarnessPlatform, seconds: float = 60) -> None:
+    marker = held_marker(platform.fault_file)
+    deadline = time.monotonic() + seconds
+    while not marker.exists():
+        if time.monotonic() > deadline:
+            raise AssertionError("the held step never started")
+        await asyncio.sleep(0.05)
+
+
+async def run_case(
+    platform: HarnessPlatform,
+    scenario: Scenario,
+    step: Step | None,
+    fault: str | None,
+    noop: tuple[str, ...] = (),
+) -> Outcome:
+    """Prepares the scenario, snapshots, runs its job with the fault, snapshots again."""
+    prepared: Prepared = await scenario.prepare(platform)
+    normalise = Normaliser(prepared.tokens)
+    cloud_dir, database = platform.cloud.data_dir, platform.settings.data_dir / "platform.db"
+    before = await snapshot(cloud_dir, database, normalise)
+    arm: dict = {"arm": uuid.uuid4().hex, "noop": list(noop)}
+    if step is not None and fault is not None:
+        mode = {"cancel": "hold", "kill": "hold"}.get(fault, fault)
+        arm |= {
+            "workflow": step.workflow,
+            "activity": step.activity,
+            "occurrence": step.occurrence,
+            "mode": mode,
+        }
+    platform.arm(arm)
+    try:
+        job_id = await scenario.start(platform, prepared)
+        if fault == "cancel":
+            await _wait_held(platform)
+            response = await platform.api.post(f"/api/v1/jobs/{job_id}/cancel")
+            assert response.status_code == 202, response.text
+            # A cancellable step hears of it at its next heartbeat; one the job runs to the end
+            # never does, and is let go after that.
+            await asyncio.sleep(CANCEL_REACHES_STEP_SECONDS)
+            platform.arm(arm | {"release": arm["arm"]})
+        elif fault == "kill":
+            await _wait_held(platform)
+            platform.kill_worker()
+            platform.disarm()
+            platform.start_worker()
+        job = await wait_for_job(platform.api, job_id, seconds=JOB_SECONDS)
+    finally:
+        platform.disarm()
+    after = await snapshot(cloud_dir, database, normalise)
+    await drop_database_objects(normalise)
+    steps = await job_activities(platform, job_id)
+    failed = await failed_jobs(platform, job_id)
+    return Outcome(
+        job["status"],
+        difference(before, after, normalise),
+        steps,
+        list(failed),
+        [normalise(key) for key in marked_by(cloud_dir, list(failed))],
+        sorted(set(failed.values())),
+    )
+
+
+def verdict(
+    scenario: Scenario,
+    outcome: Outcome,
+    footprint: dict[str, list[str]],
+    fault: str | None,
+    branches: dict[str, list[str]] | None = None,
+) -> list[str]:
+    """What is wrong with an outcome (empty: nothing)."""
+    changes = outcome.changes
+    problems = []
+    if outcome.marked:
+        problems.append(
+            f"{', '.join(outcome.failed_jobs)} ended badly and left {outcome.marked} marked as theirs"
+        )
+    if outcome.status == "completed":
+        if fault in (None, "kill"):
+            if changes != footprint:
+                problems.append(f"completed, but changed {changes} instead of {footprint}")
+            return problems
+        # A job that absorbed a failed child job (a customer onboarded without the branch that
+        # failed) leaves exactly a successful run's footprint less what those children make.
+        failed_branches = [Counter((branches or {}).get(t, [])) for t in outcome.failed_types]
+        if failed_branches:
+            expected = Counter(footprint["left behind"]) - reduce(or_, failed_branches)
+            if Counter(changes["left behind"]) != expected:
+                problems.append(
+                    f"completed without {outcome.failed_types}, but left behind "
+                    f"{changes['left behind']} instead of {sorted(expected.elements())}"
+                )
+        # Otherwise it completes with part of a successful run's footprint, never more or twice.
+        for side in ("left behind", "removed"):
+            extra = sorted((Counter(changes[side]) - Counter(footprint[side])).elements())
+            if extra:
+                problems.append(f"completed after {fault}, but {side} more: {extra}")
+        return problems
+    if changes["left behind"]:
+        problems.append(f"{outcome.status} and left behind {changes['left behind']}")
+    if scenario.kind == "create" and changes["removed"]:
+        problems.append(f"{outcome.status} and removed {changes['removed']}")
+    if scenario.kind == "remove":
+        extra = sorted(set(changes["removed"]) - set(footprint["removed"]))
+        if extra:
+            problems.append(f"{outcome.status} and removed what it never removes: {extra}")
+    return problems

@@ -1,0 +1,96 @@
+"""The harness's own platform: its own local cloud (so a snapshot of it holds only what harness cases
+did), its own data dir and task queue, the fault-injecting worker in a process it may SIGKILL, and the
+API in a thread. Shared by the pytest fixtures and `make harness-steps`."""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+from temporalio.client import Client
+
+from core.settings import Settings
+from localcloud.testing import LocalCloud
+from temporal.client import data_converter
+from tests.harness.fault_injector import FAULT_FILE_ENV, write_fault
+from tests.helpers.platform import ADMIN_KEY, ApiServer, make_settings, start_worker_process
+
+WORKER_ENTRY = ("-m", "tests.harness.worker_main")
+
+
+@dataclass
+class HarnessPlatform:
+    settings: Settings
+    cloud: LocalCloud
+    api: httpx.AsyncClient
+    client: Client
+    fault_file: Path
+    worker: subprocess.Popen = field(repr=False)
+    log_path: Path = field(repr=False)
+
+    def arm(self, fault: dict) -> None:
+        write_fault(self.fault_file, fault)
+
+    def disarm(self) -> None:
+        write_fault(self.fault_file, {})
+
+    def start_worker(self) -> None:
+        log = self.log_path.open("ab")
+        self.worker = start_worker_process(
+            self.settings,
+            WORKER_ENTRY,
+            env={FAULT_FILE_ENV: str(self.fault_file)},
+            stdout=log,
+            stderr=log,
+        )
+        log.close()
+
+    def kill_worker(self) -> None:
+        self.worker.kill()
+        self.worker.wait()
+
+    def stop_worker(self) -> None:
+        self.worker.terminate()
+        try:
+            self.worker.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.kill_worker()
+
+
+@asynccontextmanager
+async def harness_platform(root: Path, temporal_address: str) -> AsyncIterator[HarnessPlatform]:
+    root.mkdir(parents=True, exist_ok=True)
+    # A loaded machine (six test processes on two cores) may take a while to start it.
+    cloud = LocalCloud.start(root / "localcloud", lro_delay=0.1, build_seconds=0.5, timeout=90)
+    try:
+        settings = make_settings(
+            root / "data",
+            temporal_address,
+            cloud.url,
+            # Deletes answer 202 with their job at once, so the harness can cancel it.
+            customer_offboard_wait_seconds=0,
+            agent_retire_wait_seconds=0,
+            runner_destroy_wait_seconds=0,
+        )
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        fault_file = root / "fault.json"
+        write_fault(fault_file, {})
+        client = await Client.connect(temporal_address, data_converter=data_converter(settings))
+        with ApiServer(settings) as server:
+            async with httpx.AsyncClient(
+                base_url=server.url, headers={"X-API-Key": ADMIN_KEY}, timeout=30
+            ) as http:
+                platform = HarnessPlatform(
+                    settings, cloud, http, client, fault_file, None, root / "worker.log"
+                )
+                platform.start_worker()
+                try:
+                    yield platform
+                finally:
+                    platform.stop_worker()
+    finally:
+        cloud.stop()

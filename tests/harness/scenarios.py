@@ -1,0 +1,262 @@
+"""One scenario per job type users start: how to prepare what the job needs, how to start it through
+the REST API with names of its own, and which names are its own (the snapshot's tokens).
+
+`kind` says what a successful run does to the world: a "create" job makes things (so a failed or
+cancelled one must leave the world exactly as it found it), a "remove" job deletes things (a failed
+or cancelled one may have removed some, it cannot undo a delete, but it must make nothing).
+Prerequisites are prepared through the API too, before the snapshot is taken."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+import httpx
+
+from contracts.provisioning.names import Workflows as Provisioning
+from contracts.runners.names import Workflows as Runners
+from providers.google.secret_manager import SecretStore
+from store.db import Database
+from store.provisioning.models import ExternalService
+from tests.harness.platform import HarnessPlatform
+from tests.helpers.platform import POSTGRES_URL, wait_for_job
+from tests.helpers.provisioning import IMAGE
+from tests.helpers.runners import GITHUB_HEADERS
+
+
+@dataclass
+class Prepared:
+    """A scenario's names for one run (tokens first: what the snapshot normalises) and what it
+    prepared."""
+
+    tokens: list[str]
+    extra: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Scenario:
+    workflow: str
+    kind: str  # "create" | "remove"
+    prepare: Callable[[HarnessPlatform], Awaitable[Prepared]]
+    start: Callable[[HarnessPlatform, Prepared], Awaitable[str]]
+
+
+async def _started(response) -> str:
+    assert response.status_code in (201, 202), response.text
+    return response.json()["job_id"]
+
+
+async def _finished(platform: HarnessPlatform, job_id: str) -> None:
+    """Waits for a prerequisite's job, which must complete."""
+    job = await wait_for_job(platform.api, job_id, seconds=120)
+    assert job["status"] == "completed", job
+
+
+def _name(prefix: str) -> str:
+    return f"{prefix}{uuid.uuid4().hex[:8]}"
+
+
+async def _no_prerequisites(prefix: str) -> Prepared:
+    return Prepared([_name(prefix)])
+
+
+# DeployService: a new Cloud Run service, its invokers and its registry record.
+async def _prepare_deploy(platform: HarnessPlatform) -> Prepared:
+    return await _no_prerequisites("hsvc-")
+
+
+async def _start_deploy(platform: HarnessPlatform, prepared: Prepared) -> str:
+    body = {"service_name": prepared.tokens[0], "image": IMAGE}
+    return await _started(await platform.api.post("/api/v1/services/deploy", json=body))
+
+
+# UndeployService: removes a deployed service.
+async def _prepare_undeploy(platform: HarnessPlatform) -> Prepared:
+    prepared = await _prepare_deploy(platform)
+    await _finished(platform, await _start_deploy(platform, prepared))
+    return prepared
+
+
+async def _start_undeploy(platform: HarnessPlatform, prepared: Prepared) -> str:
+    return await _started(await platform.api.delete(f"/api/v1/services/{prepared.tokens[0]}"))
+
+
+# OnboardCustomer: the Jira portal, the LiteLLM user and key, the ZenML database, secrets,
+# runtime account and server, through three child jobs.
+ONBOARD_ALL = {"create_jira_portal": True, "create_litellm": True, "create_zenml": True}
+
+
+async def _prepare_onboard(platform: HarnessPlatform) -> Prepared:
+    return await _no_prerequisites("h")
+
+
+async def _start_onboard(platform: HarnessPlatform, prepared: Prepared, **flags) -> str:
+    prefix = prepared.tokens[0]
+    body = {"prefix": prefix, "name": f"Customer {prefix}", "email": f"admin@{prefix}.example"}
+    body |= flags or {**ONBOARD_ALL, "zenml_organization_id": "org-1"}
+    response = await platform.api.post("/api/v1/customers", json=body)
+    prepared.extra["customer_id"] = response.json().get("id")
+    return await _started(response)
+
+
+# OffboardCustomer: removes everything an onboarding made.
+async def _prepare_offboard(platform: HarnessPlatform) -> Prepared:
+    prepared = await _prepare_onboard(platform)
+    await _finished(platform, await _start_onboard(platform, prepared))
+    return prepared
+
+
+async def _start_offboard(platform: HarnessPlatform, prepared: Prepared) -> str:
+    customer = prepared.extra["customer_id"]
+    return await _started(await platform.api.delete(f"/api/v1/customers/{customer}"))
+
+
+# DeployAgent: the agent's LiteLLM key and its secret, then a DeployService child for its service.
+AGENT = "helper"
+
+
+async def _prepare_deploy_agent(platform: HarnessPlatform) -> Prepared:
+    prepared = await _prepare_onboard(platform)
+    job = await _start_onboard(platform, prepared, create_litellm=True)
+    await _finished(platform, job)
+    return prepared
+
+
+async def _start_deploy_agent(platform: HarnessPlatform, prepared: Prepared) -> str:
+    body = {
+        "customer_id": prepared.extra["customer_id"],
+        "agent_name": AGENT,
+        "prompt_ref": "researcher-system",
+        "image": IMAGE,
+        "default_model": "gpt-4o",
+    }
+    return await _started(await platform.api.post("/api/v1/agents/deploy", json=body))
+
+
+# RetireAgent: removes a deployed agent.
+async def _prepare_retire_agent(platform: HarnessPlatform) -> Prepared:
+    prepared = await _prepare_deploy_agent(platform)
+    await _finished(platform, await _start_deploy_agent(platform, prepared))
+    return prepared
+
+
+async def _start_retire_agent(platform: HarnessPlatform, prepared: Prepared) -> str:
+    service = f"{prepared.tokens[0]}-{AGENT}"
+    return await _started(await platform.api.delete(f"/api/v1/agents/{service}"))
+
+
+# CreateServiceDatabase: a PostgreSQL database and user, their password and connection string in
+# Secret Manager, on a registered external service whose admin password is a secret.
+async def _prepare_service_database(platform: HarnessPlatform) -> Prepared:
+    suffix = uuid.uuid4().hex[:8]
+    prepared = Prepared([f"hdb{suffix}", f"hsvc{suffix}"])
+    secret = f"hpg-admin-{suffix}"
+    await asyncio.to_thread(
+        SecretStore(platform.settings).create, secret, "pg-admin-password", {"scope": "global"}
+    )
+    database = Database(platform.settings.resolved_database_url)
+    try:
+        async with database.transaction() as session:
+            row = ExternalService(
+                name=f"hpg-{suffix}",
+                type="postgres",
+                url=POSTGRES_URL,
+                secret_refs={"password": secret},
+            )
+            session.add(row)
+    finally:
+        await database.dispose()
+    prepared.extra["service_id"] = str(row.id)
+    return prepared
+
+
+async def _start_service_database(platform: HarnessPlatform, prepared: Prepared) -> str:
+    db_name, service = prepared.tokens
+    path = f"/api/v1/external-services/{prepared.extra['service_id']}/create_service_database"
+    body = {"db_name": db_name, "service_name": service}
+    return await _started(await platform.api.post(path, json=body))
+
+
+# SetupImageBuild: an Artifact Registry repository, a Cloud Build connection, repository and
+# trigger, a commit with the build config in the git repository, and a first build.
+DOCKERFILE = 'FROM python:3.12-slim\nCOPY . /app\nCMD ["python", "/app/main.py"]\n'
+
+
+async def _prepare_image_build(platform: HarnessPlatform) -> Prepared:
+    prepared = Prepared([_name("o"), _name("img-")])
+    files = {"docker/Dockerfile": DOCKERFILE, "main.py": "print(1)\n"}
+    await asyncio.to_thread(platform.cloud.create_git_repo, prepared.tokens[0], "app", files)
+    return prepared
+
+
+async def _start_image_build(platform: HarnessPlatform, prepared: Prepared) -> str:
+    owner, image = prepared.tokens
+    body = {
+        "image_name": image,
+        "github_repo": f"{owner}/app",
+        "dockerfile_path": "docker/Dockerfile",
+        "cloudbuild_path": "ci/cloudbuild.yaml",
+    }
+    return await _started(await platform.api.post("/api/v1/services/setup-image-build", json=body))
+
+
+# EphemeralRunner: a registered GitHub runner in a container that runs one job and is removed.
+async def _prepare_runner(platform: HarnessPlatform) -> Prepared:
+    prepared = await _no_prerequisites("hrepo-")
+    async with httpx.AsyncClient(
+        base_url=f"{platform.cloud.url}/github", headers=GITHUB_HEADERS, timeout=10
+    ) as github:
+        answer = await github.post("/orgs/conneskills/repos", json={"name": prepared.tokens[0]})
+        assert answer.status_code == 201, answer.text
+    return prepared
+
+
+async def _start_runner(platform: HarnessPlatform, prepared: Prepared) -> str:
+    body = {"scope": "repo", "scope_name": f"conneskills/{prepared.tokens[0]}"}
+    response = await platform.api.post("/api/v1/runners", json=body)
+    assert response.status_code == 202, response.text
+    return response.json()["runners"][0]["runner_id"]
+
+
+SCENARIOS: dict[str, Scenario] = {
+    scenario.workflow: scenario
+    for scenario in (
+        Scenario(Provisioning.DEPLOY_SERVICE, "create", _prepare_deploy, _start_deploy),
+        Scenario(Provisioning.UNDEPLOY_SERVICE, "remove", _prepare_undeploy, _start_undeploy),
+        Scenario(Provisioning.ONBOARD_CUSTOMER, "create", _prepare_onboard, _start_onboard),
+        Scenario(Provisioning.OFFBOARD_CUSTOMER, "remove", _prepare_offboard, _start_offboard),
+        Scenario(Provisioning.DEPLOY_AGENT, "create", _prepare_deploy_agent, _start_deploy_agent),
+        Scenario(Provisioning.RETIRE_AGENT, "remove", _prepare_retire_agent, _start_retire_agent),
+        Scenario(
+            Provisioning.CREATE_SERVICE_DATABASE,
+            "create",
+            _prepare_service_database,
+            _start_service_database,
+        ),
+        Scenario(
+            Provisioning.SETUP_IMAGE_BUILD, "create", _prepare_image_build, _start_image_build
+        ),
+        Scenario(Runners.EPHEMERAL_RUNNER, "create", _prepare_runner, _start_runner),
+    )
+}
+
+# Registered workflow types the harness does not run as scenarios, and why.
+EXCLUDED: dict[str, str] = {
+    # The lock jobs take turns through: started by the jobs themselves, never by a user; every
+    # scenario runs through it.
+    "ResourceLock": "internal: every job's turn-taking, exercised by every scenario",
+    # Started by a force-cancel (terminate) only; the harness's faults are graceful.
+    "CleanupAfterTerminate": "internal: runs only after a force-cancel",
+    # Periodic sweeps started by Temporal Schedules; they create nothing to leak.
+    "JobReaper": "internal: scheduled sweep that creates nothing outside",
+    "RunnerCleanup": "scheduled (and POST /runners/cleanup) sweep that only removes orphans",
+    # Child jobs of onboarding: faulted through OnboardCustomer's steps, which include theirs.
+    "ProvisionCustomerJira": "child job of OnboardCustomer",
+    "ProvisionCustomerLiteLLM": "child job of OnboardCustomer",
+    "ProvisionCustomerZenML": "child job of OnboardCustomer",
+}
+# Job types users start that have no scenario yet: the coverage test lists them rather than fail,
+# so the gap is visible in one place. Remove an entry when its scenario lands.
+NOT_YET: dict[str, str] = {}

@@ -1,0 +1,39 @@
+"""Which harness cases a run holds. `make harness` (HARNESS_FULL=1) runs the whole matrix: every
+step of every job type under every fault. `make test` runs every step once, its fault chosen by
+rotation from a seed: HARNESS_SEED, or one drawn at the start of the run and printed (pytest's
+controller draws it before the xdist workers start, so they all collect the same cases)."""
+
+from __future__ import annotations
+
+import os
+import random
+
+from tests.harness import catalogue
+from tests.harness.cases import FAULTS, Step
+
+SEED_ENV = "HARNESS_SEED"
+FULL_ENV = "HARNESS_FULL"
+
+
+def full_matrix() -> bool:
+    return os.environ.get(FULL_ENV) == "1"
+
+
+def ensure_seed() -> int:
+    if not os.environ.get(SEED_ENV):
+        os.environ[SEED_ENV] = str(random.SystemRandom().randrange(10_000))
+    return int(os.environ[SEED_ENV])
+
+
+def cases() -> list[tuple[str, Step, str]]:
+    """(workflow type, step, fault), in catalogue order."""
+    selected = []
+    seed = ensure_seed()
+    for workflow, entry in sorted(catalogue.load().items()):
+        for index, step in enumerate(catalogue.steps(entry)):
+            if full_matrix():
+                selected.extend((workflow, step, fault) for fault in FAULTS)
+            else:
+                # Consecutive steps get consecutive faults, so each fault is used along each job.
+                selected.append((workflow, step, FAULTS[(seed + index) % len(FAULTS)]))
+    return selected

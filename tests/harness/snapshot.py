@@ -1,0 +1,262 @@
+"""What a job may leave behind, as a multiset of normalised resource keys: every resource of the
+harness's own local cloud (each emulated API's collections, and the git repositories' branches by
+tree), the platform's tables that model outside resources, and the MariaDB / PostgreSQL databases and
+users whose names carry one of the case's unique names (those servers are shared with the rest of
+the suite, so only the case's own names are looked at there).
+
+Keys are normalised (the case's unique names become placeholders, generated ids and numbers become
+`<id>`), so the resources of two runs of one scenario compare equal when they are "the same
+things", and a Counter shows a duplicate as a count of two."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import sqlite3
+import subprocess
+from collections import Counter
+from pathlib import Path
+
+import asyncpg
+import pymysql
+
+from tests.helpers.platform import MYSQL_URL, POSTGRES_URL
+
+# The emulators' records of calls rather than resources: logs, long-running operations, builds
+# (a build is a run, not a thing left behind; a trigger or a repository is).
+SKIPPED_COLLECTIONS = {"entries", "operations", "builds", "requests", "logs"}
+SKIPPED_APIS = {"cloud_logging"}
+# What an emulator creates for itself on first use, as the real service has it from the start:
+# Docker's default network, LiteLLM's prompt catalogue, an image pulled into Docker's cache.
+BUILT_IN = {("docker.networks", "bridge")}
+SEEDED = {"litellm.prompts", "docker.images"}
+# The platform's tables that stand for outside resources (the audit trail and alerts only grow).
+RESOURCE_TABLES = ("customers", "services", "external_services")
+_GENERATED = re.compile(r"[0-9a-f]{8}-[0-9a-f-]{27}|[0-9a-z]*\d[0-9a-z]*", re.IGNORECASE)
+
+
+def squash(text: str) -> str:
+    """Lower case letters and digits only: `c1a2b3c4`, `C1A2B3C4` and `zenml_c1a2b3c4` share it."""
+    return re.sub(r"[^a-z0-9]", "", text.lower())
+
+
+class Normaliser:
+    def __init__(self, tokens: list[str]) -> None:
+        self.tokens = [t for t in tokens if t]
+
+    def carries_token(self, text: str) -> bool:
+        squashed = squash(text)
+        return any(squash(token) in squashed for token in self.tokens)
+
+    def __call__(self, text: str) -> str:
+        for index, token in enumerate(self.tokens):
+            parts = re.split(r"[-_]", token)
+            pattern = re.compile("[-_]?".join(map(re.escape, parts)), re.IGNORECASE)
+            text = pattern.sub(f"<name-{chr(ord('a') + index)}>", text)
+        return _GENERATED.sub(lambda m: m.group(0) if m.group(0).isalpha() else "<id>", text)
+
+
+def cloud_resources(cloud_dir: Path) -> list[tuple[str, str]]:
+    found: list[tuple[str, str]] = []
+    for path in sorted(cloud_dir.glob("*.json")):
+        if path.stem in SKIPPED_APIS:
+            continue
+        document = json.loads(path.read_text() or "{}")
+        for collection, items in document.items():
+            kind = f"{path.stem}.{collection}"
+            # Counters and settings (a next id) are no resources.
+            if (
+                collection in SKIPPED_COLLECTIONS
+                or kind in SEEDED
+                or not isinstance(items, dict | list)
+            ):
+                continue
+            found.extend((kind, key) for key in _keys(items) if (kind, key) not in BUILT_IN)
+            found.extend(_versions(kind, items))
+    found.extend(("git.branch", ref) for ref in _git_branches(cloud_dir / "git"))
+    return found
+
+
+def marked_by(cloud_dir: Path, job_ids: list[str]) -> list[str]:
+    """The local cloud's resources that carry one of these job ids (the ownership mark: a label,
+    key metadata, a description), matched as a whole id so `job-zenml` is not `job-zenml-deploy`."""
+    if not job_ids:
+        return []
+    pattern = re.compile(r"(?<![\w-])(" + "|".join(map(re.escape, job_ids)) + r")(?![\w-])")
+    marked = []
+    for path in sorted(cloud_dir.glob("*.json")):
+        if path.stem in SKIPPED_APIS:
+            continue
+        document = json.loads(path.read_text() or "{}")
+        for collection, items in document.items():
+            if collection in SKIPPED_COLLECTIONS or not isinstance(items, dict):
+                continue
+            for key, item in items.items():
+                if pattern.search(json.dumps(item)):
+                    marked.append(f"{path.stem}.{collection} {key}")
+    return marked
+
+
+def _keys(items: dict | list, outer: str = "") -> list[str]:
+    """A collection's resource keys; a value that is itself a collection (GitHub's runners per
+    repository, Artifact Registry's images per repository) is looked into, so an empty one counts
+    as nothing and two resources in it as two."""
+    if isinstance(items, list):
+        return [outer + _item_key(item) for item in items]
+    keys = []
+    for key, item in items.items():
+        # An empty one is an empty collection: a resource always has fields.
+        nested = isinstance(item, dict) and not _is_resource(item)
+        if nested and all(isinstance(value, dict) for value in item.values()):
+            keys.extend(_keys(item, f"{outer}{key}/"))
+            continue
+        keys.append(outer + _item_key(item, default=key))
+    return keys
+
+
+def _is_resource(item: dict) -> bool:
+    return any(field in item for field in ("name", "Name", "id", "key", "alias", "secret"))
+
+
+def _versions(kind: str, items: dict | list) -> list[tuple[str, str]]:
+    """A secret's versions count too: a job that ran twice may have added a second one."""
+    if not isinstance(items, dict):
+        return []
+    return [
+        (f"{kind}.versions", f"{key}/{number}")
+        for key, item in items.items()
+        if isinstance(item, dict) and isinstance(item.get("versions"), dict)
+        for number in item["versions"]
+    ]
+
+
+def _item_key(item: object, default: str | None = None) -> str:
+    """A resource's own name where it has one (a container's, not its generated id)."""
+    if isinstance(item, dict):
+        for field in ("name", "Name", "id", "key", "alias"):
+            if isinstance(item.get(field), str | int):
+                return str(item[field])
+    return default if default is not None else json.dumps(item, sort_keys=True)
+
+
+def _git_branches(root: Path) -> list[str]:
+    """`owner/repo:branch@tree`: the tree, not the commit, so a revert counts as undone."""
+    branches = []
+    for repo in sorted(root.glob("*/*.git")):
+        listing = subprocess.run(
+            ["git", "for-each-ref", "--format=%(refname:short) %(objectname)^{tree}"],
+            cwd=repo,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.split("\n")
+        for line in filter(None, listing):
+            ref, commitish = line.split(" ")
+            tree = subprocess.run(
+                ["git", "rev-parse", commitish], cwd=repo, capture_output=True, text=True
+            ).stdout.strip()
+            owner_repo = repo.relative_to(root).as_posix().removesuffix(".git")
+            branches.append(f"{owner_repo}:{ref}@{tree}")
+    return branches
+
+
+def platform_rows(database: Path) -> list[tuple[str, str]]:
+    found = []
+    with sqlite3.connect(database) as connection:
+        connection.row_factory = sqlite3.Row
+        for table in RESOURCE_TABLES:
+            for row in connection.execute(f"SELECT * FROM {table}"):  # noqa: S608 (fixed names)
+                found.append((f"platform.{table}", _row_key(dict(row))))
+    return found
+
+
+def _row_key(row: dict) -> str:
+    for field in ("name", "prefix", "service_name"):
+        if row.get(field):
+            return str(row[field])
+    return json.dumps(row, sort_keys=True, default=str)
+
+
+async def database_objects(normalise: Normaliser) -> list[tuple[str, str]]:
+    mysql = await asyncio.to_thread(_mysql_objects)
+    postgres = await _postgres_objects()
+    return [(kind, name) for kind, name in mysql + postgres if normalise.carries_token(name)]
+
+
+def _mysql_objects() -> list[tuple[str, str]]:
+    connection = pymysql.connect(host="127.0.0.1", port=_port(MYSQL_URL, 3306), user="root")
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW DATABASES")
+            databases = [("mysql.database", row[0]) for row in cursor.fetchall()]
+            cursor.execute("SELECT CONCAT(user, '@', host) FROM mysql.user")
+            users = [("mysql.user", row[0]) for row in cursor.fetchall()]
+    finally:
+        connection.close()
+    return databases + users
+
+
+async def _postgres_objects() -> list[tuple[str, str]]:
+    connection = await asyncpg.connect(POSTGRES_URL)
+    try:
+        databases = await connection.fetch("SELECT datname FROM pg_database")
+        roles = await connection.fetch("SELECT rolname FROM pg_roles")
+    finally:
+        await connection.close()
+    return [("postgres.database", r[0]) for r in databases] + [
+        ("postgres.role", r[0]) for r in roles
+    ]
+
+
+async def drop_database_objects(normalise: Normaliser) -> None:
+    """Removes the case's databases and users from the shared servers (the rest of the case's
+    world lives in the harness's own local cloud and data dir)."""
+    objects = await database_objects(normalise)
+    mine = {kind: [name for k, name in objects if k == kind] for kind, _ in objects}
+    if mine.get("mysql.database") or mine.get("mysql.user"):
+        await asyncio.to_thread(
+            _drop_mysql, mine.get("mysql.database", []), mine.get("mysql.user", [])
+        )
+    if mine.get("postgres.database") or mine.get("postgres.role"):
+        connection = await asyncpg.connect(POSTGRES_URL)
+        try:
+            for name in mine.get("postgres.database", []):
+                await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            for name in mine.get("postgres.role", []):
+                await connection.execute(f'DROP ROLE IF EXISTS "{name}"')
+        finally:
+            await connection.close()
+
+
+def _drop_mysql(databases: list[str], users: list[str]) -> None:
+    connection = pymysql.connect(host="127.0.0.1", port=_port(MYSQL_URL, 3306), user="root")
+    try:
+        with connection.cursor() as cursor:
+            for name in databases:
+                cursor.execute(f"DROP DATABASE IF EXISTS `{name}`")
+            for user_at_host in users:
+                user, host = user_at_host.rsplit("@", 1)
+                cursor.execute("DROP USER IF EXISTS %s@%s", (user, host))
+    finally:
+        connection.close()
+
+
+def _port(url: str, default: int) -> int:
+    match = re.search(r":(\d+)/", url)
+    return int(match.group(1)) if match else default
+
+
+async def snapshot(cloud_dir: Path, database: Path, normalise: Normaliser) -> Counter:
+    """Everything, counted, by its real key (a branch's tree is compared as it is)."""
+    raw = cloud_resources(cloud_dir) + platform_rows(database) + await database_objects(normalise)
+    return Counter(f"{kind} {key}" for kind, key in raw)
+
+
+def difference(before: Counter, after: Counter, normalise: Normaliser) -> dict[str, list[str]]:
+    """What appeared (or appeared more often) and what disappeared, normalised so that two runs of
+    one scenario compare."""
+    return {
+        "left behind": sorted(normalise(key) for key in (after - before).elements()),
+        "removed": sorted(normalise(key) for key in (before - after).elements()),
+    }

@@ -1,0 +1,39 @@
+"""The harness has teeth: with any one undo made a no-op (that still reports ok, as the leak of a
+cancelled onboarding's service account did), at least one harness case must fail. Run by
+`make harness` only (each undo costs a few cases)."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.harness import catalogue
+from tests.harness.cases import run_case, verdict
+from tests.harness.known_leaks import known_leak
+from tests.harness.scenarios import SCENARIOS
+from tests.harness.selection import full_matrix
+
+
+def _undos() -> dict[str, list[str]]:
+    """Each undo activity, with the job types whose compensation runs it."""
+    found: dict[str, list[str]] = {}
+    for workflow, entry in sorted(catalogue.load().items()):
+        for undo in entry["undos"]:
+            found.setdefault(undo, []).append(workflow)
+    return found
+
+
+@pytest.mark.skipif(not full_matrix(), reason="make harness runs the teeth check")
+@pytest.mark.parametrize("undo", sorted(_undos()))
+async def test_a_no_op_undo_fails_a_harness_case(harness, undo):
+    tried = []
+    for workflow in _undos()[undo]:
+        scenario, entry = SCENARIOS[workflow], catalogue.load()[workflow]
+        # Latest steps first: a failure there has the most undos registered.
+        for step in reversed(catalogue.steps(entry)):
+            if known_leak(workflow, step.label, "fail_after"):
+                continue  # it fails anyway: no proof of anything
+            outcome = await run_case(harness, scenario, step, "fail_after", noop=(undo,))
+            if verdict(scenario, outcome, entry["footprint"], "fail_after", entry.get("branches")):
+                return
+            tried.append(step.label)
+    pytest.fail(f"with {undo} a no-op, no case failed (tried fail_after at {tried})")
