@@ -152,8 +152,10 @@ class CustomerActivities:
 
     @activity.defn(name=CustomerSteps.DEACTIVATE)
     async def deactivate(self, customer_id: str) -> bool:
+        """Locks the row as a service registration does (store.customers.active_for_update), so
+        a registration in flight commits first and the agents listed next include it."""
         async with self.db.transaction() as session:
-            row = await customers.by_id(session, uuid.UUID(customer_id))
+            row = await customers.by_id(session, uuid.UUID(customer_id), for_update=True)
             if row is None:
                 return False
             row.active = False

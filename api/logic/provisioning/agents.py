@@ -1,5 +1,5 @@
 """Agents behind the router (seed 000 §4): the checks that answer before a job starts (customer
-404, service 409, prompt 400), the agent read joined from Cloud Run and the registry, and the
+404, customer being offboarded 409, service 409, prompt 400), the agent read joined from Cloud Run and the registry, and the
 retirement's bounded wait."""
 
 from __future__ import annotations
@@ -33,6 +33,12 @@ async def customer(db: Database, customer_id: uuid.UUID) -> Customer:
         found = await customers.by_id(session, customer_id)
     if found is None:
         raise not_found("customer", customer_id=str(customer_id))
+    if not found.active:
+        raise ApiError(
+            409,
+            f"customer {found.prefix} is being offboarded: it gets no new agent",
+            details={"customer_id": str(customer_id), "active": False},
+        )
     return found
 
 
