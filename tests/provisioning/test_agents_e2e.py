@@ -108,6 +108,8 @@ async def test_deploy_get_and_retire_an_agent(http, client, db, settings, custom
 
     service = await asyncio.to_thread(CloudRunServices(settings).get, name)
     assert service.labels["conneskills-agent"] == "researcher"
+    # The customer's mark, which offboarding requires before it deletes the service.
+    assert service.labels["conneskills-customer"] == customer.prefix
     container = service.template.containers[0]
     env = {v.name: v.value for v in container.env if v.value}
     assert env == {
