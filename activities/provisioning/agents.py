@@ -68,6 +68,12 @@ class AgentActivities:
                 type="FailedPrecondition",
                 non_retryable=True,
             )
+        if not customer.litellm_user_id:
+            raise ApplicationError(
+                f"customer {customer.prefix} has no LiteLLM user to own the agent's key",
+                type="FailedPrecondition",
+                non_retryable=True,
+            )
         return AgentCustomer(
             customer_id=str(customer.id),
             prefix=customer.prefix,

@@ -20,7 +20,9 @@ from contracts.provisioning.customer_marks import (
 )
 from contracts.provisioning.customers import (
     CUSTOMER_SECRET_LABEL,
+    CUSTOMER_SECRET_SCOPE,
     JOB_LABEL,
+    SECRET_SCOPE_LABEL,
     AgentService,
     BranchOutcome,
     CustomerNames,
@@ -194,4 +196,8 @@ class CustomerActivities:
 
 
 def secret_labels(prefix: str, job_id: str) -> dict[str, str]:
-    return {CUSTOMER_SECRET_LABEL: prefix, JOB_LABEL: job_id}
+    return {
+        CUSTOMER_SECRET_LABEL: prefix,
+        JOB_LABEL: job_id,
+        SECRET_SCOPE_LABEL: CUSTOMER_SECRET_SCOPE,
+    }
