@@ -13,6 +13,7 @@ from contracts.provisioning.customers import CustomerNames
 from providers.google.cloud_run import CloudRunServices
 from providers.google.secret_manager import SecretStore
 from providers.google.service_accounts import ServiceAccounts
+from providers.jira import JiraPortals
 from providers.litellm import litellm_admin
 from tests.helpers.customers import ALL, BASE, create, footprint, new_prefix
 from tests.helpers.history import decoded_history_text
@@ -171,3 +172,27 @@ async def test_a_hyphenated_prefix_is_taken_everywhere_and_its_secrets_are_custo
     assert (await footprint(settings, prefix)).empty
     gone = await api.get("/api/v1/secrets", params={"customer": prefix})
     assert gone.json() == []
+
+
+async def test_two_customers_with_the_same_long_name_get_distinct_jira_projects_naming_them(
+    api, settings
+):
+    long_name = "Globex Corporation International Holdings " * 3
+    created = []
+    for prefix in (new_prefix(), new_prefix()):
+        body = {"prefix": prefix, "name": long_name, "email": f"admin@{prefix}.example"}
+        answer = await api.post(BASE, json={**body, "create_jira_portal": True})
+        assert answer.status_code == 201, answer.text
+        created.append(answer.json())
+    names = []
+    for customer in created:
+        job = await wait_for_job(api, customer["job_id"], seconds=60)
+        assert job["result"]["provisionings"]["jira"]["status"] == "ready", job
+        key = CustomerNames(customer["prefix"]).jira_project_key
+        project = await asyncio.to_thread(JiraPortals(settings).project, key)
+        assert len(project["name"]) <= 80
+        assert project["name"].endswith(f"({customer['prefix']})")
+        names.append(project["name"])
+    assert names[0] != names[1]
+    for customer in created:
+        assert (await api.delete(f"{BASE}/{customer['id']}")).status_code == 204
