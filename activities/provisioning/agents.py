@@ -63,6 +63,18 @@ class AgentActivities:
             raise ApplicationError(
                 f"customer {inp.customer_id} does not exist", type="NotFound", non_retryable=True
             )
+        if not customer.active:
+            raise ApplicationError(
+                f"customer {customer.prefix} is being offboarded: no new agent",
+                type="FailedPrecondition",
+                non_retryable=True,
+            )
+        if not customer.litellm_user_id:
+            raise ApplicationError(
+                f"customer {customer.prefix} has no LiteLLM user to own the agent's key",
+                type="FailedPrecondition",
+                non_retryable=True,
+            )
         return AgentCustomer(
             customer_id=str(customer.id),
             prefix=customer.prefix,

@@ -20,7 +20,9 @@ from contracts.provisioning.customer_marks import (
 )
 from contracts.provisioning.customers import (
     CUSTOMER_SECRET_LABEL,
+    CUSTOMER_SECRET_SCOPE,
     JOB_LABEL,
+    SECRET_SCOPE_LABEL,
     AgentService,
     BranchOutcome,
     CustomerNames,
@@ -152,8 +154,10 @@ class CustomerActivities:
 
     @activity.defn(name=CustomerSteps.DEACTIVATE)
     async def deactivate(self, customer_id: str) -> bool:
+        """Locks the row as a service registration does (store.customers.active_for_update), so
+        a registration in flight commits first and the agents listed next include it."""
         async with self.db.transaction() as session:
-            row = await customers.by_id(session, uuid.UUID(customer_id))
+            row = await customers.by_id(session, uuid.UUID(customer_id), for_update=True)
             if row is None:
                 return False
             row.active = False
@@ -192,4 +196,8 @@ class CustomerActivities:
 
 
 def secret_labels(prefix: str, job_id: str) -> dict[str, str]:
-    return {CUSTOMER_SECRET_LABEL: prefix, JOB_LABEL: job_id}
+    return {
+        CUSTOMER_SECRET_LABEL: prefix,
+        JOB_LABEL: job_id,
+        SECRET_SCOPE_LABEL: CUSTOMER_SECRET_SCOPE,
+    }

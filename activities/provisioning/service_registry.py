@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from temporalio import activity
+from temporalio.exceptions import ApplicationError
 
 from contracts.provisioning.names import RegistrySteps
 from contracts.provisioning.services import CloudRunCall, ServiceRecordInput
@@ -17,17 +18,24 @@ class RegistryActivities:
 
     @activity.defn(name=RegistrySteps.UPSERT_SERVICE)
     async def upsert_service(self, inp: ServiceRecordInput) -> None:
-        async with self.db.transaction() as session:
-            await services.upsert(
-                session,
-                name=inp.service_name,
-                region=inp.region,
-                url=inp.url,
-                image=inp.image,
-                customer_prefix=inp.customer_prefix,
-                labels=inp.labels,
-                deployed_at=inp.deployed_at,
-            )
+        """Refused (for good) when the service's customer is no longer active: the deploy then
+        fails and undoes itself instead of leaving a service offboarding never saw."""
+        try:
+            async with self.db.transaction() as session:
+                await services.upsert(
+                    session,
+                    name=inp.service_name,
+                    region=inp.region,
+                    url=inp.url,
+                    image=inp.image,
+                    customer_prefix=inp.customer_prefix,
+                    labels=inp.labels,
+                    deployed_at=inp.deployed_at,
+                )
+        except services.CustomerNotActive as refused:
+            raise ApplicationError(
+                str(refused), type="FailedPrecondition", non_retryable=True
+            ) from None
 
     @activity.defn(name=RegistrySteps.CUSTOMER_FOR_SERVICE)
     async def customer_for_service(self, call: CloudRunCall) -> str | None:

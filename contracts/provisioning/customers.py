@@ -16,6 +16,10 @@ PREFIX_PATTERN = r"^[a-z](?:[a-z0-9-]{0,18}[a-z0-9])$"
 JOB_LABEL = "job-id"
 # Label naming the customer on its secrets: offboarding deletes every secret carrying it.
 CUSTOMER_SECRET_LABEL = "customer"
+# What the secrets API reads a secret's scope from (`?scope=customer`, `scope` in its answers): the
+# secrets onboarding writes are the customer's too.
+SECRET_SCOPE_LABEL = "scope"
+CUSTOMER_SECRET_SCOPE = "customer"
 # Label naming the customer on the Cloud Run services made for it (its ZenML server).
 CUSTOMER_SERVICE_LABEL = "conneskills-customer"
 Branch = Literal["jira", "litellm", "zenml"]

@@ -13,12 +13,25 @@ from store.models import utcnow
 from store.provisioning.models import Customer, ServiceRecord
 
 
-async def by_id(session: AsyncSession, customer_id: uuid.UUID) -> Customer | None:
-    return await session.get(Customer, customer_id)
+async def by_id(
+    session: AsyncSession, customer_id: uuid.UUID, *, for_update: bool = False
+) -> Customer | None:
+    return await session.get(Customer, customer_id, with_for_update=for_update)
 
 
 async def by_prefix(session: AsyncSession, prefix: str) -> Customer | None:
     return await session.scalar(select(Customer).where(Customer.prefix == prefix))
+
+
+async def active_for_update(session: AsyncSession, prefix: str) -> Customer | None:
+    """The customer while it is active, its row locked until the transaction ends: a write that
+    belongs to the customer (a service registered for it) then either commits before offboarding
+    deactivates it, so offboarding finds it, or sees it inactive and is refused."""
+    return await session.scalar(
+        select(Customer)
+        .where(Customer.prefix == prefix, Customer.active.is_(True))
+        .with_for_update()
+    )
 
 
 async def by_onboarding_job(session: AsyncSession, job_id: str) -> Customer | None:

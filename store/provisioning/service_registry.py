@@ -13,6 +13,15 @@ from store.provisioning import customers
 from store.provisioning.models import Customer, ServiceRecord
 
 
+class CustomerNotActive(Exception):
+    """The service belongs to a customer that is being offboarded or is gone: registering it would
+    leave it behind unowned, as offboarding has listed (or is past) the customer's services."""
+
+    def __init__(self, prefix: str) -> None:
+        super().__init__(f"customer {prefix} is being offboarded or no longer exists")
+        self.prefix = prefix
+
+
 async def upsert(
     session: AsyncSession,
     *,
@@ -24,7 +33,11 @@ async def upsert(
     labels: dict[str, Any],
     deployed_at: datetime,
 ) -> ServiceRecord:
-    customer = await customers.by_prefix(session, customer_prefix) if customer_prefix else None
+    customer = None
+    if customer_prefix:
+        customer = await customers.active_for_update(session, customer_prefix)
+        if customer is None:
+            raise CustomerNotActive(customer_prefix)
     record = await session.scalar(select(ServiceRecord).where(ServiceRecord.name == name))
     if record is None:
         record = ServiceRecord(name=name)

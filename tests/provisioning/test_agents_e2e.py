@@ -108,6 +108,8 @@ async def test_deploy_get_and_retire_an_agent(http, client, db, settings, custom
 
     service = await asyncio.to_thread(CloudRunServices(settings).get, name)
     assert service.labels["conneskills-agent"] == "researcher"
+    # The customer's mark, which offboarding requires before it deletes the service.
+    assert service.labels["conneskills-customer"] == customer.prefix
     container = service.template.containers[0]
     env = {v.name: v.value for v in container.env if v.value}
     assert env == {
@@ -191,6 +193,27 @@ async def test_refusals_answer_before_any_job_starts(api, client, customer):
         assert started == []
     finally:
         await api.delete(f"/api/v1/services/{taken}/force")
+
+
+async def test_a_customer_without_a_litellm_user_gets_no_agent(api, client, db):
+    prefix = f"ag{uuid.uuid4().hex[:6]}"
+    async with db.transaction() as session:
+        row = Customer(prefix=prefix, name=f"Customer {prefix}")
+        session.add(row)
+    try:
+        answer = await api.post(f"{AGENTS}/deploy", json=body(row, "helper"))
+        assert answer.status_code == 409, answer.text
+        assert answer.json()["error"]["details"]["litellm_user_id"] is None
+        jobs = [
+            w.id
+            async for w in client.list_workflows(
+                f"ConneskillsLabels = 'customer={prefix}' AND ConneskillsOperation = 'deploy_agent'"
+            )
+        ]
+        assert jobs == []
+    finally:
+        async with db.transaction() as session:
+            await session.execute(delete(Customer).where(Customer.id == row.id))
 
 
 async def started(api: httpx.AsyncClient, job_id: str, seconds: float = 30) -> None:

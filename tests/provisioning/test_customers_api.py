@@ -40,6 +40,25 @@ async def test_a_taken_prefix_is_a_409_and_starts_no_job(api, client):
     assert record["name"] == f"Customer {prefix}" and record["provisioning"]["jira"] is None
 
 
+async def test_a_prefix_ambiguous_with_another_customers_is_a_409_and_starts_no_job(api, client):
+    base = new_prefix()
+    first = await create(api, f"{base}-ab")
+    assert (await wait_for_job(api, first["job_id"]))["status"] == "completed"
+    # `{base}-ab`'s agent `cd-zenml` would be `{base}-ab-cd`'s ZenML server; `{base}`'s agent
+    # `ab-x` would be `{base}-ab`'s agent `x`; the last one derives `{base}-ab`'s Jira key.
+    for prefix in (f"{base}-ab-cd", base, f"{base[:3]}-{base[3:]}-ab"):
+        answer = await api.post(
+            BASE, json={"prefix": prefix, "name": "Other", "email": "x@other.example"}
+        )
+        assert answer.status_code == 409, (prefix, answer.text)
+        assert answer.json()["error"]["details"] == {
+            "field": "prefix",
+            "conflicts_with": f"{base}-ab",
+        }
+        assert await jobs_of(client, "onboard_customer", prefix) == []
+        assert (await api.get(f"{BASE}/prefix/{prefix}")).status_code == 404
+
+
 async def test_a_repeated_post_with_its_idempotency_key_returns_the_same_job(api):
     prefix = new_prefix()
     body = {"prefix": prefix, "name": "Idem", "email": "a@idem.example"}

@@ -13,6 +13,7 @@ from contracts.provisioning.customers import CustomerNames
 from providers.google.cloud_run import CloudRunServices
 from providers.google.secret_manager import SecretStore
 from providers.google.service_accounts import ServiceAccounts
+from providers.jira import JiraPortals
 from providers.litellm import litellm_admin
 from tests.helpers.customers import ALL, BASE, create, footprint, new_prefix
 from tests.helpers.history import decoded_history_text
@@ -137,3 +138,61 @@ async def test_onboarding_with_all_three_creates_every_object_and_records_every_
         assert not any(value in text for text in histories), "secret value in a job history"
         assert not any(value in text for text in answers), "secret value in an API answer"
         assert value not in captured.out + captured.err, "secret value in the logs"
+
+
+async def test_a_hyphenated_prefix_is_taken_everywhere_and_its_secrets_are_customer_scoped(
+    api, settings
+):
+    prefix = f"{new_prefix()}-eu"
+    created = await create(api, prefix, create_litellm=True)
+    assert (await wait_for_job(api, created["job_id"], seconds=60))["status"] == "completed"
+
+    listed = await api.get("/api/v1/secrets", params={"scope": "customer", "customer": prefix})
+    assert listed.status_code == 200, listed.text
+    onboarded = {s["name"]: s["scope"] for s in listed.json()}
+    assert onboarded == {CustomerNames(prefix).litellm_key_secret: "CUSTOMER"}
+
+    body = {"scope": "CUSTOMER", "key": "token", "value": "v-1", "customer": prefix}
+    made = await api.post("/api/v1/secrets", json=body)
+    assert made.status_code == 201, made.text
+    assert made.json()["name"] == f"{prefix}-token"
+
+    service = f"{prefix}-web"
+    deploy = await api.post(
+        "/api/v1/services/deploy",
+        json={"service_name": service, "image": IMAGE, "customer": prefix},
+    )
+    assert deploy.status_code == 202, deploy.text
+    assert (await wait_for_job(api, deploy.json()["job_id"], seconds=60))["status"] == "completed"
+    mine = (await api.get(f"{BASE}/{created['id']}/services")).json()["services"]
+    assert [s["name"] for s in mine] == [service]
+    assert (await api.delete(f"/api/v1/services/{service}")).status_code in (200, 202, 204)
+
+    assert (await api.delete(f"{BASE}/{created['id']}")).status_code == 204
+    assert (await footprint(settings, prefix)).empty
+    gone = await api.get("/api/v1/secrets", params={"customer": prefix})
+    assert gone.json() == []
+
+
+async def test_two_customers_with_the_same_long_name_get_distinct_jira_projects_naming_them(
+    api, settings
+):
+    long_name = "Globex Corporation International Holdings " * 3
+    created = []
+    for prefix in (new_prefix(), new_prefix()):
+        body = {"prefix": prefix, "name": long_name, "email": f"admin@{prefix}.example"}
+        answer = await api.post(BASE, json={**body, "create_jira_portal": True})
+        assert answer.status_code == 201, answer.text
+        created.append(answer.json())
+    names = []
+    for customer in created:
+        job = await wait_for_job(api, customer["job_id"], seconds=60)
+        assert job["result"]["provisionings"]["jira"]["status"] == "ready", job
+        key = CustomerNames(customer["prefix"]).jira_project_key
+        project = await asyncio.to_thread(JiraPortals(settings).project, key)
+        assert len(project["name"]) <= 80
+        assert project["name"].endswith(f"({customer['prefix']})")
+        names.append(project["name"])
+    assert names[0] != names[1]
+    for customer in created:
+        assert (await api.delete(f"{BASE}/{customer['id']}")).status_code == 204

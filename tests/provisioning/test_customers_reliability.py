@@ -9,6 +9,7 @@ import time
 import httpx
 
 from contracts.provisioning.customers import CustomerNames
+from providers.google.cloud_run import CloudRunServices
 from providers.google.service_accounts import ServiceAccounts
 from providers.jira import JiraPortals
 from providers.litellm import litellm_admin
@@ -21,6 +22,7 @@ from tests.helpers.platform import (
     wait_for_job,
     wait_for_pending_activity,
 )
+from tests.helpers.provisioning import IMAGE, deploy
 
 
 async def test_a_failed_zenml_deploy_leaves_nothing_of_zenml_while_jira_and_litellm_complete(
@@ -83,6 +85,30 @@ async def test_a_service_account_that_exists_already_is_refused_and_left_alone(a
     assert await asyncio.to_thread(accounts.delete, email)
     assert (await api.delete(f"{BASE}/{created['id']}")).status_code == 204
     assert (await footprint(settings, prefix)).empty
+
+
+async def test_a_service_by_the_zenml_servers_name_is_refused_and_left_alone(api, settings):
+    prefix = new_prefix()
+    service = CustomerNames(prefix).zenml_service
+    # Someone else's service holds the name: the branch must neither update nor delete it.
+    made = await deploy(api, service, labels={"team": "someone-else"})
+    assert (await wait_for_job(api, made["job_id"], seconds=60))["status"] == "completed"
+
+    created = await create(api, prefix, create_zenml=True)
+    job = await wait_for_job(api, created["job_id"], seconds=90)
+    assert job["status"] == "completed", job
+    zenml = job["result"]["provisionings"]["zenml"]
+    assert zenml["status"] == "failed" and f"service {service} already exists" in zenml["reason"]
+    kept = await asyncio.to_thread(CloudRunServices(settings).get, service)
+    assert kept.labels.get("team") == "someone-else"
+    assert kept.template.containers[0].image == IMAGE
+    found = await footprint(settings, prefix)
+    assert not (found.secrets or found.database or found.zenml_account)
+
+    assert (await api.delete(f"{BASE}/{created['id']}")).status_code == 204
+    assert await asyncio.to_thread(CloudRunServices(settings).get, service) is not None
+    gone = await api.delete(f"/api/v1/services/{service}")
+    assert gone.status_code in (200, 202, 204), gone.text
 
 
 async def _wait_started(api, job_id: str, seconds: float = 30) -> None:

@@ -35,6 +35,7 @@ with workflow.unsafe.imports_passed_through():
         agent_secret_name,
         agent_service_name,
     )
+    from contracts.provisioning.customers import CUSTOMER_SERVICE_LABEL
     from contracts.provisioning.names import (
         AgentSteps,
         CloudRunSteps,
@@ -177,7 +178,8 @@ class DeployAgent(TrackedJob):
             secrets={KEY_ENV_VAR: f"{secret_name}:latest"},
             allow_public_access=inp.allow_public_access,
             service_account=inp.service_account,
-            labels={AGENT_LABEL: inp.agent_name},
+            # The customer's mark: its offboarding deletes the service only while it carries it.
+            labels={AGENT_LABEL: inp.agent_name, CUSTOMER_SERVICE_LABEL: customer.prefix},
         )
 
         track.phase("deploying", 60, f"deploying {service_name} on Cloud Run")

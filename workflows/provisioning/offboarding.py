@@ -219,12 +219,13 @@ class OffboardCustomer(TrackedJob):
             except asyncio.CancelledError:
                 await retire
         except ChildWorkflowError as error:
-            # The agent's job could not retire it: its service still goes, as "already gone" is
-            # done for every step of an offboarding.
+            # The agent's job could not retire it: its service still goes while it carries the
+            # customer's mark, as "already gone" is done for every step of an offboarding.
             self.tracker.log(
                 f"retiring {agent.service_name} failed ({failure_message(error)}); "
                 "deleting its service"
             )
             await self._delete_service(
-                CloudRunCall(service_name=agent.service_name, region=agent.region), None
+                CloudRunCall(service_name=agent.service_name, region=agent.region),
+                {CUSTOMER_SERVICE_LABEL: inp.prefix},
             )

@@ -1,6 +1,6 @@
 """Agents behind the router (seed 000 §4): the checks that answer before a job starts (customer
-404, service 409, prompt 400), the agent read joined from Cloud Run and the registry, and the
-retirement's bounded wait."""
+404, customer being offboarded or without a LiteLLM user 409, service 409, prompt 400), the agent
+read joined from Cloud Run and the registry, and the retirement's bounded wait."""
 
 from __future__ import annotations
 
@@ -33,6 +33,19 @@ async def customer(db: Database, customer_id: uuid.UUID) -> Customer:
         found = await customers.by_id(session, customer_id)
     if found is None:
         raise not_found("customer", customer_id=str(customer_id))
+    if not found.active:
+        raise ApiError(
+            409,
+            f"customer {found.prefix} is being offboarded: it gets no new agent",
+            details={"customer_id": str(customer_id), "active": False},
+        )
+    if not found.litellm_user_id:
+        # The agent's key belongs to the customer's LiteLLM user: without one it would be nobody's.
+        raise ApiError(
+            409,
+            f"customer {found.prefix} has no LiteLLM user: onboard it with create_litellm first",
+            details={"customer_id": str(customer_id), "litellm_user_id": None},
+        )
     return found
 
 

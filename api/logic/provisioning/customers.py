@@ -14,6 +14,7 @@ from temporalio.client import WorkflowFailureError
 from api.auth import Principal
 from api.errors import ApiError, not_found
 from api.job_engine import JobEngine, job_id_for
+from api.logic.provisioning import customer_prefixes as prefixes
 from api.logic.provisioning import customer_references as references
 from api.schemas.jobs import JobResponse, JobStatus
 from api.schemas.provisioning.customers import (
@@ -95,6 +96,9 @@ async def create(
             if row is not None and not (idempotency_key and row.onboarding_job_id == job_id):
                 raise _prefix_taken(request.prefix)
             if row is None:
+                prefixes.refuse_ambiguous(
+                    request.prefix, list(await customers.listing(session, active_only=False))
+                )
                 row = await customers.add(
                     session,
                     Customer(

@@ -22,7 +22,9 @@ from api.schemas.types import UtcDateTime
 from providers.google.secret_manager import MAX_SECRET_BYTES
 
 KEY_PATTERN = r"^[a-z0-9-]+$"
-CUSTOMER_PATTERN = r"^[a-z][a-z0-9]{1,31}$"
+# A customer prefix (hyphens allowed inside, as `acme-eu`), up to the 32 characters this field
+# always took.
+CUSTOMER_PATTERN = r"^[a-z](?:[a-z0-9-]{0,30}[a-z0-9])$"
 SERVICE_PATTERN = r"^[a-z0-9-]{1,63}$"
 # Secret Manager's own rule for secret ids.
 SECRET_NAME_MAX = 255

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 from api.schemas.base import RequestModel
 from api.schemas.fields import ImageRef, ServiceAccountEmail
 from api.schemas.types import UtcDateTime
+from contracts.provisioning.customers import PREFIX_PATTERN
 from contracts.provisioning.services import ServiceSpec
 from providers.google import cloud_run_rules as cloud_run
 from providers.google.cloud_run_spec import RESERVED_LABELS
@@ -88,7 +89,7 @@ class ServiceDeployRequest(_CloudRunRequest):
     model_config = ConfigDict(json_schema_extra={"examples": [_EXAMPLE]})
 
     image: ImageRef
-    customer: str | None = Field(default=None, pattern=r"^[a-z][a-z0-9]{1,31}$")
+    customer: str | None = Field(default=None, pattern=PREFIX_PATTERN)
 
     def spec(self) -> ServiceSpec:
         return ServiceSpec.model_validate(self.model_dump(exclude={"region", "customer"}))
