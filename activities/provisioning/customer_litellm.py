@@ -79,7 +79,12 @@ class CustomerLiteLLMActivities:
                 type="AlreadyExists",
                 non_retryable=True,
             )
-        if key is not None and stored is not None:
+        # A secret an earlier attempt created but died before filling holds no key: make one.
+        if (
+            key is not None
+            and stored is not None
+            and await call_google(what, self.store.has_value, secret)
+        ):
             return secret
         if key is not None:
             await admin.delete_keys(key_aliases=[names.litellm_key_alias])

@@ -165,6 +165,10 @@ class CustomerZenMLActivities:
                 raise ApplicationError(
                     f"secret {name} already exists", type="AlreadyExists", non_retryable=True
                 )
+            elif not await call_google(what, self.store.has_value, name):
+                # An earlier attempt died between creating the secret and storing its value;
+                # nothing can have read a value that was never stored.
+                await call_google(what, self.store.add_version, name, make())
         return list(values)
 
     @activity.defn(name=CustomerZenMLSteps.CREATE_DATABASE)

@@ -13,11 +13,10 @@ from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 import structlog
-from google.api_core import exceptions as gexc
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.blocking import call_google, settle_in_thread
+from activities.blocking import call_google
 from contracts.provisioning.names import ServiceDatabaseSteps
 from contracts.provisioning.service_databases import (
     JOB_LABEL,
@@ -132,21 +131,13 @@ class ServiceDatabaseActivities:
                 )
             # An earlier attempt of this step made it; it may have died between creating the
             # secret and adding its value. Nothing can have read a value that was never stored.
-            if not await self._has_value(what, secret.name):
+            if not await call_google(what, self.store.has_value, secret.name):
                 await call_google(what, self.store.add_version, secret.name, make_value())
             return False
         # SecretStore.create removes the secret again if its value cannot be stored.
         await call_google(what, self.store.create, secret.name, make_value(), secret.labels)
         log.info("secret written", secret=secret.name)
         return True
-
-    async def _has_value(self, what: str, name: str) -> bool:
-        with as_temporal_failures(what):
-            try:
-                await settle_in_thread(self.store.access, name)
-                return True
-            except gexc.NotFound:
-                return False
 
     @activity.defn(name=ServiceDatabaseSteps.STORE_PASSWORD)
     async def store_password(self, inp: JobSecretInput) -> bool:

@@ -115,6 +115,15 @@ class SecretStore:
             retry=None,
         )
 
+    def has_value(self, name: str) -> bool:
+        """Whether the secret's latest version can be read. A secret can be left without one: the
+        process that created it died before storing its first value (create is two calls)."""
+        try:
+            self.access(name)
+            return True
+        except (gexc.NotFound, gexc.FailedPrecondition):
+            return False
+
     def access(self, name: str, version: str = "latest") -> str:
         response = self.client.access_secret_version(
             name=f"{self.path(name)}/versions/{version}", retry=None

@@ -193,9 +193,10 @@ def verdict(
     """What is wrong with an outcome (empty: nothing)."""
     changes = outcome.changes
     problems = []
-    if outcome.marked:
+    marked = _not_shared(scenario, outcome.marked)
+    if marked:
         problems.append(
-            f"{', '.join(outcome.failed_jobs)} ended badly and left {outcome.marked} marked as theirs"
+            f"{', '.join(outcome.failed_jobs)} ended badly and left {marked} marked as theirs"
         )
     if outcome.status == "completed":
         if fault in (None, "kill"):
@@ -218,8 +219,9 @@ def verdict(
             if extra:
                 problems.append(f"completed after {fault}, but {side} more: {extra}")
         return problems
-    if changes["left behind"]:
-        problems.append(f"{outcome.status} and left behind {changes['left behind']}")
+    left = _not_shared(scenario, changes["left behind"])
+    if left:
+        problems.append(f"{outcome.status} and left behind {left}")
     if scenario.kind == "create" and changes["removed"]:
         problems.append(f"{outcome.status} and removed {changes['removed']}")
     if scenario.kind == "remove":
@@ -227,3 +229,8 @@ def verdict(
         if extra:
             problems.append(f"{outcome.status} and removed what it never removes: {extra}")
     return problems
+
+
+def _not_shared(scenario: Scenario, keys: list[str]) -> list[str]:
+    """The keys that are not of a kind the platform shares between jobs of this type."""
+    return [key for key in keys if key.split(" ", 1)[0] not in scenario.shared]

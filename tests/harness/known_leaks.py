@@ -4,30 +4,10 @@ unexpected pass (remove the entry then). Keys: (job type, step label, fault)."""
 
 from __future__ import annotations
 
-# An onboarding that fails or is cancelled after its three branches completed compensates them, but
-# nothing removes the ZenML runtime service account the ZenML branch created.
-_ZENML_ACCOUNT = (
-    "onboarding's compensation leaves the ZenML runtime service account "
-    "(zenml-<prefix>@…iam.gserviceaccount.com) behind"
-)
+KNOWN_LEAKS: dict[tuple[str, str, str], str] = {}
 
-KNOWN_LEAKS: dict[tuple[str, str, str], str] = {
-    **{
-        ("OnboardCustomer", f"OnboardCustomer:customer.record_branch#{n}", fault): _ZENML_ACCOUNT
-        for n in range(3)
-        for fault in ("fail_before", "fail_after")
-    },
-    ("OnboardCustomer", "OnboardCustomer:customer.record_branch#2", "cancel"): _ZENML_ACCOUNT,
-}
-
-# Seen under load only (so not strict: a pass is no news): not a leak but the kill invariant
-# (exactly one of everything); the secret varies (jwt-secret, encryption-key); cause not found yet.
-INTERMITTENT: dict[tuple[str, str, str], str] = {
-    ("OnboardCustomer", "OnboardCustomer:customer.record_branch#0", "kill"): (
-        "under load, a worker killed while onboarding records its first branch: the job "
-        "completes, but one of the ZenML secrets is left with no version"
-    ),
-}
+# Seen only some of the time (so not strict: a pass is no news).
+INTERMITTENT: dict[tuple[str, str, str], str] = {}
 
 
 def known_leak(workflow: str, step_label: str, fault: str) -> str | None:

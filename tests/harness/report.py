@@ -17,10 +17,12 @@ def matrix_lines(terminalreporter) -> list[str]:
     outcomes: dict[str, dict[str, str]] = {}
     for status, reports in terminalreporter.stats.items():
         for report in reports:
-            match = _CASE.search(getattr(report, "nodeid", ""))
-            if not match or getattr(report, "when", "call") not in ("call", "setup"):
+            # Only test reports: in one process the stats also hold other objects under a node id.
+            match = _CASE.search(str(getattr(report, "nodeid", "")))
+            when = getattr(report, "when", None)
+            if not match or when not in ("call", "setup"):
                 continue
-            if report.when == "setup" and report.passed:
+            if when == "setup" and getattr(report, "passed", False):
                 continue
             outcome = _SHORT.get(status, status)
             outcomes.setdefault(match["step"], {})[match["fault"]] = outcome

@@ -41,6 +41,10 @@ class Scenario:
     kind: str  # "create" | "remove"
     prepare: Callable[[HarnessPlatform], Awaitable[Prepared]]
     start: Callable[[HarnessPlatform, Prepared], Awaitable[str]]
+    # Snapshot kinds (as the verdict shows them) that belong to the platform, not to the job that
+    # happened to create them first: every job of this type adopts them and none undoes them, so a
+    # failed or cancelled job may leave them (docs/systems/provisioning.md says which and why).
+    shared: tuple[str, ...] = ()
 
 
 async def _started(response) -> str:
@@ -236,7 +240,12 @@ SCENARIOS: dict[str, Scenario] = {
             _start_service_database,
         ),
         Scenario(
-            Provisioning.SETUP_IMAGE_BUILD, "create", _prepare_image_build, _start_image_build
+            Provisioning.SETUP_IMAGE_BUILD,
+            "create",
+            _prepare_image_build,
+            _start_image_build,
+            # The owner's GitHub connection and the repository's link serve every build of them.
+            shared=("cloud_build_<id>.connections", "cloud_build_<id>.repositories"),
         ),
         Scenario(Runners.EPHEMERAL_RUNNER, "create", _prepare_runner, _start_runner),
     )
