@@ -15,6 +15,7 @@ from core.settings import Settings
 from store.db import Database
 from store.migrate import upgrade
 from temporal.client import data_converter
+from tests.helpers.job_controls import COOLOFF
 from tests.helpers.platform import ADMIN_KEY, ApiServer, make_settings, start_dev_server
 from tests.helpers.record_histories import RECORD_ENV, record_session_histories
 from worker import build_worker
@@ -107,3 +108,10 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:  # no
         terminalreporter.section("fault harness")
         for line in lines:
             terminalreporter.write_line(line)
+
+
+@pytest.fixture
+def quick_cooloff_api(settings: Settings) -> Iterator[ApiServer]:
+    """The API with a short force-cancel cool-off (COOLOFF); the suite's worker runs its jobs."""
+    with ApiServer(settings.model_copy(update={"job_force_cancel_cooloff_seconds": COOLOFF})) as s:
+        yield s

@@ -12,10 +12,15 @@ import pytest
 
 from contracts.provisioning.names import CloudRunSteps
 from providers.google.cloud_run import CloudRunServices
-from tests.helpers.job_controls import IAM_REFUSAL, create_key, refuse_access_policy, start_deploy
+from tests.helpers.job_controls import (
+    COOLOFF,
+    IAM_REFUSAL,
+    create_key,
+    refuse_access_policy,
+    start_deploy,
+)
 from tests.helpers.platform import (
     ADMIN_KEY,
-    ApiServer,
     unique_name,
     wait_for_job,
     wait_for_pending_activity,
@@ -27,15 +32,6 @@ from tests.helpers.runners import (
     set_job_seconds,
     wait_for_runner,
 )
-
-COOLOFF = 6.0
-
-
-@pytest.fixture
-def quick_cooloff_api(settings):
-    """The API with a short force-cancel cool-off; the suite's worker runs its jobs."""
-    with ApiServer(settings.model_copy(update={"job_force_cancel_cooloff_seconds": COOLOFF})) as s:
-        yield s
 
 
 @pytest.fixture

@@ -15,23 +15,15 @@ from temporalio.api.enums.v1 import EventType
 from contracts.provisioning.names import CloudRunSteps
 from providers.google.cloud_run import CloudRunServices
 from providers.google.cloud_run_spec import applied_by
-from tests.helpers.job_controls import start_deploy
+from tests.helpers.job_controls import COOLOFF, start_deploy
 from tests.helpers.platform import (
     ADMIN_KEY,
-    ApiServer,
     unique_name,
     wait_for_job,
     wait_for_pending_activity,
 )
 
-COOLOFF = 6.0
 TURN = "jobs.request_turn"
-
-
-@pytest.fixture
-def quick_cooloff_api(settings):
-    with ApiServer(settings.model_copy(update={"job_force_cancel_cooloff_seconds": COOLOFF})) as s:
-        yield s
 
 
 @pytest.fixture

@@ -3,8 +3,10 @@ that records what reaches it."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 
+import httpx
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
@@ -12,6 +14,19 @@ from gateway.app import create_app
 from tests.helpers.runners import Served
 
 BASE = 0.2  # backoff base in these tests: gaps of 0.2 s, 0.4 s, 0.8 s
+
+
+async def wait_until_serving(port: int, what: str, seconds: float = 120) -> None:
+    """Waits for a gateway process to answer its health check (generous: the parallel suite keeps
+    two cores busy while the process imports)."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            await asyncio.to_thread(httpx.get, f"http://127.0.0.1:{port}/healthz", timeout=1)
+            return
+        except httpx.TransportError:
+            assert time.monotonic() < deadline, f"{what} did not start"
+            await asyncio.sleep(0.1)
 
 
 def gateway_for(settings, upstream_url: str, **overrides):

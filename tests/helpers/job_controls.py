@@ -9,6 +9,8 @@ from tests.helpers.platform import wait_for_job
 from tests.helpers.provisioning import IMAGE
 
 HOLD = {"X-Job-On-Failure": "hold"}
+# The force-cancel cool-off of the API that `quick_cooloff_api` (tests/conftest.py) serves.
+COOLOFF = 6.0
 IAM_REFUSAL = "Policy members must be of the form user:, serviceAccount: or allUsers"
 
 

@@ -12,7 +12,7 @@ import pytest
 from fastapi import Request
 from fastapi.responses import JSONResponse
 
-from tests.helpers.gateway import BASE, Recorder, gateway_for, json_answer
+from tests.helpers.gateway import BASE, Recorder, gateway_for, json_answer, wait_until_serving
 from tests.helpers.platform import ADMIN_KEY, free_port, wait_for_job
 from tests.helpers.runners import Served, new_repo, set_job_seconds
 
@@ -244,14 +244,7 @@ async def test_sigterm_lets_an_in_flight_request_finish(settings):
             stderr=subprocess.DEVNULL,
         )
         try:
-            deadline = time.monotonic() + 20
-            while True:
-                try:
-                    httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
-                    break
-                except httpx.TransportError:
-                    assert time.monotonic() < deadline, "gateway did not start"
-                    await asyncio.sleep(0.1)
+            await wait_until_serving(port, "the gateway")
             in_flight = asyncio.create_task(
                 asyncio.to_thread(httpx.get, f"http://127.0.0.1:{port}/api/v1/runners", timeout=10)
             )

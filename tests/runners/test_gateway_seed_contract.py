@@ -4,18 +4,16 @@ the seed's environment variable names (`API_GATEWAY_PORT`, `ORCHESTRATOR_URL`, `
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import subprocess
 import sys
-import time
 
 import httpx
 import pytest
 
 from core.settings import Settings
-from tests.helpers.gateway import Recorder, gateway_for, json_answer
+from tests.helpers.gateway import Recorder, gateway_for, json_answer, wait_until_serving
 from tests.helpers.platform import ROOT, free_port
 from tests.helpers.runners import Served
 
@@ -101,14 +99,7 @@ async def test_the_seeds_variable_names_configure_the_gateway():
             text=True,
         )
         try:
-            deadline = time.monotonic() + 20
-            while True:
-                try:
-                    httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
-                    break
-                except httpx.TransportError:
-                    assert time.monotonic() < deadline, "gateway did not start on API_GATEWAY_PORT"
-                    await asyncio.sleep(0.1)
+            await wait_until_serving(port, "the gateway on API_GATEWAY_PORT")
             answer = httpx.get(
                 f"http://127.0.0.1:{port}/api/v1/runners",
                 headers={"Origin": "https://anywhere.example", "X-Request-ID": "seed-env-1"},
