@@ -256,7 +256,8 @@ class SubjectTurn:
                 request,
                 Turn,
                 start_to_close=timedelta(seconds=30),
-                heartbeat=None,
+                # The job's heartbeat timeout (the worker beats for this one call): a worker killed
+                # during it hands the request on within seconds, not after the 30 s above.
             )
             # None: recorded before the lock answered requests; the turn came by signal.
             if turn is not None:

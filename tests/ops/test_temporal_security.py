@@ -142,7 +142,10 @@ async def test_mutual_tls_is_refused_without_the_client_certificate_and_works_wi
     async with tls_proxy(temporal_address, pki, mutual=True) as address:
         without = _settings(tmp_path, address, temporal_tls_ca_file=pki["ca"])
         # The proxy ends the handshake: no certificate, no connection.
-        with pytest.raises(RuntimeError, match="Failed client connect.*transport error"):
+        # How the refusal reads depends on when the proxy's close reaches the client.
+        with pytest.raises(
+            RuntimeError, match="Failed client connect.*(transport error|connection closed)"
+        ):
             await connect(without)
         with_cert = without.model_copy(
             update={
