@@ -10,6 +10,7 @@ from contextlib import asynccontextmanager
 import structlog
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from sqlalchemy.exc import IntegrityError
 
 from api import openapi
 from api.audit_trail import AuditTrail
@@ -47,10 +48,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        await asyncio.to_thread(upgrade, settings.resolved_database_url)
+        # One process migrates (`make run`'s API); where replicas share the database a one-shot
+        # `python -m store.migrate` has run before them (migrate_on_start off).
+        if settings.migrate_on_start:
+            await asyncio.to_thread(upgrade, settings.resolved_database_url)
         db = Database(settings.resolved_database_url)
-        async with db.transaction() as session:
-            await key_store.ensure(session, "admin", settings.admin_api_key, key_store.ADMIN_SCOPES)
+        await _register_admin_key(db, settings.admin_api_key)
         temporal = await connect(settings, lazy=True, fail_fast=True)
         audit = AuditWriter(db, settings.data_dir, settings.audit_queue_size)
         await audit.start()
@@ -117,6 +120,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router in (*crm.ROUTERS, api_keys.router, codec.router):
         app.include_router(router)
     return app
+
+
+async def _register_admin_key(db: Database, key: str) -> None:
+    """Registers the admin key. Replicas starting together on a new database may both find it
+    missing: the one whose insert loses to the other's (its unique hash) finds it on a second look."""
+    try:
+        async with db.transaction() as session:
+            await key_store.ensure(session, "admin", key, key_store.ADMIN_SCOPES)
+    except IntegrityError:
+        async with db.transaction() as session:
+            await key_store.ensure(session, "admin", key, key_store.ADMIN_SCOPES)
 
 
 def _job_cleanups() -> list[str]:

@@ -223,6 +223,13 @@ class Settings(BaseSettings):
         description="The platform's own tables, as an SQLAlchemy async URL, e.g. a Supabase "
         "Postgres `postgresql+asyncpg://…`. SQLite at `platform.db` under `data_dir` when unset.",
     )
+    migrate_on_start: bool = Field(
+        default=True,
+        description="Whether the API brings the platform's tables to the latest migration when it "
+        "starts (`make run`, the tests). Turn it off where several API replicas share one "
+        "database: run `python -m store.migrate` once before them instead (docker-compose.yml's "
+        "`migrate` service does).",
+    )
 
     # Google Cloud: endpoints default to the local cloud; set them (and credentials) for production.
     gcp_project: str = Field(default="conneskills-local", description="The Google Cloud project.")
