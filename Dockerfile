@@ -1,5 +1,6 @@
-# The platform image: API, worker and local cloud share it; docker-compose picks the command.
-FROM python:3.11-slim
+# The platform image: API, workers, gateway, migrations and local cloud share it; docker-compose.yml
+# picks the command. The base is pinned to a patch release (the locks are for Python 3.11).
+FROM python:3.11.13-slim-bookworm
 
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1
 WORKDIR /app
