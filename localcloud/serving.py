@@ -55,6 +55,14 @@ class ReasonPhraseH11Protocol(H11Protocol):
         super().__init__(*args, **kwargs)
         self.conn = _ReasonConnection(self.conn)  # type: ignore[assignment]
 
+    def shutdown(self) -> None:
+        # An idle TLS connection is dropped rather than closed: a close waits for the client's
+        # close_notify, which an idle keep-alive client (proxmoxer's session) never sends.
+        if self.cycle is None or self.cycle.response_complete:
+            self.transport.abort()
+        else:
+            super().shutdown()
+
 
 class _QuietServer(uvicorn.Server):
     """A server that leaves the signals to `serve`, which stops every server on SIGTERM/SIGINT."""
@@ -89,6 +97,7 @@ def serve(
                     server_header=False,
                     # The app runs its lifespan once, through the plain server.
                     lifespan="off",
+                    timeout_graceful_shutdown=2,
                 )
             )
         )
