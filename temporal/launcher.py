@@ -261,6 +261,8 @@ def main() -> int:
             f"  Temporal         {settings.temporal_address}  namespace {settings.temporal_namespace}\n"
             f"  Temporal Web UI  {settings.temporal_ui_url}\n"
             f"  Local cloud      {settings.localcloud_url}\n"
+            f"  Proxmox VE       https://{settings.resolved_proxmox_endpoint}  "
+            f"(CA {settings.resolved_proxmox_ca_bundle or 'system trust store'})\n"
             f"  Worker           task queue {settings.task_queue}\n"
             f"  Data             {settings.data_dir.resolve()}\n"
             f"  Admin API key    {settings.admin_api_key}\n"
