@@ -303,6 +303,7 @@ def _doc(state: LocalCloudState) -> dict[str, Any]:
                 }
     doc.setdefault("tasks", {})
     doc.setdefault("ha", {})
+    doc.setdefault("tokens", {LOCAL_TOKEN_ID: LOCAL_TOKEN_SECRET})
     return doc
 
 
@@ -511,7 +512,7 @@ def _authenticate(request: Request, doc: dict[str, Any]) -> str:
     token, sep, secret = header.removeprefix("PVEAPIToken=").partition("=")
     if not sep or "!" not in token or "@" not in token:
         raise PveError(401, "invalid API token")
-    expected = doc.setdefault("tokens", {LOCAL_TOKEN_ID: LOCAL_TOKEN_SECRET}).get(token)
+    expected = doc["tokens"].get(token)
     if expected is None:
         user, _, name = token.partition("!")
         raise PveError(401, f"no such token '{name}' for user '{user}'")
@@ -532,7 +533,8 @@ def _serve(fn: Callable[..., Any], method: str, path: str) -> None:
                 doc = _doc(state)
                 request.state.pve_user = _authenticate(request, doc)
                 data = fn(request, doc, **request.path_params, params={**query, **form})
-                state.save(API)
+                if method != "GET":
+                    state.save(API)
             return _data(data)
         except PveError as error:
             return error_response(error.status, error.message, error.errors)

@@ -167,6 +167,17 @@ def test_clone_configure_resize_start_and_destroy(px):
     )
 
 
+def test_a_clone_may_land_on_another_node(px):
+    vmid = int(px.cluster.nextid.get())
+    upid = px.nodes("sv1").qemu(9101).clone.post(newid=vmid, name=unique("moved"), target="sv2")
+    # The task runs on the node that was asked; the VM is on the target.
+    assert Tasks.decode_upid(upid)["node"] == "sv1"
+    wait(px, upid)
+    located = [item for item in px.cluster.resources.get(type="vm") if item["vmid"] == vmid]
+    assert [item["node"] for item in located] == ["sv2"]
+    destroy(px, "sv2", vmid)
+
+
 def test_unsupported_ssh_keys_encoding_is_refused(px):
     vmid, upid = clone(px, "sv3")
     wait(px, upid)
