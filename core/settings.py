@@ -457,6 +457,45 @@ class Settings(BaseSettings):
         "202 with the job.",
     )
 
+    # Proxmox VE (hosting, seed 001): VMs on the cluster's nodes. The local cloud's emulator (over
+    # TLS, its own CA) by default; production: a cluster node's API and an API token whose secret
+    # lives in Secret Manager.
+    localcloud_proxmox_port: int = Field(
+        default=8006,
+        description="The local cloud's TLS port for Proxmox VE `api2/json` (`--proxmox-port`).",
+    )
+    proxmox_endpoint: str | None = Field(
+        default=None,
+        description="A Proxmox VE node's API, `host:port` (proxmoxer always uses https); the "
+        "local cloud's Proxmox port when unset.",
+    )
+    proxmox_ca_bundle: Path | None = Field(
+        default=None,
+        description="The CA file the Proxmox API's certificate is checked against (a cluster's "
+        "`pve-root-ca.pem`): the local cloud's `<data_dir>/localcloud/tls/ca.pem` when unset with "
+        "the local cloud, the system's trust store when unset with a real endpoint. TLS is "
+        "always verified.",
+    )
+    proxmox_token_id: str = Field(
+        default="root@pam!platform",
+        pattern=r"^[^@!=\s]+@[^@!=\s]+![A-Za-z][A-Za-z0-9._-]*$",
+        description="The API token, `USER@REALM!TOKENID` (the local cloud knows "
+        "`root@pam!platform`).",
+    )
+    proxmox_token_secret: str = Field(
+        default="proxmox-api-token",
+        pattern=r"^[A-Za-z0-9_-]{1,255}$",
+        description="The Secret Manager secret holding the API token's value. With the local "
+        "cloud and no such secret, its development token is used.",
+    )
+    proxmox_storage: str = Field(
+        default="local-lvm",
+        description="The storage VM disks live on; node capacities report its free space.",
+    )
+    proxmox_timeout_seconds: float = Field(
+        default=15.0, gt=0, description="The bound on one Proxmox API call."
+    )
+
     # Access policy applied to private services (seed 000 §1.2)
     private_access_domain: str = Field(
         default="conneskills.com",
@@ -575,6 +614,22 @@ class Settings(BaseSettings):
         if self.github_api_token is not None:
             return self.github_api_token.get_secret_value()
         return "localcloud-github-token"
+
+    @property
+    def proxmox_is_local(self) -> bool:
+        """Whether Proxmox VE is the local cloud's emulator."""
+        return self.proxmox_endpoint is None
+
+    @property
+    def resolved_proxmox_endpoint(self) -> str:
+        return self.proxmox_endpoint or f"{self.localcloud_host}:{self.localcloud_proxmox_port}"
+
+    @property
+    def resolved_proxmox_ca_bundle(self) -> Path | None:
+        """The CA file to trust; None means the system's trust store."""
+        if self.proxmox_ca_bundle is not None or not self.proxmox_is_local:
+            return self.proxmox_ca_bundle
+        return self.data_dir / "localcloud" / "tls" / "ca.pem"
 
     @property
     def resolved_litellm_base_url(self) -> str:

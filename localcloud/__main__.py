@@ -1,4 +1,5 @@
-"""`python -m localcloud`: serve the emulated Google (and other) APIs on loopback."""
+"""`python -m localcloud`: serve the emulated Google (and other) APIs on loopback, and Proxmox VE
+on its own TLS port."""
 
 from __future__ import annotations
 
@@ -6,9 +7,9 @@ import argparse
 import logging
 from pathlib import Path
 
-import uvicorn
-
+from localcloud import tls
 from localcloud.app import create_app
+from localcloud.serving import serve
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -20,11 +21,24 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--build-seconds", type=float, default=2.0, help="seconds a Cloud Build build runs"
     )
+    parser.add_argument(
+        "--proxmox-port",
+        type=int,
+        default=8006,
+        help="the TLS port Proxmox VE api2/json is served on (0: not served)",
+    )
+    parser.add_argument(
+        "--proxmox-task-seconds", type=float, default=1.0, help="seconds a Proxmox task runs"
+    )
     parser.add_argument("--log-level", default="warning")
     args = parser.parse_args(argv)
     logging.basicConfig(level=args.log_level.upper())
-    app = create_app(args.data_dir, args.lro_delay, args.build_seconds)
-    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level)
+    app = create_app(args.data_dir, args.lro_delay, args.build_seconds, args.proxmox_task_seconds)
+    certfile = keyfile = None
+    if args.proxmox_port:
+        # The CA (`<data dir>/tls/ca.pem`) is what the platform trusts (`proxmox_ca_bundle`).
+        certfile, keyfile = tls.ensure_certificates(args.data_dir)
+    serve(app, args.host, args.port, args.log_level, args.proxmox_port, certfile, keyfile)
 
 
 if __name__ == "__main__":

@@ -32,19 +32,27 @@ def discover_apis() -> list[ModuleType]:
 
 
 def create_app(
-    data_dir: Path | None = None, lro_delay: float = 1.0, build_seconds: float = 2.0
+    data_dir: Path | None = None,
+    lro_delay: float = 1.0,
+    build_seconds: float = 2.0,
+    proxmox_task_seconds: float = 1.0,
 ) -> FastAPI:
     """The emulator app; without `data_dir` its state lives in memory only."""
     app = FastAPI(title="ConneSkills local cloud", docs_url="/_localcloud/docs", openapi_url=None)
-    state = LocalCloudState(data_dir, lro_delay, build_seconds)
+    state = LocalCloudState(data_dir, lro_delay, build_seconds, proxmox_task_seconds)
     app.state.localcloud = state
     app.state.faults = FaultRegistry()
     app.state.requests = RequestLog()
     install_error_handlers(app)
     git_repos.seed_example(state)
     app.include_router(control.router)
+    # An injected fault answers in the error shape of the API it hits, where that API has its own
+    # (`FAULT_PATH_PREFIX` and `fault_response`: Proxmox reports errors by the reason phrase).
+    fault_renderers = []
     for module in discover_apis():
         app.include_router(module.router)
+        if hasattr(module, "fault_response"):
+            fault_renderers.append((module.FAULT_PATH_PREFIX, module.fault_response))
         if hasattr(module, "settle"):
             state.add_settler(module.settle)
         log.info("serving %s", module.__name__)
@@ -67,6 +75,9 @@ def create_app(
         if applied.latency_ms:
             await asyncio.sleep(applied.latency_ms / 1000)
         if applied.error is not None:
+            for prefix, render in fault_renderers:
+                if request.url.path.startswith(prefix):
+                    return render(applied.error)
             return applied.error.response()
         state.settle()
         return await call_next(request)

@@ -27,7 +27,11 @@ class LocalCloudState:
     """
 
     def __init__(
-        self, data_dir: Path | None, lro_delay_seconds: float = 1.0, build_seconds: float = 2.0
+        self,
+        data_dir: Path | None,
+        lro_delay_seconds: float = 1.0,
+        build_seconds: float = 2.0,
+        proxmox_task_seconds: float = 1.0,
     ) -> None:
         # Absolute: git and other tools it runs work in their own directories.
         self.data_dir = Path(data_dir).resolve() if data_dir is not None else None
@@ -38,6 +42,8 @@ class LocalCloudState:
             "build_seconds": float(build_seconds),
             # How long a GitHub Actions runner container "runs its one job" before it exits.
             "runner_job_seconds": 2.0,
+            # How long a Proxmox VE task (clone, start, resize…) runs before it stops.
+            "proxmox_task_seconds": float(proxmox_task_seconds),
         }
         self._documents: dict[str, dict[str, Any]] = {}
         self._settlers: list[Settler] = []

@@ -12,6 +12,8 @@ from typing import Any
 
 import httpx
 
+from localcloud import tls
+
 _PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -31,16 +33,34 @@ class LocalCloud:
     cloud.stop()
     """
 
-    def __init__(self, process: subprocess.Popen, host: str, port: int, data_dir: Path) -> None:
+    def __init__(
+        self,
+        process: subprocess.Popen,
+        host: str,
+        port: int,
+        data_dir: Path,
+        proxmox_port: int | None = None,
+    ) -> None:
         self.process = process
         self.host = host
         self.port = port
         self.data_dir = data_dir
+        # Proxmox VE's TLS port, and the CA file that its certificate is signed by.
+        self.proxmox_port = proxmox_port
         self._http = httpx.Client(base_url=self.url, timeout=10.0)
 
     @property
     def url(self) -> str:
         return f"http://{self.host}:{self.port}"
+
+    @property
+    def proxmox_endpoint(self) -> str:
+        """`host:port` of Proxmox VE (what `proxmox_endpoint` and proxmoxer take)."""
+        return f"{self.host}:{self.proxmox_port}"
+
+    @property
+    def ca_file(self) -> Path:
+        return tls.ca_path(self.data_dir)
 
     @classmethod
     def start(
@@ -50,12 +70,14 @@ class LocalCloud:
         lro_delay: float = 0.2,
         host: str = "127.0.0.1",
         build_seconds: float = 1.0,
+        proxmox_task_seconds: float = 0.3,
         # Generous: the parallel suite starts one per test process at once on two cores.
         timeout: float = 120.0,
     ) -> LocalCloud:
         data_dir = Path(data_dir).resolve()
         data_dir.mkdir(parents=True, exist_ok=True)
         port = port or free_port(host)
+        proxmox_port = free_port(host)
         command = [
             sys.executable,
             "-m",
@@ -70,11 +92,15 @@ class LocalCloud:
             str(lro_delay),
             "--build-seconds",
             str(build_seconds),
+            "--proxmox-port",
+            str(proxmox_port),
+            "--proxmox-task-seconds",
+            str(proxmox_task_seconds),
         ]
         log = (data_dir / "localcloud.log").open("ab")
         process = subprocess.Popen(command, cwd=_PROJECT_ROOT, stdout=log, stderr=log)
         log.close()
-        cloud = cls(process, host, port, data_dir)
+        cloud = cls(process, host, port, data_dir, proxmox_port)
         cloud._wait_healthy(timeout)
         return cloud
 
@@ -87,13 +113,24 @@ class LocalCloud:
                     f"see {self.data_dir / 'localcloud.log'}"
                 )
             try:
-                if self._http.get("/_localcloud/health", timeout=1.0).status_code == 200:
+                if self._http.get("/_localcloud/health", timeout=1.0).status_code == 200 and (
+                    self._listening(self.proxmox_port)
+                ):
                     return
             except httpx.TransportError:
                 pass
             time.sleep(0.05)
         self.stop()
         raise TimeoutError(f"localcloud did not answer on {self.url} within {timeout}s")
+
+    def _listening(self, port: int | None) -> bool:
+        if not port:
+            return True
+        try:
+            with socket.create_connection((self.host, port), timeout=1.0):
+                return True
+        except OSError:
+            return False
 
     def inject_fault(
         self,
@@ -140,6 +177,9 @@ class LocalCloud:
 
     def set_lro_delay(self, seconds: float) -> None:
         self._call("PUT", "/_localcloud/config", {"lro_delay_seconds": seconds})
+
+    def set_proxmox_task_seconds(self, seconds: float) -> None:
+        self._call("PUT", "/_localcloud/config", {"proxmox_task_seconds": seconds})
 
     def set_build_seconds(self, seconds: float) -> None:
         self._call("PUT", "/_localcloud/config", {"build_seconds": seconds})

@@ -107,6 +107,9 @@ def localcloud_command(settings: Settings) -> list[str]:
         str(settings.data_dir / "localcloud"),
         "--lro-delay",
         str(settings.localcloud_lro_delay_seconds),
+        # Proxmox VE on its TLS port, unless the platform uses a real cluster.
+        "--proxmox-port",
+        str(settings.localcloud_proxmox_port if settings.proxmox_is_local else 0),
     ]
 
 
@@ -243,6 +246,9 @@ def main() -> int:
         _wait_port(host, int(port), "temporal", temporal)
         localcloud = group.start("localcloud", localcloud_command(settings), restart=True)
         _wait_port(settings.localcloud_host, settings.localcloud_port, "localcloud", localcloud)
+        if settings.proxmox_is_local:
+            port = settings.localcloud_proxmox_port
+            _wait_port(settings.localcloud_host, port, "localcloud (Proxmox)", localcloud)
         group.start("worker", [sys.executable, "worker.py"], restart=True)
         api = group.start("api", api_command(settings))
         _wait_port(settings.api_host, settings.api_port, "api", api)
@@ -255,6 +261,8 @@ def main() -> int:
             f"  Temporal         {settings.temporal_address}  namespace {settings.temporal_namespace}\n"
             f"  Temporal Web UI  {settings.temporal_ui_url}\n"
             f"  Local cloud      {settings.localcloud_url}\n"
+            f"  Proxmox VE       https://{settings.resolved_proxmox_endpoint}  "
+            f"(CA {settings.resolved_proxmox_ca_bundle or 'system trust store'})\n"
             f"  Worker           task queue {settings.task_queue}\n"
             f"  Data             {settings.data_dir.resolve()}\n"
             f"  Admin API key    {settings.admin_api_key}\n"

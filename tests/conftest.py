@@ -52,7 +52,13 @@ def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def settings(data_dir: Path, temporal_address: str, localcloud) -> Settings:
-    settings = make_settings(data_dir, temporal_address, localcloud.url)
+    settings = make_settings(
+        data_dir,
+        temporal_address,
+        localcloud.url,
+        localcloud_proxmox_port=localcloud.proxmox_port,
+        proxmox_ca_bundle=localcloud.ca_file,
+    )
     upgrade(settings.resolved_database_url)
     return settings
 

@@ -21,7 +21,7 @@ def localcloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCloud]
 
 @pytest.fixture(scope="session")
 def localcloud_settings(localcloud: LocalCloud) -> Settings:
-    """Settings whose Google endpoints all point at the session's local cloud."""
+    """Settings whose Google endpoints (and Proxmox VE) all point at the session's local cloud."""
     return Settings(
         cloud_run_endpoint=localcloud.url,
         secret_manager_endpoint=localcloud.url,
@@ -31,6 +31,9 @@ def localcloud_settings(localcloud: LocalCloud) -> Settings:
         cloud_build_endpoint=localcloud.url,
         github_base_url=f"{localcloud.url}/git",
         github_app_installation_id=1,
+        # Proxmox VE on the local cloud's TLS port, trusted through its CA.
+        localcloud_proxmox_port=localcloud.proxmox_port,
+        proxmox_ca_bundle=localcloud.ca_file,
     )
 
 

@@ -139,6 +139,8 @@ def start_worker_process(
         "iam_endpoint",
         "localcloud_host",
         "localcloud_port",
+        "localcloud_proxmox_port",
+        "proxmox_ca_bundle",
         "codec_key",
         "job_lock_check_seconds",
         "worker_sticky_queue_timeout_seconds",
@@ -148,6 +150,8 @@ def start_worker_process(
         "audit_retention_days",
     ):
         value = getattr(settings, field)
+        if value is None:
+            continue
         env[f"CONNESKILLS_{field.upper()}"] = (
             json.dumps(value) if isinstance(value, dict | list) else str(value)
         )

@@ -63,6 +63,7 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Launched]:
         CONNESKILLS_API_PORT=str(api_port),
         CONNESKILLS_PUBLIC_API_URL=f"http://127.0.0.1:{api_port}",
         CONNESKILLS_LOCALCLOUD_PORT=str(free_port()),
+        CONNESKILLS_LOCALCLOUD_PROXMOX_PORT=str(free_port()),
         CONNESKILLS_GATEWAY_PORT=str(free_port()),
         CONNESKILLS_LOCALCLOUD_LRO_DELAY_SECONDS="0.1",
     )
