@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from api.schemas.base import RequestModel
 from api.schemas.types import UtcDateTime
@@ -12,6 +12,10 @@ USERID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$"
 
 class UserCreate(RequestModel):
     """The form of `POST /users`: both fields required, nothing else accepted."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"userid": "u-1001", "username": "Ana Pérez"}]}
+    )
 
     userid: str = Field(
         pattern=USERID_PATTERN,
