@@ -20,9 +20,21 @@ from api.docs import install_docs
 from api.errors import install_error_handlers
 from api.http import BodyLimit
 from api.job_engine import JobEngine
+from api.job_log_feed import JobLogFeed
+from api.key_usage import KeyUsage
 from api.logic.oversight.schedule import reaper_schedule
 from api.logic.runners.schedule import cleanup_schedule
-from api.routes import api_keys, codec, crm, health, jobs, oversight, provisioning, runners
+from api.routes import (
+    api_keys,
+    codec,
+    crm,
+    health,
+    hosting,
+    jobs,
+    oversight,
+    provisioning,
+    runners,
+)
 from core.local_keys import LocalKeyError, with_local_keys
 from core.logging import configure_logging
 from core.settings import Settings, get_settings
@@ -57,12 +69,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         temporal = await connect(settings, lazy=True, fail_fast=True)
         audit = AuditWriter(db, settings.data_dir, settings.audit_queue_size)
         await audit.start()
+        key_usage = KeyUsage(db, settings.api_key_usage_flush_seconds)
+        await key_usage.start()
+        job_logs = JobLogFeed(db, temporal, settings)
         app.state.platform = PlatformState(
             settings=settings,
             db=db,
             temporal=temporal,
             jobs=JobEngine(temporal, settings, _job_cleanups()),
             audit=audit,
+            key_usage=key_usage,
+            job_logs=job_logs,
         )
         log.info("api ready", port=settings.api_port, temporal=settings.temporal_address)
         # Everything loaded so far (the platform's modules, schemas, routes) lives as long as the
@@ -79,6 +96,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         yield
         for schedule in schedules:
             schedule.cancel()
+        await job_logs.stop()
+        await key_usage.stop()
         await audit.stop()
         await db.dispose()
 
@@ -117,7 +136,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(router)
     for router in (*provisioning.ROUTERS, *runners.ROUTERS, *oversight.ROUTERS):
         app.include_router(router)
-    for router in (*crm.ROUTERS, api_keys.router, codec.router):
+    for router in (*crm.ROUTERS, *hosting.ROUTERS, api_keys.router, codec.router):
         app.include_router(router)
     return app
 

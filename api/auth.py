@@ -19,7 +19,7 @@ from api.errors import ApiError
 from store import api_keys
 from store.db import Database
 
-SCOPES = ("read", "write", "admin", "secrets", "crm", "runners")
+SCOPES = ("read", "write", "admin", "secrets", "crm", "runners", "hosting")
 # A broader scope grants the narrower ones it contains.
 _IMPLIES = {"admin": set(SCOPES), "write": {"read"}}
 
@@ -49,8 +49,7 @@ class Principal:
 
 
 class _PrincipalCache:
-    """Keys seen in the last few seconds, so a burst of requests costs one lookup (and one
-    `last_used_at` write). Revoking through this API clears it at once; another API process sees
+    """Keys seen in the last few seconds, so a burst of requests costs one lookup. Revoking through this API clears it at once; another API process sees
     a revocation within TTL_SECONDS.
 
     One lookup per key at a time: the requests that miss together wait for the same one, and a
@@ -120,6 +119,10 @@ async def current_principal(request: Request) -> Principal:
         raise ApiError(401, "unknown or revoked API key")
     # The audit trail (api/audit_trail.py) reads who made the call from here.
     request.state.principal = principal
+    # The key's `last_used_at`, written in batches (api/key_usage.py).
+    usage = getattr(request.app.state.platform, "key_usage", None)
+    if usage is not None:
+        usage.used(principal.key_id)
     return principal
 
 
@@ -168,3 +171,4 @@ Reader = Annotated[Principal, Depends(require("read"))]
 Writer = Annotated[Principal, Depends(require("write"))]
 Admin = Annotated[Principal, Depends(require("admin"))]
 RunnersScope = Annotated[Principal, Depends(require("runners"))]
+HostingScope = Annotated[Principal, Depends(require("hosting"))]

@@ -10,6 +10,8 @@ from temporalio.client import Client
 
 from api.audit_writer import AuditWriter
 from api.job_engine import JobEngine, requested_failure_mode
+from api.job_log_feed import JobLogFeed
+from api.key_usage import KeyUsage
 from core.settings import Settings
 from store.db import Database
 
@@ -22,6 +24,8 @@ class PlatformState:
     jobs: JobEngine
     # None in an app whose lifespan has not started it (nothing is recorded then).
     audit: AuditWriter | None = None
+    key_usage: KeyUsage | None = None
+    job_logs: JobLogFeed | None = None
 
 
 # Async on purpose: FastAPI runs a plain `def` dependency in a worker thread, a thread hop per
@@ -44,6 +48,14 @@ async def _temporal(request: Request) -> Client:
 
 async def _job_engine(request: Request) -> JobEngine:
     return _state(request).jobs
+
+
+async def _key_usage(request: Request) -> KeyUsage | None:
+    return _state(request).key_usage
+
+
+async def _job_logs(request: Request) -> JobLogFeed | None:
+    return _state(request).job_logs
 
 
 async def _starting_a_job(
@@ -73,3 +85,6 @@ JobEngineDep = Annotated[JobEngine, Depends(_job_engine)]
 JobStarting = Annotated[PlatformState, Depends(_starting_a_job)]
 DbDep = Annotated[Database, Depends(_db)]
 TemporalDep = Annotated[Client, Depends(_temporal)]
+# None in an app whose lifespan has not started them.
+KeyUsageDep = Annotated[KeyUsage | None, Depends(_key_usage)]
+JobLogFeedDep = Annotated[JobLogFeed | None, Depends(_job_logs)]

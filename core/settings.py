@@ -383,6 +383,38 @@ class Settings(BaseSettings):
         "the request path; a full queue makes the next mutating request wait for room (after its "
         "answer) rather than drop a row.",
     )
+    api_key_usage_flush_seconds: float = Field(
+        default=2.0,
+        gt=0,
+        description="How often each API process writes its API keys' last uses (`last_used_at`), "
+        "in one transaction: no request writes it itself.",
+    )
+
+    # The job log feed behind the hosting system's GET /logs/stream (api/job_log_feed.py).
+    job_log_record_seconds: float = Field(
+        default=1.0,
+        gt=0,
+        description="While a log stream is open, how often its API process reads the running "
+        "jobs' logs and records their new lines (one query per running job).",
+    )
+    job_log_catch_up_hours: float = Field(
+        default=24.0,
+        gt=0,
+        description="When the job log feed starts, jobs that ended since it last ran are "
+        "recorded too, going back at most this far.",
+    )
+    log_stream_poll_seconds: float = Field(
+        default=1.0,
+        gt=0,
+        description="How often an open log stream looks for lines recorded by other API "
+        "processes (lines recorded by its own process wake it at once).",
+    )
+    log_stream_keepalive_seconds: float = Field(
+        default=15.0,
+        gt=0,
+        description="An open log stream with nothing to send sends a comment this often, so "
+        "proxies keep the connection and a client that went away is noticed.",
+    )
 
     # The seed-004 gateway (:8080) in front of the API's /api/v1/runners. The seed's own variable
     # names are accepted too, after the platform's, so a seed deployment's environment works as is.

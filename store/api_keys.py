@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import hashlib
-from datetime import UTC, datetime
+import uuid
+from collections.abc import Mapping
+from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.local_keys import API_KEY_PREFIX, new_api_key
@@ -45,14 +47,24 @@ async def ensure(session: AsyncSession, name: str, key: str, scopes: list[str]) 
 
 
 async def find_active(session: AsyncSession, key: str) -> ApiKey | None:
-    row = await session.scalar(
+    """A read only: the key's last use is written in batches (api/key_usage.py, `mark_used`)."""
+    return await session.scalar(
         select(ApiKey).where(ApiKey.key_hash == hash_key(key), ApiKey.active.is_(True))
     )
-    if row is not None:
+
+
+async def mark_used(session: AsyncSession, last_used: Mapping[uuid.UUID, datetime]) -> None:
+    """Sets each key's `last_used_at`, never moving it back (another API process may have written
+    a later use)."""
+    for key_id, used_at in last_used.items():
         await session.execute(
-            update(ApiKey).where(ApiKey.id == row.id).values(last_used_at=datetime.now(UTC))
+            update(ApiKey)
+            .where(
+                ApiKey.id == key_id,
+                or_(ApiKey.last_used_at.is_(None), ApiKey.last_used_at < used_at),
+            )
+            .values(last_used_at=used_at)
         )
-    return row
 
 
 async def revoke(session: AsyncSession, key_id) -> ApiKey | None:

@@ -8,7 +8,7 @@ from fastapi import Request, Response, status
 from sqlalchemy import select
 
 from api.auth import Admin, principal_cache
-from api.deps import DbDep
+from api.deps import DbDep, KeyUsageDep
 from api.errors import ApiError, answers, not_found
 from api.http import JsonRouter
 from api.schemas.api_keys import ApiKeyCreate, ApiKeyCreated, ApiKeyInfo
@@ -31,7 +31,10 @@ async def create_api_key(
 
 
 @router.get("", response_model=list[ApiKeyInfo])
-async def list_api_keys(_: Admin, db: DbDep) -> list[ApiKeyInfo]:
+async def list_api_keys(_: Admin, db: DbDep, usage: KeyUsageDep) -> list[ApiKeyInfo]:
+    # This process's uses not yet written in their batch are shown too.
+    if usage is not None:
+        await usage.flush()
     async with db.transaction() as session:
         rows = (await session.scalars(select(ApiKey).order_by(ApiKey.created_at))).all()
         return [ApiKeyInfo.model_validate(row, from_attributes=True) for row in rows]

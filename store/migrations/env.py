@@ -8,6 +8,7 @@ from alembic import context
 from sqlalchemy.engine import Connection
 
 import store.crm.models  # noqa: F401  (the seed-003 CRM tables)
+import store.hosting.models  # noqa: F401  (the seed-001 hosting tables)
 import store.oversight.models  # noqa: F401  (audit trail and alerts)
 import store.provisioning.models  # noqa: F401  (registers the seed-000 tables on Base.metadata)
 from store.db import create_engine

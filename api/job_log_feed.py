@@ -1,0 +1,189 @@
+"""The job log feed: records every job's log lines, as they happen, in the platform's database
+(`job_log_lines`), where the hosting system's `GET /logs/stream` reads them by offset.
+
+Why a table. A job's log lives in its workflow's state (workflows/tracking.py), read by the
+`job_state` query, with the newest lines in its memo; neither gives a line an address that
+survives a restart of the API. The table does: a line's autoincrement id is the stream's event id,
+so a client's `Last-Event-ID` resumes exactly after the last line it got, from any API process,
+after any restart. The workflows are unchanged (no activity per log line, no history growth).
+
+How lines get there. While a stream is open in an API process, its feed reads, every
+`job_log_record_seconds`, the jobs that run or ended since its last pass (one visibility listing),
+asks each for its state (the query, else the memo when no worker answers), and appends the lines
+past each job's cursor (`job_log_cursors`). Lines are numbered in their job's log and unique per
+(job, number): two API processes recording the same job add each line once. A job read after it
+ended is never read again. A feed that starts catches up on the jobs that ended since any feed last
+recorded (at most `job_log_catch_up_hours` back), so lines a job logged while no stream was open
+are still delivered, with ids after the ones already streamed.
+
+Limits, written down: a job read only through its memo (no worker answered) whose log grew by more
+than the memo holds (50 lines) between two reads has the lines in between skipped; a log past the
+workflow's bound (10 000 lines) is followed by its last recorded line."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from datetime import datetime, timedelta
+
+import structlog
+from temporalio.client import Client, WorkflowExecution, WorkflowExecutionStatus
+
+from contracts.jobs import JOB_MEMO_KEY, JOB_STATE_QUERY, MAX_LOG_LINES, JobState, JobSummaryMemo
+from contracts.resource_lock import LOCK_WORKFLOW
+from core.settings import Settings
+from store import job_logs
+from store.db import Database
+from store.models import JobLogCursor, utcnow
+
+log = structlog.get_logger(__name__)
+
+_QUERY_TIMEOUT = timedelta(seconds=3)
+# Jobs read at the same time in one pass, and the most one pass looks at.
+_CONCURRENT_READS = 8
+_JOBS_PER_PASS = 1000
+# Visibility records a close a moment after it happens: each pass looks back this much further.
+_CLOSE_MARGIN = timedelta(seconds=30)
+
+
+class JobLogFeed:
+    def __init__(self, db: Database, client: Client, settings: Settings) -> None:
+        self.db = db
+        self.client = client
+        self.settings = settings
+        self._subscribers = 0
+        self._task: asyncio.Task[None] | None = None
+        self._since: datetime | None = None
+        self._changed = asyncio.Event()
+
+    # --- for the streams -------------------------------------------------------------------------
+
+    def subscribe(self) -> None:
+        """A stream opened: the feed records while any stream of this process is open."""
+        self._subscribers += 1
+        if self._task is None or self._task.done():
+            self._task = asyncio.create_task(self._run(), name="job-log-feed")
+
+    def unsubscribe(self) -> None:
+        self._subscribers = max(0, self._subscribers - 1)
+
+    def change(self) -> asyncio.Event:
+        """Set once this process records new lines; take it before reading, then wait on it."""
+        return self._changed
+
+    async def stop(self) -> None:
+        self._subscribers = 0
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    # --- recording -------------------------------------------------------------------------------
+
+    async def _run(self) -> None:
+        while self._subscribers > 0:
+            try:
+                added = await self.record_once()
+                if added:
+                    self._changed.set()
+                    self._changed = asyncio.Event()
+            except Exception as error:  # Temporal or the database away: the next pass retries
+                log.warning("job log lines not recorded yet", error_type=type(error).__name__)
+            await asyncio.sleep(self.settings.job_log_record_seconds)
+
+    async def record_once(self) -> int:
+        """One pass: reads the jobs running or ended since the last pass, records their new lines
+        and returns how many were added."""
+        started = utcnow()
+        if self._since is None:
+            self._since = await self._catch_up_from(started)
+        since = self._since.strftime("%Y-%m-%dT%H:%M:%SZ")
+        query = (
+            f"WorkflowType != '{LOCK_WORKFLOW}' AND "
+            f"(ExecutionStatus = 'Running' OR CloseTime >= '{since}')"
+        )
+        executions = [e async for e in self.client.list_workflows(query, limit=_JOBS_PER_PASS)]
+        async with self.db.transaction() as session:
+            known = await job_logs.cursors(session, [e.id for e in executions])
+        pending = [e for e in executions if not (e.id in known and known[e.id].ended)]
+        limit = asyncio.Semaphore(_CONCURRENT_READS)
+
+        async def read(execution: WorkflowExecution) -> job_logs.Recorded | None:
+            async with limit:
+                return await self._read(execution, known.get(execution.id))
+
+        reads = [r for r in await asyncio.gather(*map(read, pending)) if r is not None]
+        added = 0
+        if reads:
+            async with self.db.transaction() as session:
+                added = await job_logs.record(session, reads)
+        self._since = started - _CLOSE_MARGIN
+        return added
+
+    async def _catch_up_from(self, now: datetime) -> datetime:
+        earliest = now - timedelta(hours=self.settings.job_log_catch_up_hours)
+        async with self.db.transaction() as session:
+            last = await job_logs.last_checked(session)
+        if last is None:
+            return earliest
+        if last.tzinfo is None:  # SQLite hands times back without their zone; they are UTC
+            last = last.replace(tzinfo=now.tzinfo)
+        return max(earliest, last - _CLOSE_MARGIN)
+
+    async def _read(
+        self, execution: WorkflowExecution, cursor: JobLogCursor | None
+    ) -> job_logs.Recorded | None:
+        """What the job's log adds past its cursor; None when there is nothing new to note."""
+        ended = execution.status != WorkflowExecutionStatus.RUNNING
+        window, total = await self._log_of(execution)
+        if window is None:
+            # Neither the query nor the memo has a job log (not a job): noted once it has ended.
+            if ended and cursor is None:
+                return job_logs.Recorded(execution.id, [], 0, None, ended=True)
+            return None
+        lines, count, last = _numbered(window, total, cursor)
+        if not lines and not ended:
+            return None
+        return job_logs.Recorded(execution.id, lines, count, last, ended=ended)
+
+    async def _log_of(self, execution: WorkflowExecution) -> tuple[list[str] | None, int]:
+        """The job's log lines (all, or its newest) and how many its log holds."""
+        try:
+            state = await self.client.get_workflow_handle(execution.id).query(
+                JOB_STATE_QUERY, result_type=JobState, rpc_timeout=_QUERY_TIMEOUT
+            )
+            return state.logs, len(state.logs)
+        except Exception:  # no worker, or not a job: the memo then
+            pass
+        try:
+            value = await execution.memo_value(JOB_MEMO_KEY, default=None)
+        except Exception:
+            return None, 0
+        if value is None:
+            return None, 0
+        memo = JobSummaryMemo.model_validate(value)
+        return memo.logs, memo.log_count
+
+
+def _numbered(
+    window: list[str], total: int, cursor: JobLogCursor | None
+) -> tuple[list[tuple[int, str]], int, str | None]:
+    """The window's lines past the cursor, numbered in the job's log; the new line count and last
+    line. Below the workflow's bound the numbers are exact (the window ends at line `total`);
+    at the bound the oldest lines have been dropped, so the place is found by the last line
+    recorded."""
+    done = cursor.line_count if cursor is not None else 0
+    last = cursor.last_line if cursor is not None else None
+    if total < MAX_LOG_LINES:
+        start = total - len(window)
+        lines = [(start + i, line) for i, line in enumerate(window) if start + i >= done]
+        return lines, max(total, done), window[-1] if window else last
+    after = 0
+    if last is not None:
+        for i in range(len(window) - 1, -1, -1):
+            if window[i] == last:
+                after = i + 1
+                break
+    fresh = window[after:]
+    lines = [(done + i, line) for i, line in enumerate(fresh)]
+    return lines, done + len(fresh), fresh[-1] if fresh else last

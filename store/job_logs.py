@@ -1,0 +1,83 @@
+"""The recorded job log lines (`job_log_lines`) and how far each job's log is recorded
+(`job_log_cursors`): what the log stream reads, by offset (the line's id).
+
+Ids must appear in commit order, or a reader that has seen id N could later miss a line given a
+smaller id by a transaction that committed after its read. SQLite has one writer at a time; on
+PostgreSQL every recording transaction first takes the same transaction-scoped advisory lock."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select, text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from store.models import JobLogCursor, JobLogLine, utcnow
+
+# The advisory lock's key: any constant no other part of the platform uses.
+_RECORDING_LOCK = 0x6A6F626C6F67
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """What one read of a job's log adds: its new lines, numbered in the job's log."""
+
+    job_id: str
+    lines: list[tuple[int, str]]
+    line_count: int
+    last_line: str | None
+    ended: bool
+
+
+async def cursors(session: AsyncSession, job_ids: Sequence[str]) -> dict[str, JobLogCursor]:
+    if not job_ids:
+        return {}
+    rows = await session.scalars(select(JobLogCursor).where(JobLogCursor.job_id.in_(job_ids)))
+    return {row.job_id: row for row in rows}
+
+
+async def last_checked(session: AsyncSession) -> datetime | None:
+    """When any job's log was last read: where a feed starting afresh catches up from."""
+    return await session.scalar(select(func.max(JobLogCursor.checked_at)))
+
+
+async def record(session: AsyncSession, reads: Sequence[Recorded]) -> int:
+    """Appends the new lines (a line already recorded, by another API process, is skipped) and
+    moves the cursors; returns how many lines were added."""
+    if session.bind.dialect.name == "postgresql":
+        await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _RECORDING_LOCK})
+    known = await cursors(session, [read.job_id for read in reads])
+    now = utcnow()
+    added = 0
+    for read in reads:
+        cursor = known.get(read.job_id)
+        done = cursor.line_count if cursor is not None else 0
+        fresh = [(no, line) for no, line in read.lines if no >= done]
+        for line_no, line in fresh:
+            session.add(JobLogLine(job_id=read.job_id, line_no=line_no, line=line, recorded_at=now))
+        added += len(fresh)
+        if cursor is None:
+            cursor = JobLogCursor(job_id=read.job_id, line_count=0)
+            session.add(cursor)
+        if read.line_count >= cursor.line_count:
+            cursor.line_count = read.line_count
+            cursor.last_line = read.last_line
+        cursor.ended = cursor.ended or read.ended
+        cursor.checked_at = now
+    await session.flush()
+    return added
+
+
+async def newest_id(session: AsyncSession) -> int:
+    return await session.scalar(select(func.coalesce(func.max(JobLogLine.id), 0))) or 0
+
+
+async def lines_after(
+    session: AsyncSession, after: int, job_id: str | None, limit: int
+) -> list[JobLogLine]:
+    query = select(JobLogLine).where(JobLogLine.id > after)
+    if job_id is not None:
+        query = query.where(JobLogLine.job_id == job_id)
+    return list((await session.scalars(query.order_by(JobLogLine.id).limit(limit))).all())

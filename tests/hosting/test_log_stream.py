@@ -1,0 +1,167 @@
+"""GET /logs/stream: authenticated, live, and resumable by Last-Event-ID without loss or duplicates,
+also after the API restarts."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import uuid
+from collections.abc import AsyncIterator
+
+import httpx
+
+from tests.helpers.platform import ADMIN_KEY, ApiServer, wait_for_job
+from tests.helpers.provisioning import deploy
+from tests.hosting.conftest import hosting_settings, key_with
+
+
+async def sse(response: httpx.Response) -> AsyncIterator[dict]:
+    """The stream's events and comments, one dict each (`comment`, or `id`/`event`/`data`)."""
+    event: dict = {}
+    async for line in response.aiter_lines():
+        if line.startswith(":"):
+            yield {"comment": line[1:].strip()}
+        elif not line:
+            if event:
+                yield event
+            event = {}
+        else:
+            field, _, value = line.partition(":")
+            event[field] = value.removeprefix(" ")
+
+
+class JobLines:
+    """Reads a stream's `log` events of one job in the background, into `lines`."""
+
+    def __init__(self, response: httpx.Response, job_id: str) -> None:
+        self.lines: list[dict] = []
+        self._task = asyncio.create_task(self._read(response, job_id))
+
+    async def _read(self, response: httpx.Response, job_id: str) -> None:
+        async for event in sse(response):
+            if event.get("event") == "log":
+                line = {"id": int(event["id"]), **json.loads(event["data"])}
+                if line["job_id"] == job_id:
+                    self.lines.append(line)
+
+    async def until(self, count: int, seconds: float = 60) -> list[dict]:
+        async with asyncio.timeout(seconds):
+            while len(self.lines) < count:
+                await asyncio.sleep(0.05)
+        return list(self.lines)
+
+    async def close(self) -> None:
+        self._task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._task
+
+
+async def job_logs(http: httpx.AsyncClient, job_id: str) -> list[str]:
+    """The job's whole log, once it has ended, as GET /jobs/{id}/logs has it."""
+    await wait_for_job(http, job_id)
+    answer = await http.get(f"/api/v1/jobs/{job_id}/logs", params={"lines": 1000})
+    return answer.json()["logs"]
+
+
+def _stream(http: httpx.AsyncClient, job_id: str | None = None, after: int | None = None, **kw):
+    headers = dict(kw.pop("headers", {}))
+    if after is not None:
+        headers["Last-Event-ID"] = str(after)
+    params = {"job_id": job_id} if job_id else {}
+    return http.stream("GET", "/logs/stream", params=params, headers=headers, **kw)
+
+
+async def test_the_stream_needs_a_valid_key_with_the_hosting_scope(hosting):
+    missing = await hosting.get("/logs/stream", headers={"X-API-Key": ""})
+    assert missing.status_code == 401
+    assert missing.json()["error"]["code"] == "unauthorized"
+    unknown = await hosting.get("/logs/stream", headers={"X-API-Key": "csk_nope"})
+    assert unknown.status_code == 401
+    wrong = await key_with(hosting, "read", "write")
+    denied = await hosting.get("/logs/stream", headers={"X-API-Key": wrong})
+    assert denied.status_code == 403
+    assert denied.json()["error"]["code"] == "forbidden"
+    bad = await hosting.get("/logs/stream", headers={"Last-Event-ID": "abc"})
+    assert bad.status_code == 400
+    scoped = await key_with(hosting, "hosting")
+    async with _stream(hosting, headers={"X-API-Key": scoped}) as response:
+        assert response.status_code == 200
+        assert response.headers["content-type"].startswith("text/event-stream")
+        # Nothing to send: keep-alive comments come (every 0.5 s here).
+        async with asyncio.timeout(10):
+            async for event in sse(response):
+                if event.get("comment") == "keep-alive":
+                    break
+
+
+async def test_a_running_job_s_lines_arrive_live_and_once(hosting):
+    async with _stream(hosting, job_id="deploy-placeholder") as idle:
+        assert idle.status_code == 200  # a job filter that matches nothing yet is fine
+    name = f"hs-{uuid.uuid4().hex[:8]}"
+    # Opened before the job starts: its lines come as they happen.
+    async with _stream(hosting) as response:
+        job_id = (await deploy(hosting, name))["job_id"]
+        reader = JobLines(response, job_id)
+        try:
+            await reader.until(1)
+            # The first line came while the job was still running.
+            job = (await hosting.get(f"/api/v1/jobs/{job_id}")).json()
+            assert job["status"] in {"queued", "running"}
+            logs = await job_logs(hosting, job_id)
+            got = await reader.until(len(logs))
+            await asyncio.sleep(0.5)  # nothing more comes (no duplicate)
+            assert len(reader.lines) == len(logs)
+        finally:
+            await reader.close()
+    assert [g["line"] for g in got] == logs
+    assert [g["line_no"] for g in got] == list(range(len(got)))
+    ids = [g["id"] for g in got]
+    assert ids == sorted(set(ids))
+
+
+async def _first_lines(http: httpx.AsyncClient, count: int) -> tuple[str, list[dict]]:
+    """Starts a deploy with a stream open, and hangs up after its first `count` lines."""
+    async with _stream(http) as response:
+        job_id = (await deploy(http, f"hs-{uuid.uuid4().hex[:8]}"))["job_id"]
+        reader = JobLines(response, job_id)
+        try:
+            return job_id, (await reader.until(count))[:count]
+        finally:
+            await reader.close()
+
+
+async def _rest(http: httpx.AsyncClient, job_id: str, after: int, count: int) -> list[dict]:
+    async with _stream(http, job_id=job_id, after=after) as response:
+        reader = JobLines(response, job_id)
+        try:
+            await reader.until(count)
+            await asyncio.sleep(0.5)  # nothing more comes (no duplicate)
+            return list(reader.lines)
+        finally:
+            await reader.close()
+
+
+async def test_reconnecting_with_last_event_id_gets_exactly_the_missed_lines(hosting):
+    job_id, first = await _first_lines(hosting, 2)
+    # Disconnected while the job goes on logging, until it ends.
+    logs = await job_logs(hosting, job_id)
+    rest = await _rest(hosting, job_id, first[-1]["id"], len(logs) - len(first))
+    got = first + rest
+    assert [g["line"] for g in got] == logs
+    assert len({g["id"] for g in got}) == len(got)
+
+
+async def test_resume_works_across_a_restart_of_the_api(settings, worker):
+    admin = {"X-API-Key": ADMIN_KEY}
+    with ApiServer(hosting_settings(settings)) as first_api:
+        async with httpx.AsyncClient(base_url=first_api.url, headers=admin, timeout=30) as http:
+            job_id, first = await _first_lines(http, 2)
+    # The first API is gone; the job ends meanwhile (its worker is the suite's).
+    with ApiServer(hosting_settings(settings)) as second_api:
+        async with httpx.AsyncClient(base_url=second_api.url, headers=admin, timeout=30) as http:
+            logs = await job_logs(http, job_id)
+            rest = await _rest(http, job_id, first[-1]["id"], len(logs) - len(first))
+    got = first + rest
+    assert [g["line"] for g in got] == logs
+    assert len({g["id"] for g in got}) == len(got)
