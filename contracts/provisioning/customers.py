@@ -99,6 +99,12 @@ class CustomerNames:
         ]
 
 
+def branch_job_id(onboarding_job_id: str, branch: str) -> str:
+    """The job id of one provisioning of an onboarding: known when the onboarding is started, so
+    the API names every branch's job in its answer before the branches exist."""
+    return f"{onboarding_job_id}-{branch}"
+
+
 class OnboardCustomerInput(BaseModel):
     customer_id: str
     prefix: str = Field(pattern=PREFIX_PATTERN)

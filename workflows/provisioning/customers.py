@@ -29,6 +29,7 @@ with workflow.unsafe.imports_passed_through():
         OnboardCustomerInput,
         OwnedRecord,
         OwnedStep,
+        branch_job_id,
     )
     from contracts.provisioning.names import (
         CloudRunSteps,
@@ -119,7 +120,7 @@ class OnboardCustomer(TrackedJob):
         for branch in requested:
             saga.on_failure(
                 f"remove what the {branch} provisioning made",
-                lambda branch=branch: self._undo_branch(inp, branch, f"{job_id}-{branch}"),
+                lambda branch=branch: self._undo_branch(inp, branch, branch_job_id(job_id, branch)),
             )
         track.phase(
             "provisioning",
@@ -127,7 +128,7 @@ class OnboardCustomer(TrackedJob):
             f"provisioning {', '.join(requested) or 'nothing'} for customer {inp.prefix}",
         )
         outcomes = await asyncio.gather(
-            *(self._branch(inp, branch, f"{job_id}-{branch}") for branch in requested),
+            *(self._branch(inp, branch, branch_job_id(job_id, branch)) for branch in requested),
             return_exceptions=True,
         )
         for outcome in outcomes:

@@ -25,11 +25,17 @@ from api.schemas.provisioning.customers import (
     CustomerService,
     CustomerServices,
     CustomerUpdate,
+    ProvisioningJob,
+    ProvisioningJobs,
     Provisionings,
     ProvisioningStatus,
 )
 from contracts.jobs import CUSTOMER_LABEL, JobSubject
-from contracts.provisioning.customers import OffboardCustomerInput, OnboardCustomerInput
+from contracts.provisioning.customers import (
+    OffboardCustomerInput,
+    OnboardCustomerInput,
+    branch_job_id,
+)
 from contracts.provisioning.names import Operations, Workflows
 from core.settings import Settings
 from providers.jira import JiraPortals
@@ -39,6 +45,12 @@ from store.provisioning.models import Customer
 
 log = structlog.get_logger(__name__)
 ONBOARD_ESTIMATE = "1-3 minutes"
+# branch → the operation of its child job
+BRANCH_OPERATIONS = {
+    "jira": Operations.JIRA_PROVISION,
+    "litellm": Operations.LITELLM_PROVISION,
+    "zenml": Operations.ZENML_PROVISION,
+}
 
 
 def subject(prefix: str) -> JobSubject:
@@ -154,7 +166,29 @@ async def create(
             code="idempotency_conflict",
             details={"job_id": job_id},
         )
-    return CustomerCreated(**view(row).model_dump(), job_id=job.job_id, job=job)
+    return CustomerCreated(
+        **view(row).model_dump(),
+        job_id=job.job_id,
+        job=job,
+        provisioning_jobs=_branch_jobs(jobs, row, job.job_id),
+    )
+
+
+def _branch_jobs(jobs: JobEngine, row: Customer, job_id: str) -> ProvisioningJobs:
+    """The child job of each provisioning the record asks for (its status is set at creation)."""
+    found = {}
+    for branch, operation in BRANCH_OPERATIONS.items():
+        if getattr(row, f"{branch}_status") is None:
+            continue
+        child = branch_job_id(job_id, branch)
+        found[branch] = ProvisioningJob(
+            job_id=child,
+            operation=operation,
+            job_url=jobs.job_url(child),
+            logs_url=jobs.logs_url(child),
+            temporal_ui_url=jobs.ui_url(child),
+        )
+    return ProvisioningJobs(**found)
 
 
 async def _forget(db: Database, row: Customer, job_id: str) -> None:
