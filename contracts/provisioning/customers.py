@@ -188,9 +188,12 @@ class LiteLLMRemoveInput(OwnedStep):
 
 class LiteLLMUserInput(BaseModel):
     prefix: str
+    # What the job was started with; with `customer_id` the step uses the record's name and email
+    # as they are when it runs (a PUT since, then a retry of the step or a fresh retry of the job).
     name: str
     email: str
     job_id: str
+    customer_id: str | None = None
 
 
 class JobSecretsInput(BaseModel):

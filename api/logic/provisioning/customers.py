@@ -84,6 +84,22 @@ def view(row: Customer) -> CustomerResponse:
     )
 
 
+def _email_taken(email: str, other: Customer) -> ApiError:
+    return ApiError(
+        409,
+        f"email {email} is already the admin email of customer '{other.prefix}': a customer's "
+        "admin email is unique (LiteLLM keeps one user per email)",
+        code="email_taken",
+        details={"field": "email", "customer": other.prefix},
+    )
+
+
+async def _refuse_taken_email(session, email: str, customer_id: uuid.UUID | None = None) -> None:
+    other = await customers.with_email(session, email, other_than=customer_id)
+    if other is not None:
+        raise _email_taken(email, other)
+
+
 def _prefix_taken(prefix: str) -> ApiError:
     return ApiError(
         409, f"customer prefix '{prefix}' is already taken", details={"field": "prefix"}
@@ -111,6 +127,7 @@ async def create(
                 prefixes.refuse_ambiguous(
                     request.prefix, list(await customers.listing(session, active_only=False))
                 )
+                await _refuse_taken_email(session, request.email)
                 row = await customers.add(
                     session,
                     Customer(
@@ -281,6 +298,8 @@ async def update(
         row = await customers.by_id(session, customer_id)
         if row is None:
             raise not_found("customer", customer_id=str(customer_id))
+        if changes.get("email"):
+            await _refuse_taken_email(session, changes["email"], customer_id)
         await customers.update(session, row, changes)
     return view(row)
 
