@@ -192,6 +192,9 @@ class JobEngine:
         base = self.settings.temporal_ui_url.rstrip("/")
         return f"{base}/namespaces/{self.settings.temporal_namespace}/workflows/{job_id}"
 
+    def job_url(self, job_id: str) -> str:
+        return f"{self.settings.public_api_url.rstrip('/')}/api/v1/jobs/{job_id}"
+
     def logs_url(self, job_id: str) -> str:
         return f"{self.settings.public_api_url.rstrip('/')}/api/v1/jobs/{job_id}/logs"
 
@@ -290,7 +293,7 @@ class JobEngine:
             service_name=known.get(SERVICE_LABEL),
             created_at=created_at,
             estimated_time=await self.estimated_time(operation, estimated_time),
-            job_url=f"{self.settings.public_api_url.rstrip('/')}/api/v1/jobs/{job_id}",
+            job_url=self.job_url(job_id),
             logs_url=self.logs_url(job_id),
             temporal_ui_url=self.ui_url(job_id),
         )

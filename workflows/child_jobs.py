@@ -32,7 +32,7 @@ async def run_child_job(
     execution_timeout: timedelta | None = None,
 ) -> T:
     """Runs the child to its end and returns its result. The child gets what the API gives a job it
-    starts (search attributes, the parent's step-retry window), so listings and the jobs API treat
+    starts (search attributes, the parent's step-retry window, failure policy and starter), so listings and the jobs API treat
     it as a job. A cancel of the parent reaches the child, which compensates before it ends; the
     parent's await then raises and the parent compensates what it did itself."""
     known = {key: value for key, value in (labels or {}).items() if value}
@@ -44,7 +44,13 @@ async def run_child_job(
         attributes.append(SearchAttributePair(sa.SUBJECT, subject.key))
     if known:
         attributes.append(SearchAttributePair(sa.LABELS, sa.label_values(known)))
-    memo = JobStart(step_retry=job_start().step_retry).memo()
+    # The parent's start as the child's: its retry window, its failure policy (a parent started
+    # with `X-Job-On-Failure: hold` holds in whichever of its jobs a step fails for good, where an
+    # operator retries that step) and the key that started it (which may start the child afresh).
+    parent = job_start()
+    memo = JobStart(
+        step_retry=parent.step_retry, on_failure=parent.on_failure, started_by=parent.started_by
+    ).memo()
     return await workflow.execute_child_workflow(
         workflow_name,
         arg,

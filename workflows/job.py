@@ -84,9 +84,15 @@ class TrackedJob:
                 non_retryable=True,
             )
 
+    def owned_from_the_start(self, saga: Saga) -> None:
+        """Registers the undo of what the job owns before it runs (what the API made for it before
+        starting it, such as a record): called before the job asks for its turn, so a job that ends
+        undone at any point, also cancelled while it waits, removes it. None by default."""
+
     async def run_saga(self, body: Callable[[Saga], Awaitable[dict[str, Any]]]) -> dict[str, Any]:
         saga = Saga(self.tracker)
         self.failure_hold = FailureHold(self.tracker)
+        self.owned_from_the_start(saga)
         subject = self.tracker.state.subject
         if subject is not None and workflow.patched(SERIALIZED_PATCH):
             self._turn = SubjectTurn(self.tracker, subject)

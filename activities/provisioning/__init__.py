@@ -26,7 +26,7 @@ def activities(settings: Settings, db: Database) -> list[Callable]:
     image_builds = ImageBuildActivities(settings)
     customer = CustomerActivities(settings, db)
     jira = CustomerJiraActivities(settings)
-    litellm = CustomerLiteLLMActivities(settings)
+    litellm = CustomerLiteLLMActivities(settings, db)
     zenml = CustomerZenMLActivities(settings)
     customer_cleanup = CustomerCleanupActivities(settings, db)
     job_cleanup = JobCleanupActivities(settings)

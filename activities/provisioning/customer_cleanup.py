@@ -40,7 +40,7 @@ class CustomerCleanupActivities:
         self.db = db
         self.cloud_run = CloudRunServices(settings)
         self.jira = CustomerJiraActivities(settings)
-        self.litellm = CustomerLiteLLMActivities(settings)
+        self.litellm = CustomerLiteLLMActivities(settings, db)
         self.zenml = CustomerZenMLActivities(settings)
 
     async def _onboarding(self, job_id: str) -> tuple[Customer | None, str, list[str]]:

@@ -4,6 +4,7 @@ retry recognises its own and a compensation removes only its own."""
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from temporalio import activity
@@ -28,6 +29,8 @@ from contracts.provisioning.names import CustomerLiteLLMSteps
 from core.settings import Settings
 from providers.google.secret_manager import SecretStore
 from providers.litellm import litellm_admin
+from store.db import Database
+from store.provisioning import customers
 
 
 def _job_of(found: Any) -> str | None:
@@ -35,9 +38,26 @@ def _job_of(found: Any) -> str | None:
 
 
 class CustomerLiteLLMActivities:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, db: Database | None = None) -> None:
         self.settings = settings
         self.store = SecretStore(settings)
+        self.db = db
+
+    async def _admin_of(self, inp: LiteLLMUserInput) -> tuple[str, str]:
+        """The customer's name and admin email as the record has them now (a `PUT` may have
+        changed them since the job started); the job's input for jobs recorded before it said
+        which customer."""
+        if inp.customer_id is None or self.db is None:
+            return inp.name, inp.email
+        async with self.db.transaction() as session:
+            row = await customers.by_id(session, uuid.UUID(inp.customer_id))
+        if row is None:
+            raise ApplicationError(
+                f"customer {inp.prefix} has no record any more: nothing to provision",
+                type="CustomerGone",
+                non_retryable=True,
+            )
+        return row.name, row.email or inp.email
 
     def _metadata(self, prefix: str, job_id: str) -> dict[str, str]:
         return {JOB_LABEL: job_id, CUSTOMER_SECRET_LABEL: prefix}
@@ -45,12 +65,25 @@ class CustomerLiteLLMActivities:
     @activity.defn(name=CustomerLiteLLMSteps.CREATE_USER)
     async def create_user(self, inp: LiteLLMUserInput) -> str:
         names = CustomerNames(inp.prefix)
-        user = await litellm_admin(self.settings).create_user(
-            names.litellm_user_id,
-            user_email=inp.email,
-            user_alias=inp.name,
-            metadata=self._metadata(inp.prefix, inp.job_id),
-        )
+        name, email = await self._admin_of(inp)
+        try:
+            user = await litellm_admin(self.settings).create_user(
+                names.litellm_user_id,
+                user_email=email,
+                user_alias=name,
+                metadata=self._metadata(inp.prefix, inp.job_id),
+            )
+        except ApplicationError as error:
+            if not (error.non_retryable and "User with email" in str(error)):
+                raise
+            # The proxy keeps one user per email: another user has the customer's admin email.
+            raise ApplicationError(
+                f"LiteLLM already has another user with email {email}: change the customer's "
+                "email (PUT /api/v1/customers/{id}), then retry this job's step (a held job) or "
+                "retry it afresh",
+                type="EmailTaken",
+                non_retryable=True,
+            ) from None
         if _job_of(user) != inp.job_id:
             raise ApplicationError(
                 f"LiteLLM user {names.litellm_user_id} already exists",

@@ -99,6 +99,12 @@ class CustomerNames:
         ]
 
 
+def branch_job_id(onboarding_job_id: str, branch: str) -> str:
+    """The job id of one provisioning of an onboarding: known when the onboarding is started, so
+    the API names every branch's job in its answer before the branches exist."""
+    return f"{onboarding_job_id}-{branch}"
+
+
 class OnboardCustomerInput(BaseModel):
     customer_id: str
     prefix: str = Field(pattern=PREFIX_PATTERN)
@@ -182,9 +188,12 @@ class LiteLLMRemoveInput(OwnedStep):
 
 class LiteLLMUserInput(BaseModel):
     prefix: str
+    # What the job was started with; with `customer_id` the step uses the record's name and email
+    # as they are when it runs (a PUT since, then a retry of the step or a fresh retry of the job).
     name: str
     email: str
     job_id: str
+    customer_id: str | None = None
 
 
 class JobSecretsInput(BaseModel):

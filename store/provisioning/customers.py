@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from store.models import utcnow
@@ -65,6 +65,16 @@ BRANCH_FIELDS = {
     "litellm": ("litellm_user_id", "litellm_api_key_secret"),
     "zenml": ("zenml_workspace_id", "zenml_workspace_url", "zenml_credentials_secret"),
 }
+
+
+async def with_email(
+    session: AsyncSession, email: str, *, other_than: uuid.UUID | None = None
+) -> Customer | None:
+    """A customer whose admin email is `email`, case aside (LiteLLM keeps one user per email)."""
+    query = select(Customer).where(func.lower(Customer.email) == email.lower())
+    if other_than is not None:
+        query = query.where(Customer.id != other_than)
+    return await session.scalar(query.limit(1))
 
 
 async def listing(session: AsyncSession, *, active_only: bool) -> Sequence[Customer]:

@@ -4,14 +4,7 @@ unexpected pass (remove the entry then). Keys: (job type, step label, fault)."""
 
 from __future__ import annotations
 
-KNOWN_LEAKS: dict[tuple[str, str, str], str] = {
-    # The API writes the customer's record before the onboarding starts; a cancel that reaches the
-    # job while it waits for its turn on the customer ends it before it has registered the record's
-    # undo (a failure there does remove it).
-    ("OnboardCustomer", "OnboardCustomer:jobs.request_turn#0", "cancel"): (
-        "an onboarding cancelled while it asks for its turn leaves the customer's record"
-    ),
-}
+KNOWN_LEAKS: dict[tuple[str, str, str], str] = {}
 
 # Seen only some of the time (so not strict: a pass is no news).
 INTERMITTENT: dict[tuple[str, str, str], str] = {}

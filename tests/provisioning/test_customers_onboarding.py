@@ -196,3 +196,32 @@ async def test_two_customers_with_the_same_long_name_get_distinct_jira_projects_
     assert names[0] != names[1]
     for customer in created:
         assert (await api.delete(f"{BASE}/{customer['id']}")).status_code == 204
+
+
+async def test_the_creation_answer_names_each_requested_provisionings_job_and_its_links(
+    api, settings
+):
+    prefix = new_prefix()
+    created = await create(api, prefix, create_litellm=True, create_zenml=False)
+    job_id = created["job_id"]
+    branches = created["provisioning_jobs"]
+    assert branches["jira"] is None and branches["zenml"] is None
+    litellm = branches["litellm"]
+    assert litellm["job_id"] == f"{job_id}-litellm"
+    assert litellm["operation"] == "litellm_provision"
+    assert (
+        litellm["job_url"] == f"{settings.public_api_url.rstrip('/')}/api/v1/jobs/{job_id}-litellm"
+    )
+    assert litellm["logs_url"].endswith(f"/api/v1/jobs/{job_id}-litellm/logs")
+    assert litellm["temporal_ui_url"].endswith(f"/workflows/{job_id}-litellm")
+
+    job = await wait_for_job(api, job_id, seconds=60)
+    assert job["result"]["provisionings"]["litellm"]["job_id"] == litellm["job_id"]
+    branch_job = (await api.get(f"/api/v1/jobs/{litellm['job_id']}")).json()
+    assert branch_job["status"] == "completed" and branch_job["operation"] == "litellm_provision"
+
+    # The OpenAPI document declares them.
+    schema = (await api.get("/openapi.json")).json()["components"]["schemas"]
+    assert "provisioning_jobs" in schema["CustomerCreated"]["required"]
+    assert set(schema["ProvisioningJob"]["required"]) >= {"job_id", "job_url", "temporal_ui_url"}
+    assert (await api.delete(f"{BASE}/{created['id']}")).status_code == 204

@@ -146,7 +146,13 @@ class ProvisionCustomerLiteLLM(TrackedJob):
         track.phase("user", 20, f"creating LiteLLM user {names.litellm_user_id}")
         user_id = await step(
             CustomerLiteLLMSteps.CREATE_USER,
-            LiteLLMUserInput(prefix=inp.prefix, name=inp.name, email=inp.email, job_id=job_id),
+            LiteLLMUserInput(
+                prefix=inp.prefix,
+                name=inp.name,
+                email=inp.email,
+                job_id=job_id,
+                customer_id=inp.customer_id,
+            ),
             str,
             start_to_close=timedelta(minutes=1),
         )

@@ -29,6 +29,7 @@ with workflow.unsafe.imports_passed_through():
         OnboardCustomerInput,
         OwnedRecord,
         OwnedStep,
+        branch_job_id,
     )
     from contracts.provisioning.names import (
         CloudRunSteps,
@@ -52,6 +53,10 @@ T = TypeVar("T")
 # A completed branch is undone by the cleanup step that also serves a force-cancel: one list of
 # what a branch makes. The copy kept here before it missed the ZenML runtime account.
 BRANCH_UNDO_BY_CLEANUP_PATCH = "completed-branch-undone-by-its-cleanup-step"
+# The record's undo is the saga's first, registered before the turn is asked for: a cancel while
+# the job asks for or waits for its turn removed nothing before (the record stayed). Histories
+# recorded before it delete the record after the saga, in `run`.
+RECORD_UNDO_FIRST_PATCH = "customer-record-undo-before-the-turn"
 # branch → (child workflow, its operation)
 BRANCHES = {
     "jira": (Workflows.PROVISION_CUSTOMER_JIRA, Operations.JIRA_PROVISION),
@@ -75,14 +80,33 @@ class OnboardCustomer(TrackedJob):
     @workflow.init
     def __init__(self, inp: OnboardCustomerInput) -> None:
         self.tracker = customer_job(Operations.ONBOARD_CUSTOMER, inp.prefix)
+        self._inp = inp
+        self._record_undo_in_saga = False
+
+    def owned_from_the_start(self, saga: Saga) -> None:
+        """The record the API wrote for this job: its undo runs last of the compensation, however
+        the job ends undone (a step failed, or a cancel, also while it waits for its turn), so
+        the prefix is free again. Only the record this job owns (a fresh retry's onboarding of
+        one provisioning, on a customer that exists, owns none)."""
+        if not workflow.patched(RECORD_UNDO_FIRST_PATCH):
+            return
+        self._record_undo_in_saga = True
+        owned = OwnedRecord(customer_id=self._inp.customer_id, job_id=workflow.info().workflow_id)
+        saga.on_failure(
+            "delete the customer record",
+            lambda: step(
+                CustomerSteps.DELETE_RECORD, owned, bool, start_to_close=timedelta(seconds=30)
+            ),
+        )
 
     @workflow.run
     async def run(self, inp: OnboardCustomerInput) -> dict[str, Any]:
         try:
             return await self.run_saga(lambda saga: self._onboard(inp, saga))
         except (asyncio.CancelledError, CancelledError, ApplicationError):
-            # Failed or cancelled (also while waiting for its turn, before any step): after the
-            # compensation, the record this job owns goes too, so the prefix is free again.
+            if self._record_undo_in_saga:
+                raise
+            # Recorded before the patch: after the compensation, the record goes too.
             owned = OwnedRecord(customer_id=inp.customer_id, job_id=workflow.info().workflow_id)
             self.tracker.log("deleting the customer record")
             await step_to_the_end(
@@ -96,7 +120,7 @@ class OnboardCustomer(TrackedJob):
         for branch in requested:
             saga.on_failure(
                 f"remove what the {branch} provisioning made",
-                lambda branch=branch: self._undo_branch(inp, branch, f"{job_id}-{branch}"),
+                lambda branch=branch: self._undo_branch(inp, branch, branch_job_id(job_id, branch)),
             )
         track.phase(
             "provisioning",
@@ -104,7 +128,7 @@ class OnboardCustomer(TrackedJob):
             f"provisioning {', '.join(requested) or 'nothing'} for customer {inp.prefix}",
         )
         outcomes = await asyncio.gather(
-            *(self._branch(inp, branch, f"{job_id}-{branch}") for branch in requested),
+            *(self._branch(inp, branch, branch_job_id(job_id, branch)) for branch in requested),
             return_exceptions=True,
         )
         for outcome in outcomes:

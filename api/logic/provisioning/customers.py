@@ -25,11 +25,17 @@ from api.schemas.provisioning.customers import (
     CustomerService,
     CustomerServices,
     CustomerUpdate,
+    ProvisioningJob,
+    ProvisioningJobs,
     Provisionings,
     ProvisioningStatus,
 )
 from contracts.jobs import CUSTOMER_LABEL, JobSubject
-from contracts.provisioning.customers import OffboardCustomerInput, OnboardCustomerInput
+from contracts.provisioning.customers import (
+    OffboardCustomerInput,
+    OnboardCustomerInput,
+    branch_job_id,
+)
 from contracts.provisioning.names import Operations, Workflows
 from core.settings import Settings
 from providers.jira import JiraPortals
@@ -39,6 +45,12 @@ from store.provisioning.models import Customer
 
 log = structlog.get_logger(__name__)
 ONBOARD_ESTIMATE = "1-3 minutes"
+# branch → the operation of its child job
+BRANCH_OPERATIONS = {
+    "jira": Operations.JIRA_PROVISION,
+    "litellm": Operations.LITELLM_PROVISION,
+    "zenml": Operations.ZENML_PROVISION,
+}
 
 
 def subject(prefix: str) -> JobSubject:
@@ -72,6 +84,22 @@ def view(row: Customer) -> CustomerResponse:
     )
 
 
+def _email_taken(email: str, other: Customer) -> ApiError:
+    return ApiError(
+        409,
+        f"email {email} is already the admin email of customer '{other.prefix}': a customer's "
+        "admin email is unique (LiteLLM keeps one user per email)",
+        code="email_taken",
+        details={"field": "email", "customer": other.prefix},
+    )
+
+
+async def _refuse_taken_email(session, email: str, customer_id: uuid.UUID | None = None) -> None:
+    other = await customers.with_email(session, email, other_than=customer_id)
+    if other is not None:
+        raise _email_taken(email, other)
+
+
 def _prefix_taken(prefix: str) -> ApiError:
     return ApiError(
         409, f"customer prefix '{prefix}' is already taken", details={"field": "prefix"}
@@ -99,6 +127,7 @@ async def create(
                 prefixes.refuse_ambiguous(
                     request.prefix, list(await customers.listing(session, active_only=False))
                 )
+                await _refuse_taken_email(session, request.email)
                 row = await customers.add(
                     session,
                     Customer(
@@ -154,7 +183,29 @@ async def create(
             code="idempotency_conflict",
             details={"job_id": job_id},
         )
-    return CustomerCreated(**view(row).model_dump(), job_id=job.job_id, job=job)
+    return CustomerCreated(
+        **view(row).model_dump(),
+        job_id=job.job_id,
+        job=job,
+        provisioning_jobs=_branch_jobs(jobs, row, job.job_id),
+    )
+
+
+def _branch_jobs(jobs: JobEngine, row: Customer, job_id: str) -> ProvisioningJobs:
+    """The child job of each provisioning the record asks for (its status is set at creation)."""
+    found = {}
+    for branch, operation in BRANCH_OPERATIONS.items():
+        if getattr(row, f"{branch}_status") is None:
+            continue
+        child = branch_job_id(job_id, branch)
+        found[branch] = ProvisioningJob(
+            job_id=child,
+            operation=operation,
+            job_url=jobs.job_url(child),
+            logs_url=jobs.logs_url(child),
+            temporal_ui_url=jobs.ui_url(child),
+        )
+    return ProvisioningJobs(**found)
 
 
 async def _forget(db: Database, row: Customer, job_id: str) -> None:
@@ -247,6 +298,8 @@ async def update(
         row = await customers.by_id(session, customer_id)
         if row is None:
             raise not_found("customer", customer_id=str(customer_id))
+        if changes.get("email"):
+            await _refuse_taken_email(session, changes["email"], customer_id)
         await customers.update(session, row, changes)
     return view(row)
 

@@ -84,7 +84,9 @@ async def get_customer_services(customer_id: CustomerId, _: Reader, db: DbDep) -
 
 
 @router.put(
-    "/{customer_id}", response_model=CustomerResponse, responses=answers(404, 413, 415, 502)
+    "/{customer_id}",
+    response_model=CustomerResponse,
+    responses=answers(404, 409, 413, 415, 502),
 )
 async def update_customer(
     customer_id: CustomerId,

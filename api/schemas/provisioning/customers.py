@@ -131,9 +131,33 @@ class CustomerResponse(BaseModel):
     updated_at: UtcDateTime
 
 
+class ProvisioningJob(BaseModel):
+    """One provisioning's child job of the onboarding: its id is known at the start (the
+    onboarding's job id + `-<branch>`), so it is followed like any job once the branch starts."""
+
+    job_id: str = Field(examples=["onboard_customer-3f2a9c1d8e7b-litellm"])
+    operation: str = Field(examples=["litellm_provision"])
+    job_url: str = Field(description="`GET` it for the branch job's status, progress and logs.")
+    logs_url: str
+    temporal_ui_url: str
+
+
+class ProvisioningJobs(BaseModel):
+    """The job of each provisioning asked for (null: not asked for)."""
+
+    jira: ProvisioningJob | None = None
+    litellm: ProvisioningJob | None = None
+    zenml: ProvisioningJob | None = None
+
+
 class CustomerCreated(CustomerResponse):
     job_id: str = Field(description="The OnboardCustomer job; each provisioning is its child job.")
     job: JobResponse
+    provisioning_jobs: ProvisioningJobs = Field(
+        description="Each requested provisioning's own job (a child of `job_id`), followed like "
+        "any job: `GET /api/v1/jobs/{job_id}`. It exists once the onboarding has its turn on the "
+        "customer (a 404 before that)."
+    )
 
 
 class CustomerPortal(BaseModel):
