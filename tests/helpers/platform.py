@@ -196,7 +196,7 @@ def unique_name(prefix: str = "svc") -> str:
     return f"{prefix}-{uuid.uuid4().hex[:8]}"
 
 
-async def wait_for_pending_activity(client, job_id: str, activity_type: str, seconds: float = 30):
+async def wait_for_pending_activity(client, job_id: str, activity_type: str, seconds: float = 90):
     """Waits until the job's activity is really running on a worker (not merely scheduled). The
     job may not exist yet: a child job starts when its parent gets there."""
     deadline = time.monotonic() + seconds
