@@ -22,6 +22,7 @@ from api.job_engine import JobEngine
 from api.logic.oversight.schedule import reaper_schedule
 from api.logic.runners.schedule import cleanup_schedule
 from api.routes import api_keys, codec, crm, health, jobs, oversight, provisioning, runners
+from contracts import task_queues
 from core.local_keys import LocalKeyError, with_local_keys
 from core.logging import configure_logging
 from core.settings import Settings, get_settings
@@ -119,8 +120,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     return app
 
 
-def _job_cleanups() -> list[str]:
+def _job_cleanups() -> dict[str, str]:
     """Each system's cleanup step after a force-cancel, from its routes package (`JOB_CLEANUPS`;
-    a system whose jobs leave nothing outside the platform has none)."""
-    systems = (provisioning, runners, crm)
-    return [step for system in systems for step in getattr(system, "JOB_CLEANUPS", ())]
+    a system whose jobs leave nothing outside the platform has none), with the system whose
+    workers serve it. CRM has no jobs, so neither cleanups nor a queue."""
+    systems = ((task_queues.PROVISIONING, provisioning), (task_queues.RUNNERS, runners))
+    return {
+        step: system for system, routes in systems for step in getattr(routes, "JOB_CLEANUPS", ())
+    }
