@@ -87,8 +87,22 @@ class PlatformWorker:
 
     async def __aexit__(self, *exc) -> None:
         running, self._running = self._running, None
-        if running is not None:
+        if running is None:
+            return
+        # The SDK says "Beginning worker shutdown" once per Worker, a line per queue: one says it.
+        sdk_log = logging.getLogger("temporalio.worker._worker")
+        level = sdk_log.level
+        sdk_log.setLevel(logging.WARNING)
+        first = next(iter(self.workers.values()))
+        log.info(
+            "worker stopping",
+            task_queues=self.task_queues,
+            grace_seconds=first.config()["graceful_shutdown_timeout"].total_seconds(),
+        )
+        try:
             await running.__aexit__(*exc)
+        finally:
+            sdk_log.setLevel(level)
 
 
 def build_worker(
