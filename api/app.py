@@ -35,6 +35,7 @@ from api.routes import (
     provisioning,
     runners,
 )
+from contracts import task_queues
 from core.local_keys import LocalKeyError, with_local_keys
 from core.logging import configure_logging
 from core.settings import Settings, get_settings
@@ -152,8 +153,11 @@ async def _register_admin_key(db: Database, key: str) -> None:
             await key_store.ensure(session, "admin", key, key_store.ADMIN_SCOPES)
 
 
-def _job_cleanups() -> list[str]:
+def _job_cleanups() -> dict[str, str]:
     """Each system's cleanup step after a force-cancel, from its routes package (`JOB_CLEANUPS`;
-    a system whose jobs leave nothing outside the platform has none)."""
-    systems = (provisioning, runners, crm)
-    return [step for system in systems for step in getattr(system, "JOB_CLEANUPS", ())]
+    a system whose jobs leave nothing outside the platform has none), with the system whose
+    workers serve it. CRM has no jobs, so neither cleanups nor a queue."""
+    systems = ((task_queues.PROVISIONING, provisioning), (task_queues.RUNNERS, runners))
+    return {
+        step: system for system, routes in systems for step in getattr(routes, "JOB_CLEANUPS", ())
+    }

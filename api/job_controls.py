@@ -173,7 +173,11 @@ async def _clean_up_after(
     cleanup = await jobs.start(
         CLEANUP_WORKFLOW,
         JobCleanupInput(
-            job_id=job_id, child_job_ids=children, steps=jobs.cleanup_steps, subject=subject
+            job_id=job_id,
+            child_job_ids=children,
+            steps=jobs.cleanup_steps,
+            subject=subject,
+            step_queues=jobs.cleanup_queues,
         ),
         operation=CLEANUP_OPERATION,
         subject=subject,

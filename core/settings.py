@@ -63,7 +63,18 @@ class Settings(BaseSettings):
     )
     task_queue: str = Field(
         default="conneskills-platform",
-        description="The task queue the worker polls for every workflow and activity.",
+        description="The prefix of the platform's task queues: each system's workflows and "
+        "activities run on `<task_queue>-<system>` (`provisioning`, `runners`, `oversight`), the "
+        "lock and the cleanup after a force-cancel on `<task_queue>-core`, which every worker "
+        "serves. The queue of this name itself is the one the platform used before the split "
+        "(see `worker_serve_legacy_queue`).",
+    )
+    worker_serve_legacy_queue: bool = Field(
+        default=True,
+        description="Whether a worker serving every system also polls the queue named "
+        "`task_queue` itself, where jobs started before the split into per-system queues run: "
+        "keep it on until none of them is left (docs/operating.md, Task queues), then turn it off "
+        "to save the worker its pollers.",
     )
     job_lock_check_seconds: float = Field(
         default=30.0,
@@ -102,15 +113,15 @@ class Settings(BaseSettings):
     worker_max_concurrent_activities: int = Field(
         default=100,
         ge=1,
-        description="How many activities one worker process runs at once. The platform's "
-        "activities mostly wait on outside APIs (in threads for the blocking clients), so many fit "
-        "one process.",
+        description="How many activities one worker process runs at once on each task queue it "
+        "serves. The platform's activities mostly wait on outside APIs (in threads for the "
+        "blocking clients), so many fit one process.",
     )
     worker_max_concurrent_workflow_tasks: int | None = Field(
         default=None,
         ge=2,
-        description="How many workflow tasks one worker process runs at once; unset: the SDK's "
-        "default.",
+        description="How many workflow tasks one worker process runs at once on each task queue "
+        "it serves; unset: the SDK's default.",
     )
     worker_graceful_shutdown_seconds: float = Field(
         default=10.0,

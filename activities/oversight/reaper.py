@@ -15,6 +15,7 @@ from contracts.jobs import ALERT_LABEL, COMPENSATION_FAILED, JOB_MEMO_KEY, witho
 from contracts.oversight.names import ReaperSteps
 from contracts.oversight.reaper import AlertKind, AlertsChanged, PrunedAudit, ReaperInput
 from contracts.resource_lock import LOCK_WORKFLOW
+from contracts.task_queues import on_platform_queues
 from contracts.workflow_timeouts import timeouts_for
 from core.settings import Settings
 from store.db import Database
@@ -56,9 +57,10 @@ class ReaperActivities:
         return timeouts_for(workflow_type).expected * self.settings.job_expected_duration_factor
 
     def _on_this_platform(self) -> str:
-        # The jobs of this platform's task queue (a shared Temporal namespace may hold others').
-        # Lock workflows are left out by their namespace division, which this query does not name.
-        return f"TaskQueue = '{self.settings.task_queue}'"
+        # The jobs of this platform's task queues, every system's and the legacy one (a shared
+        # Temporal namespace may hold others'). Lock workflows are left out by their namespace
+        # division, which this query does not name.
+        return on_platform_queues(self.settings.task_queue)
 
     @activity.defn(name=ReaperSteps.RAISE_OVERDUE)
     async def raise_overdue(self, _: ReaperInput) -> AlertsChanged:

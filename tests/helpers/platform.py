@@ -67,6 +67,8 @@ def make_settings(data_dir: Path, temporal_address: str, cloud_url: str, **overr
         worker_sticky_queue_timeout_seconds=1.0,
         # A test's worker stops at once, as the SDK's default does (production: 10 s).
         worker_graceful_shutdown_seconds=0.0,
+        # Every queue is the test's own and fresh: nothing was started before the split on it.
+        worker_serve_legacy_queue=False,
     )
     values.update(overrides)
     return Settings(**values)
@@ -124,10 +126,14 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def start_worker_process(
-    settings: Settings, entry: tuple[str, ...] = ("worker.py",), **popen_kwargs
+    settings: Settings,
+    entry: tuple[str, ...] = ("worker.py",),
+    args: tuple[str, ...] = (),
+    **popen_kwargs,
 ) -> subprocess.Popen:
     """`python worker.py` in its own process, configured like `make run` does, through env vars.
-    `entry` names another script or module that starts the same worker (the fault harness's)."""
+    `entry` names another script or module that starts the same worker (the fault harness's);
+    `args` are its command line (`--systems runners`)."""
     env = dict(os.environ, **popen_kwargs.pop("env", {}))
     for field in (
         "temporal_address",
@@ -145,6 +151,7 @@ def start_worker_process(
         "job_lock_check_seconds",
         "worker_sticky_queue_timeout_seconds",
         "worker_graceful_shutdown_seconds",
+        "worker_serve_legacy_queue",
         "job_expected_seconds",
         "job_expected_duration_factor",
         "audit_retention_days",
@@ -157,7 +164,7 @@ def start_worker_process(
         )
     popen_kwargs.setdefault("stdout", subprocess.DEVNULL)
     popen_kwargs.setdefault("stderr", subprocess.DEVNULL)
-    return subprocess.Popen([sys.executable, *entry], cwd=ROOT, env=env, **popen_kwargs)
+    return subprocess.Popen([sys.executable, *entry, *args], cwd=ROOT, env=env, **popen_kwargs)
 
 
 async def start_dev_server() -> WorkflowEnvironment:
