@@ -95,10 +95,15 @@ async def test_the_stream_needs_a_valid_key_with_the_hosting_scope(hosting):
                     break
 
 
-async def test_a_running_job_s_lines_arrive_live_and_once(hosting):
+async def test_a_running_job_s_lines_arrive_live_and_once(hosting, localcloud):
     async with _stream(hosting, job_id="deploy-placeholder") as idle:
         assert idle.status_code == 200  # a job filter that matches nothing yet is fine
     name = f"hs-{uuid.uuid4().hex[:8]}"
+    # The service's creation is held 3 s, so the job is still running when its first lines come,
+    # however busy the machine (a deploy otherwise ends in about a second).
+    slow = localcloud.inject_fault(
+        fail_next=1, code=None, latency_ms=3000, method="POST", path_contains=f"serviceId={name}"
+    )
     # Opened before the job starts: its lines come as they happen.
     async with _stream(hosting) as response:
         job_id = (await deploy(hosting, name))["job_id"]
@@ -114,6 +119,7 @@ async def test_a_running_job_s_lines_arrive_live_and_once(hosting):
             assert len(reader.lines) == len(logs)
         finally:
             await reader.close()
+    assert localcloud.fired(slow) == 1
     assert [g["line"] for g in got] == logs
     assert [g["line_no"] for g in got] == list(range(len(got)))
     ids = [g["id"] for g in got]
