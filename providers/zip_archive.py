@@ -52,7 +52,8 @@ def _safe_name(name: str) -> PurePosixPath:
 
 def _kind(info: zipfile.ZipInfo) -> str:
     mode = info.external_attr >> 16
-    if info.create_system == 3 and mode:  # Unix: the high bits are st_mode
+    # Unix archivers put st_mode in the high bits; many write permissions alone (no file type).
+    if info.create_system == 3 and stat.S_IFMT(mode):
         if stat.S_ISLNK(mode):
             return "a symbolic link"
         if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
