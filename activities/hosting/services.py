@@ -20,7 +20,6 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.blocking import settle_in_thread
-from activities.hosting import compose
 from contracts.hosting.services import (
     COMPOSE_PROJECT_LABEL,
     COMPOSE_SERVICE_LABEL,
@@ -48,6 +47,7 @@ from contracts.hosting.services import (
     git_repository,
 )
 from core.settings import Settings
+from providers import docker_compose as compose
 from providers import docker_engine, git, zip_archive
 from store.db import Database
 from store.hosting import services as store

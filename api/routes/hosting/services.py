@@ -13,9 +13,9 @@ from api.deps import DbDep, JobStarting, SettingsDep
 from api.errors import DESCRIPTIONS, answers
 from api.http import JsonRouter
 from api.logic.hosting import services as logic
+from api.openapi import documented_schema
 from api.routes.provisioning.params import IdempotencyKey
-from api.schemas.hosting.services import ServiceDetail, ServiceJob
-from contracts.hosting.services import SERVICE_NAME_PATTERN, SERVICE_TYPES
+from api.schemas.hosting.services import ServiceCreateForm, ServiceDetail, ServiceJob
 
 router = JsonRouter(tags=["hosting"], responses=answers(400, 401, 403))
 
@@ -25,33 +25,7 @@ _NOT_A_FORM = {
 }
 _FORM = {
     "required": True,
-    "content": {
-        "multipart/form-data": {
-            "schema": {
-                "type": "object",
-                "required": ["userid", "service_name", "service_types"],
-                "additionalProperties": False,
-                "properties": {
-                    "userid": {"type": "string", "maxLength": 64},
-                    "service_name": {"type": "string", "pattern": SERVICE_NAME_PATTERN},
-                    "service_types": {
-                        "type": "array",
-                        "minItems": 1,
-                        "items": {"type": "string", "enum": list(SERVICE_TYPES)},
-                    },
-                    "primary_app_type": {"type": "string", "enum": list(SERVICE_TYPES)},
-                    "zip_file": {"type": "string", "format": "binary"},
-                    "git_repo_url": {"type": "string", "maxLength": 500},
-                    "admin_pass": {
-                        "type": "string",
-                        "format": "password",
-                        "minLength": 8,
-                        "maxLength": 72,
-                    },
-                },
-            }
-        }
-    },
+    "content": {"multipart/form-data": {"schema": documented_schema(ServiceCreateForm)}},
 }
 
 

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from api.schemas.base import RequestModel
 from api.schemas.hosting.users import USERID_PATTERN
@@ -51,6 +51,46 @@ class ServiceCreate(RequestModel):
         if "Filebrowser" in self.service_types and self.admin_pass is None:
             raise ValueError("Filebrowser needs admin_pass")
         return self
+
+
+class ServiceCreateForm(BaseModel):
+    """The `multipart/form-data` of `POST /service` as sent (documentation: the route reads it as
+    it streams). `service_types` repeats, or is one comma-separated value."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "userid": "u-1001",
+                    "service_name": "shop",
+                    "service_types": ["PHP", "MySQL"],
+                    "primary_app_type": "PHP",
+                    "git_repo_url": "https://github.com/conneskills/shop",
+                }
+            ]
+        },
+    )
+
+    userid: str = Field(pattern=USERID_PATTERN)
+    service_name: str = Field(pattern=SERVICE_NAME_PATTERN)
+    service_types: list[ServiceType] = Field(min_length=1, max_length=len(SERVICE_TYPES))
+    primary_app_type: ServiceType | None = None
+    zip_file: bytes | None = Field(
+        default=None,
+        json_schema_extra={"format": "binary"},
+        description="The service's files as a ZIP (no links, no `..`, bounded size and count).",
+    )
+    git_repo_url: str | None = Field(
+        default=None, max_length=500, description="`https://<allowed host>/owner/repo`."
+    )
+    admin_pass: str | None = Field(
+        default=None,
+        min_length=8,
+        max_length=72,
+        json_schema_extra={"format": "password"},
+        description="Adds Filebrowser with this `admin` password.",
+    )
 
 
 class ServiceJob(JobResponse):
