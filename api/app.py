@@ -113,7 +113,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     install_docs(app)
     # Refuses an oversized body before anything else reads it; inside CORS so the 413 carries CORS.
-    app.add_middleware(BodyLimit, max_bytes=settings.max_request_bytes)
+    # The hosting system's service create takes a ZIP upload: streamed to disk under its own bound.
+    app.add_middleware(
+        BodyLimit,
+        max_bytes=settings.max_request_bytes,
+        streamed={("POST", "/service"): settings.hosting_upload_max_bytes},
+    )
     # The Temporal Web UI calls the codec endpoint from the browser, so its origin is allowed too.
     origins = [*settings.cors_origins, settings.temporal_ui_url.rstrip("/")]
     origins += [o.replace("127.0.0.1", "localhost") for o in origins if "127.0.0.1" in o]

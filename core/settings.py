@@ -324,6 +324,55 @@ class Settings(BaseSettings):
         description='"auto" asks the daemon (`GET /version`) once per client; pin one to skip '
         "that call.",
     )
+    # Hosted Docker services (seed 001): on the Docker daemon above. The workspaces hold each
+    # service's files, Compose file and secrets file; they are bind-mounted into its containers, so
+    # they live on the Docker host (the worker runs there). The API writes uploaded ZIPs to the
+    # uploads directory, which the worker reads: both processes share it.
+    hosting_workspaces_dir: Path | None = Field(
+        default=None,
+        description="Where each hosted service's workspace lives (`<dir>/<service_id>`): "
+        "`hosting/services` under `data_dir` when unset.",
+    )
+    hosting_uploads_dir: Path | None = Field(
+        default=None,
+        description="Where the API streams an uploaded `zip_file` until its job extracts it: "
+        "`hosting/uploads` under `data_dir` when unset. Shared by the API and the worker.",
+    )
+    hosting_upload_max_bytes: int = Field(
+        default=200 * 1024 * 1024,
+        ge=1024,
+        description="Largest `POST /service` body (the ZIP upload); 413 above it. That route "
+        "alone is exempt from `max_request_bytes`.",
+    )
+    hosting_zip_max_entries: int = Field(
+        default=10_000, ge=1, description="Most entries a service's ZIP may hold."
+    )
+    hosting_zip_max_bytes: int = Field(
+        default=1024 * 1024 * 1024,
+        ge=1024,
+        description="Most bytes a service's ZIP may hold uncompressed, all entries together.",
+    )
+    hosting_zip_max_ratio: int = Field(
+        default=200,
+        ge=2,
+        description="Highest compression ratio an entry over 1 MiB may have (a zip bomb's is "
+        "far higher).",
+    )
+    hosting_git_hosts: list[str] = Field(
+        default_factory=lambda: ["github.com", "gitlab.com", "bitbucket.org"],
+        description="Hosts a service's `git_repo_url` may name (HTTPS only). With the local "
+        "cloud's git hosting (`github_base_url` unset), `https://github.com/OWNER/REPO` is "
+        "cloned from it.",
+    )
+    hosting_public_host: str = Field(
+        default="127.0.0.1",
+        description="The host name in a service's access URLs: the Docker host's public name.",
+    )
+    hosting_health_timeout_seconds: float = Field(
+        default=300.0,
+        gt=0,
+        description="How long a service job waits for its containers to become healthy.",
+    )
     github_api_url: str | None = Field(
         default=None,
         description="GitHub REST for runners: the local cloud's `/github` when unset, "
@@ -642,6 +691,14 @@ class Settings(BaseSettings):
         if self.github_app_installation_id is not None or self.github_base_url:
             return self.github_app_installation_id
         return 1
+
+    @property
+    def resolved_hosting_workspaces_dir(self) -> Path:
+        return (self.hosting_workspaces_dir or self.data_dir / "hosting" / "services").resolve()
+
+    @property
+    def resolved_hosting_uploads_dir(self) -> Path:
+        return (self.hosting_uploads_dir or self.data_dir / "hosting" / "uploads").resolve()
 
     @property
     def resolved_docker_base_url(self) -> str:

@@ -1,0 +1,13 @@
+"""The hosting system's activities (seed 001), collected by `worker.py`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from activities.hosting.services import ServiceActivities
+from core.settings import Settings
+from store.db import Database
+
+
+def activities(settings: Settings, db: Database) -> list[Callable]:
+    return ServiceActivities(settings, db).all()
