@@ -36,29 +36,29 @@ from worker import build_worker, parse_args
 
 
 def test_systems_default_to_all_and_keep_their_order():
-    assert parse_systems(None) == ["provisioning", "runners", "oversight"]
-    assert parse_systems("") == ["provisioning", "runners", "oversight"]
+    assert parse_systems(None) == ["provisioning", "runners", "oversight", "hosting"]
+    assert parse_systems("") == ["provisioning", "runners", "oversight", "hosting"]
     assert parse_systems(" runners , provisioning,runners") == ["provisioning", "runners"]
     assert parse_args(["--systems", "oversight"]) == ["oversight"]
     assert parse_args([]) == list(task_queues.SYSTEMS)
 
 
-@pytest.mark.parametrize("value", ["hosting", "runners,crm", ",", "Runners"])
+@pytest.mark.parametrize("value", ["billing", "runners,crm", ",", "Runners"])
 def test_an_unknown_system_is_refused_with_the_known_ones(value):
-    with pytest.raises(ValueError, match="choose from provisioning, runners, oversight"):
+    with pytest.raises(ValueError, match="choose from provisioning, runners, oversight, hosting"):
         parse_systems(value)
 
 
 def test_the_worker_exits_with_a_usage_error_on_an_unknown_system():
     done = subprocess.run(
-        [sys.executable, "worker.py", "--systems", "runners,hosting"],
+        [sys.executable, "worker.py", "--systems", "runners,billing"],
         cwd=ROOT,
         capture_output=True,
         text=True,
         timeout=60,
     )
     assert done.returncode == 2
-    assert "unknown system(s) 'hosting': choose from provisioning, runners, oversight" in (
+    assert "unknown system(s) 'billing': choose from provisioning, runners, oversight, hosting" in (
         done.stderr
     )
 
