@@ -78,8 +78,9 @@ class ApiServer:
     def __init__(self, settings: Settings) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
+        self.app = create_app(settings)
         config = uvicorn.Config(
-            create_app(settings),
+            self.app,
             host="127.0.0.1",
             port=self.port,
             log_level="warning",
@@ -99,6 +100,10 @@ class ApiServer:
         return self
 
     def __exit__(self, *_exc) -> None:
+        # What a signal does for a served process (api/stopping.py): open log streams end.
+        platform = getattr(self.app.state, "platform", None)
+        if platform is not None and platform.stopping is not None:
+            platform.stopping.stop_threadsafe()
         self.server.should_exit = True
         self.thread.join(timeout=10)
 
