@@ -13,7 +13,7 @@ from temporalio.client import Client
 
 from api.logic.oversight.schedule import schedule_id
 from store.models import JobLogCursor, JobLogLine
-from tests.hosting.test_log_stream import JobLines
+from tests.helpers.log_stream import JobLines
 
 
 async def test_the_reaper_prunes_job_log_lines_past_their_retention(

@@ -23,6 +23,7 @@ from api.logic.oversight.schedule import schedule_id as reaper_schedule_id
 from api.logic.runners.schedule import schedule_id as cleanup_schedule_id
 from core.settings import Settings
 from store.migrate import upgrade
+from tests.helpers.log_stream import JobLines, job_logs
 from tests.helpers.platform import (
     ADMIN_KEY,
     REDIS_URL,
@@ -33,7 +34,6 @@ from tests.helpers.platform import (
 )
 from tests.helpers.postgres import scratch_postgres
 from tests.helpers.provisioning import IMAGE, deploy
-from tests.hosting.test_log_stream import JobLines, job_logs
 from tests.oversight.audit_helpers import audit_rows
 
 INGEST_LIMIT = 10
