@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from api import openapi
 from api.audit_trail import AuditTrail
 from api.audit_writer import AuditWriter
+from api.auth import principal_cache
 from api.deps import PlatformState
 from api.docs import install_docs
 from api.errors import install_error_handlers
@@ -35,6 +36,7 @@ from api.routes import (
     provisioning,
     runners,
 )
+from api.stopping import Stopping
 from contracts import task_queues
 from core.local_keys import LocalKeyError, with_local_keys
 from core.logging import configure_logging
@@ -73,6 +75,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         key_usage = KeyUsage(db, settings.api_key_usage_flush_seconds)
         await key_usage.start()
         job_logs = JobLogFeed(db, temporal, settings)
+        # Revocations made through other API processes reach this one's key cache (api/auth.py).
+        key_recheck = asyncio.create_task(
+            principal_cache.recheck_forever(db, settings.api_key_recheck_seconds),
+            name="api-key-recheck",
+        )
+        # A signal ends the open log streams first, else uvicorn waits for them forever.
+        stopping = Stopping()
+        stopping.on_stop(job_logs.end_streams)
+        stopping.install()
         app.state.platform = PlatformState(
             settings=settings,
             db=db,
@@ -81,6 +92,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             audit=audit,
             key_usage=key_usage,
             job_logs=job_logs,
+            stopping=stopping,
         )
         log.info("api ready", port=settings.api_port, temporal=settings.temporal_address)
         # Everything loaded so far (the platform's modules, schemas, routes) lives as long as the
@@ -95,8 +107,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             for schedule in (cleanup_schedule, reaper_schedule)
         ]
         yield
-        for schedule in schedules:
-            schedule.cancel()
+        stopping.uninstall()
+        for task in (*schedules, key_recheck):
+            task.cancel()
         await job_logs.stop()
         await key_usage.stop()
         await audit.stop()

@@ -242,6 +242,28 @@ class Settings(BaseSettings):
         "`migrate` service does).",
     )
 
+    # State several API processes share (docs/operating.md, "Several API processes").
+    redis_url: str | None = Field(
+        default=None,
+        description="A Redis every API process reaches (`redis://host:port/db`, `rediss://…`): "
+        "where the state they must share lives when set (the CRM ingest's rate-limit counters, "
+        "unless `crm_rate_limit_storage_url` names another store). Unset: that state is kept in "
+        "each process's memory, right for one API process only.",
+    )
+    redis_key_prefix: str = Field(
+        default="conneskills",
+        pattern=r"^[A-Za-z0-9_.:-]{1,64}$",
+        description="What every key the platform writes to `redis_url` starts with, so several "
+        "platforms (or test runs) can share one Redis.",
+    )
+    api_key_recheck_seconds: float = Field(
+        default=1.0,
+        gt=0,
+        description="How often each API process checks, in one query, that the API keys it holds "
+        "in its short lookup cache are still active: the longest a key revoked through another "
+        "API process (or by hand in the database) goes on working here.",
+    )
+
     # Google Cloud: endpoints default to the local cloud; set them (and credentials) for production.
     gcp_project: str = Field(default="conneskills-local", description="The Google Cloud project.")
     gcp_region: str = Field(
@@ -421,7 +443,7 @@ class Settings(BaseSettings):
         description="How often the JobReaper Schedule runs: it raises jobs open past their type's "
         "expected duration (`contracts/<system>/names.py` `TIMEOUTS`) and closed jobs labelled "
         "`alert=compensation_failed` as alerts, resolves overdue alerts of jobs that ended, and "
-        "prunes the audit trail past its retention.",
+        "prunes the audit trail and the recorded job log lines past their retention.",
     )
     job_expected_duration_factor: float = Field(
         default=1.0,
@@ -435,6 +457,13 @@ class Settings(BaseSettings):
     )
     audit_retention_days: float = Field(
         default=90.0, gt=0, description="Audit rows older than this are deleted by the reaper."
+    )
+    job_log_retention_days: float = Field(
+        default=14.0,
+        gt=0,
+        description="Recorded job log lines (`job_log_lines`, what `GET /logs/stream` serves) "
+        "older than this are deleted by the reaper; a stream resumed from an older "
+        "`Last-Event-ID` continues with the oldest line kept.",
     )
     audit_queue_size: int = Field(
         default=10_000,
@@ -605,10 +634,11 @@ class Settings(BaseSettings):
         default="100/second",
         description="The ingest webhook's rate limit per account key (a `limits` string).",
     )
-    crm_rate_limit_storage_url: str = Field(
-        default="memory://",
-        description="Where the rate limit's counters live: `memory://`, or `redis://host:port/db` "
-        "shared by every API process.",
+    crm_rate_limit_storage_url: str | None = Field(
+        default=None,
+        description="Where the rate limit's counters live: `memory://` (one count per API "
+        "process), or `redis://host:port/db` shared by every API process. Unset: `redis_url` when "
+        "that is set, else `memory://`.",
     )
     crm_delivery_id_header: str | None = Field(
         default=None,
@@ -662,6 +692,10 @@ class Settings(BaseSettings):
     @property
     def localcloud_url(self) -> str:
         return f"http://{self.localcloud_host}:{self.localcloud_port}"
+
+    @property
+    def resolved_crm_rate_limit_storage_url(self) -> str:
+        return self.crm_rate_limit_storage_url or self.redis_url or "memory://"
 
     @property
     def resolved_database_url(self) -> str:

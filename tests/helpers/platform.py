@@ -19,6 +19,7 @@ from pathlib import Path
 
 import httpx
 import uvicorn
+from pydantic import SecretStr
 from temporalio.api.enums.v1 import PendingActivityState
 from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
@@ -80,8 +81,9 @@ class ApiServer:
     def __init__(self, settings: Settings) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
+        self.app = create_app(settings)
         config = uvicorn.Config(
-            create_app(settings),
+            self.app,
             host="127.0.0.1",
             port=self.port,
             log_level="warning",
@@ -101,8 +103,77 @@ class ApiServer:
         return self
 
     def __exit__(self, *_exc) -> None:
+        # What a signal does for a served process (api/stopping.py): open log streams end.
+        platform = getattr(self.app.state, "platform", None)
+        if platform is not None and platform.stopping is not None:
+            platform.stopping.stop_threadsafe()
         self.server.should_exit = True
         self.thread.join(timeout=10)
+
+
+def settings_env(settings: Settings) -> dict[str, str]:
+    """The environment that gives a process started by hand these settings (the fields a test
+    set), as `CONNESKILLS_*` variables; the rest of the environment without any of those."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CONNESKILLS_")}
+    for field in settings.model_fields_set:
+        value = getattr(settings, field)
+        if value is None or field == "temporal_ui_url_override":
+            continue
+        if isinstance(value, SecretStr):
+            value = value.get_secret_value()
+        if isinstance(value, bool):
+            text = "true" if value else "false"
+        elif isinstance(value, dict | list):
+            text = json.dumps(value)
+        else:
+            text = str(value)
+        env[f"CONNESKILLS_{field.upper()}"] = text
+    return env
+
+
+class ApiProcess:
+    """The API as `make run` starts it (the launcher's `api_command`: uvicorn in its own OS
+    process, its own memory), configured only through the environment, on a free port."""
+
+    def __init__(self, settings: Settings, log_path: Path) -> None:
+        from temporal.launcher import api_command
+
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.settings = settings.model_copy(update={"api_port": self.port})
+        self.command = api_command(self.settings)
+        self.log_path = log_path
+        self.proc: subprocess.Popen | None = None
+
+    def __enter__(self) -> ApiProcess:
+        self.proc = subprocess.Popen(
+            self.command,
+            cwd=ROOT,
+            env=settings_env(self.settings),
+            stdout=subprocess.DEVNULL,
+            stderr=self.log_path.open("ab"),
+        )
+        deadline = time.monotonic() + 120
+        while True:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"API process exited: {self.log_path.read_text()[-2000:]}")
+            try:
+                if httpx.get(f"{self.url}/health", timeout=2).status_code < 500:
+                    return self
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError("API process did not start")
+            time.sleep(0.2)
+
+    def __exit__(self, *_exc) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
 
 
 async def wait_for_job(
