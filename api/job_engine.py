@@ -176,12 +176,18 @@ def _bad_page_token() -> ApiError:
 
 class JobEngine:
     def __init__(
-        self, client: Client, settings: Settings, cleanup_steps: list[str] | None = None
+        self,
+        client: Client,
+        settings: Settings,
+        cleanup_steps: list[str] | None = None,
+        no_fresh_retry: dict[str, str] | None = None,
     ) -> None:
         self.client = client
         self.settings = settings
         # Every system's cleanup step after a force-cancel (JOB_CLEANUPS of api/routes/<system>).
         self.cleanup_steps = list(cleanup_steps or [])
+        # Operations a fresh retry cannot start again, with why (NO_FRESH_RETRY of each system).
+        self.no_fresh_retry = dict(no_fresh_retry or {})
         self._estimates: dict[str, tuple[float, str | None]] = {}
         self._measurements: dict[str, asyncio.Task[str | None]] = {}
         self._counts: dict[str | None, tuple[float, int]] = {}
@@ -703,6 +709,7 @@ class JobEngine:
                 summary.cancel_requested_at,
                 self.settings.job_force_cancel_cooloff_seconds,
                 started_by,
+                fresh_retry=attributes.get(sa.OPERATION.name) not in self.no_fresh_retry,
             ),
             live=state is not None,
         )

@@ -32,6 +32,7 @@ from providers.google.secret_manager import SecretStore
 from store.db import Database
 from store.provisioning.models import ExternalService
 from tests.harness.platform import HarnessPlatform
+from tests.harness.snapshot import cloud_resources
 from tests.helpers.platform import POSTGRES_URL, wait_for_job
 from tests.helpers.provisioning import IMAGE
 from tests.helpers.runners import GITHUB_HEADERS, docker_client, set_job_seconds, wait_for_runner
@@ -286,6 +287,10 @@ async def _prepare_runner_cleanup(platform: HarnessPlatform) -> Prepared:
     prepared.extra |= await asyncio.to_thread(
         _runner_world, platform, repo, prepared.tokens[0], runner_id
     )
+    # The checks name resources by the snapshot's keys: they must be there, or they prove nothing.
+    there = {f"{kind} {key}" for kind, key, _ in cloud_resources(platform.cloud.data_dir)}
+    missing = set(prepared.extra["orphans"] + prepared.extra["kept"]) - there
+    assert not missing, f"prepared, but not in the snapshot: {missing}"
     return prepared
 
 
@@ -300,7 +305,7 @@ def _runner_world(platform: HarnessPlatform, repo: str, token: str, runner_id: s
         )
         if not running:
             made.stop()
-        return f"docker.containers {made.id}"
+        return f"docker.containers /{made.name}"  # the snapshot's key: Docker's `Name`
 
     orphans = [
         container("orphan", platform_labels | {JOB_LABEL: f"runner-{token}-gone"}, running=False)
@@ -319,20 +324,19 @@ def _runner_world(platform: HarnessPlatform, repo: str, token: str, runner_id: s
                 json={"name": f"{token}-{name}", "runner_group_id": 1, "labels": labels},
             )
             assert answer.status_code == 201, answer.text
-            runner = answer.json()["runner"]["id"]
-            registrations[name] = f"github_actions.runners repos/{repo}/{runner}"
+            registrations[name] = f"github.runners repos/{repo}/{token}-{name}"
         running = github.get(f"/repos/{repo}/actions/runners").json()["runners"]
     orphans.append(registrations["orphan"])
     kept.append(registrations["team"])
     # The running job's registration and container.
     kept.extend(
-        f"github_actions.runners repos/{repo}/{runner['id']}"
+        f"github.runners repos/{repo}/{runner['name']}"
         for runner in running
         if runner["name"] not in (f"{token}-orphan", f"{token}-team")
     )
     busy = docker.containers.list(all=True, filters={"label": [f"{JOB_LABEL}={runner_id}"]})
     assert busy, "the running runner job has no container"
-    kept.extend(f"docker.containers {each.id}" for each in busy)
+    kept.extend(f"docker.containers /{each.name}" for each in busy)
     return {"orphans": orphans, "kept": kept}
 
 
@@ -357,13 +361,28 @@ def _expect_runner_cleanup(prepared: Prepared, outcome: Outcome) -> list[str]:
 
 
 async def _teardown_runner_cleanup(platform: HarnessPlatform, prepared: Prepared) -> None:
-    """Ends the runner job the scenario left running, and puts the runners' job time back."""
+    """Ends the runner job the scenario left running, puts the runners' job time back, and removes
+    what the scenario made that is still there (the orphans a failed sweep left, the non-orphans):
+    the next case's sweep would otherwise remove them and count them as its own."""
     set_job_seconds(platform.cloud.url, RUNNER_JOB_SECONDS)
     runner_id = prepared.extra.get("runner_id")
     if runner_id:
         answer = await platform.api.delete(f"/api/v1/runners/{runner_id}")
         assert answer.status_code in (200, 202, 404), answer.text
         await wait_for_job(platform.api, runner_id, seconds=120)
+    await asyncio.to_thread(_remove_runner_world, platform, prepared.tokens[0])
+
+
+def _remove_runner_world(platform: HarnessPlatform, token: str) -> None:
+    docker = docker_client(platform.cloud.url)
+    for container in docker.containers.list(all=True, filters={"name": token}):
+        container.remove(force=True)
+    repo = f"/repos/conneskills/{token}/actions/runners"
+    with httpx.Client(
+        base_url=f"{platform.cloud.url}/github", headers=GITHUB_HEADERS, timeout=10
+    ) as github:
+        for runner in github.get(repo).json().get("runners", []):
+            github.delete(f"{repo}/{runner['id']}")
 
 
 SCENARIOS: dict[str, Scenario] = {
