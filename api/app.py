@@ -88,7 +88,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             settings=settings,
             db=db,
             temporal=temporal,
-            jobs=JobEngine(temporal, settings, _job_cleanups()),
+            jobs=JobEngine(temporal, settings, _job_cleanups(), _no_fresh_retry()),
             audit=audit,
             key_usage=key_usage,
             job_logs=job_logs,
@@ -169,6 +169,17 @@ async def _register_admin_key(db: Database, key: str) -> None:
     except IntegrityError:
         async with db.transaction() as session:
             await key_store.ensure(session, "admin", key, key_store.ADMIN_SCOPES)
+
+
+def _no_fresh_retry() -> dict[str, str]:
+    """Operations a fresh retry must not start again, with the reason the 409 gives, from each
+    system's routes package (`NO_FRESH_RETRY`)."""
+    systems = (provisioning, runners, crm, hosting)
+    return {
+        operation: reason
+        for system in systems
+        for operation, reason in getattr(system, "NO_FRESH_RETRY", {}).items()
+    }
 
 
 def _job_cleanups() -> dict[str, str]:

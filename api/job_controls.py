@@ -60,6 +60,14 @@ async def retry(
             job_id=job_id, status="running", message="the failed step runs again"
         )
     if job.status in (JobStatus.failed, JobStatus.cancelled):
+        refusal = jobs.no_fresh_retry.get(job.operation or "")
+        if refusal is not None:
+            # Checked before `fresh` and the caller: no retry of any kind can help.
+            raise ApiError(
+                409,
+                f"job {job_id} has ended ({job.status}) and cannot be started again: {refusal}",
+                details={"status": job.status, "operation": job.operation},
+            )
         if not fresh:
             raise ApiError(
                 409,

@@ -178,7 +178,11 @@ def _bad_page_token() -> ApiError:
 
 class JobEngine:
     def __init__(
-        self, client: Client, settings: Settings, cleanup_steps: Mapping[str, str] | None = None
+        self,
+        client: Client,
+        settings: Settings,
+        cleanup_steps: Mapping[str, str] | None = None,
+        no_fresh_retry: dict[str, str] | None = None,
     ) -> None:
         self.client = client
         self.settings = settings
@@ -189,6 +193,8 @@ class JobEngine:
             step: task_queue(settings.task_queue, system)
             for step, system in (cleanup_steps or {}).items()
         }
+        # Operations a fresh retry cannot start again, with why (NO_FRESH_RETRY of each system).
+        self.no_fresh_retry = dict(no_fresh_retry or {})
         self._estimates: dict[str, tuple[float, str | None]] = {}
         self._measurements: dict[str, asyncio.Task[str | None]] = {}
         self._counts: dict[str | None, tuple[float, int]] = {}
@@ -711,6 +717,7 @@ class JobEngine:
                 summary.cancel_requested_at,
                 self.settings.job_force_cancel_cooloff_seconds,
                 started_by,
+                fresh_retry=attributes.get(sa.OPERATION.name) not in self.no_fresh_retry,
             ),
             live=state is not None,
         )

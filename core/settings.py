@@ -432,6 +432,12 @@ class Settings(BaseSettings):
         description="How long `DELETE /runners/{id}` waits for the runner's teardown before "
         "answering.",
     )
+    runner_cleanup_wait_seconds: float = Field(
+        default=60.0,
+        ge=0,
+        description="How long `POST /runners/cleanup` waits for its sweep before answering "
+        "(`completed: false` with the job id after that).",
+    )
     runner_cleanup_interval_minutes: float = Field(
         default=5.0, gt=0, description="The period of the runner-cleanup Schedule."
     )
