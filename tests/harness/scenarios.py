@@ -450,4 +450,7 @@ EXCLUDED: dict[str, str] = {
 }
 # Job types users start that have no scenario yet: the coverage test lists them rather than fail,
 # so the gap is visible in one place. Remove an entry when its scenario lands.
-NOT_YET: dict[str, str] = {}
+NOT_YET: dict[str, str] = {
+    "CreateDockerService": "hosting (seed 001): its scenario needs the snapshot to cover workspaces",
+    "ControlDockerService": "hosting (seed 001): comes with CreateDockerService's scenario",
+}
