@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from api import openapi
 from api.audit_trail import AuditTrail
 from api.audit_writer import AuditWriter
-from api.auth import principal_cache
+from api.auth import key_cache
 from api.deps import PlatformState
 from api.docs import install_docs
 from api.errors import install_error_handlers
@@ -77,7 +77,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         job_logs = JobLogFeed(db, temporal, settings)
         # Revocations made through other API processes reach this one's key cache (api/auth.py).
         key_recheck = asyncio.create_task(
-            principal_cache.recheck_forever(db, settings.api_key_recheck_seconds),
+            key_cache(db).recheck_forever(db, settings.api_key_recheck_seconds),
             name="api-key-recheck",
         )
         # A signal ends the open log streams first, else uvicorn waits for them forever.

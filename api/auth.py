@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
+import weakref
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from functools import partial
@@ -52,7 +53,10 @@ class Principal:
 
 
 class _PrincipalCache:
-    """Keys seen in the last few seconds, so a burst of requests costs one lookup. Per process, by
+    """Keys seen in the last few seconds, so a burst of requests costs one lookup. One per database
+    (`key_cache`): a principal names its key's row, and a process serving two platforms (the test
+    suite's apps, each on its own database) must not hand one database's row id to the other,
+    where it would derive another job id from the same Idempotency-Key. Per process, by
     design: the database is the one truth, and each process's cache is kept honest against it.
     Revoking through this process clears it at once; a key revoked anywhere else (another API
     process, psql) is dropped by `recheck`, which the API runs every `api_key_recheck_seconds`
@@ -157,7 +161,15 @@ class _PrincipalCache:
                 log.info("revoked api keys dropped from the cache", count=dropped)
 
 
-principal_cache = _PrincipalCache()
+_caches: weakref.WeakKeyDictionary[Database, _PrincipalCache] = weakref.WeakKeyDictionary()
+
+
+def key_cache(db: Database) -> _PrincipalCache:
+    """The key cache of this database (made on first use, gone with the Database object)."""
+    cache = _caches.get(db)
+    if cache is None:
+        cache = _caches[db] = _PrincipalCache()
+    return cache
 
 
 async def current_principal(request: Request) -> Principal:
@@ -186,7 +198,7 @@ async def principal_for_key(db: Database, key: str) -> Principal | None:
             return None
         return Principal(key_id=row.id, name=row.name, scopes=frozenset(row.scopes))
 
-    return await principal_cache.principal(api_keys.hash_key(key), find)
+    return await key_cache(db).principal(api_keys.hash_key(key), find)
 
 
 def presented_key(headers: Headers) -> str | None:

@@ -7,7 +7,7 @@ import uuid
 from fastapi import Request, Response, status
 from sqlalchemy import select
 
-from api.auth import Admin, principal_cache
+from api.auth import Admin, key_cache
 from api.deps import DbDep, KeyUsageDep
 from api.errors import ApiError, answers, not_found
 from api.http import JsonRouter
@@ -62,5 +62,5 @@ async def revoke_api_key(key_id: uuid.UUID, _: Admin, db: DbDep) -> Response:
             code="last_admin_key",
             details={"key_id": str(key_id)},
         ) from None
-    principal_cache.clear()
+    key_cache(db).clear()
     return Response(status_code=status.HTTP_204_NO_CONTENT)
