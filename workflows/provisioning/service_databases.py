@@ -31,6 +31,10 @@ from workflows.tracking import JobTracker
 # or DROP on the customer's database server (which may wait on a lock).
 _QUICK = timedelta(minutes=1)
 _DDL = timedelta(minutes=3)
+# The caller's staged password is deleted as the saga's last step, its undo registered before the
+# job's turn: a final failure to delete it fails the job like any step, and the job then undoes all
+# it made (a `finally` after the saga left the database, the user and every secret behind).
+STAGED_IN_SAGA_PATCH = "staged-password-deleted-in-the-saga"
 
 
 @workflow.defn(name=Workflows.CREATE_SERVICE_DATABASE)
@@ -42,9 +46,26 @@ class CreateServiceDatabase(TrackedJob):
             JobSubject(kind="database", name=f"{inp.external_service_id}/{inp.db_name}"),
             {SERVICE_LABEL: inp.service_name, CUSTOMER_LABEL: inp.customer_prefix or ""},
         )
+        self._inp = inp
+        self._staged_in_saga = False
+
+    def owned_from_the_start(self, saga: Saga) -> None:
+        staged = self._inp.staged_password_secret
+        if staged and self._staged_in_saga:
+            saga.on_failure(
+                "delete the staged password",
+                lambda: step(
+                    ServiceDatabaseSteps.DELETE_JOB_SECRET,
+                    self._owned(staged),
+                    start_to_close=_QUICK,
+                ),
+            )
 
     @workflow.run
     async def run(self, inp: CreateServiceDatabaseInput) -> dict[str, Any]:
+        self._staged_in_saga = workflow.patched(STAGED_IN_SAGA_PATCH)
+        if self._staged_in_saga:
+            return await self.run_saga(lambda saga: self._create(inp, saga))
         try:
             return await self.run_saga(lambda saga: self._create(inp, saga))
         finally:
@@ -131,6 +152,13 @@ class CreateServiceDatabase(TrackedJob):
             bool,
             start_to_close=_QUICK,
         )
+        if inp.staged_password_secret and self._staged_in_saga:
+            # The caller's password is in its own secret now: the staging copy goes.
+            await step(
+                ServiceDatabaseSteps.DELETE_JOB_SECRET,
+                self._owned(inp.staged_password_secret),
+                start_to_close=_QUICK,
+            )
         return track.complete(
             {
                 "database": inp.db_name,
