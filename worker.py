@@ -14,9 +14,11 @@ import structlog
 from temporalio.client import Client
 from temporalio.worker import Interceptor, Replayer, Worker
 
+import activities.hosting.vms
 import activities.oversight
 import activities.provisioning
 import activities.runners
+import workflows.hosting.vm_catalog
 import workflows.oversight.catalog
 import workflows.provisioning.catalog
 import workflows.runners.catalog
@@ -37,6 +39,7 @@ SYSTEMS = [
     (workflows.provisioning.catalog.WORKFLOWS, activities.provisioning.activities),
     (workflows.runners.catalog.WORKFLOWS, activities.runners.activities),
     (workflows.oversight.catalog.WORKFLOWS, activities.oversight.activities),
+    (workflows.hosting.vm_catalog.WORKFLOWS, activities.hosting.vms.activities),
 ]
 # The shared job machinery's own: the lock that makes jobs on one resource take turns, and the
 # cleanup job that follows a force-cancel.

@@ -1,0 +1,1 @@
+"""The hosting system's activities (seed 001)."""

@@ -1,0 +1,1 @@
+"""The hosting system's workflows (seed 001)."""
