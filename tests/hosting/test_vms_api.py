@@ -173,8 +173,10 @@ async def test_twenty_concurrent_creates_get_twenty_vmids_and_no_node_goes_over(
         placed = {pve.locate(vm_id) for vm_id in vm_ids}
         assert None not in placed
     finally:
-        for vm_id in vm_ids:
-            await vms.post(f"/control-vm/{vm_id}/delete")
+        deletes = [(await vms.post(f"/control-vm/{vm_id}/delete")).json() for vm_id in vm_ids]
+        await asyncio.gather(
+            *(wait_for_job(vms, d["job_id"], seconds=240) for d in deletes if "job_id" in d)
+        )
 
 
 async def test_update_refuses_a_smaller_disk_then_grows_it_and_restarts(vms, pve):
