@@ -84,6 +84,10 @@ class VmCreate(RequestModel):
 class VmUpdate(RequestModel):
     """The form of `PUT|POST /vm/update/{vm_id}`: at least one field."""
 
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"disksize": "60", "memory": "8192", "cores": "4"}]}
+    )
+
     disksize: FormInt | None = Field(
         default=None, ge=10, le=500, description="The new disk size in GB (only larger)."
     )
