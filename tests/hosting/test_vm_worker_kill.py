@@ -10,8 +10,8 @@ import httpx
 
 from contracts.hosting.vm_names import VmSteps
 from providers import proxmox
+from tests.helpers.hosting_vms import vms_named
 from tests.helpers.platform import own_platform, wait_for_job, wait_for_pending_activity
-from tests.hosting.test_vms_api import vms_named
 
 
 async def test_a_worker_killed_mid_clone_leaves_exactly_one_vm(

@@ -14,6 +14,7 @@ import pytest
 from core.settings import Settings
 from providers import proxmox
 from providers.proxmox import ProxmoxVE
+from tests.helpers.hosting_vms import vms_named
 from tests.helpers.platform import ADMIN_KEY, ApiServer, wait_for_job
 from tests.hosting.conftest import hosting_settings
 
@@ -60,16 +61,6 @@ async def create(http: httpx.AsyncClient, userid: str, name: str, **fields: str)
     answer = await http.post("/vm", data=form)
     assert answer.status_code == 202, answer.text
     return answer.json()
-
-
-def vms_named(pve: ProxmoxVE, name: str) -> list[tuple[str, int]]:
-    """Every VM with this name on any node (templates aside)."""
-    found = []
-    for node in ("sv1", "sv2", "sv3", "sv4", "sv5"):
-        for vm in pve.api.nodes(node).qemu.get():
-            if vm.get("name") == name and not vm.get("template"):
-                found.append((node, int(vm["vmid"])))
-    return found
 
 
 async def test_create_vm_clones_configures_starts_and_marks_it(vms, pve):
