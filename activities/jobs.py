@@ -10,6 +10,7 @@ from temporalio.common import SearchAttributePair, TypedSearchAttributes, Workfl
 from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
 from temporalio.service import RPCError, RPCStatusCode
 
+from contracts import task_queues
 from contracts.resource_lock import (
     ACQUIRE_UPDATE,
     LOCK_DIVISION,
@@ -43,7 +44,9 @@ class JobActivities:
             LOCK_WORKFLOW,
             LockState(subject=request.subject, check_seconds=self.settings.job_lock_check_seconds),
             id=lock_id(request.subject),
-            task_queue=activity.info().task_queue,
+            # The core queue, which every worker serves: jobs of any system may queue on a lock,
+            # and it must outlive the workers of any one system.
+            task_queue=task_queues.queue(self.settings.task_queue, task_queues.CORE),
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
             search_attributes=TypedSearchAttributes(
                 [SearchAttributePair(sa.NAMESPACE_DIVISION, LOCK_DIVISION)]

@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from api import openapi
 from api.audit_trail import AuditTrail
 from api.audit_writer import AuditWriter
+from api.auth import principal_cache
 from api.deps import PlatformState
 from api.docs import install_docs
 from api.errors import install_error_handlers
@@ -35,6 +36,8 @@ from api.routes import (
     provisioning,
     runners,
 )
+from api.stopping import Stopping
+from contracts import task_queues
 from core.local_keys import LocalKeyError, with_local_keys
 from core.logging import configure_logging
 from core.settings import Settings, get_settings
@@ -72,14 +75,24 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         key_usage = KeyUsage(db, settings.api_key_usage_flush_seconds)
         await key_usage.start()
         job_logs = JobLogFeed(db, temporal, settings)
+        # Revocations made through other API processes reach this one's key cache (api/auth.py).
+        key_recheck = asyncio.create_task(
+            principal_cache.recheck_forever(db, settings.api_key_recheck_seconds),
+            name="api-key-recheck",
+        )
+        # A signal ends the open log streams first, else uvicorn waits for them forever.
+        stopping = Stopping()
+        stopping.on_stop(job_logs.end_streams)
+        stopping.install()
         app.state.platform = PlatformState(
             settings=settings,
             db=db,
             temporal=temporal,
-            jobs=JobEngine(temporal, settings, _job_cleanups()),
+            jobs=JobEngine(temporal, settings, _job_cleanups(), _no_fresh_retry()),
             audit=audit,
             key_usage=key_usage,
             job_logs=job_logs,
+            stopping=stopping,
         )
         log.info("api ready", port=settings.api_port, temporal=settings.temporal_address)
         # Everything loaded so far (the platform's modules, schemas, routes) lives as long as the
@@ -94,8 +107,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             for schedule in (cleanup_schedule, reaper_schedule)
         ]
         yield
-        for schedule in schedules:
-            schedule.cancel()
+        stopping.uninstall()
+        for task in (*schedules, key_recheck):
+            task.cancel()
         await job_logs.stop()
         await key_usage.stop()
         await audit.stop()
@@ -112,7 +126,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     install_docs(app)
     # Refuses an oversized body before anything else reads it; inside CORS so the 413 carries CORS.
-    app.add_middleware(BodyLimit, max_bytes=settings.max_request_bytes)
+    # The hosting system's service create takes a ZIP upload: streamed to disk under its own bound.
+    app.add_middleware(
+        BodyLimit,
+        max_bytes=settings.max_request_bytes,
+        streamed={("POST", "/service"): settings.hosting_upload_max_bytes},
+    )
     # The Temporal Web UI calls the codec endpoint from the browser, so its origin is allowed too.
     origins = [*settings.cors_origins, settings.temporal_ui_url.rstrip("/")]
     origins += [o.replace("127.0.0.1", "localhost") for o in origins if "127.0.0.1" in o]
@@ -152,8 +171,22 @@ async def _register_admin_key(db: Database, key: str) -> None:
             await key_store.ensure(session, "admin", key, key_store.ADMIN_SCOPES)
 
 
-def _job_cleanups() -> list[str]:
+def _no_fresh_retry() -> dict[str, str]:
+    """Operations a fresh retry must not start again, with the reason the 409 gives, from each
+    system's routes package (`NO_FRESH_RETRY`)."""
+    systems = (provisioning, runners, crm, hosting)
+    return {
+        operation: reason
+        for system in systems
+        for operation, reason in getattr(system, "NO_FRESH_RETRY", {}).items()
+    }
+
+
+def _job_cleanups() -> dict[str, str]:
     """Each system's cleanup step after a force-cancel, from its routes package (`JOB_CLEANUPS`;
-    a system whose jobs leave nothing outside the platform has none)."""
-    systems = (provisioning, runners, crm)
-    return [step for system in systems for step in getattr(system, "JOB_CLEANUPS", ())]
+    a system whose jobs leave nothing outside the platform has none), with the system whose
+    workers serve it. CRM has no jobs, so neither cleanups nor a queue."""
+    systems = ((task_queues.PROVISIONING, provisioning), (task_queues.RUNNERS, runners))
+    return {
+        step: system for system, routes in systems for step in getattr(routes, "JOB_CLEANUPS", ())
+    }

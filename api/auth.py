@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Annotated
 
+import structlog
 from fastapi import Depends, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.security import APIKeyHeader, HTTPBearer
@@ -18,6 +19,8 @@ from starlette.datastructures import Headers
 from api.errors import ApiError
 from store import api_keys
 from store.db import Database
+
+log = structlog.get_logger(__name__)
 
 SCOPES = ("read", "write", "admin", "secrets", "crm", "runners", "hosting")
 # A broader scope grants the narrower ones it contains.
@@ -49,8 +52,13 @@ class Principal:
 
 
 class _PrincipalCache:
-    """Keys seen in the last few seconds, so a burst of requests costs one lookup. Revoking through this API clears it at once; another API process sees
-    a revocation within TTL_SECONDS.
+    """Keys seen in the last few seconds, so a burst of requests costs one lookup. Per process, by
+    design: the database is the one truth, and each process's cache is kept honest against it.
+    Revoking through this process clears it at once; a key revoked anywhere else (another API
+    process, psql) is dropped by `recheck`, which the API runs every `api_key_recheck_seconds`
+    (1 s): one query for all the keys cached, none while nothing is cached. A lookup that was
+    already under way when the key was revoked may cache it once more, until the next recheck:
+    so a revoked key is refused by every process within two recheck periods at worst.
 
     One lookup per key at a time: the requests that miss together wait for the same one, and a
     key in use is looked up again in the background once half its TTL has passed, so under steady
@@ -105,6 +113,48 @@ class _PrincipalCache:
         self._generation += 1
         self._entries.clear()
         self._lookups.clear()
+
+    async def recheck(self, db: Database) -> int:
+        """Drops the cached keys that are no longer active and refreshes the others' name and
+        scopes, in one query; returns how many were dropped."""
+        now = time.monotonic()
+        for key_hash in [h for h, (at, _) in self._entries.items() if now - at >= self.TTL_SECONDS]:
+            del self._entries[key_hash]  # expired: the next request looks it up anyway
+        hashes = list(self._entries)
+        if not hashes:
+            return 0
+        generation = self._generation
+        async with db.transaction() as session:
+            rows = await api_keys.active_by_hash(session, hashes)
+        dropped = 0
+        for key_hash in hashes:
+            entry = self._entries.get(key_hash)
+            if entry is None:
+                continue
+            row = rows.get(key_hash)
+            if row is None:
+                del self._entries[key_hash]
+                dropped += 1
+            elif generation == self._generation:
+                principal = Principal(key_id=row.id, name=row.name, scopes=frozenset(row.scopes))
+                if principal != entry[1]:
+                    self._entries[key_hash] = (entry[0], principal)
+        if dropped:
+            # A lookup under way read the key before it was revoked: it must not cache it.
+            self._generation += 1
+        return dropped
+
+    async def recheck_forever(self, db: Database, seconds: float) -> None:
+        """The API's background task (api/app.py) behind the bound on a revocation elsewhere."""
+        while True:
+            await asyncio.sleep(seconds)
+            try:
+                dropped = await self.recheck(db)
+            except Exception as error:  # the database away: the entries still expire by TTL
+                log.warning("api key cache not rechecked", error_type=type(error).__name__)
+                continue
+            if dropped:
+                log.info("revoked api keys dropped from the cache", count=dropped)
 
 
 principal_cache = _PrincipalCache()

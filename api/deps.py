@@ -12,6 +12,7 @@ from api.audit_writer import AuditWriter
 from api.job_engine import JobEngine, requested_failure_mode
 from api.job_log_feed import JobLogFeed
 from api.key_usage import KeyUsage
+from api.stopping import Stopping
 from core.settings import Settings
 from store.db import Database
 
@@ -26,6 +27,7 @@ class PlatformState:
     audit: AuditWriter | None = None
     key_usage: KeyUsage | None = None
     job_logs: JobLogFeed | None = None
+    stopping: Stopping | None = None
 
 
 # Async on purpose: FastAPI runs a plain `def` dependency in a worker thread, a thread hop per

@@ -31,15 +31,29 @@ _DRAIN_FACTOR = 8
 
 
 class BodyLimit:
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    """`streamed`: routes (method, path) that take an upload larger than the JSON limit. Their
+    body is not read here but streamed to the route, which counts it against its own bound; only
+    a declared Content-Length over that bound is refused here."""
+
+    def __init__(
+        self, app: ASGIApp, max_bytes: int, streamed: dict[tuple[str, str], int] | None = None
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.streamed = dict(streamed or {})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         declared = Headers(scope=scope).get("content-length", "")
+        bound = self.streamed.get((scope["method"], scope["path"].rstrip("/") or "/"))
+        if bound is not None:
+            if declared.isdigit() and int(declared) > bound:
+                await self._refuse(scope, receive, send, more_body=True, limit=bound)
+                return
+            await self.app(scope, receive, send)
+            return
         if declared.isdigit() and int(declared) > self.max_bytes:
             await self._refuse(scope, receive, send, more_body=True)
             return
@@ -61,23 +75,31 @@ class BodyLimit:
         whole = {"type": "http.request", "body": b"".join(chunks), "more_body": False}
         await self.app(scope, _replay([whole], receive), send)
 
-    async def _refuse(self, scope: Scope, receive: Receive, send: Send, *, more_body: bool) -> None:
+    async def _refuse(
+        self, scope: Scope, receive: Receive, send: Send, *, more_body: bool, limit: int = 0
+    ) -> None:
         # A client that sends its whole body before reading the answer would see the connection
         # reset instead of the 413, so the rest is read and dropped first, up to a bound (the
         # server stops listening once it has answered).
+        limit = limit or self.max_bytes
         drained = 0
-        while more_body and drained < _DRAIN_FACTOR * self.max_bytes:
+        while more_body and drained < _DRAIN_FACTOR * min(limit, self.max_bytes):
             message = await receive()
             drained += len(message.get("body", b""))
             more_body = message["type"] == "http.request" and message.get("more_body", False)
-        response = envelope(
-            413,
-            "payload_too_large",
-            f"the request body is larger than {self.max_bytes} bytes",
-            {"limit_bytes": self.max_bytes},
-        )
-        response.headers["Connection"] = "close"
+        response = too_large(limit)
         await response(scope, receive, send)
+
+
+def too_large(limit: int):
+    response = envelope(
+        413,
+        "payload_too_large",
+        f"the request body is larger than {limit} bytes",
+        {"limit_bytes": limit},
+    )
+    response.headers["Connection"] = "close"
+    return response
 
 
 def _replay(messages: list[Message], receive: Receive) -> Receive:

@@ -29,7 +29,10 @@ def actions_for(
     cancel_requested_at: datetime | None,
     cooloff_seconds: float,
     started_by: str | None = None,
+    fresh_retry: bool = True,
 ) -> JobActions:
+    """`fresh_retry`: whether the job's operation can be started again at all (a system's
+    NO_FRESH_RETRY says which cannot)."""
     if principal is None or not principal.has("write"):
         return JobActions()
     allowed_at = force_cancel_allowed_at(cancel_requested_at, cooloff_seconds)
@@ -42,7 +45,7 @@ def actions_for(
             and datetime.now(UTC) >= allowed_at
         ),
         can_retry=status == JobStatus.needs_attention
-        or (status in _ENDED_UNDONE and may_start_again(principal, started_by)),
+        or (status in _ENDED_UNDONE and fresh_retry and may_start_again(principal, started_by)),
         can_rollback=status == JobStatus.needs_attention,
     )
 

@@ -60,6 +60,14 @@ async def retry(
             job_id=job_id, status="running", message="the failed step runs again"
         )
     if job.status in (JobStatus.failed, JobStatus.cancelled):
+        refusal = jobs.no_fresh_retry.get(job.operation or "")
+        if refusal is not None:
+            # Checked before `fresh` and the caller: no retry of any kind can help.
+            raise ApiError(
+                409,
+                f"job {job_id} has ended ({job.status}) and cannot be started again: {refusal}",
+                details={"status": job.status, "operation": job.operation},
+            )
         if not fresh:
             raise ApiError(
                 409,
@@ -173,7 +181,11 @@ async def _clean_up_after(
     cleanup = await jobs.start(
         CLEANUP_WORKFLOW,
         JobCleanupInput(
-            job_id=job_id, child_job_ids=children, steps=jobs.cleanup_steps, subject=subject
+            job_id=job_id,
+            child_job_ids=children,
+            steps=jobs.cleanup_steps,
+            subject=subject,
+            step_queues=jobs.cleanup_queues,
         ),
         operation=CLEANUP_OPERATION,
         subject=subject,

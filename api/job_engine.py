@@ -75,6 +75,8 @@ from contracts.jobs import (
 )
 from contracts.jobs import RootCause as RecordedCause
 from contracts.resource_lock import LOCK_WORKFLOW
+from contracts.task_queues import queue as task_queue
+from contracts.task_queues import queue_for_workflow
 from contracts.workflow_timeouts import timeouts_for
 from core.settings import Settings
 from temporal import search_attributes as sa
@@ -176,12 +178,23 @@ def _bad_page_token() -> ApiError:
 
 class JobEngine:
     def __init__(
-        self, client: Client, settings: Settings, cleanup_steps: list[str] | None = None
+        self,
+        client: Client,
+        settings: Settings,
+        cleanup_steps: Mapping[str, str] | None = None,
+        no_fresh_retry: dict[str, str] | None = None,
     ) -> None:
         self.client = client
         self.settings = settings
-        # Every system's cleanup step after a force-cancel (JOB_CLEANUPS of api/routes/<system>).
-        self.cleanup_steps = list(cleanup_steps or [])
+        # Every system's cleanup step after a force-cancel (JOB_CLEANUPS of api/routes/<system>),
+        # and the task queue of the system that serves it.
+        self.cleanup_steps = list(cleanup_steps or {})
+        self.cleanup_queues = {
+            step: task_queue(settings.task_queue, system)
+            for step, system in (cleanup_steps or {}).items()
+        }
+        # Operations a fresh retry cannot start again, with why (NO_FRESH_RETRY of each system).
+        self.no_fresh_retry = dict(no_fresh_retry or {})
         self._estimates: dict[str, tuple[float, str | None]] = {}
         self._measurements: dict[str, asyncio.Task[str | None]] = {}
         self._counts: dict[str | None, tuple[float, int]] = {}
@@ -257,7 +270,8 @@ class JobEngine:
                 workflow,
                 arg,
                 id=job_id,
-                task_queue=self.settings.task_queue,
+                # Its system's queue, served by the workers of that system (docs/operating.md).
+                task_queue=queue_for_workflow(self.settings.task_queue, workflow),
                 search_attributes=TypedSearchAttributes(attributes),
                 memo=memo,
                 id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
@@ -703,6 +717,7 @@ class JobEngine:
                 summary.cancel_requested_at,
                 self.settings.job_force_cancel_cooloff_seconds,
                 started_by,
+                fresh_retry=attributes.get(sa.OPERATION.name) not in self.no_fresh_retry,
             ),
             live=state is not None,
         )

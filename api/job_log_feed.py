@@ -55,6 +55,7 @@ class JobLogFeed:
         self._task: asyncio.Task[None] | None = None
         self._since: datetime | None = None
         self._changed = asyncio.Event()
+        self.ending = False
 
     # --- for the streams -------------------------------------------------------------------------
 
@@ -68,10 +69,18 @@ class JobLogFeed:
         self._subscribers = max(0, self._subscribers - 1)
 
     def change(self) -> asyncio.Event:
-        """Set once this process records new lines; take it before reading, then wait on it."""
+        """Set once this process records new lines, or once its streams are to end; take it
+        before reading, then wait on it."""
         return self._changed
 
+    def end_streams(self) -> None:
+        """The process is stopping (api/stopping.py): every open stream ends now, instead of
+        holding the shutdown; its client resumes elsewhere with `Last-Event-ID`."""
+        self.ending = True
+        self._changed.set()
+
     async def stop(self) -> None:
+        self.end_streams()
         self._subscribers = 0
         if self._task is not None:
             self._task.cancel()
@@ -84,7 +93,7 @@ class JobLogFeed:
         while self._subscribers > 0:
             try:
                 added = await self.record_once()
-                if added:
+                if added and not self.ending:
                     self._changed.set()
                     self._changed = asyncio.Event()
             except Exception as error:  # Temporal or the database away: the next pass retries

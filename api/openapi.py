@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import FastAPI
+from pydantic import BaseModel
 
 from api.auth import SECURITY_SCHEMES
 from api.errors import DESCRIPTIONS, ErrorEnvelope
@@ -45,6 +46,18 @@ def _error_response(status: int) -> dict[str, Any]:
     }
 
 
+# Models a route documents by hand (a body it reads itself, such as a streamed upload form): their
+# schemas are added to the components so the route's `$ref` resolves.
+_EXTRA_SCHEMAS: list[type[BaseModel]] = []
+
+
+def documented_schema(model: type[BaseModel]) -> dict[str, str]:
+    """Registers `model` in the document's components; answers the `$ref` to it."""
+    if model not in _EXTRA_SCHEMAS:
+        _EXTRA_SCHEMAS.append(model)
+    return {"$ref": f"#/components/schemas/{model.__name__}"}
+
+
 def complete(document: dict[str, Any]) -> dict[str, Any]:
     secured = False
     for path in document.get("paths", {}).values():
@@ -64,6 +77,10 @@ def complete(document: dict[str, Any]) -> dict[str, Any]:
     schemas = document.setdefault("components", {}).setdefault("schemas", {})
     for name in _FASTAPI_VALIDATION_SCHEMAS:
         schemas.pop(name, None)
+    for model in _EXTRA_SCHEMAS:
+        generated = model.model_json_schema(ref_template="#/components/schemas/{model}")
+        schemas.update(generated.pop("$defs", {}))
+        schemas.setdefault(model.__name__, generated)
     if ErrorEnvelope.__name__ not in schemas:
         generated = ErrorEnvelope.model_json_schema(ref_template="#/components/schemas/{model}")
         schemas.update(generated.pop("$defs", {}))

@@ -1,6 +1,7 @@
 """The platform's Temporal Schedules (a system's periodic sweep: the runners' orphan cleanup, the
-job reaper): created, or brought to the configured interval, when the API starts; one per task
-queue, since a schedule's workflows run where the platform's worker listens. Domain-free: each
+job reaper): created, or brought to the configured interval and to its workflow's system queue,
+when the API starts; one per platform (per `task_queue` prefix), since a schedule's workflows run
+where the platform's workers listen. Domain-free: each
 system describes its schedule with a `PlatformSchedule`."""
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from temporalio.common import SearchAttributePair, TypedSearchAttributes
 
 from api.job_engine import step_retry_from
 from contracts.jobs import JobStart
+from contracts.task_queues import queue_for_workflow
 from contracts.workflow_timeouts import timeouts_for
 from core.settings import Settings
 from temporal import search_attributes as sa
@@ -38,7 +40,8 @@ log = structlog.get_logger(__name__)
 class PlatformSchedule:
     # In log lines: "<what> schedule created".
     what: str
-    # The schedule's id before the task queue (`<base_id>-<task queue>`).
+    # The schedule's id before the task queue prefix (`<base_id>-<task_queue setting>`: the id it
+    # had when that was the platform's one queue, so an upgrade updates it in place).
     base_id: str
     workflow: str
     arg: BaseModel
@@ -57,7 +60,7 @@ class PlatformSchedule:
                 self.workflow,
                 self.arg,
                 id=f"{self.operation}-scheduled",
-                task_queue=settings.task_queue,
+                task_queue=queue_for_workflow(settings.task_queue, self.workflow),
                 execution_timeout=timeouts_for(self.workflow).execution,
                 typed_search_attributes=TypedSearchAttributes(
                     [SearchAttributePair(sa.OPERATION, self.operation)]

@@ -14,6 +14,7 @@ from temporalio.client import Client
 from temporalio.common import SearchAttributePair, TypedSearchAttributes
 
 from contracts.provisioning.services import DeployServiceInput, ServiceSpec
+from contracts.task_queues import queue_for_workflow
 from core.settings import Settings
 from temporal import search_attributes as sa
 from temporal.client import data_converter
@@ -41,7 +42,7 @@ async def deploy(request: Request) -> dict[str, Any]:
         "DeployService",
         DeployServiceInput(spec=ServiceSpec(**body), region="us-central1"),
         id=job_id,
-        task_queue=settings.task_queue,
+        task_queue=queue_for_workflow(settings.task_queue, "DeployService"),
         static_summary=f"deploy {body['service_name']}",
         search_attributes=TypedSearchAttributes(
             [

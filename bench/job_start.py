@@ -37,6 +37,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench.common import free_port, percentile, wait_http, wait_port  # noqa: E402
 from contracts.provisioning.services import DeployServiceInput, ServiceSpec  # noqa: E402
+from contracts.task_queues import queue_for_workflow  # noqa: E402
 from core.settings import Settings  # noqa: E402
 from gateway.transport import UpstreamTransport  # noqa: E402
 from localcloud.testing import LocalCloud  # noqa: E402
@@ -225,7 +226,7 @@ async def main(
                     "DeployService",
                     DeployServiceInput(spec=ServiceSpec(**body), region="us-central1"),
                     id=f"deploy-{uuid.uuid4().hex[:12]}",
-                    task_queue=settings.task_queue,
+                    task_queue=queue_for_workflow(settings.task_queue, "DeployService"),
                     static_summary=f"deploy {body['service_name']}",
                     search_attributes=TypedSearchAttributes(
                         [

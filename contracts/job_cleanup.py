@@ -34,6 +34,10 @@ class JobCleanupInput(BaseModel):
     # the terminated job, see contracts/resource_lock.py), so no job queued on that subject runs
     # before the cleanup has ended. None for a job without one, and for cleanups started before.
     subject: JobSubject | None = None
+    # Each step's task queue: its system's, where its activity is served (the cleanup itself runs
+    # on the core queue). A step not named here runs on the cleanup's own queue, as all did before
+    # the queues were split.
+    step_queues: dict[str, str] = Field(default_factory=dict)
 
 
 class JobCleanupResult(BaseModel):

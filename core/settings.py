@@ -63,7 +63,18 @@ class Settings(BaseSettings):
     )
     task_queue: str = Field(
         default="conneskills-platform",
-        description="The task queue the worker polls for every workflow and activity.",
+        description="The prefix of the platform's task queues: each system's workflows and "
+        "activities run on `<task_queue>-<system>` (`provisioning`, `runners`, `oversight`), the "
+        "lock and the cleanup after a force-cancel on `<task_queue>-core`, which every worker "
+        "serves. The queue of this name itself is the one the platform used before the split "
+        "(see `worker_serve_legacy_queue`).",
+    )
+    worker_serve_legacy_queue: bool = Field(
+        default=True,
+        description="Whether a worker serving every system also polls the queue named "
+        "`task_queue` itself, where jobs started before the split into per-system queues run: "
+        "keep it on until none of them is left (docs/operating.md, Task queues), then turn it off "
+        "to save the worker its pollers.",
     )
     job_lock_check_seconds: float = Field(
         default=30.0,
@@ -102,15 +113,15 @@ class Settings(BaseSettings):
     worker_max_concurrent_activities: int = Field(
         default=100,
         ge=1,
-        description="How many activities one worker process runs at once. The platform's "
-        "activities mostly wait on outside APIs (in threads for the blocking clients), so many fit "
-        "one process.",
+        description="How many activities one worker process runs at once on each task queue it "
+        "serves. The platform's activities mostly wait on outside APIs (in threads for the "
+        "blocking clients), so many fit one process.",
     )
     worker_max_concurrent_workflow_tasks: int | None = Field(
         default=None,
         ge=2,
-        description="How many workflow tasks one worker process runs at once; unset: the SDK's "
-        "default.",
+        description="How many workflow tasks one worker process runs at once on each task queue "
+        "it serves; unset: the SDK's default.",
     )
     worker_graceful_shutdown_seconds: float = Field(
         default=10.0,
@@ -231,6 +242,28 @@ class Settings(BaseSettings):
         "`migrate` service does).",
     )
 
+    # State several API processes share (docs/operating.md, "Several API processes").
+    redis_url: str | None = Field(
+        default=None,
+        description="A Redis every API process reaches (`redis://host:port/db`, `rediss://…`): "
+        "where the state they must share lives when set (the CRM ingest's rate-limit counters, "
+        "unless `crm_rate_limit_storage_url` names another store). Unset: that state is kept in "
+        "each process's memory, right for one API process only.",
+    )
+    redis_key_prefix: str = Field(
+        default="conneskills",
+        pattern=r"^[A-Za-z0-9_.:-]{1,64}$",
+        description="What every key the platform writes to `redis_url` starts with, so several "
+        "platforms (or test runs) can share one Redis.",
+    )
+    api_key_recheck_seconds: float = Field(
+        default=1.0,
+        gt=0,
+        description="How often each API process checks, in one query, that the API keys it holds "
+        "in its short lookup cache are still active: the longest a key revoked through another "
+        "API process (or by hand in the database) goes on working here.",
+    )
+
     # Google Cloud: endpoints default to the local cloud; set them (and credentials) for production.
     gcp_project: str = Field(default="conneskills-local", description="The Google Cloud project.")
     gcp_region: str = Field(
@@ -313,6 +346,55 @@ class Settings(BaseSettings):
         description='"auto" asks the daemon (`GET /version`) once per client; pin one to skip '
         "that call.",
     )
+    # Hosted Docker services (seed 001): on the Docker daemon above. The workspaces hold each
+    # service's files, Compose file and secrets file; they are bind-mounted into its containers, so
+    # they live on the Docker host (the worker runs there). The API writes uploaded ZIPs to the
+    # uploads directory, which the worker reads: both processes share it.
+    hosting_workspaces_dir: Path | None = Field(
+        default=None,
+        description="Where each hosted service's workspace lives (`<dir>/<service_id>`): "
+        "`hosting/services` under `data_dir` when unset.",
+    )
+    hosting_uploads_dir: Path | None = Field(
+        default=None,
+        description="Where the API streams an uploaded `zip_file` until its job extracts it: "
+        "`hosting/uploads` under `data_dir` when unset. Shared by the API and the worker.",
+    )
+    hosting_upload_max_bytes: int = Field(
+        default=200 * 1024 * 1024,
+        ge=1024,
+        description="Largest `POST /service` body (the ZIP upload); 413 above it. That route "
+        "alone is exempt from `max_request_bytes`.",
+    )
+    hosting_zip_max_entries: int = Field(
+        default=10_000, ge=1, description="Most entries a service's ZIP may hold."
+    )
+    hosting_zip_max_bytes: int = Field(
+        default=1024 * 1024 * 1024,
+        ge=1024,
+        description="Most bytes a service's ZIP may hold uncompressed, all entries together.",
+    )
+    hosting_zip_max_ratio: int = Field(
+        default=200,
+        ge=2,
+        description="Highest compression ratio an entry over 1 MiB may have (a zip bomb's is "
+        "far higher).",
+    )
+    hosting_git_hosts: list[str] = Field(
+        default_factory=lambda: ["github.com", "gitlab.com", "bitbucket.org"],
+        description="Hosts a service's `git_repo_url` may name (HTTPS only). With the local "
+        "cloud's git hosting (`github_base_url` unset), `https://github.com/OWNER/REPO` is "
+        "cloned from it.",
+    )
+    hosting_public_host: str = Field(
+        default="127.0.0.1",
+        description="The host name in a service's access URLs: the Docker host's public name.",
+    )
+    hosting_health_timeout_seconds: float = Field(
+        default=300.0,
+        gt=0,
+        description="How long a service job waits for its containers to become healthy.",
+    )
     github_api_url: str | None = Field(
         default=None,
         description="GitHub REST for runners: the local cloud's `/github` when unset, "
@@ -350,6 +432,12 @@ class Settings(BaseSettings):
         description="How long `DELETE /runners/{id}` waits for the runner's teardown before "
         "answering.",
     )
+    runner_cleanup_wait_seconds: float = Field(
+        default=60.0,
+        ge=0,
+        description="How long `POST /runners/cleanup` waits for its sweep before answering "
+        "(`completed: false` with the job id after that).",
+    )
     runner_cleanup_interval_minutes: float = Field(
         default=5.0, gt=0, description="The period of the runner-cleanup Schedule."
     )
@@ -361,7 +449,7 @@ class Settings(BaseSettings):
         description="How often the JobReaper Schedule runs: it raises jobs open past their type's "
         "expected duration (`contracts/<system>/names.py` `TIMEOUTS`) and closed jobs labelled "
         "`alert=compensation_failed` as alerts, resolves overdue alerts of jobs that ended, and "
-        "prunes the audit trail past its retention.",
+        "prunes the audit trail and the recorded job log lines past their retention.",
     )
     job_expected_duration_factor: float = Field(
         default=1.0,
@@ -375,6 +463,13 @@ class Settings(BaseSettings):
     )
     audit_retention_days: float = Field(
         default=90.0, gt=0, description="Audit rows older than this are deleted by the reaper."
+    )
+    job_log_retention_days: float = Field(
+        default=14.0,
+        gt=0,
+        description="Recorded job log lines (`job_log_lines`, what `GET /logs/stream` serves) "
+        "older than this are deleted by the reaper; a stream resumed from an older "
+        "`Last-Event-ID` continues with the oldest line kept.",
     )
     audit_queue_size: int = Field(
         default=10_000,
@@ -594,10 +689,11 @@ class Settings(BaseSettings):
         default="100/second",
         description="The ingest webhook's rate limit per account key (a `limits` string).",
     )
-    crm_rate_limit_storage_url: str = Field(
-        default="memory://",
-        description="Where the rate limit's counters live: `memory://`, or `redis://host:port/db` "
-        "shared by every API process.",
+    crm_rate_limit_storage_url: str | None = Field(
+        default=None,
+        description="Where the rate limit's counters live: `memory://` (one count per API "
+        "process), or `redis://host:port/db` shared by every API process. Unset: `redis_url` when "
+        "that is set, else `memory://`.",
     )
     crm_delivery_id_header: str | None = Field(
         default=None,
@@ -653,6 +749,10 @@ class Settings(BaseSettings):
         return f"http://{self.localcloud_host}:{self.localcloud_port}"
 
     @property
+    def resolved_crm_rate_limit_storage_url(self) -> str:
+        return self.crm_rate_limit_storage_url or self.redis_url or "memory://"
+
+    @property
     def resolved_database_url(self) -> str:
         if self.database_url:
             return self.database_url
@@ -680,6 +780,14 @@ class Settings(BaseSettings):
         if self.github_app_installation_id is not None or self.github_base_url:
             return self.github_app_installation_id
         return 1
+
+    @property
+    def resolved_hosting_workspaces_dir(self) -> Path:
+        return (self.hosting_workspaces_dir or self.data_dir / "hosting" / "services").resolve()
+
+    @property
+    def resolved_hosting_uploads_dir(self) -> Path:
+        return (self.hosting_uploads_dir or self.data_dir / "hosting" / "uploads").resolve()
 
     @property
     def resolved_docker_base_url(self) -> str:

@@ -42,6 +42,8 @@ class LocalCloudState:
             "build_seconds": float(build_seconds),
             # How long a GitHub Actions runner container "runs its one job" before it exits.
             "runner_job_seconds": 2.0,
+            # How long a Docker container's health check reports `starting` before `healthy`.
+            "docker_health_seconds": 0.5,
             # How long a Proxmox VE task (clone, start, resize…) runs before it stops.
             "proxmox_task_seconds": float(proxmox_task_seconds),
         }

@@ -210,3 +210,33 @@ def _scrub(text: str, token: str | None) -> str:
     root = re.escape(str(workdirs()))
     text = re.sub(rf"{root}(?:/[^/\s'\"]+)?", "<working copy>", text)
     return text.replace(token, "***") if token else text
+
+
+def clone_default_branch(url: str, dest: Path) -> str:
+    """A fresh depth-1 clone of the repository's default branch at `dest` (replacing whatever is
+    there); returns HEAD. Symbolic links are checked out as plain files and only http(s) is spoken,
+    so a repository cannot point the working copy, or git, outside it."""
+    remove(dest)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    _git(
+        [
+            "-c",
+            "core.symlinks=false",
+            "-c",
+            "protocol.allow=never",
+            "-c",
+            "protocol.https.allow=always",
+            "-c",
+            "protocol.http.allow=always",
+            "clone",
+            "--quiet",
+            "--depth=1",
+            "--single-branch",
+            "--no-tags",
+            "--",
+            url,
+            str(dest),
+        ],
+        dest.parent,
+    )
+    return head(dest)

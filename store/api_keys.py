@@ -53,6 +53,15 @@ async def find_active(session: AsyncSession, key: str) -> ApiKey | None:
     )
 
 
+async def active_by_hash(session: AsyncSession, key_hashes: list[str]) -> dict[str, ApiKey]:
+    """Of these key hashes, the active keys' rows, by hash (what an API process's key cache
+    holds, checked in one query)."""
+    rows = await session.scalars(
+        select(ApiKey).where(ApiKey.key_hash.in_(key_hashes), ApiKey.active.is_(True))
+    )
+    return {row.key_hash: row for row in rows}
+
+
 async def mark_used(session: AsyncSession, last_used: Mapping[uuid.UUID, datetime]) -> None:
     """Sets each key's `last_used_at`, never moving it back (another API process may have written
     a later use)."""

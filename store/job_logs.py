@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select, text
+from sqlalchemy import delete, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from store.models import JobLogCursor, JobLogLine, utcnow
@@ -81,3 +81,22 @@ async def lines_after(
     if job_id is not None:
         query = query.where(JobLogLine.job_id == job_id)
     return list((await session.scalars(query.order_by(JobLogLine.id).limit(limit))).all())
+
+
+async def prune(
+    session: AsyncSession, lines_before: datetime, cursors_before: datetime
+) -> tuple[int, int]:
+    """Deletes the lines recorded before `lines_before`, and the cursors of jobs that had ended
+    when last read before `cursors_before` (the caller keeps that older than any job a feed may
+    still list, or an ended job would be recorded again). Ids are never reused (a sequence; SQLite
+    AUTOINCREMENT), so a stream that resumes from a pruned id continues with the oldest line kept.
+    Core deletes: nothing is loaded, and SQLite's naive times are compared by the database."""
+    lines = JobLogLine.__table__
+    cursors_table = JobLogCursor.__table__
+    deleted = await session.execute(delete(lines).where(lines.c.recorded_at < lines_before))
+    gone = await session.execute(
+        delete(cursors_table).where(
+            cursors_table.c.ended.is_(True), cursors_table.c.checked_at < cursors_before
+        )
+    )
+    return deleted.rowcount or 0, gone.rowcount or 0

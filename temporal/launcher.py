@@ -29,6 +29,7 @@ import sys
 import time
 from dataclasses import dataclass
 
+from contracts.task_queues import SYSTEMS
 from core.local_keys import LocalKeyError, with_local_keys
 from core.settings import Settings, get_settings
 from store.migrate import upgrade
@@ -263,7 +264,7 @@ def main() -> int:
             f"  Local cloud      {settings.localcloud_url}\n"
             f"  Proxmox VE       https://{settings.resolved_proxmox_endpoint}  "
             f"(CA {settings.resolved_proxmox_ca_bundle or 'system trust store'})\n"
-            f"  Worker           task queue {settings.task_queue}\n"
+            f"  Worker           task queues {settings.task_queue}-{{core,{','.join(SYSTEMS)}}}\n"
             f"  Data             {settings.data_dir.resolve()}\n"
             f"  Admin API key    {settings.admin_api_key}\n"
             "Ctrl-C stops everything.\n",

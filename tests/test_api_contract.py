@@ -5,12 +5,13 @@ from __future__ import annotations
 import httpx
 import pytest
 
+from contracts.task_queues import on_platform_queues
 from tests.helpers.platform import unique_name, wait_for_job
 from tests.helpers.provisioning import IMAGE, deploy
 
 
 async def job_count(client, settings) -> int:
-    return (await client.count_workflows(f"TaskQueue = '{settings.task_queue}'")).count
+    return (await client.count_workflows(on_platform_queues(settings.task_queue))).count
 
 
 async def create_key(api, *scopes: str) -> str:

@@ -12,6 +12,7 @@ import pytest
 from api.http import BodyLimit
 from contracts.limits import json_size
 from contracts.provisioning.services import MAX_ENV_VARS, MAX_LABELS, ServiceSpec
+from contracts.task_queues import on_platform_queues
 from tests.helpers.platform import unique_name
 from tests.helpers.provisioning import IMAGE
 
@@ -19,7 +20,7 @@ DEPLOY = "/api/v1/services/deploy"
 
 
 async def job_count(client, settings) -> int:
-    return (await client.count_workflows(f"TaskQueue = '{settings.task_queue}'")).count
+    return (await client.count_workflows(on_platform_queues(settings.task_queue))).count
 
 
 def deploy_body(**fields) -> dict:

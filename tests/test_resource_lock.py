@@ -14,6 +14,7 @@ from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
 from activities.jobs import JobActivities
+from contracts import task_queues
 from contracts.jobs import JobState, JobSubject
 from contracts.resource_lock import LOCK_DIVISION, TURN_SIGNAL, Turn, lock_id
 from core.settings import Settings
@@ -94,14 +95,23 @@ class Jobs:
 
 
 async def run_with_worker(client: Client, body) -> None:
+    """The jobs on a queue of their own, and the lock on the core queue of that prefix, where the
+    turn request starts it (as the platform's worker serves them)."""
     queue = f"lock-{uuid.uuid4().hex[:8]}"
-    jobs = JobActivities(client, Settings(job_lock_check_seconds=1.0))
-    async with Worker(
-        client,
-        task_queue=queue,
-        workflows=[Hold, ResourceLock],
-        activities=jobs.all(),
-        workflow_runner=UnsandboxedWorkflowRunner(),
+    jobs = JobActivities(client, Settings(job_lock_check_seconds=1.0, task_queue=queue))
+
+    def worker(task_queue: str, workflows: list) -> Worker:
+        return Worker(
+            client,
+            task_queue=task_queue,
+            workflows=workflows,
+            activities=jobs.all(),
+            workflow_runner=UnsandboxedWorkflowRunner(),
+        )
+
+    async with (
+        worker(queue, [Hold]),
+        worker(task_queues.queue(queue, task_queues.CORE), [ResourceLock]),
     ):
         await body(Jobs(client, queue, f"s-{uuid.uuid4().hex[:8]}"))
 

@@ -13,7 +13,12 @@ from tests.helpers.platform import (
 )
 from tests.helpers.provisioning import deploy
 
-WORKER_LIFECYCLE = ("worker started", "worker stopped", "Beginning worker shutdown")
+WORKER_LIFECYCLE = (
+    "worker started",
+    "worker stopping",
+    "worker stopped",
+    "Beginning worker shutdown",
+)
 
 
 async def test_every_worker_line_of_a_job_carries_its_job_id_and_no_key(

@@ -1,6 +1,7 @@
 """Child jobs: a workflow starting another job workflow as its child, so the child is a job like any
 other (listed, queryable, cancellable, with its own job id) and appears under its parent in the
-Temporal UI. Domain-free: callers name the workflow, its input, subject and labels."""
+Temporal UI, on its own system's task queue. Domain-free: callers name the workflow, its input,
+subject and labels."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from workflows.steps import job_start
 
 with workflow.unsafe.imports_passed_through():
     from contracts.jobs import JobStart, JobSubject
+    from contracts.task_queues import child_queue
     from contracts.workflow_timeouts import timeouts_for
     from temporal import search_attributes as sa
 
@@ -51,10 +53,14 @@ async def run_child_job(
     memo = JobStart(
         step_retry=parent.step_retry, on_failure=parent.on_failure, started_by=parent.started_by
     ).memo()
+    info = workflow.info()
     return await workflow.execute_child_workflow(
         workflow_name,
         arg,
         id=job_id,
+        # A child of another system runs on that system's queue (its workers have its activities);
+        # one of the parent's own system stays on the parent's queue, as every child did before.
+        task_queue=child_queue(info.task_queue, info.workflow_type, workflow_name),
         result_type=result_type,
         search_attributes=TypedSearchAttributes(attributes),
         memo=memo,

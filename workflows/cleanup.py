@@ -64,7 +64,13 @@ class CleanupAfterTerminate(TrackedJob):
             track.phase(name, 10 + 80 * index // max(1, len(runs)), f"running {name} for {owner}")
             owned = JobCleanupInput(job_id=owner, steps=inp.steps)
             try:
-                result = await step(name, owned, JobCleanupResult, start_to_close=_CLEANUP_STEP)
+                result = await step(
+                    name,
+                    owned,
+                    JobCleanupResult,
+                    start_to_close=_CLEANUP_STEP,
+                    task_queue=inp.step_queues.get(name),
+                )
             except (ActivityError, ApplicationError) as error:
                 track.state.compensation.append(
                     CompensationEntry(

@@ -123,19 +123,22 @@ async def step(
     heartbeat: Heartbeat = JOB_HEARTBEAT,
     long_wait: bool = False,
     may_hold: bool = True,
+    task_queue: str | None = None,
 ) -> T:
     """Runs one activity. `start_to_close` bounds one attempt: chosen per step for its work (a
     registry write 30 s, a Cloud Run apply 10 min); tests/oversight/test_timeouts.py checks every
     call says. In a job started with `on_failure: hold`, a failure for good (final error, or the
     retry window spent) holds the job instead of raising, and an operator's `retry` runs the
     activity again here, so the steps before it are not run twice. `may_hold=False` for a step
-    whose failure the workflow handles itself."""
+    whose failure the workflow handles itself. `task_queue`: another system's queue, for a step
+    of that system (None: the job's own queue, where its own system's activities are)."""
     while True:
         try:
             result = await workflow.execute_activity(
                 name,
                 arg,
                 result_type=result_type,
+                task_queue=task_queue,
                 **_options(start_to_close, heartbeat, long_wait),
             )
         except ActivityError as error:

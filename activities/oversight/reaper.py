@@ -13,10 +13,18 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from contracts.jobs import ALERT_LABEL, COMPENSATION_FAILED, JOB_MEMO_KEY, without_endpoints
 from contracts.oversight.names import ReaperSteps
-from contracts.oversight.reaper import AlertKind, AlertsChanged, PrunedAudit, ReaperInput
+from contracts.oversight.reaper import (
+    AlertKind,
+    AlertsChanged,
+    PrunedAudit,
+    PrunedJobLogs,
+    ReaperInput,
+)
 from contracts.resource_lock import LOCK_WORKFLOW
+from contracts.task_queues import on_platform_queues
 from contracts.workflow_timeouts import timeouts_for
 from core.settings import Settings
+from store import job_logs
 from store.db import Database
 from store.oversight import alerts, audit
 from temporal import search_attributes as sa
@@ -28,6 +36,8 @@ _MAX_JOBS = 10_000
 # How far back failed compensations are looked for: well past any job's life and any pause of the
 # schedule, while the listing stays bounded.
 _COMPENSATION_LOOKBACK = timedelta(days=7)
+# A cursor outlives the feed's catch-up window by this much (visibility's lag, a slow pass).
+_CURSOR_MARGIN = timedelta(hours=1)
 
 
 class ReaperActivities:
@@ -42,6 +52,7 @@ class ReaperActivities:
             self.raise_failed_compensations,
             self.resolve_ended,
             self.prune_audit,
+            self.prune_job_logs,
         ]
 
     async def _temporal(self) -> Client:
@@ -56,9 +67,10 @@ class ReaperActivities:
         return timeouts_for(workflow_type).expected * self.settings.job_expected_duration_factor
 
     def _on_this_platform(self) -> str:
-        # The jobs of this platform's task queue (a shared Temporal namespace may hold others').
-        # Lock workflows are left out by their namespace division, which this query does not name.
-        return f"TaskQueue = '{self.settings.task_queue}'"
+        # The jobs of this platform's task queues, every system's and the legacy one (a shared
+        # Temporal namespace may hold others'). Lock workflows are left out by their namespace
+        # division, which this query does not name.
+        return on_platform_queues(self.settings.task_queue)
 
     @activity.defn(name=ReaperSteps.RAISE_OVERDUE)
     async def raise_overdue(self, _: ReaperInput) -> AlertsChanged:
@@ -146,6 +158,26 @@ class ReaperActivities:
         if deleted:
             log.info("audit rows pruned", count=deleted, before=before.isoformat())
         return PrunedAudit(deleted=deleted)
+
+    @activity.defn(name=ReaperSteps.PRUNE_JOB_LOGS)
+    async def prune_job_logs(self, _: ReaperInput) -> PrunedJobLogs:
+        """The log stream's table (`job_log_lines`) past `job_log_retention_days`. A cursor goes
+        only once its job is past any feed's catch-up window as well, so no feed records an
+        ended job's lines a second time."""
+        now = datetime.now(UTC)
+        lines_before = now - timedelta(days=self.settings.job_log_retention_days)
+        catch_up = timedelta(hours=self.settings.job_log_catch_up_hours) + _CURSOR_MARGIN
+        cursors_before = min(lines_before, now - catch_up)
+        async with self.db.transaction() as session:
+            deleted, cursors = await job_logs.prune(session, lines_before, cursors_before)
+        if deleted or cursors:
+            log.info(
+                "job log lines pruned",
+                count=deleted,
+                cursors=cursors,
+                before=lines_before.isoformat(),
+            )
+        return PrunedJobLogs(deleted=deleted, cursors_deleted=cursors)
 
 
 def _draft(kind: AlertKind, execution: WorkflowExecution, message: str) -> dict:

@@ -21,6 +21,12 @@ class ReaperSteps:
     RAISE_FAILED_COMPENSATIONS = "oversight.raise_failed_compensations"
     RESOLVE_ENDED = "oversight.resolve_ended"
     PRUNE_AUDIT = "oversight.prune_audit"
+    PRUNE_JOB_LOGS = "oversight.prune_job_logs"
+
+
+# workflow.patched() id of the step that prunes the recorded job log lines (added after runs of the
+# reaper without it were recorded).
+PRUNE_JOB_LOGS_PATCH = "prune-job-logs"
 
 
 TIMEOUTS = {Workflows.JOB_REAPER: JobTimeouts(expected=timedelta(minutes=5))}

@@ -34,3 +34,10 @@ class AlertsChanged(BaseModel):
 
 class PrunedAudit(BaseModel):
     deleted: int = 0
+
+
+class PrunedJobLogs(BaseModel):
+    """Recorded job log lines deleted, and the cursors of ended jobs no feed will read again."""
+
+    deleted: int = 0
+    cursors_deleted: int = 0

@@ -8,6 +8,12 @@ Containers run nothing. One started with `ACTIONS_RUNNER_INPUT_JITCONFIG` plays 
 ephemeral runner: it brings its runner online in the GitHub emulator, "runs one job" for the local
 cloud's `runner_job_seconds`, then exits 0 and the runner deregisters itself. Any other container
 runs until it is stopped. Shared by every system that drives Docker (runners, hosting).
+
+As the daemon does: a container created with a `Healthcheck` reports `State.Health` — `starting`
+when it starts, `healthy` after the local cloud's `docker_health_seconds`; a published port with no
+`HostPort` gets a free one at start (`NetworkSettings.Ports`); a running container is an active
+endpoint of its network (which cannot be removed meanwhile); a volume a container mounts cannot be
+removed (409); `restart` stops and starts. Injected faults answer in the daemon's `{"message"}`.
 """
 
 from __future__ import annotations
@@ -38,6 +44,14 @@ _REFERENCE = re.compile(
 
 router = APIRouter(tags=["docker"])
 engine = APIRouter()
+# The SDK always versions its paths (`/v1.47/…`); only Docker's paths start so.
+FAULT_PATH_PREFIX = "/v1."
+_FIRST_HOST_PORT = 32768
+
+
+def fault_response(error) -> Response:
+    """An injected fault, answered as the daemon answers errors."""
+    return JSONResponse({"message": error.message}, status_code=error.http_status)
 
 
 def _error(status: int, message: str) -> JSONResponse:
@@ -252,6 +266,10 @@ def _create_container(state, doc, name: str | None, body: dict[str, Any]) -> dic
         n["Name"] for n in doc["networks"].values()
     }:
         raise DockerError(404, f"network {network} not found")
+    _check_binds(host_config.get("Binds") or [])
+    healthcheck = body.get("Healthcheck")
+    if healthcheck is not None and not isinstance(healthcheck, dict):
+        raise DockerError(400, "Healthcheck must be an object")
     cid = secrets.token_hex(32)
     container_name = f"/{(name or f'localcloud_{cid[:12]}').lstrip('/')}"
     container = {
@@ -268,6 +286,8 @@ def _create_container(state, doc, name: str | None, body: dict[str, Any]) -> dic
             "Cmd": body.get("Cmd"),
             "Entrypoint": body.get("Entrypoint"),
             "Hostname": cid[:12],
+            "Healthcheck": healthcheck,
+            "ExposedPorts": body.get("ExposedPorts"),
         },
         "HostConfig": host_config,
         "State": {
@@ -283,7 +303,10 @@ def _create_container(state, doc, name: str | None, body: dict[str, Any]) -> dic
             "StartedAt": "0001-01-01T00:00:00Z",
             "FinishedAt": "0001-01-01T00:00:00Z",
         },
-        "NetworkSettings": {"Networks": {network: {"NetworkID": "", "Aliases": None}}},
+        "NetworkSettings": {
+            "Networks": {network: {"NetworkID": _network_id(doc, network), "Aliases": None}},
+            "Ports": {},
+        },
         "Mounts": [],
         "RestartCount": 0,
         "_exit_at": None,
@@ -332,6 +355,11 @@ def _start(state, doc, ref: str) -> int:
         StartedAt=_stamp(),
         FinishedAt="0001-01-01T00:00:00Z",
     )
+    _publish_ports(doc, container)
+    _join_networks(doc, container)
+    if _has_healthcheck(container):
+        container["State"]["Health"] = {"Status": "starting", "FailingStreak": 0, "Log": []}
+        container["_healthy_at"] = naming.now() + float(state.config["docker_health_seconds"])
     config = _jit_config(container)
     if config is not None:
         if github_actions.runner_online(state, config):
@@ -347,6 +375,12 @@ def _exit(state, container: dict[str, Any], code: int, error: str = "") -> None:
         Status="exited", Running=False, Pid=0, ExitCode=code, Error=error, FinishedAt=_stamp()
     )
     container["_exit_at"] = None
+    container["_healthy_at"] = None
+    if "Health" in container["State"]:
+        container["State"]["Health"]["Status"] = "unhealthy"
+    container["NetworkSettings"]["Ports"] = {}
+    for network in state.document(API).get("networks", {}).values():
+        network["Containers"].pop(container["Id"], None)
     config = _jit_config(container)
     if config is not None:
         github_actions.runner_exited(state, config, clean=code == 0)
@@ -368,6 +402,17 @@ def _stop(state, doc, ref: str, signal_code: int = 143) -> int:
 @_route("POST", "/containers/{ref}/stop")
 async def stop_container(request: Request) -> Response:
     return Response(status_code=_run(request, _stop, request.path_params["ref"]))
+
+
+def _restart(state, doc, ref: str) -> int:
+    _stop(state, doc, ref)
+    _start(state, doc, ref)
+    return 204
+
+
+@_route("POST", "/containers/{ref}/restart")
+async def restart_container(request: Request) -> Response:
+    return Response(status_code=_run(request, _restart, request.path_params["ref"]))
 
 
 @_route("POST", "/containers/{ref}/kill")
@@ -486,6 +531,68 @@ async def list_containers(request: Request) -> Response:
         return items
 
     return JSONResponse(_run(request, listing))
+
+
+def _check_binds(binds: list[Any]) -> None:
+    for bind in binds:
+        if not isinstance(bind, str) or bind.count(":") not in (1, 2):
+            raise DockerError(400, f"invalid volume specification: '{bind}'")
+        source = bind.split(":", 1)[0]
+        if not source.startswith("/") and not _NAME.match(source):
+            raise DockerError(
+                400,
+                f'create {source}: "{source}" includes invalid characters for a local volume '
+                'name, only "[a-zA-Z0-9][a-zA-Z0-9_.-]" are allowed. If you intended to pass '
+                "a host directory, use absolute path",
+            )
+
+
+def _bound_volumes(container: dict[str, Any]) -> set[str]:
+    binds = (container.get("HostConfig") or {}).get("Binds") or []
+    return {b.split(":", 1)[0] for b in binds if isinstance(b, str) and not b.startswith("/")}
+
+
+def _has_healthcheck(container: dict[str, Any]) -> bool:
+    test = (container["Config"].get("Healthcheck") or {}).get("Test") or []
+    return bool(test) and test[0] != "NONE"
+
+
+def _network_id(doc: dict[str, Any], name: str) -> str:
+    return next((nid for nid, n in doc["networks"].items() if n["Name"] == name), "")
+
+
+def _join_networks(doc: dict[str, Any], container: dict[str, Any]) -> None:
+    for name in container["NetworkSettings"]["Networks"]:
+        for network in doc["networks"].values():
+            if network["Name"] == name:
+                network["Containers"][container["Id"]] = {"Name": container["Name"].lstrip("/")}
+
+
+def _publish_ports(doc: dict[str, Any], container: dict[str, Any]) -> None:
+    """A binding without a HostPort gets a free one, as the daemon picks from its ephemeral range."""
+    taken = {
+        int(binding["HostPort"])
+        for other in doc["containers"].values()
+        for bindings in (other["NetworkSettings"].get("Ports") or {}).values()
+        for binding in bindings or []
+        if str(binding.get("HostPort", "")).isdigit()
+    }
+    ports: dict[str, list[dict[str, str]]] = {}
+    requested = (container.get("HostConfig") or {}).get("PortBindings") or {}
+    for port, bindings in requested.items():
+        ports[port] = []
+        for binding in bindings or [{}]:
+            host_port = str((binding or {}).get("HostPort") or "")
+            if not host_port:
+                candidate = _FIRST_HOST_PORT
+                while candidate in taken:
+                    candidate += 1
+                host_port = str(candidate)
+            taken.add(int(host_port))
+            ports[port].append(
+                {"HostIp": (binding or {}).get("HostIp") or "0.0.0.0", "HostPort": host_port}
+            )
+    container["NetworkSettings"]["Ports"] = ports
 
 
 # --- networks and volumes --------------------------------------------------------------------
@@ -644,6 +751,9 @@ async def remove_volume(request: Request) -> Response:
     def remove(_state, doc):
         if name not in doc["volumes"]:
             raise DockerError(404, f"get {name}: no such volume")
+        users = [c["Id"] for c in doc["containers"].values() if name in _bound_volumes(c)]
+        if users:
+            raise DockerError(409, f"remove {name}: volume is in use - [{', '.join(users)}]")
         del doc["volumes"][name]
 
     _run(request, remove)
@@ -651,10 +761,16 @@ async def remove_volume(request: Request) -> Response:
 
 
 def settle(state: LocalCloudState, now: float) -> None:
-    """Runner containers whose job time is up exit 0 (the runner deregistered itself)."""
+    """Runner containers whose job time is up exit 0 (the runner deregistered itself); containers
+    with a health check whose start period is over turn healthy."""
     doc = state.document(API)
     changed = False
     for container in doc.get("containers", {}).values():
+        healthy_at = container.get("_healthy_at")
+        if healthy_at is not None and healthy_at <= now and container["State"]["Running"]:
+            container["State"]["Health"]["Status"] = "healthy"
+            container["_healthy_at"] = None
+            changed = True
         exit_at = container.get("_exit_at")
         if exit_at is not None and exit_at <= now and container["State"]["Running"]:
             _exit(state, container, 0)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import DateTime, ForeignKey, Index, Integer, String
+from sqlalchemy import JSON, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from store.models import Base, Timestamps, utcnow
@@ -23,19 +23,28 @@ class HostingUser(Base):
 
 
 class HostingService(Timestamps, Base):
-    """A Docker Compose service of a user: its types, state and where it answers."""
+    """A Docker Compose service of a user: its types, state, where it answers and its Compose
+    file. A name is unique per user; what it makes in Docker is named after its id."""
 
     __tablename__ = "hosting_services"
-    __table_args__ = (Index("ix_hosting_services_user", "userid"),)
+    __table_args__ = (
+        Index("ix_hosting_services_user", "userid"),
+        UniqueConstraint("userid", "service_name", name="uq_hosting_services_user_name"),
+        # Ids are never reused: what a service makes in Docker is named after its id.
+        {"sqlite_autoincrement": True},
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     userid: Mapped[str] = mapped_column(String(64), ForeignKey("hosting_users.userid"))
-    service_name: Mapped[str] = mapped_column(String(63), unique=True)
+    service_name: Mapped[str] = mapped_column(String(63))
     service_types: Mapped[list[str]] = mapped_column(default=list)
     primary_app_type: Mapped[str | None] = mapped_column(String(32))
     status: Mapped[str] = mapped_column(String(32), default="creating")
     access_url: Mapped[str | None] = mapped_column(String(500))
     job_id: Mapped[str | None] = mapped_column(String(200))
+    # Each published container's URL by its Compose service name (Filebrowser's among them).
+    access_urls: Mapped[dict[str, str] | None] = mapped_column(JSON)
+    compose_file: Mapped[str | None] = mapped_column(Text)
 
 
 class HostingVm(Timestamps, Base):

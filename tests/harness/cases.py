@@ -9,8 +9,10 @@ Faults (tests/harness/fault_injector.py does them in the harness's worker):
   job must complete.
 
 Verdict, by the job's final status: completed → what changed equals the catalogue's footprint of a
-successful run (exactly one of everything); failed or cancelled → nothing was left behind, and for a
-"create" job nothing was removed either."""
+successful run (exactly one of everything, and modified exactly what it modifies); failed or
+cancelled → nothing was left behind, and for a "create" job nothing was removed or modified either
+(a "remove" job may have removed or modified only what a successful one removes or modifies). A
+scenario may add its own checks (`Scenario.expect`: the runner sweep's orphans)."""
 
 from __future__ import annotations
 
@@ -70,6 +72,12 @@ class Outcome:
     failed_jobs: list[str] = field(default_factory=list)
     marked: list[str] = field(default_factory=list)
     failed_types: list[str] = field(default_factory=list)
+    # By real key (not normalised), for a scenario's own checks; and what differs in each modified
+    # resource (normalised key → dotted field paths), for the verdict's messages.
+    raw_removed: list[str] = field(default_factory=list)
+    raw_modified: list[str] = field(default_factory=list)
+    modified_fields: dict[str, list[str]] = field(default_factory=dict)
+    prepared: Prepared | None = None
 
 
 ENDED_BADLY = {
@@ -129,15 +137,14 @@ async def _wait_held(platform: HarnessPlatform, seconds: float = 60) -> None:
         await asyncio.sleep(0.05)
 
 
-async def run_case(
+async def _run_job(
     platform: HarnessPlatform,
     scenario: Scenario,
+    prepared: Prepared,
     step: Step | None,
     fault: str | None,
-    noop: tuple[str, ...] = (),
-) -> Outcome:
-    """Prepares the scenario, snapshots, runs its job with the fault, snapshots again."""
-    prepared: Prepared = await scenario.prepare(platform)
+    noop: tuple[str, ...],
+):
     normalise = Normaliser(prepared.tokens)
     cloud_dir, database = platform.cloud.data_dir, platform.settings.data_dir / "platform.db"
     before = await snapshot(cloud_dir, database, normalise)
@@ -171,15 +178,41 @@ async def run_case(
         platform.disarm()
     after = await snapshot(cloud_dir, database, normalise)
     await drop_database_objects(normalise)
+    return job_id, job, before, after, normalise
+
+
+async def run_case(
+    platform: HarnessPlatform,
+    scenario: Scenario,
+    step: Step | None,
+    fault: str | None,
+    noop: tuple[str, ...] = (),
+) -> Outcome:
+    """Prepares the scenario, snapshots, runs its job with the fault, snapshots again (then the
+    scenario's teardown, whatever happened)."""
+    prepared: Prepared = await scenario.prepare(platform)
+    try:
+        job_id, job, before, after, normalise = await _run_job(
+            platform, scenario, prepared, step, fault, noop
+        )
+    finally:
+        if scenario.teardown is not None:
+            await scenario.teardown(platform, prepared)
+    cloud_dir = platform.cloud.data_dir
     steps = await job_activities(platform, job_id)
     failed = await failed_jobs(platform, job_id)
+    changes = difference(before, after, normalise)
     return Outcome(
         job["status"],
-        difference(before, after, normalise),
+        changes.normalised,
         steps,
         list(failed),
         [normalise(key) for key in marked_by(cloud_dir, list(failed))],
         sorted(set(failed.values())),
+        changes.removed,
+        changes.modified,
+        changes.fields,
+        prepared,
     )
 
 
@@ -193,6 +226,8 @@ def verdict(
     """What is wrong with an outcome (empty: nothing)."""
     changes = outcome.changes
     problems = []
+    if scenario.expect is not None and outcome.prepared is not None:
+        problems.extend(scenario.expect(outcome.prepared, outcome))
     marked = _not_shared(scenario, outcome.marked)
     if marked:
         problems.append(
@@ -201,7 +236,9 @@ def verdict(
     if outcome.status == "completed":
         if fault in (None, "kill"):
             if changes != footprint:
-                problems.append(f"completed, but changed {changes} instead of {footprint}")
+                problems.append(
+                    f"completed, but changed {_described(outcome)} instead of {footprint}"
+                )
             return problems
         # A job that absorbed a failed child job (a customer onboarded without the branch that
         # failed) leaves exactly a successful run's footprint less what those children make.
@@ -214,21 +251,56 @@ def verdict(
                     f"{changes['left behind']} instead of {sorted(expected.elements())}"
                 )
         # Otherwise it completes with part of a successful run's footprint, never more or twice.
-        for side in ("left behind", "removed"):
+        for side in SIDES:
             extra = sorted((Counter(changes[side]) - Counter(footprint[side])).elements())
             if extra:
-                problems.append(f"completed after {fault}, but {side} more: {extra}")
+                problems.append(
+                    f"completed after {fault}, but {side} more: {_with_fields(outcome, extra)}"
+                )
         return problems
     left = _not_shared(scenario, changes["left behind"])
     if left:
         problems.append(f"{outcome.status} and left behind {left}")
-    if scenario.kind == "create" and changes["removed"]:
-        problems.append(f"{outcome.status} and removed {changes['removed']}")
+    modified = _not_shared(scenario, changes["modified"])
+    if scenario.kind == "create":
+        if changes["removed"]:
+            problems.append(f"{outcome.status} and removed {changes['removed']}")
+        if modified:
+            problems.append(f"{outcome.status} and modified {_with_fields(outcome, modified)}")
     if scenario.kind == "remove":
         extra = sorted(set(changes["removed"]) - set(footprint["removed"]))
         if extra:
             problems.append(f"{outcome.status} and removed what it never removes: {extra}")
+        # Part of a removal may have happened (a delete is not undone): what a successful run
+        # modifies or removes may be modified, nothing else.
+        allowed = set(footprint["modified"]) | set(footprint["removed"])
+        extra = sorted(set(modified) - allowed)
+        if extra:
+            problems.append(
+                f"{outcome.status} and modified what it never touches: "
+                f"{_with_fields(outcome, extra)}"
+            )
     return problems
+
+
+SIDES = ("left behind", "removed", "modified")
+
+
+def _with_fields(outcome: Outcome, keys: list[str]) -> list[str]:
+    """Modified keys with the fields that changed in them (others as they are)."""
+    return [
+        f"{key} ({', '.join(outcome.modified_fields[key])})"
+        if outcome.modified_fields.get(key)
+        else key
+        for key in keys
+    ]
+
+
+def _described(outcome: Outcome) -> dict[str, list[str]]:
+    return {
+        side: _with_fields(outcome, keys) if side == "modified" else keys
+        for side, keys in outcome.changes.items()
+    }
 
 
 def _not_shared(scenario: Scenario, keys: list[str]) -> list[str]:

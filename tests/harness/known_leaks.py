@@ -1,6 +1,7 @@
 """Harness cases that find a real leak not fixed yet: each is a strict xfail with the leak as its
 reason, so the suite stays green, the defect stays visible here, and its fix shows up as an
-unexpected pass (remove the entry then). Keys: (job type, step label, fault)."""
+unexpected pass (remove the entry then). Keys: (scenario key, step label, fault); a scenario key is its job type, or
+`<job type>+<variant>`."""
 
 from __future__ import annotations
 

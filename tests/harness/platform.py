@@ -75,6 +75,10 @@ async def harness_platform(root: Path, temporal_address: str) -> AsyncIterator[H
             customer_offboard_wait_seconds=0,
             agent_retire_wait_seconds=0,
             runner_destroy_wait_seconds=0,
+            runner_cleanup_wait_seconds=0,
+            # The harness runs its runner sweeps itself (the RunnerCleanup scenario): a scheduled
+            # one in the middle of a case would remove what the case prepared.
+            runner_cleanup_interval_minutes=30 * 24 * 60,
         )
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         fault_file = root / "fault.json"

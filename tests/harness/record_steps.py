@@ -1,6 +1,6 @@
 """`make harness-steps`: runs every scenario once successfully and once failing after its last step,
-and writes tests/harness/steps.json from their histories and snapshots. Argument: workflow types to
-record (default: all), keeping the other entries."""
+and writes tests/harness/steps.json from their histories and snapshots. Argument: scenario keys to
+record (`DeployService`, `OffboardCustomer+agents`; default: all), keeping the other entries."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from tests.helpers.platform import start_dev_server
 
 async def record(platform, scenario) -> dict:
     success = await run_case(platform, scenario, None, None)
-    assert success.status == "completed", f"{scenario.workflow}: {success.status}"
+    assert success.status == "completed", f"{scenario.key}: {success.status}"
     failed = await run_case(platform, scenario, success.steps[-1], "fail_after")
     forward = {step.activity for step in success.steps}
     undos = sorted({step.activity for step in failed.steps} - forward)
@@ -36,6 +36,7 @@ async def record(platform, scenario) -> dict:
             )
     return {
         "kind": scenario.kind,
+        "workflow": scenario.workflow,
         "branches": branches,
         "steps": [step.label for step in success.steps],
         "undos": undos,
@@ -55,6 +56,7 @@ async def main(only: list[str]) -> None:
                         continue
                     entries[name] = await record(platform, scenario)
                     print(f"{name}: {len(entries[name]['steps'])} steps", flush=True)
+                    catalogue.save(entries)  # a long recording keeps what it has
     finally:
         await env.shutdown()
     catalogue.save(entries)

@@ -4,7 +4,11 @@ the REST API with names of its own, and which names are its own (the snapshot's 
 `kind` says what a successful run does to the world: a "create" job makes things (so a failed or
 cancelled one must leave the world exactly as it found it), a "remove" job deletes things (a failed
 or cancelled one may have removed some, it cannot undo a delete, but it must make nothing).
-Prerequisites are prepared through the API too, before the snapshot is taken."""
+Prerequisites are prepared through the API too, before the snapshot is taken.
+
+A job type may have more than one scenario (a variant: the same workflow type started another way,
+or on a world with more in it): the catalogue, the selection and the case ids key scenarios by
+`Scenario.key`, `<workflow type>` or `<workflow type>+<variant>` (`OffboardCustomer+agents`)."""
 
 from __future__ import annotations
 
@@ -12,18 +16,29 @@ import asyncio
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import httpx
 
 from contracts.provisioning.names import Workflows as Provisioning
 from contracts.runners.names import Workflows as Runners
+from contracts.runners.runners import (
+    JOB_LABEL,
+    MANAGED_BY_LABEL,
+    MANAGED_BY_VALUE,
+    PLATFORM_RUNNER_LABEL,
+)
 from providers.google.secret_manager import SecretStore
 from store.db import Database
 from store.provisioning.models import ExternalService
 from tests.harness.platform import HarnessPlatform
+from tests.harness.snapshot import cloud_resources
 from tests.helpers.platform import POSTGRES_URL, wait_for_job
 from tests.helpers.provisioning import IMAGE
-from tests.helpers.runners import GITHUB_HEADERS
+from tests.helpers.runners import GITHUB_HEADERS, docker_client, set_job_seconds, wait_for_runner
+
+if TYPE_CHECKING:
+    from tests.harness.cases import Outcome
 
 
 @dataclass
@@ -45,6 +60,16 @@ class Scenario:
     # happened to create them first: every job of this type adopts them and none undoes them, so a
     # failed or cancelled job may leave them (docs/systems/provisioning.md says which and why).
     shared: tuple[str, ...] = ()
+    # Another way to start the same workflow type: the scenario's key becomes `workflow+variant`.
+    variant: str = ""
+    # The scenario's own checks of an outcome, beyond the catalogue's (problems; empty: none).
+    expect: Callable[[Prepared, Outcome], list[str]] | None = None
+    # Run after the case's last snapshot: ends what the scenario started and must not outlive it.
+    teardown: Callable[[HarnessPlatform, Prepared], Awaitable[None]] | None = None
+
+    @property
+    def key(self) -> str:
+        return f"{self.workflow}+{self.variant}" if self.variant else self.workflow
 
 
 async def _started(response) -> str:
@@ -117,6 +142,12 @@ async def _start_offboard(platform: HarnessPlatform, prepared: Prepared) -> str:
     return await _started(await platform.api.delete(f"/api/v1/customers/{customer}"))
 
 
+# OffboardCustomer+agents: a customer onboarded with LiteLLM only, with one deployed agent; the
+# offboarding retires the agent through a RetireAgent child job, then removes the LiteLLM user.
+async def _prepare_offboard_with_agents(platform: HarnessPlatform) -> Prepared:
+    return await _prepare_retire_agent(platform)
+
+
 # DeployAgent: the agent's LiteLLM key and its secret, then a DeployService child for its service.
 AGENT = "helper"
 
@@ -176,11 +207,23 @@ async def _prepare_service_database(platform: HarnessPlatform) -> Prepared:
     return prepared
 
 
-async def _start_service_database(platform: HarnessPlatform, prepared: Prepared) -> str:
+async def _start_service_database(
+    platform: HarnessPlatform, prepared: Prepared, password: str | None = None
+) -> str:
     db_name, service = prepared.tokens
     path = f"/api/v1/external-services/{prepared.extra['service_id']}/create_service_database"
     body = {"db_name": db_name, "service_name": service}
+    if password is not None:
+        body["password"] = password
     return await _started(await platform.api.post(path, json=body))
+
+
+# CreateServiceDatabase+password: the caller gives the password; the API stages it in a secret
+# named after the job (`<job id>-given-password`), which the job reads and deletes.
+async def _start_service_database_given_password(
+    platform: HarnessPlatform, prepared: Prepared
+) -> str:
+    return await _start_service_database(platform, prepared, password=f"pw-{uuid.uuid4().hex}")
 
 
 # SetupImageBuild: an Artifact Registry repository, a Cloud Build connection, repository and
@@ -224,13 +267,138 @@ async def _start_runner(platform: HarnessPlatform, prepared: Prepared) -> str:
     return response.json()["runners"][0]["runner_id"]
 
 
+# RunnerCleanup (the Schedule's sweep, and POST /runners/cleanup): removes orphans only. Prepared:
+# a repository with a runner job still running in it (so the sweep knows the scope, and its
+# container and registration are a running job's), two orphans (an exited container with the
+# platform's labels whose job never ran, an offline registration with the platform's runner label
+# that no job owns), and what is nobody's orphan: a team's own offline runner, a container without
+# the platform's labels, a running platform container without a job label.
+RUNNER_BUSY_SECONDS = 600.0
+RUNNER_JOB_SECONDS = 2.0  # the local cloud's default, put back by the teardown
+
+
+async def _prepare_runner_cleanup(platform: HarnessPlatform) -> Prepared:
+    prepared = await _prepare_runner(platform)
+    repo = f"conneskills/{prepared.tokens[0]}"
+    set_job_seconds(platform.cloud.url, RUNNER_BUSY_SECONDS)
+    runner_id = await _start_runner(platform, prepared)
+    prepared.extra["runner_id"] = runner_id
+    await wait_for_runner(platform.api, runner_id, "running", seconds=90)
+    prepared.extra |= await asyncio.to_thread(
+        _runner_world, platform, repo, prepared.tokens[0], runner_id
+    )
+    # The checks name resources by the snapshot's keys: they must be there, or they prove nothing.
+    there = {f"{kind} {key}" for kind, key, _ in cloud_resources(platform.cloud.data_dir)}
+    missing = set(prepared.extra["orphans"] + prepared.extra["kept"]) - there
+    assert not missing, f"prepared, but not in the snapshot: {missing}"
+    return prepared
+
+
+def _runner_world(platform: HarnessPlatform, repo: str, token: str, runner_id: str) -> dict:
+    docker = docker_client(platform.cloud.url)
+    docker.images.pull("busybox", tag="latest")
+    platform_labels = {MANAGED_BY_LABEL: MANAGED_BY_VALUE}
+
+    def container(name: str, labels: dict, running: bool) -> str:
+        made = docker.containers.run(
+            "busybox:latest", name=f"{token}-{name}", detach=True, labels=labels
+        )
+        if not running:
+            made.stop()
+        return f"docker.containers /{made.name}"  # the snapshot's key: Docker's `Name`
+
+    orphans = [
+        container("orphan", platform_labels | {JOB_LABEL: f"runner-{token}-gone"}, running=False)
+    ]
+    kept = [
+        container("other", {}, running=False),
+        container("unowned", platform_labels, running=True),
+    ]
+    registrations = {}
+    with httpx.Client(
+        base_url=f"{platform.cloud.url}/github", headers=GITHUB_HEADERS, timeout=10
+    ) as github:
+        for name, labels in (("orphan", [PLATFORM_RUNNER_LABEL]), ("team", ["team"])):
+            answer = github.post(
+                f"/repos/{repo}/actions/runners/generate-jitconfig",
+                json={"name": f"{token}-{name}", "runner_group_id": 1, "labels": labels},
+            )
+            assert answer.status_code == 201, answer.text
+            registrations[name] = f"github.runners repos/{repo}/{token}-{name}"
+        running = github.get(f"/repos/{repo}/actions/runners").json()["runners"]
+    orphans.append(registrations["orphan"])
+    kept.append(registrations["team"])
+    # The running job's registration and container.
+    kept.extend(
+        f"github.runners repos/{repo}/{runner['name']}"
+        for runner in running
+        if runner["name"] not in (f"{token}-orphan", f"{token}-team")
+    )
+    busy = docker.containers.list(all=True, filters={"label": [f"{JOB_LABEL}={runner_id}"]})
+    assert busy, "the running runner job has no container"
+    kept.extend(f"docker.containers /{each.name}" for each in busy)
+    return {"orphans": orphans, "kept": kept}
+
+
+async def _start_runner_cleanup(platform: HarnessPlatform, prepared: Prepared) -> str:
+    response = await platform.api.post("/api/v1/runners/cleanup")
+    assert response.status_code == 200, response.text
+    return response.json()["job_id"]
+
+
+def _expect_runner_cleanup(prepared: Prepared, outcome: Outcome) -> list[str]:
+    """Never a non-orphan removed or changed; a completed sweep removed every orphan."""
+    problems = []
+    touched = set(outcome.raw_removed) | set(outcome.raw_modified)
+    kept = sorted(touched & set(prepared.extra["kept"]))
+    if kept:
+        problems.append(f"the sweep {outcome.status} and touched what is no orphan: {kept}")
+    if outcome.status == "completed":
+        missed = sorted(set(prepared.extra["orphans"]) - set(outcome.raw_removed))
+        if missed:
+            problems.append(f"the sweep completed and left orphans: {missed}")
+    return problems
+
+
+async def _teardown_runner_cleanup(platform: HarnessPlatform, prepared: Prepared) -> None:
+    """Ends the runner job the scenario left running, puts the runners' job time back, and removes
+    what the scenario made that is still there (the orphans a failed sweep left, the non-orphans):
+    the next case's sweep would otherwise remove them and count them as its own."""
+    set_job_seconds(platform.cloud.url, RUNNER_JOB_SECONDS)
+    runner_id = prepared.extra.get("runner_id")
+    if runner_id:
+        answer = await platform.api.delete(f"/api/v1/runners/{runner_id}")
+        assert answer.status_code in (200, 202, 404), answer.text
+        await wait_for_job(platform.api, runner_id, seconds=120)
+    await asyncio.to_thread(_remove_runner_world, platform, prepared.tokens[0])
+
+
+def _remove_runner_world(platform: HarnessPlatform, token: str) -> None:
+    docker = docker_client(platform.cloud.url)
+    for container in docker.containers.list(all=True, filters={"name": token}):
+        container.remove(force=True)
+    repo = f"/repos/conneskills/{token}/actions/runners"
+    with httpx.Client(
+        base_url=f"{platform.cloud.url}/github", headers=GITHUB_HEADERS, timeout=10
+    ) as github:
+        for runner in github.get(repo).json().get("runners", []):
+            github.delete(f"{repo}/{runner['id']}")
+
+
 SCENARIOS: dict[str, Scenario] = {
-    scenario.workflow: scenario
+    scenario.key: scenario
     for scenario in (
         Scenario(Provisioning.DEPLOY_SERVICE, "create", _prepare_deploy, _start_deploy),
         Scenario(Provisioning.UNDEPLOY_SERVICE, "remove", _prepare_undeploy, _start_undeploy),
         Scenario(Provisioning.ONBOARD_CUSTOMER, "create", _prepare_onboard, _start_onboard),
         Scenario(Provisioning.OFFBOARD_CUSTOMER, "remove", _prepare_offboard, _start_offboard),
+        Scenario(
+            Provisioning.OFFBOARD_CUSTOMER,
+            "remove",
+            _prepare_offboard_with_agents,
+            _start_offboard,
+            variant="agents",
+        ),
         Scenario(Provisioning.DEPLOY_AGENT, "create", _prepare_deploy_agent, _start_deploy_agent),
         Scenario(Provisioning.RETIRE_AGENT, "remove", _prepare_retire_agent, _start_retire_agent),
         Scenario(
@@ -238,6 +406,13 @@ SCENARIOS: dict[str, Scenario] = {
             "create",
             _prepare_service_database,
             _start_service_database,
+        ),
+        Scenario(
+            Provisioning.CREATE_SERVICE_DATABASE,
+            "create",
+            _prepare_service_database,
+            _start_service_database_given_password,
+            variant="password",
         ),
         Scenario(
             Provisioning.SETUP_IMAGE_BUILD,
@@ -248,6 +423,14 @@ SCENARIOS: dict[str, Scenario] = {
             shared=("cloud_build_<id>.connections", "cloud_build_<id>.repositories"),
         ),
         Scenario(Runners.EPHEMERAL_RUNNER, "create", _prepare_runner, _start_runner),
+        Scenario(
+            Runners.RUNNER_CLEANUP,
+            "remove",
+            _prepare_runner_cleanup,
+            _start_runner_cleanup,
+            expect=_expect_runner_cleanup,
+            teardown=_teardown_runner_cleanup,
+        ),
     )
 }
 
@@ -260,7 +443,6 @@ EXCLUDED: dict[str, str] = {
     "CleanupAfterTerminate": "internal: runs only after a force-cancel",
     # Periodic sweeps started by Temporal Schedules; they create nothing to leak.
     "JobReaper": "internal: scheduled sweep that creates nothing outside",
-    "RunnerCleanup": "scheduled (and POST /runners/cleanup) sweep that only removes orphans",
     # Child jobs of onboarding: faulted through OnboardCustomer's steps, which include theirs.
     "ProvisionCustomerJira": "child job of OnboardCustomer",
     "ProvisionCustomerLiteLLM": "child job of OnboardCustomer",
@@ -268,4 +450,7 @@ EXCLUDED: dict[str, str] = {
 }
 # Job types users start that have no scenario yet: the coverage test lists them rather than fail,
 # so the gap is visible in one place. Remove an entry when its scenario lands.
-NOT_YET: dict[str, str] = {}
+NOT_YET: dict[str, str] = {
+    "CreateDockerService": "hosting (seed 001): its scenario needs the snapshot to cover workspaces",
+    "ControlDockerService": "hosting (seed 001): comes with CreateDockerService's scenario",
+}

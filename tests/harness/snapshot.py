@@ -6,16 +6,25 @@ the suite, so only the case's own names are looked at there).
 
 Keys are normalised (the case's unique names become placeholders, generated ids and numbers become
 `<id>`), so the resources of two runs of one scenario compare equal when they are "the same
-things", and a Counter shows a duplicate as a count of two."""
+things", and a Counter shows a duplicate as a count of two.
+
+Contents are compared too: a resource there before and after whose fields differ is `modified` (a
+service whose image a failed job changed, a secret version it destroyed, a customer row it left
+in another status). Volatile fields (times, etags, generations, revision names, use counters, the
+emulators' own `_…` bookkeeping: VOLATILE_FIELDS, and any value shaped like a timestamp) are left
+out first, so an untouched resource compares equal to itself. Databases and users on the shared
+servers are compared by name only."""
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import re
 import sqlite3
 import subprocess
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 
 import asyncpg
@@ -57,8 +66,10 @@ class Normaliser:
         return _GENERATED.sub(lambda m: m.group(0) if m.group(0).isalpha() else "<id>", text)
 
 
-def cloud_resources(cloud_dir: Path) -> list[tuple[str, str]]:
-    found: list[tuple[str, str]] = []
+def cloud_resources(cloud_dir: Path) -> list[tuple[str, str, str]]:
+    """(kind, key, content) of every resource of the local cloud; content is the resource's
+    fields less the volatile ones (content())."""
+    found: list[tuple[str, str, str]] = []
     for path in sorted(cloud_dir.glob("*.json")):
         if path.stem in SKIPPED_APIS:
             continue
@@ -72,10 +83,66 @@ def cloud_resources(cloud_dir: Path) -> list[tuple[str, str]]:
                 or not isinstance(items, dict | list)
             ):
                 continue
-            found.extend((kind, key) for key in _keys(items) if (kind, key) not in BUILT_IN)
+            found.extend(
+                (kind, key, content(item))
+                for key, item in _items(items)
+                if (kind, key) not in BUILT_IN
+            )
             found.extend(_versions(kind, items))
-    found.extend(("git.branch", ref) for ref in _git_branches(cloud_dir / "git"))
+    found.extend(("git.branch", ref, "") for ref in _git_branches(cloud_dir / "git"))
     return found
+
+
+# Fields whose value changes without the resource changing: times, etags, generations, revision
+# names, counters of use, the emulators' own bookkeeping (`_exit_at`, a secret's `next` version).
+VOLATILE_FIELDS = re.compile(
+    r"^_|(time|_at|At|date|Date)$|^(etag|uid|generation|observedGeneration|reconciling|"
+    r"latestReadyRevision|latestCreatedRevision|next|spend|last_used|lastUsed|Pid|"
+    r"expires|expires_at|token)$"
+)
+_TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?$")
+# What content() leaves out because it is a resource of its own (a secret's versions).
+OWN_RESOURCES = {"versions"}
+
+
+def stable(value: object) -> object:
+    """A resource's fields without the volatile ones (VOLATILE_FIELDS, timestamps), so that a
+    resource nobody changed compares equal to itself across a case."""
+    if isinstance(value, dict):
+        return {
+            key: stable(item)
+            for key, item in value.items()
+            if not (isinstance(key, str) and VOLATILE_FIELDS.search(key))
+            and key not in OWN_RESOURCES
+        }
+    if isinstance(value, list):
+        return [stable(item) for item in value]
+    if isinstance(value, str) and _TIMESTAMP.match(value):
+        return "<time>"
+    return value
+
+
+def content(item: object) -> str:
+    return json.dumps(stable(item), sort_keys=True, default=str)
+
+
+def changed_fields(before: str, after: str) -> list[str]:
+    """The dotted paths of the fields that differ between two contents (`template.containers.0.
+    image`), at most a few, for a verdict to name."""
+    paths: list[str] = []
+
+    def walk(old: object, new: object, path: str) -> None:
+        if isinstance(old, dict) and isinstance(new, dict):
+            for key in sorted(set(old) | set(new), key=str):
+                walk(old.get(key), new.get(key), f"{path}.{key}" if path else str(key))
+        elif isinstance(old, list) and isinstance(new, list) and len(old) == len(new):
+            for index, (a, b) in enumerate(zip(old, new, strict=True)):
+                walk(a, b, f"{path}.{index}" if path else str(index))
+        elif old != new:
+            paths.append(path or "<value>")
+
+    walk(json.loads(before or "null"), json.loads(after or "null"), "")
+    return paths
 
 
 def marked_by(cloud_dir: Path, job_ids: list[str]) -> list[str]:
@@ -98,36 +165,37 @@ def marked_by(cloud_dir: Path, job_ids: list[str]) -> list[str]:
     return marked
 
 
-def _keys(items: dict | list, outer: str = "") -> list[str]:
-    """A collection's resource keys; a value that is itself a collection (GitHub's runners per
+def _items(items: dict | list, outer: str = "") -> list[tuple[str, object]]:
+    """A collection's resources by key; a value that is itself a collection (GitHub's runners per
     repository, Artifact Registry's images per repository) is looked into, so an empty one counts
     as nothing and two resources in it as two."""
     if isinstance(items, list):
-        return [outer + _item_key(item) for item in items]
-    keys = []
+        return [(outer + _item_key(item), item) for item in items]
+    found = []
     for key, item in items.items():
         # An empty one is an empty collection: a resource always has fields.
         nested = isinstance(item, dict) and not _is_resource(item)
         if nested and all(isinstance(value, dict) for value in item.values()):
-            keys.extend(_keys(item, f"{outer}{key}/"))
+            found.extend(_items(item, f"{outer}{key}/"))
             continue
-        keys.append(outer + _item_key(item, default=key))
-    return keys
+        found.append((outer + _item_key(item, default=key), item))
+    return found
 
 
 def _is_resource(item: dict) -> bool:
     return any(field in item for field in ("name", "Name", "id", "key", "alias", "secret"))
 
 
-def _versions(kind: str, items: dict | list) -> list[tuple[str, str]]:
-    """A secret's versions count too: a job that ran twice may have added a second one."""
+def _versions(kind: str, items: dict | list) -> list[tuple[str, str, str]]:
+    """A secret's versions count too: a job that ran twice may have added a second one, and one
+    that destroyed or disabled a version changed it."""
     if not isinstance(items, dict):
         return []
     return [
-        (f"{kind}.versions", f"{key}/{number}")
+        (f"{kind}.versions", f"{key}/{number}", content(version))
         for key, item in items.items()
         if isinstance(item, dict) and isinstance(item.get("versions"), dict)
-        for number in item["versions"]
+        for number, version in item["versions"].items()
     ]
 
 
@@ -161,13 +229,13 @@ def _git_branches(root: Path) -> list[str]:
     return branches
 
 
-def platform_rows(database: Path) -> list[tuple[str, str]]:
+def platform_rows(database: Path) -> list[tuple[str, str, str]]:
     found = []
     with sqlite3.connect(database) as connection:
         connection.row_factory = sqlite3.Row
         for table in RESOURCE_TABLES:
             for row in connection.execute(f"SELECT * FROM {table}"):  # noqa: S608 (fixed names)
-                found.append((f"platform.{table}", _row_key(dict(row))))
+                found.append((f"platform.{table}", _row_key(dict(row)), content(dict(row))))
     return found
 
 
@@ -179,6 +247,7 @@ def _row_key(row: dict) -> str:
 
 
 async def database_objects(normalise: Normaliser) -> list[tuple[str, str]]:
+    """Names only: a database's or a user's content is not looked at."""
     mysql = await asyncio.to_thread(_mysql_objects)
     postgres = await _postgres_objects()
     return [(kind, name) for kind, name in mysql + postgres if normalise.carries_token(name)]
@@ -247,16 +316,60 @@ def _port(url: str, default: int) -> int:
     return int(match.group(1)) if match else default
 
 
-async def snapshot(cloud_dir: Path, database: Path, normalise: Normaliser) -> Counter:
+@dataclass
+class Snapshot:
+    """Every resource, counted by its real key, with its contents (one per resource of that key)."""
+
+    keys: Counter
+    contents: dict[str, list[str]]
+
+
+@dataclass
+class Changes:
+    """What a case changed, normalised (as the catalogue keeps it), and by real key (for a
+    scenario's own checks). `modified`: resources there before and after (as many of them) whose
+    content differs; `fields` names what differs in each, for the verdict's message."""
+
+    normalised: dict[str, list[str]]
+    removed: list[str] = dataclasses.field(default_factory=list)
+    modified: list[str] = dataclasses.field(default_factory=list)
+    fields: dict[str, list[str]] = dataclasses.field(default_factory=dict)
+
+
+async def snapshot(cloud_dir: Path, database: Path, normalise: Normaliser) -> Snapshot:
     """Everything, counted, by its real key (a branch's tree is compared as it is)."""
-    raw = cloud_resources(cloud_dir) + platform_rows(database) + await database_objects(normalise)
-    return Counter(f"{kind} {key}" for kind, key in raw)
+    raw = cloud_resources(cloud_dir) + platform_rows(database)
+    raw += [(kind, name, "") for kind, name in await database_objects(normalise)]
+    keys: Counter = Counter()
+    contents: dict[str, list[str]] = {}
+    for kind, key, body in raw:
+        keys[f"{kind} {key}"] += 1
+        contents.setdefault(f"{kind} {key}", []).append(body)
+    return Snapshot(keys, {key: sorted(bodies) for key, bodies in contents.items()})
 
 
-def difference(before: Counter, after: Counter, normalise: Normaliser) -> dict[str, list[str]]:
-    """What appeared (or appeared more often) and what disappeared, normalised so that two runs of
-    one scenario compare."""
-    return {
-        "left behind": sorted(normalise(key) for key in (after - before).elements()),
-        "removed": sorted(normalise(key) for key in (before - after).elements()),
-    }
+def difference(before: Snapshot, after: Snapshot, normalise: Normaliser) -> Changes:
+    """What appeared (or appeared more often), what disappeared and what changed in place,
+    normalised so that two runs of one scenario compare."""
+    modified = sorted(
+        key
+        for key, count in before.keys.items()
+        if after.keys.get(key) == count and before.contents[key] != after.contents[key]
+    )
+    fields = {}
+    for key in modified:
+        paths = []
+        for old, new in zip(before.contents[key], after.contents[key], strict=True):
+            paths.extend(path for path in changed_fields(old, new) if path not in paths)
+        fields[normalise(key)] = [normalise(path) for path in paths]
+    removed = list((before.keys - after.keys).elements())
+    return Changes(
+        {
+            "left behind": sorted(normalise(key) for key in (after.keys - before.keys).elements()),
+            "removed": sorted(normalise(key) for key in removed),
+            "modified": sorted(normalise(key) for key in modified),
+        },
+        removed,
+        modified,
+        fields,
+    )

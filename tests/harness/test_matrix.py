@@ -1,5 +1,6 @@
 """The fault matrix: each (job type, step, fault) case of tests/harness/selection.py, checked by
-tests/harness/cases.py's verdict."""
+tests/harness/cases.py's verdict. Ids: `<scenario key>/<step>-<fault>`
+(`OffboardCustomer+agents/RetireAgent:agent.delete_key#0-kill`)."""
 
 from __future__ import annotations
 

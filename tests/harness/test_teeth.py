@@ -1,6 +1,7 @@
 """The harness has teeth: with any one undo made a no-op (that still reports ok, as the leak of a
 cancelled onboarding's service account did), at least one harness case must fail. Run by
-`make harness` only (each undo costs a few cases)."""
+`make harness` only (each undo costs a few cases); HARNESS_SCENARIOS narrows it to the undos of
+those scenarios, tried on those scenarios only."""
 
 from __future__ import annotations
 
@@ -10,15 +11,17 @@ from tests.harness import catalogue
 from tests.harness.cases import run_case, verdict
 from tests.harness.known_leaks import known_leak
 from tests.harness.scenarios import SCENARIOS
-from tests.harness.selection import full_matrix
+from tests.harness.selection import full_matrix, selected
 
 
 def _undos() -> dict[str, list[str]]:
-    """Each undo activity, with the job types whose compensation runs it."""
+    """Each undo activity, with the scenarios whose compensation runs it."""
     found: dict[str, list[str]] = {}
-    for workflow, entry in sorted(catalogue.load().items()):
+    for key, entry in sorted(catalogue.load().items()):
+        if not selected(key):
+            continue
         for undo in entry["undos"]:
-            found.setdefault(undo, []).append(workflow)
+            found.setdefault(undo, []).append(key)
     return found
 
 
@@ -27,7 +30,7 @@ def _undos() -> dict[str, list[str]]:
 async def test_a_no_op_undo_fails_a_harness_case(harness, undo):
     tried = []
     for workflow in _undos()[undo]:
-        scenario, entry = SCENARIOS[workflow], catalogue.load()[workflow]
+        scenario, entry = SCENARIOS[workflow], catalogue.load()[workflow]  # by scenario key
         # Latest steps first: a failure there has the most undos registered.
         for step in reversed(catalogue.steps(entry)):
             if known_leak(workflow, step.label, "fail_after"):

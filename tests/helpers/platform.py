@@ -19,6 +19,7 @@ from pathlib import Path
 
 import httpx
 import uvicorn
+from pydantic import SecretStr
 from temporalio.api.enums.v1 import PendingActivityState
 from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
@@ -67,6 +68,8 @@ def make_settings(data_dir: Path, temporal_address: str, cloud_url: str, **overr
         worker_sticky_queue_timeout_seconds=1.0,
         # A test's worker stops at once, as the SDK's default does (production: 10 s).
         worker_graceful_shutdown_seconds=0.0,
+        # Every queue is the test's own and fresh: nothing was started before the split on it.
+        worker_serve_legacy_queue=False,
     )
     values.update(overrides)
     return Settings(**values)
@@ -78,8 +81,9 @@ class ApiServer:
     def __init__(self, settings: Settings) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
+        self.app = create_app(settings)
         config = uvicorn.Config(
-            create_app(settings),
+            self.app,
             host="127.0.0.1",
             port=self.port,
             log_level="warning",
@@ -99,8 +103,77 @@ class ApiServer:
         return self
 
     def __exit__(self, *_exc) -> None:
+        # What a signal does for a served process (api/stopping.py): open log streams end.
+        platform = getattr(self.app.state, "platform", None)
+        if platform is not None and platform.stopping is not None:
+            platform.stopping.stop_threadsafe()
         self.server.should_exit = True
         self.thread.join(timeout=10)
+
+
+def settings_env(settings: Settings) -> dict[str, str]:
+    """The environment that gives a process started by hand these settings (the fields a test
+    set), as `CONNESKILLS_*` variables; the rest of the environment without any of those."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CONNESKILLS_")}
+    for field in settings.model_fields_set:
+        value = getattr(settings, field)
+        if value is None or field == "temporal_ui_url_override":
+            continue
+        if isinstance(value, SecretStr):
+            value = value.get_secret_value()
+        if isinstance(value, bool):
+            text = "true" if value else "false"
+        elif isinstance(value, dict | list):
+            text = json.dumps(value)
+        else:
+            text = str(value)
+        env[f"CONNESKILLS_{field.upper()}"] = text
+    return env
+
+
+class ApiProcess:
+    """The API as `make run` starts it (the launcher's `api_command`: uvicorn in its own OS
+    process, its own memory), configured only through the environment, on a free port."""
+
+    def __init__(self, settings: Settings, log_path: Path) -> None:
+        from temporal.launcher import api_command
+
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.settings = settings.model_copy(update={"api_port": self.port})
+        self.command = api_command(self.settings)
+        self.log_path = log_path
+        self.proc: subprocess.Popen | None = None
+
+    def __enter__(self) -> ApiProcess:
+        self.proc = subprocess.Popen(
+            self.command,
+            cwd=ROOT,
+            env=settings_env(self.settings),
+            stdout=subprocess.DEVNULL,
+            stderr=self.log_path.open("ab"),
+        )
+        deadline = time.monotonic() + 120
+        while True:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"API process exited: {self.log_path.read_text()[-2000:]}")
+            try:
+                if httpx.get(f"{self.url}/health", timeout=2).status_code < 500:
+                    return self
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError("API process did not start")
+            time.sleep(0.2)
+
+    def __exit__(self, *_exc) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
 
 
 async def wait_for_job(
@@ -124,10 +197,14 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def start_worker_process(
-    settings: Settings, entry: tuple[str, ...] = ("worker.py",), **popen_kwargs
+    settings: Settings,
+    entry: tuple[str, ...] = ("worker.py",),
+    args: tuple[str, ...] = (),
+    **popen_kwargs,
 ) -> subprocess.Popen:
     """`python worker.py` in its own process, configured like `make run` does, through env vars.
-    `entry` names another script or module that starts the same worker (the fault harness's)."""
+    `entry` names another script or module that starts the same worker (the fault harness's);
+    `args` are its command line (`--systems runners`)."""
     env = dict(os.environ, **popen_kwargs.pop("env", {}))
     for field in (
         "temporal_address",
@@ -145,6 +222,7 @@ def start_worker_process(
         "job_lock_check_seconds",
         "worker_sticky_queue_timeout_seconds",
         "worker_graceful_shutdown_seconds",
+        "worker_serve_legacy_queue",
         "job_expected_seconds",
         "job_expected_duration_factor",
         "audit_retention_days",
@@ -157,7 +235,7 @@ def start_worker_process(
         )
     popen_kwargs.setdefault("stdout", subprocess.DEVNULL)
     popen_kwargs.setdefault("stderr", subprocess.DEVNULL)
-    return subprocess.Popen([sys.executable, *entry], cwd=ROOT, env=env, **popen_kwargs)
+    return subprocess.Popen([sys.executable, *entry, *args], cwd=ROOT, env=env, **popen_kwargs)
 
 
 async def start_dev_server() -> WorkflowEnvironment:
@@ -196,7 +274,7 @@ def unique_name(prefix: str = "svc") -> str:
     return f"{prefix}-{uuid.uuid4().hex[:8]}"
 
 
-async def wait_for_pending_activity(client, job_id: str, activity_type: str, seconds: float = 30):
+async def wait_for_pending_activity(client, job_id: str, activity_type: str, seconds: float = 90):
     """Waits until the job's activity is really running on a worker (not merely scheduled). The
     job may not exist yet: a child job starts when its parent gets there."""
     deadline = time.monotonic() + seconds

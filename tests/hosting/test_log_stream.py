@@ -4,64 +4,14 @@ also after the API restarts."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import json
 import uuid
-from collections.abc import AsyncIterator
 
 import httpx
 
-from tests.helpers.platform import ADMIN_KEY, ApiServer, wait_for_job
+from tests.helpers.log_stream import JobLines, job_logs, sse
+from tests.helpers.platform import ADMIN_KEY, ApiServer
 from tests.helpers.provisioning import deploy
 from tests.hosting.conftest import hosting_settings, key_with
-
-
-async def sse(response: httpx.Response) -> AsyncIterator[dict]:
-    """The stream's events and comments, one dict each (`comment`, or `id`/`event`/`data`)."""
-    event: dict = {}
-    async for line in response.aiter_lines():
-        if line.startswith(":"):
-            yield {"comment": line[1:].strip()}
-        elif not line:
-            if event:
-                yield event
-            event = {}
-        else:
-            field, _, value = line.partition(":")
-            event[field] = value.removeprefix(" ")
-
-
-class JobLines:
-    """Reads a stream's `log` events of one job in the background, into `lines`."""
-
-    def __init__(self, response: httpx.Response, job_id: str) -> None:
-        self.lines: list[dict] = []
-        self._task = asyncio.create_task(self._read(response, job_id))
-
-    async def _read(self, response: httpx.Response, job_id: str) -> None:
-        async for event in sse(response):
-            if event.get("event") == "log":
-                line = {"id": int(event["id"]), **json.loads(event["data"])}
-                if line["job_id"] == job_id:
-                    self.lines.append(line)
-
-    async def until(self, count: int, seconds: float = 60) -> list[dict]:
-        async with asyncio.timeout(seconds):
-            while len(self.lines) < count:
-                await asyncio.sleep(0.05)
-        return list(self.lines)
-
-    async def close(self) -> None:
-        self._task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._task
-
-
-async def job_logs(http: httpx.AsyncClient, job_id: str) -> list[str]:
-    """The job's whole log, once it has ended, as GET /jobs/{id}/logs has it."""
-    await wait_for_job(http, job_id)
-    answer = await http.get(f"/api/v1/jobs/{job_id}/logs", params={"lines": 1000})
-    return answer.json()["logs"]
 
 
 def _stream(http: httpx.AsyncClient, job_id: str | None = None, after: int | None = None, **kw):
@@ -95,10 +45,15 @@ async def test_the_stream_needs_a_valid_key_with_the_hosting_scope(hosting):
                     break
 
 
-async def test_a_running_job_s_lines_arrive_live_and_once(hosting):
+async def test_a_running_job_s_lines_arrive_live_and_once(hosting, localcloud):
     async with _stream(hosting, job_id="deploy-placeholder") as idle:
         assert idle.status_code == 200  # a job filter that matches nothing yet is fine
     name = f"hs-{uuid.uuid4().hex[:8]}"
+    # The service's creation is held 3 s, so the job is still running when its first lines come,
+    # however busy the machine (a deploy otherwise ends in about a second).
+    slow = localcloud.inject_fault(
+        fail_next=1, code=None, latency_ms=3000, method="POST", path_contains=f"serviceId={name}"
+    )
     # Opened before the job starts: its lines come as they happen.
     async with _stream(hosting) as response:
         job_id = (await deploy(hosting, name))["job_id"]
@@ -114,6 +69,7 @@ async def test_a_running_job_s_lines_arrive_live_and_once(hosting):
             assert len(reader.lines) == len(logs)
         finally:
             await reader.close()
+    assert localcloud.fired(slow) == 1
     assert [g["line"] for g in got] == logs
     assert [g["line_no"] for g in got] == list(range(len(got)))
     ids = [g["id"] for g in got]

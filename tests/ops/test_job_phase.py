@@ -8,7 +8,9 @@ import pytest
 from temporalio.client import Client, WorkflowFailureError
 from temporalio.common import SearchAttributePair, TypedSearchAttributes
 
+from contracts.provisioning.names import Workflows
 from contracts.provisioning.services import DeployServiceInput, ServiceSpec
+from contracts.task_queues import queue_for_workflow
 from core.settings import Settings
 from temporal import search_attributes as sa
 from workflows.provisioning.services import DeployService
@@ -24,7 +26,7 @@ async def _start(client: Client, settings: Settings, name: str):
         DeployService.run,
         _deploy(name),
         id=f"deploy-{uuid.uuid4().hex[:12]}",
-        task_queue=settings.task_queue,
+        task_queue=queue_for_workflow(settings.task_queue, Workflows.DEPLOY_SERVICE),
         search_attributes=TypedSearchAttributes([SearchAttributePair(sa.JOB_PHASE, "queued")]),
     )
 

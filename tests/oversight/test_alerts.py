@@ -16,6 +16,7 @@ from api.logic.oversight.schedule import schedule_id
 from contracts.oversight.names import Workflows
 from contracts.oversight.reaper import ReaperInput
 from contracts.provisioning.names import CloudRunSteps
+from contracts.task_queues import queue_for_workflow
 from temporal import search_attributes as sa
 from tests.helpers.platform import (
     own_platform,
@@ -81,7 +82,7 @@ async def test_a_stuck_job_is_raised_by_the_schedule_and_resolved_when_it_ends(
                     Workflows.JOB_REAPER,
                     ReaperInput(),
                     id=labelled,
-                    task_queue=own.settings.task_queue,
+                    task_queue=queue_for_workflow(own.settings.task_queue, Workflows.JOB_REAPER),
                     search_attributes=TypedSearchAttributes(
                         [SearchAttributePair(sa.LABELS, ["alert=compensation_failed"])]
                     ),

@@ -163,3 +163,40 @@ async def test_a_key_repeated_after_its_onboarding_was_cancelled_is_a_409(api, c
     assert again.status_code == 409, again.text
     assert again.json()["error"]["code"] == "idempotency_conflict"
     assert (await api.get(f"{BASE}/prefix/{prefix}")).status_code == 404
+
+
+async def test_a_fresh_retry_of_a_cancelled_onboarding_is_refused_with_409(api, clean_faults):
+    """The cancelled onboarding's compensation deleted the customer record it was started for: a
+    fresh retry would provision for a customer that no longer exists, so it is refused (and not
+    offered), and the answer says to create the customer again."""
+    prefix = new_prefix()
+    body = {"prefix": prefix, "name": "Gone", "email": "a@gone.example", "create_jira_portal": True}
+    project = CustomerNames(prefix).jira_project_key
+    slow = clean_faults.inject_fault(
+        fail_next=0, code=None, latency_ms=3000, path_contains=f"/jira/rest/api/2/project/{project}"
+    )
+    first = await api.post(BASE, json=body)
+    assert first.status_code == 201, first.text
+    job_id = first.json()["job_id"]
+    await wait_until_fired(clean_faults, slow)
+    assert (await api.post(f"/api/v1/jobs/{job_id}/cancel")).status_code < 300
+    job = await wait_for_job(api, job_id)
+    assert job["status"] == "cancelled", job
+    assert (await api.get(f"{BASE}/{first.json()['id']}")).status_code == 404
+    assert job["actions"]["can_retry"] is False, job["actions"]
+
+    for retry in ({"fresh": True}, None):
+        refused = await api.post(f"/api/v1/jobs/{job_id}/retry", json=retry)
+        assert refused.status_code == 409, refused.text
+        error = refused.json()["error"]
+        assert "create the customer again" in error["message"], error
+        assert "POST /api/v1/customers" in error["message"], error
+        assert error["details"] == {"status": "cancelled", "operation": "onboard_customer"}
+    assert (await api.get(f"/api/v1/jobs/{job_id}")).json().get("retried_by") in (None, [])
+    # Creating the customer again is the way: a new record and a new onboarding job.
+    clean_faults.clear_faults()
+    again = await api.post(BASE, json=body)
+    assert again.status_code == 201, again.text
+    assert again.json()["job_id"] != job_id
+    assert (await wait_for_job(api, again.json()["job_id"], seconds=60))["status"] == "completed"
+    assert (await api.delete(f"{BASE}/{again.json()['id']}")).status_code == 204

@@ -14,6 +14,7 @@ from temporalio.exceptions import ApplicationError, CancelledError
 from temporalio.worker import Worker
 
 from activities.jobs import JobActivities
+from contracts import task_queues
 from contracts.provisioning.names import CloudRunSteps, RegistrySteps
 from contracts.provisioning.services import (
     ApplyServiceInput,
@@ -117,15 +118,28 @@ class RecordingCloud:
         ]
 
 
+def lock_worker(client, queue: str, jobs: JobActivities) -> Worker:
+    """The lock on the core queue of the test's queue prefix, where the turn request starts it."""
+    return Worker(
+        client,
+        task_queue=task_queues.queue(queue, task_queues.CORE),
+        workflows=[ResourceLock],
+        activities=jobs.all(),
+    )
+
+
 async def run_deploy(env, cloud: RecordingCloud, operation: str = "deploy", public=None):
     queue = f"logic-{uuid.uuid4().hex[:8]}"
     spec = ServiceSpec(service_name="svc-logic", image="img", allow_public_access=public)
-    jobs = JobActivities(env.client, Settings(job_lock_check_seconds=1.0))
-    async with Worker(
-        env.client,
-        task_queue=queue,
-        workflows=[DeployService, ResourceLock],
-        activities=[*cloud.activities(), *jobs.all()],
+    jobs = JobActivities(env.client, Settings(job_lock_check_seconds=1.0, task_queue=queue))
+    async with (
+        lock_worker(env.client, queue, jobs),
+        Worker(
+            env.client,
+            task_queue=queue,
+            workflows=[DeployService],
+            activities=[*cloud.activities(), *jobs.all()],
+        ),
     ):
         return await env.client.execute_workflow(
             DeployService.run,
@@ -213,13 +227,18 @@ async def cancel_during_apply(temporal_env, answer_after_cancel: bool):
     cloud = GoneDuringApply()
     queue = f"logic-{uuid.uuid4().hex[:8]}"
     spec = ServiceSpec(service_name=f"svc-{uuid.uuid4().hex[:8]}", image="img")
-    jobs = JobActivities(temporal_env.client, Settings(job_lock_check_seconds=1.0))
-    async with Worker(
-        temporal_env.client,
-        task_queue=queue,
-        workflows=[DeployService, ResourceLock],
-        activities=[*cloud.activities(), *jobs.all()],
-        graceful_shutdown_timeout=timedelta(seconds=1),
+    jobs = JobActivities(
+        temporal_env.client, Settings(job_lock_check_seconds=1.0, task_queue=queue)
+    )
+    async with (
+        lock_worker(temporal_env.client, queue, jobs),
+        Worker(
+            temporal_env.client,
+            task_queue=queue,
+            workflows=[DeployService],
+            activities=[*cloud.activities(), *jobs.all()],
+            graceful_shutdown_timeout=timedelta(seconds=1),
+        ),
     ):
         handle = await temporal_env.client.start_workflow(
             DeployService.run,

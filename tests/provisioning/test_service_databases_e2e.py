@@ -10,6 +10,7 @@ import asyncpg
 import pytest
 
 from contracts.provisioning.names import ServiceDatabaseSteps
+from contracts.task_queues import on_platform_queues
 from providers.google.secret_manager import SecretStore
 from store.provisioning import secret_audit
 from store.provisioning.models import Customer, ExternalService
@@ -300,14 +301,14 @@ async def test_an_existing_database_is_refused_and_left_untouched(api, pg_servic
 async def test_bad_service_database_requests_answer_400_and_create_nothing(
     api, client, settings, pg_service, body
 ):
-    before = (await client.count_workflows(f"TaskQueue = '{settings.task_queue}'")).count
+    before = (await client.count_workflows(on_platform_queues(settings.task_queue))).count
     response = await api.post(
         f"/api/v1/external-services/{pg_service.id}/create_service_database", json=body
     )
     assert response.status_code == 400, response.text
     assert response.json()["error"]["code"] == "validation_error"
     assert "short" not in response.text or body.get("password") != "short"
-    assert (await client.count_workflows(f"TaskQueue = '{settings.task_queue}'")).count == before
+    assert (await client.count_workflows(on_platform_queues(settings.task_queue))).count == before
 
 
 async def test_unknown_ids_answer_400_or_404(api, pg_service):

@@ -7,6 +7,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
+from contracts.task_queues import on_platform_queues
 from store.provisioning import secret_audit
 from tests.helpers.platform import unique_name, wait_for_job
 from tests.helpers.provisioning import IMAGE, deploy
@@ -15,7 +16,7 @@ DEPLOY = "/api/v1/services/deploy"
 
 
 async def job_count(client, settings) -> int:
-    return (await client.count_workflows(f"TaskQueue = '{settings.task_queue}'")).count
+    return (await client.count_workflows(on_platform_queues(settings.task_queue))).count
 
 
 async def key_client(api, api_server, *scopes: str) -> httpx.AsyncClient:

@@ -1,6 +1,6 @@
 """JobReaper (run by its Schedule every few minutes): raises jobs open past their expected duration
 and jobs whose compensation failed as alerts, resolves the overdue alerts of jobs that have ended,
-and prunes the audit trail past its retention. The activities do the reading and writing."""
+and prunes the audit trail and the recorded job log lines past their retention. The activities do the reading and writing."""
 
 from __future__ import annotations
 
@@ -10,8 +10,13 @@ from typing import Any
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from contracts.oversight.names import Operations, ReaperSteps, Workflows
-    from contracts.oversight.reaper import AlertsChanged, PrunedAudit, ReaperInput
+    from contracts.oversight.names import (
+        PRUNE_JOB_LOGS_PATCH,
+        Operations,
+        ReaperSteps,
+        Workflows,
+    )
+    from contracts.oversight.reaper import AlertsChanged, PrunedAudit, PrunedJobLogs, ReaperInput
 
 from workflows.job import TrackedJob
 from workflows.steps import step
@@ -61,13 +66,22 @@ class JobReaper(TrackedJob):
         )
         track.phase("pruning", 90, "deleting audit rows past their retention")
         pruned = await step(ReaperSteps.PRUNE_AUDIT, inp, PrunedAudit, start_to_close=_SWEEP)
-        return track.complete(
-            {
-                "overdue_raised": overdue.model_dump(),
-                "compensation_failed_raised": failed.model_dump(),
-                "resolved": resolved.model_dump(),
-                "audit_rows_pruned": pruned.deleted,
-            },
+        result = {
+            "overdue_raised": overdue.model_dump(),
+            "compensation_failed_raised": failed.model_dump(),
+            "resolved": resolved.model_dump(),
+            "audit_rows_pruned": pruned.deleted,
+        }
+        summary = (
             f"{overdue.count} overdue and {failed.count} failed-compensation alert(s) raised, "
-            f"{resolved.count} resolved, {pruned.deleted} audit row(s) pruned",
+            f"{resolved.count} resolved, {pruned.deleted} audit row(s) pruned"
         )
+        # Runs recorded before this step existed replay without it.
+        if workflow.patched(PRUNE_JOB_LOGS_PATCH):
+            track.phase("pruning", 95, "deleting job log lines past their retention")
+            lines = await step(
+                ReaperSteps.PRUNE_JOB_LOGS, inp, PrunedJobLogs, start_to_close=_SWEEP
+            )
+            result["job_log_lines_pruned"] = lines.deleted
+            summary += f", {lines.deleted} job log line(s) pruned"
+        return track.complete(result, summary)

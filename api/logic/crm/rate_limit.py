@@ -1,5 +1,7 @@
 """The per-account ingest rate limit, with `limits.aio` (WIRE_APIS §9): counters in memory, or in
-Redis (through redis-py, already a platform dependency) so every API process shares them."""
+Redis (through redis-py, already a platform dependency) so every API process shares them: with
+several API processes the limit holds for the account across all of them only in Redis
+(`redis_url`, or `crm_rate_limit_storage_url`); in memory each process counts its own share."""
 
 from __future__ import annotations
 
@@ -22,13 +24,13 @@ log = structlog.get_logger(__name__)
 class IngestLimiter:
     def __init__(self, settings: Settings) -> None:
         self.limit = parse(settings.crm_ingest_rate_limit)
-        url = settings.crm_rate_limit_storage_url
+        url = settings.resolved_crm_rate_limit_storage_url
         storage: Storage
         if url.startswith(("redis://", "rediss://")):
             storage = RedisStorage(
                 url.replace("redis", "async+redis", 1),
                 implementation="redispy",
-                key_prefix="conneskills-crm",
+                key_prefix=f"{settings.redis_key_prefix}-crm",
             )
         else:
             storage = MemoryStorage()

@@ -7,7 +7,9 @@ after that id, so a client that reconnects, even to another API process or after
 every line it missed exactly once (ids only grow; see store/job_logs.py). With `job_id`, only that
 job's lines. While nothing is to be sent, a comment (`: keep-alive`) goes out every
 `log_stream_keepalive_seconds`; a client that went away ends the stream at once (or at the next
-comment at the latest), and with it its share of the feed."""
+comment at the latest), and with it its share of the feed. A stopping API process ends its streams
+(api/stopping.py): the client reconnects, after `retry`, with its `Last-Event-ID` and loses
+nothing."""
 
 from __future__ import annotations
 
@@ -43,7 +45,7 @@ async def events(
                 after = await job_logs.newest_id(session)
         yield f"retry: {RETRY_MILLISECONDS}\n\n"
         quiet_since = time.monotonic()
-        while True:
+        while not feed.ending:
             # Taken before the read, so lines recorded during it still wake the wait below.
             changed = feed.change()
             async with db.transaction() as session:

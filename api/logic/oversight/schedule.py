@@ -1,7 +1,7 @@
 """The Temporal Schedule that runs the JobReaper every `job_reaper_interval_minutes`: overdue jobs
-and failed compensations become alerts, ended jobs resolve theirs, old audit rows go. One per task
-queue, since the reaper looks at the jobs of its own task queue (api/schedules.py creates it when
-the API starts)."""
+and failed compensations become alerts, ended jobs resolve theirs, old audit rows and job log
+lines go. One per platform (`task_queue` prefix), since the reaper looks at the jobs of that
+platform's queues (api/schedules.py creates it when the API starts)."""
 
 from __future__ import annotations
 

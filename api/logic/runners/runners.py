@@ -40,7 +40,6 @@ from temporal import search_attributes as sa
 
 log = structlog.get_logger(__name__)
 RUNNER_ID_PATTERN = re.compile(RUNNER_ID)
-CLEANUP_WAIT_SECONDS = 60.0
 _PHASE_STATUS = {
     "queued": "creating",
     "creating": "creating",
@@ -275,7 +274,11 @@ async def _closed(client: Client, job_id: str) -> WorkflowExecutionStatus | None
 
 
 async def cleanup(
-    jobs: JobEngine, client: Client, principal: Principal, idempotency_key: str | None
+    jobs: JobEngine,
+    client: Client,
+    settings: Settings,
+    principal: Principal,
+    idempotency_key: str | None,
 ) -> CleanupReport:
     started = await jobs.start(
         Workflows.RUNNER_CLEANUP,
@@ -290,7 +293,7 @@ async def cleanup(
     )
     handle = client.get_workflow_handle(started.job_id)
     try:
-        result = await asyncio.wait_for(handle.result(), CLEANUP_WAIT_SECONDS)
+        result = await asyncio.wait_for(handle.result(), settings.runner_cleanup_wait_seconds)
     except TimeoutError:
         return CleanupReport(
             job_id=started.job_id, completed=False, cleaned_count=0, cleaned_runners=[]

@@ -81,8 +81,11 @@ async def cleanup_runners(
     platform: JobStarting,
     idempotency_key: IdempotencyKey = None,
 ) -> CleanupReport:
-    """Runs RunnerCleanup now (the same job the Schedule runs) and answers what it removed."""
-    return await logic.cleanup(platform.jobs, platform.temporal, principal, idempotency_key)
+    """Runs RunnerCleanup now (the same job the Schedule runs) and answers what it removed; after
+    `runner_cleanup_wait_seconds` it answers `completed: false` with the job's id instead."""
+    return await logic.cleanup(
+        platform.jobs, platform.temporal, platform.settings, principal, idempotency_key
+    )
 
 
 @router.get("/{runner_id}", response_model=RunnerStatus, responses=answers(404))

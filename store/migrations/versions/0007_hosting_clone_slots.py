@@ -1,16 +1,16 @@
 """hosting (seed 001): hosting_clone_slots, the clones running at once per Proxmox
 node; one hosting_vms row per create job
 
-Revision ID: 0006_hosting_vms
-Revises: 0005_hosting
+Revision ID: 0007_hosting_vms
+Revises: 0006_hosting_services
 Create Date: 2026-11-29 10:00:00.000000
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0006_hosting_vms"
-down_revision = "0005_hosting"
+revision = "0007_hosting_vms"
+down_revision = "0006_hosting_services"
 branch_labels = None
 depends_on = None
 
