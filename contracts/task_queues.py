@@ -8,6 +8,7 @@ child job to its system), so nothing here does I/O."""
 from __future__ import annotations
 
 from contracts.hosting import services as hosting_services
+from contracts.hosting.vm_names import VmWorkflows
 from contracts.job_cleanup import CLEANUP_WORKFLOW
 from contracts.oversight import names as oversight
 from contracts.provisioning import names as provisioning
@@ -32,6 +33,7 @@ SYSTEM_OF_WORKFLOW: dict[str, str] = {
     **dict.fromkeys(_declared(runners.Workflows), RUNNERS),
     **dict.fromkeys(_declared(oversight.Workflows), OVERSIGHT),
     **dict.fromkeys(_declared(hosting_services.Workflows), HOSTING),
+    **dict.fromkeys(_declared(VmWorkflows), HOSTING),
     LOCK_WORKFLOW: CORE,
     CLEANUP_WORKFLOW: CORE,
 }

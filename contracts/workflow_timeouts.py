@@ -5,6 +5,7 @@ compares open jobs with them, and a test checks every registered type has its fi
 from __future__ import annotations
 
 from contracts.hosting import services as hosting_services
+from contracts.hosting.vm_names import VM_TIMEOUTS
 from contracts.job_cleanup import CLEANUP_TIMEOUTS, CLEANUP_WORKFLOW
 from contracts.oversight import names as oversight
 from contracts.provisioning import names as provisioning
@@ -16,6 +17,7 @@ BY_WORKFLOW: dict[str, JobTimeouts] = {
     **provisioning.TIMEOUTS,
     **runners.TIMEOUTS,
     **oversight.TIMEOUTS,
+    **VM_TIMEOUTS,
     **hosting_services.TIMEOUTS,
     LOCK_WORKFLOW: LOCK_TIMEOUTS,
     CLEANUP_WORKFLOW: CLEANUP_TIMEOUTS,

@@ -622,6 +622,55 @@ class Settings(BaseSettings):
     proxmox_timeout_seconds: float = Field(
         default=15.0, gt=0, description="The bound on one Proxmox API call."
     )
+    hosting_vm_nodes: list[str] = Field(
+        default=["sv1", "sv2", "sv3", "sv4", "sv5"],
+        min_length=1,
+        description="The Proxmox nodes a new VM may be created on; CreateVM tries them in order "
+        "of free capacity (memory, then disk), the next one when a node refuses or fails.",
+    )
+    hosting_vm_clones_per_node: int = Field(
+        default=2,
+        ge=1,
+        le=64,
+        description="How many clones may run at once on one node, across every worker (a lease "
+        "in `hosting_clone_slots`); a create waits for a free slot.",
+    )
+    hosting_vm_slot_lease_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        description="How long a clone slot stays taken without its activity renewing it: a "
+        "worker that died holding one frees it after this.",
+    )
+    hosting_vm_task_poll_seconds: float = Field(
+        default=1.0,
+        gt=0,
+        le=60,
+        description="The pause between two polls of a Proxmox task (clone, resize, power, "
+        "destroy); the activity heartbeats between polls.",
+    )
+    hosting_vm_cores_max: int = Field(
+        default=16, ge=1, le=1024, description="The most cores `POST /vm` and updates accept."
+    )
+    hosting_vm_memory_min_mb: int = Field(
+        default=512, ge=16, description="The least memory (MiB) `POST /vm` and updates accept."
+    )
+    hosting_vm_memory_max_mb: int = Field(
+        default=65536, ge=16, description="The most memory (MiB) `POST /vm` and updates accept."
+    )
+    hosting_vm_default_cores: int = Field(
+        default=2, ge=1, description="Cores of a VM whose `POST /vm` names none."
+    )
+    hosting_vm_default_memory_mb: int = Field(
+        default=2048, ge=16, description="Memory (MiB) of a VM whose `POST /vm` names none."
+    )
+    hosting_vm_default_disk_gb: int = Field(
+        default=20, ge=10, le=500, description="Disk (GB) of a VM whose `POST /vm` names none."
+    )
+    hosting_vm_ha: bool = Field(
+        default=True,
+        description="Whether a new VM is made an HA resource of the cluster (started state); "
+        "deleting a VM always takes it out of HA first.",
+    )
 
     # Access policy applied to private services (seed 000 §1.2)
     private_access_domain: str = Field(

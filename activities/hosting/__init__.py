@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from activities.hosting.services import ServiceActivities
+from activities.hosting.vms import VmActivities
 from core.settings import Settings
 from store.db import Database
 
 
 def activities(settings: Settings, db: Database) -> list[Callable]:
-    return ServiceActivities(settings, db).all()
+    return [*ServiceActivities(settings, db).all(), *VmActivities(settings, db).all()]

@@ -1,5 +1,6 @@
-"""The hosting workflows the worker registers."""
+"""The hosting workflows the worker registers: Docker services and Proxmox VMs."""
 
 from workflows.hosting.services import ControlDockerService, CreateDockerService
+from workflows.hosting.vm_catalog import WORKFLOWS as VM_WORKFLOWS
 
-WORKFLOWS = [CreateDockerService, ControlDockerService]
+WORKFLOWS = [CreateDockerService, ControlDockerService, *VM_WORKFLOWS]
