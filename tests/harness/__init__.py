@@ -21,8 +21,9 @@ Design (docs/testing.md, "The fault harness", says the same for readers of the s
   cancel. kill: the step is held, the harness SIGKILLs the worker and starts a fresh one without
   faults; the job must complete.
 - *Snapshots* (snapshot.py) of the harness's own local cloud (every collection of every emulated
-  API, secret versions, git branches by tree), the platform's resource tables and the databases and
-  users on the shared MariaDB/PostgreSQL that carry the case's names, before and after each case
+  API, secret versions, git branches by tree), the platform's resource tables, the files under the
+  platform's hosting directories (workspaces, uploads) and the databases and users on the shared
+  MariaDB/PostgreSQL that carry the case's names, before and after each case
   (cases.py). Completed: the change must equal the catalogue's footprint (exactly one of
   everything). Failed or cancelled: nothing left behind; a "create" job removed nothing either.
   Any job of the tree that failed or was cancelled: no local-cloud resource carries its job id (the

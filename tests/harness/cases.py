@@ -23,6 +23,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from functools import reduce
 from operator import or_
+from pathlib import Path
 
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowExecutionStatus
@@ -137,6 +138,15 @@ async def _wait_held(platform: HarnessPlatform, seconds: float = 60) -> None:
         await asyncio.sleep(0.05)
 
 
+def platform_directories(platform: HarnessPlatform) -> dict[str, Path]:
+    """The platform's directories whose files jobs make (snapshot.platform_files)."""
+    settings = platform.settings
+    return {
+        "hosting.workspaces": settings.resolved_hosting_workspaces_dir,
+        "hosting.uploads": settings.resolved_hosting_uploads_dir,
+    }
+
+
 async def _run_job(
     platform: HarnessPlatform,
     scenario: Scenario,
@@ -147,7 +157,8 @@ async def _run_job(
 ):
     normalise = Normaliser(prepared.tokens)
     cloud_dir, database = platform.cloud.data_dir, platform.settings.data_dir / "platform.db"
-    before = await snapshot(cloud_dir, database, normalise)
+    directories = platform_directories(platform)
+    before = await snapshot(cloud_dir, database, normalise, directories)
     arm: dict = {"arm": uuid.uuid4().hex, "noop": list(noop)}
     if step is not None and fault is not None:
         mode = {"cancel": "hold", "kill": "hold"}.get(fault, fault)
@@ -176,7 +187,7 @@ async def _run_job(
         job = await wait_for_job(platform.api, job_id, seconds=JOB_SECONDS)
     finally:
         platform.disarm()
-    after = await snapshot(cloud_dir, database, normalise)
+    after = await snapshot(cloud_dir, database, normalise, directories)
     await drop_database_objects(normalise)
     return job_id, job, before, after, normalise
 

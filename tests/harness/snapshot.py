@@ -2,7 +2,9 @@
 harness's own local cloud (each emulated API's collections, and the git repositories' branches by
 tree), the platform's tables that model outside resources, and the MariaDB / PostgreSQL databases and
 users whose names carry one of the case's unique names (those servers are shared with the rest of
-the suite, so only the case's own names are looked at there).
+the suite, so only the case's own names are looked at there), and the platform's own directories
+that hold what jobs make on disk (a hosted service's workspace, a pending upload): each file a
+resource keyed by its path, its content a hash of its bytes.
 
 Keys are normalised (the case's unique names become placeholders, generated ids and numbers become
 `<id>`), so the resources of two runs of one scenario compare equal when they are "the same
@@ -19,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import hashlib
 import json
 import re
 import sqlite3
@@ -41,7 +44,12 @@ SKIPPED_APIS = {"cloud_logging"}
 BUILT_IN = {("docker.networks", "bridge")}
 SEEDED = {"litellm.prompts", "docker.images"}
 # The platform's tables that stand for outside resources (the audit trail and alerts only grow).
-RESOURCE_TABLES = ("customers", "services", "external_services")
+RESOURCE_TABLES = ("customers", "services", "external_services", "hosting_services")
+# Numbers that are a hosted service's id (the row's integer `service_id`) where they appear: its
+# Compose project `cs-svc-<id>` (container, network and volume names) and its workspace directory.
+# They become `<service-id>` before any other number becomes `<id>`, so a service's resources read
+# as its own whatever id the run's service got.
+_SERVICE_ID = re.compile(r"(?<=cs-svc-)\d+(?!\d)|(?<=^hosting\.workspaces )\d+(?=/)")
 _GENERATED = re.compile(r"[0-9a-f]{8}-[0-9a-f-]{27}|[0-9a-z]*\d[0-9a-z]*", re.IGNORECASE)
 
 
@@ -63,6 +71,7 @@ class Normaliser:
             parts = re.split(r"[-_]", token)
             pattern = re.compile("[-_]?".join(map(re.escape, parts)), re.IGNORECASE)
             text = pattern.sub(f"<name-{chr(ord('a') + index)}>", text)
+        text = _SERVICE_ID.sub("<service-id>", text)
         return _GENERATED.sub(lambda m: m.group(0) if m.group(0).isalpha() else "<id>", text)
 
 
@@ -239,6 +248,26 @@ def platform_rows(database: Path) -> list[tuple[str, str, str]]:
     return found
 
 
+def platform_files(directories: dict[str, Path]) -> list[tuple[str, str, str]]:
+    """(kind, relative path, sha256 of the bytes) of every file under each of the platform's
+    directories by kind (`hosting.workspaces`: a hosted service's source, Compose file, secrets and
+    owner file; `hosting.uploads`: a ZIP a job has not extracted yet). A symbolic link counts as a
+    file whose content is its target."""
+    found = []
+    for kind, root in directories.items():
+        if not root.is_dir():
+            continue
+        for path in sorted(root.rglob("*")):
+            if path.is_symlink():
+                body = "-> " + str(path.readlink())
+            elif path.is_file():
+                body = hashlib.sha256(path.read_bytes()).hexdigest()
+            else:
+                continue
+            found.append((kind, path.relative_to(root).as_posix(), body))
+    return found
+
+
 def _row_key(row: dict) -> str:
     for field in ("name", "prefix", "service_name"):
         if row.get(field):
@@ -336,9 +365,15 @@ class Changes:
     fields: dict[str, list[str]] = dataclasses.field(default_factory=dict)
 
 
-async def snapshot(cloud_dir: Path, database: Path, normalise: Normaliser) -> Snapshot:
+async def snapshot(
+    cloud_dir: Path,
+    database: Path,
+    normalise: Normaliser,
+    directories: dict[str, Path] | None = None,
+) -> Snapshot:
     """Everything, counted, by its real key (a branch's tree is compared as it is)."""
     raw = cloud_resources(cloud_dir) + platform_rows(database)
+    raw += platform_files(directories or {})
     raw += [(kind, name, "") for kind, name in await database_objects(normalise)]
     keys: Counter = Counter()
     contents: dict[str, list[str]] = {}

@@ -233,6 +233,10 @@ def start_worker_process(
         env[f"CONNESKILLS_{field.upper()}"] = (
             json.dumps(value) if isinstance(value, dict | list) else str(value)
         )
+    # The hosting jobs read the API's uploads and keep workspaces: the API's directories (under
+    # the test's data dir), not the worker's default data dir's.
+    env["CONNESKILLS_HOSTING_WORKSPACES_DIR"] = str(settings.resolved_hosting_workspaces_dir)
+    env["CONNESKILLS_HOSTING_UPLOADS_DIR"] = str(settings.resolved_hosting_uploads_dir)
     popen_kwargs.setdefault("stdout", subprocess.DEVNULL)
     popen_kwargs.setdefault("stderr", subprocess.DEVNULL)
     return subprocess.Popen([sys.executable, *entry, *args], cwd=ROOT, env=env, **popen_kwargs)
