@@ -352,7 +352,8 @@ async def main(args: argparse.Namespace) -> None:
             else {}
         )
         for url in [*api_urls, *worker_urls.values()]:
-            wait_http(f"{url}/health")
+            # Generous: on a busy machine four APIs starting at once take a while.
+            wait_http(f"{url}/health", seconds=300)
         database = "SQLite file" if args.sqlite else "PostgreSQL"
         config = (
             f"dev server: SQLite file with the make run pragmas; database: {database}; "
