@@ -1,11 +1,13 @@
 """docker-compose.yml's structure (no Docker here): the services, their order of start, pinned
-images, the settings every platform process needs, the `local` profile, `.env.example`."""
+images, the settings every platform process needs, the shared Redis, the `local` profile,
+`.env.example`."""
 
 from __future__ import annotations
 
 import re
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 import yaml
@@ -20,12 +22,13 @@ ENV_EXAMPLE = ROOT / ".env.example"
 # ${NAME}, ${NAME:-default}, ${NAME:?message}; `$$` escapes a dollar for the container's shell.
 VARIABLE = re.compile(r"(?<!\$)\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-?])((?:[^{}]|\{[^{}]*\})*))?\}")
 
-INFRA = {"postgres", "temporal", "temporal-ui", "api-proxy"}
+INFRA = {"postgres", "redis", "temporal", "temporal-ui", "api-proxy"}
 ONE_SHOT = {"temporal-schema", "temporal-namespace", "migrate"}
 PLATFORM = {"api", "gateway", "migrate"}
 LOCAL = {"localcloud", "zenml-mysql"}
-LONG_RUNNING_WITH_HEALTH = {"postgres", "temporal", "api", "api-proxy", "gateway", *LOCAL}
+LONG_RUNNING_WITH_HEALTH = {"postgres", "redis", "temporal", "api", "api-proxy", "gateway", *LOCAL}
 TEMPORAL_VERSION = "1.31.0"
+REDIS_URL = "redis://redis:6379/0"
 
 
 def _interpolate(text: str) -> str:
@@ -101,9 +104,11 @@ def test_the_start_order_and_its_conditions(services):
         "migrate": "service_completed_successfully",
         "temporal-namespace": "service_completed_successfully",
     }
-    assert needs("api") == ready
+    # The API's shared rate limits are in Redis: a replica starts once it answers.
+    assert needs("api") == {**ready, "redis": "service_healthy"}
     assert needs("api-proxy") == {"api": "service_healthy"}
     for name, worker in worker_services(services).items():
+        # Workers keep nothing in Redis: they do not wait for it.
         assert {k: v for k, v in needs(name).items() if k != "localcloud"} == ready, name
         # The local cloud is a dependency only when its profile is on.
         assert worker["depends_on"]["localcloud"]["required"] is False
@@ -130,6 +135,7 @@ def test_every_image_is_pinned_and_none_is_deprecated(services):
     for name in ("temporal-schema", "temporal-namespace"):
         assert services[name]["image"] == f"temporalio/admin-tools:{TEMPORAL_VERSION}"
     assert services["temporal-ui"]["image"] == "temporalio/ui:2.49.1"
+    assert re.fullmatch(r"redis:7\.4\.\d+-alpine", services["redis"]["image"])
 
 
 def test_temporal_runs_on_postgres_with_sql_visibility(services):
@@ -167,6 +173,19 @@ def test_every_platform_process_gets_what_it_cannot_default(services):
     for name in PLATFORM | set(worker_services(services)):
         missing = needed - set(services[name]["environment"])
         assert not missing, f"{name} lacks {sorted(missing)}"
+
+
+def test_every_platform_process_shares_one_redis(services):
+    """Several API replicas share their rate limits only through Redis (docs/deploying.md): each
+    platform process names the compose file's Redis, which keeps nothing and publishes no port."""
+    for name in PLATFORM | set(worker_services(services)):
+        assert services[name]["environment"]["CONNESKILLS_REDIS_URL"] == REDIS_URL, name
+    redis = services["redis"]
+    assert urlsplit(REDIS_URL).hostname == "redis"
+    assert "ports" not in redis
+    assert redis["command"][:1] == ["redis-server"]
+    assert "redis-cli ping" in " ".join(redis["healthcheck"]["test"])
+    assert str(redis["restart"]) == "unless-stopped"
 
 
 def test_api_replicas_leave_migrations_to_the_migrate_job(services):
