@@ -277,8 +277,9 @@ class Jobs(_Resource):
             job = self.get(job_id)
             logs = self.logs(job_id)
             lines = new_lines(logs, seen)
+            missed = max(0, logs.total - seen - len(lines))
             seen = max(seen, logs.total)
-            yield JobUpdate(job=job, lines=lines, missed=max(0, logs.total - seen))
+            yield JobUpdate(job=job, lines=lines, missed=missed)
             if job.status in until:
                 return
             if deadline is not None and time.monotonic() >= deadline:
