@@ -4,12 +4,21 @@ sync client generated from the async one."""
 from __future__ import annotations
 
 import email.utils
+import re
 import time
 
 import httpx
 import pytest
 
-from conneskills.client import Client, ConneSkillsError, RetryPolicy, _sync, _unasync
+from conneskills.client import (
+    Client,
+    ConneSkillsError,
+    RetryPolicy,
+    _async,
+    _sync,
+    _unasync,
+    models,
+)
 
 JOB = {
     "job_id": "deploy-0123456789ab",
@@ -92,3 +101,20 @@ def test_an_answer_without_the_envelope_still_raises_a_clear_error(sleeps):
 def test_the_sync_client_is_generated_from_the_async_one():
     """Edit `_async.py`, then `python -m conneskills.client._unasync`."""
     assert _unasync.generate() == (_unasync.HERE / "_sync.py").read_text()
+
+
+def test_every_model_the_client_names_is_one_of_the_api_s_own():
+    """The client's types are `api/schemas` classes named by reference (imported when first
+    used): each reference resolves, so a renamed API model fails here, not in a user's call."""
+    source = (_unasync.HERE / "_async.py").read_text()
+    modules = {
+        name: getattr(_async, name) for name in re.findall(r"^([A-Z]+) = \"api", source, re.M)
+    }
+    refs = {f"{modules[m]}{sub}:{name}" for m, sub, name in re.findall(r"\{([A-Z]+)\}((?:\.\w+)?):(\w+(?:\[\w+\])?)", source)}  # fmt: skip
+    refs |= {f"{m}:{name}" for m, name in re.findall(r"\"(?:list\[)?(api\.schemas[\w.]+):(\w+)", source)}  # fmt: skip
+    assert len(refs) > 30
+    for ref in refs:
+        resolved = models.resolve(ref)
+        # A parametrized generic (`Page[AccountResponse]`) is made where it was first used.
+        origin = getattr(resolved, "__pydantic_generic_metadata__", {}).get("origin") or resolved
+        assert origin.__module__.startswith("api.schemas"), ref
