@@ -69,3 +69,45 @@ def test_no_test_module_imports_another_test_module():
         imported = imported_modules(path)
         assert not [m for m in imported if m.split(".")[-1].startswith("test_")], path
         assert "tests.conftest" not in imported, path
+
+
+# `conneskills/` is the platform's client and console script, a consumer of the API: it speaks HTTP
+# and shares only the API's schema models (its types), never the app, the store or the workflows,
+# so it runs anywhere the API is reachable; and nothing of the platform depends on it.
+PLATFORM_PACKAGES = (
+    "api",
+    "contracts",
+    "workflows",
+    "activities",
+    "providers",
+    "store",
+    "temporal",
+    "localcloud",
+    "gateway",
+    "core",
+    "worker",
+)
+
+
+def test_the_client_reaches_the_platform_only_through_the_api_schemas():
+    offenders = {
+        str(path.relative_to(ROOT)): sorted(
+            m
+            for m in imported_modules(path)
+            if m.split(".")[0] in PLATFORM_PACKAGES and not m.startswith("api.schemas")
+        )
+        for path in (ROOT / "conneskills").rglob("*.py")
+    }
+    assert {path: mods for path, mods in offenders.items() if mods} == {}
+
+
+def test_the_platform_never_imports_the_client():
+    paths = [ROOT / "worker.py"]
+    for package in PLATFORM_PACKAGES:
+        paths += (ROOT / package).rglob("*.py")
+    offenders = [
+        str(path.relative_to(ROOT))
+        for path in paths
+        if path.exists() and any(m.split(".")[0] == "conneskills" for m in imported_modules(path))
+    ]
+    assert offenders == []

@@ -1,0 +1,188 @@
+"""`conneskills services …`: Cloud Run services; deploy, update and delete are jobs."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+
+from conneskills.cli import output
+from conneskills.cli.context import (
+    FileOpt,
+    HoldOpt,
+    IdemOpt,
+    JsonOpt,
+    TimeoutOpt,
+    UsageProblem,
+    WaitOpt,
+    load_body,
+    on_failure,
+    pairs,
+    state,
+)
+from conneskills.cli.started import started
+
+app = typer.Typer(help="Services on Cloud Run.", no_args_is_help=True)
+Name = Annotated[str, typer.Argument(help="The service's name.")]
+OptName = Annotated[
+    str | None, typer.Argument(help="The service's name (or `service_name` in --file).")
+]
+Image = Annotated[str | None, typer.Option(help="The container image.")]
+Env = Annotated[list[str] | None, typer.Option("--env", "-e", help="KEY=VALUE, repeatable.")]
+Secret = Annotated[
+    list[str] | None,
+    typer.Option("--secret", help="ENV=SECRET_NAME: mount a secret (the key needs `secrets`)."),
+]
+Label = Annotated[list[str] | None, typer.Option("--label", help="KEY=VALUE, repeatable.")]
+Public = Annotated[
+    bool | None, typer.Option("--public/--private", help="Who may invoke it (default private).")
+]
+
+
+def _body(
+    file, name, image, region, customer, port, cpu, memory, min_instances, max_instances, env,
+    secret, label, public,
+) -> dict[str, Any]:  # fmt: skip
+    """The file's fields, then the flags over them."""
+    body = load_body(file)
+    flags = {
+        "service_name": name, "image": image, "region": region, "customer": customer,
+        "port": port, "cpu": cpu, "memory": memory, "min_instances": min_instances,
+        "max_instances": max_instances, "allow_public_access": public,
+    }  # fmt: skip
+    body.update({k: v for k, v in flags.items() if v is not None})
+    for field, values, option in (("env_vars", env, "--env"), ("secrets", secret, "--secret"),
+                                  ("labels", label, "--label")):  # fmt: skip
+        if values:
+            merged = dict(body.get(field) or {})
+            merged.update(pairs(values, option))
+            body[field] = merged
+    if not body.get("service_name"):
+        raise UsageProblem("name the service: an argument, or `service_name` in --file")
+    return body
+
+
+@app.command("list")
+def list_services(
+    ctx: typer.Context,
+    customer: Annotated[str | None, typer.Option(help="A customer prefix.")] = None,
+    status: Annotated[str | None, typer.Option()] = None,
+    region: Annotated[str | None, typer.Option()] = None,
+    limit: Annotated[int | None, typer.Option(min=1)] = None,
+    offset: Annotated[int | None, typer.Option(min=0)] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Services on Cloud Run joined with the registry."""
+    page = (
+        state(ctx)
+        .client()
+        .services.list(customer=customer, status=status, region=region, limit=limit, offset=offset)
+    )
+    if as_json:
+        output.print_json(page)
+        return
+    columns = ("name", "status", "category", "customer", "region", "url")
+    output.table(page.services, columns, title=f"{page.total} services")
+
+
+@app.command()
+def get(
+    ctx: typer.Context,
+    name: Name,
+    details: Annotated[bool, typer.Option("--details", help="Its full configuration.")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """One service (with --details, its configuration)."""
+    services = state(ctx).client().services
+    output.show(services.details(name) if details else services.get(name), as_json)
+
+
+@app.command()
+def status(ctx: typer.Context, name: Name, as_json: JsonOpt = False) -> None:
+    """Cloud Run's real state of the service."""
+    output.show(state(ctx).client().services.status(name), as_json)
+
+
+@app.command()
+def deploy(
+    ctx: typer.Context,
+    name: OptName = None,
+    file: FileOpt = None,
+    image: Image = None,
+    region: Annotated[str | None, typer.Option()] = None,
+    customer: Annotated[str | None, typer.Option(help="A customer prefix.")] = None,
+    port: Annotated[int | None, typer.Option()] = None,
+    cpu: Annotated[str | None, typer.Option()] = None,
+    memory: Annotated[str | None, typer.Option(help="512Mi, 1Gi, …")] = None,
+    min_instances: Annotated[int | None, typer.Option()] = None,
+    max_instances: Annotated[int | None, typer.Option()] = None,
+    env: Env = None,
+    secret: Secret = None,
+    label: Label = None,
+    public: Public = None,
+    hold: HoldOpt = False,
+    idempotency_key: IdemOpt = None,
+    wait: WaitOpt = False,
+    timeout: TimeoutOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Deploy a service (a DeployService job), from flags or a YAML/JSON file."""
+    body = _body(file, name, image, region, customer, port, cpu, memory, min_instances,
+                 max_instances, env, secret, label, public)  # fmt: skip
+    if not body.get("image"):
+        raise UsageProblem("a deploy needs --image (or `image` in --file)")
+    client = state(ctx).client()
+    answer = client.services.deploy(
+        body, on_failure=on_failure(hold), idempotency_key=idempotency_key
+    )
+    started(client, answer, as_json=as_json, wait=wait, timeout=timeout)
+
+
+@app.command()
+def update(
+    ctx: typer.Context,
+    name: OptName = None,
+    file: FileOpt = None,
+    image: Image = None,
+    region: Annotated[str | None, typer.Option()] = None,
+    port: Annotated[int | None, typer.Option()] = None,
+    cpu: Annotated[str | None, typer.Option()] = None,
+    memory: Annotated[str | None, typer.Option()] = None,
+    min_instances: Annotated[int | None, typer.Option()] = None,
+    max_instances: Annotated[int | None, typer.Option()] = None,
+    env: Env = None,
+    secret: Secret = None,
+    label: Label = None,
+    public: Public = None,
+    hold: HoldOpt = False,
+    idempotency_key: IdemOpt = None,
+    wait: WaitOpt = False,
+    timeout: TimeoutOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Change a service (unset fields keep their values; env vars are merged)."""
+    body = _body(file, name, image, region, None, port, cpu, memory, min_instances,
+                 max_instances, env, secret, label, public)  # fmt: skip
+    client = state(ctx).client()
+    answer = client.services.update(
+        body["service_name"], body, on_failure=on_failure(hold), idempotency_key=idempotency_key
+    )
+    started(client, answer, as_json=as_json, wait=wait, timeout=timeout)
+
+
+@app.command()
+def delete(
+    ctx: typer.Context,
+    name: Name,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask.")] = False,
+    idempotency_key: IdemOpt = None,
+    wait: WaitOpt = False,
+    timeout: TimeoutOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Undeploy a service (an UndeployService job; a deletion cannot be undone)."""
+    if not yes:
+        typer.confirm(f"Delete the service {name}?", abort=True, err=True)
+    client = state(ctx).client()
+    answer = client.services.delete(name, idempotency_key=idempotency_key)
+    started(client, answer, as_json=as_json, wait=wait, timeout=timeout)

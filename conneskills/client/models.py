@@ -1,0 +1,125 @@
+"""The client's types: the API's own pydantic models, resolved by name when a call needs them.
+
+Decision: the client imports `api/schemas/...` rather than generating models from the OpenAPI
+document. The client ships in the platform's distribution, so the models are always the ones the
+API serves (no copy, no generation step to forget); validators run only when a request model is
+built by the caller (the server validates every body anyway). Some schema modules import provider
+rules (and with them the Google clients), so they are imported lazily, per call: `conneskills jobs
+watch` loads only the job models. A client published apart from the platform would generate its
+models from `/openapi.json` instead.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+from dataclasses import dataclass, field
+from functools import cache
+from typing import TYPE_CHECKING, Any, Literal
+
+from pydantic import BaseModel, TypeAdapter
+
+if TYPE_CHECKING:
+    from api.schemas.jobs import Job, JobLogs
+
+OnFailure = Literal["rollback", "hold"]
+FINAL = frozenset({"completed", "failed", "cancelled"})
+# Where `wait` and `follow` stop by default: a final status, or held for a person to decide.
+SETTLED = FINAL | {"needs_attention"}
+
+
+def resolve(ref: str) -> Any:
+    """The type a reference names: `module:Name`, `module:Generic[Arg]`, `list[<ref>]`, `str` or
+    `dict`."""
+    if ref == "dict":
+        return dict[str, Any]
+    if ref == "str":
+        return str
+    if ref.startswith("list[") and ref.endswith("]"):
+        return list[resolve(ref[5:-1])]
+    module, _, expression = ref.partition(":")
+    namespace = dict(vars(importlib.import_module(module)))
+    # The expression is ours (a class name, or a generic of the module's classes), never input.
+    return eval(expression, namespace)  # noqa: S307
+
+
+@cache
+def adapter(ref: str) -> TypeAdapter[Any]:
+    return TypeAdapter(resolve(ref))
+
+
+def parse(ref: str, data: Any) -> Any:
+    return adapter(ref).validate_python(data)
+
+
+def body_of(body: Any) -> dict[str, Any]:
+    """A request body: the API's request model as the JSON it would send (fields the caller set),
+    or a mapping with its None values left out."""
+    if isinstance(body, BaseModel):
+        return body.model_dump(mode="json", exclude_unset=True)
+    if body is None:
+        return {}
+    if not hasattr(body, "items"):
+        raise TypeError(f"a request body is a mapping or a pydantic model, not {type(body)}")
+    return {k: v for k, v in body.items() if v is not None}
+
+
+def new_lines(logs: JobLogs, seen: int) -> list[str]:
+    """The lines of `logs` past the first `seen` of the job (a memo answer keeps only the newest
+    lines, so some may have been skipped: then every line it has is new)."""
+    count = logs.total - seen
+    if count <= 0:
+        return []
+    return list(logs.logs[-count:]) if count <= len(logs.logs) else list(logs.logs)
+
+
+@dataclass
+class JobUpdate:
+    """One look at a followed job: the job, and the log lines that arrived since the last look."""
+
+    job: Job
+    lines: list[str] = field(default_factory=list)
+    missed: int = 0
+
+
+@dataclass
+class LogEvent:
+    """One `log` event of `GET /logs/stream`."""
+
+    id: str | None
+    job_id: str
+    line_no: int
+    line: str
+
+
+class SseParser:
+    """Server-Sent Events, line by line: `feed` returns a `LogEvent` at each event's end."""
+
+    def __init__(self) -> None:
+        self._id: str | None = None
+        self._event = "message"
+        self._data: list[str] = []
+
+    def feed(self, line: str) -> LogEvent | None:
+        if line == "":
+            data, event, self._data, self._event = self._data, self._event, [], "message"
+            if not data or event != "log":
+                return None
+            payload = json.loads("\n".join(data))
+            return LogEvent(
+                id=self._id,
+                job_id=payload.get("job_id", ""),
+                line_no=int(payload.get("line_no", 0)),
+                line=payload.get("line", ""),
+            )
+        if line.startswith(":"):
+            return None
+        name, _, value = line.partition(":")
+        value = value.removeprefix(" ")
+        if name == "id":
+            self._id = value
+        elif name == "event":
+            self._event = value
+        elif name == "data":
+            self._data.append(value)
+        return None

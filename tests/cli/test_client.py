@@ -1,0 +1,120 @@
+"""The client's own logic, with no platform: retries after Retry-After, its error type, and the
+sync client generated from the async one."""
+
+from __future__ import annotations
+
+import email.utils
+import re
+import time
+
+import httpx
+import pytest
+
+from conneskills.client import (
+    Client,
+    ConneSkillsError,
+    RetryPolicy,
+    _async,
+    _sync,
+    _unasync,
+    models,
+)
+
+JOB = {
+    "job_id": "deploy-0123456789ab",
+    "status": "running",
+    "logs_url": "/api/v1/jobs/deploy-0123456789ab/logs",
+    "temporal_ui_url": "http://ui",
+}
+
+
+def _client(answers: list[httpx.Response], seen: list[httpx.Request], **kwargs) -> Client:
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return answers.pop(0)
+
+    return Client("http://api.test", "k", transport=httpx.MockTransport(handler), **kwargs)
+
+
+@pytest.fixture
+def sleeps(monkeypatch) -> list[float]:
+    waited: list[float] = []
+    monkeypatch.setattr(_sync.time, "sleep", waited.append)
+    return waited
+
+
+def test_429_and_503_are_retried_after_their_retry_after(sleeps):
+    later = email.utils.formatdate(time.time() + 30, usegmt=True)
+    answers = [
+        httpx.Response(429, headers={"Retry-After": "2"}, json={"error": {"code": "x", "message": "slow"}}),
+        httpx.Response(503, headers={"Retry-After": later}),
+        httpx.Response(200, json=JOB),
+    ]  # fmt: skip
+    seen: list[httpx.Request] = []
+    job = _client(answers, seen).jobs.get(JOB["job_id"])
+    assert job.job_id == JOB["job_id"] and len(seen) == 3
+    assert sleeps[0] == 2.0
+    assert 25 < sleeps[1] <= 30  # an HTTP date: the time until then
+    assert seen[0].headers["X-API-Key"] == "k"
+
+
+def test_retries_stop_after_the_policy_s_attempts_with_the_api_s_error(sleeps):
+    busy = {"error": {"code": "rate_limited", "message": "too many requests", "details": {"a": 1}}}
+    answers = [httpx.Response(429, headers={"Retry-After": "1"}, json=busy) for _ in range(3)]
+    with pytest.raises(ConneSkillsError) as caught:
+        _client(answers, [], retry=RetryPolicy(attempts=2)).jobs.get("x")
+    assert (caught.value.status_code, caught.value.code) == (429, "rate_limited")
+    assert caught.value.message == "too many requests" and caught.value.details == {"a": 1}
+    assert sleeps == [1.0, 1.0]
+
+
+def test_a_retry_after_beyond_the_cap_waits_the_cap(sleeps):
+    answers = [httpx.Response(503, headers={"Retry-After": "3600"}), httpx.Response(200, json=JOB)]
+    _client(answers, [], retry=RetryPolicy(max_wait=5)).jobs.get("x")
+    assert sleeps == [5.0]
+
+
+def test_a_503_on_a_job_start_is_retried_with_the_same_idempotency_key(sleeps):
+    started = dict(JOB, status="queued", operation="deploy", created_at="2026-01-01T00:00:00Z",
+                   job_url="/j", logs_url="/l")  # fmt: skip
+    answers = [httpx.Response(503, headers={"Retry-After": "0"}), httpx.Response(202, json=started)]
+    seen: list[httpx.Request] = []
+    _client(answers, seen).services.deploy({"service_name": "a", "image": "i"})
+    keys = {request.headers["Idempotency-Key"] for request in seen}
+    assert len(seen) == 2 and len(keys) == 1
+
+
+def test_a_503_on_a_post_without_idempotency_key_is_not_retried(sleeps):
+    answers = [httpx.Response(503, json={"error": {"code": "unavailable", "message": "down"}})]
+    with pytest.raises(ConneSkillsError) as caught:
+        _client(answers, []).secrets.create({"scope": "GLOBAL", "key": "k", "value": "v"})
+    assert caught.value.code == "unavailable" and sleeps == []
+
+
+def test_an_answer_without_the_envelope_still_raises_a_clear_error(sleeps):
+    answers = [httpx.Response(502, text="Bad Gateway from the proxy")]
+    with pytest.raises(ConneSkillsError) as caught:
+        _client(answers, []).jobs.get("x")
+    assert caught.value.code == "http_502" and "proxy" in caught.value.message
+
+
+def test_the_sync_client_is_generated_from_the_async_one():
+    """Edit `_async.py`, then `python -m conneskills.client._unasync`."""
+    assert _unasync.generate() == (_unasync.HERE / "_sync.py").read_text()
+
+
+def test_every_model_the_client_names_is_one_of_the_api_s_own():
+    """The client's types are `api/schemas` classes named by reference (imported when first
+    used): each reference resolves, so a renamed API model fails here, not in a user's call."""
+    source = (_unasync.HERE / "_async.py").read_text()
+    modules = {
+        name: getattr(_async, name) for name in re.findall(r"^([A-Z]+) = \"api", source, re.M)
+    }
+    refs = {f"{modules[m]}{sub}:{name}" for m, sub, name in re.findall(r"\{([A-Z]+)\}((?:\.\w+)?):(\w+(?:\[\w+\])?)", source)}  # fmt: skip
+    refs |= {f"{m}:{name}" for m, name in re.findall(r"\"(?:list\[)?(api\.schemas[\w.]+):(\w+)", source)}  # fmt: skip
+    assert len(refs) > 30
+    for ref in refs:
+        resolved = models.resolve(ref)
+        # A parametrized generic (`Page[AccountResponse]`) is made where it was first used.
+        origin = getattr(resolved, "__pydantic_generic_metadata__", {}).get("origin") or resolved
+        assert origin.__module__.startswith("api.schemas"), ref
