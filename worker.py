@@ -17,9 +17,11 @@ import structlog
 from temporalio.client import Client
 from temporalio.worker import Interceptor, Replayer, Worker
 
+import activities.assistant
 import activities.oversight
 import activities.provisioning
 import activities.runners
+import workflows.assistant.catalog
 import workflows.oversight.catalog
 import workflows.provisioning.catalog
 import workflows.runners.catalog
@@ -45,6 +47,7 @@ SYSTEMS: dict[str, tuple[list, Callable[[Settings, Database], list]]] = {
     ),
     task_queues.RUNNERS: (workflows.runners.catalog.WORKFLOWS, activities.runners.activities),
     task_queues.OVERSIGHT: (workflows.oversight.catalog.WORKFLOWS, activities.oversight.activities),
+    task_queues.ASSISTANT: (workflows.assistant.catalog.WORKFLOWS, activities.assistant.activities),
 }
 # The shared job machinery's own, on the core queue every worker serves: the lock that makes jobs
 # on one resource take turns, and the cleanup job that follows a force-cancel.

@@ -19,7 +19,7 @@ from api.errors import ApiError
 from store import api_keys
 from store.db import Database
 
-SCOPES = ("read", "write", "admin", "secrets", "crm", "runners", "hosting")
+SCOPES = ("read", "write", "admin", "secrets", "crm", "runners", "hosting", "assistant")
 # A broader scope grants the narrower ones it contains.
 _IMPLIES = {"admin": set(SCOPES), "write": {"read"}}
 

@@ -25,7 +25,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.auth import SECURITY_REQUIREMENT, needs_api_key
-from api.errors import ApiError, envelope
+from api.errors import ApiError, envelope, styled_code
 
 _DRAIN_FACTOR = 8
 
@@ -72,7 +72,7 @@ class BodyLimit:
             more_body = message["type"] == "http.request" and message.get("more_body", False)
         response = envelope(
             413,
-            "payload_too_large",
+            styled_code(scope.get("app"), scope.get("path", ""), "payload_too_large"),
             f"the request body is larger than {self.max_bytes} bytes",
             {"limit_bytes": self.max_bytes},
         )

@@ -4,6 +4,7 @@ so a misspelt filter is refused rather than answered with an empty list."""
 
 from __future__ import annotations
 
+from contracts.assistant import names as assistant
 from contracts.job_cleanup import CLEANUP_OPERATION
 from contracts.oversight import names as oversight
 from contracts.provisioning import names as provisioning
@@ -19,6 +20,7 @@ JOB_OPERATIONS: frozenset[str] = frozenset(
         *_declared(provisioning.Operations),
         *_declared(runners.Operations),
         *_declared(oversight.Operations),
+        *_declared(assistant.Operations),
         CLEANUP_OPERATION,
     }
 )

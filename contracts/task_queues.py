@@ -7,6 +7,7 @@ child job to its system), so nothing here does I/O."""
 
 from __future__ import annotations
 
+from contracts.assistant import names as assistant
 from contracts.job_cleanup import CLEANUP_WORKFLOW
 from contracts.oversight import names as oversight
 from contracts.provisioning import names as provisioning
@@ -17,8 +18,9 @@ CORE = "core"
 PROVISIONING = "provisioning"
 RUNNERS = "runners"
 OVERSIGHT = "oversight"
+ASSISTANT = "assistant"
 # The systems a worker may serve (`worker.py --systems`), in the order it starts them.
-SYSTEMS: tuple[str, ...] = (PROVISIONING, RUNNERS, OVERSIGHT)
+SYSTEMS: tuple[str, ...] = (PROVISIONING, RUNNERS, OVERSIGHT, ASSISTANT)
 
 
 def _declared(workflows: type) -> set[str]:
@@ -29,6 +31,7 @@ SYSTEM_OF_WORKFLOW: dict[str, str] = {
     **dict.fromkeys(_declared(provisioning.Workflows), PROVISIONING),
     **dict.fromkeys(_declared(runners.Workflows), RUNNERS),
     **dict.fromkeys(_declared(oversight.Workflows), OVERSIGHT),
+    **dict.fromkeys(_declared(assistant.Workflows), ASSISTANT),
     LOCK_WORKFLOW: CORE,
     CLEANUP_WORKFLOW: CORE,
 }

@@ -4,6 +4,7 @@ compares open jobs with them, and a test checks every registered type has its fi
 
 from __future__ import annotations
 
+from contracts.assistant import names as assistant
 from contracts.job_cleanup import CLEANUP_TIMEOUTS, CLEANUP_WORKFLOW
 from contracts.oversight import names as oversight
 from contracts.provisioning import names as provisioning
@@ -15,6 +16,7 @@ BY_WORKFLOW: dict[str, JobTimeouts] = {
     **provisioning.TIMEOUTS,
     **runners.TIMEOUTS,
     **oversight.TIMEOUTS,
+    **assistant.TIMEOUTS,
     LOCK_WORKFLOW: LOCK_TIMEOUTS,
     CLEANUP_WORKFLOW: CLEANUP_TIMEOUTS,
 }
