@@ -72,7 +72,8 @@ def _arguments(tool: dict[str, Any], message: str) -> dict[str, Any] | None:
     for name in parameters.get("required") or []:
         pattern = (properties.get(name) or {}).get("pattern")
         candidates = re.findall(r"[^\s,;'\"()¿?¡!]+", message)
-        found = next((word for word in candidates if pattern and re.fullmatch(pattern, word)), None)
+        matching = [w for w in candidates if pattern and re.fullmatch(pattern, w)]
+        found = matching[-1] if matching else None
         if found is None:
             return None
         arguments[name] = found
