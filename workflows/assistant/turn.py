@@ -62,9 +62,9 @@ class AssistantTurn(TrackedJob):
 
     @workflow.run
     async def run(self, inp: TurnInput) -> dict[str, Any]:
-        return await self.run_saga(lambda saga: self._turn(inp))
+        return await self.run_saga(lambda saga: self._converse(inp))
 
-    async def _turn(self, inp: TurnInput) -> dict[str, Any]:
+    async def _converse(self, inp: TurnInput) -> dict[str, Any]:
         track = self.tracker
         turn_id = workflow.info().workflow_id
         track.phase("reading", 10, "reading the conversation")
