@@ -21,6 +21,8 @@ from api.schemas.assistant.conversations import (
 
 router = JsonRouter(prefix="/api/conversations", tags=["assistant"], responses=ANSWERS)
 
+# A default, not `| None`: the schema stays the model's (a null body is refused, as elsewhere).
+_NO_BODY = ConversationCreate()
 ConversationId = Annotated[str, Path(pattern=CONVERSATION_ID_PATTERN)]
 
 
@@ -42,9 +44,9 @@ async def list_conversations(
     responses=answers(413, 415),
 )
 async def create_conversation(
-    caller: AssistantCaller, db: DbDep, body: ConversationCreate | None = None
+    caller: AssistantCaller, db: DbDep, body: ConversationCreate = _NO_BODY
 ) -> ConversationSummary:
-    body = body or ConversationCreate()
+    """The body is optional: without one the title is the seed's "Nueva conversación"."""
     return await logic.create(db, caller.owner, body.title)
 
 
