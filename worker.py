@@ -17,10 +17,12 @@ import structlog
 from temporalio.client import Client
 from temporalio.worker import Interceptor, Replayer, Worker
 
+import activities.assistant
 import activities.hosting
 import activities.oversight
 import activities.provisioning
 import activities.runners
+import workflows.assistant.catalog
 import workflows.hosting.catalog
 import workflows.oversight.catalog
 import workflows.provisioning.catalog
@@ -48,6 +50,7 @@ SYSTEMS: dict[str, tuple[list, Callable[[Settings, Database], list]]] = {
     task_queues.RUNNERS: (workflows.runners.catalog.WORKFLOWS, activities.runners.activities),
     task_queues.OVERSIGHT: (workflows.oversight.catalog.WORKFLOWS, activities.oversight.activities),
     task_queues.HOSTING: (workflows.hosting.catalog.WORKFLOWS, activities.hosting.activities),
+    task_queues.ASSISTANT: (workflows.assistant.catalog.WORKFLOWS, activities.assistant.activities),
 }
 # The shared job machinery's own, on the core queue every worker serves: the lock that makes jobs
 # on one resource take turns, and the cleanup job that follows a force-cancel.

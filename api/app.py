@@ -23,10 +23,12 @@ from api.http import BodyLimit
 from api.job_engine import JobEngine
 from api.job_log_feed import JobLogFeed
 from api.key_usage import KeyUsage
+from api.logic.assistant.auth import ensure_first_admin
 from api.logic.oversight.schedule import reaper_schedule
 from api.logic.runners.schedule import cleanup_schedule
 from api.routes import (
     api_keys,
+    assistant,
     codec,
     crm,
     health,
@@ -69,6 +71,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await asyncio.to_thread(upgrade, settings.resolved_database_url)
         db = Database(settings.resolved_database_url)
         await _register_admin_key(db, settings.admin_api_key)
+        await ensure_first_admin(db, settings)
         temporal = await connect(settings, lazy=True, fail_fast=True)
         audit = AuditWriter(db, settings.data_dir, settings.audit_queue_size)
         await audit.start()
@@ -143,7 +146,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     # Outermost: every mutating call is recorded, even one refused by the body limit or CORS.
     app.add_middleware(AuditTrail)
-    install_error_handlers(app)
+    install_error_handlers(app, {assistant.ERROR_PATHS: assistant.error_code})
     openapi.install(app)
     # Routing tries the routers in order (about 5 µs for each one passed, 90 µs for the last): the
     # CRM webhook, by far the busiest path, goes first.
@@ -155,7 +158,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(router)
     for router in (*provisioning.ROUTERS, *runners.ROUTERS, *oversight.ROUTERS):
         app.include_router(router)
-    for router in (*crm.ROUTERS, *hosting.ROUTERS, api_keys.router, codec.router):
+    for router in (
+        *crm.ROUTERS,
+        *hosting.ROUTERS,
+        *assistant.ROUTERS,
+        api_keys.router,
+        codec.router,
+    ):
         app.include_router(router)
     return app
 

@@ -23,7 +23,7 @@ from store.db import Database
 
 log = structlog.get_logger(__name__)
 
-SCOPES = ("read", "write", "admin", "secrets", "crm", "runners", "hosting")
+SCOPES = ("read", "write", "admin", "secrets", "crm", "runners", "hosting", "assistant")
 # A broader scope grants the narrower ones it contains.
 _IMPLIES = {"admin": set(SCOPES), "write": {"read"}}
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -100,7 +101,27 @@ def _as_json(value: Any) -> Any:
     return value
 
 
+# A system whose documented error format names its codes otherwise (seed 002's upper-case ones)
+# keeps the envelope and has its codes translated under its paths: `install_error_handlers(app,
+# code_styles={prefixes: translate})`, read back by `styled_code` wherever an error is answered.
+CodeStyle = Callable[[str], str]
+
+
+def styled_code(app: Any, path: str, code: str) -> str:
+    styles: dict[tuple[str, ...], CodeStyle] = (
+        getattr(getattr(app, "state", None), "error_code_styles", None) or {}
+    )
+    for prefixes, translate in styles.items():
+        if any(path == prefix or path.startswith(prefix + "/") for prefix in prefixes):
+            return translate(code)
+    return code
+
+
 def envelope(status: int, code: str, message: str, details: dict | None = None) -> JSONResponse:
+    return _envelope(status, code, message, details)
+
+
+def _envelope(status: int, code: str, message: str, details: dict | None = None) -> JSONResponse:
     body = {"error": {"code": code, "message": message, "details": _as_json(details or {})}}
     return JSONResponse(status_code=status, content=body)
 
@@ -114,23 +135,39 @@ def _field_errors(exc: RequestValidationError) -> list[dict[str, str]]:
     return fields
 
 
-def install_error_handlers(app: FastAPI) -> None:
+def install_error_handlers(
+    app: FastAPI, code_styles: dict[tuple[str, ...], CodeStyle] | None = None
+) -> None:
+    app.state.error_code_styles = dict(code_styles or {})
+
+    def envelope(
+        status: int, code: str, message: str, details: dict | None = None, *, request: Request
+    ) -> JSONResponse:
+        return _envelope(status, styled_code(app, request.url.path, code), message, details)
+
     @app.exception_handler(ApiError)
-    async def _api_error(_request: Request, exc: ApiError) -> JSONResponse:
-        response = envelope(exc.status, exc.code, exc.message, exc.details)
+    async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
+        response = envelope(exc.status, exc.code, exc.message, exc.details, request=request)
         response.headers.update(exc.headers)
         return response
 
     @app.exception_handler(RequestValidationError)
-    async def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:
+    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
         fields = _field_errors(exc)
         names = ", ".join(f["field"] for f in fields)
-        return envelope(400, "validation_error", f"invalid request: {names}", {"fields": fields})
+        return envelope(
+            400,
+            "validation_error",
+            f"invalid request: {names}",
+            {"fields": fields},
+            request=request,
+        )
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         message = exc.detail if isinstance(exc.detail, str) else "request failed"
-        response = envelope(exc.status_code, _CODES.get(exc.status_code, "error"), message)
+        code = _CODES.get(exc.status_code, "error")
+        response = envelope(exc.status_code, code, message, request=request)
         for name, value in (exc.headers or {}).items():
             response.headers[name] = value
         return response
@@ -138,7 +175,7 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error", path=request.url.path, error_type=type(exc).__name__)
-        return envelope(500, "internal_error", "internal error; see the API logs")
+        return envelope(500, "internal_error", "internal error; see the API logs", request=request)
 
     # The platform database down (refused, dropped or locked past the busy timeout): the
     # transaction was rolled back, so the caller may retry; never a 500 for an outage.
@@ -154,6 +191,7 @@ def install_error_handlers(app: FastAPI) -> None:
             "unavailable",
             "the platform database is unreachable, retry later",
             {"upstream": "database"},
+            request=request,
         )
 
     # The Temporal client raises RPCError when the server stops answering and RuntimeError when it
@@ -169,4 +207,5 @@ def install_error_handlers(app: FastAPI) -> None:
             "unavailable",
             "the job service (Temporal) is unreachable, retry later",
             {"upstream": "temporal"},
+            request=request,
         )

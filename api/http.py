@@ -25,7 +25,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.auth import SECURITY_REQUIREMENT, needs_api_key
-from api.errors import ApiError, envelope
+from api.errors import ApiError, envelope, styled_code
 
 _DRAIN_FACTOR = 8
 
@@ -87,14 +87,16 @@ class BodyLimit:
             message = await receive()
             drained += len(message.get("body", b""))
             more_body = message["type"] == "http.request" and message.get("more_body", False)
-        response = too_large(limit)
+        response = too_large(
+            limit, styled_code(scope.get("app"), scope.get("path", ""), "payload_too_large")
+        )
         await response(scope, receive, send)
 
 
-def too_large(limit: int):
+def too_large(limit: int, code: str = "payload_too_large"):
     response = envelope(
         413,
-        "payload_too_large",
+        code,
         f"the request body is larger than {limit} bytes",
         {"limit_bytes": limit},
     )

@@ -4,6 +4,7 @@ so a misspelt filter is refused rather than answered with an empty list."""
 
 from __future__ import annotations
 
+from contracts.assistant import names as assistant
 from contracts.hosting.vm_names import VmOperations
 from contracts.job_cleanup import CLEANUP_OPERATION
 from contracts.oversight import names as oversight
@@ -21,6 +22,7 @@ JOB_OPERATIONS: frozenset[str] = frozenset(
         *_declared(runners.Operations),
         *_declared(oversight.Operations),
         *_declared(VmOperations),
+        *_declared(assistant.Operations),
         CLEANUP_OPERATION,
     }
 )

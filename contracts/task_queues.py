@@ -7,6 +7,7 @@ child job to its system), so nothing here does I/O."""
 
 from __future__ import annotations
 
+from contracts.assistant import names as assistant
 from contracts.hosting import services as hosting_services
 from contracts.hosting.vm_names import VmWorkflows
 from contracts.job_cleanup import CLEANUP_WORKFLOW
@@ -20,8 +21,9 @@ PROVISIONING = "provisioning"
 RUNNERS = "runners"
 OVERSIGHT = "oversight"
 HOSTING = "hosting"
+ASSISTANT = "assistant"
 # The systems a worker may serve (`worker.py --systems`), in the order it starts them.
-SYSTEMS: tuple[str, ...] = (PROVISIONING, RUNNERS, OVERSIGHT, HOSTING)
+SYSTEMS: tuple[str, ...] = (PROVISIONING, RUNNERS, OVERSIGHT, HOSTING, ASSISTANT)
 
 
 def _declared(workflows: type) -> set[str]:
@@ -34,6 +36,7 @@ SYSTEM_OF_WORKFLOW: dict[str, str] = {
     **dict.fromkeys(_declared(oversight.Workflows), OVERSIGHT),
     **dict.fromkeys(_declared(hosting_services.Workflows), HOSTING),
     **dict.fromkeys(_declared(VmWorkflows), HOSTING),
+    **dict.fromkeys(_declared(assistant.Workflows), ASSISTANT),
     LOCK_WORKFLOW: CORE,
     CLEANUP_WORKFLOW: CORE,
 }

@@ -4,6 +4,7 @@ compares open jobs with them, and a test checks every registered type has its fi
 
 from __future__ import annotations
 
+from contracts.assistant import names as assistant
 from contracts.hosting import services as hosting_services
 from contracts.hosting.vm_names import VM_TIMEOUTS
 from contracts.job_cleanup import CLEANUP_TIMEOUTS, CLEANUP_WORKFLOW
@@ -19,6 +20,7 @@ BY_WORKFLOW: dict[str, JobTimeouts] = {
     **oversight.TIMEOUTS,
     **VM_TIMEOUTS,
     **hosting_services.TIMEOUTS,
+    **assistant.TIMEOUTS,
     LOCK_WORKFLOW: LOCK_TIMEOUTS,
     CLEANUP_WORKFLOW: CLEANUP_TIMEOUTS,
 }

@@ -1,4 +1,5 @@
-"""The generated keys every process finds under the data dir: the codec key and the admin API key.
+"""The generated keys every process finds under the data dir: the codec key, the admin API key, and
+the assistant console's token-signing key and first admin password.
 
 Each process (the launcher, the worker, the API, `make admin-key`) resolves them itself with
 `with_local_keys(settings)`, so a worker or an API started by hand encrypts with the same key as the
@@ -28,11 +29,15 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
+from pydantic import SecretStr
+
 from core.settings import Settings
 
 API_KEY_PREFIX = "csk_"
 CODEC_KEY_FILE = "codec_key"
 ADMIN_KEY_FILE = "admin_api_key"
+CONSOLE_JWT_KEY_FILE = "assistant_jwt_key"
+CONSOLE_PASSWORD_FILE = "assistant_admin_password"
 
 
 class LocalKeyError(RuntimeError):
@@ -126,6 +131,25 @@ def admin_api_key(settings: Settings) -> str:
     return settings.admin_api_key or load_or_create(admin_key_path(settings), new_api_key)
 
 
+def console_jwt_key(settings: Settings) -> str:
+    """The console tokens' HS256 key: 64 random bytes, URL-safe (well over the 32 RFC 7518 asks)."""
+    if settings.assistant_jwt_secret is not None:
+        return settings.assistant_jwt_secret.get_secret_value()
+    path = settings.data_dir / CONSOLE_JWT_KEY_FILE
+    return load_or_create(path, lambda: secrets.token_urlsafe(64))
+
+
+def console_password_path(settings: Settings) -> Path:
+    return settings.data_dir / CONSOLE_PASSWORD_FILE
+
+
+def console_admin_password(settings: Settings) -> str:
+    """The first console user's password: the setting, else the one generated once."""
+    if settings.assistant_admin_password is not None:
+        return settings.assistant_admin_password.get_secret_value()
+    return load_or_create(console_password_path(settings), lambda: secrets.token_urlsafe(18))
+
+
 def codec_key(settings: Settings) -> str:
     if settings.codec_key:
         return check_codec_key(settings.codec_key, "CONNESKILLS_CODEC_KEY")
@@ -134,11 +158,14 @@ def codec_key(settings: Settings) -> str:
 
 
 def with_local_keys(settings: Settings, *, admin: bool = False) -> Settings:
-    """`settings` with the codec key (and, when `admin`, the admin API key) filled in.
+    """`settings` with the codec key (and, when `admin`, the admin API key and the assistant
+    console's signing key and first password: what the API needs) filled in.
 
     Raises LocalKeyError when a key can be neither read nor created.
     """
     update = {"codec_key": codec_key(settings)}
     if admin:
         update["admin_api_key"] = admin_api_key(settings)
+        update["assistant_jwt_secret"] = SecretStr(console_jwt_key(settings))
+        update["assistant_admin_password"] = SecretStr(console_admin_password(settings))
     return settings.model_copy(update=update)

@@ -701,6 +701,87 @@ class Settings(BaseSettings):
         "that header is absent.",
     )
 
+    # The ops assistant (seed 002): its console's logins, its rate limit, its LLM and tools.
+    assistant_jwt_secret: SecretStr | None = Field(
+        default=None,
+        description="The key that signs the assistant console's login tokens (HS256). When unset, "
+        "`assistant_jwt_key` under `data_dir` is read, or created by the first process that "
+        "needs it; every API process must share it.",
+    )
+    assistant_token_ttl_seconds: int = Field(
+        default=86400,
+        ge=60,
+        le=30 * 86400,
+        description="How long a console login token is valid (`expires_in` of "
+        "`POST /api/auth/login`).",
+    )
+    assistant_admin_username: str = Field(
+        default="admin",
+        pattern=r"^[A-Za-z0-9_.@-]{1,64}$",
+        description="The first console user, an admin, created when the API starts and no user "
+        "of that name exists.",
+    )
+    assistant_admin_password: SecretStr | None = Field(
+        default=None,
+        description="That first console user's password. When unset, `assistant_admin_password` "
+        "under `data_dir` is read, or generated once (`make run` prints it).",
+    )
+    assistant_rate_limit: str = Field(
+        default="60/minute",
+        description="The assistant API's rate limit per user or API key (a `limits` string; the "
+        "seed's 60 per minute).",
+    )
+    assistant_rate_limit_storage_url: str = Field(
+        default="memory://",
+        description="Where the assistant rate limit's counters live: `memory://`, or "
+        "`redis://host:port/db` shared by every API process.",
+    )
+    assistant_llm_base_url: str | None = Field(
+        default=None,
+        description="The OpenAI-compatible API the assistant's LLM calls go to (the LiteLLM "
+        "proxy's `/v1`): the local cloud's `/litellm/v1` when unset.",
+    )
+    assistant_llm_api_key: SecretStr = Field(
+        default=SecretStr("sk-localcloud-litellm-master-key"),
+        description="The key the assistant presents to that API (a LiteLLM virtual key in "
+        "production; the local cloud's dev key by default).",
+    )
+    assistant_llm_timeout_seconds: float = Field(
+        default=60.0, gt=0, description="The bound on one LLM call of an assistant turn."
+    )
+    assistant_llm_models: dict[str, list[str]] = Field(
+        default={
+            "openai": ["gpt-4", "gpt-4o", "gpt-4o-mini"],
+            "anthropic": ["claude-3-5-sonnet"],
+        },
+        description="The LLM providers and models `PUT /api/config` may choose from (the models "
+        "the LiteLLM proxy routes); anything else is refused with 400.",
+    )
+    assistant_max_tool_rounds: int = Field(
+        default=5,
+        ge=1,
+        le=20,
+        description="How many times one assistant turn may go back to the LLM with tool results "
+        "before it stops.",
+    )
+    assistant_history_messages: int = Field(
+        default=40,
+        ge=2,
+        le=200,
+        description="How many of a conversation's latest messages a turn sends to the LLM.",
+    )
+    assistant_turn_wait_seconds: float = Field(
+        default=60.0,
+        ge=0,
+        description="How long `POST /api/chat` waits for its turn: the message when done, else "
+        "202 with the turn's job.",
+    )
+    assistant_platform_api_url: str | None = Field(
+        default=None,
+        description="Where the assistant's platform tools read (this platform's API): "
+        "`http://127.0.0.1:<api_port>` when unset.",
+    )
+
     # Customers (seed 000 §3).
     jira_base_url: str | None = Field(
         default=None,
@@ -823,6 +904,14 @@ class Settings(BaseSettings):
     @property
     def resolved_litellm_base_url(self) -> str:
         return (self.litellm_base_url or f"{self.localcloud_url}/litellm").rstrip("/")
+
+    @property
+    def resolved_assistant_llm_base_url(self) -> str:
+        return (self.assistant_llm_base_url or f"{self.localcloud_url}/litellm/v1").rstrip("/")
+
+    @property
+    def resolved_assistant_platform_api_url(self) -> str:
+        return (self.assistant_platform_api_url or f"http://127.0.0.1:{self.api_port}").rstrip("/")
 
     @property
     def resolved_litellm_agent_url(self) -> str:

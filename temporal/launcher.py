@@ -15,7 +15,8 @@ local cloud and the dev server; the dev server logs at `error` level, so a clean
 lines. Children die with the launcher (PR_SET_PDEATHSIG) if it is killed outright.
 
 Keys: the launcher resolves the generated keys like every other process (core.local_keys) and
-prints the admin key; the children find the same files under the data dir themselves.
+prints the admin key and the assistant console's first login (its password only when it was
+generated, not when it came from a setting); the children find the same files under the data dir themselves.
 """
 
 from __future__ import annotations
@@ -230,6 +231,8 @@ def main() -> int:
     signal.signal(signal.SIGINT, _stop)
     signal.signal(signal.SIGTERM, _stop)
     settings = get_settings()
+    # A password an operator set is theirs to know; only a generated one is printed.
+    password_given = settings.assistant_admin_password is not None
     try:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         settings = with_local_keys(settings, admin=True)
@@ -253,6 +256,11 @@ def main() -> int:
         group.start("worker", [sys.executable, "worker.py"], restart=True)
         api = group.start("api", api_command(settings))
         _wait_port(settings.api_host, settings.api_port, "api", api)
+        console_password = (
+            "(CONNESKILLS_ASSISTANT_ADMIN_PASSWORD)"
+            if password_given
+            else settings.assistant_admin_password.get_secret_value()
+        )
         gateway = group.start("gateway", [sys.executable, "-m", "gateway"], restart=True)
         _wait_port(settings.gateway_host, settings.gateway_port, "gateway", gateway)
         print(
@@ -267,6 +275,8 @@ def main() -> int:
             f"  Worker           task queues {settings.task_queue}-{{core,{','.join(SYSTEMS)}}}\n"
             f"  Data             {settings.data_dir.resolve()}\n"
             f"  Admin API key    {settings.admin_api_key}\n"
+            f"  Assistant login  {settings.assistant_admin_username} / {console_password}  "
+            "(POST /api/auth/login, seed 002)\n"
             "Ctrl-C stops everything.\n",
             flush=True,
         )

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from api.schemas.base import RequestModel
 from api.schemas.types import UtcDateTime
 
-Scope = Literal["read", "write", "admin", "secrets", "crm", "runners", "hosting"]
+Scope = Literal["read", "write", "admin", "secrets", "crm", "runners", "hosting", "assistant"]
 
 
 class ApiKeyCreate(RequestModel):

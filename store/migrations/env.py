@@ -7,6 +7,7 @@ import asyncio
 from alembic import context
 from sqlalchemy.engine import Connection
 
+import store.assistant.models  # noqa: F401  (the seed-002 assistant tables)
 import store.crm.models  # noqa: F401  (the seed-003 CRM tables)
 import store.hosting.models  # noqa: F401  (the seed-001 hosting tables)
 import store.oversight.models  # noqa: F401  (audit trail and alerts)

@@ -36,8 +36,8 @@ from worker import build_worker, parse_args
 
 
 def test_systems_default_to_all_and_keep_their_order():
-    assert parse_systems(None) == ["provisioning", "runners", "oversight", "hosting"]
-    assert parse_systems("") == ["provisioning", "runners", "oversight", "hosting"]
+    assert parse_systems(None) == ["provisioning", "runners", "oversight", "hosting", "assistant"]
+    assert parse_systems("") == ["provisioning", "runners", "oversight", "hosting", "assistant"]
     assert parse_systems(" runners , provisioning,runners") == ["provisioning", "runners"]
     assert parse_args(["--systems", "oversight"]) == ["oversight"]
     assert parse_args([]) == list(task_queues.SYSTEMS)
@@ -45,7 +45,9 @@ def test_systems_default_to_all_and_keep_their_order():
 
 @pytest.mark.parametrize("value", ["billing", "runners,crm", ",", "Runners"])
 def test_an_unknown_system_is_refused_with_the_known_ones(value):
-    with pytest.raises(ValueError, match="choose from provisioning, runners, oversight, hosting"):
+    with pytest.raises(
+        ValueError, match="choose from provisioning, runners, oversight, hosting, assistant"
+    ):
         parse_systems(value)
 
 
@@ -58,8 +60,9 @@ def test_the_worker_exits_with_a_usage_error_on_an_unknown_system():
         timeout=60,
     )
     assert done.returncode == 2
-    assert "unknown system(s) 'billing': choose from provisioning, runners, oversight, hosting" in (
-        done.stderr
+    assert (
+        "unknown system(s) 'billing': choose from provisioning, runners, oversight, hosting, assistant"
+        in (done.stderr)
     )
 
 

@@ -1,0 +1,1 @@
+"""What the ops assistant's routes do beyond translating HTTP (seed 002)."""

@@ -1,0 +1,1 @@
+"""Request and response shapes of the ops assistant (seed 002)."""

@@ -1,0 +1,48 @@
+"""`POST /api/chat` (seed 002) and `GET /api/tools`."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from api.schemas.assistant.conversations import CONVERSATION_ID_PATTERN, MessageView
+from api.schemas.base import RequestModel
+from contracts.assistant.turn import MAX_CONTENT
+
+
+class ChatRequest(RequestModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"conversation_id": "conv_123", "message": "Lista los jobs", "stream": False}
+            ]
+        }
+    )
+
+    conversation_id: str = Field(pattern=CONVERSATION_ID_PATTERN)
+    message: str = Field(min_length=1, max_length=MAX_CONTENT)
+    stream: Literal[False] = Field(
+        default=False,
+        description="Only `false` for now: the answer comes whole (SSE streaming is next).",
+    )
+
+
+class ChatResponse(BaseModel):
+    conversation_id: str
+    job_id: str = Field(description="The turn's job (an AssistantTurn workflow).")
+    status: Literal["completed", "running"]
+    message: MessageView | None = Field(
+        default=None, description="The answer with its tool calls; null while still running."
+    )
+
+
+class ToolView(BaseModel):
+    name: str
+    description: str
+    category: str
+    parameters: dict[str, Any]
+
+
+class ToolList(BaseModel):
+    tools: list[ToolView]

@@ -1,0 +1,117 @@
+"""What the AssistantTurn workflow and its activities pass each other: the turn's input, the chat
+messages sent to the LLM, its reply, tool calls and their results. Bounded so a turn's payloads
+stay far under Temporal's limits; secrets never travel here (the LLM key is the worker's)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+# A message's text at most (the API refuses longer user messages; longer results are cut).
+MAX_CONTENT = 16_000
+# A tool result kept for the LLM and the conversation at most (a listing is cut, saying so).
+MAX_TOOL_RESULT = 8_000
+
+
+class TurnInput(BaseModel):
+    """One turn: the user's message in their conversation, and the model it runs with."""
+
+    conversation_id: str = Field(max_length=40)
+    message: str = Field(min_length=1, max_length=MAX_CONTENT)
+    model: str = Field(max_length=100)
+    max_tool_rounds: int = Field(default=5, ge=1, le=20)
+    history_messages: int = Field(default=40, ge=0, le=200)
+
+
+class ToolCall(BaseModel):
+    id: str = Field(max_length=100)
+    name: str = Field(max_length=64)
+    # The JSON text of the arguments, as the LLM wrote it.
+    arguments: str = Field(default="{}", max_length=MAX_CONTENT)
+
+
+class ChatMessage(BaseModel):
+    """A message in the OpenAI chat format (the subset the assistant uses)."""
+
+    role: Literal["system", "user", "assistant", "tool"]
+    content: str | None = None
+    tool_calls: list[ToolCall] = Field(default_factory=list)
+    tool_call_id: str | None = None
+
+
+class HistoryRequest(BaseModel):
+    conversation_id: str
+    last: int = Field(ge=0, le=200)
+
+
+class History(BaseModel):
+    found: bool
+    messages: list[ChatMessage] = Field(default_factory=list)
+
+
+class ToolSpec(BaseModel):
+    """A tool as the LLM sees it: `parameters` is its parameter model's JSON schema."""
+
+    name: str
+    description: str
+    parameters: dict[str, Any]
+
+
+class CompletionRequest(BaseModel):
+    model: str
+    messages: list[ChatMessage]
+    tools: list[ToolSpec] = Field(default_factory=list)
+
+
+class Completion(BaseModel):
+    content: str | None = None
+    tool_calls: list[ToolCall] = Field(default_factory=list)
+    finish_reason: str | None = None
+
+
+class ToolResult(BaseModel):
+    call_id: str
+    name: str
+    ok: bool
+    # JSON text (or the error's words) for the LLM, cut at MAX_TOOL_RESULT.
+    content: str
+
+
+class SavedMessage(BaseModel):
+    """A message a turn writes; `seq` is its place in the turn (idempotent writes)."""
+
+    seq: int
+    role: Literal["user", "assistant", "tool"]
+    content: str | None = None
+    tool_calls: list[dict[str, Any]] | None = None
+    tool_call_id: str | None = None
+
+
+class SaveRequest(BaseModel):
+    conversation_id: str
+    turn_id: str
+    messages: list[SavedMessage]
+
+
+class Saved(BaseModel):
+    saved: bool
+
+
+class TurnCall(BaseModel):
+    """A tool call of the turn, with what it answered."""
+
+    id: str
+    name: str
+    arguments: str
+    ok: bool
+    result: str
+
+
+class TurnResult(BaseModel):
+    conversation_id: str
+    content: str
+    tool_calls: list[TurnCall] = Field(default_factory=list)
+    rounds: int = 0
+    # True when the LLM still wanted tools after max_tool_rounds: the answer says it stopped.
+    stopped_early: bool = False

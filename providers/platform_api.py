@@ -1,0 +1,49 @@
+"""The platform's own API as an outside system, for the assistant's platform tools: a GET on one of
+its routes with the admin key the worker finds under the data dir (core.local_keys), so a tool
+answers exactly what the route answers, with its validation. Maps errors to final or retryable."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import httpx
+from temporalio.exceptions import ApplicationError
+
+from core.local_keys import admin_api_key
+from core.settings import Settings
+
+
+class PlatformRefused(Exception):
+    """The route answered 4xx: a final answer the LLM is told (a job that does not exist...)."""
+
+    def __init__(self, status: int, body: str) -> None:
+        super().__init__(f"{status}: {body}")
+        self.status = status
+        self.body = body
+
+
+async def read(settings: Settings, path: str, params: dict[str, Any]) -> Any:
+    """The route's JSON answer; PlatformRefused for a 4xx, a retryable failure otherwise."""
+    headers = {"X-API-Key": admin_api_key(settings)}
+    try:
+        async with httpx.AsyncClient(
+            base_url=settings.resolved_assistant_platform_api_url, timeout=30
+        ) as http:
+            answer = await http.get(path, params=params, headers=headers)
+    except httpx.HTTPError as error:
+        raise ApplicationError(
+            f"the platform API is unreachable: {type(error).__name__}", type="Unavailable"
+        ) from None
+    if 400 <= answer.status_code < 500 and answer.status_code != 429:
+        raise PlatformRefused(answer.status_code, answer.text[:1000])
+    if answer.status_code >= 300:
+        raise ApplicationError(
+            f"the platform API answered {answer.status_code}", type="Unavailable"
+        )
+    try:
+        return answer.json()
+    except json.JSONDecodeError:
+        raise ApplicationError(
+            "the platform API answered something that is not JSON", non_retryable=True
+        ) from None

@@ -1,0 +1,5 @@
+"""The ops assistant's workflows the worker registers."""
+
+from workflows.assistant.turn import AssistantTurn
+
+WORKFLOWS = [AssistantTurn]
