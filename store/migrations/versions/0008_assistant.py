@@ -1,16 +1,16 @@
 """assistant (seed 002): console_users, assistant_conversations, assistant_messages,
 assistant_config
 
-Revision ID: 0006_assistant
-Revises: 0005_hosting
+Revision ID: 0008_assistant
+Revises: 0007_hosting_vms
 Create Date: 2026-11-29 10:00:00.000000
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0006_assistant"
-down_revision = "0005_hosting"
+revision = "0008_assistant"
+down_revision = "0007_hosting_vms"
 branch_labels = None
 depends_on = None
 
