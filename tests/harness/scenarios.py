@@ -528,4 +528,5 @@ NOT_YET: dict[str, str] = {
     "UpdateVM": "hosting (seed 001): comes with CreateVM's scenario",
     "ControlVM": "hosting (seed 001): comes with CreateVM's scenario",
     "DeleteVM": "hosting (seed 001): comes with CreateVM's scenario",
+    "AssistantTurn": "assistant (seed 002): its tools only read so far; comes with mutating tools",
 }
