@@ -29,9 +29,12 @@ NEVER = "/force$|^/logs/stream$"
 # so a new route is fuzzed without touching this list.
 SHARDS = {
     "admin": r"^/api/v1/(admin|alerts|audit|api-keys)(/|$)",
-    "services": r"^/api/v1/(services|external-services)(/|$)",
-    "customers": r"^/api/v1/(customers|agents|secrets)(/|$)",
+    "services": r"^/api/v1/services(/|$)",
+    "external-services": r"^/api/v1/external-services(/|$)",
+    "customers": r"^/api/v1/(customers|agents)(/|$)",
+    "secrets-jobs": r"^/api/v1/(secrets|jobs)(/|$)",
     "hosting": r"^/(users|service|service-types|control-service|vm|control-vm)(/|$)",
+    "assistant": r"^/api/(auth|chat|conversations|config|metrics|tools|learned-apis|webhooks)(/|$)",
 }
 
 
