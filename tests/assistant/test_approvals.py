@@ -138,3 +138,10 @@ async def test_read_only_refuses_and_full_runs(console, assistant_worker, level,
     assert "approval_required" not in kinds
     result = next(e for e in events if e["type"] == "tool_result")
     assert result["ok"] is False and expected in json.dumps(result["result"])
+
+
+def test_the_first_slices_level_names_read_as_the_levels_they_meant():
+    from api.schemas.assistant.config import AgentConfig
+
+    assert AgentConfig.model_validate({"autonomy_level": "manual"}).autonomy_level == "read_only"
+    assert AgentConfig.model_validate({"autonomy_level": "auto"}).autonomy_level == "full"
