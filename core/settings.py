@@ -776,6 +776,24 @@ class Settings(BaseSettings):
         description="How long `POST /api/chat` waits for its turn: the message when done, else "
         "202 with the turn's job.",
     )
+    assistant_approval_timeout_seconds: float = Field(
+        default=300.0,
+        gt=0,
+        le=86_400,
+        description="How long a turn under the `semi` autonomy level waits for the user to "
+        "approve a tool call that changes things; past it the call is rejected.",
+    )
+    assistant_stream_poll_seconds: float = Field(
+        default=0.25,
+        gt=0,
+        description="How often a chat stream (SSE, `/ws`) asks its turn for new events.",
+    )
+    assistant_ws_auth_seconds: float = Field(
+        default=5.0,
+        gt=0,
+        description="How long `/ws` waits for its first message, `{type: auth, token}`, before "
+        "closing with 1008 (policy violation).",
+    )
     assistant_platform_api_url: str | None = Field(
         default=None,
         description="Where the assistant's platform tools read (this platform's API): "

@@ -1,6 +1,7 @@
-"""The platform's own API as an outside system, for the assistant's platform tools: a GET on one of
-its routes with the admin key the worker finds under the data dir (core.local_keys), so a tool
-answers exactly what the route answers, with its validation. Maps errors to final or retryable."""
+"""The platform's own API as an outside system, for the assistant's platform tools: a GET (or, for
+a tool that changes things, a POST) on one of its routes with the admin key the worker finds under
+the data dir (core.local_keys), so a tool answers exactly what the route answers, with its
+validation. Maps errors to final or retryable."""
 
 from __future__ import annotations
 
@@ -25,12 +26,21 @@ class PlatformRefused(Exception):
 
 async def read(settings: Settings, path: str, params: dict[str, Any]) -> Any:
     """The route's JSON answer; PlatformRefused for a 4xx, a retryable failure otherwise."""
+    return await call(settings, "GET", path, params)
+
+
+async def call(settings: Settings, method: str, path: str, params: dict[str, Any]) -> Any:
+    """A GET (parameters in the query) or a POST (parameters as the JSON body, none when empty);
+    answered as `read` answers."""
     headers = {"X-API-Key": admin_api_key(settings)}
     try:
         async with httpx.AsyncClient(
             base_url=settings.resolved_assistant_platform_api_url, timeout=30
         ) as http:
-            answer = await http.get(path, params=params, headers=headers)
+            if method == "GET":
+                answer = await http.get(path, params=params, headers=headers)
+            else:
+                answer = await http.request(method, path, json=params or None, headers=headers)
     except httpx.HTTPError as error:
         raise ApplicationError(
             f"the platform API is unreachable: {type(error).__name__}", type="Unavailable"

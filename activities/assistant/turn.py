@@ -1,6 +1,7 @@
 """An assistant turn's activities: read the conversation's latest messages, one LLM call, one tool
-call, and write the turn's messages. Each is idempotent: reads change nothing, a tool is
-read-only, the write is keyed by (turn, seq)."""
+call, and write the turn's messages. Each is idempotent: reads change nothing, the one tool that
+changes things (`cancel_job`) asks for what is already so when repeated (a second cancel is the
+platform's 409, an answer), the write is keyed by (turn, seq)."""
 
 from __future__ import annotations
 
@@ -75,7 +76,7 @@ class TurnActivities:
             return _result(call, False, f"invalid arguments: {str(error)[:1000]}")
         path, query = tool.request(params)
         try:
-            answer = await platform_api.read(self.settings, path, query)
+            answer = await platform_api.call(self.settings, tool.method, path, query)
         except platform_api.PlatformRefused as refused:
             return _result(call, False, f"the platform answered {refused.status}: {refused.body}")
         log.info("assistant tool ran", tool=call.name)

@@ -23,6 +23,13 @@ class TurnSteps:
     SAVE_MESSAGES = "assistant.save_messages"
 
 
+# A turn's events (thinking, tool_call, ...) past an id: the query the chat streams follow.
+TURN_EVENTS_QUERY = "assistant_turn_events"
+# The user's decision on a tool call waiting for approval (a Temporal update with a validator).
+APPROVAL_UPDATE = "assistant_approval"
+# The patch under which a turn gates its mutating tools by the autonomy level.
+APPROVALS_PATCH = "assistant-approvals"
+
 # The subject kind of a turn: turns of one conversation take turns (one writer per conversation).
 CONVERSATION_SUBJECT = "conversation"
 

@@ -1,5 +1,5 @@
-"""The assistant's tools: read-only platform tools, each defined once by a parameter model whose
-JSON schema is what the LLM sees (`GET /api/tools` shows the same) and which validates a call
+"""The assistant's tools: platform tools (read-only ones, and `cancel_job`, which changes things),
+each defined once by a parameter model whose JSON schema is what the LLM sees (`GET /api/tools` shows the same) and which validates a call
 before anything runs. Each reads through the platform's own API route of the same name, so the
 tool answers exactly what that route answers, with its checks."""
 
@@ -47,6 +47,10 @@ class GetJobParams(ToolParams):
     job_id: str = Field(pattern=r"^[A-Za-z0-9_.:-]{1,200}$", description="The job's id.")
 
 
+class CancelJobParams(ToolParams):
+    job_id: str = Field(pattern=r"^[A-Za-z0-9_.:-]{1,200}$", description="The job to cancel.")
+
+
 @dataclass(frozen=True)
 class Tool:
     name: str
@@ -56,6 +60,13 @@ class Tool:
     # The platform API route it reads: a path template filled from the parameters named in it;
     # the other parameters go in the query.
     path: str
+    # A tool that changes things: POSTs to its route, and runs only as the autonomy level allows
+    # (refused under `read_only`, after the user's approval under `semi`).
+    mutating: bool = False
+
+    @property
+    def method(self) -> str:
+        return "POST" if self.mutating else "GET"
 
     def schema(self) -> dict[str, Any]:
         return self.params.model_json_schema()
@@ -94,6 +105,15 @@ TOOLS: dict[str, Tool] = {
             "platform",
             GetJobParams,
             "/api/v1/jobs/{job_id}",
+        ),
+        Tool(
+            "cancel_job",
+            "Cancel a running job by its id (graceful: what it did is undone), as "
+            "POST /api/v1/jobs/{job_id}/cancel does. Changes things: may need the user's approval.",
+            "platform",
+            CancelJobParams,
+            "/api/v1/jobs/{job_id}/cancel",
+            mutating=True,
         ),
     )
 }

@@ -14,14 +14,24 @@ MAX_CONTENT = 16_000
 MAX_TOOL_RESULT = 8_000
 
 
+# `read_only` refuses the tools that change things, `semi` runs them once the user approves (an
+# approval that does not come in time is a rejection), `full` runs them.
+AutonomyLevel = Literal["read_only", "semi", "full"]
+
+
 class TurnInput(BaseModel):
-    """One turn: the user's message in their conversation, and the model it runs with."""
+    """One turn: the user's message in their conversation, the model it runs with, and how far it
+    may act (who may approve its mutating tool calls, the autonomy level, how long to wait)."""
 
     conversation_id: str = Field(max_length=40)
     message: str = Field(min_length=1, max_length=MAX_CONTENT)
     model: str = Field(max_length=100)
     max_tool_rounds: int = Field(default=5, ge=1, le=20)
     history_messages: int = Field(default=40, ge=0, le=200)
+    # The conversation's owner ("user:<name>" or "key:<key id>"): the only one who may approve.
+    owner: str | None = Field(default=None, max_length=200)
+    autonomy_level: AutonomyLevel = "read_only"
+    approval_timeout_seconds: float = Field(default=300.0, gt=0, le=86_400)
 
 
 class ToolCall(BaseModel):
@@ -115,3 +125,32 @@ class TurnResult(BaseModel):
     rounds: int = 0
     # True when the LLM still wanted tools after max_tool_rounds: the answer says it stopped.
     stopped_early: bool = False
+
+
+# The event types a turn emits (seed 002's stream), in the order they may come.
+TurnEventType = Literal[
+    "thinking", "tool_call", "approval_required", "tool_result", "message", "done", "error"
+]
+TERMINAL_EVENTS = frozenset({"done", "error"})
+
+
+class TurnEvents(BaseModel):
+    """What the events query answers: the turn's conversation and its events past an id. Each
+    event is `{"id": n, "type": ..., ...}` with ids 1, 2, 3... in the turn; the last one of a turn
+    that ended is `done` or `error`."""
+
+    conversation_id: str
+    events: list[dict[str, Any]] = Field(default_factory=list)
+
+
+class ApprovalDecision(BaseModel):
+    """The user's answer to an `approval_required` event, with who gives it."""
+
+    approval_id: str = Field(max_length=250)
+    approve: bool
+    owner: str = Field(max_length=200)
+
+
+class ApprovalOutcome(BaseModel):
+    approval_id: str
+    status: Literal["approved", "rejected"]

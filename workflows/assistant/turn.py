@@ -1,10 +1,20 @@
 """AssistantTurn: one chat turn of a conversation. It saves the user's message, then asks the LLM
 (an activity per call) with the platform's tools offered, runs each tool call it makes (an
 activity per call) and asks again with the results, at most `max_tool_rounds` times, and saves
-the answer with its tool calls. Turns of one conversation take turns (its subject)."""
+the answer with its tool calls. Turns of one conversation take turns (its subject).
+
+What happens is also kept as the turn's events (`thinking`, `tool_call`, `approval_required`,
+`tool_result`, `message`, `done`, `error`; ids 1, 2, 3...), read by the `assistant_turn_events`
+query that the chat's SSE and WebSocket streams follow: state rebuilt from the history, so a
+stream resumes after any restart. A tool that changes things follows the turn's autonomy level
+(under the `assistant-approvals` patch): refused under `read_only`; under `semi` the turn waits
+for the `assistant_approval` update (its validator refuses an unknown approval or a caller who
+does not own the conversation) at most `approval_timeout_seconds`, a silence being a rejection;
+run under `full`."""
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from typing import Any
 
@@ -13,13 +23,18 @@ from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from contracts.assistant.names import (
+        APPROVAL_UPDATE,
+        APPROVALS_PATCH,
         CONVERSATION_SUBJECT,
+        TURN_EVENTS_QUERY,
         Operations,
         TurnSteps,
         Workflows,
     )
     from contracts.assistant.tools import TOOLS
     from contracts.assistant.turn import (
+        ApprovalDecision,
+        ApprovalOutcome,
         ChatMessage,
         Completion,
         CompletionRequest,
@@ -28,9 +43,11 @@ with workflow.unsafe.imports_passed_through():
         Saved,
         SavedMessage,
         SaveRequest,
+        ToolCall,
         ToolResult,
         ToolSpec,
         TurnCall,
+        TurnEvents,
         TurnInput,
         TurnResult,
     )
@@ -59,10 +76,50 @@ class AssistantTurn(TrackedJob):
     def __init__(self, inp: TurnInput) -> None:
         subject = JobSubject(kind=CONVERSATION_SUBJECT, name=inp.conversation_id)
         self.tracker = JobTracker(Operations.ASSISTANT_TURN, subject)
+        self.inp = inp
+        self.events: list[dict[str, Any]] = []
+        # Approvals asked (id -> None while waiting, then the decision).
+        self.approvals: dict[str, bool | None] = {}
 
     @workflow.run
     async def run(self, inp: TurnInput) -> dict[str, Any]:
-        return await self.run_saga(lambda saga: self._converse(inp))
+        try:
+            result = await self.run_saga(lambda saga: self._converse(inp))
+        except BaseException as error:
+            if not isinstance(error, workflow.ContinueAsNewError):
+                self._emit("error", message=_failure_text(error))
+            raise
+        self._emit("done", conversation_id=inp.conversation_id, job_id=workflow.info().workflow_id)
+        return result
+
+    def _emit(self, kind: str, **fields: Any) -> None:
+        self.events.append({"id": len(self.events) + 1, "type": kind, **fields})
+
+    @workflow.query(name=TURN_EVENTS_QUERY)
+    def turn_events(self, after: int) -> TurnEvents:
+        return TurnEvents(
+            conversation_id=self.inp.conversation_id, events=self.events[max(after, 0) :]
+        )
+
+    @workflow.update(name=APPROVAL_UPDATE)
+    def approve(self, decision: ApprovalDecision) -> ApprovalOutcome:
+        self.approvals[decision.approval_id] = decision.approve
+        return ApprovalOutcome(
+            approval_id=decision.approval_id,
+            status="approved" if decision.approve else "rejected",
+        )
+
+    @approve.validator
+    def _check_approval(self, decision: ApprovalDecision) -> None:
+        # The same answer for an approval that does not exist and one of somebody else's turn.
+        if decision.approval_id not in self.approvals or decision.owner != self.inp.owner:
+            raise ApplicationError(
+                f"no approval {decision.approval_id} waits for you", type="NotFound"
+            )
+        if self.approvals[decision.approval_id] is not None:
+            raise ApplicationError(
+                f"approval {decision.approval_id} was already decided", type="Conflict"
+            )
 
     async def _converse(self, inp: TurnInput) -> dict[str, Any]:
         track = self.tracker
@@ -96,6 +153,10 @@ class AssistantTurn(TrackedJob):
         while rounds <= inp.max_tool_rounds:
             rounds += 1
             track.phase("thinking", min(20 + 10 * rounds, 80), f"asking the LLM (round {rounds})")
+            self._emit(
+                "thinking",
+                content="Analizando request..." if rounds == 1 else "Analizando resultados...",
+            )
             completion = await step(
                 TurnSteps.COMPLETE,
                 CompletionRequest(model=inp.model, messages=messages, tools=tools),
@@ -114,7 +175,17 @@ class AssistantTurn(TrackedJob):
             )
             for call in completion.tool_calls:
                 track.log(f"tool call: {call.name}")
-                result = await step(TurnSteps.RUN_TOOL, call, ToolResult, start_to_close=_TOOL)
+                self._emit(
+                    "tool_call", tool=call.name, params=_parsed(call.arguments), call_id=call.id
+                )
+                result = await self._run_tool(inp, call)
+                self._emit(
+                    "tool_result",
+                    tool=call.name,
+                    call_id=call.id,
+                    ok=result.ok,
+                    result=_parsed(result.content),
+                )
                 calls.append(
                     TurnCall(
                         id=call.id,
@@ -135,6 +206,7 @@ class AssistantTurn(TrackedJob):
                 if stopped_early
                 else "(no answer)"
             )
+        self._emit("message", content=answer)
         track.phase("saving", 90, "saving the answer")
         await self._save(
             inp,
@@ -157,6 +229,50 @@ class AssistantTurn(TrackedJob):
         )
         return track.complete(result.model_dump(), f"answered after {len(calls)} tool call(s)")
 
+    async def _run_tool(self, inp: TurnInput, call: ToolCall) -> ToolResult:
+        tool = TOOLS.get(call.name)
+        if tool is not None and tool.mutating and workflow.patched(APPROVALS_PATCH):
+            refusal = await self._gate(inp, call)
+            if refusal is not None:
+                self.tracker.log(f"tool call {call.name} not run: {refusal}")
+                return ToolResult(call_id=call.id, name=call.name, ok=False, content=refusal)
+        return await step(TurnSteps.RUN_TOOL, call, ToolResult, start_to_close=_TOOL)
+
+    async def _gate(self, inp: TurnInput, call: ToolCall) -> str | None:
+        """None when the call may run; else why not, as the tool's answer for the LLM."""
+        if inp.autonomy_level == "full":
+            return None
+        if inp.autonomy_level != "semi":
+            return (
+                f"refused: {call.name} changes things and the assistant's autonomy level is "
+                f"{inp.autonomy_level}; do it from the platform's API or console"
+            )
+        approval_id = f"{workflow.info().workflow_id}.{len(self.approvals) + 1}"
+        self.approvals[approval_id] = None
+        self._emit(
+            "approval_required",
+            approval_id=approval_id,
+            tool=call.name,
+            params=_parsed(call.arguments),
+            call_id=call.id,
+            timeout_seconds=inp.approval_timeout_seconds,
+        )
+        self.tracker.phase("waiting_approval", 60, f"waiting for approval {approval_id}")
+        try:
+            await workflow.wait_condition(
+                lambda: self.approvals[approval_id] is not None,
+                timeout=timedelta(seconds=inp.approval_timeout_seconds),
+            )
+        except TimeoutError:
+            self.approvals[approval_id] = False
+            return (
+                f"rejected: nobody approved {call.name} within "
+                f"{inp.approval_timeout_seconds:g} s, so it did not run"
+            )
+        if not self.approvals[approval_id]:
+            return f"rejected: the user did not approve {call.name}, so it did not run"
+        return None
+
     async def _save(self, inp: TurnInput, turn_id: str, messages: list[SavedMessage]) -> None:
         saved = await step(
             TurnSteps.SAVE_MESSAGES,
@@ -170,3 +286,21 @@ class AssistantTurn(TrackedJob):
                 type="ConversationGone",
                 non_retryable=True,
             )
+
+
+def _parsed(text: str | None) -> Any:
+    """A tool's arguments or answer as JSON when it is JSON (the seed's `params`/`result`), else
+    the text as it is."""
+    if text is None:
+        return None
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+def _failure_text(error: BaseException) -> str:
+    cause = error
+    while cause.__cause__ is not None and not isinstance(cause, ApplicationError):
+        cause = cause.__cause__
+    return str(cause)[:500] or type(error).__name__

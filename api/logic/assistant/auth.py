@@ -95,9 +95,16 @@ def console_principal(username: str) -> Principal:
 async def caller_of(request: Request, db: Database, settings: Settings) -> Caller:
     """The caller of an assistant route, or 401/403."""
     headers = request.headers
-    key = headers.get("x-api-key")
     scheme, _, credentials = headers.get("authorization", "").partition(" ")
     token = credentials.strip() if scheme.lower() == "bearer" else ""
+    caller = await caller_for(db, settings, key=headers.get("x-api-key"), token=token)
+    request.state.principal = caller.principal
+    return caller
+
+
+async def caller_for(db: Database, settings: Settings, *, key: str | None, token: str) -> Caller:
+    """Who presents this API key or bearer (a console token, or a `csk_…` key), or 401/403; what
+    `/ws` checks its `auth` message's token with."""
     if not key and token.startswith(API_KEY_PREFIX):
         key = token
     if key:
@@ -108,7 +115,6 @@ async def caller_of(request: Request, db: Database, settings: Settings) -> Calle
             raise ApiError(
                 403, "this API key lacks the 'assistant' scope", details={"scope": "assistant"}
             )
-        request.state.principal = principal
         return Caller(owner=f"key:{principal.key_id}", principal=principal)
     if not token:
         raise ApiError(401, "missing credentials: send Authorization: Bearer <token> or X-API-Key")
@@ -129,6 +135,4 @@ async def caller_of(request: Request, db: Database, settings: Settings) -> Calle
         user = await users.find(session, username) if isinstance(username, str) else None
     if user is None or not user.active:
         raise ApiError(401, "invalid token")
-    principal = console_principal(username)
-    request.state.principal = principal
-    return Caller(owner=f"user:{username}", principal=principal)
+    return Caller(owner=f"user:{username}", principal=console_principal(username))

@@ -1,62 +1,101 @@
 """A chat turn: checks the conversation is the caller's, starts its AssistantTurn job (on the
-conversation as subject, so turns of one conversation take turns) and waits for it a while."""
+conversation as subject, so turns of one conversation take turns) and waits for it a while; or
+follows its events (the workflow's `assistant_turn_events` query) for the SSE and `/ws` streams;
+and hands the user's approval of a tool call to the turn (the `assistant_approval` update)."""
 
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
+import time
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from temporalio.client import WorkflowFailureError
+from temporalio.client import (
+    WorkflowExecutionStatus,
+    WorkflowFailureError,
+    WorkflowUpdateFailedError,
+)
+from temporalio.exceptions import ApplicationError
+from temporalio.service import RPCError, RPCStatusCode
 
+from api import sse
 from api.deps import PlatformState
-from api.errors import ApiError
+from api.errors import ApiError, not_found
 from api.logic.assistant import config as config_logic
 from api.logic.assistant import conversations
 from api.logic.assistant.auth import Caller
-from api.schemas.assistant.chat import ChatRequest, ChatResponse
+from api.schemas.assistant.chat import ApprovalResponse, ChatRequest, ChatResponse
 from api.schemas.assistant.conversations import MessageView
-from contracts.assistant.names import CONVERSATION_SUBJECT, Operations, Workflows
-from contracts.assistant.turn import TurnInput, TurnResult
+from contracts.assistant.names import (
+    APPROVAL_UPDATE,
+    CONVERSATION_SUBJECT,
+    TURN_EVENTS_QUERY,
+    Operations,
+    Workflows,
+)
+from contracts.assistant.turn import (
+    TERMINAL_EVENTS,
+    ApprovalDecision,
+    ApprovalOutcome,
+    TurnEvents,
+    TurnInput,
+    TurnResult,
+)
 from contracts.jobs import JobSubject
 
+_QUERY_TIMEOUT = timedelta(seconds=5)
+# A turn's job id, as the job engine names it (api/job_engine.py: job_id_for).
+TURN_PREFIX = f"{Operations.ASSISTANT_TURN}-"
 
-async def chat(platform: PlatformState, caller: Caller, body: ChatRequest) -> ChatResponse:
+
+async def start_turn(
+    platform: PlatformState, caller: Caller, conversation_id: str, message: str
+) -> str:
+    """Starts the turn's job and answers its id (404 for a conversation not the caller's)."""
     settings = platform.settings
-    await conversations.ensure_owned(platform.db, caller.owner, body.conversation_id)
+    await conversations.ensure_owned(platform.db, caller.owner, conversation_id)
     config = await config_logic.current(platform.db)
     turn = TurnInput(
-        conversation_id=body.conversation_id,
-        message=body.message,
+        conversation_id=conversation_id,
+        message=message,
         model=config.llm.model,
         max_tool_rounds=settings.assistant_max_tool_rounds,
         history_messages=settings.assistant_history_messages,
+        owner=caller.owner,
+        autonomy_level=config.agent.autonomy_level,
+        approval_timeout_seconds=settings.assistant_approval_timeout_seconds,
     )
     job = await platform.jobs.start(
         Workflows.ASSISTANT_TURN,
         turn,
         operation=Operations.ASSISTANT_TURN,
-        subject=JobSubject(kind=CONVERSATION_SUBJECT, name=body.conversation_id),
+        subject=JobSubject(kind=CONVERSATION_SUBJECT, name=conversation_id),
         caller=caller.principal,
         idempotency_key=None,
         body=None,
     )
-    handle = platform.temporal.get_workflow_handle(job.job_id)
+    return job.job_id
+
+
+async def chat(platform: PlatformState, caller: Caller, body: ChatRequest) -> ChatResponse:
+    settings = platform.settings
+    job_id = await start_turn(platform, caller, body.conversation_id, body.message)
+    handle = platform.temporal.get_workflow_handle(job_id)
     try:
         raw = await asyncio.wait_for(handle.result(), settings.assistant_turn_wait_seconds)
     except TimeoutError:
-        return ChatResponse(
-            conversation_id=body.conversation_id, job_id=job.job_id, status="running"
-        )
+        return ChatResponse(conversation_id=body.conversation_id, job_id=job_id, status="running")
     except WorkflowFailureError as error:
         raise ApiError(
             502,
             f"the assistant turn failed: {error.cause}",
-            details={"job_id": job.job_id},
+            details={"job_id": job_id},
         ) from None
     result = TurnResult.model_validate(raw)
     return ChatResponse(
         conversation_id=body.conversation_id,
-        job_id=job.job_id,
+        job_id=job_id,
         status="completed",
         message=MessageView(
             role="assistant",
@@ -68,3 +107,116 @@ async def chat(platform: PlatformState, caller: Caller, body: ChatRequest) -> Ch
             or None,
         ),
     )
+
+
+# --- following a turn's events -----------------------------------------------------------------
+
+
+async def ensure_turn_owned(platform: PlatformState, caller: Caller, job_id: str) -> None:
+    """404 unless `job_id` is a turn in one of the caller's conversations."""
+    missing = not_found("turn", job_id=job_id)
+    if not job_id.startswith(TURN_PREFIX):
+        raise missing
+    handle = platform.temporal.get_workflow_handle(job_id)
+    try:
+        answer = await handle.query(
+            TURN_EVENTS_QUERY, 1 << 30, result_type=TurnEvents, rpc_timeout=_QUERY_TIMEOUT
+        )
+    except RPCError as error:
+        if error.status == RPCStatusCode.NOT_FOUND:
+            raise missing from None
+        raise ApiError(
+            503, "the turn cannot be read now", details={"upstream": "temporal"}
+        ) from None
+    except Exception:  # not a turn (no such query), or no worker answers
+        raise ApiError(
+            503, "the turn cannot be read now", details={"upstream": "temporal"}
+        ) from None
+    await conversations.ensure_owned(platform.db, caller.owner, answer.conversation_id)
+
+
+async def follow(
+    platform: PlatformState, job_id: str, after: int = 0
+) -> AsyncIterator[dict[str, Any] | None]:
+    """The turn's events past `after`, as they happen, until its `done` or `error`; None while
+    nothing happened for `log_stream_keepalive_seconds` (a stream's keep-alive). Read from the
+    workflow's state, so any API process, after any restart, answers the same events."""
+    settings = platform.settings
+    handle = platform.temporal.get_workflow_handle(job_id)
+    quiet_since = time.monotonic()
+    while True:
+        try:
+            answer = await handle.query(
+                TURN_EVENTS_QUERY, after, result_type=TurnEvents, rpc_timeout=_QUERY_TIMEOUT
+            )
+        except Exception:  # no worker yet, or the turn ended without events (it never ran)
+            ended = await _ended_without_events(handle)
+            if ended is not None:
+                yield {"id": after + 1, "type": "error", "message": ended}
+                return
+            answer = None
+        if answer is not None and answer.events:
+            for event in answer.events:
+                yield event
+                after = event["id"]
+                if event["type"] in TERMINAL_EVENTS:
+                    return
+            quiet_since = time.monotonic()
+            continue
+        if time.monotonic() - quiet_since >= settings.log_stream_keepalive_seconds:
+            yield None
+            quiet_since = time.monotonic()
+        await asyncio.sleep(settings.assistant_stream_poll_seconds)
+
+
+async def _ended_without_events(handle: Any) -> str | None:
+    try:
+        described = await handle.describe(rpc_timeout=_QUERY_TIMEOUT)
+    except RPCError as error:
+        if error.status == RPCStatusCode.NOT_FOUND:
+            return "the turn no longer exists"
+        return None
+    if described.status in (None, WorkflowExecutionStatus.RUNNING):
+        return None
+    return f"the turn ended ({described.status.name.lower()}) without its events"
+
+
+async def sse_events(platform: PlatformState, job_id: str, after: int = 0) -> AsyncIterator[str]:
+    """`follow` as Server-Sent Events: `id: <n>` and `data: {"id", "type", ...}` (no `event:`
+    name, so a browser's EventSource hands each to `onmessage`, as the seed's stream shows)."""
+    yield sse.RETRY
+    async for event in follow(platform, job_id, after):
+        yield sse.KEEPALIVE if event is None else sse.event(event["id"], event)
+
+
+# --- approvals ---------------------------------------------------------------------------------
+
+
+async def decide(
+    platform: PlatformState, caller: Caller, approval_id: str, approve: bool
+) -> ApprovalResponse:
+    """Hands the decision to the waiting turn; the workflow's validator refuses an approval that
+    does not exist or is not the caller's (404, alike) and one already decided (409)."""
+    job_id, _, number = approval_id.rpartition(".")
+    missing = not_found("approval", approval_id=approval_id)
+    if not job_id.startswith(TURN_PREFIX) or not number.isdigit():
+        raise missing
+    handle = platform.temporal.get_workflow_handle(job_id)
+    try:
+        outcome = await handle.execute_update(
+            APPROVAL_UPDATE,
+            ApprovalDecision(approval_id=approval_id, approve=approve, owner=caller.owner),
+            result_type=ApprovalOutcome,
+        )
+    except WorkflowUpdateFailedError as error:
+        cause = error.cause
+        if isinstance(cause, ApplicationError) and cause.type == "Conflict":
+            raise ApiError(409, cause.message, details={"approval_id": approval_id}) from None
+        raise missing from None
+    except RPCError as error:
+        if error.status == RPCStatusCode.NOT_FOUND:  # no such turn, or it already ended
+            raise missing from None
+        raise ApiError(
+            503, "the turn cannot be reached now", details={"upstream": "temporal"}
+        ) from None
+    return ApprovalResponse(approval_id=outcome.approval_id, status=outcome.status)

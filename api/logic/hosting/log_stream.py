@@ -15,10 +15,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import time
 from collections.abc import AsyncIterator
 
+from api import sse
 from api.job_log_feed import JobLogFeed
 from core.settings import Settings
 from store import job_logs
@@ -26,8 +26,7 @@ from store.db import Database
 
 # Lines read from the table at once.
 _BATCH = 500
-# How long a client waits before reconnecting after the connection drops (the SSE `retry:`).
-RETRY_MILLISECONDS = 2000
+RETRY_MILLISECONDS = sse.RETRY_MILLISECONDS
 
 
 async def events(
@@ -43,7 +42,7 @@ async def events(
         if after is None:
             async with db.transaction() as session:
                 after = await job_logs.newest_id(session)
-        yield f"retry: {RETRY_MILLISECONDS}\n\n"
+        yield sse.RETRY
         quiet_since = time.monotonic()
         while not feed.ending:
             # Taken before the read, so lines recorded during it still wake the wait below.
@@ -58,7 +57,7 @@ async def events(
             quiet = time.monotonic() - quiet_since
             keepalive = settings.log_stream_keepalive_seconds
             if quiet >= keepalive:
-                yield ": keep-alive\n\n"
+                yield sse.KEEPALIVE
                 quiet_since = time.monotonic()
                 continue
             wait = min(settings.log_stream_poll_seconds, keepalive - quiet)
@@ -69,5 +68,4 @@ async def events(
 
 
 def _event(event_id: int, job_id: str, line_no: int, line: str) -> str:
-    data = json.dumps({"job_id": job_id, "line_no": line_no, "line": line}, ensure_ascii=False)
-    return f"id: {event_id}\nevent: log\ndata: {data}\n\n"
+    return sse.event(event_id, {"job_id": job_id, "line_no": line_no, "line": line}, "log")

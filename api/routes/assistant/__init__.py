@@ -1,9 +1,9 @@
 """The ops assistant's HTTP surface (seed 002), under `/api/…`: collected by `api/app.py`, with
 the seed's error codes (upper case) under its paths."""
 
-from api.routes.assistant import auth, chat, config, conversations
+from api.routes.assistant import auth, chat, config, conversations, socket
 
-ROUTERS = [auth.router, conversations.router, config.router, chat.router]
+ROUTERS = [auth.router, conversations.router, config.router, chat.router, socket.router]
 
 # The seed's "Códigos de Error": the envelope is the API's, its codes upper case.
 ERROR_PATHS = (

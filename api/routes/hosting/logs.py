@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import Header, Query
 from fastapi.responses import StreamingResponse
 
+from api import sse
 from api.auth import HostingScope
 from api.deps import DbDep, JobLogFeedDep, SettingsDep
 from api.errors import ApiError, answers
@@ -54,9 +55,4 @@ async def stream_logs(
         after=int(last_event_id) if last_event_id is not None else None,
         job_id=job_id,
     )
-    return StreamingResponse(
-        stream,
-        media_type="text/event-stream",
-        # No cache, and no buffering by a proxy in front (nginx reads X-Accel-Buffering).
-        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
-    )
+    return sse.response(stream)

@@ -22,9 +22,12 @@ class ChatRequest(RequestModel):
 
     conversation_id: str = Field(pattern=CONVERSATION_ID_PATTERN)
     message: str = Field(min_length=1, max_length=MAX_CONTENT)
-    stream: Literal[False] = Field(
+    stream: bool = Field(
         default=False,
-        description="Only `false` for now: the answer comes whole (SSE streaming is next).",
+        description="`true`: the turn's events as Server-Sent Events while they happen "
+        "(`thinking`, `tool_call`, `approval_required`, `tool_result`, `message`, `done` or "
+        "`error`), each with an `id`; resume with `GET /api/chat/turns/{job_id}/events` and "
+        "`Last-Event-ID`. `false`: the answer whole.",
     )
 
 
@@ -46,3 +49,14 @@ class ToolView(BaseModel):
 
 class ToolList(BaseModel):
     tools: list[ToolView]
+
+
+class ApprovalRequest(RequestModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"approve": True}]})
+
+    approve: bool = Field(description="`true` runs the tool call, `false` refuses it.")
+
+
+class ApprovalResponse(BaseModel):
+    approval_id: str
+    status: Literal["approved", "rejected"]

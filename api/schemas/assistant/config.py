@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from api.schemas.base import RequestModel
+from contracts.assistant.turn import AutonomyLevel
 
-AutonomyLevel = Literal["manual", "semi", "auto"]
+# The names the first slice stored, read as the levels they meant.
+_FORMER_LEVELS = {"manual": "read_only", "auto": "full"}
+
+
+def _level(value: Any) -> Any:
+    return _FORMER_LEVELS.get(value, value) if isinstance(value, str) else value
 
 
 class LlmConfig(BaseModel):
@@ -18,6 +24,8 @@ class LlmConfig(BaseModel):
 
 class AgentConfig(BaseModel):
     autonomy_level: AutonomyLevel
+
+    _former = field_validator("autonomy_level", mode="before")(_level)
 
 
 class CloudProviderConfig(BaseModel):
