@@ -10,7 +10,11 @@ after any restart. The workflows are unchanged (no activity per log line, no his
 How lines get there. While a stream is open in an API process, its feed reads, every
 `job_log_record_seconds`, the jobs that run or ended since its last pass (one visibility listing),
 asks each for its state (the query, else the memo when no worker answers), and appends the lines
-past each job's cursor (`job_log_cursors`). Lines are numbered in their job's log and unique per
+past each job's cursor (`job_log_cursors`). A pass alone would deliver a line up to a whole
+interval late, so the feed also *follows* each running job it knows (those this process starts,
+at once, and those a pass finds; at most `_MAX_FOLLOWED`): a long poll on the job's history
+returns when one of its workflow tasks ends, which is when a line it logged becomes readable, and
+the job is read and recorded then, waking this process's streams at once. Lines are numbered in their job's log and unique per
 (job, number): two API processes recording the same job add each line once. A job read after it
 ended is never read again. A feed that starts catches up on the jobs that ended since any feed last
 recorded (at most `job_log_catch_up_hours` back), so lines a job logged while no stream was open
@@ -195,7 +199,8 @@ class JobLogFeed:
                 session, [job_logs.Recorded(job_id, lines, count, last, ended=ended)]
             )
         done.line_count, done.last_line = max(count, done.line_count), last
-        return added
+        # Lines another API process recorded first are in the table as well: wake for them too.
+        return max(added, len(lines))
 
     async def record_once(self) -> int:
         """One pass: reads the jobs running or ended since the last pass, records their new lines
