@@ -14,6 +14,8 @@ Prints, per round and as the median over rounds, SSE p50/p99 against polling's, 
 whether the target is met: SSE p99 ≤ 100 ms and below polling's.
 
     python bench/hosting.py [--rounds 5] [--clients 20] [--jobs 2]
+
+`BENCH_DEBUG=1` also prints each measured line with its quickest..slowest client, in ms.
 """
 
 from __future__ import annotations
