@@ -87,11 +87,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         stopping = Stopping()
         stopping.on_stop(job_logs.end_streams)
         stopping.install()
+        engine = JobEngine(temporal, settings, _job_cleanups(), _no_fresh_retry())
+        engine.on_start = job_logs.follow
         app.state.platform = PlatformState(
             settings=settings,
             db=db,
             temporal=temporal,
-            jobs=JobEngine(temporal, settings, _job_cleanups(), _no_fresh_retry()),
+            jobs=engine,
             audit=audit,
             key_usage=key_usage,
             job_logs=job_logs,

@@ -13,7 +13,7 @@ import re
 import statistics
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from contextvars import ContextVar
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -195,6 +195,8 @@ class JobEngine:
         }
         # Operations a fresh retry cannot start again, with why (NO_FRESH_RETRY of each system).
         self.no_fresh_retry = dict(no_fresh_retry or {})
+        # Told each job this process starts (the job log feed follows it from its first line).
+        self.on_start: Callable[[str], None] | None = None
         self._estimates: dict[str, tuple[float, str | None]] = {}
         self._measurements: dict[str, asyncio.Task[str | None]] = {}
         self._counts: dict[str | None, tuple[float, int]] = {}
@@ -284,6 +286,8 @@ class JobEngine:
                 raise
             handle = self.client.get_workflow_handle(job_id)
         self._jobs_changed()
+        if self.on_start is not None:
+            self.on_start(job_id)
         audit_trail.note(job_id=job_id, resource=subject.key if subject else None)
         status = JobStatus.queued
         if idempotency_key:

@@ -10,7 +10,11 @@ after any restart. The workflows are unchanged (no activity per log line, no his
 How lines get there. While a stream is open in an API process, its feed reads, every
 `job_log_record_seconds`, the jobs that run or ended since its last pass (one visibility listing),
 asks each for its state (the query, else the memo when no worker answers), and appends the lines
-past each job's cursor (`job_log_cursors`). Lines are numbered in their job's log and unique per
+past each job's cursor (`job_log_cursors`). A pass alone would deliver a line up to a whole
+interval late, so the feed also *follows* each running job it knows (those this process starts,
+at once, and those a pass finds; at most `_MAX_FOLLOWED`): a long poll on the job's history
+returns when one of its workflow tasks ends, which is when a line it logged becomes readable, and
+the job is read and recorded then, waking this process's streams at once. Lines are numbered in their job's log and unique per
 (job, number): two API processes recording the same job add each line once. A job read after it
 ended is never read again. A feed that starts catches up on the jobs that ended since any feed last
 recorded (at most `job_log_catch_up_hours` back), so lines a job logged while no stream was open
@@ -24,9 +28,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import structlog
+from temporalio.api.common.v1 import WorkflowExecution as ExecutionRef
+from temporalio.api.enums.v1 import EventType
+from temporalio.api.workflowservice.v1 import GetWorkflowExecutionHistoryRequest
 from temporalio.client import Client, WorkflowExecution, WorkflowExecutionStatus
 
 from contracts.jobs import JOB_MEMO_KEY, JOB_STATE_QUERY, MAX_LOG_LINES, JobState, JobSummaryMemo
@@ -44,6 +52,19 @@ _CONCURRENT_READS = 8
 _JOBS_PER_PASS = 1000
 # Visibility records a close a moment after it happens: each pass looks back this much further.
 _CLOSE_MARGIN = timedelta(seconds=30)
+# Running jobs followed through their history at once (beyond, the passes alone record them).
+_MAX_FOLLOWED = 200
+# A history long poll: how long the server may hold it (it answers sooner when it has events).
+_LONG_POLL = timedelta(seconds=70)
+# The events that end a job's run.
+_CLOSE_EVENTS = {
+    EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED,
+    EventType.EVENT_TYPE_WORKFLOW_EXECUTION_FAILED,
+    EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CANCELED,
+    EventType.EVENT_TYPE_WORKFLOW_EXECUTION_TERMINATED,
+    EventType.EVENT_TYPE_WORKFLOW_EXECUTION_TIMED_OUT,
+    EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW,
+}
 
 
 class JobLogFeed:
@@ -55,6 +76,7 @@ class JobLogFeed:
         self._task: asyncio.Task[None] | None = None
         self._since: datetime | None = None
         self._changed = asyncio.Event()
+        self._followed: dict[str, asyncio.Task[None]] = {}
         self.ending = False
 
     # --- for the streams -------------------------------------------------------------------------
@@ -67,6 +89,21 @@ class JobLogFeed:
 
     def unsubscribe(self) -> None:
         self._subscribers = max(0, self._subscribers - 1)
+
+    def follow(self, job_id: str) -> None:
+        """Records the running job's new lines as soon as it logs them, while any stream of this
+        process is open: a long poll on its history wakes at the end of each of its workflow
+        tasks (where a line is logged), and the job is read then. Called for each job this
+        process starts and each running job a pass finds."""
+        if self._subscribers <= 0 or self.ending or job_id in self._followed:
+            return
+        if len(self._followed) >= _MAX_FOLLOWED:
+            return
+        task = asyncio.create_task(self._follow(job_id), name=f"job-log-follow-{job_id}")
+        self._followed[job_id] = task
+        task.add_done_callback(
+            lambda done: self._followed.pop(job_id) if self._followed.get(job_id) is done else None
+        )
 
     def change(self) -> asyncio.Event:
         """Set once this process records new lines, or once its streams are to end; take it
@@ -82,23 +119,88 @@ class JobLogFeed:
     async def stop(self) -> None:
         self.end_streams()
         self._subscribers = 0
-        if self._task is not None:
-            self._task.cancel()
+        tasks = [*self._followed.values(), *([self._task] if self._task is not None else [])]
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
             with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+                await task
 
     # --- recording -------------------------------------------------------------------------------
 
     async def _run(self) -> None:
         while self._subscribers > 0:
             try:
-                added = await self.record_once()
-                if added and not self.ending:
-                    self._changed.set()
-                    self._changed = asyncio.Event()
+                self._wake(await self.record_once())
             except Exception as error:  # Temporal or the database away: the next pass retries
                 log.warning("job log lines not recorded yet", error_type=type(error).__name__)
             await asyncio.sleep(self.settings.job_log_record_seconds)
+
+    def _wake(self, added: int) -> None:
+        if added and not self.ending:
+            self._changed.set()
+            self._changed = asyncio.Event()
+
+    async def _follow(self, job_id: str) -> None:
+        """Long-polls the job's history and records its log at each workflow task's end, until
+        the job ends or no stream of this process is open."""
+        token = b""
+        try:
+            async with self.db.transaction() as session:
+                cursor = (await job_logs.cursors(session, [job_id])).get(job_id)
+            if cursor is not None and cursor.ended:
+                return
+            # What this follower has recorded (detached: the recording re-reads the cursor).
+            done = _Cursor(cursor.line_count, cursor.last_line) if cursor else _Cursor(0, None)
+            while self._subscribers > 0 and not self.ending:
+                request = GetWorkflowExecutionHistoryRequest(
+                    namespace=self.client.namespace,
+                    execution=ExecutionRef(workflow_id=job_id),
+                    next_page_token=token,
+                    wait_new_event=True,
+                    skip_archival=True,
+                )
+                answer = await self.client.workflow_service.get_workflow_execution_history(
+                    request, retry=True, timeout=_LONG_POLL
+                )
+                token = answer.next_page_token
+                events = {event.event_type for event in answer.history.events}
+                ended = bool(events & _CLOSE_EVENTS)
+                if ended or EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED in events:
+                    self._wake(await self._record_job(job_id, done, ended))
+                if ended or not token:  # the job has ended: its history is complete
+                    return
+        except asyncio.CancelledError:
+            raise
+        except Exception as error:  # the passes record the job meanwhile; a later pass follows it
+            log.info("job log not followed", job_id=job_id, error_type=type(error).__name__)
+
+    async def _record_job(self, job_id: str, done: _Cursor, ended: bool) -> int:
+        """Records the followed job's new lines now, from its query (its memo once it has
+        ended and no worker answers); `done` moves with what was recorded."""
+        try:
+            state = await self.client.get_workflow_handle(job_id).query(
+                JOB_STATE_QUERY, result_type=JobState, rpc_timeout=_QUERY_TIMEOUT
+            )
+            window, total = state.logs, len(state.logs)
+        except Exception:
+            if not ended:
+                return 0  # no worker answers now: the passes read its memo
+            window, total = await self._log_of(
+                await self.client.get_workflow_handle(job_id).describe()
+            )
+            if window is None:
+                return 0
+        lines, count, last = _numbered(window, total, done)
+        if not lines and not ended:
+            return 0
+        async with self.db.transaction() as session:
+            added = await job_logs.record(
+                session, [job_logs.Recorded(job_id, lines, count, last, ended=ended)]
+            )
+        done.line_count, done.last_line = max(count, done.line_count), last
+        # Lines another API process recorded first are in the table as well: wake for them too.
+        return max(added, len(lines))
 
     async def record_once(self) -> int:
         """One pass: reads the jobs running or ended since the last pass, records their new lines
@@ -115,6 +217,9 @@ class JobLogFeed:
         async with self.db.transaction() as session:
             known = await job_logs.cursors(session, [e.id for e in executions])
         pending = [e for e in executions if not (e.id in known and known[e.id].ended)]
+        for execution in pending:
+            if execution.status == WorkflowExecutionStatus.RUNNING:
+                self.follow(execution.id)
         limit = asyncio.Semaphore(_CONCURRENT_READS)
 
         async def read(execution: WorkflowExecution) -> job_logs.Recorded | None:
@@ -174,8 +279,16 @@ class JobLogFeed:
         return memo.logs, memo.log_count
 
 
+@dataclass
+class _Cursor:
+    """How far a follower has recorded its job's log (as `JobLogCursor`, not in a session)."""
+
+    line_count: int
+    last_line: str | None
+
+
 def _numbered(
-    window: list[str], total: int, cursor: JobLogCursor | None
+    window: list[str], total: int, cursor: JobLogCursor | _Cursor | None
 ) -> tuple[list[tuple[int, str]], int, str | None]:
     """The window's lines past the cursor, numbered in the job's log; the new line count and last
     line. Below the workflow's bound the numbers are exact (the window ends at line `total`);

@@ -489,8 +489,10 @@ class Settings(BaseSettings):
     job_log_record_seconds: float = Field(
         default=1.0,
         gt=0,
-        description="While a log stream is open, how often its API process reads the running "
-        "jobs' logs and records their new lines (one query per running job).",
+        description="While a log stream is open, how often its API process lists the jobs "
+        "running or ended and records their new lines (one query per job not followed); the "
+        "running jobs it knows are followed through their history and recorded as they log "
+        "(a job started by another API process is followed from the next pass).",
     )
     job_log_catch_up_hours: float = Field(
         default=24.0,

@@ -121,3 +121,38 @@ async def test_resume_works_across_a_restart_of_the_api(settings, worker):
     got = first + rest
     assert [g["line"] for g in got] == logs
     assert len({g["id"] for g in got}) == len(got)
+
+
+async def test_the_process_that_records_a_line_sends_it_at_once_not_at_the_next_pass(
+    settings, worker, localcloud
+):
+    """The feed's passes and the streams' polls are a minute apart here: the job's lines still
+    come as it logs them (this process follows the job it started, through its history)."""
+    slow_passes = hosting_settings(settings).model_copy(
+        update={"job_log_record_seconds": 60, "log_stream_poll_seconds": 60}
+    )
+    name = f"hs-{uuid.uuid4().hex[:8]}"
+    held = localcloud.inject_fault(
+        fail_next=1, code=None, latency_ms=3000, method="POST", path_contains=f"serviceId={name}"
+    )
+    admin = {"X-API-Key": ADMIN_KEY}
+    with ApiServer(slow_passes) as api:
+        async with (
+            httpx.AsyncClient(base_url=api.url, headers=admin, timeout=30) as http,
+            _stream(http) as response,
+        ):
+            await asyncio.sleep(0.5)  # the feed's first pass (at the stream's start) is done
+            started = asyncio.get_running_loop().time()
+            job_id = (await deploy(http, name))["job_id"]
+            reader = JobLines(response, job_id)
+            try:
+                # The first lines, logged as the job starts, come while it is held.
+                await reader.until(1, seconds=3)
+                logs = await job_logs(http, job_id)
+                got = await reader.until(len(logs), seconds=5)
+            finally:
+                await reader.close()
+            took = asyncio.get_running_loop().time() - started
+    assert localcloud.fired(held) == 1
+    assert [g["line"] for g in got] == logs
+    assert took < 20  # far below the next pass (60 s)
