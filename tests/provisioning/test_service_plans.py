@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 
+import httpx
 from google.cloud import run_v2
 
 from contracts.provisioning.services import ServiceSpec
@@ -196,3 +197,22 @@ def test_the_plan_function_is_pure_and_never_shows_secret_values(settings):
     assert plan_service(settings, spec, "us-central1", changed, ["allUsers"]).plan_hash != (
         plan.plan_hash
     )
+
+
+async def test_planning_to_mount_secrets_needs_the_secrets_scope_as_applying_does(api, api_server):
+    created = await api.post("/api/v1/api-keys", json={"name": "plan-w", "scopes": ["write"]})
+    assert created.status_code == 201, created.text
+    name = unique_name("plansec")
+    body = {"service_name": name, "image": IMAGE, "secrets": {"DB_URL": "db-url"}}
+    async with httpx.AsyncClient(
+        base_url=api_server.url, headers={"X-API-Key": created.json()["key"]}
+    ) as writer:
+        refused = await writer.post(
+            "/api/v1/services/deploy", params={"dry_run": "true"}, json=body
+        )
+        assert refused.status_code == 403, refused.text
+        body.pop("secrets")
+        planned = await writer.post(
+            "/api/v1/services/deploy", params={"dry_run": "true"}, json=body
+        )
+        assert planned.status_code == 200, planned.text
