@@ -36,6 +36,7 @@ from store.db import Database
 from temporal.client import connect, data_converter
 from temporal.interceptors import JobLoggingInterceptor
 from temporal.keep_alive import KeepAliveInterceptor
+from temporal.metrics import worker_runtime
 from temporal.sandbox import workflow_runner
 from workflows.cleanup import CleanupAfterTerminate
 from workflows.resource_lock import ResourceLock
@@ -198,7 +199,7 @@ async def main(systems: list[str]) -> None:
     quiet_sandbox_warnings()
     forward_temporal_core_logs()
     db = Database(settings.resolved_database_url)
-    client = await connect(settings)
+    client = await connect(settings, runtime=worker_runtime(settings))
     worker = build_worker(client, settings, db, systems)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

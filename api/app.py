@@ -26,6 +26,7 @@ from api.key_usage import KeyUsage
 from api.logic.assistant.auth import ensure_first_admin
 from api.logic.oversight.schedule import reaper_schedule
 from api.logic.runners.schedule import cleanup_schedule
+from api.metrics import install_metrics
 from api.routes import (
     api_keys,
     assistant,
@@ -75,6 +76,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         temporal = await connect(settings, lazy=True, fail_fast=True)
         audit = AuditWriter(db, settings.data_dir, settings.audit_queue_size)
         await audit.start()
+        if metrics:
+            metrics.watch_audit_queue(audit.depth)
         key_usage = KeyUsage(db, settings.api_key_usage_flush_seconds)
         await key_usage.start()
         job_logs = JobLogFeed(db, temporal, settings)
@@ -87,7 +90,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         stopping = Stopping()
         stopping.on_stop(job_logs.end_streams)
         stopping.install()
-        engine = JobEngine(temporal, settings, _job_cleanups(), _no_fresh_retry())
+        engine = JobEngine(
+            temporal,
+            settings,
+            _job_cleanups(),
+            _no_fresh_retry(),
+            on_started=metrics.job_started if metrics else None,
+        )
         engine.on_start = job_logs.follow
         app.state.platform = PlatformState(
             settings=settings,
@@ -146,6 +155,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         allow_methods=["*"],
         allow_headers=["*"],
     )
+    # Requests by route template and status, latencies; /metrics, open (api/metrics.py).
+    metrics = install_metrics(app) if settings.metrics_enabled else None
     # Outermost: every mutating call is recorded, even one refused by the body limit or CORS.
     app.add_middleware(AuditTrail)
     install_error_handlers(app, {assistant.ERROR_PATHS: assistant.error_code})

@@ -56,6 +56,10 @@ class AuditWriter:
             log.warning("audit queue full: the request waits for room", size=self._queue.maxsize)
             await self._queue.put(row)
 
+    def depth(self) -> int:
+        """Rows recorded and not yet in the database: queued, and the batch being written."""
+        return self._queue.qsize() + len(self._batch)
+
     async def start(self) -> None:
         await self._import_spills()
         self._task = asyncio.create_task(self._run(), name="audit-writer")

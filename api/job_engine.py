@@ -183,9 +183,12 @@ class JobEngine:
         settings: Settings,
         cleanup_steps: Mapping[str, str] | None = None,
         no_fresh_retry: dict[str, str] | None = None,
+        on_started: Callable[[str], None] | None = None,
     ) -> None:
         self.client = client
         self.settings = settings
+        # Told the operation of each job this engine started (not of one a repeated key returned).
+        self.on_started = on_started
         # Every system's cleanup step after a force-cancel (JOB_CLEANUPS of api/routes/<system>),
         # and the task queue of the system that serves it.
         self.cleanup_steps = list(cleanup_steps or {})
@@ -290,6 +293,8 @@ class JobEngine:
             self.on_start(job_id)
         audit_trail.note(job_id=job_id, resource=subject.key if subject else None)
         status = JobStatus.queued
+        # A keyed start may have returned an earlier request's job: its created_at says which.
+        fresh = True
         if idempotency_key:
             # A repeated key may have landed on the job an earlier request started: its hash,
             # status and created_at are that job's (a fresh one reads back what was just set).
@@ -303,7 +308,10 @@ class JobEngine:
                     details={"job_id": job_id},
                 )
             status = (await self._job_from_execution(description)).status
+            fresh = _created_at(description) == created_at
             created_at = _created_at(description)
+        if fresh and self.on_started is not None:
+            self.on_started(operation)
         return JobResponse(
             job_id=job_id,
             status=status,

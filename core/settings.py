@@ -471,6 +471,24 @@ class Settings(BaseSettings):
         "older than this are deleted by the reaper; a stream resumed from an older "
         "`Last-Event-ID` continues with the oldest line kept.",
     )
+    metrics_enabled: bool = Field(
+        default=True,
+        description="Serve `GET /metrics` (Prometheus text format, no key needed) on the API and "
+        "the gateway: requests by route template and status, latency histograms, jobs started by "
+        "operation, the audit queue's depth.",
+    )
+    worker_metrics_host: str = Field(
+        default="127.0.0.1",
+        description="The interface the worker's Temporal SDK metrics endpoint listens on.",
+    )
+    worker_metrics_port: int = Field(
+        default=9464,
+        ge=0,
+        le=65535,
+        description="The port of the worker's Prometheus endpoint (`/metrics`, the Temporal SDK's "
+        "`temporal_*` metrics, served by the SDK runtime); 0 turns it off. A second worker on the "
+        "same host needs its own port (or 0): one whose port is taken runs without it and logs so.",
+    )
     audit_queue_size: int = Field(
         default=10_000,
         ge=1,

@@ -25,6 +25,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.docs import install_docs
+from api.metrics import install_metrics
 from core.logging import configure_logging
 from core.settings import Settings, get_settings
 from gateway import envelope
@@ -96,6 +97,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         allow_headers=["*"],
     )
 
+    if settings.metrics_enabled:
+        # Requests by route template and status, latencies; /metrics, open (api/metrics.py).
+        install_metrics(app)
     app.add_middleware(RequestIds)
     _install_errors(app)
     _install_routes(app, settings)

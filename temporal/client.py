@@ -9,6 +9,7 @@ from typing import Any
 from temporalio.client import Client, Interceptor, OutboundInterceptor
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.converter import DataConverter
+from temporalio.runtime import Runtime
 from temporalio.service import RetryConfig, RPCError, RPCStatusCode
 
 from core.settings import Settings, get_settings
@@ -48,13 +49,18 @@ def data_converter(settings: Settings | None = None) -> DataConverter:
 
 
 async def connect(
-    settings: Settings | None = None, *, lazy: bool = False, fail_fast: bool = False
+    settings: Settings | None = None,
+    *,
+    lazy: bool = False,
+    fail_fast: bool = False,
+    runtime: Runtime | None = None,
 ) -> Client:
     """`lazy` defers the first connection, so the API starts (and /health reports) while Temporal is down.
 
     `fail_fast` is for a caller with someone waiting (the API): connecting and each call are
     bounded by `temporal_api_timeout_seconds`, the client's retries of an unreachable server by
-    `_API_RETRY_MILLIS`. A worker keeps the client's patient defaults."""
+    `_API_RETRY_MILLIS`. A worker keeps the client's patient defaults. `runtime`: the worker's,
+    which exports the SDK's metrics (temporal/metrics.py); None: the SDK's default runtime."""
     settings = settings or get_settings()
     options: dict[str, Any] = {}
     if fail_fast:
@@ -73,6 +79,7 @@ async def connect(
         namespace=settings.temporal_namespace,
         data_converter=data_converter(settings),
         lazy=lazy,
+        **({"runtime": runtime} if runtime is not None else {}),
         **connection_options(settings),
         **options,
     )

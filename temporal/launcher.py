@@ -36,6 +36,7 @@ from core.settings import Settings, get_settings
 from store.migrate import upgrade
 from temporal import search_attributes
 from temporal.binaries import temporal_cli
+from temporal.metrics import metrics_url
 
 SQLITE_PRAGMAS = ["--sqlite-pragma", "journal_mode=wal", "--sqlite-pragma", "synchronous=normal"]
 _PR_SET_PDEATHSIG = 1
@@ -222,6 +223,20 @@ class Group:
             time.sleep(0.2)
 
 
+def _metrics_lines(settings: Settings) -> str:
+    """Every metrics URL of the group (docs/operating.md#metrics)."""
+    api_metrics = f"{settings.public_api_url.rstrip('/')}/metrics"
+    gateway_metrics = f"http://{settings.gateway_host}:{settings.gateway_port}/metrics"
+    worker_metrics = metrics_url(settings) or "off (CONNESKILLS_WORKER_METRICS_PORT=0)"
+    if not settings.metrics_enabled:
+        api_metrics = gateway_metrics = "off (CONNESKILLS_METRICS_ENABLED=false)"
+    return (
+        f"  Metrics          API {api_metrics}\n"
+        f"                   gateway {gateway_metrics}\n"
+        f"                   worker {worker_metrics}\n"
+    )
+
+
 def _stop(_signum, _frame) -> None:
     raise KeyboardInterrupt
 
@@ -273,6 +288,7 @@ def main() -> int:
             f"  Proxmox VE       https://{settings.resolved_proxmox_endpoint}  "
             f"(CA {settings.resolved_proxmox_ca_bundle or 'system trust store'})\n"
             f"  Worker           task queues {settings.task_queue}-{{core,{','.join(SYSTEMS)}}}\n"
+            f"{_metrics_lines(settings)}"
             f"  Data             {settings.data_dir.resolve()}\n"
             f"  Admin API key    {settings.admin_api_key}\n"
             f"  Assistant login  {settings.assistant_admin_username} / {console_password}  "

@@ -39,6 +39,7 @@ def activities(settings: Settings, db: Database) -> list[Callable]:
         cloud_run.get_invokers,
         cloud_run.set_invokers,
         cloud_run.restore_invokers,
+        cloud_run.plan_hash,
         registry.upsert_service,
         registry.remove_service,
         registry.customer_for_service,

@@ -17,6 +17,7 @@ from activities.blocking import call_google, settle_in_thread
 from contracts.provisioning.names import CloudRunSteps
 from contracts.provisioning.services import (
     ApplyServiceInput,
+    CheckPlanInput,
     CloudRunCall,
     CloudRunServiceResult,
     DeleteServiceInput,
@@ -26,6 +27,7 @@ from contracts.provisioning.services import (
 )
 from core.settings import Settings
 from providers.google.cloud_run import INVOKER_ROLE, CloudRunServices, result_of
+from providers.google.cloud_run_plan import invokers_for
 from providers.google.cloud_run_spec import applied_by, apply_spec, for_create
 from providers.google.errors import as_temporal_failures
 
@@ -253,12 +255,19 @@ class CloudRunActivities:
         return go_on
 
     def invokers_for(self, public: bool) -> list[str]:
-        if public:
-            return ["allUsers"]
-        return [
-            f"domain:{self.settings.private_access_domain}",
-            f"serviceAccount:{self.settings.onboarding_service_account_email}",
-        ]
+        return invokers_for(self.settings, public)
+
+    @activity.defn(name=CloudRunSteps.PLAN_HASH)
+    async def plan_hash(self, inp: CheckPlanInput) -> str:
+        """The digest of the plan `inp.spec` makes against the live service now (the same
+        function as the API's dry run); the job compares it with the one it was given."""
+        plan = await call_google(
+            f"planning service {inp.spec.service_name}",
+            self.cloud_run.plan,
+            inp.spec,
+            inp.region,
+        )
+        return plan.plan_hash
 
     async def write_invokers(self, name: str, region: str, members: list[str]) -> None:
         resource = self.cloud_run.path(name, region)

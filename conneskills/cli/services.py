@@ -38,6 +38,15 @@ Public = Annotated[
     bool | None, typer.Option("--public/--private", help="Who may invoke it (default private).")
 ]
 
+PlanHash = Annotated[
+    str | None,
+    typer.Option(
+        "--plan-hash",
+        help="Apply only if the service still matches this plan (`services plan`); else the job "
+        "fails with `stale plan`.",
+    ),
+]
+
 
 def _body(
     file, name, image, region, customer, port, cpu, memory, min_instances, max_instances, env,
@@ -120,6 +129,7 @@ def deploy(
     secret: Secret = None,
     label: Label = None,
     public: Public = None,
+    plan_hash: PlanHash = None,
     hold: HoldOpt = False,
     idempotency_key: IdemOpt = None,
     wait: WaitOpt = False,
@@ -133,7 +143,7 @@ def deploy(
         raise UsageProblem("a deploy needs --image (or `image` in --file)")
     client = state(ctx).client()
     answer = client.services.deploy(
-        body, on_failure=on_failure(hold), idempotency_key=idempotency_key
+        body, on_failure=on_failure(hold), idempotency_key=idempotency_key, plan_hash=plan_hash
     )
     started(client, answer, as_json=as_json, wait=wait, timeout=timeout)
 
@@ -154,6 +164,7 @@ def update(
     secret: Secret = None,
     label: Label = None,
     public: Public = None,
+    plan_hash: PlanHash = None,
     hold: HoldOpt = False,
     idempotency_key: IdemOpt = None,
     wait: WaitOpt = False,
@@ -165,9 +176,52 @@ def update(
                  max_instances, env, secret, label, public)  # fmt: skip
     client = state(ctx).client()
     answer = client.services.update(
-        body["service_name"], body, on_failure=on_failure(hold), idempotency_key=idempotency_key
+        body["service_name"],
+        body,
+        on_failure=on_failure(hold),
+        idempotency_key=idempotency_key,
+        plan_hash=plan_hash,
     )
     started(client, answer, as_json=as_json, wait=wait, timeout=timeout)
+
+
+@app.command()
+def plan(
+    ctx: typer.Context,
+    name: OptName = None,
+    file: FileOpt = None,
+    image: Image = None,
+    region: Annotated[str | None, typer.Option()] = None,
+    customer: Annotated[str | None, typer.Option(help="A customer prefix.")] = None,
+    port: Annotated[int | None, typer.Option()] = None,
+    cpu: Annotated[str | None, typer.Option()] = None,
+    memory: Annotated[str | None, typer.Option(help="512Mi, 1Gi, …")] = None,
+    min_instances: Annotated[int | None, typer.Option()] = None,
+    max_instances: Annotated[int | None, typer.Option()] = None,
+    env: Env = None,
+    secret: Secret = None,
+    label: Label = None,
+    public: Public = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """What a deploy (with --image) or an update (without) would change; starts nothing.
+
+    Apply it with `deploy`/`update … --plan-hash HASH`."""
+    body = _body(file, name, image, region, customer, port, cpu, memory, min_instances,
+                 max_instances, env, secret, label, public)  # fmt: skip
+    update = not body.get("image")
+    if update and body.get("customer"):
+        raise UsageProblem("--customer is for a deploy: give --image too")
+    planned = state(ctx).client().services.plan(body, update=update)
+    if as_json:
+        output.print_json(planned)
+        return
+    title = f"{planned.action} {planned.service_name} in {planned.region}"
+    if planned.changes:
+        output.table(planned.changes, ("field", "change", "before", "after"), title=title)
+    else:
+        print(f"{title}: no changes")
+    print(f"plan_hash: {planned.plan_hash}")
 
 
 @app.command()

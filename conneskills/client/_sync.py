@@ -68,6 +68,7 @@ if TYPE_CHECKING:
         ServiceInfo,
         ServiceList,
         ServiceLogs,
+        ServicePlan,
         ServiceStatus,
     )
     from api.schemas.runners.runners import (
@@ -344,14 +345,33 @@ class Services(_Resource):
         *,
         on_failure: OnFailure | None = None,
         idempotency_key: str | None = None,
+        plan_hash: str | None = None,
     ) -> JobResponse:
-        """`body`: a `ServiceDeployRequest` or its JSON shape (`service_name`, `image`, …)."""
+        """`body`: a `ServiceDeployRequest` or its JSON shape (`service_name`, `image`, …);
+        `plan_hash`: apply only if the service still matches that plan."""
         return self._t.call(
             "POST",
             "/api/v1/services/deploy",
             f"{JOBS}:JobResponse",
             json=body_of(body),
+            params={"plan_hash": plan_hash},
             headers=_job_headers(on_failure, idempotency_key),
+        )
+
+    def plan(self, body: Body, *, update: bool = False) -> ServicePlan:
+        """What a deploy (or, with `update`, an update) of `body` would change; starts nothing."""
+        payload = body_of(body)
+        if update:
+            path = f"/api/v1/services/{_p(payload['service_name'])}"
+            return self._t.call(
+                "PUT", path, f"{SERVICES}:ServicePlan", json=payload, params={"dry_run": "true"}
+            )
+        return self._t.call(
+            "POST",
+            "/api/v1/services/deploy",
+            f"{SERVICES}:ServicePlan",
+            json=payload,
+            params={"dry_run": "true"},
         )
 
     def update(
@@ -361,6 +381,7 @@ class Services(_Resource):
         *,
         on_failure: OnFailure | None = None,
         idempotency_key: str | None = None,
+        plan_hash: str | None = None,
     ) -> JobResponse:
         """`body`: a `ServiceUpdateRequest` or its JSON shape; unset fields keep their values."""
         payload = {"service_name": name, **body_of(body)}
@@ -369,6 +390,7 @@ class Services(_Resource):
             f"/api/v1/services/{_p(name)}",
             f"{JOBS}:JobResponse",
             json=payload,
+            params={"plan_hash": plan_hash},
             headers=_job_headers(on_failure, idempotency_key),
         )
 

@@ -71,6 +71,7 @@ class CloudRunSteps:
     GET_INVOKERS = "cloud_run.get_invokers"
     SET_INVOKERS = "cloud_run.set_invokers"
     RESTORE_INVOKERS = "cloud_run.restore_invokers"
+    PLAN_HASH = "cloud_run.plan_hash"
 
 
 class RegistrySteps:

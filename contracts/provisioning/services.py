@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -108,11 +108,50 @@ class ServiceSpec(BaseModel):
         return self
 
 
+PLAN_HASH_PATTERN = r"^[0-9a-f]{64}$"
+
+
 class DeployServiceInput(BaseModel):
     spec: ServiceSpec
     operation: Literal["deploy", "update"] = "deploy"
     region: str
     customer_prefix: str | None = None
+    # Apply only if the live service still matches this plan (checked by the job under its turn).
+    plan_hash: str | None = None
+
+
+class PlanChange(BaseModel):
+    """One field of a plan's diff. Secret references show `secret:version`, never a value."""
+
+    field: str = Field(
+        description="`image`, `port`, `cpu`, `memory`, `min_instances`, `max_instances`, "
+        "`concurrency`, `timeout_seconds`, `service_account`, `env.<NAME>`, `secrets.<NAME>`, "
+        "`labels.<key>` or `access.invokers`."
+    )
+    change: Literal["add", "update", "remove"]
+    before: Any = None
+    after: Any = None
+
+
+class ServicePlan(BaseModel):
+    """What a deploy or update would change, against what runs now."""
+
+    service_name: str
+    region: str
+    action: Literal["create", "update"]
+    changes: list[PlanChange] = Field(
+        description="Field by field, Cloud Run configuration then access policy; empty: a no-op."
+    )
+    plan_hash: str = Field(
+        description="Digest of the live state and of the result; apply with it to refuse a stale "
+        "plan (the job fails with `stale plan` if the service changed in between)."
+    )
+
+
+class CheckPlanInput(BaseModel):
+    spec: ServiceSpec
+    region: str
+    plan_hash: str
 
 
 class CloudRunServiceResult(BaseModel):

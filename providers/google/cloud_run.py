@@ -7,9 +7,10 @@ from __future__ import annotations
 from google.api_core import exceptions as gexc
 from google.cloud import run_v2
 
-from contracts.provisioning.services import CloudRunServiceResult
+from contracts.provisioning.services import CloudRunServiceResult, ServicePlan, ServiceSpec
 from core.settings import Settings, get_settings
 from providers.google.clients import cloud_run_services_client, service_path
+from providers.google.cloud_run_plan import plan_service
 
 INVOKER_ROLE = "roles/run.invoker"
 FORCE_DELETE_TIMEOUT_SECONDS = 120
@@ -57,6 +58,13 @@ class CloudRunServices:
     def iam_members(self, name: str, region: str | None = None) -> list[str]:
         policy = self.client.get_iam_policy(request={"resource": self.path(name, region)})
         return sorted(m for b in policy.bindings if b.role == INVOKER_ROLE for m in b.members)
+
+    def plan(self, spec: ServiceSpec, region: str) -> ServicePlan:
+        """What applying `spec` would change on the live service: the API's dry run and the
+        deploy job's stale-plan check both read it here (`cloud_run_plan.plan_service`)."""
+        current = self.get(spec.service_name, region)
+        invokers = self.iam_members(spec.service_name, region) if current is not None else None
+        return plan_service(self.settings, spec, region, current, invokers)
 
     def force_delete(self, name: str, region: str | None = None) -> str:
         """Deletes and waits; never raises. Returns `deleted`, `not_found` or `error: …`."""

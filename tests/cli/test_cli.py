@@ -179,3 +179,27 @@ async def test_bad_input_is_refused_before_anything_is_sent(api_server, tmp_path
     assert code == 64 and "KEY=VALUE" in err
     code, _, err = await run_cli(api_server, "secrets", "create", "k", stdin="")
     assert code == 64 and "empty" in err
+
+
+async def test_services_plan_prints_the_diff_and_the_hash_and_applies_with_it(api, api_server):
+    name = unique_name("cliplan")
+    code, out, err = await run_cli(
+        api_server, "services", "plan", name, "--image", IMAGE, "-e", "A=1"
+    )
+    assert code == 0, err
+    assert f"create {name}" in out and "env.A" in out and "image" in out
+    plan_hash = out.strip().splitlines()[-1].removeprefix("plan_hash: ")
+    assert len(plan_hash) == 64
+    assert (await api.get(f"/api/v1/services/{name}")).status_code == 404
+
+    job_id = await deploy(api_server, name, "-e", "A=1", "--plan-hash", plan_hash)
+    assert (await wait_for_job(api, job_id))["status"] == "completed"
+
+    # Without --image: the plan of an update; nothing left to change.
+    code, out, err = await run_cli(api_server, "services", "plan", name, "-e", "A=1")
+    assert code == 0, err
+    assert f"update {name}" in out and "no changes" in out
+    code, out, err = await run_cli(api_server, "services", "plan", name, "-e", "A=2", "--json")
+    assert code == 0, err
+    changes = json.loads(out)["changes"]
+    assert changes == [{"field": "env.A", "change": "update", "before": "1", "after": "2"}]

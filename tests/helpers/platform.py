@@ -70,6 +70,9 @@ def make_settings(data_dir: Path, temporal_address: str, cloud_url: str, **overr
         worker_graceful_shutdown_seconds=0.0,
         # Every queue is the test's own and fresh: nothing was started before the split on it.
         worker_serve_legacy_queue=False,
+        # Worker processes started by tests (and by engineers' suites side by side) would all want
+        # the one metrics port: off unless a test asks for a port of its own.
+        worker_metrics_port=0,
     )
     values.update(overrides)
     return Settings(**values)
@@ -223,6 +226,7 @@ def start_worker_process(
         "worker_sticky_queue_timeout_seconds",
         "worker_graceful_shutdown_seconds",
         "worker_serve_legacy_queue",
+        "worker_metrics_port",
         "job_expected_seconds",
         "job_expected_duration_factor",
         "audit_retention_days",

@@ -65,6 +65,7 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Launched]:
         CONNESKILLS_LOCALCLOUD_PORT=str(free_port()),
         CONNESKILLS_LOCALCLOUD_PROXMOX_PORT=str(free_port()),
         CONNESKILLS_GATEWAY_PORT=str(free_port()),
+        CONNESKILLS_WORKER_METRICS_PORT=str(free_port()),
         CONNESKILLS_LOCALCLOUD_LRO_DELAY_SECONDS="0.1",
     )
     output = data / "launcher.log"
@@ -115,6 +116,27 @@ def test_make_run_serves_the_runners_gateway_in_front_of_the_api(platform: Launc
     assert health["data"]["status"] == "healthy" and health["data"]["orchestrator"] == "healthy"
     listed = gateway.get("/api/v1/runners")
     assert listed.status_code == 200 and listed.json()["status"] == "success"
+
+
+def test_make_run_prints_every_metrics_url_and_each_serves_prometheus_text(
+    platform: Launched,
+) -> None:
+    import re
+
+    log = platform.output.read_text()
+    api = re.search(r"Metrics\s+API (http://\S+)", log)
+    gateway = re.search(r"gateway (http://\S+/metrics)", log)
+    worker = re.search(r"worker (http://\S+/metrics)", log)
+    assert api and gateway and worker, log
+    assert "conneskills_audit_queue_depth" in httpx.get(api.group(1), timeout=10).text
+    assert "http_requests_total" in httpx.get(gateway.group(1), timeout=10).text
+
+    def temporal_metrics() -> str | None:
+        text = httpx.get(worker.group(1), timeout=10).text
+        return text if "temporal_" in text else None
+
+    text = _wait_for(temporal_metrics, 30, "the worker's temporal_ metrics")
+    assert re.search(r"^temporal_\w+", text, re.M)
 
 
 def test_crashed_worker_is_restarted_and_jobs_still_run(platform: Launched) -> None:

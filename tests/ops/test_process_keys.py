@@ -24,6 +24,7 @@ from workflows.provisioning.services import DeployService
 
 def _env(**values: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("CONNESKILLS_")}
+    env["CONNESKILLS_WORKER_METRICS_PORT"] = "0"  # no port shared with other suites' workers
     env.update({f"CONNESKILLS_{k.upper()}": v for k, v in values.items()})
     return env
 

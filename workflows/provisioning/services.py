@@ -13,6 +13,7 @@ with workflow.unsafe.imports_passed_through():
     from contracts.provisioning.names import CloudRunSteps, Operations, RegistrySteps, Workflows
     from contracts.provisioning.services import (
         ApplyServiceInput,
+        CheckPlanInput,
         CloudRunCall,
         CloudRunServiceResult,
         DeleteServiceInput,
@@ -34,6 +35,9 @@ from workflows.tracking import JobTracker
 _REGISTRY = timedelta(seconds=30)
 _CLOUD_RUN_READ = timedelta(minutes=1)
 _CLOUD_RUN_APPLY = timedelta(minutes=10)
+# Deploys applied with a plan_hash first check that the live service still matches the plan.
+PLAN_CHECK_PATCH = "deploy-checks-plan-hash"
+STALE_PLAN = "stale plan"
 
 
 def service_job(operation: str, service_name: str, customer_prefix: str | None) -> JobTracker:
@@ -81,6 +85,8 @@ class DeployService(ServiceJob):
         # Every undo touches the service only while it is as this job left it (its job label).
         job_id = workflow.info().workflow_id
 
+        if inp.plan_hash is not None and workflow.patched(PLAN_CHECK_PATCH):
+            await self._check_plan(inp)
         track.phase("checking", 10, f"looking up service {spec.service_name} in {region}")
         customer_prefix = await self.resolve_customer(spec.service_name, region)
         existing = await step(
@@ -177,6 +183,25 @@ class DeployService(ServiceJob):
             },
             f"service {spec.service_name} {'created' if existing is None else 'updated'}",
         )
+
+    async def _check_plan(self, inp: DeployServiceInput) -> None:
+        """The job's first step once it has its turn on the service: the plan it was given must
+        still be what applying it would do now, else it fails before changing anything."""
+        self.tracker.phase("checking plan", 5, f"checking plan {inp.plan_hash[:12]}")
+        now = await step(
+            CloudRunSteps.PLAN_HASH,
+            CheckPlanInput(spec=inp.spec, region=inp.region, plan_hash=inp.plan_hash),
+            str,
+            start_to_close=_CLOUD_RUN_READ,
+        )
+        if now != inp.plan_hash:
+            raise ApplicationError(
+                f"{STALE_PLAN}: service {inp.spec.service_name} changed since plan "
+                f"{inp.plan_hash[:12]} was made (now {now[:12]}); plan again",
+                type="StalePlan",
+                non_retryable=True,
+            )
+        self.tracker.log(f"plan {inp.plan_hash[:12]} still matches the live service")
 
     async def _undo(self, activity: str, arg: object) -> None:
         # False: the service is gone or no longer as this job left it (another job created or

@@ -13,7 +13,8 @@ from api.cloud import call_cloud
 from api.errors import ApiError, not_found
 from api.job_engine import job_id_for
 from api.logic.provisioning.secret_access import deployment_secret_names, deployment_use
-from api.schemas.provisioning.services import ServiceCategory, ServiceSummary
+from api.schemas.provisioning.services import ServiceCategory, ServicePlan, ServiceSummary
+from contracts.provisioning.services import ServiceSpec
 from core.settings import Settings
 from providers.google.cloud_run import CloudRunServices
 from store.db import Database
@@ -91,3 +92,31 @@ async def force_delete(settings: Settings, db: Database, name: str, region: str 
     async with db.transaction() as session:
         removed = await service_registry.remove(session, name)
     log.info("force delete", service_name=name, outcome=outcome, registry_removed=removed)
+
+
+async def plan(
+    settings: Settings, db: Database, principal: Principal, request, region: str, *, update: bool
+) -> ServicePlan:
+    """The dry run: what the request would change (`CloudRunServices.plan`, the function the job's
+    stale-plan check uses too). Mounting secrets needs the same scope as applying; nothing is
+    referenced yet, so nothing is audited as referenced."""
+    names = deployment_secret_names(request.secrets)
+    await deployment_use(db, principal, request.service_name, "plan").authorize(names)
+    spec: ServiceSpec = request.spec()
+    planned = await call_cloud(
+        f"planning service {spec.service_name}", CloudRunServices(settings).plan, spec, region
+    )
+    if update and planned.action == "create":
+        raise not_found("service", service_name=spec.service_name)
+    return ServicePlan.model_validate(planned.model_dump())
+
+
+def plan_hash_of(request, query: str | None) -> str | None:
+    """`plan_hash` from the body or the query; both given must agree."""
+    if query and request.plan_hash and query != request.plan_hash:
+        raise ApiError(
+            400,
+            "plan_hash in the query and in the body differ",
+            details={"field": "plan_hash"},
+        )
+    return query or request.plan_hash

@@ -11,6 +11,7 @@ from dataclasses import asdict
 from typing import Annotated
 
 from fastapi import Query, Response, status
+from fastapi.responses import JSONResponse
 
 from api.auth import Reader, Writer
 from api.cloud import call_cloud
@@ -19,7 +20,13 @@ from api.errors import ApiError, answers
 from api.http import JsonRouter
 from api.logic.provisioning import service_views as views
 from api.logic.provisioning import services as logic
-from api.routes.provisioning.params import IdempotencyKey, RegionQuery, ServiceNamePath
+from api.routes.provisioning.params import (
+    DryRunQuery,
+    IdempotencyKey,
+    PlanHashQuery,
+    RegionQuery,
+    ServiceNamePath,
+)
 from api.schemas.jobs import JobResponse
 from api.schemas.provisioning.services import (
     LogEntry,
@@ -29,6 +36,7 @@ from api.schemas.provisioning.services import (
     ServiceInfo,
     ServiceList,
     ServiceLogs,
+    ServicePlan,
     ServiceStatus,
     ServiceSummary,
     ServiceUpdateRequest,
@@ -45,6 +53,13 @@ from providers.google.cloud_run import CloudRunServices
 router = JsonRouter(prefix="/api/v1/services", tags=["services"], responses=answers(502, 503))
 
 DEPLOY_ESTIMATE = "2-3 minutes"
+# `?dry_run=true`: 200 with the plan instead of 202 with a job.
+PLANNED = {
+    200: {
+        "model": ServicePlan,
+        "description": "With `dry_run=true`: what the request would change; no job starts.",
+    }
+}
 
 
 def _subject(service_name: str) -> JobSubject:
@@ -88,22 +103,44 @@ async def list_services(
     )
 
 
-@router.post("/deploy", status_code=status.HTTP_202_ACCEPTED, response_model=JobResponse)
+def _planned(plan: ServicePlan) -> JSONResponse:
+    return JSONResponse(plan.model_dump(mode="json"), status_code=status.HTTP_200_OK)
+
+
+@router.post(
+    "/deploy",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=JobResponse,
+    responses=PLANNED,
+)
 async def deploy_service(
     request: ServiceDeployRequest,
     principal: Writer,
     platform: JobStarting,
     idempotency_key: IdempotencyKey = None,
-) -> JobResponse:
+    dry_run: DryRunQuery = False,
+    plan_hash: PlanHashQuery = None,
+) -> JobResponse | JSONResponse:
     prefix = await logic.named_customer(platform.db, request.customer)
     region = request.region or platform.settings.gcp_region
+    if dry_run:
+        return _planned(
+            await logic.plan(
+                platform.settings, platform.db, principal, request, region, update=False
+            )
+        )
+    plan_hash = logic.plan_hash_of(request, plan_hash)
     job_id = await logic.authorize_mounted_secrets(
         platform.db, principal, request, Operations.DEPLOY, idempotency_key
     )
     return await platform.jobs.start(
         Workflows.DEPLOY_SERVICE,
         DeployServiceInput(
-            spec=request.spec(), operation=Operations.DEPLOY, region=region, customer_prefix=prefix
+            spec=request.spec(),
+            operation=Operations.DEPLOY,
+            region=region,
+            customer_prefix=prefix,
+            plan_hash=plan_hash,
         ),
         operation=Operations.DEPLOY,
         subject=_subject(request.service_name),
@@ -166,14 +203,21 @@ async def get_service_logs(
     return ServiceLogs(service_name=service_name, total=len(logs), logs=logs)
 
 
-@router.put("/{service_name}", status_code=status.HTTP_202_ACCEPTED, response_model=JobResponse)
+@router.put(
+    "/{service_name}",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=JobResponse,
+    responses=PLANNED,
+)
 async def update_service(
     service_name: ServiceNamePath,
     request: ServiceUpdateRequest,
     principal: Writer,
     platform: JobStarting,
     idempotency_key: IdempotencyKey = None,
-) -> JobResponse:
+    dry_run: DryRunQuery = False,
+    plan_hash: PlanHashQuery = None,
+) -> JobResponse | JSONResponse:
     if request.service_name != service_name:
         raise ApiError(
             400,
@@ -181,13 +225,22 @@ async def update_service(
             details={"path": service_name, "body": request.service_name},
         )
     region = request.region or platform.settings.gcp_region
+    if dry_run:
+        return _planned(
+            await logic.plan(
+                platform.settings, platform.db, principal, request, region, update=True
+            )
+        )
+    plan_hash = logic.plan_hash_of(request, plan_hash)
     await logic.cloud_run_service(platform.settings, service_name, region)
     job_id = await logic.authorize_mounted_secrets(
         platform.db, principal, request, Operations.UPDATE, idempotency_key
     )
     return await platform.jobs.start(
         Workflows.DEPLOY_SERVICE,
-        DeployServiceInput(spec=request.spec(), operation=Operations.UPDATE, region=region),
+        DeployServiceInput(
+            spec=request.spec(), operation=Operations.UPDATE, region=region, plan_hash=plan_hash
+        ),
         operation=Operations.UPDATE,
         subject=_subject(service_name),
         labels={SERVICE_LABEL: service_name},

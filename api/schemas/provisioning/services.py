@@ -11,7 +11,8 @@ from api.schemas.base import RequestModel
 from api.schemas.fields import ImageRef, ServiceAccountEmail
 from api.schemas.types import UtcDateTime
 from contracts.provisioning.customers import PREFIX_PATTERN
-from contracts.provisioning.services import ServiceSpec
+from contracts.provisioning.services import PLAN_HASH_PATTERN, ServiceSpec
+from contracts.provisioning.services import ServicePlan as PlanContract
 from providers.google import cloud_run_rules as cloud_run
 from providers.google.cloud_run_spec import RESERVED_LABELS
 
@@ -50,6 +51,12 @@ class _CloudRunRequest(RequestModel, ServiceSpec):
     )
     image: ImageRef | None = None
     service_account: ServiceAccountEmail | None = None
+    plan_hash: str | None = Field(
+        default=None,
+        pattern=PLAN_HASH_PATTERN,
+        description="Apply only if the service still matches this plan (`plan_hash` of a dry run); "
+        "the job fails with `stale plan` otherwise and changes nothing.",
+    )
 
     check_image = field_validator("image")(_optional(cloud_run.check_image))
     check_cpu = field_validator("cpu")(_optional(cloud_run.check_cpu))
@@ -92,7 +99,9 @@ class ServiceDeployRequest(_CloudRunRequest):
     customer: str | None = Field(default=None, pattern=PREFIX_PATTERN)
 
     def spec(self) -> ServiceSpec:
-        return ServiceSpec.model_validate(self.model_dump(exclude={"region", "customer"}))
+        return ServiceSpec.model_validate(
+            self.model_dump(exclude={"region", "customer", "plan_hash"})
+        )
 
 
 class ServiceUpdateRequest(_CloudRunRequest):
@@ -103,7 +112,13 @@ class ServiceUpdateRequest(_CloudRunRequest):
     )
 
     def spec(self) -> ServiceSpec:
-        return ServiceSpec.model_validate(self.model_dump(exclude={"region"}, exclude_unset=True))
+        return ServiceSpec.model_validate(
+            self.model_dump(exclude={"region", "plan_hash"}, exclude_unset=True)
+        )
+
+
+class ServicePlan(PlanContract):
+    """The answer of a dry run (`?dry_run=true`): the plan, nothing started."""
 
 
 class ServiceCategory(StrEnum):
