@@ -21,7 +21,7 @@ async def create_key(api, *scopes: str) -> str:
 
 
 async def test_requests_without_a_key_or_with_an_unknown_key_answer_401(api_server):
-    async with httpx.AsyncClient(base_url=api_server.url) as anonymous:
+    async with httpx.AsyncClient(base_url=api_server.url, timeout=60) as anonymous:
         missing = await anonymous.get("/api/v1/services")
         unknown = await anonymous.get("/api/v1/jobs", headers={"X-API-Key": "csk_nope"})
     for response in (missing, unknown):
@@ -55,7 +55,7 @@ async def test_a_revoked_key_is_refused(api, api_server):
 
 
 async def test_health_needs_no_key_and_reports_dependencies(api_server):
-    async with httpx.AsyncClient(base_url=api_server.url) as anonymous:
+    async with httpx.AsyncClient(base_url=api_server.url, timeout=60) as anonymous:
         response = await anonymous.get("/health")
     assert response.status_code == 200
     body = response.json()
@@ -63,7 +63,7 @@ async def test_health_needs_no_key_and_reports_dependencies(api_server):
 
 
 async def test_openapi_shows_the_security_schemes_and_examples(api_server):
-    async with httpx.AsyncClient(base_url=api_server.url) as anonymous:
+    async with httpx.AsyncClient(base_url=api_server.url, timeout=60) as anonymous:
         spec = (await anonymous.get("/openapi.json")).json()
         assert (await anonymous.get("/docs")).status_code == 200
     schemes = spec["components"]["securitySchemes"]

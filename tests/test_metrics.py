@@ -68,7 +68,7 @@ async def test_the_api_counts_job_starts_by_operation_and_times_routes(api, api_
     assert name not in text
     assert _sample(text, "conneskills_audit_queue_depth") is not None
     # Not in the OpenAPI document: it is for operators.
-    assert "/metrics" not in httpx.get(f"{api_server.url}/openapi.json").json()["paths"]
+    assert "/metrics" not in httpx.get(f"{api_server.url}/openapi.json", timeout=60).json()["paths"]
 
 
 def test_the_gateway_serves_its_own_metrics(settings):

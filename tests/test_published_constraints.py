@@ -64,7 +64,7 @@ BODIES = [
 
 @pytest.fixture(scope="module")
 async def spec(api_server) -> dict:
-    async with httpx.AsyncClient(base_url=api_server.url) as anonymous:
+    async with httpx.AsyncClient(base_url=api_server.url, timeout=60) as anonymous:
         return (await anonymous.get("/openapi.json")).json()
 
 

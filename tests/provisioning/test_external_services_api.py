@@ -510,7 +510,7 @@ async def test_delete_answers_204_then_404(http, secrets):
 
 
 async def test_request_bodies_have_openapi_examples(api_server):
-    async with httpx.AsyncClient(base_url=api_server.url) as anonymous:
+    async with httpx.AsyncClient(base_url=api_server.url, timeout=60) as anonymous:
         spec = (await anonymous.get("/openapi.json")).json()
     schemas = spec["components"]["schemas"]
     for name in ("ExternalServiceCreate", "ExternalServiceUpdate", "OperationRequest"):

@@ -312,7 +312,7 @@ async def test_reading_a_value_without_the_secrets_scope_is_refused_and_audited(
 
 async def test_reading_a_value_needs_a_key(api_server, api, cleanup):
     name = (await create(api, cleanup, scope="GLOBAL", key=f"anon-{suffix()}"))["name"]
-    async with httpx.AsyncClient(base_url=api_server.url) as anonymous:
+    async with httpx.AsyncClient(base_url=api_server.url, timeout=60) as anonymous:
         assert_envelope(await anonymous.get(f"{BASE}/{name}/value"), 401, "unauthorized")
 
 
@@ -667,7 +667,7 @@ async def test_values_never_reach_the_logs(api, cleanup, capfd):
 
 
 async def test_openapi_documents_the_secret_bodies_with_examples(api_server):
-    async with httpx.AsyncClient(base_url=api_server.url) as anonymous:
+    async with httpx.AsyncClient(base_url=api_server.url, timeout=60) as anonymous:
         spec = (await anonymous.get("/openapi.json")).json()
     schemas = spec["components"]["schemas"]
     for name in ("SecretCreateRequest", "SecretUpdateRequest"):
