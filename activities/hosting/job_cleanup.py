@@ -9,14 +9,16 @@ own mark only, never anything without it.
   (and managed by the platform), the service's workspace while its owner file names the job, and
   the service's row while it is that job's and still `creating`.
 
-A terminated update, control or delete made nothing of its own (the VM or service carries its
-create's mark), so nothing is found for it."""
+Both start from the job's row (a VM's or a service's), so a job of another system, or a hosting
+job that made nothing, leaves Proxmox and Docker unasked. A terminated update, control or delete
+made nothing of its own (the VM or service carries its create's mark), so nothing is found for it."""
 
 from __future__ import annotations
 
 import shutil
 
 import structlog
+from docker.errors import NotFound
 from temporalio import activity
 
 from activities.blocking import settle_in_thread
@@ -71,16 +73,18 @@ class HostingJobCleanup:
             await vm_store.update(self.db, vm_id, job_id, status="failed")
 
     async def _service(self, job_id: str, result: JobCleanupResult) -> None:
-        removed = await self.services._docker(
-            f"removing what job {job_id} made in Docker", _remove_by_job, job_id
-        )
-        result.removed.extend(removed)
+        # The API writes a create's row before its job starts, and the compensation deletes it
+        # last: no row, no service job (or nothing left of it), so Docker is not asked.
         async with self.db.transaction() as session:
             service_id = await service_store.id_of_job(session, job_id)
             row = await service_store.get(session, service_id) if service_id is not None else None
             status = row.status if row is not None else None
         if service_id is None:
             return
+        removed = await self.services._docker(
+            f"removing what job {job_id} made in Docker", _remove_by_job, job_id
+        )
+        result.removed.extend(removed)
         root = self.services.workspace(service_id)
         owner = _owner(root)
         if owner is not None and owner.get("job_id") == job_id:
@@ -94,8 +98,6 @@ class HostingJobCleanup:
 
 def _remove_by_job(docker, job_id: str) -> list[str]:
     """Containers, then networks, then volumes carrying the job's label (and the platform's)."""
-    from docker.errors import NotFound
-
     filters = {"label": [f"{JOB_LABEL}={job_id}", f"{MANAGED_BY_LABEL}={MANAGED_BY_VALUE}"]}
     removed = []
     for item in docker.api.containers(all=True, filters=filters):
