@@ -6,20 +6,22 @@ workspace and row. What carries another job's mark stays."""
 from __future__ import annotations
 
 import asyncio
+import io
 import time
 import uuid
+import zipfile
 from collections.abc import AsyncIterator
 
+import docker
 import httpx
 import pytest
 
-from contracts.hosting.services import JOB_LABEL
+from contracts.hosting.services import JOB_LABEL, SERVICE_ID_LABEL
 from providers import proxmox
 from tests.helpers.faults import wait_until_fired
 from tests.helpers.hosting_vms import vms_named
 from tests.helpers.job_controls import COOLOFF
 from tests.helpers.platform import ADMIN_KEY, wait_for_job
-from tests.hosting.test_docker_services import _create, _docker, _leftovers, _zip
 
 
 @pytest.fixture
@@ -35,6 +37,22 @@ async def _user(http: httpx.AsyncClient) -> str:
     made = await http.post("/users", data={"userid": userid, "username": "Ana"})
     assert made.status_code == 201, made.text
     return userid
+
+
+def _site() -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("index.html", b"x")
+    return buffer.getvalue()
+
+
+def _leftovers(client: docker.DockerClient, service_id: int) -> dict[str, list]:
+    filters = {"label": [f"{SERVICE_ID_LABEL}={service_id}"]}
+    return {
+        "containers": client.api.containers(all=True, filters=filters),
+        "networks": client.api.networks(filters=filters),
+        "volumes": client.api.volumes(filters=filters).get("Volumes") or [],
+    }
 
 
 async def _force_cancel(http: httpx.AsyncClient, job_id: str, cancelled_at: float) -> dict:
@@ -88,17 +106,16 @@ async def test_the_cleanup_after_a_force_cancelled_service_create_removes_what_i
     httpx.put(config, json={"docker_health_seconds": 600}).raise_for_status()
     try:
         userid, name = await _user(admin), f"svc-{uuid.uuid4().hex[:8]}"
-        answer = await _create(
-            admin,
-            {"userid": userid, "service_name": name, "service_types": ["Static"]},
-            _zip({"index.html": b"x"}),
-        )
+        fields = {"userid": userid, "service_name": name, "service_types": "Static"}
+        files = [(key, (None, value)) for key, value in fields.items()]
+        files.append(("zip_file", ("site.zip", _site(), "application/zip")))
+        answer = await admin.post("/service", files=files)
         assert answer.status_code == 202, answer.text
         job_id, service_id = answer.json()["job_id"], answer.json()["service_id"]
-        docker = _docker(localcloud)
+        engine = docker.DockerClient(base_url=localcloud.url.replace("http://", "tcp://"))
         mine = {"label": [f"{JOB_LABEL}={job_id}"]}
-        await _until(lambda: docker.api.containers(all=True, filters=mine))
-        (container,) = docker.api.containers(all=True, filters=mine)
+        await _until(lambda: engine.api.containers(all=True, filters=mine))
+        (container,) = engine.api.containers(all=True, filters=mine)
         # The compensation's removal of the container (by its id) hangs past the cool-off.
         hang = localcloud.inject_fault(
             method="DELETE",
@@ -120,6 +137,6 @@ async def test_the_cleanup_after_a_force_cancelled_service_create_removes_what_i
     assert f"docker network cs-svc-{service_id}_default" in removed, removed
     assert f"workspace of service {service_id}" in removed, removed
     assert f"hosting service {service_id} record" in removed, removed
-    assert _leftovers(localcloud, service_id) == {"containers": [], "networks": [], "volumes": []}
+    assert _leftovers(engine, service_id) == {"containers": [], "networks": [], "volumes": []}
     assert not (settings.resolved_hosting_workspaces_dir / str(service_id)).exists()
     assert (await admin.get(f"/service/{service_id}")).status_code == 404
