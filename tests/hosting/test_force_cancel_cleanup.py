@@ -134,6 +134,10 @@ async def test_the_cleanup_after_a_force_cancelled_service_create_removes_what_i
         localcloud.clear_faults()
     assert cleanup["status"] == "completed", cleanup
     removed = cleanup["result"]["removed"]
+    # Hosting's step removed its container; the runners' step (which runs for every job too) left
+    # it alone: it carries the job's label, but under hosting's `managed-by`, not the runners'.
+    assert f"docker container cs-svc-{service_id}-static-1" in removed, removed
+    assert not [what for what in removed if what.startswith("runner container")], removed
     assert f"docker network cs-svc-{service_id}_default" in removed, removed
     assert f"workspace of service {service_id}" in removed, removed
     assert f"hosting service {service_id} record" in removed, removed
