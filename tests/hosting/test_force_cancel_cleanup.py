@@ -15,9 +15,14 @@ from collections.abc import AsyncIterator
 import docker
 import httpx
 import pytest
+from temporalio.testing import ActivityEnvironment
 
+from activities.hosting.job_cleanup import HostingJobCleanup
 from contracts.hosting.services import JOB_LABEL, SERVICE_ID_LABEL
+from contracts.job_cleanup import JobCleanupInput
 from providers import proxmox
+from store.hosting import users as user_store
+from store.hosting import vms as vm_store
 from tests.helpers.faults import wait_until_fired
 from tests.helpers.hosting_vms import vms_named
 from tests.helpers.job_controls import COOLOFF
@@ -144,3 +149,28 @@ async def test_the_cleanup_after_a_force_cancelled_service_create_removes_what_i
     assert _leftovers(engine, service_id) == {"containers": [], "networks": [], "volumes": []}
     assert not (settings.resolved_hosting_workspaces_dir / str(service_id)).exists()
     assert (await admin.get(f"/service/{service_id}")).status_code == 404
+
+
+async def test_the_cleanup_leaves_a_vm_without_the_terminated_jobs_mark(settings, db):
+    """The row names the job, but the VM under its VMID carries another job's mark (made outside
+    the platform after the reservation, say): the VM stays, the row still becomes `failed`."""
+    pve = proxmox.client(settings)
+    job_id, other = f"create_vm-{uuid.uuid4().hex[:12]}", f"create_vm-{uuid.uuid4().hex[:12]}"
+    userid, name = f"u-{uuid.uuid4().hex[:8]}", f"vm-{uuid.uuid4().hex[:8]}"
+    vm_id = await asyncio.to_thread(pve.next_vmid)
+    async with db.transaction() as session:
+        await user_store.create(session, userid, "Ana")
+        assert await vm_store.reserve(
+            session, vm_id, job_id, userid=userid, vm_name=name, os_type="ubuntu"
+        )
+    template = await asyncio.to_thread(pve.template, "sv1", "ubuntu")
+    mark = f"conneskills job={other} user={userid}"
+    await asyncio.to_thread(pve.clone, "sv1", template, vm_id, name, description=mark)
+
+    result = await ActivityEnvironment().run(
+        HostingJobCleanup(settings, db).cleanup_after_terminate, JobCleanupInput(job_id=job_id)
+    )
+    assert result.removed == []
+    assert vms_named(pve, name) == [("sv1", vm_id)]
+    async with db.transaction() as session:
+        assert (await vm_store.get(session, vm_id)).status == "failed"
