@@ -208,7 +208,11 @@ def _job_cleanups() -> dict[str, str]:
     """Each system's cleanup step after a force-cancel, from its routes package (`JOB_CLEANUPS`;
     a system whose jobs leave nothing outside the platform has none), with the system whose
     workers serve it. CRM has no jobs, so neither cleanups nor a queue."""
-    systems = ((task_queues.PROVISIONING, provisioning), (task_queues.RUNNERS, runners))
+    systems = (
+        (task_queues.PROVISIONING, provisioning),
+        (task_queues.RUNNERS, runners),
+        (task_queues.HOSTING, hosting),
+    )
     return {
         step: system for system, routes in systems for step in getattr(routes, "JOB_CLEANUPS", ())
     }

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from activities.hosting.job_cleanup import HostingJobCleanup
 from activities.hosting.services import ServiceActivities
 from activities.hosting.vms import VmActivities
 from core.settings import Settings
@@ -11,4 +12,8 @@ from store.db import Database
 
 
 def activities(settings: Settings, db: Database) -> list[Callable]:
-    return [*ServiceActivities(settings, db).all(), *VmActivities(settings, db).all()]
+    return [
+        *ServiceActivities(settings, db).all(),
+        *VmActivities(settings, db).all(),
+        HostingJobCleanup(settings, db).cleanup_after_terminate,
+    ]

@@ -175,7 +175,10 @@ class RunnerActivities:
 
 
 def _job_containers(docker, job_id: str) -> list:
-    return docker.containers.list(all=True, filters={"label": [f"{JOB_LABEL}={job_id}"]})
+    """The job's runner containers: its id and the runners' own mark (hosting's containers carry
+    the same `conneskills.job-id` label, under hosting's `managed-by`, and are not runners')."""
+    labels = [f"{JOB_LABEL}={job_id}", f"{MANAGED_BY_LABEL}={MANAGED_BY_VALUE}"]
+    return docker.containers.list(all=True, filters={"label": labels})
 
 
 def _start_if_created(docker, container_id: str) -> None:

@@ -43,3 +43,8 @@ class VmSteps:
     REMOVE = "hosting.vms.remove"
     LOCATE = "hosting.vms.locate"
     RECORD = "hosting.vms.record"
+
+
+class HostingCleanupSteps:
+    # After a force-cancel (contracts/job_cleanup.py): what the terminated job made, by its mark.
+    CLEANUP_AFTER_TERMINATE = "hosting.cleanup_after_terminate"

@@ -128,3 +128,12 @@ async def give_back_clone_slot(db: Database, node: str, job_id: str) -> None:
                 HostingCloneSlot.node == node, HostingCloneSlot.job_id == job_id
             )
         )
+
+
+async def give_back_clone_slots_of_job(db: Database, job_id: str) -> int:
+    """Every clone slot the job holds, on any node (a terminated job's, which never gave it back)."""
+    async with db.transaction() as session:
+        result = await session.execute(
+            delete(HostingCloneSlot).where(HostingCloneSlot.job_id == job_id)
+        )
+        return result.rowcount or 0

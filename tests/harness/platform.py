@@ -79,6 +79,11 @@ async def harness_platform(root: Path, temporal_address: str) -> AsyncIterator[H
             # The harness runs its runner sweeps itself (the RunnerCleanup scenario): a scheduled
             # one in the middle of a case would remove what the case prepared.
             runner_cleanup_interval_minutes=30 * 24 * 60,
+            # The VM jobs speak to this local cloud's Proxmox emulator (its tasks take 0.3 s); the
+            # API gives each VM job how often to poll them, so a VM case takes seconds.
+            localcloud_proxmox_port=cloud.proxmox_port,
+            proxmox_ca_bundle=cloud.ca_file,
+            hosting_vm_task_poll_seconds=0.1,
         )
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         fault_file = root / "fault.json"

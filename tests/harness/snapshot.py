@@ -36,20 +36,37 @@ import pymysql
 from tests.helpers.platform import MYSQL_URL, POSTGRES_URL
 
 # The emulators' records of calls rather than resources: logs, long-running operations, builds
-# (a build is a run, not a thing left behind; a trigger or a repository is).
-SKIPPED_COLLECTIONS = {"entries", "operations", "builds", "requests", "logs"}
+# (a build is a run, not a thing left behind; a trigger or a repository is), Proxmox's tasks (a
+# clone's, a power change's: each UPID a run's own, kept by PVE as its task log, never removed).
+SKIPPED_COLLECTIONS = {"entries", "operations", "builds", "requests", "logs", "tasks"}
 SKIPPED_APIS = {"cloud_logging"}
 # What an emulator creates for itself on first use, as the real service has it from the start:
 # Docker's default network, LiteLLM's prompt catalogue, an image pulled into Docker's cache.
+# Proxmox's nodes and API token, and each node's template VMs (`tpl-<os>`, protected): the
+# emulator writes them when it is first spoken to, a real cluster has them from the start.
 BUILT_IN = {("docker.networks", "bridge")}
-SEEDED = {"litellm.prompts", "docker.images"}
+SEEDED = {"litellm.prompts", "docker.images", "proxmox.nodes", "proxmox.tokens"}
 # The platform's tables that stand for outside resources (the audit trail and alerts only grow).
-RESOURCE_TABLES = ("customers", "services", "external_services", "hosting_services")
+RESOURCE_TABLES = (
+    "customers",
+    "services",
+    "external_services",
+    "hosting_services",
+    "hosting_vms",
+)
+# Rows kept as a ledger once what they stand for is gone: a VM's row is never deleted (so its VMID
+# is never handed out twice), a failed create's is marked `failed`, a deleted VM's `deleted`. Such a
+# row stands for no resource, so the snapshot leaves it out (a failed create leaves nothing; a
+# completed delete removes the row's resource).
+TOMBSTONES = {"hosting_vms": ("failed", "deleted")}
 # Numbers that are a hosted service's id (the row's integer `service_id`) where they appear: its
 # Compose project `cs-svc-<id>` (container, network and volume names) and its workspace directory.
 # They become `<service-id>` before any other number becomes `<id>`, so a service's resources read
 # as its own whatever id the run's service got.
 _SERVICE_ID = re.compile(r"(?<=cs-svc-)\d+(?!\d)|(?<=^hosting\.workspaces )\d+(?=/)")
+# A Proxmox VM's VMID where it names the VM: its key in the emulator's VMs and its HA resource
+# (`vm:<vmid>`). It becomes `<vm-id>` the same way (the platform reserves a new one per create).
+_VM_ID = re.compile(r"(?<=^proxmox\.vms )\d+$|(?<=^proxmox\.ha vm:)\d+$")
 _GENERATED = re.compile(r"[0-9a-f]{8}-[0-9a-f-]{27}|[0-9a-z]*\d[0-9a-z]*", re.IGNORECASE)
 
 
@@ -72,6 +89,7 @@ class Normaliser:
             pattern = re.compile("[-_]?".join(map(re.escape, parts)), re.IGNORECASE)
             text = pattern.sub(f"<name-{chr(ord('a') + index)}>", text)
         text = _SERVICE_ID.sub("<service-id>", text)
+        text = _VM_ID.sub("<vm-id>", text)
         return _GENERATED.sub(lambda m: m.group(0) if m.group(0).isalpha() else "<id>", text)
 
 
@@ -95,7 +113,7 @@ def cloud_resources(cloud_dir: Path) -> list[tuple[str, str, str]]:
             found.extend(
                 (kind, key, content(item))
                 for key, item in _items(items)
-                if (kind, key) not in BUILT_IN
+                if (kind, key) not in BUILT_IN and not _template_vm(kind, item)
             )
             found.extend(_versions(kind, items))
     found.extend(("git.branch", ref, "") for ref in _git_branches(cloud_dir / "git"))
@@ -174,6 +192,11 @@ def marked_by(cloud_dir: Path, job_ids: list[str]) -> list[str]:
     return marked
 
 
+def _template_vm(kind: str, item: object) -> bool:
+    """A Proxmox template VM, which the emulator seeds on each node (BUILT_IN's reason)."""
+    return kind == "proxmox.vms" and isinstance(item, dict) and item.get("template") is True
+
+
 def _items(items: dict | list, outer: str = "") -> list[tuple[str, object]]:
     """A collection's resources by key; a value that is itself a collection (GitHub's runners per
     repository, Artifact Registry's images per repository) is looked into, so an empty one counts
@@ -244,7 +267,10 @@ def platform_rows(database: Path) -> list[tuple[str, str, str]]:
         connection.row_factory = sqlite3.Row
         for table in RESOURCE_TABLES:
             for row in connection.execute(f"SELECT * FROM {table}"):  # noqa: S608 (fixed names)
-                found.append((f"platform.{table}", _row_key(dict(row)), content(dict(row))))
+                fields = dict(row)
+                if fields.get("status") in TOMBSTONES.get(table, ()):
+                    continue
+                found.append((f"platform.{table}", _row_key(fields), content(fields)))
     return found
 
 
@@ -269,7 +295,7 @@ def platform_files(directories: dict[str, Path]) -> list[tuple[str, str, str]]:
 
 
 def _row_key(row: dict) -> str:
-    for field in ("name", "prefix", "service_name"):
+    for field in ("name", "prefix", "service_name", "vm_name"):
         if row.get(field):
             return str(row[field])
     return json.dumps(row, sort_keys=True, default=str)
