@@ -39,7 +39,8 @@ async def test_a_streamed_turn_sends_its_events_and_resumes_after_the_last_id(
     call, result = events[1], events[2]
     assert call["tool"] == "list_jobs" and isinstance(call["params"], dict)
     assert result["tool"] == "list_jobs" and result["ok"] is True
-    assert isinstance(result["result"], dict) and "jobs" in result["result"]
+    # A long listing (a busy platform) reaches the model cut, as text; a short one as its JSON.
+    assert "jobs" in result["result"]
     assert events[4]["content"].startswith("Here is what the tools found:")
     assert events[5]["job_id"] == job_id and events[5]["conversation_id"] == conversation
 

@@ -157,7 +157,13 @@ async def test_the_cleanup_leaves_a_vm_without_the_terminated_jobs_mark(settings
     pve = proxmox.client(settings)
     job_id, other = f"create_vm-{uuid.uuid4().hex[:12]}", f"create_vm-{uuid.uuid4().hex[:12]}"
     userid, name = f"u-{uuid.uuid4().hex[:8]}", f"vm-{uuid.uuid4().hex[:8]}"
-    vm_id = await asyncio.to_thread(pve.next_vmid)
+    # Free on the cluster and never used by the platform (its rows are kept, so a VMID another test
+    # reserved may be free on the cluster again), as the API's allocator picks one.
+    async with db.transaction() as session:
+        used = await vm_store.highest_vmid(session) or 0
+    vm_id = max(await asyncio.to_thread(pve.next_vmid), used + 1)
+    while await asyncio.to_thread(pve.locate, vm_id) is not None:
+        vm_id += 1
     async with db.transaction() as session:
         await user_store.create(session, userid, "Ana")
         assert await vm_store.reserve(

@@ -45,9 +45,14 @@ def test_concurrent_first_use_agrees_on_one_key(tmp_path: Path) -> None:
 
 def test_settings_win_over_files(tmp_path: Path) -> None:
     key = base64.b64encode(b"k" * 32).decode()
-    resolved = with_local_keys(
-        Settings(data_dir=tmp_path, codec_key=key, admin_api_key="csk_x"), admin=True
+    given = Settings(
+        data_dir=tmp_path,
+        codec_key=key,
+        admin_api_key="csk_x",
+        assistant_jwt_secret="j" * 48,
+        assistant_admin_password="console-password",
     )
+    resolved = with_local_keys(given, admin=True)
     assert (resolved.codec_key, resolved.admin_api_key) == (key, "csk_x")
     assert not list(tmp_path.iterdir())
 
