@@ -3,8 +3,10 @@ what the 202 and the logs answer say."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import os
+import time
 import uuid
 from datetime import datetime
 
@@ -237,9 +239,15 @@ async def test_a_job_no_worker_has_picked_up_lists_as_queued_with_or_without_a_p
         handle = await start_unworked_deploy(client, "waiting", phase=phase)
         started[handle.id] = handle
     try:
-        listed = await api.get("/api/v1/jobs", params={"status": "queued", "limit": 100})
-        assert listed.status_code == 200, listed.text
-        by_id = {job["job_id"]: job for job in listed.json()["jobs"]}
+        # The listing reads Temporal's visibility, which shows a just-started job a moment later.
+        deadline = time.monotonic() + 15
+        while True:
+            listed = await api.get("/api/v1/jobs", params={"status": "queued", "limit": 100})
+            assert listed.status_code == 200, listed.text
+            by_id = {job["job_id"]: job for job in listed.json()["jobs"]}
+            if set(started) <= set(by_id) or time.monotonic() > deadline:
+                break
+            await asyncio.sleep(0.2)
         assert set(started) <= set(by_id)
         assert {by_id[job_id]["status"] for job_id in started} == {"queued"}
         running = await api.get("/api/v1/jobs", params={"status": "running", "limit": 100})
