@@ -751,10 +751,11 @@ class Settings(BaseSettings):
         description="The assistant API's rate limit per user or API key (a `limits` string; the "
         "seed's 60 per minute).",
     )
-    assistant_rate_limit_storage_url: str = Field(
-        default="memory://",
-        description="Where the assistant rate limit's counters live: `memory://`, or "
-        "`redis://host:port/db` shared by every API process.",
+    assistant_rate_limit_storage_url: str | None = Field(
+        default=None,
+        description="Where the assistant rate limit's counters live: `memory://` (one count per "
+        "API process), or `redis://host:port/db` shared by every API process. Unset: `redis_url` "
+        "when that is set, else `memory://`.",
     )
     assistant_llm_base_url: str | None = Field(
         default=None,
@@ -870,6 +871,10 @@ class Settings(BaseSettings):
     @property
     def resolved_crm_rate_limit_storage_url(self) -> str:
         return self.crm_rate_limit_storage_url or self.redis_url or "memory://"
+
+    @property
+    def resolved_assistant_rate_limit_storage_url(self) -> str:
+        return self.assistant_rate_limit_storage_url or self.redis_url or "memory://"
 
     @property
     def resolved_database_url(self) -> str:
