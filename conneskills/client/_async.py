@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import time
 import uuid
 from collections.abc import AsyncIterator, Mapping
@@ -34,7 +35,10 @@ if TYPE_CHECKING:
     from api.schemas.api_keys import ApiKeyInfo
     from api.schemas.crm.admin import AccountResponse, Page
     from api.schemas.hosting.info import Heartbeat, Protected, Welcome
-    from api.schemas.hosting.users import HostingUser, UserDetail
+    from api.schemas.hosting.services import ServiceDetail as DockerServiceDetail
+    from api.schemas.hosting.services import ServiceJob
+    from api.schemas.hosting.users import HostingUser, UserDetail, UserService, UserVm
+    from api.schemas.hosting.vms import VmConsole, VmDetail, VmJob
     from api.schemas.jobs import (
         CancelResponse,
         Job,
@@ -95,6 +99,9 @@ JOB_STARTED = f"{JOBS}:JobResponse"
 JOB_CONTROL = f"{JOBS}:JobControlResponse"
 PLAN = f"{SERVICES}:ServicePlan"
 ACCOUNT = f"{CRM}:AccountResponse"
+USER_DETAIL = f"{HOSTING}.users:UserDetail"
+VM_JOB = f"{HOSTING}.vms:VmJob"
+SERVICE_JOB = f"{HOSTING}.services:ServiceJob"
 
 
 def _p(segment: object) -> str:
@@ -598,7 +605,7 @@ class AsyncHosting(_AsyncResource):
         return await self._call("POST", f"{HOSTING}.users:HostingUser", "users", form=form)
 
     async def get_user(self, userid: str) -> UserDetail:
-        return await self._get(f"{HOSTING}.users:UserDetail", "users", userid)
+        return await self._get(USER_DETAIL, "users", userid)
 
     async def log_stream(
         self, *, job_id: str | None = None, last_event_id: str | None = None
@@ -626,6 +633,84 @@ class AsyncHosting(_AsyncResource):
                             yield event
             except (httpx.RemoteProtocolError, httpx.ReadError):
                 await asyncio.sleep(1.0)
+
+
+class AsyncVms(_AsyncResource):
+    """Seed 001's Proxmox VMs at the API's root (the `hosting` scope): a VM's id is its Proxmox
+    VMID; create, update and control are jobs (`delete` is a DeleteVM job). Bodies are forms."""
+
+    async def list(self, userid: str) -> list[UserVm]:
+        """A hosting user's VMs (the API lists VMs per user, in `GET /users/{userid}`)."""
+        return (await self._get(USER_DETAIL, "users", userid)).vms
+
+    async def get(self, vm_id: int) -> VmDetail:
+        """The VM's row and Proxmox's live view of it."""
+        return await self._get(f"{HOSTING}.vms:VmDetail", "vm", vm_id)
+
+    async def create(self, body: Body, **job: Unpack[JobOptions]) -> VmJob:
+        """`body`: a `VmCreate` or its fields (`userid`, `vm_name`, `os_type`, `cores`, …); the
+        answer names the reserved VMID."""
+        return await self._call("POST", VM_JOB, "vm", form=body_of(body), job=job)
+
+    async def update(self, vm_id: int, body: Body, **job: Unpack[JobOptions]) -> VmJob:
+        """`body`: a `VmUpdate` or its fields (`cores`, `memory`, `disksize`: only larger)."""
+        return await self._call("PUT", VM_JOB, "vm", "update", vm_id, form=body_of(body), job=job)
+
+    async def control(self, vm_id: int, action: str, **job: Unpack[JobOptions]) -> VmJob:
+        """start, stop, shutdown, restart, reboot, pause, resume, or delete."""
+        return await self._call("POST", VM_JOB, "control-vm", vm_id, action, job=job)
+
+    async def delete(self, vm_id: int, **job: Unpack[JobOptions]) -> VmJob:
+        return await self.control(vm_id, "delete", **job)
+
+    async def connect(self, vm_id: int) -> VmConsole:
+        """A noVNC console ticket, straight from Proxmox (a credential: give it to the console)."""
+        return await self._call("POST", f"{HOSTING}.vms:VmConsole", "vm", "connect", vm_id)
+
+
+class AsyncDockerServices(_AsyncResource):
+    """Seed 001's Docker services at the API's root (the `hosting` scope): ids are integers;
+    create and control are jobs (`delete` is a control action)."""
+
+    async def list(self, userid: str) -> list[UserService]:
+        """A hosting user's services (the API lists them per user, in `GET /users/{userid}`)."""
+        return (await self._get(USER_DETAIL, "users", userid)).services
+
+    async def get(self, service_id: int) -> DockerServiceDetail:
+        """The service, its containers' live state and its Compose file."""
+        return await self._get(f"{HOSTING}.services:ServiceDetail", "service", service_id)
+
+    async def create(
+        self,
+        body: Body,
+        *,
+        zip_file: str | os.PathLike[str] | bytes | None = None,
+        **job: Unpack[JobOptions],
+    ) -> ServiceJob:
+        """`body`: the `ServiceCreateForm`'s fields (`userid`, `service_name`, `service_types`,
+        `git_repo_url`, `admin_pass`, …); `zip_file`: the service's files, a ZIP's path or bytes
+        (sent as the form streams, never read whole from a path)."""
+        fields = [
+            (name, (None, str(item)))
+            for name, value in body_of(body).items()
+            for item in (value if isinstance(value, list) else [value])
+        ]
+        if zip_file is None or isinstance(zip_file, bytes):
+            return await self._create(fields, zip_file, "service.zip", job)
+        # Opening a local file is immediate; httpx reads it in chunks as the form is sent.
+        with open(zip_file, "rb") as upload:  # noqa: ASYNC230
+            return await self._create(fields, upload, os.path.basename(zip_file), job)
+
+    async def _create(self, fields: list, archive: Any, name: str, job: JobOptions) -> ServiceJob:
+        upload = [] if archive is None else [("zip_file", (name, archive, "application/zip"))]
+        return await self._call("POST", SERVICE_JOB, "service", files=fields + upload, job=job)
+
+    async def control(self, service_id: int, action: str, **job: Unpack[JobOptions]) -> ServiceJob:
+        """start, shutdown (or stop), restart, or delete."""
+        return await self._call("POST", SERVICE_JOB, "control-service", service_id, action, job=job)
+
+    async def delete(self, service_id: int, **job: Unpack[JobOptions]) -> ServiceJob:
+        return await self.control(service_id, "delete", **job)
 
 
 class AsyncClient:
@@ -660,6 +745,8 @@ class AsyncClient:
         self.external_services = AsyncExternalServices(self._transport)
         self.crm_accounts = AsyncCrmAccounts(self._transport)
         self.hosting = AsyncHosting(self._transport)
+        self.vms = AsyncVms(self._transport)
+        self.docker_services = AsyncDockerServices(self._transport)
 
     async def health(self) -> dict[str, Any]:
         return await self._transport.call("GET", "/health", "dict")
