@@ -12,7 +12,8 @@ import json
 import os
 import time
 import uuid
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
+from contextlib import aclosing
 from typing import TYPE_CHECKING, Any, TypedDict, Unpack
 from urllib.parse import quote
 
@@ -24,6 +25,7 @@ from conneskills.client.models import (
     JobUpdate,
     LogEvent,
     OnFailure,
+    SseEvent,
     SseParser,
     body_of,
     new_lines,
@@ -215,10 +217,9 @@ class _AsyncResource:
     ) -> Any:
         """`body`: JSON (a mapping or the API's request model); `form`/`files`: a form (multipart
         with `files`); `job`: the call starts a job (its Idempotency-Key and failure mode)."""
-        path = "/".join([self._base, *(_p(s) for s in segments)]) or "/"
         return await self._t.call(
             method,
-            path,
+            self._path(*segments),
             model,
             params=params,
             json=None if body is None else body_of(body),
@@ -227,8 +228,39 @@ class _AsyncResource:
             headers=None if job is None else _job_headers(**job),
         )
 
+    def _path(self, *segments: object) -> str:
+        return "/".join([self._base, *(_p(s) for s in segments)]) or "/"
+
     async def _get(self, model: str, *segments: object, **params: Any) -> Any:
         return await self._call("GET", model, *segments, params=params)
+
+    async def _sse(
+        self,
+        method: str,
+        path: str,
+        *,
+        last_event_id: str | None = None,
+        opened: Callable[[httpx.Response], None] | None = None,
+        **kwargs: Any,
+    ) -> AsyncIterator[SseEvent]:
+        """A Server-Sent Events answer, event by event, until the server ends it (no read timeout:
+        the server's keep-alives hold it open). `opened` sees the response's headers first."""
+        headers = {"Accept": "text/event-stream"}
+        if last_event_id is not None:
+            headers["Last-Event-ID"] = last_event_id
+        async with self._t.http.stream(
+            method, path, headers=headers, timeout=httpx.Timeout(30.0, read=None), **kwargs
+        ) as response:
+            if not response.is_success:
+                await response.aread()
+                raise ConneSkillsError.from_response(response)
+            if opened is not None:
+                opened(response)
+            events = SseParser()
+            async for line in response.aiter_lines():
+                event = events.feed(line)
+                if event is not None:
+                    yield event
 
 
 class AsyncJobs(_AsyncResource):
@@ -613,24 +645,17 @@ class AsyncHosting(_AsyncResource):
         """`GET /logs/stream` (SSE, the `hosting` scope): every job log line recorded from now, or
         after `last_event_id`; a dropped connection is resumed from the last event seen. Endless:
         stop iterating to end it."""
+        params = {"job_id": job_id} if job_id else None
         while True:
-            headers = {"Accept": "text/event-stream"}
-            if last_event_id is not None:
-                headers["Last-Event-ID"] = last_event_id
-            params = {"job_id": job_id} if job_id else None
             try:
-                async with self._t.http.stream(
-                    "GET", "/logs/stream", params=params, headers=headers, timeout=None
-                ) as response:
-                    if not response.is_success:
-                        await response.aread()
-                        raise ConneSkillsError.from_response(response)
-                    events = SseParser()
-                    async for line in response.aiter_lines():
-                        event = events.feed(line)
-                        if event is not None:
+                stream = self._sse(
+                    "GET", "/logs/stream", last_event_id=last_event_id, params=params
+                )
+                async with aclosing(stream) as events:
+                    async for event in events:
+                        if event.event == "log":
                             last_event_id = event.id or last_event_id
-                            yield event
+                            yield LogEvent.of(event)
             except (httpx.RemoteProtocolError, httpx.ReadError):
                 await asyncio.sleep(1.0)
 

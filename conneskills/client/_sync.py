@@ -12,7 +12,8 @@ import json
 import os
 import time
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import closing
 from typing import TYPE_CHECKING, Any, TypedDict, Unpack
 from urllib.parse import quote
 
@@ -24,6 +25,7 @@ from conneskills.client.models import (
     JobUpdate,
     LogEvent,
     OnFailure,
+    SseEvent,
     SseParser,
     body_of,
     new_lines,
@@ -215,10 +217,9 @@ class _Resource:
     ) -> Any:
         """`body`: JSON (a mapping or the API's request model); `form`/`files`: a form (multipart
         with `files`); `job`: the call starts a job (its Idempotency-Key and failure mode)."""
-        path = "/".join([self._base, *(_p(s) for s in segments)]) or "/"
         return self._t.call(
             method,
-            path,
+            self._path(*segments),
             model,
             params=params,
             json=None if body is None else body_of(body),
@@ -227,8 +228,39 @@ class _Resource:
             headers=None if job is None else _job_headers(**job),
         )
 
+    def _path(self, *segments: object) -> str:
+        return "/".join([self._base, *(_p(s) for s in segments)]) or "/"
+
     def _get(self, model: str, *segments: object, **params: Any) -> Any:
         return self._call("GET", model, *segments, params=params)
+
+    def _sse(
+        self,
+        method: str,
+        path: str,
+        *,
+        last_event_id: str | None = None,
+        opened: Callable[[httpx.Response], None] | None = None,
+        **kwargs: Any,
+    ) -> Iterator[SseEvent]:
+        """A Server-Sent Events answer, event by event, until the server ends it (no read timeout:
+        the server's keep-alives hold it open). `opened` sees the response's headers first."""
+        headers = {"Accept": "text/event-stream"}
+        if last_event_id is not None:
+            headers["Last-Event-ID"] = last_event_id
+        with self._t.http.stream(
+            method, path, headers=headers, timeout=httpx.Timeout(30.0, read=None), **kwargs
+        ) as response:
+            if not response.is_success:
+                response.read()
+                raise ConneSkillsError.from_response(response)
+            if opened is not None:
+                opened(response)
+            events = SseParser()
+            for line in response.iter_lines():
+                event = events.feed(line)
+                if event is not None:
+                    yield event
 
 
 class Jobs(_Resource):
@@ -609,24 +641,17 @@ class Hosting(_Resource):
         """`GET /logs/stream` (SSE, the `hosting` scope): every job log line recorded from now, or
         after `last_event_id`; a dropped connection is resumed from the last event seen. Endless:
         stop iterating to end it."""
+        params = {"job_id": job_id} if job_id else None
         while True:
-            headers = {"Accept": "text/event-stream"}
-            if last_event_id is not None:
-                headers["Last-Event-ID"] = last_event_id
-            params = {"job_id": job_id} if job_id else None
             try:
-                with self._t.http.stream(
-                    "GET", "/logs/stream", params=params, headers=headers, timeout=None
-                ) as response:
-                    if not response.is_success:
-                        response.read()
-                        raise ConneSkillsError.from_response(response)
-                    events = SseParser()
-                    for line in response.iter_lines():
-                        event = events.feed(line)
-                        if event is not None:
+                stream = self._sse(
+                    "GET", "/logs/stream", last_event_id=last_event_id, params=params
+                )
+                with closing(stream) as events:
+                    for event in events:
+                        if event.event == "log":
                             last_event_id = event.id or last_event_id
-                            yield event
+                            yield LogEvent.of(event)
             except (httpx.RemoteProtocolError, httpx.ReadError):
                 time.sleep(1.0)
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import email.utils
 import re
 import time
+from pathlib import Path
 
 import httpx
 import pytest
@@ -14,6 +15,7 @@ from conneskills.client import (
     Client,
     ConneSkillsError,
     RetryPolicy,
+    _agent_async,
     _async,
     _sync,
     _unasync,
@@ -98,23 +100,31 @@ def test_an_answer_without_the_envelope_still_raises_a_clear_error(sleeps):
     assert caught.value.code == "http_502" and "proxy" in caught.value.message
 
 
-def test_the_sync_client_is_generated_from_the_async_one():
-    """Edit `_async.py`, then `python -m conneskills.client._unasync`."""
-    assert _unasync.generate() == (_unasync.HERE / "_sync.py").read_text()
+@pytest.mark.parametrize("target", sorted(_unasync.GENERATED))
+def test_the_sync_client_is_generated_from_the_async_one(target):
+    """Edit `_async.py` (or `_agent_async.py`), then `python -m conneskills.client._unasync`."""
+    assert _unasync.generate(target) == (_unasync.HERE / target).read_text()
 
 
 def test_every_model_the_client_names_is_one_of_the_api_s_own():
     """The client's types are `api/schemas` classes named by reference (imported when first
     used): each reference resolves, so a renamed API model fails here, not in a user's call."""
-    source = (_unasync.HERE / "_async.py").read_text()
-    modules = {
-        name: getattr(_async, name) for name in re.findall(r"^([A-Z]+) = \"api", source, re.M)
-    }
-    refs = {f"{modules[m]}{sub}:{name}" for m, sub, name in re.findall(r"\{([A-Z]+)\}((?:\.\w+)?):(\w+(?:\[\w+\])?)", source)}  # fmt: skip
-    refs |= {f"{m}:{name}" for m, name in re.findall(r"\"(?:list\[)?(api\.schemas[\w.]+):(\w+)", source)}  # fmt: skip
-    assert len(refs) > 30
+    refs: set[str] = set()
+    for module in (_async, _agent_async):
+        refs |= _model_refs(module)
+    assert len(refs) > 40
     for ref in refs:
         resolved = models.resolve(ref)
         # A parametrized generic (`Page[AccountResponse]`) is made where it was first used.
         origin = getattr(resolved, "__pydantic_generic_metadata__", {}).get("origin") or resolved
         assert origin.__module__.startswith("api.schemas"), ref
+
+
+def _model_refs(module) -> set[str]:
+    source = Path(module.__file__).read_text()
+    modules = {
+        name: getattr(module, name) for name in re.findall(r"^([A-Z]+) = \"api", source, re.M)
+    }
+    refs = {f"{modules[m]}{sub}:{name}" for m, sub, name in re.findall(r"\{([A-Z]+)\}((?:\.\w+)?):(\w+(?:\[\w+\])?)", source)}  # fmt: skip
+    refs |= {f"{m}:{name}" for m, name in re.findall(r"\"(?:list\[)?(api\.schemas[\w.]+):(\w+)", source)}  # fmt: skip
+    return refs
