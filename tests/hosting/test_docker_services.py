@@ -70,6 +70,16 @@ def _uploads(settings) -> list[Path]:
     return list(directory.iterdir()) if directory.exists() else []
 
 
+def _url_ports(detail: dict) -> dict[str, str]:
+    """The host port of each stored access URL, by Compose service."""
+    return {service: url.rsplit(":", 1)[1] for service, url in detail["access_urls"].items()}
+
+
+def _live_ports(detail: dict) -> dict[str, str]:
+    """The host port each container publishes now (`HOST->PORT/tcp`), by Compose service."""
+    return {c["service"]: p.split("->")[0] for c in detail["containers"] for p in c["ports"]}
+
+
 def _filebrowser_password(localcloud, service_id: int) -> str:
     """The `--password` the service's Filebrowser container was started with."""
     filters = {"label": [f"{SERVICE_ID_LABEL}={service_id}"]}
@@ -128,6 +138,8 @@ async def test_a_service_from_a_zip_runs_is_controlled_and_deleted_without_a_tra
     assert (workspace / "app" / "css" / "site.css").read_bytes() == b"body{}"
     assert _uploads(settings) == []
 
+    assert _url_ports(detail) == _live_ports(detail)
+    seen_ports = set(_url_ports(detail).values())
     for action, state in (("shutdown", "exited"), ("start", "running"), ("restart", "running")):
         control = await hosting.post(f"/control-service/{service_id}/{action}")
         assert control.status_code == 202, control.text
@@ -136,6 +148,15 @@ async def test_a_service_from_a_zip_runs_is_controlled_and_deleted_without_a_tra
         detail = (await hosting.get(f"/service/{service_id}")).json()
         assert {c["state"] for c in detail["containers"]} == {state}, action
         assert detail["status"] == ("stopped" if action == "shutdown" else "running")
+        # The stored URLs follow the containers' host ports, which a start hands out anew; a
+        # stopped service shows none (its old ports may be another service's by now).
+        assert _url_ports(detail) == _live_ports(detail), action
+        if action == "shutdown":
+            assert detail["access_urls"] == {} and detail["access_url"] is None
+        else:
+            assert set(_url_ports(detail).values()).isdisjoint(seen_ports), action
+            assert detail["access_url"] == detail["access_urls"]["static"]
+            seen_ports |= set(_url_ports(detail).values())
 
     deleted = await hosting.post(f"/control-service/{service_id}/delete")
     assert (await wait_for_job(hosting, deleted.json()["job_id"]))["status"] == "completed"
