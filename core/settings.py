@@ -366,6 +366,24 @@ class Settings(BaseSettings):
         description="Largest `POST /service` body (the ZIP upload); 413 above it. That route "
         "alone is exempt from `max_request_bytes`.",
     )
+    hosting_upload_stale_seconds: float = Field(
+        default=3600.0,
+        gt=0,
+        description="A partial upload (`*.part`: its body never ended, say the API crashed "
+        "mid-upload) not written to for this long is removed by the uploads sweep.",
+    )
+    hosting_upload_orphan_seconds: float = Field(
+        default=24 * 3600.0,
+        gt=0,
+        description="A complete upload that no job has extracted this long after it ended (its "
+        "API stopped between the body and the job's start) is removed by the uploads sweep; a "
+        "job that comes to it later fails, saying the uploaded archive is gone.",
+    )
+    hosting_upload_sweep_seconds: float = Field(
+        default=300.0,
+        gt=0,
+        description="How often each API process sweeps the uploads directory (also once at start).",
+    )
     hosting_zip_max_entries: int = Field(
         default=10_000, ge=1, description="Most entries a service's ZIP may hold."
     )
