@@ -14,8 +14,10 @@ past each job's cursor (`job_log_cursors`). A pass alone would deliver a line up
 interval late, so the feed also *follows* each running job it knows (those this process starts,
 at once, and those a pass finds; at most `_MAX_FOLLOWED`): a long poll on the job's history
 returns when one of its workflow tasks ends, which is when a line it logged becomes readable, and
-the job is read and recorded then, waking this process's streams at once. Lines are numbered in their job's log and unique per
-(job, number): two API processes recording the same job add each line once. A job read after it
+the job is read and recorded then, and this process's one reader of the table
+(api/job_log_fanout.py) is poked to read the new lines at once and hand them to every open stream
+(other processes' readers hear of them by PostgreSQL NOTIFY, or at their short shared poll). Lines
+are numbered in their job's log and unique per (job, number): two API processes recording the same job add each line once. A job read after it
 ended is never read again. A feed that starts catches up on the jobs that ended since any feed last
 recorded (at most `job_log_catch_up_hours` back), so lines a job logged while no stream was open
 are still delivered, with ids after the ones already streamed.
@@ -37,6 +39,7 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.api.workflowservice.v1 import GetWorkflowExecutionHistoryRequest
 from temporalio.client import Client, WorkflowExecution, WorkflowExecutionStatus
 
+from api.job_log_fanout import LineFanout
 from contracts.jobs import JOB_MEMO_KEY, JOB_STATE_QUERY, MAX_LOG_LINES, JobState, JobSummaryMemo
 from contracts.resource_lock import LOCK_WORKFLOW
 from core.settings import Settings
@@ -75,7 +78,8 @@ class JobLogFeed:
         self._subscribers = 0
         self._task: asyncio.Task[None] | None = None
         self._since: datetime | None = None
-        self._changed = asyncio.Event()
+        # Reads the recorded lines once for all this process's streams (api/job_log_fanout.py).
+        self.fanout = LineFanout(db, settings)
         self._followed: dict[str, asyncio.Task[None]] = {}
         self.ending = False
 
@@ -84,11 +88,15 @@ class JobLogFeed:
     def subscribe(self) -> None:
         """A stream opened: the feed records while any stream of this process is open."""
         self._subscribers += 1
+        if not self.ending:
+            self.fanout.start()
         if self._task is None or self._task.done():
             self._task = asyncio.create_task(self._run(), name="job-log-feed")
 
     def unsubscribe(self) -> None:
         self._subscribers = max(0, self._subscribers - 1)
+        if self._subscribers == 0:
+            self.fanout.stop_reading()
 
     def follow(self, job_id: str) -> None:
         """Records the running job's new lines as soon as it logs them, while any stream of this
@@ -106,15 +114,15 @@ class JobLogFeed:
         )
 
     def change(self) -> asyncio.Event:
-        """Set once this process records new lines, or once its streams are to end; take it
-        before reading, then wait on it."""
-        return self._changed
+        """Set once this process's reader has new lines (recorded here or by any process), or
+        once its streams are to end; take it before reading, then wait on it."""
+        return self.fanout.change()
 
     def end_streams(self) -> None:
         """The process is stopping (api/stopping.py): every open stream ends now, instead of
         holding the shutdown; its client resumes elsewhere with `Last-Event-ID`."""
         self.ending = True
-        self._changed.set()
+        self.fanout.wake_all()
 
     async def stop(self) -> None:
         self.end_streams()
@@ -125,6 +133,7 @@ class JobLogFeed:
         for task in tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        await self.fanout.close()
 
     # --- recording -------------------------------------------------------------------------------
 
@@ -138,8 +147,7 @@ class JobLogFeed:
 
     def _wake(self, added: int) -> None:
         if added and not self.ending:
-            self._changed.set()
-            self._changed = asyncio.Event()
+            self.fanout.poke()
 
     async def _follow(self, job_id: str) -> None:
         """Long-polls the job's history and records its log at each workflow task's end, until
@@ -167,6 +175,10 @@ class JobLogFeed:
                 events = {event.event_type for event in answer.history.events}
                 ended = bool(events & _CLOSE_EVENTS)
                 if ended or EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED in events:
+                    # A task that changed the job's phase wrote its memo, newest lines included,
+                    # into these very events: recorded from there at once, without the query's
+                    # round trip to a worker; the query then adds any line logged after it.
+                    self._wake(await self._record_memo(job_id, answer.history.events, done))
                     self._wake(await self._record_job(job_id, done, ended))
                 if ended or not token:  # the job has ended: its history is complete
                     return
@@ -174,6 +186,31 @@ class JobLogFeed:
             raise
         except Exception as error:  # the passes record the job meanwhile; a later pass follows it
             log.info("job log not followed", job_id=job_id, error_type=type(error).__name__)
+
+    async def _record_memo(self, job_id: str, events, done: _Cursor) -> int:
+        """Records the lines of the newest job memo among the events (none: nothing)."""
+        payload = None
+        for event in events:
+            if event.event_type == EventType.EVENT_TYPE_WORKFLOW_PROPERTIES_MODIFIED:
+                fields = event.workflow_properties_modified_event_attributes.upserted_memo.fields
+                if JOB_MEMO_KEY in fields:
+                    payload = fields[JOB_MEMO_KEY]
+        if payload is None:
+            return 0
+        try:
+            [value] = await self.client.data_converter.decode([payload])
+            memo = JobSummaryMemo.model_validate(value)
+        except Exception:  # not a job's memo after all: the query reads the job
+            return 0
+        lines, count, last = _numbered(memo.logs, memo.log_count, done)
+        if not lines:
+            return 0
+        async with self.db.transaction() as session:
+            added = await job_logs.record(
+                session, [job_logs.Recorded(job_id, lines, count, last, ended=False)]
+            )
+        done.line_count, done.last_line = max(count, done.line_count), last
+        return max(added, len(lines))
 
     async def _record_job(self, job_id: str, done: _Cursor, ended: bool) -> int:
         """Records the followed job's new lines now, from its query (its memo once it has

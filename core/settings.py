@@ -537,10 +537,12 @@ class Settings(BaseSettings):
         "recorded too, going back at most this far.",
     )
     log_stream_poll_seconds: float = Field(
-        default=1.0,
+        default=0.25,
         gt=0,
-        description="How often an open log stream looks for lines recorded by other API "
-        "processes (lines recorded by its own process wake it at once).",
+        description="While a log stream is open, how often its API process's one reader of the "
+        "recorded lines looks for lines recorded by other API processes (one query for all its "
+        "streams). Lines recorded by its own process are read at once, and on PostgreSQL so are "
+        "other processes' (LISTEN/NOTIFY): this poll is then only the fallback.",
     )
     log_stream_keepalive_seconds: float = Field(
         default=15.0,

@@ -18,6 +18,9 @@ from store.models import JobLogCursor, JobLogLine, utcnow
 
 # The advisory lock's key: any constant no other part of the platform uses.
 _RECORDING_LOCK = 0x6A6F626C6F67
+# On PostgreSQL a recording that adds lines notifies this channel as it commits: every API
+# process's log stream reader (api/job_log_fanout.py) listens and reads them at once.
+NOTIFY_CHANNEL = "job_log_lines"
 
 
 @dataclass(frozen=True)
@@ -67,6 +70,8 @@ async def record(session: AsyncSession, reads: Sequence[Recorded]) -> int:
         cursor.ended = cursor.ended or read.ended
         cursor.checked_at = now
     await session.flush()
+    if added and session.bind.dialect.name == "postgresql":
+        await session.execute(text("SELECT pg_notify(:channel, '')"), {"channel": NOTIFY_CHANNEL})
     return added
 
 
