@@ -60,6 +60,7 @@ class LineFanout:
         self._task: asyncio.Task[None] | None = None
         self._listener = None
         self._listen_again_at = 0.0
+        self._closing = False
         self.running = False
 
     # --- for the feed and the streams ------------------------------------------------------------
@@ -107,6 +108,7 @@ class LineFanout:
         return self._floor
 
     async def close(self) -> None:
+        self._closing = True
         self.stop_reading()
         if self._task is not None:
             self._task.cancel()
@@ -117,6 +119,7 @@ class LineFanout:
     # --- reading ---------------------------------------------------------------------------------
 
     async def _run(self) -> None:
+        stopped = False
         try:
             async with self.db.transaction() as session:
                 newest = await job_logs.newest_id(session)
@@ -134,11 +137,15 @@ class LineFanout:
                     await self._read()
                 except Exception as error:  # the database away: the next wake reads again
                     log.warning("job log lines not read", error_type=type(error).__name__)
+            stopped = True
         except Exception as error:
             log.warning("job log fan-out stopped", error_type=type(error).__name__)
         finally:
             self._floor = None  # the streams read the table until a reader runs again
             await self._unlisten()
+            if stopped and self.running and not self._closing:
+                # A stream opened while this reader was ending: it needs one.
+                self._task = asyncio.create_task(self._run(), name="job-log-fanout")
 
     async def _read(self) -> None:
         while True:

@@ -30,10 +30,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import structlog
+from sqlalchemy.exc import IntegrityError
 from temporalio.api.common.v1 import WorkflowExecution as ExecutionRef
 from temporalio.api.enums.v1 import EventType
 from temporalio.api.workflowservice.v1 import GetWorkflowExecutionHistoryRequest
@@ -151,8 +152,11 @@ class JobLogFeed:
 
     async def _follow(self, job_id: str) -> None:
         """Long-polls the job's history and records its log at each workflow task's end, until
-        the job ends or no stream of this process is open."""
+        the job ends or no stream of this process is open. The query runs beside the long poll
+        (one at a time, again when a task ended meanwhile): a slow worker never holds up the
+        lines the next tasks' memos bring."""
         token = b""
+        querier: asyncio.Task[None] | None = None
         try:
             async with self.db.transaction() as session:
                 cursor = (await job_logs.cursors(session, [job_id])).get(job_id)
@@ -160,6 +164,8 @@ class JobLogFeed:
                 return
             # What this follower has recorded (detached: the recording re-reads the cursor).
             done = _Cursor(cursor.line_count, cursor.last_line) if cursor else _Cursor(0, None)
+            stale = asyncio.Event()
+            querier = asyncio.create_task(self._query_when_stale(job_id, done, stale))
             while self._subscribers > 0 and not self.ending:
                 request = GetWorkflowExecutionHistoryRequest(
                     namespace=self.client.namespace,
@@ -179,13 +185,31 @@ class JobLogFeed:
                     # into these very events: recorded from there at once, without the query's
                     # round trip to a worker; the query then adds any line logged after it.
                     self._wake(await self._record_memo(job_id, answer.history.events, done))
-                    self._wake(await self._record_job(job_id, done, ended))
+                    if ended:
+                        querier.cancel()
+                        with contextlib.suppress(asyncio.CancelledError):
+                            await querier
+                        self._wake(await self._record_job(job_id, done, ended=True))
+                    else:
+                        stale.set()
                 if ended or not token:  # the job has ended: its history is complete
                     return
         except asyncio.CancelledError:
             raise
         except Exception as error:  # the passes record the job meanwhile; a later pass follows it
             log.info("job log not followed", job_id=job_id, error_type=type(error).__name__)
+        finally:
+            if querier is not None:
+                querier.cancel()
+
+    async def _query_when_stale(self, job_id: str, done: _Cursor, stale: asyncio.Event) -> None:
+        while True:
+            await stale.wait()
+            stale.clear()
+            try:
+                self._wake(await self._record_job(job_id, done, ended=False))
+            except Exception as error:  # the next task's end, or a pass, records it
+                log.info("job log not read", job_id=job_id, error_type=type(error).__name__)
 
     async def _record_memo(self, job_id: str, events, done: _Cursor) -> int:
         """Records the lines of the newest job memo among the events (none: nothing)."""
@@ -202,15 +226,7 @@ class JobLogFeed:
             memo = JobSummaryMemo.model_validate(value)
         except Exception:  # not a job's memo after all: the query reads the job
             return 0
-        lines, count, last = _numbered(memo.logs, memo.log_count, done)
-        if not lines:
-            return 0
-        async with self.db.transaction() as session:
-            added = await job_logs.record(
-                session, [job_logs.Recorded(job_id, lines, count, last, ended=False)]
-            )
-        done.line_count, done.last_line = max(count, done.line_count), last
-        return max(added, len(lines))
+        return await self._write(job_id, memo.logs, memo.log_count, done, ended=False)
 
     async def _record_job(self, job_id: str, done: _Cursor, ended: bool) -> int:
         """Records the followed job's new lines now, from its query (its memo once it has
@@ -228,14 +244,29 @@ class JobLogFeed:
             )
             if window is None:
                 return 0
-        lines, count, last = _numbered(window, total, done)
-        if not lines and not ended:
-            return 0
-        async with self.db.transaction() as session:
-            added = await job_logs.record(
-                session, [job_logs.Recorded(job_id, lines, count, last, ended=ended)]
-            )
-        done.line_count, done.last_line = max(count, done.line_count), last
+        return await self._write(job_id, window, total, done, ended=ended)
+
+    async def _write(
+        self, job_id: str, window: list[str], total: int, done: _Cursor, *, ended: bool
+    ) -> int:
+        """Records the window's lines past `done` (one writer per follower at a time) and moves
+        `done`. A line another writer (a pass, another process) added first is skipped."""
+        async with done.lock:
+            lines, count, last = _numbered(window, total, done)
+            if not lines and not ended:
+                return 0
+            for attempt in (1, 2):
+                try:
+                    async with self.db.transaction() as session:
+                        added = await job_logs.record(
+                            session, [job_logs.Recorded(job_id, lines, count, last, ended=ended)]
+                        )
+                    break
+                except IntegrityError:
+                    # A pass added the same line meanwhile (SQLite): once more, past its cursor.
+                    if attempt == 2:
+                        raise
+            done.line_count, done.last_line = max(count, done.line_count), last
         # Lines another API process recorded first are in the table as well: wake for them too.
         return max(added, len(lines))
 
@@ -322,6 +353,7 @@ class _Cursor:
 
     line_count: int
     last_line: str | None
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
 
 def _numbered(
