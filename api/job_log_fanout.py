@@ -79,6 +79,35 @@ class LineFanout:
         """Lines were recorded (by this process, or NOTIFY said so): read them now."""
         self._poke.set()
 
+    def offer(self, rows) -> None:
+        """Lines this process has just committed: kept at once when they come right after the
+        newest line read (ids are in commit order, so nothing else can come between), which
+        spares reading them back; otherwise the reader reads the table (poke)."""
+        ids = [row.id for row in rows]
+        if (
+            not ids
+            or self._floor is None
+            or ids[0] != self._last + 1
+            or ids != list(range(ids[0], ids[0] + len(ids)))
+        ):
+            return
+        self._keep(Line(row.id, row.job_id, row.line_no, row.line) for row in rows)
+
+    def _keep(self, lines) -> None:
+        kept = False
+        for line in lines:
+            if line.id <= self._last:  # taken already (offered while a read was under way)
+                continue
+            self._lines.append(line)
+            self._ids.append(line.id)
+            self._last = line.id
+            kept = True
+        if kept:
+            while len(self._lines) > _KEEP:
+                self._lines.popleft()
+                self._floor = self._ids.popleft()
+            self.wake_all()
+
     def change(self) -> asyncio.Event:
         """Set once new lines are in memory (or the streams are to end); take it before
         reading, then wait on it."""
@@ -151,15 +180,7 @@ class LineFanout:
         while True:
             async with self.db.transaction() as session:
                 rows = await job_logs.lines_after(session, self._last, None, _BATCH)
-            for row in rows:
-                self._lines.append(Line(row.id, row.job_id, row.line_no, row.line))
-                self._ids.append(row.id)
-            if rows:
-                self._last = rows[-1].id
-                while len(self._lines) > _KEEP:
-                    self._lines.popleft()
-                    self._floor = self._ids.popleft()
-                self.wake_all()
+            self._keep(Line(row.id, row.job_id, row.line_no, row.line) for row in rows)
             if len(rows) < _BATCH:
                 return
 

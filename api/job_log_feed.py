@@ -256,11 +256,16 @@ class JobLogFeed:
             if not lines and not ended:
                 return 0
             for attempt in (1, 2):
+                rows: list = []
                 try:
                     async with self.db.transaction() as session:
                         added = await job_logs.record(
-                            session, [job_logs.Recorded(job_id, lines, count, last, ended=ended)]
+                            session,
+                            [job_logs.Recorded(job_id, lines, count, last, ended=ended)],
+                            rows,
                         )
+                    # Committed: the reader may take them as they are, if they come next.
+                    self.fanout.offer(rows)
                     break
                 except IntegrityError:
                     # A pass added the same line meanwhile (SQLite): once more, past its cursor.
