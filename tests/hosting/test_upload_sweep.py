@@ -67,16 +67,17 @@ async def test_an_upload_cut_by_an_api_crash_is_swept_and_live_ones_are_kept(
     )
     uploads = settings.resolved_hosting_uploads_dir
 
-    def partials() -> list[Path]:
-        return sorted(uploads.glob("upload-*.zip.part")) if uploads.exists() else []
+    def files() -> list[Path]:
+        return sorted(uploads.glob("upload-*")) if uploads.exists() else []
 
     with ApiProcess(settings, tmp_path / "api-crashed.log") as crashed:
         writer = await _half_an_upload(crashed.port)
-        await _until(lambda: any(p.stat().st_size > 0 for p in partials()))
+        await _until(lambda: any(p.stat().st_size > 0 for p in files()))
         crashed.proc.kill()
         crashed.proc.wait()
         writer.close()
-    [cut] = partials()  # the crash left it: no request is left to remove it
+    [cut] = files()  # the crash left it: no request is left to remove it
+    assert cut.name.endswith(".zip.part")  # a body that never ended: partial, by its name
     _aged(cut, 2 * HOUR)
 
     fresh = _aged(uploads / "upload-fresh.zip.part", 0)  # another process's, still streaming
