@@ -36,12 +36,17 @@ def main(argv: list[str] | None = None) -> None:
         default=0,
         help="the port AWS (moto's server, seeded with EC2 instances) is served on (0: not served)",
     )
+    parser.add_argument(
+        "--aws-lazy",
+        action="store_true",
+        help="start (and seed) AWS only at the first GET /_localcloud/aws (tests)",
+    )
     parser.add_argument("--log-level", default="warning")
     args = parser.parse_args(argv)
     logging.basicConfig(level=args.log_level.upper())
     app = create_app(args.data_dir, args.lro_delay, args.build_seconds, args.proxmox_task_seconds)
     if args.aws_port:
-        aws.start(args.host, args.aws_port)
+        aws.start(args.host, args.aws_port, lazy=args.aws_lazy)
     certfile = keyfile = None
     if args.proxmox_port:
         # The CA (`<data dir>/tls/ca.pem`) is what the platform trusts (`proxmox_ca_bundle`).

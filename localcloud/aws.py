@@ -35,13 +35,29 @@ def status() -> dict[str, Any]:
     return dict(_status)
 
 
-def start(host: str, port: int) -> threading.Thread:
+_lock = threading.Lock()
+_started: list[threading.Thread] = []
+
+
+def start(host: str, port: int, lazy: bool = False) -> None:
     """moto's server on host:port, started and seeded in a daemon thread (it ends with the
-    process)."""
-    _status.update(served=True, endpoint=f"http://{host}:{port}")
-    thread = threading.Thread(target=_serve, args=(host, port), name="localcloud-aws", daemon=True)
-    thread.start()
-    return thread
+    process); `lazy` waits for the first `GET /_localcloud/aws` to start it (the tests' local
+    clouds, most of which never use AWS, so their start costs nothing)."""
+    _status.update(served=True, endpoint=f"http://{host}:{port}", host=host, port=port)
+    if not lazy:
+        ensure_started()
+
+
+def ensure_started() -> None:
+    with _lock:
+        if _started or not _status["served"]:
+            return
+        host, port = _status["host"], _status["port"]
+        thread = threading.Thread(
+            target=_serve, args=(host, port), name="localcloud-aws", daemon=True
+        )
+        thread.start()
+        _started.append(thread)
 
 
 def _serve(host: str, port: int) -> None:

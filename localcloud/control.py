@@ -22,7 +22,8 @@ async def health() -> dict[str, Any]:
 @router.get("/aws")
 async def aws_status() -> dict[str, Any]:
     """The local cloud's AWS (moto): whether it is served and ready, and the instances it
-    seeded."""
+    seeded. Starts it when it was started lazily (`--aws-lazy`) and is not yet."""
+    aws.ensure_started()
     return aws.status()
 
 

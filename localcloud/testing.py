@@ -117,6 +117,8 @@ class LocalCloud:
             str(proxmox_task_seconds),
             "--aws-port",
             str(aws_port),
+            # Started by the first `aws_instances()`: most sessions never use AWS.
+            "--aws-lazy",
         ]
         log = (data_dir / "localcloud.log").open("ab")
         process = subprocess.Popen(command, cwd=_PROJECT_ROOT, stdout=log, stderr=log)

@@ -2,9 +2,15 @@
 only enabled with their provider), `POST /api/tools/execute` runs one as an AssistantToolRun job
 under the autonomy rules, and with AWS enabled "Lista las instancias EC2" is answered from the local
 cloud's AWS (moto's server and the EC2 instances it was seeded with), through boto3 in the worker.
-Azure can be listed but not enabled."""
+Azure can be listed but not enabled. `GET /api/metrics` counts what exists in every system."""
 
 from __future__ import annotations
+
+import asyncio
+
+from sqlalchemy import text
+
+from providers.google.cloud_run import CloudRunServices
 
 
 async def _config(http, change: dict) -> None:
@@ -93,3 +99,63 @@ async def test_ec2_instances_are_listed_in_chat_from_the_local_clouds_aws(
         assert "InvalidInstanceID.NotFound" in missing.json()["result"]
     finally:
         await _config(console, {"cloud_providers": {"aws": {"enabled": False}}})
+
+
+async def _total(http, status: str) -> int:
+    answer = await http.get("/api/v1/jobs", params={"status": status, "limit": 1})
+    assert answer.status_code == 200, answer.text
+    return answer.json()["total"]
+
+
+async def test_metrics_count_what_exists(
+    console, by_key, assistant_worker, localcloud, db, assistant_settings
+):
+    seeded = localcloud.aws_instances()
+    failed_before, completed_before = (
+        await _total(by_key, "failed"),
+        await _total(by_key, "completed"),
+    )
+    answer = await console.get("/api/metrics")
+    assert answer.status_code == 200, answer.text
+    metrics = answer.json()
+    failed_after, completed_after = (
+        await _total(by_key, "failed"),
+        await _total(by_key, "completed"),
+    )
+    alerts, infra = metrics["alerts"], metrics["infrastructure"]
+    # Every job of the session is younger than 24 h: the listing's totals bracket the counts.
+    assert failed_before <= alerts["details"]["failed_jobs_24h"] <= failed_after
+    assert completed_before <= alerts["details"]["completed_jobs_24h"] <= completed_after
+    details = alerts["details"]
+    assert alerts["critical"] == (
+        details["failed_jobs_24h"]
+        + details["unhealthy_external_services"]
+        + details["compensation_failed_alerts"]
+    )
+    assert alerts["warning"] == details["jobs_needing_attention"] + details["overdue_jobs"]
+
+    async with db.transaction() as session:
+        vms = await session.scalar(text("SELECT count(*) FROM hosting_vms"))
+        docker = await session.scalar(text("SELECT count(*) FROM hosting_services"))
+    assert (infra["vms"], infra["docker_services"]) == (vms, docker)
+    runners = (await by_key.get("/api/v1/runners")).json()
+    assert infra["runners"] == len(runners)
+    cloud_run = await asyncio.to_thread(lambda: len(CloudRunServices(assistant_settings).list()))
+    assert infra["cloud_run_services"] == cloud_run
+    assert infra["aws_instances"] is None and infra["azure_vms"] is None  # AWS is off
+    assert metrics["agent_stats"]["uptime_seconds"] >= 0
+
+    await _config(console, {"cloud_providers": {"aws": {"enabled": True}}})
+    try:
+        conversation = (await console.post("/api/conversations")).json()["id"]
+        turn = await console.post(
+            "/api/chat", json={"conversation_id": conversation, "message": "Lista los jobs"}
+        )
+        assert turn.status_code == 200, turn.text
+        after = (await console.get("/api/metrics")).json()
+    finally:
+        await _config(console, {"cloud_providers": {"aws": {"enabled": False}}})
+    assert after["infrastructure"]["aws_instances"] == len(seeded)
+    stats, before = after["agent_stats"], metrics["agent_stats"]
+    assert stats["total_messages"] == before["total_messages"] + 2  # the question and the answer
+    assert stats["tools_executed"] == before["tools_executed"] + 1
