@@ -97,8 +97,37 @@ async def test_ec2_instances_are_listed_in_chat_from_the_local_clouds_aws(
         )
         assert missing.json()["ok"] is False
         assert "InvalidInstanceID.NotFound" in missing.json()["result"]
+
+        # Under `full` a tool that changes things runs directly: moto's instance stops, and
+        # starts again (the seeded state, for the other tests).
+        await _config(console, {"agent": {"autonomy_level": "full"}})
+        running = next(i for i, v in listed.items() if v["name"] == "worker-1")
+        for tool, state in (("stop_ec2_instance", "stopped"), ("start_ec2_instance", "running")):
+            changed = await console.post(
+                "/api/tools/execute", json={"tool": tool, "parameters": {"instance_id": running}}
+            )
+            assert changed.status_code == 200 and changed.json()["ok"] is True, changed.text
+            now = await console.post(
+                "/api/tools/execute",
+                json={"tool": "describe_ec2_instance", "parameters": {"instance_id": running}},
+            )
+            assert now.json()["result"]["state"] == state
+
+        # GCP: Cloud Run services through the Google client the platform uses.
+        await _config(console, {"cloud_providers": {"gcp": {"enabled": True}}})
+        cloud_run = await console.post(
+            "/api/tools/execute", json={"tool": "list_cloud_run_services", "parameters": {}}
+        )
+        assert cloud_run.status_code == 200 and cloud_run.json()["ok"] is True, cloud_run.text
+        assert isinstance(cloud_run.json()["result"]["services"], list)
     finally:
-        await _config(console, {"cloud_providers": {"aws": {"enabled": False}}})
+        await _config(
+            console,
+            {
+                "agent": {"autonomy_level": "semi"},
+                "cloud_providers": {"aws": {"enabled": False}, "gcp": {"enabled": False}},
+            },
+        )
 
 
 async def _total(http, status: str) -> int:

@@ -14,8 +14,10 @@ from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
 import structlog
+from temporalio.service import RPCError
 
 from api.deps import PlatformState
+from api.errors import ApiError
 from api.logic.assistant import config as config_logic
 from api.logic.assistant.tools import enabled_providers
 from api.schemas.assistant.metrics import (
@@ -40,9 +42,15 @@ _FAILED = "ExecutionStatus IN ('Failed', 'Terminated', 'TimedOut')"
 
 
 async def _count(platform: PlatformState, query: str) -> int:
-    return (
-        await platform.temporal.count_workflows(f"{sa.OPERATION.name} IS NOT NULL AND {query}")
-    ).count
+    try:
+        counted = await platform.temporal.count_workflows(
+            f"{sa.OPERATION.name} IS NOT NULL AND {query}"
+        )
+    except RPCError:
+        raise ApiError(
+            503, "the jobs cannot be counted now", details={"upstream": "temporal"}
+        ) from None
+    return counted.count
 
 
 async def _read(

@@ -3,6 +3,7 @@ api/logic/assistant/metrics.py."""
 
 from __future__ import annotations
 
+from api.errors import answers
 from api.http import JsonRouter
 from api.logic.assistant import metrics as logic
 from api.routes.assistant.common import ANSWERS, AssistantCaller, Platform
@@ -11,7 +12,7 @@ from api.schemas.assistant.metrics import MetricsResponse
 router = JsonRouter(prefix="/api/metrics", tags=["assistant"], responses=ANSWERS)
 
 
-@router.get("", response_model=MetricsResponse)
+@router.get("", response_model=MetricsResponse, responses=answers(503))
 async def get_metrics(_: AssistantCaller, platform: Platform) -> MetricsResponse:
     """Critical: jobs failed in the last 24 h, unhealthy external services, open
     `compensation_failed` alerts; warning: jobs held for a retry, overdue jobs; ok: jobs completed
