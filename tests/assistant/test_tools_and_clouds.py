@@ -7,6 +7,7 @@ Azure can be listed but not enabled. `GET /api/metrics` counts what exists in ev
 from __future__ import annotations
 
 import asyncio
+import uuid
 
 from sqlalchemy import text
 
@@ -18,7 +19,9 @@ async def _config(http, change: dict) -> None:
     assert answer.status_code == 200, answer.text
 
 
-async def test_tools_are_listed_and_executed_under_the_autonomy_rules(console, assistant_worker):
+async def test_tools_are_listed_and_executed_under_the_autonomy_rules(
+    console, by_key, assistant_worker
+):
     await _config(console, {"agent": {"autonomy_level": "read_only"}})
     tools = {t["name"]: t for t in (await console.get("/api/tools")).json()["tools"]}
     platform = {"get_service", "deploy_service", "retry_job", "list_secrets", "list_crm_leads"}
@@ -34,6 +37,19 @@ async def test_tools_are_listed_and_executed_under_the_autonomy_rules(console, a
     body = ran.json()
     assert body["status"] == "completed" and body["ok"] is True
     assert body["job_id"].startswith("assistant_tool-") and "jobs" in body["result"]
+
+    # Secrets: the model sees names (and scope, dates), never a value nor the labels.
+    key = f"assistant-{uuid.uuid4().hex[:8]}"
+    created = await by_key.post(
+        "/api/v1/secrets", json={"scope": "GLOBAL", "key": key, "value": "never-shown-value"}
+    )
+    assert created.status_code == 201, created.text
+    secrets = await console.post("/api/tools/execute", json={"tool": "list_secrets"})
+    assert secrets.status_code == 200 and secrets.json()["ok"] is True, secrets.text
+    assert any(key in s["name"] for s in secrets.json()["result"])
+    assert "never-shown-value" not in secrets.text
+    for secret in secrets.json()["result"]:
+        assert set(secret) <= {"name", "scope", "created_at", "updated_at"}
 
     refused = await console.post(
         "/api/tools/execute", json={"tool": "cancel_job", "parameters": {"job_id": "deploy-x"}}
@@ -69,6 +85,8 @@ async def test_ec2_instances_are_listed_in_chat_from_the_local_clouds_aws(
     assert len(seeded) == 3
     await _config(console, {"cloud_providers": {"aws": {"enabled": True}}})
     try:
+        tools = {t["name"]: t for t in (await console.get("/api/tools")).json()["tools"]}
+        assert tools["list_ec2_instances"]["enabled"] is True
         conversation = (await console.post("/api/conversations")).json()["id"]
         answer = await console.post(
             "/api/chat",
