@@ -19,7 +19,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.schemas.hosting.users import USERID_PATTERN
-from api.schemas.jobs import RetryRequest
+from api.schemas.jobs import JobStatus, RetryRequest
 from api.schemas.provisioning.secrets import CUSTOMER_PATTERN, SERVICE_PATTERN
 from api.schemas.provisioning.services import (
     REGION_PATTERN,
@@ -30,15 +30,7 @@ from api.schemas.provisioning.services import (
 from contracts.job_operations import JOB_OPERATIONS
 from contracts.provisioning.services import SERVICE_NAME_PATTERN
 
-# The values the API's own enum takes (api/schemas: JobStatus); a test checks they agree.
-JobStatusName = Literal[
-    "queued", "running", "needs_attention", "compensating", "completed", "failed", "cancelled"
-]
-ServiceCategoryName = Literal["managed", "external", "customer"]
 _JOB_ID = r"^[A-Za-z0-9_.:-]{1,200}$"
-# The cloud providers the configuration knows; `CLOUD_EMULATED` have a client and a local
-# emulator (or credentials in production), the others can be listed but not enabled.
-CLOUD_PROVIDERS = ("aws", "azure", "gcp")
 
 
 class ToolParams(BaseModel):
@@ -68,7 +60,7 @@ class ListJobsParams(ListParams):
     operation: Literal[tuple(sorted(JOB_OPERATIONS))] | None = Field(  # type: ignore[valid-type]
         default=None, description="Only jobs of this operation."
     )
-    status: JobStatusName | None = Field(default=None, description="Only jobs in this status.")
+    status: JobStatus | None = Field(default=None, description="Only jobs in this status.")
 
 
 class GetJobParams(ToolParams):
