@@ -247,6 +247,13 @@ _TOOLS = (
         ServiceParams,
         f"{_S}/{{service_name}}/status",
     ),
+    _route(
+        "get_service_logs",
+        "A Cloud Run service's latest log lines.",
+        "platform",
+        ServiceParams,
+        f"{_S}/{{service_name}}/logs",
+    ),
     _changes(
         "deploy_service",
         "Deploy a new Cloud Run service (a deploy job), as POST /api/v1/services/deploy does.",
@@ -327,6 +334,13 @@ _TOOLS = (
         "/api/v1/customers/{customer_id}",
     ),
     _route(
+        "get_customer_services",
+        "The services (Cloud Run, agents, databases) one customer has.",
+        "platform",
+        CustomerParams,
+        "/api/v1/customers/{customer_id}/services",
+    ),
+    _route(
         "get_agent",
         "Get one AI agent (a service) by its name.",
         "platform",
@@ -349,6 +363,13 @@ _TOOLS = (
         "platform",
         ListParams,
         "/api/v1/external-services",
+    ),
+    _route(
+        "get_external_service",
+        "Get one external service by id: its type, URL and last health check.",
+        "platform",
+        ExternalServiceParams,
+        "/api/v1/external-services/{service_id}",
     ),
     _route(
         "check_external_service_health",
