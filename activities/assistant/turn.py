@@ -34,6 +34,7 @@ from contracts.assistant.turn import (
 from core.settings import Settings
 from providers import aws, llm, platform_api
 from providers.google.cloud_run import CloudRunServices, result_of
+from providers.google.errors import as_temporal_failures
 from store.assistant import conversations
 from store.db import Database
 
@@ -108,7 +109,8 @@ class TurnActivities:
 
 def _cloud_run_services(settings: Settings, params: Any) -> dict[str, Any]:
     region = params.region or settings.gcp_region
-    services = CloudRunServices(settings).list(region)
+    with as_temporal_failures(f"listing Cloud Run services in {region}"):
+        services = CloudRunServices(settings).list(region)
     return {
         "services": [
             result_of(s, region).model_dump(exclude={"created", "previous_json"}) for s in services
