@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 from typing import Annotated, Literal
 
 from fastapi import Depends, Header, Request
@@ -28,6 +29,8 @@ class PlatformState:
     key_usage: KeyUsage | None = None
     job_logs: JobLogFeed | None = None
     stopping: Stopping | None = None
+    # When this process's platform started (monotonic): the assistant's `uptime_seconds`.
+    started: float = field(default_factory=time.monotonic)
 
 
 # Async on purpose: FastAPI runs a plain `def` dependency in a worker thread, a thread hop per

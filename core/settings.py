@@ -841,6 +841,33 @@ class Settings(BaseSettings):
         "`http://127.0.0.1:<api_port>` when unset.",
     )
 
+    # The assistant's AWS tools (EC2 through boto3), on while `cloud_providers.aws` is enabled in
+    # the assistant's configuration. The local cloud's AWS (moto's server) by default; production:
+    # AWS's own endpoints with credentials kept in Secret Manager.
+    localcloud_aws_port: int = Field(
+        default=8093,
+        description="The local cloud's port for AWS (moto's server, seeded with a few EC2 "
+        "instances; `--aws-port`). Served under `make run` while AWS is the local cloud's.",
+    )
+    aws_endpoint_url: str | None = Field(
+        default=None,
+        description="An AWS endpoint to call instead of AWS's own (e.g. a moto server). When "
+        "unset: the local cloud's AWS, unless `aws_credentials_secret` is set (then AWS itself).",
+    )
+    aws_region: str = Field(
+        default="us-east-1",
+        pattern=r"^[a-z]{2}(-[a-z]+)+-\d$",
+        description="The AWS region the tools use when a call names none.",
+    )
+    aws_credentials_secret: str | None = Field(
+        default=None,
+        pattern=r"^[A-Za-z0-9_-]{1,255}$",
+        description="The Secret Manager secret holding the AWS credentials, JSON "
+        '`{"aws_access_key_id": ..., "aws_secret_access_key": ...}`, read by the worker when a '
+        "tool calls AWS (never logged, never shown to the model). Unset: the local cloud's AWS "
+        "with its fixed local credentials.",
+    )
+
     # Customers (seed 000 §3).
     jira_base_url: str | None = Field(
         default=None,
@@ -963,6 +990,18 @@ class Settings(BaseSettings):
         if self.proxmox_ca_bundle is not None or not self.proxmox_is_local:
             return self.proxmox_ca_bundle
         return self.data_dir / "localcloud" / "tls" / "ca.pem"
+
+    @property
+    def aws_is_local(self) -> bool:
+        """Whether AWS is the local cloud's (moto's server, no real credentials)."""
+        return self.aws_endpoint_url is None and self.aws_credentials_secret is None
+
+    @property
+    def resolved_aws_endpoint_url(self) -> str | None:
+        """The endpoint boto3 is given; None means AWS's own."""
+        if self.aws_is_local:
+            return f"http://{self.localcloud_host}:{self.localcloud_aws_port}"
+        return self.aws_endpoint_url
 
     @property
     def resolved_litellm_base_url(self) -> str:

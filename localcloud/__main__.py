@@ -1,5 +1,5 @@
-"""`python -m localcloud`: serve the emulated Google (and other) APIs on loopback, and Proxmox VE
-on its own TLS port."""
+"""`python -m localcloud`: serve the emulated Google (and other) APIs on loopback, Proxmox VE on
+its own TLS port, and AWS (moto's server) on its own port."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import argparse
 import logging
 from pathlib import Path
 
-from localcloud import tls
+from localcloud import aws, tls
 from localcloud.app import create_app
 from localcloud.serving import serve
 
@@ -30,10 +30,23 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--proxmox-task-seconds", type=float, default=1.0, help="seconds a Proxmox task runs"
     )
+    parser.add_argument(
+        "--aws-port",
+        type=int,
+        default=0,
+        help="the port AWS (moto's server, seeded with EC2 instances) is served on (0: not served)",
+    )
+    parser.add_argument(
+        "--aws-lazy",
+        action="store_true",
+        help="start (and seed) AWS only at the first GET /_localcloud/aws (tests)",
+    )
     parser.add_argument("--log-level", default="warning")
     args = parser.parse_args(argv)
     logging.basicConfig(level=args.log_level.upper())
     app = create_app(args.data_dir, args.lro_delay, args.build_seconds, args.proxmox_task_seconds)
+    if args.aws_port:
+        aws.start(args.host, args.aws_port, lazy=args.aws_lazy)
     certfile = keyfile = None
     if args.proxmox_port:
         # The CA (`<data dir>/tls/ca.pem`) is what the platform trusts (`proxmox_ca_bundle`).

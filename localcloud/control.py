@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 
-from localcloud import protojson
+from localcloud import aws, protojson
 from localcloud.errors import invalid
 from localcloud.faults import faults_of
 from localcloud.state import state_of
@@ -17,6 +17,14 @@ router = APIRouter(prefix="/_localcloud", tags=["control"])
 @router.get("/health")
 async def health() -> dict[str, Any]:
     return {"status": "ok"}
+
+
+@router.get("/aws")
+async def aws_status() -> dict[str, Any]:
+    """The local cloud's AWS (moto): whether it is served and ready, and the instances it
+    seeded. Starts it when it was started lazily (`--aws-lazy`) and is not yet."""
+    aws.ensure_started()
+    return aws.status()
 
 
 @router.get("/faults")

@@ -40,6 +40,7 @@ class LocalCloud:
         port: int,
         data_dir: Path,
         proxmox_port: int | None = None,
+        aws_port: int | None = None,
     ) -> None:
         self.process = process
         self.host = host
@@ -47,6 +48,8 @@ class LocalCloud:
         self.data_dir = data_dir
         # Proxmox VE's TLS port, and the CA file that its certificate is signed by.
         self.proxmox_port = proxmox_port
+        # AWS (moto's server), started and seeded in the background: `aws_instances()` waits.
+        self.aws_port = aws_port
         self._http = httpx.Client(base_url=self.url, timeout=10.0)
 
     @property
@@ -57,6 +60,21 @@ class LocalCloud:
     def proxmox_endpoint(self) -> str:
         """`host:port` of Proxmox VE (what `proxmox_endpoint` and proxmoxer take)."""
         return f"{self.host}:{self.proxmox_port}"
+
+    @property
+    def aws_endpoint(self) -> str:
+        return f"http://{self.host}:{self.aws_port}"
+
+    def aws_instances(self, timeout: float = 120.0) -> list[str]:
+        """The EC2 instance ids the local cloud's AWS was seeded with, once it is ready."""
+        deadline = time.monotonic() + timeout
+        while True:
+            status = self._http.get("/_localcloud/aws").json()
+            if status["ready"]:
+                return status["instances"]
+            if status["error"] or time.monotonic() > deadline:
+                raise RuntimeError(f"the local cloud's AWS is not ready: {status}")
+            time.sleep(0.2)
 
     @property
     def ca_file(self) -> Path:
@@ -78,6 +96,7 @@ class LocalCloud:
         data_dir.mkdir(parents=True, exist_ok=True)
         port = port or free_port(host)
         proxmox_port = free_port(host)
+        aws_port = free_port(host)
         command = [
             sys.executable,
             "-m",
@@ -96,11 +115,15 @@ class LocalCloud:
             str(proxmox_port),
             "--proxmox-task-seconds",
             str(proxmox_task_seconds),
+            "--aws-port",
+            str(aws_port),
+            # Started by the first `aws_instances()`: most sessions never use AWS.
+            "--aws-lazy",
         ]
         log = (data_dir / "localcloud.log").open("ab")
         process = subprocess.Popen(command, cwd=_PROJECT_ROOT, stdout=log, stderr=log)
         log.close()
-        cloud = cls(process, host, port, data_dir, proxmox_port)
+        cloud = cls(process, host, port, data_dir, proxmox_port, aws_port)
         cloud._wait_healthy(timeout)
         return cloud
 

@@ -30,8 +30,8 @@ async def read(settings: Settings, path: str, params: dict[str, Any]) -> Any:
 
 
 async def call(settings: Settings, method: str, path: str, params: dict[str, Any]) -> Any:
-    """A GET (parameters in the query) or a POST (parameters as the JSON body, none when empty);
-    answered as `read` answers."""
+    """A GET (parameters in the query) or a POST, PUT or DELETE (parameters as the JSON body, none
+    when empty); answered as `read` answers (a 204 as `{"status": 204}`)."""
     headers = {"X-API-Key": admin_api_key(settings)}
     try:
         async with httpx.AsyncClient(
@@ -51,6 +51,8 @@ async def call(settings: Settings, method: str, path: str, params: dict[str, Any
         raise ApplicationError(
             f"the platform API answered {answer.status_code}", type="Unavailable"
         )
+    if answer.status_code == 204:
+        return {"status": 204}
     try:
         return answer.json()
     except json.JSONDecodeError:

@@ -113,6 +113,9 @@ def localcloud_command(settings: Settings) -> list[str]:
         # Proxmox VE on its TLS port, unless the platform uses a real cluster.
         "--proxmox-port",
         str(settings.localcloud_proxmox_port if settings.proxmox_is_local else 0),
+        # AWS (moto's server, seeded with EC2 instances), unless the platform uses AWS itself.
+        "--aws-port",
+        str(settings.localcloud_aws_port if settings.aws_is_local else 0),
     ]
 
 
@@ -287,6 +290,8 @@ def main() -> int:
             f"  Local cloud      {settings.localcloud_url}\n"
             f"  Proxmox VE       https://{settings.resolved_proxmox_endpoint}  "
             f"(CA {settings.resolved_proxmox_ca_bundle or 'system trust store'})\n"
+            f"  AWS              {settings.resolved_aws_endpoint_url or 'AWS itself'}  "
+            f"region {settings.aws_region}\n"
             f"  Worker           task queues {settings.task_queue}-{{core,{','.join(SYSTEMS)}}}\n"
             f"{_metrics_lines(settings)}"
             f"  Data             {settings.data_dir.resolve()}\n"

@@ -58,6 +58,7 @@ def settings(data_dir: Path, temporal_address: str, localcloud) -> Settings:
         localcloud.url,
         localcloud_proxmox_port=localcloud.proxmox_port,
         proxmox_ca_bundle=localcloud.ca_file,
+        localcloud_aws_port=localcloud.aws_port,
     )
     upgrade(settings.resolved_database_url)
     return settings

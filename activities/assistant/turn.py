@@ -1,11 +1,16 @@
 """An assistant turn's activities: read the conversation's latest messages, one LLM call, one tool
-call, and write the turn's messages. Each is idempotent: reads change nothing, the one tool that
-changes things (`cancel_job`) asks for what is already so when repeated (a second cancel is the
-platform's 409, an answer), the write is keyed by (turn, seq)."""
+call, and write the turn's messages. Each is idempotent: reads change nothing; a platform tool that
+changes things asks its route, which starts (or refuses) the same job the route starts: a repeated
+cancel is the platform's 409, an answer; EC2 start/stop ask for a state, which a repeat finds
+already so; the write is keyed by (turn, seq). A direct execution (`POST /api/tools/execute`) runs
+the same `run_tool` activity in its own small job."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+from collections.abc import Callable
+from typing import Any
 
 import structlog
 from pydantic import ValidationError
@@ -27,7 +32,9 @@ from contracts.assistant.turn import (
     ToolResult,
 )
 from core.settings import Settings
-from providers import llm, platform_api
+from providers import aws, llm, platform_api
+from providers.google.cloud_run import CloudRunServices, result_of
+from providers.google.errors import as_temporal_failures
 from store.assistant import conversations
 from store.db import Database
 
@@ -71,16 +78,24 @@ class TurnActivities:
         if tool is None:
             return _result(call, False, f"unknown tool {call.name!r}; tools: {', '.join(TOOLS)}")
         try:
-            params = tool.params.model_validate(llm.arguments_of(call))
+            params = tool.validate(llm.arguments_of(call))
         except (ValueError, ValidationError) as error:
             return _result(call, False, f"invalid arguments: {str(error)[:1000]}")
-        path, query = tool.request(params)
-        try:
-            answer = await platform_api.call(self.settings, tool.method, path, query)
-        except platform_api.PlatformRefused as refused:
-            return _result(call, False, f"the platform answered {refused.status}: {refused.body}")
+        if tool.provider is not None:
+            try:
+                answer = await asyncio.to_thread(_CLOUD[tool.name], self.settings, params)
+            except aws.AwsRefused as refused:
+                return _result(call, False, f"AWS answered {refused}")
+        else:
+            path, query = tool.request(params)
+            try:
+                answer = await platform_api.call(self.settings, tool.method, path, query)
+            except platform_api.PlatformRefused as refused:
+                body = refused.body
+                return _result(call, False, f"the platform answered {refused.status}: {body}")
         log.info("assistant tool ran", tool=call.name)
-        return _result(call, True, json.dumps(answer, separators=(",", ":"), default=str))
+        shown = tool.shown(answer)
+        return _result(call, True, json.dumps(shown, separators=(",", ":"), default=str))
 
     @activity.defn(name=TurnSteps.SAVE_MESSAGES)
     async def save_messages(self, request: SaveRequest) -> Saved:
@@ -90,6 +105,29 @@ class TurnActivities:
                 session, request.conversation_id, request.turn_id, rows
             )
         return Saved(saved=saved)
+
+
+def _cloud_run_services(settings: Settings, params: Any) -> dict[str, Any]:
+    region = params.region or settings.gcp_region
+    with as_temporal_failures(f"listing Cloud Run services in {region}"):
+        services = CloudRunServices(settings).list(region)
+    return {
+        "services": [
+            result_of(s, region).model_dump(exclude={"created", "previous_json"}) for s in services
+        ]
+    }
+
+
+# The cloud tools' calls (boto3 and the Google clients are synchronous: run in a thread).
+_CLOUD: dict[str, Callable[[Settings, Any], Any]] = {
+    "list_ec2_instances": lambda s, p: aws.list_instances(s, p.region, p.state),
+    "describe_ec2_instance": lambda s, p: aws.describe_instance(s, p.instance_id, p.region),
+    "start_ec2_instance": lambda s, p: aws.start_instance(s, p.instance_id, p.region),
+    "stop_ec2_instance": lambda s, p: aws.stop_instance(s, p.instance_id, p.region),
+    "list_aws_regions": lambda s, _p: aws.list_regions(s),
+    "list_cloud_run_services": _cloud_run_services,
+}
+assert {t.name for t in TOOLS.values() if t.provider} == set(_CLOUD), "a cloud tool without a call"
 
 
 def _result(call: ToolCall, ok: bool, content: str) -> ToolResult:

@@ -10,10 +10,13 @@ from contracts.timeouts import JobTimeouts
 
 class Operations:
     ASSISTANT_TURN = "assistant_turn"
+    # One tool run directly (`POST /api/tools/execute`), outside a chat turn.
+    ASSISTANT_TOOL = "assistant_tool"
 
 
 class Workflows:
     ASSISTANT_TURN = "AssistantTurn"
+    ASSISTANT_TOOL = "AssistantToolRun"
 
 
 class TurnSteps:
@@ -33,4 +36,7 @@ APPROVALS_PATCH = "assistant-approvals"
 # The subject kind of a turn: turns of one conversation take turns (one writer per conversation).
 CONVERSATION_SUBJECT = "conversation"
 
-TIMEOUTS = {Workflows.ASSISTANT_TURN: JobTimeouts(expected=timedelta(minutes=5))}
+TIMEOUTS = {
+    Workflows.ASSISTANT_TURN: JobTimeouts(expected=timedelta(minutes=5)),
+    Workflows.ASSISTANT_TOOL: JobTimeouts(expected=timedelta(minutes=2)),
+}

@@ -32,6 +32,9 @@ class TurnInput(BaseModel):
     owner: str | None = Field(default=None, max_length=200)
     autonomy_level: AutonomyLevel = "read_only"
     approval_timeout_seconds: float = Field(default=300.0, gt=0, le=86_400)
+    # The cloud providers enabled in the configuration when the turn started: their tools are
+    # offered (and may run); the others' are not.
+    cloud_providers: list[str] = Field(default_factory=list, max_length=8)
 
 
 class ToolCall(BaseModel):
@@ -78,6 +81,14 @@ class Completion(BaseModel):
     content: str | None = None
     tool_calls: list[ToolCall] = Field(default_factory=list)
     finish_reason: str | None = None
+
+
+class ToolRunInput(BaseModel):
+    """One tool run directly (`POST /api/tools/execute`): the call, already allowed by the
+    autonomy level and the enabled providers, and who asked."""
+
+    call: ToolCall
+    owner: str = Field(max_length=200)
 
 
 class ToolResult(BaseModel):

@@ -48,6 +48,14 @@ _SYNONYMS = {
     "muestra": "list",
     "obten": "get",
     "dame": "get",
+    "instancia": "instance",
+    "instancias": "instance",
+    "región": "region",
+    "regiones": "region",
+    "cliente": "customer",
+    "clientes": "customer",
+    "secreto": "secret",
+    "secretos": "secret",
 }
 _STOP = {"the", "and", "for", "with", "their", "its", "one", "del", "las", "los", "por", "que"}
 

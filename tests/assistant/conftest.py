@@ -39,7 +39,8 @@ async def assistant_worker(
 
 
 async def login(url: str, settings: Settings) -> str:
-    async with httpx.AsyncClient(base_url=url) as anonymous:
+    # Generous: a login hashes a password (argon2), seconds on a loaded machine.
+    async with httpx.AsyncClient(base_url=url, timeout=60) as anonymous:
         response = await anonymous.post(
             "/api/auth/login",
             json={

@@ -34,6 +34,7 @@ def localcloud_settings(localcloud: LocalCloud) -> Settings:
         # Proxmox VE on the local cloud's TLS port, trusted through its CA.
         localcloud_proxmox_port=localcloud.proxmox_port,
         proxmox_ca_bundle=localcloud.ca_file,
+        localcloud_aws_port=localcloud.aws_port,
     )
 
 

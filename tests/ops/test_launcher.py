@@ -64,6 +64,7 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Launched]:
         CONNESKILLS_PUBLIC_API_URL=f"http://127.0.0.1:{api_port}",
         CONNESKILLS_LOCALCLOUD_PORT=str(free_port()),
         CONNESKILLS_LOCALCLOUD_PROXMOX_PORT=str(free_port()),
+        CONNESKILLS_LOCALCLOUD_AWS_PORT=str(free_port()),
         CONNESKILLS_GATEWAY_PORT=str(free_port()),
         CONNESKILLS_WORKER_METRICS_PORT=str(free_port()),
         CONNESKILLS_LOCALCLOUD_LRO_DELAY_SECONDS="0.1",
@@ -116,6 +117,22 @@ def test_make_run_serves_the_runners_gateway_in_front_of_the_api(platform: Launc
     assert health["data"]["status"] == "healthy" and health["data"]["orchestrator"] == "healthy"
     listed = gateway.get("/api/v1/runners")
     assert listed.status_code == 200 and listed.json()["status"] == "success"
+
+
+def test_make_run_serves_the_local_clouds_aws_seeded_with_ec2_instances(platform: Launched) -> None:
+    import re
+
+    text = platform.output.read_text()
+    local_cloud = re.search(r"Local cloud\s+(http://\S+)", text)
+    aws = re.search(r"AWS\s+(http://\S+)", text)
+    assert local_cloud and aws, text
+    # Seeded in the background at start (moto's first EC2 call takes seconds).
+    status = _wait_for(
+        lambda: (s := httpx.get(f"{local_cloud.group(1)}/_localcloud/aws").json())["ready"] and s,
+        120,
+        "the local cloud's AWS",
+    )
+    assert status["endpoint"] == aws.group(1) and len(status["instances"]) == 3
 
 
 def test_make_run_prints_every_metrics_url_and_each_serves_prometheus_text(

@@ -1,5 +1,6 @@
 """The ops assistant's workflows the worker registers."""
 
+from workflows.assistant.tool_run import AssistantToolRun
 from workflows.assistant.turn import AssistantTurn
 
-WORKFLOWS = [AssistantTurn]
+WORKFLOWS = [AssistantTurn, AssistantToolRun]

@@ -31,7 +31,7 @@ with workflow.unsafe.imports_passed_through():
         TurnSteps,
         Workflows,
     )
-    from contracts.assistant.tools import TOOLS
+    from contracts.assistant.tools import TOOLS, offered
     from contracts.assistant.turn import (
         ApprovalDecision,
         ApprovalOutcome,
@@ -59,8 +59,8 @@ from workflows.tracking import JobTracker
 
 SYSTEM_PROMPT = (
     "You are the ConneSkills platform's operations assistant. Use the tools to read the "
-    "platform's services and jobs before answering questions about them; answer briefly, in the "
-    "user's language, from what the tools returned."
+    "platform's services, jobs and clouds before answering questions about them; answer briefly, "
+    "in the user's language, from what the tools returned."
 )
 _DATABASE = timedelta(seconds=30)
 _TOOL = timedelta(minutes=1)
@@ -140,7 +140,7 @@ class AssistantTurn(TrackedJob):
         await self._save(inp, turn_id, [SavedMessage(seq=0, role="user", content=inp.message)])
         tools = [
             ToolSpec(name=t.name, description=t.description, parameters=t.schema())
-            for t in TOOLS.values()
+            for t in offered(inp.cloud_providers)
         ]
         messages = [
             ChatMessage(role="system", content=SYSTEM_PROMPT),
@@ -231,6 +231,10 @@ class AssistantTurn(TrackedJob):
 
     async def _run_tool(self, inp: TurnInput, call: ToolCall) -> ToolResult:
         tool = TOOLS.get(call.name)
+        if tool is not None and tool.provider and tool.provider not in inp.cloud_providers:
+            # Not offered to the model either: a call to it is refused without running.
+            refusal = f"refused: {tool.provider} is not enabled in the assistant's configuration"
+            return ToolResult(call_id=call.id, name=call.name, ok=False, content=refusal)
         if tool is not None and tool.mutating and workflow.patched(APPROVALS_PATCH):
             refusal = await self._gate(inp, call)
             if refusal is not None:

@@ -65,6 +65,7 @@ async def start_turn(
         owner=caller.owner,
         autonomy_level=config.agent.autonomy_level,
         approval_timeout_seconds=settings.assistant_approval_timeout_seconds,
+        cloud_providers=[name for name, provider in config.cloud_providers if provider.enabled],
     )
     job = await platform.jobs.start(
         Workflows.ASSISTANT_TURN,

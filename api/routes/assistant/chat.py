@@ -1,6 +1,6 @@
 """`POST /api/chat` (one turn, answered whole or streamed as SSE), the turn's events again
-(`GET /api/chat/turns/{job_id}/events`, resumable), approvals of tool calls, and `GET /api/tools`
-(seed 002)."""
+(`GET /api/chat/turns/{job_id}/events`, resumable), approvals of tool calls, `GET /api/tools` and
+`POST /api/tools/execute` (seed 002)."""
 
 from __future__ import annotations
 
@@ -13,16 +13,17 @@ from api import sse
 from api.errors import answers
 from api.http import JsonRouter
 from api.logic.assistant import chat as logic
+from api.logic.assistant import tools as tools_logic
 from api.routes.assistant.common import ANSWERS, AssistantCaller, Platform
 from api.schemas.assistant.chat import (
     ApprovalRequest,
     ApprovalResponse,
     ChatRequest,
     ChatResponse,
+    ToolExecuteRequest,
+    ToolExecution,
     ToolList,
-    ToolView,
 )
-from contracts.assistant.tools import TOOLS
 
 router = JsonRouter(prefix="/api", tags=["assistant"], responses=ANSWERS)
 
@@ -115,16 +116,29 @@ async def decide_approval(
 
 
 @router.get("/tools", response_model=ToolList)
-async def list_tools(_: AssistantCaller) -> ToolList:
-    """The tools a turn may call; `parameters` is the JSON schema their calls are checked by."""
-    return ToolList(
-        tools=[
-            ToolView(
-                name=tool.name,
-                description=tool.description,
-                category=tool.category,
-                parameters=tool.schema(),
-            )
-            for tool in TOOLS.values()
-        ]
-    )
+async def list_tools(_: AssistantCaller, platform: Platform) -> ToolList:
+    """The tools a turn may call; `parameters` is the JSON schema their calls are checked by,
+    `enabled` says whether a turn offers it now (a cloud tool needs its provider enabled)."""
+    return await tools_logic.listed(platform)
+
+
+@router.post(
+    "/tools/execute",
+    response_model=ToolExecution,
+    responses={
+        **answers(404, 409, 413, 415, 502, 503),
+        202: {"model": ToolExecution, "description": "The run still goes on: follow its job."},
+    },
+)
+async def execute_tool(
+    body: ToolExecuteRequest, caller: AssistantCaller, platform: Platform, response: Response
+) -> ToolExecution:
+    """Runs one tool as a chat turn's call would (an AssistantToolRun job, the same activity),
+    under the same autonomy level: a tool that changes things is 403 TOOL_NOT_ALLOWED under
+    `read_only` and 409 APPROVAL_REQUIRED under `semi` (approve it in `/api/chat`), runs under
+    `full`. A cloud tool of a provider not enabled is 409 PROVIDER_DISABLED. The tool's own
+    refusal (a 404 of the route it reads) is a 200 with `ok: false`, as in a turn."""
+    answer = await tools_logic.execute(platform, caller, body)
+    if answer.status == "running":
+        response.status_code = status.HTTP_202_ACCEPTED
+    return answer

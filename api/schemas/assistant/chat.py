@@ -1,4 +1,4 @@
-"""`POST /api/chat` (seed 002) and `GET /api/tools`."""
+"""`POST /api/chat` (seed 002), `GET /api/tools` and `POST /api/tools/execute`."""
 
 from __future__ import annotations
 
@@ -45,10 +45,43 @@ class ToolView(BaseModel):
     description: str
     category: str
     parameters: dict[str, Any]
+    mutating: bool = Field(
+        description="Changes things: refused under `read_only`, approved in chat under `semi`."
+    )
+    enabled: bool = Field(
+        description="Offered to the model now: a cloud tool only while its provider is enabled."
+    )
 
 
 class ToolList(BaseModel):
     tools: list[ToolView]
+
+
+class ToolExecuteRequest(RequestModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"tool": "list_ec2_instances", "parameters": {"region": "us-east-1"}}]
+        }
+    )
+
+    tool: str = Field(min_length=1, max_length=64, pattern=r"^[a-z0-9_]+$")
+    parameters: dict[str, Any] = Field(
+        default_factory=dict, description="Checked by the tool's `parameters` schema."
+    )
+
+
+class ToolExecution(BaseModel):
+    tool: str
+    job_id: str = Field(description="The run's job (an AssistantToolRun workflow).")
+    status: Literal["completed", "running"]
+    ok: bool | None = Field(
+        default=None, description="False when the tool refused the call (its answer says why)."
+    )
+    result: Any = Field(
+        default=None,
+        description="What the tool answered (JSON when it is JSON), as the model "
+        "would read it in a chat turn.",
+    )
 
 
 class ApprovalRequest(RequestModel):
