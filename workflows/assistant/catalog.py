@@ -1,5 +1,7 @@
 """The ops assistant's workflows the worker registers."""
 
+from workflows.assistant.learn import LearnApi
 from workflows.assistant.turn import AssistantTurn
+from workflows.assistant.webhook import WebhookDelivery
 
-WORKFLOWS = [AssistantTurn]
+WORKFLOWS = [AssistantTurn, LearnApi, WebhookDelivery]

@@ -1,9 +1,25 @@
 """The ops assistant's HTTP surface (seed 002), under `/api/…`: collected by `api/app.py`, with
 the seed's error codes (upper case) under its paths."""
 
-from api.routes.assistant import auth, chat, config, conversations, socket
+from api.routes.assistant import (
+    auth,
+    chat,
+    config,
+    conversations,
+    learned_apis,
+    socket,
+    webhooks,
+)
 
-ROUTERS = [auth.router, conversations.router, config.router, chat.router, socket.router]
+ROUTERS = [
+    auth.router,
+    conversations.router,
+    config.router,
+    chat.router,
+    socket.router,
+    learned_apis.router,
+    webhooks.router,
+]
 
 # The seed's "Códigos de Error": the envelope is the API's, its codes upper case.
 ERROR_PATHS = (
