@@ -2,8 +2,9 @@
 (`TrackedJob` and its failure hold), so each system's jobs do it alike: `job.completed`,
 `job.failed`, `job.needs_attention` (held for an operator), `job.compensation_failed`.
 
-A short local activity (`platform.publish_event`, served by every worker) starts the event's
-deliveries; it never fails the job (a publish that fails is logged in the job and dropped: the
+A short activity (`platform.publish_event`, served by every worker on every queue) starts the
+event's deliveries (a regular activity: the SDK's local activities panic in its core when a worker
+shuts down with their timeout pending); it never fails the job (a publish that fails is logged in the job and dropped: the
 delivery, not the publishing, is what retries for a day). Under the `job-outcome-events` patch,
 so jobs recorded before it replay unchanged. A job type that is itself part of the publishing (a
 delivery) or a sweep nobody subscribes to sets `publishes_events = False`."""
@@ -23,6 +24,8 @@ with workflow.unsafe.imports_passed_through():
 from workflows.tracking import JobTracker
 
 _PUBLISH = timedelta(seconds=10)
+# A worker without the activity (an older one) must not keep the job open.
+_PUBLISH_IN_ALL = timedelta(minutes=1)
 
 
 async def publish_job_event(tracker: JobTracker, kind: str, suffix: str = "") -> None:
@@ -45,11 +48,12 @@ async def publish_job_event(tracker: JobTracker, kind: str, suffix: str = "") ->
         },
     )
     try:
-        await workflow.execute_local_activity(
+        await workflow.execute_activity(
             PUBLISH_EVENT,
             event,
             result_type=Published,
             start_to_close_timeout=_PUBLISH,
+            schedule_to_close_timeout=_PUBLISH_IN_ALL,
             retry_policy=RetryPolicy(maximum_attempts=3, initial_interval=timedelta(seconds=1)),
         )
     except ActivityError as error:
