@@ -131,7 +131,9 @@ async def test_a_delivery_failing_twice_is_delivered_once_signed_with_its_attemp
     # The secret is Secret Manager's; the table keeps its name only.
     async with db.transaction() as session:
         row = (await session.scalars(select(Webhook).where(Webhook.id == hook["id"]))).one()
-        assert SECRET not in json.dumps({c: str(getattr(row, c)) for c in row.__mapper__.c.keys()})
+        assert SECRET not in json.dumps(
+            {c.key: str(getattr(row, c.key)) for c in Webhook.__table__.columns}
+        )
         secret_name = row.secret_name
     store = SecretStore(assistant_settings)
     assert await asyncio.to_thread(store.access, secret_name) == SECRET
