@@ -15,11 +15,11 @@ import structlog
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.assistant import openapi
 from contracts.assistant.learned import Credentials, LearnedApiSummary, LearnRequest
 from contracts.assistant.names import LearnSteps
 from contracts.assistant.turn import ToolCall
 from core.settings import Settings
+from providers import openapi_spec as openapi
 from providers import outbound_http
 from providers.google.secret_manager import SecretStore
 from store.assistant import learned
