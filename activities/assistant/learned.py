@@ -63,7 +63,7 @@ class LearnActivities:
                 f"not an OpenAPI document: {error}", type="NotADocument", non_retryable=True
             ) from None
         try:
-            outbound_http.parse(spec.base_url)
+            await outbound_http.check(self.settings, spec.base_url)
         except outbound_http.Refused as error:
             raise ApplicationError(
                 f"the API's server URL {spec.base_url!r}: {error}",
