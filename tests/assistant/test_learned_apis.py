@@ -4,12 +4,17 @@ assistant through `/api/chat`; URLs the outbound guard refuses never reach anyth
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 
 import pytest
+from sqlalchemy import select
 
 from core.settings import Settings
+from providers import openapi_spec
+from providers.google.secret_manager import SecretStore
+from store.assistant.models import LearnedApi, LearnedOperation
 from tests.helpers.local_http import LocalHttpServer, Seen
 from tests.helpers.platform import wait_for_job
 
@@ -149,4 +154,76 @@ async def test_a_redirect_to_a_forbidden_address_fails_the_job_before_connecting
     assert forbidden.requests == []
     assert started.json()["id"] not in {
         api["id"] for api in (await console.get("/api/learned-apis")).json()["apis"]
+    }
+
+
+async def test_credentials_are_sent_by_secret_name_and_stored_nowhere(
+    console, by_key, assistant_worker, inventory, assistant_settings, db
+):
+    name, value = f"inventory-token-{uuid.uuid4().hex[:6]}", "tok-" + uuid.uuid4().hex
+    store = SecretStore(assistant_settings)
+    await asyncio.to_thread(store.create, name, value, {"test": "learned-apis"})
+    body = {
+        "type": "openapi",
+        "source": f"{inventory.url}/openapi.json",
+        "credentials": {"secret": name},
+    }
+    # Naming a secret needs the secrets scope, which console users have not.
+    refused = await console.post("/api/learned-apis", json=body)
+    assert refused.status_code == 403, refused.text
+    started = await by_key.post("/api/learned-apis", json=body)
+    assert started.status_code == 202, started.text
+    job = await wait_for_job(by_key, started.json()["job_id"])
+    assert job["status"] == "completed", job
+    fetched = [r for r in inventory.requests if r.headers.get("authorization")]
+    assert fetched and fetched[-1].headers["authorization"] == f"Bearer {value}"
+    assert value not in json.dumps(job)
+    async with db.transaction() as session:
+        api = await session.get(LearnedApi, started.json()["id"])
+        assert api.credentials["secret"] == name
+        operations = (
+            await session.scalars(select(LearnedOperation).where(LearnedOperation.api_id == api.id))
+        ).all()
+        stored = json.dumps(
+            [api.credentials, api.source, *[(o.parameters, o.description) for o in operations]]
+        )
+    assert value not in stored and len(operations) == 3
+
+
+def test_a_swagger_2_yaml_document_is_read_too():
+    document = openapi_spec.load(
+        b"""
+swagger: "2.0"
+info: {title: Pets}
+host: pets.example.com
+basePath: /api
+schemes: [https]
+paths:
+  /pets/{id}:
+    get:
+      operationId: getPet
+      parameters:
+        - {name: id, in: path, type: string, required: true}
+        - {name: verbose, in: query, type: boolean}
+    delete:
+      summary: Remove a pet
+      parameters:
+        - {name: id, in: path, type: string, required: true}
+  /pets:
+    post:
+      parameters:
+        - {name: pet, in: body, required: true, schema: {$ref: "#/definitions/Pet"}}
+definitions:
+  Pet: {type: object, properties: {name: {type: string}}}
+"""
+    )
+    learned = openapi_spec.learn(document, "https://docs.example.com/pets.yaml", "pets")
+    assert learned.base_url == "https://pets.example.com/api"
+    ops = {op.tool_name: op for op in learned.operations}
+    assert set(ops) == {"pets__get_pet", "pets__delete_pets_id", "pets__post_pets"}
+    assert ops["pets__get_pet"].locations == {"id": "path", "verbose": "query"}
+    assert ops["pets__get_pet"].parameters["required"] == ["id"]
+    assert ops["pets__delete_pets_id"].method == "DELETE"
+    assert ops["pets__post_pets"].parameters["properties"]["body"]["properties"] == {
+        "name": {"type": "string"}
     }
