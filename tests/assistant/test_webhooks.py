@@ -21,6 +21,7 @@ from core.settings import Settings
 from providers.google.secret_manager import SecretStore
 from store.assistant.models import Webhook
 from store.db import Database
+from tests.helpers.job_controls import held, refuse_access_policy, start_deploy
 from tests.helpers.local_http import LocalHttpServer, Seen
 from tests.helpers.platform import ApiServer, unique_name, wait_for_job
 from tests.helpers.provisioning import deploy
@@ -170,6 +171,50 @@ async def test_a_failed_deploy_is_delivered_as_job_failed(
     event = verified(seen[-1], SECRET)
     assert event["type"] == "job.failed" and event["data"]["operation"] == job["operation"]
     assert f"creating service {name}" in event["data"]["error"]
+    assert (await by_key.delete(f"/api/webhooks/{hook['id']}")).status_code == 204
+
+
+async def test_a_held_deploy_is_delivered_as_needs_attention_then_failed_on_rollback(
+    by_key, assistant_worker, receiver, localcloud
+):
+    hook = (
+        await by_key.post(
+            "/api/webhooks",
+            json={
+                "url": f"{receiver.url}/held",
+                "events": ["job.needs_attention", "job.failed", "job.completed"],
+                "secret": SECRET,
+            },
+        )
+    ).json()
+    name = unique_name("hookhold")
+    refuse_access_policy(localcloud, name)
+    try:
+        job_id = await start_deploy(by_key, name, hold=True)
+        assert (await held(by_key, job_id))["status"] == "needs_attention"
+
+        async def announced(kind: str):
+            async def check():
+                seen = requests_for(
+                    receiver, lambda e: e["data"].get("job_id") == job_id and e["type"] == kind
+                )
+                return seen if len(seen) > FAILURES else None
+
+            return check
+
+        seen = await until(await announced("job.needs_attention"))
+        assert verified(seen[-1], SECRET)["data"]["phase"] == "needs_attention"
+        rolled = await by_key.post(f"/api/v1/jobs/{job_id}/rollback", json={"comment": "no"})
+        assert rolled.status_code == 202, rolled.text
+        assert (await wait_for_job(by_key, job_id))["status"] == "failed"
+        await until(await announced("job.failed"))
+    finally:
+        localcloud.clear_faults()
+    kinds = {
+        json.loads(r.body)["type"]
+        for r in requests_for(receiver, lambda e: e["data"].get("job_id") == job_id)
+    }
+    assert kinds == {"job.needs_attention", "job.failed"}
     assert (await by_key.delete(f"/api/webhooks/{hook['id']}")).status_code == 204
 
 
