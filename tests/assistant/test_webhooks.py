@@ -218,6 +218,32 @@ async def test_a_held_deploy_is_delivered_as_needs_attention_then_failed_on_roll
     assert (await by_key.delete(f"/api/webhooks/{hook['id']}")).status_code == 204
 
 
+async def test_a_tool_a_turn_runs_is_delivered_as_tool_executed_to_its_owner(
+    console, assistant_worker, receiver
+):
+    hook = (
+        await console.post(
+            "/api/webhooks",
+            json={"url": f"{receiver.url}/tools", "events": ["tool.executed"], "secret": SECRET},
+        )
+    ).json()
+    conversation = (await console.post("/api/conversations")).json()["id"]
+    answer = await console.post(
+        "/api/chat", json={"conversation_id": conversation, "message": "Lista los jobs"}
+    )
+    assert answer.status_code in (200, 202), answer.text  # 202: a loaded machine's slow turn
+
+    async def accepted():
+        seen = requests_for(receiver, lambda e: e["data"].get("conversation_id") == conversation)
+        return seen if len(seen) > FAILURES else None
+
+    event = verified((await until(accepted, seconds=120))[-1], SECRET)
+    assert event["type"] == "tool.executed"
+    assert event["data"]["tool"] == "list_jobs" and event["data"]["ok"] is True
+    assert event["data"]["job_id"] == answer.json()["job_id"]
+    assert (await console.delete(f"/api/webhooks/{hook['id']}")).status_code == 204
+
+
 async def test_webhooks_refuse_urls_the_guard_refuses_and_unknown_events(console):
     for url in ("http://127.0.0.1:9/hook", "http://10.1.2.3/hook", "ftp://example.com/hook"):
         answer = await console.post(
