@@ -1,7 +1,11 @@
 """`console_users`, `assistant_conversations`, `assistant_messages` and `assistant_config` (seed
 002). A conversation belongs to its owner (a console user or an API key, `owner`): nobody else
 lists, reads, deletes or chats in it. A message a turn writes carries the turn's job id and its
-place in the turn, unique together, so a retried activity writes it once."""
+place in the turn, unique together, so a retried activity writes it once.
+
+Learned APIs (`assistant_learned_apis`, their operations in `assistant_learned_operations`, each a
+tool) and webhooks (`assistant_webhooks`, each delivery attempt in `assistant_webhook_attempts`)
+keep secret *names* only: values live in Secret Manager."""
 
 from __future__ import annotations
 
