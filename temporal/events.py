@@ -83,5 +83,5 @@ async def publish(
             )
         started.append(workflow_id)
     if started:
-        log.info("webhook event published", event=event.type, deliveries=len(started))
+        log.info("webhook event published", event_type=event.type, deliveries=len(started))
     return started

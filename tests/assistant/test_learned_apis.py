@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 import uuid
 
 import pytest
@@ -65,6 +66,8 @@ def inventory(forbidden):
             return 200, json_type, json.dumps(DOCUMENT).encode()
         if seen.path.startswith("/v1/widgets"):
             return 200, json_type, json.dumps(WIDGETS).encode()
+        if seen.path == "/hook":
+            return 204, {}, b""
         if seen.path == "/to-loopback":
             return 302, {"Location": f"{forbidden.url}/openapi.json"}, b""
         if seen.path == "/to-metadata":
@@ -88,6 +91,15 @@ def assistant_settings(settings: Settings, inventory) -> Settings:
 async def test_a_learned_api_is_listed_and_called_by_the_assistant(
     console, assistant_worker, by_key, inventory
 ):
+    hook = await console.post(
+        "/api/webhooks",
+        json={
+            "url": f"{inventory.url}/hook",
+            "events": ["api.learned"],
+            "secret": "learned-secret",
+        },
+    )
+    assert hook.status_code == 201, hook.text
     started = await console.post(
         "/api/learned-apis",
         json={"type": "openapi", "source": f"{inventory.url}/openapi.json", "name": "Inventory"},
@@ -96,6 +108,20 @@ async def test_a_learned_api_is_listed_and_called_by_the_assistant(
     api_id, job_id = started.json()["id"], started.json()["job_id"]
     job = await wait_for_job(by_key, job_id)
     assert job["status"] == "completed", job
+
+    # `api.learned` reaches the webhook (signed; tests/assistant/test_webhooks.py checks how).
+    deadline = time.monotonic() + 60
+    while not (
+        announced := [
+            json.loads(r.body)
+            for r in inventory.requests
+            if r.path == "/hook" and json.loads(r.body)["data"].get("api_id") == api_id
+        ]
+    ):
+        assert time.monotonic() < deadline, "api.learned was not delivered"
+        await asyncio.sleep(0.2)
+    assert announced[0]["type"] == "api.learned" and announced[0]["data"]["endpoints"] == 3
+    assert (await console.delete(f"/api/webhooks/{hook.json()['id']}")).status_code == 204
 
     apis = (await console.get("/api/learned-apis")).json()["apis"]
     learned = next(api for api in apis if api["id"] == api_id)

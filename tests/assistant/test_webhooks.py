@@ -171,6 +171,8 @@ async def test_a_failed_deploy_is_delivered_as_job_failed(
     event = verified(seen[-1], SECRET)
     assert event["type"] == "job.failed" and event["data"]["operation"] == job["operation"]
     assert f"creating service {name}" in event["data"]["error"]
+    logs = (await by_key.get(f"/api/v1/jobs/{job['job_id']}/logs")).json()["logs"]
+    assert not [line for line in logs if "not published" in line]
     assert (await by_key.delete(f"/api/webhooks/{hook['id']}")).status_code == 204
 
 
