@@ -27,6 +27,7 @@ import workflows.hosting.catalog
 import workflows.oversight.catalog
 import workflows.provisioning.catalog
 import workflows.runners.catalog
+from activities.events import EventActivities
 from activities.jobs import JobActivities
 from contracts import task_queues
 from core.local_keys import LocalKeyError, with_local_keys
@@ -126,7 +127,7 @@ def build_worker(
     systems = list(task_queues.SYSTEMS if systems is None else systems)
     prefix = settings.task_queue
     # Every job asks for its turn on its subject from its own queue, so every Worker has these.
-    jobs = JobActivities(client, settings).all()
+    jobs = [*JobActivities(client, settings).all(), *EventActivities(client, settings, db).all()]
 
     def worker(queue: str, workflows: list, activities: list) -> Worker:
         return Worker(

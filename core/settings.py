@@ -867,6 +867,48 @@ class Settings(BaseSettings):
         "tool calls AWS (never logged, never shown to the model). Unset: the local cloud's AWS "
         "with its fixed local credentials.",
     )
+    # Outbound calls to URLs users give (learned APIs, webhooks): providers/outbound_http.py.
+    outbound_allowed_addresses: list[str] = Field(
+        default_factory=list,
+        description="Addresses outbound calls to user-given URLs (learned APIs, webhooks) may "
+        "reach although they are loopback, private, link-local, multicast, reserved or cloud "
+        "metadata: each an IP (`10.1.2.3`), a network (`10.0.0.0/8`) or an IP with a port "
+        "(`127.0.0.1:9000`, `[::1]:9000`). Empty: only public addresses.",
+    )
+    outbound_max_bytes: int = Field(
+        default=5 * 1024 * 1024,
+        ge=1024,
+        description="The largest answer an outbound call reads (an OpenAPI document, a learned "
+        "operation's answer, a webhook receiver's); a longer one is refused.",
+    )
+    outbound_timeout_seconds: float = Field(
+        default=20.0,
+        gt=0,
+        description="How long one outbound call may take in all, redirects included.",
+    )
+    outbound_max_redirects: int = Field(
+        default=5,
+        ge=0,
+        le=20,
+        description="Redirects an outbound call follows at most, each target checked again.",
+    )
+    webhook_retry_initial_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        description="The wait before a failed webhook delivery's second attempt; each next wait "
+        "doubles, up to `webhook_retry_max_seconds`.",
+    )
+    webhook_retry_max_seconds: float = Field(
+        default=3600.0,
+        gt=0,
+        description="The longest wait between two attempts of a webhook delivery.",
+    )
+    webhook_retry_for_seconds: float = Field(
+        default=86_400.0,
+        gt=0,
+        description="How long a webhook delivery keeps trying (from its first attempt) before it "
+        "is given up as failed.",
+    )
 
     # Customers (seed 000 §3).
     jira_base_url: str | None = Field(

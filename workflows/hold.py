@@ -12,6 +12,7 @@ from temporalio.exceptions import ActivityError
 with workflow.unsafe.imports_passed_through():
     from contracts.jobs import FailurePolicy, RootCause
 
+from workflows.job_events import publish_job_event
 from workflows.saga import failure_message
 from workflows.steps import job_start
 from workflows.tracking import JobTracker
@@ -42,6 +43,7 @@ class FailureHold:
     def __init__(self, tracker: JobTracker) -> None:
         self._tracker = tracker
         self.held = False
+        self.holds = 0
         self._decision: Literal["retry", "rollback"] | None = None
 
     def decide(self, decision: Literal["retry", "rollback"], comment: str | None) -> None:
@@ -60,6 +62,8 @@ class FailureHold:
             f"step {step} failed: {tracker.state.root_cause.message}; holding for retry or "
             f"rollback (at most {timedelta(seconds=policy.hold_seconds)})"
         )
+        self.holds += 1
+        await publish_job_event(tracker, "job.needs_attention", f":{self.holds}")
         try:
             await workflow.wait_condition(
                 lambda: self._decision is not None,

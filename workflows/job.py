@@ -31,6 +31,7 @@ with workflow.unsafe.imports_passed_through():
     from contracts.resource_lock import SERIALIZED_PATCH, TURN_SIGNAL, Turn
 
 from workflows.hold import FailureHold, root_cause_of
+from workflows.job_events import publish_job_event
 from workflows.resource_lock import SubjectTurn
 from workflows.saga import Saga, failure_message
 from workflows.tracking import JobTracker
@@ -43,6 +44,8 @@ class TrackedJob:
 
     tracker: JobTracker
     _turn: SubjectTurn | None = None
+    # Whether the job publishes its outcome as webhook events (workflows/job_events.py).
+    publishes_events: bool = True
     # Set by run_saga; `step()` finds it on the workflow instance (see workflows/hold.py).
     failure_hold: FailureHold | None = None
 
@@ -125,8 +128,12 @@ class TrackedJob:
             self._report(saga)
             self.tracker.fail("; ".join([message, *problems]))
             await self._give_back_turn()
+            if self.tracker.state.alert == COMPENSATION_FAILED:
+                await publish_job_event(self.tracker, "job.compensation_failed")
+            await publish_job_event(self.tracker, "job.failed")
             raise ApplicationError(message, type="JobFailed", non_retryable=True) from None
         await self._give_back_turn()
+        await publish_job_event(self.tracker, "job.completed")
         return result
 
     def _report(self, saga: Saga) -> None:

@@ -3,7 +3,11 @@ call, and write the turn's messages. Each is idempotent: reads change nothing; a
 changes things asks its route, which starts (or refuses) the same job the route starts: a repeated
 cancel is the platform's 409, an answer; EC2 start/stop ask for a state, which a repeat finds
 already so; the write is keyed by (turn, seq). A direct execution (`POST /api/tools/execute`) runs
-the same `run_tool` activity in its own small job."""
+the same `run_tool` activity in its own small job. A learned API's operation is a tool too
+(activities/assistant/learned.py); a learned operation that changes things is only as idempotent
+as that API makes it, which is why it waits for approval like the platform's changing tools. Each
+tool that ran is published as a `tool.executed` event (once per call: the event id is the
+call's)."""
 
 from __future__ import annotations
 
@@ -14,8 +18,11 @@ from typing import Any
 
 import structlog
 from pydantic import ValidationError
+from sqlalchemy import select
 from temporalio import activity
+from temporalio.client import Client
 
+from activities.assistant import learned as learned_calls
 from contracts.assistant.names import TurnSteps
 from contracts.assistant.tools import TOOLS
 from contracts.assistant.turn import (
@@ -30,13 +37,21 @@ from contracts.assistant.turn import (
     SaveRequest,
     ToolCall,
     ToolResult,
+    ToolSpec,
 )
+from contracts.assistant.webhooks import Event
 from core.settings import Settings
 from providers import aws, llm, platform_api
 from providers.google.cloud_run import CloudRunServices, result_of
 from providers.google.errors import as_temporal_failures
-from store.assistant import conversations
+from store.assistant import conversations, learned
+from store.assistant.models import Conversation, Message
 from store.db import Database
+from temporal import events
+from temporal.client import connect
+
+# Learned operations a turn offers at most (the LLM APIs take 128 tools).
+MAX_LEARNED_TOOLS = 100
 
 log = structlog.get_logger(__name__)
 
@@ -45,9 +60,15 @@ class TurnActivities:
     def __init__(self, settings: Settings, db: Database) -> None:
         self.settings = settings
         self.db = db
+        self._client: Client | None = None
 
     def all(self) -> list:
         return [self.load_history, self.complete, self.run_tool, self.save_messages]
+
+    async def _temporal(self) -> Client:
+        if self._client is None:
+            self._client = await connect(self.settings)
+        return self._client
 
     @activity.defn(name=TurnSteps.LOAD_HISTORY)
     async def load_history(self, request: HistoryRequest) -> History:
@@ -55,6 +76,11 @@ class TurnActivities:
             if await session.get(conversations.Conversation, request.conversation_id) is None:
                 return History(found=False)
             rows = await conversations.messages(session, request.conversation_id, request.last)
+            operations = (
+                await learned.operations_of(session, request.owner, MAX_LEARNED_TOOLS)
+                if request.owner
+                else []
+            )
         # What the LLM needs of earlier turns: what was asked and answered (the answers already
         # say what the tools found).
         return History(
@@ -63,6 +89,15 @@ class TurnActivities:
                 ChatMessage(role=row.role, content=(row.content or "")[:MAX_CONTENT])
                 for row in rows
                 if row.role in ("user", "assistant") and request.last > 0
+            ],
+            tools=[
+                ToolSpec(
+                    name=op.tool_name,
+                    description=op.description,
+                    parameters=op.parameters,
+                    mutating=op.method not in ("GET", "HEAD", "OPTIONS"),
+                )
+                for op in operations
             ],
         )
 
@@ -74,9 +109,27 @@ class TurnActivities:
     async def run_tool(self, call: ToolCall) -> ToolResult:
         """The tool's answer for the LLM. A call the tool refuses (unknown tool, arguments its
         model rejects, a route's 4xx) is an answer too: the LLM reads it and may correct itself."""
+        result = await self._tool_answer(call)
+        await self._published(call, result)
+        return result
+
+    async def _tool_answer(self, call: ToolCall) -> ToolResult:
         tool = TOOLS.get(call.name)
         if tool is None:
-            return _result(call, False, f"unknown tool {call.name!r}; tools: {', '.join(TOOLS)}")
+            try:
+                arguments = llm.arguments_of(call)
+            except ValueError as error:
+                arguments, refusal = {}, f"invalid arguments: {error}"
+            else:
+                refusal = None
+            answer = await learned_calls.call_operation(self.settings, self.db, call, arguments)
+            if answer is None:
+                return _result(
+                    call, False, f"unknown tool {call.name!r}; tools: {', '.join(TOOLS)}"
+                )
+            if refusal is not None:
+                return _result(call, False, refusal)
+            return _result(call, *answer)
         try:
             params = tool.validate(llm.arguments_of(call))
         except (ValueError, ValidationError) as error:
@@ -96,6 +149,36 @@ class TurnActivities:
         log.info("assistant tool ran", tool=call.name)
         shown = tool.shown(answer)
         return _result(call, True, json.dumps(shown, separators=(",", ":"), default=str))
+
+    async def _published(self, call: ToolCall, result: ToolResult) -> None:
+        """`tool.executed` to the conversation owner's webhooks; the event names the tool and
+        whether it answered, not its arguments nor its answer."""
+        turn_id = activity.info().workflow_id
+        async with self.db.transaction() as session:
+            found = (
+                await session.execute(
+                    select(Conversation.id, Conversation.owner)
+                    .join(Message, Message.conversation_id == Conversation.id)
+                    .where(Message.turn_id == turn_id)
+                    .limit(1)
+                )
+            ).first()
+        if found is None:
+            return
+        event = Event(
+            id=f"{turn_id}:{call.id}",
+            type="tool.executed",
+            created_at=events.now_text(),
+            owner=found.owner,
+            data={
+                "tool": call.name,
+                "ok": result.ok,
+                "conversation_id": found.id,
+                "job_id": turn_id,
+                "call_id": call.id,
+            },
+        )
+        await events.publish(self._temporal, self.db, self.settings, event)
 
     @activity.defn(name=TurnSteps.SAVE_MESSAGES)
     async def save_messages(self, request: SaveRequest) -> Saved:

@@ -12,11 +12,16 @@ class Operations:
     ASSISTANT_TURN = "assistant_turn"
     # One tool run directly (`POST /api/tools/execute`), outside a chat turn.
     ASSISTANT_TOOL = "assistant_tool"
+    LEARN_API = "learn_api"
+    WEBHOOK_DELIVERY = "webhook_delivery"
 
 
 class Workflows:
     ASSISTANT_TURN = "AssistantTurn"
     ASSISTANT_TOOL = "AssistantToolRun"
+    LEARN_API = "LearnApi"
+    # Not a job: the durable delivery of one event to one webhook (its attempts and backoff).
+    WEBHOOK_DELIVERY = "WebhookDelivery"
 
 
 class TurnSteps:
@@ -24,6 +29,19 @@ class TurnSteps:
     COMPLETE = "assistant.complete"
     RUN_TOOL = "assistant.run_tool"
     SAVE_MESSAGES = "assistant.save_messages"
+
+
+class LearnSteps:
+    LEARN = "assistant.learn_api"
+    PUBLISH = "assistant.publish_event"
+
+
+class WebhookSteps:
+    ATTEMPT = "assistant.webhook_attempt"
+
+
+# Workflow id prefix of a delivery; its id is the delivery id receivers see.
+DELIVERY_PREFIX = f"{Operations.WEBHOOK_DELIVERY}-"
 
 
 # A turn's events (thinking, tool_call, ...) past an id: the query the chat streams follow.
@@ -39,4 +57,9 @@ CONVERSATION_SUBJECT = "conversation"
 TIMEOUTS = {
     Workflows.ASSISTANT_TURN: JobTimeouts(expected=timedelta(minutes=5)),
     Workflows.ASSISTANT_TOOL: JobTimeouts(expected=timedelta(minutes=2)),
+    Workflows.LEARN_API: JobTimeouts(expected=timedelta(minutes=5)),
+    # A delivery retries for up to a day (`webhook_retry_for_seconds`).
+    Workflows.WEBHOOK_DELIVERY: JobTimeouts(
+        expected=timedelta(hours=26), execution=timedelta(days=5)
+    ),
 }

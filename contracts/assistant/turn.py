@@ -53,22 +53,28 @@ class ChatMessage(BaseModel):
     tool_call_id: str | None = None
 
 
+class ToolSpec(BaseModel):
+    """A tool as the LLM sees it: `parameters` is its parameter model's JSON schema. `mutating`
+    (not sent to the LLM): a learned operation that changes things, gated as `cancel_job` is."""
+
+    name: str
+    description: str
+    parameters: dict[str, Any]
+    mutating: bool = False
+
+
 class HistoryRequest(BaseModel):
     conversation_id: str
     last: int = Field(ge=0, le=200)
+    # Whose learned APIs the turn offers as tools (None: none).
+    owner: str | None = None
 
 
 class History(BaseModel):
     found: bool
     messages: list[ChatMessage] = Field(default_factory=list)
-
-
-class ToolSpec(BaseModel):
-    """A tool as the LLM sees it: `parameters` is its parameter model's JSON schema."""
-
-    name: str
-    description: str
-    parameters: dict[str, Any]
+    # The owner's learned operations, offered besides the platform's tools.
+    tools: list[ToolSpec] = Field(default_factory=list)
 
 
 class CompletionRequest(BaseModel):

@@ -80,6 +80,7 @@ class AssistantTurn(TrackedJob):
         self.events: list[dict[str, Any]] = []
         # Approvals asked (id -> None while waiting, then the decision).
         self.approvals: dict[str, bool | None] = {}
+        self.learned_mutating: set[str] = set()
 
     @workflow.run
     async def run(self, inp: TurnInput) -> dict[str, Any]:
@@ -127,7 +128,9 @@ class AssistantTurn(TrackedJob):
         track.phase("reading", 10, "reading the conversation")
         history = await step(
             TurnSteps.LOAD_HISTORY,
-            HistoryRequest(conversation_id=inp.conversation_id, last=inp.history_messages),
+            HistoryRequest(
+                conversation_id=inp.conversation_id, last=inp.history_messages, owner=inp.owner
+            ),
             History,
             start_to_close=_DATABASE,
         )
@@ -142,6 +145,9 @@ class AssistantTurn(TrackedJob):
             ToolSpec(name=t.name, description=t.description, parameters=t.schema())
             for t in offered(inp.cloud_providers)
         ]
+        # The owner's learned operations; those that change things are gated as cancel_job is.
+        tools += [t for t in history.tools if t.name not in TOOLS]
+        self.learned_mutating = {t.name for t in history.tools if t.mutating}
         messages = [
             ChatMessage(role="system", content=SYSTEM_PROMPT),
             *history.messages,
@@ -235,7 +241,8 @@ class AssistantTurn(TrackedJob):
             # Not offered to the model either: a call to it is refused without running.
             refusal = f"refused: {tool.provider} is not enabled in the assistant's configuration"
             return ToolResult(call_id=call.id, name=call.name, ok=False, content=refusal)
-        if tool is not None and tool.mutating and workflow.patched(APPROVALS_PATCH):
+        mutating = call.name in self.learned_mutating if tool is None else tool.mutating
+        if mutating and workflow.patched(APPROVALS_PATCH):
             refusal = await self._gate(inp, call)
             if refusal is not None:
                 self.tracker.log(f"tool call {call.name} not run: {refusal}")

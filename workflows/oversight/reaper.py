@@ -29,6 +29,9 @@ _HEARTBEAT = timedelta(seconds=30)
 
 @workflow.defn(name=Workflows.JOB_REAPER)
 class JobReaper(TrackedJob):
+    # A sweep every few minutes: its alerts are the events (alert.critical, alert.warning).
+    publishes_events = False
+
     @workflow.init
     def __init__(self, inp: ReaperInput) -> None:
         # No subject: it changes no resource, only the platform's alerts and audit tables.

@@ -1,7 +1,16 @@
 """The ops assistant's HTTP surface (seed 002), under `/api/…`: collected by `api/app.py`, with
 the seed's error codes (upper case) under its paths."""
 
-from api.routes.assistant import auth, chat, config, conversations, metrics, socket
+from api.routes.assistant import (
+    auth,
+    chat,
+    config,
+    conversations,
+    learned_apis,
+    metrics,
+    socket,
+    webhooks,
+)
 
 ROUTERS = [
     auth.router,
@@ -10,6 +19,8 @@ ROUTERS = [
     chat.router,
     metrics.router,
     socket.router,
+    learned_apis.router,
+    webhooks.router,
 ]
 
 # The seed's "Códigos de Error": the envelope is the API's, its codes upper case.

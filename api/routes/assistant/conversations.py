@@ -10,7 +10,8 @@ from api.deps import DbDep
 from api.errors import answers
 from api.http import JsonRouter
 from api.logic.assistant import conversations as logic
-from api.routes.assistant.common import ANSWERS, AssistantCaller
+from api.logic.assistant import integrations
+from api.routes.assistant.common import ANSWERS, AssistantCaller, Platform
 from api.schemas.assistant.conversations import (
     CONVERSATION_ID_PATTERN,
     ConversationCreate,
@@ -44,10 +45,12 @@ async def list_conversations(
     responses=answers(413, 415),
 )
 async def create_conversation(
-    caller: AssistantCaller, db: DbDep, body: ConversationCreate = _NO_BODY
+    caller: AssistantCaller, platform: Platform, body: ConversationCreate = _NO_BODY
 ) -> ConversationSummary:
     """The body is optional: without one the title is the seed's "Nueva conversación"."""
-    return await logic.create(db, caller.owner, body.title)
+    created = await logic.create(platform.db, caller.owner, body.title)
+    await integrations.conversation_created(platform, caller.owner, created.id)
+    return created
 
 
 @router.get("/{conversation_id}", response_model=ConversationDetail, responses=answers(404))

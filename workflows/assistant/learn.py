@@ -1,0 +1,64 @@
+"""LearnApi: learns an API from its OpenAPI or Swagger document. One activity fetches it (through
+the outbound guard: only public addresses, or those the allow-list names), parses it and stores
+each operation as a tool; then `api.learned` is published. The document never enters the history
+(it may be megabytes); the credentials travel as a secret's name only."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from temporalio import workflow
+
+with workflow.unsafe.imports_passed_through():
+    from contracts.assistant.learned import LearnedApiSummary, LearnInput, LearnRequest
+    from contracts.assistant.names import LearnSteps, Operations, Workflows
+    from contracts.assistant.webhooks import Event, Published
+    from contracts.events import PUBLISH_EVENT
+
+from workflows.job import TrackedJob
+from workflows.steps import step
+from workflows.tracking import JobTracker
+
+_LEARN = timedelta(minutes=2)
+_PUBLISH = timedelta(seconds=30)
+
+
+@workflow.defn(name=Workflows.LEARN_API)
+class LearnApi(TrackedJob):
+    @workflow.init
+    def __init__(self, inp: LearnInput) -> None:
+        self.tracker = JobTracker(Operations.LEARN_API, None, {"learned_api": inp.api_id})
+
+    @workflow.run
+    async def run(self, inp: LearnInput) -> dict[str, Any]:
+        return await self.run_saga(lambda saga: self._learn(inp))
+
+    async def _learn(self, inp: LearnInput) -> dict[str, Any]:
+        track = self.tracker
+        job_id = workflow.info().workflow_id
+        track.phase("learning", 20, f"fetching and reading the {inp.type} document")
+        summary = await step(
+            LearnSteps.LEARN,
+            LearnRequest(job_id=job_id, learn=inp),
+            LearnedApiSummary,
+            start_to_close=_LEARN,
+        )
+        track.phase("publishing", 90, f"learned {summary.endpoints} endpoint(s)")
+        await step(
+            PUBLISH_EVENT,
+            Event(
+                id=f"{job_id}:api.learned",
+                type="api.learned",
+                created_at=workflow.now().isoformat(timespec="seconds").replace("+00:00", "Z"),
+                data={
+                    "api_id": summary.api_id,
+                    "name": summary.name,
+                    "endpoints": summary.endpoints,
+                    "job_id": job_id,
+                },
+            ),
+            Published,
+            start_to_close=_PUBLISH,
+        )
+        return track.complete(summary.model_dump(), f"learned {summary.endpoints} endpoint(s)")
