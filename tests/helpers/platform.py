@@ -30,6 +30,7 @@ from core.settings import Settings
 from temporal import search_attributes
 from temporal.binaries import temporal_cli
 from temporal.client import data_converter
+from tests.helpers.zygote import zygote
 
 ADMIN_KEY = "csk_test_admin_key_for_the_suite_only"
 # Fixed so checked-in histories under tests/histories stay decodable; it protects nothing real.
@@ -208,7 +209,9 @@ def start_worker_process(
 ) -> subprocess.Popen:
     """`python worker.py` in its own process, configured like `make run` does, through env vars.
     `entry` names another script or module that starts the same worker (the fault harness's);
-    `args` are its command line (`--systems runners`)."""
+    `args` are its command line (`--systems runners`). The process is forked from this test
+    process's zygote (tests/helpers/zygote.py: the imports paid once) unless the output options ask
+    for what only `subprocess.Popen` does, or `TEST_WORKER_ZYGOTE=0`."""
     env = dict(os.environ, **popen_kwargs.pop("env", {}))
     for field in (
         "temporal_address",
@@ -244,7 +247,25 @@ def start_worker_process(
     env["CONNESKILLS_HOSTING_UPLOADS_DIR"] = str(settings.resolved_hosting_uploads_dir)
     popen_kwargs.setdefault("stdout", subprocess.DEVNULL)
     popen_kwargs.setdefault("stderr", subprocess.DEVNULL)
+    log = _log_path(popen_kwargs)
+    if os.environ.get("TEST_WORKER_ZYGOTE", "1") == "1" and log is not False and not popen_kwargs:
+        return zygote().spawn(entry, args, env, log)
     return subprocess.Popen([sys.executable, *entry, *args], cwd=ROOT, env=env, **popen_kwargs)
+
+
+def _log_path(popen_kwargs: dict) -> str | None | bool:
+    """Where a forked worker writes (stdout and stderr together), taking the two output options
+    out of `popen_kwargs`; False (options left) when they ask for what only Popen does."""
+    out, err = popen_kwargs.get("stdout"), popen_kwargs.get("stderr")
+    if out is subprocess.DEVNULL and err is subprocess.DEVNULL:
+        path = None
+    elif out is err and hasattr(out, "name") and isinstance(out.name, str):
+        path = out.name
+    else:
+        return False
+    popen_kwargs.pop("stdout")
+    popen_kwargs.pop("stderr")
+    return path
 
 
 # The SDK gives a dev server 5 s to answer; on a loaded machine (six test processes on two cores,
