@@ -29,6 +29,7 @@ import workflows.provisioning.catalog
 import workflows.runners.catalog
 from activities.jobs import JobActivities
 from contracts import task_queues
+from core import tracing
 from core.local_keys import LocalKeyError, with_local_keys
 from core.logging import configure_logging, forward_temporal_core_logs, quiet_sandbox_warnings
 from core.settings import Settings, get_settings
@@ -214,6 +215,8 @@ async def main(systems: list[str]) -> None:
         )
         await stop.wait()
     await db.dispose()
+    # Before os._exit: the spans still queued for the collector.
+    await asyncio.to_thread(tracing.shutdown)
     log.info("worker stopped")
 
 

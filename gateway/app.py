@@ -12,7 +12,7 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from importlib import metadata
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import structlog
@@ -26,6 +26,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.docs import install_docs
 from api.metrics import install_metrics
+from api.tracing import install_tracing
+from core import tracing
 from core.logging import configure_logging
 from core.settings import Settings, get_settings
 from gateway import envelope
@@ -33,6 +35,9 @@ from gateway.envelope import GatewayError
 from gateway.transport import UpstreamTransport
 from gateway.upstream import Upstream
 from gateway.validation import parse_json, require_json, validate_runner_request
+
+if TYPE_CHECKING:
+    from opentelemetry.sdk.trace import TracerProvider
 
 log = structlog.get_logger("gateway")
 try:
@@ -47,7 +52,11 @@ _FORWARDED = ("x-api-key", "authorization", "idempotency-key", "content-type")
 _LOOPBACK = {"127.0.0.1", "::1", "localhost"}
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(
+    settings: Settings | None = None, *, tracer_provider: TracerProvider | None = None
+) -> FastAPI:
+    """The gateway. `tracer_provider`: as the API's (api/app.py); with one, each forwarded call
+    carries the request's trace to the platform in a `traceparent` header."""
     settings = settings or get_settings()
     # The process's first configuration wins: in `python -m gateway` that is this one.
     configure_logging(logging.getLevelName(settings.gateway_log_level))
@@ -103,6 +112,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(RequestIds)
     _install_errors(app)
     _install_routes(app, settings)
+    app.state.tracing = install_tracing(
+        app, tracer_provider or tracing.tracer_provider(settings, tracing.GATEWAY)
+    )
     return app
 
 
@@ -173,6 +185,10 @@ def _install_errors(app: FastAPI) -> None:
 def _headers(request: Request) -> dict[str, str]:
     headers = {k: v for k, v in request.headers.items() if k.lower() in _FORWARDED}
     headers[REQUEST_ID] = request.state.request_id
+    if request.app.state.tracing:
+        from opentelemetry import propagate
+
+        propagate.inject(headers)
     return headers
 
 
