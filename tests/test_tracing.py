@@ -15,9 +15,12 @@ from temporalio.contrib.opentelemetry import TracingInterceptor
 
 from contracts import task_queues
 from core import tracing
+from gateway.app import create_app as create_gateway
 from temporal.client import connect
+from tests.helpers.gateway import Recorder, json_answer
 from tests.helpers.platform import ADMIN_KEY, ApiServer, unique_name, wait_for_job
 from tests.helpers.provisioning import deploy
+from tests.helpers.runners import Served
 from worker import build_worker
 
 
@@ -95,3 +98,26 @@ async def test_without_an_otlp_endpoint_nothing_of_tracing_is_set_up(settings, a
     assert not getattr(api_server.app, "_is_instrumented_by_opentelemetry", False)
     on = settings.model_copy(update={"otel_exporter_otlp_endpoint": "http://127.0.0.1:4318/"})
     assert tracing.traces_endpoint(on) == "http://127.0.0.1:4318/v1/traces"
+
+
+async def test_the_gateway_carries_its_request_trace_to_the_platform(settings):
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    recorder = Recorder(lambda request, n: json_answer(200, []))
+    with Served(recorder.app) as upstream:
+        own = settings.model_copy(update={"gateway_upstream_url": upstream.url})
+        with Served(create_gateway(own, tracer_provider=provider)) as traced:
+            httpx.get(f"{traced.url}/api/v1/runners", headers={"X-API-Key": "k"})
+        with Served(create_gateway(own)) as untraced:
+            httpx.get(f"{untraced.url}/api/v1/runners", headers={"X-API-Key": "k"})
+    [span] = [s for s in exporter.get_finished_spans() if s.kind == SpanKind.SERVER]
+    assert span.name == "GET /api/v1/runners"
+    _version, trace_id, parent_id, _flags = recorder.requests[0]["headers"]["traceparent"].split(
+        "-"
+    )
+    assert (trace_id, parent_id) == (
+        format(span.context.trace_id, "032x"),
+        format(span.context.span_id, "016x"),
+    )
+    assert "traceparent" not in recorder.requests[1]["headers"]
