@@ -22,6 +22,7 @@ from api.docs import install_docs
 from api.errors import install_error_handlers
 from api.http import BodyLimit
 from api.job_engine import JobEngine
+from api.job_gauges import JobGauges
 from api.job_log_feed import JobLogFeed
 from api.key_usage import KeyUsage
 from api.logic.assistant.auth import ensure_first_admin
@@ -133,6 +134,9 @@ def create_app(
             asyncio.create_task(schedule(settings).ensure_in_background(temporal, settings))
             for schedule in (cleanup_schedule, reaper_schedule)
         ]
+        if metrics:
+            gauges = JobGauges(metrics, temporal, db, settings).refresh_forever()
+            schedules.append(asyncio.create_task(gauges, name="job-gauges"))
         yield
         stopping.uninstall()
         for task in (*schedules, key_recheck):

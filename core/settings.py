@@ -477,6 +477,12 @@ class Settings(BaseSettings):
         "the gateway: requests by route template and status, latency histograms, jobs started by "
         "operation, the audit queue's depth.",
     )
+    metrics_job_gauges_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        description="How often the API refreshes `conneskills_jobs_held` (a visibility count) and "
+        "`conneskills_jobs_overdue` (open overdue alerts) for `/metrics`.",
+    )
     worker_metrics_host: str = Field(
         default="127.0.0.1",
         description="The interface the worker's Temporal SDK metrics endpoint listens on.",
