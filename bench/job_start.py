@@ -180,27 +180,6 @@ async def main(
             stderr=(work / "api.log").open("wb"),
         )
         procs.append(api_proc)
-        telemetry_ports = {TELEMETRY_OFF: free_port(), TELEMETRY_ON: free_port()}
-        telemetry_env = {
-            TELEMETRY_OFF: {"CONNESKILLS_METRICS_ENABLED": "false"},
-            TELEMETRY_ON: {
-                "CONNESKILLS_METRICS_ENABLED": "true",
-                "CONNESKILLS_OTEL_EXPORTER_OTLP_ENDPOINT": sink.url,
-            },
-        }
-        telemetry_procs = {}
-        for name, port in telemetry_ports.items():
-            side_env = {
-                k: v for k, v in env.items() if not k.startswith(("OTEL_", "CONNESKILLS_OTEL_"))
-            }
-            telemetry_procs[name] = subprocess.Popen(
-                api_command(settings.model_copy(update={"api_port": port, "api_workers": workers})),
-                cwd=ROOT,
-                env={**side_env, **telemetry_env[name]},
-                stdout=subprocess.DEVNULL,
-                stderr=(work / f"api-{port}.log").open("wb"),
-            )
-            procs.append(telemetry_procs[name])
         bare_app_port = free_port()
         bare_app = subprocess.Popen(
             [
@@ -225,6 +204,28 @@ async def main(
         # Listening is not ready: with workers, uvicorn's parent binds before they have started.
         wait_http(f"http://127.0.0.1:{bare_app_port}/docs")
         wait_http(f"http://127.0.0.1:{api_port}/health")
+        telemetry_ports = {TELEMETRY_OFF: free_port(), TELEMETRY_ON: free_port()}
+        telemetry_env = {
+            TELEMETRY_OFF: {"CONNESKILLS_METRICS_ENABLED": "false"},
+            TELEMETRY_ON: {
+                "CONNESKILLS_METRICS_ENABLED": "true",
+                "CONNESKILLS_OTEL_EXPORTER_OTLP_ENDPOINT": sink.url,
+            },
+        }
+        telemetry_procs = {}
+        for name, port in telemetry_ports.items():
+            side_env = {
+                k: v for k, v in env.items() if not k.startswith(("OTEL_", "CONNESKILLS_OTEL_"))
+            }
+            telemetry_procs[name] = subprocess.Popen(
+                api_command(settings.model_copy(update={"api_port": port, "api_workers": workers})),
+                cwd=ROOT,
+                # The first API has migrated the shared database; these only use it.
+                env={**side_env, **telemetry_env[name], "CONNESKILLS_MIGRATE_ON_START": "false"},
+                stdout=subprocess.DEVNULL,
+                stderr=(work / f"api-{port}.log").open("wb"),
+            )
+            procs.append(telemetry_procs[name])
         for port in telemetry_ports.values():
             wait_http(f"http://127.0.0.1:{port}/health")
         client = await Client.connect(

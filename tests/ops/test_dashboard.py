@@ -29,7 +29,8 @@ REQUIRED = {
     "workflow task schedule-to-start": "temporal_workflow_task_schedule_to_start_latency_bucket",
     "held jobs": "conneskills_jobs_held",
     "overdue jobs": "conneskills_jobs_overdue",
-    "API latency": "http_request_duration_seconds_bucket",
+    "API latency": "http_request_duration_highr_seconds_bucket",
+    "API latency by route": "http_request_duration_seconds_bucket",
 }
 _FUNCTIONS_AND_KEYWORDS = {"by", "without", "on", "ignoring", "group_left", "group_right"}
 _FUNCTIONS_AND_KEYWORDS |= {"and", "or", "unless", "bool", "offset"}
