@@ -227,7 +227,7 @@ async def main(
             )
             procs.append(telemetry_procs[name])
         for port in telemetry_ports.values():
-            wait_http(f"http://127.0.0.1:{port}/health")
+            wait_http(f"http://127.0.0.1:{port}/health", seconds=240)
         client = await Client.connect(
             settings.temporal_address, data_converter=data_converter(settings)
         )
@@ -262,18 +262,23 @@ async def main(
                 timeout=60,
             ) as on_http,
         ):
+            # A start Temporal did not answer within the API's bound (temporal_api_timeout_seconds)
+            # is a 503: counted and reported, the run goes on (a loaded shared machine has them).
+            unanswered: dict[str, int] = {}
 
-            async def api_start() -> None:
-                response = await http.post("/api/v1/services/deploy", json=spec_body())
-                assert response.status_code == 202, response.text
+            def platform_start(name: str, side_http: httpx.AsyncClient):
+                async def start() -> None:
+                    response = await side_http.post("/api/v1/services/deploy", json=spec_body())
+                    if response.status_code == 503:
+                        unanswered[name] = unanswered.get(name, 0) + 1
+                        return
+                    assert response.status_code == 202, response.text
 
-            async def telemetry_off_start() -> None:
-                response = await off_http.post("/api/v1/services/deploy", json=spec_body())
-                assert response.status_code == 202, response.text
+                return start
 
-            async def telemetry_on_start() -> None:
-                response = await on_http.post("/api/v1/services/deploy", json=spec_body())
-                assert response.status_code == 202, response.text
+            api_start = platform_start("API", http)
+            telemetry_off_start = platform_start(TELEMETRY_OFF, off_http)
+            telemetry_on_start = platform_start(TELEMETRY_ON, on_http)
 
             async def fastapi_start() -> None:
                 response = await bare_http.post("/api/v1/services/deploy", json=spec_body())
@@ -400,6 +405,8 @@ async def main(
                 f"\ntraced API: {sink.requests} OTLP export requests, {sink.bytes / 1e6:.1f} MB "
                 "received by the collector stand-in"
             )
+            if unanswered:
+                print(f"503 (Temporal did not answer in time), by side: {unanswered}")
             if jobs:
                 have = (await client.count_workflows()).count
                 if jobs > have:

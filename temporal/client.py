@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 # blip, short enough that the caller gets its 503 (the client's default is 10 s per call).
 _API_RETRY_MILLIS = 1000
 _UNREACHABLE = {RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED}
+_TIMED_OUT = "Timeout expired"
 # The client calls the API makes; each gets the API's RPC timeout unless the caller set one.
 _BOUNDED_CALLS = (
     "start_workflow",
@@ -106,7 +107,10 @@ async def connect(
 def unreachable(error: BaseException) -> bool:
     """Whether a client call failed because the server could not be reached in time."""
     if isinstance(error, RPCError):
-        return error.status in _UNREACHABLE
+        # A call past its `rpc_timeout` (temporal_api_timeout_seconds) ends CANCELLED with the
+        # SDK's "Timeout expired", not DEADLINE_EXCEEDED: seen from a loaded dev server.
+        timed_out = error.status == RPCStatusCode.CANCELLED and error.message == _TIMED_OUT
+        return error.status in _UNREACHABLE or timed_out
     # What a lazy client that has not connected yet raises, on every call, while it cannot.
     return isinstance(error, RuntimeError) and str(error).startswith("Failed client connect")
 
