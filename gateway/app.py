@@ -5,6 +5,7 @@ travels through to the platform, which requires the `runners` scope."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import secrets
 import time
@@ -62,6 +63,7 @@ def create_app(
     configure_logging(logging.getLevelName(settings.gateway_log_level))
     # httpx logs every upstream call at info; the gateway logs each request once itself.
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    tracer_provider = tracer_provider or tracing.tracer_provider(settings, tracing.GATEWAY)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -86,6 +88,8 @@ def create_app(
             yield
         finally:
             await client.aclose()
+            if tracer_provider is not None:
+                await asyncio.to_thread(tracer_provider.force_flush)
             log.info("gateway stopped")
 
     app = FastAPI(
@@ -112,9 +116,7 @@ def create_app(
     app.add_middleware(RequestIds)
     _install_errors(app)
     _install_routes(app, settings)
-    app.state.tracing = install_tracing(
-        app, tracer_provider or tracing.tracer_provider(settings, tracing.GATEWAY)
-    )
+    app.state.tracing = install_tracing(app, tracer_provider)
     return app
 
 
