@@ -13,6 +13,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import SpanKind
 from temporalio.contrib.opentelemetry import TracingInterceptor
 
+from bench.otlp_sink import OtlpSink
 from contracts import task_queues
 from core import tracing
 from gateway.app import create_app as create_gateway
@@ -121,3 +122,16 @@ async def test_the_gateway_carries_its_request_trace_to_the_platform(settings):
         format(span.context.span_id, "016x"),
     )
     assert "traceparent" not in recorder.requests[1]["headers"]
+
+
+def test_with_an_otlp_endpoint_spans_reach_the_collector(settings):
+    with OtlpSink() as collector:
+        on = settings.model_copy(update={"otel_exporter_otlp_endpoint": collector.url})
+        provider = tracing.tracer_provider(on, tracing.WORKER)
+        assert provider is tracing.tracer_provider(on, tracing.WORKER)  # one per process
+        with provider.get_tracer(__name__).start_as_current_span("a job"):
+            pass
+        assert provider.force_flush(timeout_millis=10_000)
+        assert collector.requests == 1 and collector.bytes > 0
+    resource = provider.resource.attributes
+    assert resource["service.name"] == "conneskills-worker"
