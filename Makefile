@@ -5,9 +5,10 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
 # Locks with hashes (make lock): requirements.lock is what the platform runs on (the Dockerfile),
-# requirements-dev.lock the same versions plus the dev tools (make run, make test, CI).
-LOCK_FLAGS := --universal --python-version 3.11 --prerelease disallow --generate-hashes \
-	--custom-compile-command 'make lock' $(if $(UPGRADE),--upgrade)
+# requirements-dev.lock the same versions plus the dev tools (make run, make test, CI). No
+# pre-release unless a package has nothing else (OpenTelemetry's 0.x instrumentations).
+LOCK_FLAGS := --universal --python-version 3.11 --prerelease if-necessary-or-explicit \
+	--generate-hashes --custom-compile-command 'make lock' $(if $(UPGRADE),--upgrade)
 
 .PHONY: install run admin-key test harness harness-steps fuzz bench lint format clean lock
 

@@ -30,6 +30,7 @@ import workflows.runners.catalog
 from activities.events import EventActivities
 from activities.jobs import JobActivities
 from contracts import task_queues
+from core import tracing
 from core.local_keys import LocalKeyError, with_local_keys
 from core.logging import configure_logging, forward_temporal_core_logs, quiet_sandbox_warnings
 from core.settings import Settings, get_settings
@@ -215,6 +216,8 @@ async def main(systems: list[str]) -> None:
         )
         await stop.wait()
     await db.dispose()
+    # Before os._exit: the spans still queued for the collector.
+    await asyncio.to_thread(tracing.shutdown)
     log.info("worker stopped")
 
 

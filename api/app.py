@@ -6,6 +6,7 @@ import asyncio
 import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING
 
 import structlog
 from fastapi import FastAPI
@@ -21,6 +22,7 @@ from api.docs import install_docs
 from api.errors import install_error_handlers
 from api.http import BodyLimit
 from api.job_engine import JobEngine
+from api.job_gauges import JobGauges
 from api.job_log_feed import JobLogFeed
 from api.key_usage import KeyUsage
 from api.logic.assistant.auth import ensure_first_admin
@@ -41,7 +43,9 @@ from api.routes import (
     runners,
 )
 from api.stopping import Stopping
+from api.tracing import install_tracing
 from contracts import task_queues
+from core import tracing
 from core.local_keys import LocalKeyError, with_local_keys
 from core.logging import configure_logging
 from core.settings import Settings, get_settings
@@ -50,6 +54,9 @@ from store.db import Database
 from store.migrate import upgrade
 from temporal.client import connect
 
+if TYPE_CHECKING:
+    from opentelemetry.sdk.trace import TracerProvider
+
 log = structlog.get_logger(__name__)
 
 DESCRIPTION = """ConneSkills Platform API. Multi-step operations answer **202** with a job whose id is
@@ -57,13 +64,18 @@ a Temporal workflow id; follow it at `/api/v1/jobs/{job_id}` or in the Temporal 
 Authenticate with `X-API-Key: <key>` or `Authorization: Bearer <key>`."""
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(
+    settings: Settings | None = None, *, tracer_provider: TracerProvider | None = None
+) -> FastAPI:
+    """The API. `tracer_provider`: where its spans go; default, the process' own when
+    `otel_exporter_otlp_endpoint` is set, else none (core/tracing.py)."""
     try:
         # Every process finds the generated keys itself (created if it is the first to need one).
         settings = with_local_keys(settings or get_settings(), admin=True)
     except LocalKeyError as error:
         raise SystemExit(f"api: cannot start without its keys: {error}") from None
     configure_logging()
+    tracer_provider = tracer_provider or tracing.tracer_provider(settings, tracing.API)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -74,7 +86,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         db = Database(settings.resolved_database_url)
         await _register_admin_key(db, settings.admin_api_key)
         await ensure_first_admin(db, settings)
-        temporal = await connect(settings, lazy=True, fail_fast=True)
+        temporal = await connect(
+            settings, lazy=True, fail_fast=True, tracer_provider=tracer_provider
+        )
         audit = AuditWriter(db, settings.data_dir, settings.audit_queue_size)
         await audit.start()
         if metrics:
@@ -124,6 +138,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             asyncio.create_task(schedule(settings).ensure_in_background(temporal, settings))
             for schedule in (cleanup_schedule, reaper_schedule)
         ]
+        if metrics:
+            gauges = JobGauges(metrics, temporal, db, settings).refresh_forever()
+            schedules.append(asyncio.create_task(gauges, name="job-gauges"))
         yield
         stopping.uninstall()
         for task in (*schedules, key_recheck, uploads_sweep):
@@ -132,6 +149,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         await key_usage.stop()
         await audit.stop()
         await db.dispose()
+        if tracer_provider is not None:
+            await asyncio.to_thread(tracer_provider.force_flush)
 
     app = FastAPI(
         title="ConneSkills Platform",
@@ -183,6 +202,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         codec.router,
     ):
         app.include_router(router)
+    # Outermost of all (it wraps the whole middleware stack): a request's span covers everything.
+    install_tracing(app, tracer_provider)
     return app
 
 

@@ -6,9 +6,13 @@ instead of the platform), so what the HTTP client and server cost shows apart fr
 platform adds. Starts its own dev server (SQLite file with the `make run` pragmas), local cloud and
 API (the launcher's `api_command`) in a temp dir; for 1, 10 and 50 concurrent clients prints
 p50/p99 and starts/s of each side and the API/side ratios (at 50 clients for each of
-`--rounds` interleaved rounds; the verdict takes the median round's ratio). Then fills Temporal
-with N jobs and times the first page of GET /api/v1/jobs against a bare list_workflows. Ends with one line per target
-(at 50 clients p99 ≤ 1.3× and starts/s ≥ 0.8× bare; listing ≤ 1.3× bare), "met" or "not met".
+`--rounds` interleaved rounds; the verdict takes the median round's ratio). Two more API
+processes run the same rounds, for what telemetry costs: one with both `/metrics` and tracing off,
+one with both on (spans exported over OTLP/HTTP to bench/otlp_sink.py, a collector stand-in in this
+process); each round prints their ratio. Then fills Temporal with N jobs and times the first page of
+GET /api/v1/jobs against a bare list_workflows. Ends with one line per target (at 50 clients p99 ≤
+1.3× and starts/s ≥ 0.8× bare; listing ≤ 1.3× bare; with metrics and tracing on, starts/s ≥ 0.9× both
+off), "met" or "not met".
 
     python bench/job_start.py [--requests 200] [--jobs 10000] [--workers N] [--rounds 5]
                               [--http-client lean|httpx] [--profile stacks.txt]
@@ -36,6 +40,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.common import free_port, percentile, wait_http, wait_port  # noqa: E402
+from bench.otlp_sink import OtlpSink  # noqa: E402
 from contracts.provisioning.services import DeployServiceInput, ServiceSpec  # noqa: E402
 from contracts.task_queues import queue_for_workflow  # noqa: E402
 from core.settings import Settings  # noqa: E402
@@ -46,6 +51,10 @@ from temporal.client import data_converter  # noqa: E402
 from temporal.launcher import SQLITE_PRAGMAS, api_command, temporal_command  # noqa: E402
 
 ADMIN_KEY = "csk_bench_admin_key"
+# The telemetry comparison's two API processes (the plain "API" side keeps the defaults: /metrics
+# on, tracing off).
+TELEMETRY_OFF = "API telemetry off"
+TELEMETRY_ON = "API metrics+traces"
 IMAGE = "us-docker.pkg.dev/cloudrun/container/hello:latest"
 
 
@@ -92,6 +101,11 @@ def _cpu_seconds(pid: int) -> float:
     return total
 
 
+def _load_average() -> str:
+    """The machine's 1/5/15-minute load averages: a shared machine's other work shows here."""
+    return " / ".join(f"{value:.2f}" for value in os.getloadavg())
+
+
 def _loop_name() -> str:
     try:
         import uvloop  # noqa: F401  (uvicorn's "auto" loop picks it when installed)
@@ -132,6 +146,7 @@ async def main(
     )
     procs: list[subprocess.Popen] = []
     cloud = LocalCloud.start(work / "localcloud")
+    sink = OtlpSink().__enter__()
     try:
         procs.append(
             subprocess.Popen(
@@ -189,6 +204,30 @@ async def main(
         # Listening is not ready: with workers, uvicorn's parent binds before they have started.
         wait_http(f"http://127.0.0.1:{bare_app_port}/docs")
         wait_http(f"http://127.0.0.1:{api_port}/health")
+        telemetry_ports = {TELEMETRY_OFF: free_port(), TELEMETRY_ON: free_port()}
+        telemetry_env = {
+            TELEMETRY_OFF: {"CONNESKILLS_METRICS_ENABLED": "false"},
+            TELEMETRY_ON: {
+                "CONNESKILLS_METRICS_ENABLED": "true",
+                "CONNESKILLS_OTEL_EXPORTER_OTLP_ENDPOINT": sink.url,
+            },
+        }
+        telemetry_procs = {}
+        for name, port in telemetry_ports.items():
+            side_env = {
+                k: v for k, v in env.items() if not k.startswith(("OTEL_", "CONNESKILLS_OTEL_"))
+            }
+            telemetry_procs[name] = subprocess.Popen(
+                api_command(settings.model_copy(update={"api_port": port, "api_workers": workers})),
+                cwd=ROOT,
+                # The first API has migrated the shared database; these only use it.
+                env={**side_env, **telemetry_env[name], "CONNESKILLS_MIGRATE_ON_START": "false"},
+                stdout=subprocess.DEVNULL,
+                stderr=(work / f"api-{port}.log").open("wb"),
+            )
+            procs.append(telemetry_procs[name])
+        for port in telemetry_ports.values():
+            wait_http(f"http://127.0.0.1:{port}/health", seconds=240)
         client = await Client.connect(
             settings.temporal_address, data_converter=data_converter(settings)
         )
@@ -198,7 +237,7 @@ async def main(
             f"uvicorn process(es) each ({_loop_name()}); {os.cpu_count()} cores; "
             f"{requests} starts per round; HTTP load from {http_client}"
         )
-        print(config + "\n")
+        print(f"{config}; load average at start {_load_average()}\n")
 
         async with (
             _load_client(
@@ -210,11 +249,36 @@ async def main(
             _load_client(
                 http_client, base_url=f"http://127.0.0.1:{bare_app_port}", timeout=60
             ) as bare_http,
+            _load_client(
+                http_client,
+                base_url=f"http://127.0.0.1:{telemetry_ports[TELEMETRY_OFF]}",
+                headers={"X-API-Key": ADMIN_KEY},
+                timeout=60,
+            ) as off_http,
+            _load_client(
+                http_client,
+                base_url=f"http://127.0.0.1:{telemetry_ports[TELEMETRY_ON]}",
+                headers={"X-API-Key": ADMIN_KEY},
+                timeout=60,
+            ) as on_http,
         ):
+            # A start Temporal did not answer within the API's bound (temporal_api_timeout_seconds)
+            # is a 503: counted and reported, the run goes on (a loaded shared machine has them).
+            unanswered: dict[str, int] = {}
 
-            async def api_start() -> None:
-                response = await http.post("/api/v1/services/deploy", json=spec_body())
-                assert response.status_code == 202, response.text
+            def platform_start(name: str, side_http: httpx.AsyncClient):
+                async def start() -> None:
+                    response = await side_http.post("/api/v1/services/deploy", json=spec_body())
+                    if response.status_code == 503:
+                        unanswered[name] = unanswered.get(name, 0) + 1
+                        return
+                    assert response.status_code == 202, response.text
+
+                return start
+
+            api_start = platform_start("API", http)
+            telemetry_off_start = platform_start(TELEMETRY_OFF, off_http)
+            telemetry_on_start = platform_start(TELEMETRY_ON, on_http)
 
             async def fastapi_start() -> None:
                 response = await bare_http.post("/api/v1/services/deploy", json=spec_body())
@@ -238,7 +302,13 @@ async def main(
                 )
 
             # Warm-up at full concurrency, so every side is measured with its connections open.
-            for start in (api_start, fastapi_start, bare_start):
+            for start in (
+                api_start,
+                fastapi_start,
+                bare_start,
+                telemetry_off_start,
+                telemetry_on_start,
+            ):
                 await run_clients(50, 100, start)
             print(
                 f"{'clients':>7} | {'side':<16} {'p50':>8} {'p99':>8} {'starts/s':>8} "
@@ -246,7 +316,12 @@ async def main(
                 f"{'API/side p99':>12} {'API/side rate':>13}"
             )
             # CPU per start of the process serving each side (the bench's own for the bare client).
-            pids = {"bare client": None, "bare FastAPI": bare_app.pid, "API": api_proc.pid}
+            pids = {
+                "bare client": None,
+                "bare FastAPI": bare_app.pid,
+                "API": api_proc.pid,
+                **{name: proc.pid for name, proc in telemetry_procs.items()},
+            }
             at_50: list[dict[str, tuple[float, float]]] = []
             for concurrency in (1, 10, 50):
                 total = requests if concurrency > 1 else max(20, requests // 4)
@@ -262,6 +337,8 @@ async def main(
                         ("bare client", bare_start),
                         ("bare FastAPI", fastapi_start),
                         ("API", api_start),
+                        (TELEMETRY_OFF, telemetry_off_start),
+                        (TELEMETRY_ON, telemetry_on_start),
                     ]
                     shift = round_no % len(sides)
                     for name, start in sides[shift:] + sides[:shift]:
@@ -287,15 +364,22 @@ async def main(
                             cpu / total,
                         )
                     api = rows["API"]
-                    for name in ("bare client", "bare FastAPI", "API"):
+                    for name in ("bare client", "bare FastAPI", "API", TELEMETRY_OFF, TELEMETRY_ON):
                         p50, p99, rate, cpu = rows[name]
                         ratios = (
-                            f"{api[1] / p99:>12.2f} {api[2] / rate:>13.2f}" if name != "API" else ""
+                            f"{api[1] / p99:>12.2f} {api[2] / rate:>13.2f}"
+                            if name in ("bare client", "bare FastAPI")
+                            else ""
                         )
                         print(
                             f"{concurrency:>7} | {name:<16} {p50 * 1000:>6.1f}ms "
                             f"{p99 * 1000:>6.1f}ms {rate:>8.1f} {cpu * 1000:>7.2f}ms | {ratios}"
                         )
+                    on, off = rows[TELEMETRY_ON], rows[TELEMETRY_OFF]
+                    print(
+                        f"{'':>7} | metrics+traces / both off: p99 {on[1] / off[1]:.2f}x, "
+                        f"starts/s {on[2] / off[2]:.2f}x, CPU/start {on[3] / off[3]:.2f}x"
+                    )
                     if concurrency == 50:
                         at_50.append({name: (row[1], row[2]) for name, row in rows.items()})
 
@@ -310,7 +394,19 @@ async def main(
                     statistics.median(r["API"][1] / r["bare client"][1] for r in at_50),
                     lambda ratio: ratio >= 0.8,
                 ),
+                (
+                    "API starts/s at 50 clients with metrics and tracing on >= 0.9x both off "
+                    f"(median of {rounds} rounds)",
+                    statistics.median(r[TELEMETRY_ON][1] / r[TELEMETRY_OFF][1] for r in at_50),
+                    lambda ratio: ratio >= 0.9,
+                ),
             ]
+            print(
+                f"\ntraced API: {sink.requests} OTLP export requests, {sink.bytes / 1e6:.1f} MB "
+                "received by the collector stand-in"
+            )
+            if unanswered:
+                print(f"503 (Temporal did not answer in time), by side: {unanswered}")
             if jobs:
                 have = (await client.count_workflows()).count
                 if jobs > have:
@@ -356,7 +452,7 @@ async def main(
                         lambda ratio: ratio <= 1.3,
                     )
                 )
-            print(f"\nsummary ({config}):")
+            print(f"\nsummary ({config}; load average {_load_average()}):")
             for target, ratio, met in summary:
                 print(f"  {target}: {ratio:.2f}x, {'met' if met(ratio) else 'not met'}")
     finally:
@@ -364,6 +460,7 @@ async def main(
             proc.terminate()
             proc.wait(timeout=20)
         cloud.stop()
+        sink.__exit__()
 
 
 if __name__ == "__main__":

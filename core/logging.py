@@ -9,6 +9,7 @@ import warnings
 
 import structlog
 import temporalio.runtime
+from opentelemetry import trace
 from temporalio.runtime import (
     LogForwardingConfig,
     LoggingConfig,
@@ -47,6 +48,16 @@ def _redact(_logger, _method, event_dict: dict) -> dict:
     for key in list(event_dict):
         if key.lower() in _REDACTED_KEYS:
             event_dict[key] = "[redacted]"
+    return event_dict
+
+
+def _trace_context(_logger, _method, event_dict: dict) -> dict:
+    """The active span's ids (core/tracing.py), so a log line leads to its trace and back. With
+    tracing off there is never an active span: one context-variable read, nothing added."""
+    context = trace.get_current_span().get_span_context()
+    if context.is_valid:
+        event_dict.setdefault("trace_id", format(context.trace_id, "032x"))
+        event_dict.setdefault("span_id", format(context.span_id, "016x"))
     return event_dict
 
 
@@ -131,6 +142,7 @@ def configure_logging(level: int = logging.INFO) -> None:
         structlog.contextvars.merge_contextvars,
         structlog.processors.add_log_level,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
+        _trace_context,
         _redact,
     ]
     structlog.configure(

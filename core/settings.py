@@ -495,6 +495,12 @@ class Settings(BaseSettings):
         "the gateway: requests by route template and status, latency histograms, jobs started by "
         "operation, the audit queue's depth.",
     )
+    metrics_job_gauges_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        description="How often the API refreshes `conneskills_jobs_held` (a visibility count) and "
+        "`conneskills_jobs_overdue` (open overdue alerts) for `/metrics`.",
+    )
     worker_metrics_host: str = Field(
         default="127.0.0.1",
         description="The interface the worker's Temporal SDK metrics endpoint listens on.",
@@ -506,6 +512,24 @@ class Settings(BaseSettings):
         description="The port of the worker's Prometheus endpoint (`/metrics`, the Temporal SDK's "
         "`temporal_*` metrics, served by the SDK runtime); 0 turns it off. A second worker on the "
         "same host needs its own port (or 0): one whose port is taken runs without it and logs so.",
+    )
+    otel_exporter_otlp_endpoint: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices(
+            "CONNESKILLS_OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT"
+        ),
+        description="Turns tracing on: the base URL of an OpenTelemetry collector's OTLP/HTTP "
+        "receiver (e.g. `http://otel-collector:4318`; spans go to `…/v1/traces`). The API, the "
+        "gateway and the worker then trace each request through its workflow and activities, and "
+        "log lines carry `trace_id`/`span_id`. Unset (the default): no tracing is set up at all. "
+        "The exporter reads the other standard `OTEL_EXPORTER_OTLP_*` variables (headers, "
+        "timeout) itself, the SDK `OTEL_TRACES_SAMPLER`.",
+    )
+    otel_service_name: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("CONNESKILLS_OTEL_SERVICE_NAME", "OTEL_SERVICE_NAME"),
+        description="The `service.name` of this process' spans; unset, each process names itself "
+        "(`conneskills-api`, `conneskills-gateway`, `conneskills-worker`).",
     )
     audit_queue_size: int = Field(
         default=10_000,

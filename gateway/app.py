@@ -5,6 +5,7 @@ travels through to the platform, which requires the `runners` scope."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import secrets
 import time
@@ -12,7 +13,7 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from importlib import metadata
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import structlog
@@ -26,6 +27,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.docs import install_docs
 from api.metrics import install_metrics
+from api.tracing import install_tracing
+from core import tracing
 from core.logging import configure_logging
 from core.settings import Settings, get_settings
 from gateway import envelope
@@ -33,6 +36,9 @@ from gateway.envelope import GatewayError
 from gateway.transport import UpstreamTransport
 from gateway.upstream import Upstream
 from gateway.validation import parse_json, require_json, validate_runner_request
+
+if TYPE_CHECKING:
+    from opentelemetry.sdk.trace import TracerProvider
 
 log = structlog.get_logger("gateway")
 try:
@@ -47,12 +53,17 @@ _FORWARDED = ("x-api-key", "authorization", "idempotency-key", "content-type")
 _LOOPBACK = {"127.0.0.1", "::1", "localhost"}
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(
+    settings: Settings | None = None, *, tracer_provider: TracerProvider | None = None
+) -> FastAPI:
+    """The gateway. `tracer_provider`: as the API's (api/app.py); with one, each forwarded call
+    carries the request's trace to the platform in a `traceparent` header."""
     settings = settings or get_settings()
     # The process's first configuration wins: in `python -m gateway` that is this one.
     configure_logging(logging.getLevelName(settings.gateway_log_level))
     # httpx logs every upstream call at info; the gateway logs each request once itself.
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    tracer_provider = tracer_provider or tracing.tracer_provider(settings, tracing.GATEWAY)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -77,6 +88,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             yield
         finally:
             await client.aclose()
+            if tracer_provider is not None:
+                await asyncio.to_thread(tracer_provider.force_flush)
             log.info("gateway stopped")
 
     app = FastAPI(
@@ -103,6 +116,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(RequestIds)
     _install_errors(app)
     _install_routes(app, settings)
+    app.state.tracing = install_tracing(app, tracer_provider)
     return app
 
 
@@ -173,6 +187,10 @@ def _install_errors(app: FastAPI) -> None:
 def _headers(request: Request) -> dict[str, str]:
     headers = {k: v for k, v in request.headers.items() if k.lower() in _FORWARDED}
     headers[REQUEST_ID] = request.state.request_id
+    if request.app.state.tracing:
+        from opentelemetry import propagate
+
+        propagate.inject(headers)
     return headers
 
 

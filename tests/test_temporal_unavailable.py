@@ -9,8 +9,10 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import httpx
+from temporalio.service import RPCError, RPCStatusCode
 
 from core.settings import Settings
+from temporal.client import unreachable
 from tests.helpers.platform import (
     ADMIN_KEY,
     ApiServer,
@@ -70,3 +72,11 @@ async def test_a_temporal_server_that_went_away_answers_503_quickly(tmp_path, lo
             assert_unavailable(*await timed(api.get("/api/v1/jobs/deploy-x")))
     finally:
         await env.shutdown()
+
+
+def test_a_call_past_the_apis_timeout_counts_as_unreachable():
+    """The SDK ends a call past its rpc_timeout CANCELLED "Timeout expired" (seen from a loaded
+    dev server): the API answers that 503, as for a server that is down, not 500."""
+    assert unreachable(RPCError("Timeout expired", RPCStatusCode.CANCELLED, b""))
+    assert unreachable(RPCError("deadline", RPCStatusCode.DEADLINE_EXCEEDED, b""))
+    assert not unreachable(RPCError("cancelled", RPCStatusCode.CANCELLED, b""))

@@ -7,7 +7,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, or_, select, tuple_, update
+from sqlalchemy import and_, func, or_, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from store.oversight.models import Alert
@@ -37,6 +37,16 @@ async def raise_new(
 async def open_job_ids(session: AsyncSession, kind: str) -> list[str]:
     query = select(Alert.job_id).where(Alert.kind == kind, Alert.resolved_at.is_(None))
     return list((await session.scalars(query)).all())
+
+
+async def open_counts(session: AsyncSession, kind: str) -> dict[str, int]:
+    """Open alerts of `kind`, by workflow type."""
+    query = (
+        select(Alert.workflow_type, func.count())
+        .where(Alert.kind == kind, Alert.resolved_at.is_(None))
+        .group_by(Alert.workflow_type)
+    )
+    return {workflow_type: count for workflow_type, count in (await session.execute(query)).all()}
 
 
 async def resolve(session: AsyncSession, kind: str, job_ids: list[str], now: datetime) -> None:

@@ -83,10 +83,10 @@ def make_settings(data_dir: Path, temporal_address: str, cloud_url: str, **overr
 class ApiServer:
     """The real app served by uvicorn on a free port, in a thread with its own event loop."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, **app_options) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.app = create_app(settings)
+        self.app = create_app(settings, **app_options)
         config = uvicorn.Config(
             self.app,
             host="127.0.0.1",

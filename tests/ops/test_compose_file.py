@@ -4,6 +4,7 @@ images, the settings every platform process needs, the shared Redis, the `local`
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -26,7 +27,17 @@ INFRA = {"postgres", "redis", "temporal", "temporal-ui", "api-proxy"}
 ONE_SHOT = {"temporal-schema", "temporal-namespace", "migrate"}
 PLATFORM = {"api", "gateway", "migrate"}
 LOCAL = {"localcloud", "zenml-mysql"}
-LONG_RUNNING_WITH_HEALTH = {"postgres", "redis", "temporal", "api", "api-proxy", "gateway", *LOCAL}
+MONITORING = {"prometheus", "grafana"}
+LONG_RUNNING_WITH_HEALTH = {
+    "postgres",
+    "redis",
+    "temporal",
+    "api",
+    "api-proxy",
+    "gateway",
+    *LOCAL,
+    *MONITORING,
+}
 TEMPORAL_VERSION = "1.31.0"
 REDIS_URL = "redis://redis:6379/0"
 
@@ -87,7 +98,7 @@ def settings_a_container_must_set() -> set[str]:
 
 def test_the_expected_services_are_there(services):
     workers = {f"worker-{system}" for system in systems()}
-    expected = INFRA | ONE_SHOT | PLATFORM | LOCAL | workers | {"temporal-schema"}
+    expected = INFRA | ONE_SHOT | PLATFORM | LOCAL | MONITORING | workers | {"temporal-schema"}
     assert expected <= set(services), expected - set(services)
 
 
@@ -136,6 +147,8 @@ def test_every_image_is_pinned_and_none_is_deprecated(services):
         assert services[name]["image"] == f"temporalio/admin-tools:{TEMPORAL_VERSION}"
     assert services["temporal-ui"]["image"] == "temporalio/ui:2.49.1"
     assert re.fullmatch(r"redis:7\.4\.\d+-alpine", services["redis"]["image"])
+    assert re.fullmatch(r"prom/prometheus:v3\.\d+\.\d+", services["prometheus"]["image"])
+    assert re.fullmatch(r"grafana/grafana:12\.\d+\.\d+", services["grafana"]["image"])
 
 
 def test_temporal_runs_on_postgres_with_sql_visibility(services):
@@ -241,6 +254,7 @@ def test_secrets_are_required_and_not_written_in_the_file():
         "CONNESKILLS_CODEC_KEY",
         "CONNESKILLS_ZENML_MYSQL_URL",
         "LOCAL_MYSQL_ROOT_PASSWORD",
+        "GRAFANA_ADMIN_PASSWORD",
     ):
         assert f"${{{secret}:?" in text, secret
     example = {
@@ -257,3 +271,72 @@ def test_secrets_are_required_and_not_written_in_the_file():
 def test_no_dynamic_config_is_left_for_what_the_server_now_does_by_default(services):
     assert not any("DYNAMIC_CONFIG" in key for key in services["temporal"]["environment"])
     assert not Path(ROOT / "temporal-dynamicconfig.yaml").exists()
+
+
+def _mounts(service: dict[str, Any]) -> dict[str, str]:
+    """container path → host path (relative to the repository) of a service's bind mounts."""
+    mounts = {}
+    for volume in service.get("volumes", []):
+        source, target, *_ = volume.split(":")
+        if source.startswith("./"):
+            assert (ROOT / source).exists(), volume
+            mounts[target] = source
+    return mounts
+
+
+def test_prometheus_scrapes_every_metrics_endpoint_of_the_platform(services):
+    """Each API replica and each worker service found by DNS (so `--scale` needs no change), the
+    gateway by name, each at the port its process serves /metrics on by default."""
+    prometheus = services["prometheus"]
+    config_path = _mounts(prometheus)["/etc/prometheus/prometheus.yml"]
+    assert "--config.file=/etc/prometheus/prometheus.yml" in prometheus["command"]
+    jobs = {
+        job["job_name"]: job
+        for job in yaml.safe_load((ROOT / config_path).read_text())["scrape_configs"]
+    }
+    assert set(jobs) == {"api", "gateway", "worker"}
+    defaults = {name: field.default for name, field in Settings.model_fields.items()}
+
+    [api] = jobs["api"]["dns_sd_configs"]
+    assert (api["names"], api["type"], api["port"]) == (["api"], "A", defaults["api_port"])
+    assert "CONNESKILLS_API_PORT" not in services["api"]["environment"]
+    assert jobs["gateway"]["static_configs"] == [
+        {"targets": [f"gateway:{defaults['gateway_port']}"]}
+    ]
+    [workers] = jobs["worker"]["dns_sd_configs"]
+    assert set(workers["names"]) == set(worker_services(services))
+    assert (workers["type"], workers["port"]) == ("A", defaults["worker_metrics_port"])
+    for name in worker_services(services):
+        # Listening beyond the container's loopback, on the default port.
+        env = services[name]["environment"]
+        assert env["CONNESKILLS_WORKER_METRICS_HOST"] == "0.0.0.0"
+        assert "CONNESKILLS_WORKER_METRICS_PORT" not in env
+        assert env.get("CONNESKILLS_METRICS_ENABLED", "true") != "false"
+    assert prometheus["ports"] == ["127.0.0.1:9090:9090"]  # no authentication: loopback only
+
+
+def test_grafana_is_provisioned_with_prometheus_and_the_platforms_dashboard(services):
+    grafana = services["grafana"]
+    assert grafana["depends_on"] == {"prometheus": {"condition": "service_healthy"}}
+    mounts = _mounts(grafana)
+    provisioning = ROOT / mounts["/etc/grafana/provisioning"]
+    [source] = yaml.safe_load((provisioning / "datasources/prometheus.yml").read_text())[
+        "datasources"
+    ]
+    assert (source["type"], source["url"]) == ("prometheus", "http://prometheus:9090")
+    [provider] = yaml.safe_load((provisioning / "dashboards/conneskills.yml").read_text())[
+        "providers"
+    ]
+    assert provider["options"]["path"] == "/etc/grafana/dashboards"
+    dashboards = ROOT / mounts["/etc/grafana/dashboards"]
+    home = grafana["environment"]["GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH"]
+    assert (dashboards / Path(home).name).exists()
+    for path in dashboards.glob("*.json"):
+        dashboard = json.loads(path.read_text())
+        uids = {
+            target["datasource"]["uid"]
+            for panel in dashboard["panels"]
+            for target in panel["targets"]
+        }
+        assert uids == {source["uid"]}, path
+    assert grafana["environment"]["GF_SECURITY_ADMIN_PASSWORD"] == "x"  # required from .env
