@@ -8,8 +8,12 @@ from temporalio.exceptions import ApplicationError
 from contracts.provisioning.names import RegistrySteps
 from contracts.provisioning.services import CloudRunCall, ServiceRecordInput
 from store.db import Database
+from store.oversight import resource_states
 from store.provisioning import customers
 from store.provisioning import service_registry as services
+
+# The kind of a Cloud Run service in `resource_states` (the drift observer's and reconcile's).
+SERVICE_KIND = "service"
 
 
 class RegistryActivities:
@@ -32,6 +36,17 @@ class RegistryActivities:
                     labels=inp.labels,
                     deployed_at=inp.deployed_at,
                 )
+                if inp.applied_json:
+                    await resource_states.record_applied(
+                        session,
+                        kind=SERVICE_KIND,
+                        name=inp.service_name,
+                        region=inp.region,
+                        tenant=inp.customer_prefix,
+                        applied=inp.applied_json,
+                        job_id=activity.info().workflow_id,
+                        at=inp.deployed_at,
+                    )
         except services.CustomerNotActive as refused:
             raise ApplicationError(
                 str(refused), type="FailedPrecondition", non_retryable=True
@@ -46,4 +61,5 @@ class RegistryActivities:
     @activity.defn(name=RegistrySteps.REMOVE_SERVICE)
     async def remove_service(self, call: CloudRunCall) -> bool:
         async with self.db.transaction() as session:
+            await resource_states.forget(session, SERVICE_KIND, call.service_name)
             return await services.remove(session, call.service_name)
