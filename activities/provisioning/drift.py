@@ -16,9 +16,9 @@ from temporalio.exceptions import ApplicationError
 
 from activities.blocking import call_google
 from activities.provisioning.cloud_run import CloudRunActivities
-from activities.provisioning.service_registry import SERVICE_KIND
 from contracts.provisioning.customers import CUSTOMER_SERVICE_LABEL
 from contracts.provisioning.drift import (
+    SERVICE_KIND,
     Condition,
     ConditionType,
     DriftEntry,

@@ -5,15 +5,13 @@ from __future__ import annotations
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from contracts.provisioning.drift import SERVICE_KIND
 from contracts.provisioning.names import RegistrySteps
 from contracts.provisioning.services import CloudRunCall, ServiceRecordInput
 from store.db import Database
 from store.oversight import resource_states
 from store.provisioning import customers
 from store.provisioning import service_registry as services
-
-# The kind of a Cloud Run service in `resource_states` (the drift observer's and reconcile's).
-SERVICE_KIND = "service"
 
 
 class RegistryActivities:

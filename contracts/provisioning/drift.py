@@ -16,6 +16,8 @@ from contracts.provisioning.services import ServiceName
 # Resource names a result lists at most; `count` says how many there were.
 MAX_LISTED = 100
 RESOURCE_DRIFTED = "resource_drifted"
+# The kind of a Cloud Run service in the platform's `resource_states`.
+SERVICE_KIND = "service"
 
 
 class ConditionType(StrEnum):

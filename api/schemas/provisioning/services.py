@@ -127,6 +127,28 @@ class ServiceCategory(StrEnum):
     customer = "customer"
 
 
+class ResourceCondition(BaseModel):
+    """Crossplane-style: `Ready` (Cloud Run serves it), `Synced` (live matches what the platform
+    last applied), `Drifted` (changed outside the platform), as the drift observer last saw it."""
+
+    type: str = Field(description="`Ready`, `Synced` or `Drifted`.")
+    status: str = Field(description='`"True"` or `"False"`.')
+    reason: str
+    message: str = ""
+    last_transition_time: UtcDateTime | None = Field(
+        default=None, description="When `status` last changed (not when it was last observed)."
+    )
+
+
+class DriftField(BaseModel):
+    """One field whose live value differs from the applied one: `image`, `cpu`, …, `env.<NAME>`,
+    `secrets.<NAME>` (`secret:version`, names only, never a value) or `labels.<key>`."""
+
+    field: str
+    applied: Any = None
+    live: Any = None
+
+
 class ServiceSummary(BaseModel):
     name: str
     type: str
@@ -137,6 +159,17 @@ class ServiceSummary(BaseModel):
     customer: str | None = None
     created_at: UtcDateTime | None = None
     updated_at: UtcDateTime | None = None
+    conditions: list[ResourceCondition] = Field(
+        default_factory=list,
+        description="As the drift observer last saw the service; empty until it has (or for a "
+        "service the platform did not deploy).",
+    )
+    drift: list[DriftField] = Field(
+        default_factory=list, description="Fields changed outside the platform; empty: in sync."
+    )
+    observed_at: UtcDateTime | None = Field(
+        default=None, description="When the drift observer last looked at the service."
+    )
 
 
 class ServiceList(BaseModel):
