@@ -277,7 +277,10 @@ async def undeploy_service(
 
 
 @router.post(
-    "/{service_name}/reconcile", status_code=status.HTTP_202_ACCEPTED, response_model=JobResponse
+    "/{service_name}/reconcile",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=JobResponse,
+    responses=answers(409),
 )
 async def reconcile_service(
     service_name: ServiceNamePath,
