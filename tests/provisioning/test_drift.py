@@ -14,6 +14,7 @@ from temporalio.client import Client, ScheduleOverlapPolicy
 
 from api.logic.provisioning.drift_schedule import schedule_id
 from providers.google.cloud_run import CloudRunServices
+from providers.google.cloud_run_spec import MANAGED_BY_LABEL
 from tests.helpers.platform import unique_name, wait_for_job
 from tests.helpers.provisioning import IMAGE, deploy
 
@@ -58,6 +59,12 @@ def change_behind_the_platforms_back(settings, name: str) -> None:
     env = {var.name: var for var in container.env}
     env["A"] = run_v2.EnvVar(name="A", value="changed")
     env["EXTRA"] = run_v2.EnvVar(name="EXTRA", value="x")
+    env["TOKEN"] = run_v2.EnvVar(
+        name="TOKEN",
+        value_source=run_v2.EnvVarSource(
+            secret_key_ref=run_v2.SecretKeySelector(secret="tok-b", version="2")
+        ),
+    )
     del container.env[:]
     container.env.extend(env.values())
     cloud.client.update_service(service=service, retry=None).result(timeout=60)
@@ -73,7 +80,7 @@ async def test_a_change_made_outside_is_reported_and_reconcile_puts_the_applied_
     api, client: Client, settings
 ):
     name = unique_name("drift")
-    job = await deploy(api, name, env_vars={"A": "1", "B": "2"})
+    job = await deploy(api, name, env_vars={"A": "1", "B": "2"}, secrets={"TOKEN": "tok-a:1"})
     assert (await wait_for_job(api, job["job_id"]))["status"] == "completed"
 
     await observe(client, settings)
@@ -95,6 +102,8 @@ async def test_a_change_made_outside_is_reported_and_reconcile_puts_the_applied_
         "image": (IMAGE, OTHER_IMAGE),
         "env.A": ("1", "changed"),
         "env.EXTRA": (None, "x"),
+        # Secret references by name only: the platform never reads a value to compare.
+        "secrets.TOKEN": ("tok-a:1", "tok-b:2"),
     }
     listed = (await api.get("/api/v1/services")).json()["services"]
     assert next(s for s in listed if s["name"] == name)["drift"] == drifted["drift"]
@@ -114,12 +123,22 @@ async def test_a_change_made_outside_is_reported_and_reconcile_puts_the_applied_
     assert started.json()["job_id"].startswith("reconcile-")
     done = await wait_for_job(api, started.json()["job_id"])
     assert done["status"] == "completed", done
-    assert set(done["result"]["reapplied_fields"]) == {"image", "env.A", "env.EXTRA"}
+    assert set(done["result"]["reapplied_fields"]) == {
+        "image",
+        "env.A",
+        "env.EXTRA",
+        "secrets.TOKEN",
+    }
 
     live = await asyncio.to_thread(CloudRunServices(settings).get, name)
     container = live.template.containers[0]
     assert container.image == IMAGE
-    assert {v.name: v.value for v in container.env} == {"A": "1", "B": "2"}
+    assert {v.name: v.value for v in container.env if not v.value_source.secret_key_ref.secret} == {
+        "A": "1",
+        "B": "2",
+    }
+    refs = {v.name: v.value_source.secret_key_ref for v in container.env}
+    assert (refs["TOKEN"].secret, refs["TOKEN"].version) == ("tok-a", "1")
     await observe(client, settings)
     back = await observed(api, name, again["observed_at"])
     assert condition(back, "Synced")["status"] == "True"
@@ -145,3 +164,35 @@ async def test_reconcile_refuses_unknown_services_and_keys_without_write(api, ap
             refused = await other.post(f"/api/v1/services/{name}/reconcile")
             assert refused.status_code == 403, refused.text
             assert refused.json()["error"]["code"] == "forbidden"
+
+
+async def test_a_service_that_lost_the_platforms_mark_is_neither_compared_nor_reconciled(
+    api, client: Client, settings
+):
+    name = unique_name("unmarked")
+    job = await deploy(api, name)
+    assert (await wait_for_job(api, job["job_id"]))["status"] == "completed"
+
+    def unmark() -> None:
+        cloud = CloudRunServices(settings)
+        service = cloud.get(name)
+        del service.labels[MANAGED_BY_LABEL]
+        service.template.containers[0].image = OTHER_IMAGE
+        cloud.client.update_service(service=service, retry=None).result(timeout=60)
+
+    await asyncio.to_thread(unmark)
+    await observe(client, settings)
+    seen = await observed(api, name, None)
+    assert condition(seen, "Synced") | {"last_transition_time": None} == {
+        "type": "Synced",
+        "status": "False",
+        "reason": "NotManaged",
+        "message": condition(seen, "Synced")["message"],
+        "last_transition_time": None,
+    }
+    assert seen["drift"] == [] and await drift_alerts(api, name) == []
+
+    refused = await api.post(f"/api/v1/services/{name}/reconcile")
+    assert refused.status_code == 409, refused.text
+    live = await asyncio.to_thread(CloudRunServices(settings).get, name)
+    assert live.template.containers[0].image == OTHER_IMAGE
