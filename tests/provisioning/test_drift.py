@@ -7,14 +7,20 @@ from __future__ import annotations
 
 import asyncio
 import time
+import uuid
+from collections.abc import AsyncIterator
 
 import httpx
+import pytest
 from google.cloud import run_v2
+from sqlalchemy import delete
 from temporalio.client import Client, ScheduleOverlapPolicy
 
 from api.logic.provisioning.drift_schedule import schedule_id
 from providers.google.cloud_run import CloudRunServices
 from providers.google.cloud_run_spec import MANAGED_BY_LABEL
+from providers.litellm import litellm_admin
+from store.provisioning.models import Customer
 from tests.helpers.platform import unique_name, wait_for_job
 from tests.helpers.provisioning import IMAGE, deploy
 
@@ -196,3 +202,58 @@ async def test_a_service_that_lost_the_platforms_mark_is_neither_compared_nor_re
     assert refused.status_code == 409, refused.text
     live = await asyncio.to_thread(CloudRunServices(settings).get, name)
     assert live.template.containers[0].image == OTHER_IMAGE
+
+
+@pytest.fixture
+async def customer(db, settings) -> AsyncIterator[Customer]:
+    prefix = f"dr{uuid.uuid4().hex[:6]}"
+    user_id = f"{prefix}-user"
+    await litellm_admin(settings).create_user(user_id, user_email=f"{prefix}@example.com")
+    async with db.transaction() as session:
+        row = Customer(prefix=prefix, name=f"Customer {prefix}", litellm_user_id=user_id)
+        session.add(row)
+    yield row
+    await litellm_admin(settings).delete_users([user_id])
+    async with db.transaction() as session:
+        await session.execute(delete(Customer).where(Customer.id == row.id))
+
+
+async def test_an_agents_service_changed_outside_shows_its_drift_until_reconciled(
+    api, client: Client, settings, customer: Customer
+):
+    body = {
+        "customer_id": str(customer.id),
+        "agent_name": "scout",
+        "prompt_ref": "researcher-system",
+        "image": IMAGE,
+        "default_model": "gpt-4o",
+    }
+    started = await api.post("/api/v1/agents/deploy", json=body)
+    assert started.status_code == 202, started.text
+    job = await wait_for_job(api, started.json()["job_id"], seconds=90)
+    assert job["status"] == "completed", job
+    name = job["result"]["service_name"]
+
+    def change_role() -> None:
+        cloud = CloudRunServices(settings)
+        service = cloud.get(name)
+        for var in service.template.containers[0].env:
+            if var.name == "AGENT_ROLE":
+                var.value = "impostor"
+        cloud.client.update_service(service=service, retry=None).result(timeout=60)
+
+    await asyncio.to_thread(change_role)
+    await observe(client, settings)
+    await observed(api, name, None)
+    agent = (await api.get(f"/api/v1/agents/{name}")).json()
+    assert condition(agent, "Drifted")["status"] == "True"
+    assert agent["drift"] == [{"field": "env.AGENT_ROLE", "applied": "scout", "live": "impostor"}]
+    # The agent's key is mounted by reference: the drift never reads or shows it.
+    assert "LITELLM_API_KEY" not in str(agent["drift"])
+
+    reconcile = await api.post(f"/api/v1/services/{name}/reconcile")
+    assert reconcile.status_code == 202, reconcile.text
+    assert (await wait_for_job(api, reconcile.json()["job_id"]))["status"] == "completed"
+    agent = (await api.get(f"/api/v1/agents/{name}")).json()
+    assert condition(agent, "Synced")["status"] == "True" and agent["drift"] == []
+    assert (await api.delete(f"/api/v1/agents/{name}")).status_code == 204
