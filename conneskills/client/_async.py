@@ -413,6 +413,21 @@ class AsyncServices(_AsyncResource):
     async def force_delete(self, name: str) -> None:
         await self._t.call("DELETE", f"/api/v1/services/{_p(name)}/force", None)
 
+    async def reconcile(
+        self,
+        name: str,
+        *,
+        on_failure: OnFailure | None = None,
+        idempotency_key: str | None = None,
+    ) -> JobResponse:
+        """Puts back the configuration the platform last applied (a `ReconcileService` job)."""
+        return await self._t.call(
+            "POST",
+            f"/api/v1/services/{_p(name)}/reconcile",
+            f"{JOBS}:JobResponse",
+            headers=_job_headers(on_failure, idempotency_key),
+        )
+
     async def setup_image_build(
         self,
         body: Body,

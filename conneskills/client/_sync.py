@@ -411,6 +411,21 @@ class Services(_Resource):
     def force_delete(self, name: str) -> None:
         self._t.call("DELETE", f"/api/v1/services/{_p(name)}/force", None)
 
+    def reconcile(
+        self,
+        name: str,
+        *,
+        on_failure: OnFailure | None = None,
+        idempotency_key: str | None = None,
+    ) -> JobResponse:
+        """Puts back the configuration the platform last applied (a `ReconcileService` job)."""
+        return self._t.call(
+            "POST",
+            f"/api/v1/services/{_p(name)}/reconcile",
+            f"{JOBS}:JobResponse",
+            headers=_job_headers(on_failure, idempotency_key),
+        )
+
     def setup_image_build(
         self,
         body: Body,
