@@ -240,3 +240,19 @@ def delete(
     client = state(ctx).client()
     answer = client.services.delete(name, idempotency_key=idempotency_key)
     started(client, answer, as_json=as_json, wait=wait, timeout=timeout)
+
+
+@app.command()
+def reconcile(
+    ctx: typer.Context,
+    name: Name,
+    idempotency_key: IdemOpt = None,
+    wait: WaitOpt = False,
+    timeout: TimeoutOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Put back the configuration the platform last applied, undoing changes made outside it (a
+    ReconcileService job; `services get` shows the drift)."""
+    client = state(ctx).client()
+    answer = client.services.reconcile(name, idempotency_key=idempotency_key)
+    started(client, answer, as_json=as_json, wait=wait, timeout=timeout)
