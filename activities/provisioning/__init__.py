@@ -12,6 +12,7 @@ from activities.provisioning.customer_litellm import CustomerLiteLLMActivities
 from activities.provisioning.customer_zenml import CustomerZenMLActivities
 from activities.provisioning.customers import CustomerActivities
 from activities.provisioning.drift import DriftActivities
+from activities.provisioning.drift_vms import VmDriftActivities
 from activities.provisioning.image_builds import ImageBuildActivities
 from activities.provisioning.job_cleanup import JobCleanupActivities
 from activities.provisioning.service_databases import ServiceDatabaseActivities
@@ -35,6 +36,7 @@ def activities(settings: Settings, db: Database) -> list[Callable]:
     drift = DriftActivities(settings, db)
     return [
         *drift.all(),
+        *VmDriftActivities(settings, db).all(),
         cloud_run.get_service,
         cloud_run.apply_service,
         cloud_run.restore_service,

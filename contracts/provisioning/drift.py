@@ -18,6 +18,8 @@ MAX_LISTED = 100
 RESOURCE_DRIFTED = "resource_drifted"
 # The kind of a Cloud Run service in the platform's `resource_states`.
 SERVICE_KIND = "service"
+# The kind of a hosting (seed 001) Proxmox VM, named by its VMID.
+VM_KIND = "vm"
 
 
 class ConditionType(StrEnum):

@@ -86,6 +86,7 @@ class DriftSteps:
     OBSERVE_SERVICES = "drift.observe_services"
     OBSERVE_SERVICE = "drift.observe_service"
     REAPPLY_SERVICE = "drift.reapply_service"
+    OBSERVE_VMS = "drift.observe_vms"
 
 
 # The drift observer's schedule (one per platform, `<id>-<task_queue>`).

@@ -1,5 +1,5 @@
 """ObserveDrift (run by its Schedule every `drift_observe_interval_minutes`): compares each Cloud Run
-service the platform applied with what runs now, read-only, and records its conditions and drift
+service the platform applied, then each hosting VM, with what runs now, read-only, and records its conditions and drift
 (a new drift raises one alert). ReconcileService: puts a service's last applied configuration back,
 taking its turn on the service like a deploy or update, then observes it again."""
 
@@ -52,10 +52,19 @@ class ObserveDrift(TrackedJob):
             start_to_close=_OBSERVE,
             heartbeat=_HEARTBEAT,
         )
+        self.tracker.phase("observing VMs", 70, "comparing hosting VMs with what was applied")
+        vms = await step(
+            DriftSteps.OBSERVE_VMS,
+            inp,
+            Observed,
+            start_to_close=_OBSERVE,
+            heartbeat=_HEARTBEAT,
+        )
         return self.tracker.complete(
-            {"services": seen.model_dump()},
-            f"{seen.observed} service(s) observed, {seen.drifted_count} drifted, "
-            f"{seen.alerts_raised} alert(s) raised",
+            {"services": seen.model_dump(), "vms": vms.model_dump()},
+            f"{seen.observed} service(s) and {vms.observed} VM(s) observed, "
+            f"{seen.drifted_count + vms.drifted_count} drifted, "
+            f"{seen.alerts_raised + vms.alerts_raised} alert(s) raised",
         )
 
 

@@ -8,8 +8,9 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from api.schemas.base import FromString, RequestModel
+from api.schemas.conditions import DriftField, ResourceCondition
 from api.schemas.fields import ImageRef
-from api.schemas.provisioning.services import REGION_PATTERN, DriftField, ResourceCondition
+from api.schemas.provisioning.services import REGION_PATTERN
 from api.schemas.types import UtcDateTime
 from contracts.provisioning.agents import AGENT_NAME_PATTERN
 from providers.google import cloud_run_rules as cloud_run

@@ -8,6 +8,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from api.schemas.base import RequestModel
+from api.schemas.conditions import DriftField, ResourceCondition
 from api.schemas.fields import ImageRef, ServiceAccountEmail
 from api.schemas.types import UtcDateTime
 from contracts.provisioning.customers import PREFIX_PATTERN
@@ -125,28 +126,6 @@ class ServiceCategory(StrEnum):
     managed = "managed"
     external = "external"
     customer = "customer"
-
-
-class ResourceCondition(BaseModel):
-    """Crossplane-style: `Ready` (Cloud Run serves it), `Synced` (live matches what the platform
-    last applied), `Drifted` (changed outside the platform), as the drift observer last saw it."""
-
-    type: str = Field(description="`Ready`, `Synced` or `Drifted`.")
-    status: str = Field(description='`"True"` or `"False"`.')
-    reason: str
-    message: str = ""
-    last_transition_time: UtcDateTime | None = Field(
-        default=None, description="When `status` last changed (not when it was last observed)."
-    )
-
-
-class DriftField(BaseModel):
-    """One field whose live value differs from the applied one: `image`, `cpu`, …, `env.<NAME>`,
-    `secrets.<NAME>` (`secret:version`, names only, never a value) or `labels.<key>`."""
-
-    field: str
-    applied: Any = None
-    live: Any = None
 
 
 class ServiceSummary(BaseModel):
