@@ -77,7 +77,7 @@ class DriftActivities(CloudRunActivities):
     async def _observe(self, name: str, live: run_v2.Service | None, result: Observed) -> None:
         now = datetime.now(UTC)
         async with self.db.transaction() as session:
-            row = await resource_states.get(session, SERVICE_KIND, name)
+            row = await resource_states.get(session, SERVICE_KIND, name, for_update=True)
             if row is None or not row.applied:
                 return  # undeployed meanwhile, or deployed before the platform recorded it
             result.observed += 1

@@ -87,7 +87,7 @@ class VmDriftActivities:
                 job_id=row.job_id or "",
                 at=row.updated_at or now,
             )
-            state = await resource_states.get(session, VM_KIND, str(row.id))
+            state = await resource_states.get(session, VM_KIND, str(row.id), for_update=True)
             raised = await resource_states.observed(
                 session, state, conditions, drift, now, workflow_type=Workflows.OBSERVE_DRIFT
             )

@@ -44,8 +44,12 @@ async def forget(session: AsyncSession, kind: str, name: str) -> None:
     )
 
 
-async def get(session: AsyncSession, kind: str, name: str) -> ResourceState | None:
-    return await session.get(ResourceState, (kind, name))
+async def get(
+    session: AsyncSession, kind: str, name: str, *, for_update: bool = False
+) -> ResourceState | None:
+    """`for_update`: an observation about to be written (a reconcile's own look may meet the
+    schedule's; the alert key is read then written under the row's lock)."""
+    return await session.get(ResourceState, (kind, name), with_for_update=for_update)
 
 
 async def all_of(session: AsyncSession, kind: str) -> Sequence[ResourceState]:
