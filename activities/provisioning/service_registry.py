@@ -59,5 +59,4 @@ class RegistryActivities:
     @activity.defn(name=RegistrySteps.REMOVE_SERVICE)
     async def remove_service(self, call: CloudRunCall) -> bool:
         async with self.db.transaction() as session:
-            await resource_states.forget(session, SERVICE_KIND, call.service_name)
             return await services.remove(session, call.service_name)

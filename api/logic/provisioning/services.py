@@ -117,7 +117,6 @@ async def force_delete(settings: Settings, db: Database, name: str, region: str 
     """Deletes without a job and without checks; the outcome is logged, never raised."""
     outcome = await asyncio.to_thread(CloudRunServices(settings).force_delete, name, region)
     async with db.transaction() as session:
-        await resource_states.forget(session, SERVICE_KIND, name)
         removed = await service_registry.remove(session, name)
     log.info("force delete", service_name=name, outcome=outcome, registry_removed=removed)
 
