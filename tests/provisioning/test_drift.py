@@ -17,9 +17,11 @@ from sqlalchemy import delete
 from temporalio.client import Client, ScheduleOverlapPolicy
 
 from api.logic.provisioning.drift_schedule import schedule_id
+from contracts.provisioning.drift import SERVICE_KIND
 from providers.google.cloud_run import CloudRunServices
 from providers.google.cloud_run_spec import MANAGED_BY_LABEL
 from providers.litellm import litellm_admin
+from store.oversight import resource_states
 from store.provisioning.models import Customer
 from tests.helpers.platform import unique_name, wait_for_job
 from tests.helpers.provisioning import IMAGE, deploy
@@ -173,7 +175,7 @@ async def test_reconcile_refuses_unknown_services_and_keys_without_write(api, ap
 
 
 async def test_a_service_that_lost_the_platforms_mark_is_neither_compared_nor_reconciled(
-    api, client: Client, settings
+    api, client: Client, settings, db
 ):
     name = unique_name("unmarked")
     job = await deploy(api, name)
@@ -202,6 +204,11 @@ async def test_a_service_that_lost_the_platforms_mark_is_neither_compared_nor_re
     assert refused.status_code == 409, refused.text
     live = await asyncio.to_thread(CloudRunServices(settings).get, name)
     assert live.template.containers[0].image == OTHER_IMAGE
+
+    # Gone from the registry, gone from observation: nothing is left to report as deleted.
+    assert (await api.delete(f"/api/v1/services/{name}/force")).status_code == 204
+    async with db.transaction() as session:
+        assert await resource_states.get(session, SERVICE_KIND, name) is None
 
 
 @pytest.fixture
