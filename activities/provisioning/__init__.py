@@ -12,6 +12,7 @@ from activities.provisioning.customer_litellm import CustomerLiteLLMActivities
 from activities.provisioning.customer_zenml import CustomerZenMLActivities
 from activities.provisioning.customers import CustomerActivities
 from activities.provisioning.drift import DriftActivities
+from activities.provisioning.drift_docker import DockerDriftActivities
 from activities.provisioning.drift_vms import VmDriftActivities
 from activities.provisioning.image_builds import ImageBuildActivities
 from activities.provisioning.job_cleanup import JobCleanupActivities
@@ -37,6 +38,7 @@ def activities(settings: Settings, db: Database) -> list[Callable]:
     return [
         *drift.all(),
         *VmDriftActivities(settings, db).all(),
+        *DockerDriftActivities(settings, db).all(),
         cloud_run.get_service,
         cloud_run.apply_service,
         cloud_run.restore_service,

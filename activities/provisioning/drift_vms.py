@@ -52,6 +52,9 @@ class VmDriftActivities:
                 await session.scalars(select(HostingVm).where(HostingVm.status.in_(_KEPT)))
             ).all()
         result = Observed()
+        async with self.db.transaction() as session:
+            # Deleted or failed since: no longer the platform's to observe.
+            await resource_states.forget_all_but(session, VM_KIND, {str(r.id) for r in rows})
         if not rows:
             return result
         pve = await asyncio.to_thread(proxmox.client, self.settings)

@@ -20,6 +20,8 @@ RESOURCE_DRIFTED = "resource_drifted"
 SERVICE_KIND = "service"
 # The kind of a hosting (seed 001) Proxmox VM, named by its VMID.
 VM_KIND = "vm"
+# The kind of a hosting (seed 001) Docker service, named by its id.
+DOCKER_SERVICE_KIND = "docker_service"
 
 
 class ConditionType(StrEnum):

@@ -87,6 +87,7 @@ class DriftSteps:
     OBSERVE_SERVICE = "drift.observe_service"
     REAPPLY_SERVICE = "drift.reapply_service"
     OBSERVE_VMS = "drift.observe_vms"
+    OBSERVE_DOCKER_SERVICES = "drift.observe_docker_services"
 
 
 # The drift observer's schedule (one per platform, `<id>-<task_queue>`).

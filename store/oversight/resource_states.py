@@ -15,6 +15,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.provisioning.drift import RESOURCE_DRIFTED, Condition, DriftEntry
+from store.models import utcnow
 from store.oversight import alerts
 from store.oversight.models import ResourceState
 
@@ -39,9 +40,32 @@ async def record_applied(
 
 
 async def forget(session: AsyncSession, kind: str, name: str) -> None:
-    await session.execute(
-        delete(ResourceState).where(ResourceState.kind == kind, ResourceState.name == name)
-    )
+    """The resource is no longer the platform's (undeployed, deleted): its record goes and the
+    alert of a drift it still had is resolved."""
+    await forget_all_but(session, kind, None, names=[name])
+
+
+async def forget_all_but(
+    session: AsyncSession, kind: str, keep: set[str] | None, *, names: list[str] | None = None
+) -> int:
+    """Forgets the `names` given, or every resource of `kind` not in `keep` (the ones the
+    platform no longer keeps); returns how many."""
+    query = select(ResourceState).where(ResourceState.kind == kind)
+    if names is not None:
+        query = query.where(ResourceState.name.in_(names))
+    gone = [
+        row for row in (await session.scalars(query)).all() if keep is None or row.name not in keep
+    ]
+    keys = [row.drift_alert_key for row in gone if row.drift_alert_key]
+    if keys:
+        await alerts.resolve(session, RESOURCE_DRIFTED, keys, utcnow())
+    if gone:
+        await session.execute(
+            delete(ResourceState).where(
+                ResourceState.kind == kind, ResourceState.name.in_([row.name for row in gone])
+            )
+        )
+    return len(gone)
 
 
 async def get(

@@ -1,5 +1,5 @@
 """ObserveDrift (run by its Schedule every `drift_observe_interval_minutes`): compares each Cloud Run
-service the platform applied, then each hosting VM, with what runs now, read-only, and records its conditions and drift
+service the platform applied, then each hosting VM and Docker service, with what runs now, read-only, and records its conditions and drift
 (a new drift raises one alert). ReconcileService: puts a service's last applied configuration back,
 taking its turn on the service like a deploy or update, then observes it again."""
 
@@ -60,11 +60,24 @@ class ObserveDrift(TrackedJob):
             start_to_close=_OBSERVE,
             heartbeat=_HEARTBEAT,
         )
+        self.tracker.phase(
+            "observing Docker services",
+            85,
+            "comparing hosting Docker services with what was applied",
+        )
+        docker = await step(
+            DriftSteps.OBSERVE_DOCKER_SERVICES,
+            inp,
+            Observed,
+            start_to_close=_OBSERVE,
+            heartbeat=_HEARTBEAT,
+        )
+        every = (seen, vms, docker)
         return self.tracker.complete(
-            {"services": seen.model_dump(), "vms": vms.model_dump()},
-            f"{seen.observed} service(s) and {vms.observed} VM(s) observed, "
-            f"{seen.drifted_count + vms.drifted_count} drifted, "
-            f"{seen.alerts_raised + vms.alerts_raised} alert(s) raised",
+            {"services": seen.model_dump(), "vms": vms.model_dump(), "docker": docker.model_dump()},
+            f"{seen.observed} service(s), {vms.observed} VM(s) and {docker.observed} Docker "
+            f"service(s) observed, {sum(o.drifted_count for o in every)} drifted, "
+            f"{sum(o.alerts_raised for o in every)} alert(s) raised",
         )
 
 
