@@ -24,6 +24,7 @@ from api.job_engine import JobEngine
 from api.job_log_feed import JobLogFeed
 from api.key_usage import KeyUsage
 from api.logic.assistant.auth import ensure_first_admin
+from api.logic.hosting.upload_sweep import sweep_forever
 from api.logic.oversight.schedule import reaper_schedule
 from api.logic.provisioning.drift_schedule import drift_schedule
 from api.logic.runners.schedule import cleanup_schedule
@@ -87,6 +88,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             key_cache(db).recheck_forever(db, settings.api_key_recheck_seconds),
             name="api-key-recheck",
         )
+        # What refused or abandoned uploads left (an API that died mid-upload): at start, then
+        # periodically.
+        uploads_sweep = asyncio.create_task(sweep_forever(settings), name="uploads-sweep")
         # A signal ends the open log streams first, else uvicorn waits for them forever.
         stopping = Stopping()
         stopping.on_stop(job_logs.end_streams)
@@ -124,7 +128,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         ]
         yield
         stopping.uninstall()
-        for task in (*schedules, key_recheck):
+        for task in (*schedules, key_recheck, uploads_sweep):
             task.cancel()
         await job_logs.stop()
         await key_usage.stop()

@@ -14,8 +14,10 @@ past each job's cursor (`job_log_cursors`). A pass alone would deliver a line up
 interval late, so the feed also *follows* each running job it knows (those this process starts,
 at once, and those a pass finds; at most `_MAX_FOLLOWED`): a long poll on the job's history
 returns when one of its workflow tasks ends, which is when a line it logged becomes readable, and
-the job is read and recorded then, waking this process's streams at once. Lines are numbered in their job's log and unique per
-(job, number): two API processes recording the same job add each line once. A job read after it
+the job is read and recorded then, and this process's one reader of the table
+(api/job_log_fanout.py) is poked to read the new lines at once and hand them to every open stream
+(other processes' readers hear of them by PostgreSQL NOTIFY, or at their short shared poll). Lines
+are numbered in their job's log and unique per (job, number): two API processes recording the same job add each line once. A job read after it
 ended is never read again. A feed that starts catches up on the jobs that ended since any feed last
 recorded (at most `job_log_catch_up_hours` back), so lines a job logged while no stream was open
 are still delivered, with ids after the ones already streamed.
@@ -28,15 +30,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import structlog
+from sqlalchemy.exc import IntegrityError
 from temporalio.api.common.v1 import WorkflowExecution as ExecutionRef
 from temporalio.api.enums.v1 import EventType
 from temporalio.api.workflowservice.v1 import GetWorkflowExecutionHistoryRequest
 from temporalio.client import Client, WorkflowExecution, WorkflowExecutionStatus
 
+from api.job_log_fanout import LineFanout
 from contracts.jobs import JOB_MEMO_KEY, JOB_STATE_QUERY, MAX_LOG_LINES, JobState, JobSummaryMemo
 from contracts.resource_lock import LOCK_WORKFLOW
 from core.settings import Settings
@@ -75,7 +79,8 @@ class JobLogFeed:
         self._subscribers = 0
         self._task: asyncio.Task[None] | None = None
         self._since: datetime | None = None
-        self._changed = asyncio.Event()
+        # Reads the recorded lines once for all this process's streams (api/job_log_fanout.py).
+        self.fanout = LineFanout(db, settings)
         self._followed: dict[str, asyncio.Task[None]] = {}
         self.ending = False
 
@@ -84,11 +89,15 @@ class JobLogFeed:
     def subscribe(self) -> None:
         """A stream opened: the feed records while any stream of this process is open."""
         self._subscribers += 1
+        if not self.ending:
+            self.fanout.start()
         if self._task is None or self._task.done():
             self._task = asyncio.create_task(self._run(), name="job-log-feed")
 
     def unsubscribe(self) -> None:
         self._subscribers = max(0, self._subscribers - 1)
+        if self._subscribers == 0:
+            self.fanout.stop_reading()
 
     def follow(self, job_id: str) -> None:
         """Records the running job's new lines as soon as it logs them, while any stream of this
@@ -106,15 +115,15 @@ class JobLogFeed:
         )
 
     def change(self) -> asyncio.Event:
-        """Set once this process records new lines, or once its streams are to end; take it
-        before reading, then wait on it."""
-        return self._changed
+        """Set once this process's reader has new lines (recorded here or by any process), or
+        once its streams are to end; take it before reading, then wait on it."""
+        return self.fanout.change()
 
     def end_streams(self) -> None:
         """The process is stopping (api/stopping.py): every open stream ends now, instead of
         holding the shutdown; its client resumes elsewhere with `Last-Event-ID`."""
         self.ending = True
-        self._changed.set()
+        self.fanout.wake_all()
 
     async def stop(self) -> None:
         self.end_streams()
@@ -125,6 +134,7 @@ class JobLogFeed:
         for task in tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        await self.fanout.close()
 
     # --- recording -------------------------------------------------------------------------------
 
@@ -138,13 +148,15 @@ class JobLogFeed:
 
     def _wake(self, added: int) -> None:
         if added and not self.ending:
-            self._changed.set()
-            self._changed = asyncio.Event()
+            self.fanout.poke()
 
     async def _follow(self, job_id: str) -> None:
         """Long-polls the job's history and records its log at each workflow task's end, until
-        the job ends or no stream of this process is open."""
+        the job ends or no stream of this process is open. The query runs beside the long poll
+        (one at a time, again when a task ended meanwhile): a slow worker never holds up the
+        lines the next tasks' memos bring."""
         token = b""
+        querier: asyncio.Task[None] | None = None
         try:
             async with self.db.transaction() as session:
                 cursor = (await job_logs.cursors(session, [job_id])).get(job_id)
@@ -152,6 +164,8 @@ class JobLogFeed:
                 return
             # What this follower has recorded (detached: the recording re-reads the cursor).
             done = _Cursor(cursor.line_count, cursor.last_line) if cursor else _Cursor(0, None)
+            stale = asyncio.Event()
+            querier = asyncio.create_task(self._query_when_stale(job_id, done, stale))
             while self._subscribers > 0 and not self.ending:
                 request = GetWorkflowExecutionHistoryRequest(
                     namespace=self.client.namespace,
@@ -167,13 +181,52 @@ class JobLogFeed:
                 events = {event.event_type for event in answer.history.events}
                 ended = bool(events & _CLOSE_EVENTS)
                 if ended or EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED in events:
-                    self._wake(await self._record_job(job_id, done, ended))
+                    # A task that changed the job's phase wrote its memo, newest lines included,
+                    # into these very events: recorded from there at once, without the query's
+                    # round trip to a worker; the query then adds any line logged after it.
+                    self._wake(await self._record_memo(job_id, answer.history.events, done))
+                    if ended:
+                        querier.cancel()
+                        with contextlib.suppress(asyncio.CancelledError):
+                            await querier
+                        self._wake(await self._record_job(job_id, done, ended=True))
+                    else:
+                        stale.set()
                 if ended or not token:  # the job has ended: its history is complete
                     return
         except asyncio.CancelledError:
             raise
         except Exception as error:  # the passes record the job meanwhile; a later pass follows it
             log.info("job log not followed", job_id=job_id, error_type=type(error).__name__)
+        finally:
+            if querier is not None:
+                querier.cancel()
+
+    async def _query_when_stale(self, job_id: str, done: _Cursor, stale: asyncio.Event) -> None:
+        while True:
+            await stale.wait()
+            stale.clear()
+            try:
+                self._wake(await self._record_job(job_id, done, ended=False))
+            except Exception as error:  # the next task's end, or a pass, records it
+                log.info("job log not read", job_id=job_id, error_type=type(error).__name__)
+
+    async def _record_memo(self, job_id: str, events, done: _Cursor) -> int:
+        """Records the lines of the newest job memo among the events (none: nothing)."""
+        payload = None
+        for event in events:
+            if event.event_type == EventType.EVENT_TYPE_WORKFLOW_PROPERTIES_MODIFIED:
+                fields = event.workflow_properties_modified_event_attributes.upserted_memo.fields
+                if JOB_MEMO_KEY in fields:
+                    payload = fields[JOB_MEMO_KEY]
+        if payload is None:
+            return 0
+        try:
+            [value] = await self.client.data_converter.decode([payload])
+            memo = JobSummaryMemo.model_validate(value)
+        except Exception:  # not a job's memo after all: the query reads the job
+            return 0
+        return await self._write(job_id, memo.logs, memo.log_count, done, ended=False)
 
     async def _record_job(self, job_id: str, done: _Cursor, ended: bool) -> int:
         """Records the followed job's new lines now, from its query (its memo once it has
@@ -191,14 +244,34 @@ class JobLogFeed:
             )
             if window is None:
                 return 0
-        lines, count, last = _numbered(window, total, done)
-        if not lines and not ended:
-            return 0
-        async with self.db.transaction() as session:
-            added = await job_logs.record(
-                session, [job_logs.Recorded(job_id, lines, count, last, ended=ended)]
-            )
-        done.line_count, done.last_line = max(count, done.line_count), last
+        return await self._write(job_id, window, total, done, ended=ended)
+
+    async def _write(
+        self, job_id: str, window: list[str], total: int, done: _Cursor, *, ended: bool
+    ) -> int:
+        """Records the window's lines past `done` (one writer per follower at a time) and moves
+        `done`. A line another writer (a pass, another process) added first is skipped."""
+        async with done.lock:
+            lines, count, last = _numbered(window, total, done)
+            if not lines and not ended:
+                return 0
+            for attempt in (1, 2):
+                rows: list = []
+                try:
+                    async with self.db.transaction() as session:
+                        added = await job_logs.record(
+                            session,
+                            [job_logs.Recorded(job_id, lines, count, last, ended=ended)],
+                            rows,
+                        )
+                    # Committed: the reader may take them as they are, if they come next.
+                    self.fanout.offer(rows)
+                    break
+                except IntegrityError:
+                    # A pass added the same line meanwhile (SQLite): once more, past its cursor.
+                    if attempt == 2:
+                        raise
+            done.line_count, done.last_line = max(count, done.line_count), last
         # Lines another API process recorded first are in the table as well: wake for them too.
         return max(added, len(lines))
 
@@ -285,6 +358,7 @@ class _Cursor:
 
     line_count: int
     last_line: str | None
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
 
 def _numbered(

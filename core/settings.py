@@ -366,6 +366,24 @@ class Settings(BaseSettings):
         description="Largest `POST /service` body (the ZIP upload); 413 above it. That route "
         "alone is exempt from `max_request_bytes`.",
     )
+    hosting_upload_stale_seconds: float = Field(
+        default=3600.0,
+        gt=0,
+        description="A partial upload (`*.part`: its body never ended, say the API crashed "
+        "mid-upload) not written to for this long is removed by the uploads sweep.",
+    )
+    hosting_upload_orphan_seconds: float = Field(
+        default=24 * 3600.0,
+        gt=0,
+        description="A complete upload that no job has extracted this long after it ended (its "
+        "API stopped between the body and the job's start) is removed by the uploads sweep; a "
+        "job that comes to it later fails, saying the uploaded archive is gone.",
+    )
+    hosting_upload_sweep_seconds: float = Field(
+        default=300.0,
+        gt=0,
+        description="How often each API process sweeps the uploads directory (also once at start).",
+    )
     hosting_zip_max_entries: int = Field(
         default=10_000, ge=1, description="Most entries a service's ZIP may hold."
     )
@@ -526,10 +544,12 @@ class Settings(BaseSettings):
         "recorded too, going back at most this far.",
     )
     log_stream_poll_seconds: float = Field(
-        default=1.0,
+        default=0.25,
         gt=0,
-        description="How often an open log stream looks for lines recorded by other API "
-        "processes (lines recorded by its own process wake it at once).",
+        description="While a log stream is open, how often its API process's one reader of the "
+        "recorded lines looks for lines recorded by other API processes (one query for all its "
+        "streams). Lines recorded by its own process are read at once, and on PostgreSQL so are "
+        "other processes' (LISTEN/NOTIFY): this poll is then only the fallback.",
     )
     log_stream_keepalive_seconds: float = Field(
         default=15.0,
@@ -758,10 +778,11 @@ class Settings(BaseSettings):
         description="The assistant API's rate limit per user or API key (a `limits` string; the "
         "seed's 60 per minute).",
     )
-    assistant_rate_limit_storage_url: str = Field(
-        default="memory://",
-        description="Where the assistant rate limit's counters live: `memory://`, or "
-        "`redis://host:port/db` shared by every API process.",
+    assistant_rate_limit_storage_url: str | None = Field(
+        default=None,
+        description="Where the assistant rate limit's counters live: `memory://` (one count per "
+        "API process), or `redis://host:port/db` shared by every API process. Unset: `redis_url` "
+        "when that is set, else `memory://`.",
     )
     assistant_llm_base_url: str | None = Field(
         default=None,
@@ -877,6 +898,10 @@ class Settings(BaseSettings):
     @property
     def resolved_crm_rate_limit_storage_url(self) -> str:
         return self.crm_rate_limit_storage_url or self.redis_url or "memory://"
+
+    @property
+    def resolved_assistant_rate_limit_storage_url(self) -> str:
+        return self.assistant_rate_limit_storage_url or self.redis_url or "memory://"
 
     @property
     def resolved_database_url(self) -> str:

@@ -35,116 +35,96 @@ def _container(service_id: int, service_type: str, **fields) -> ContainerPlan:
     )
 
 
+_SHELL = "CMD-SHELL"
+
+# What each type runs, apart from its names (`_container`) and its data volume (`volume_mount`).
+_TYPES: dict[str, dict] = {
+    "Static": dict(
+        image="nginx:1.27-alpine",
+        port=80,
+        publish=True,
+        app_mount="/usr/share/nginx/html",
+        app_mount_read_only=True,
+        healthcheck=[_SHELL, _HTTP_CHECK.format(port=80)],
+    ),
+    "PHP": dict(
+        image="php:8.3-apache",
+        port=80,
+        publish=True,
+        app_mount="/var/www/html",
+        healthcheck=[_SHELL, "php -r 'exit(@fsockopen(\"127.0.0.1\", 80) ? 0 : 1);'"],
+    ),
+    "Node.js": dict(
+        image="node:20-alpine",
+        command=["sh", "-c", "cd /app && (npm ci --omit=dev || npm install) && npm start"],
+        environment={"PORT": "3000", "NODE_ENV": "production"},
+        port=3000,
+        publish=True,
+        app_mount="/app",
+        healthcheck=[_SHELL, _HTTP_CHECK.format(port=3000)],
+    ),
+    "Python": dict(
+        image="python:3.12-slim",
+        command=[
+            "sh",
+            "-c",
+            "cd /app && if [ -f requirements.txt ]; then pip install --no-cache-dir "
+            "-r requirements.txt; fi && exec python app.py",
+        ],
+        environment={"PORT": "8000"},
+        port=8000,
+        publish=True,
+        app_mount="/app",
+        healthcheck=[
+            _SHELL,
+            "python -c \"import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/')\"",
+        ],
+    ),
+    "WordPress": dict(
+        image="wordpress:6-apache",
+        environment={"WORDPRESS_DB_NAME": "app", "WORDPRESS_DB_USER": "app"},
+        port=80,
+        publish=True,
+        volume_mount="/var/www/html",
+        healthcheck=[_SHELL, "curl -fsS -o /dev/null http://127.0.0.1/ || exit 1"],
+    ),
+    "MySQL": dict(
+        image="mysql:8.4",
+        environment={"MYSQL_DATABASE": "app", "MYSQL_USER": "app"},
+        secret_env=DB_SECRETS["MySQL"],
+        port=3306,
+        volume_mount="/var/lib/mysql",
+        healthcheck=[_SHELL, "mysqladmin ping -h 127.0.0.1 --silent"],
+    ),
+    "PostgreSQL": dict(
+        image="postgres:16-alpine",
+        environment={"POSTGRES_DB": "app", "POSTGRES_USER": "app"},
+        secret_env=DB_SECRETS["PostgreSQL"],
+        port=5432,
+        volume_mount="/var/lib/postgresql/data",
+        healthcheck=[_SHELL, "pg_isready -U app -d app"],
+    ),
+    "Redis": dict(
+        image="redis:7-alpine",
+        port=6379,
+        volume_mount="/data",
+        healthcheck=["CMD", "redis-cli", "ping"],
+    ),
+}
+
+
 def _for_type(service_id: int, service_type: str, types: list[str], volume: str) -> ContainerPlan:
-    shell = ["CMD-SHELL"]
-    match service_type:
-        case "Static":
-            return _container(
-                service_id,
-                service_type,
-                image="nginx:1.27-alpine",
-                port=80,
-                publish=True,
-                app_mount="/usr/share/nginx/html",
-                app_mount_read_only=True,
-                healthcheck=[*shell, _HTTP_CHECK.format(port=80)],
-            )
-        case "PHP":
-            return _container(
-                service_id,
-                service_type,
-                image="php:8.3-apache",
-                port=80,
-                publish=True,
-                app_mount="/var/www/html",
-                healthcheck=[*shell, "php -r 'exit(@fsockopen(\"127.0.0.1\", 80) ? 0 : 1);'"],
-            )
-        case "Node.js":
-            return _container(
-                service_id,
-                service_type,
-                image="node:20-alpine",
-                command=["sh", "-c", "cd /app && (npm ci --omit=dev || npm install) && npm start"],
-                environment={"PORT": "3000", "NODE_ENV": "production"},
-                port=3000,
-                publish=True,
-                app_mount="/app",
-                healthcheck=[*shell, _HTTP_CHECK.format(port=3000)],
-            )
-        case "Python":
-            return _container(
-                service_id,
-                service_type,
-                image="python:3.12-slim",
-                command=[
-                    "sh",
-                    "-c",
-                    "cd /app && if [ -f requirements.txt ]; then pip install --no-cache-dir "
-                    "-r requirements.txt; fi && exec python app.py",
-                ],
-                environment={"PORT": "8000"},
-                port=8000,
-                publish=True,
-                app_mount="/app",
-                healthcheck=[
-                    *shell,
-                    "python -c \"import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/')\"",
-                ],
-            )
-        case "WordPress":
-            env = {"WORDPRESS_DB_NAME": "app", "WORDPRESS_DB_USER": "app"}
-            secrets: list[str] = []
-            if "MySQL" in types:
-                env["WORDPRESS_DB_HOST"] = "mysql"
-                secrets = ["WORDPRESS_DB_PASSWORD"]
-            return _container(
-                service_id,
-                service_type,
-                image="wordpress:6-apache",
-                environment=env,
-                secret_env=secrets,
-                port=80,
-                publish=True,
-                volume=volume,
-                volume_mount="/var/www/html",
-                healthcheck=[*shell, "curl -fsS -o /dev/null http://127.0.0.1/ || exit 1"],
-                depends_on=["mysql"] if "MySQL" in types else [],
-            )
-        case "MySQL":
-            return _container(
-                service_id,
-                service_type,
-                image="mysql:8.4",
-                environment={"MYSQL_DATABASE": "app", "MYSQL_USER": "app"},
-                secret_env=DB_SECRETS["MySQL"],
-                port=3306,
-                volume=volume,
-                volume_mount="/var/lib/mysql",
-                healthcheck=[*shell, "mysqladmin ping -h 127.0.0.1 --silent"],
-            )
-        case "PostgreSQL":
-            return _container(
-                service_id,
-                service_type,
-                image="postgres:16-alpine",
-                environment={"POSTGRES_DB": "app", "POSTGRES_USER": "app"},
-                secret_env=DB_SECRETS["PostgreSQL"],
-                port=5432,
-                volume=volume,
-                volume_mount="/var/lib/postgresql/data",
-                healthcheck=[*shell, "pg_isready -U app -d app"],
-            )
-        case "Redis":
-            return _container(
-                service_id,
-                service_type,
-                image="redis:7-alpine",
-                port=6379,
-                volume=volume,
-                volume_mount="/data",
-                healthcheck=["CMD", "redis-cli", "ping"],
-            )
-    raise ValueError(f"no container for service type {service_type}")
+    if service_type not in _TYPES:
+        raise ValueError(f"no container for service type {service_type}")
+    fields = dict(_TYPES[service_type])
+    if "volume_mount" in fields:
+        fields["volume"] = volume
+    if service_type == "WordPress" and "MySQL" in types:
+        # WordPress runs on the service's MySQL when it has one (else on its own settings).
+        fields["environment"] = {**fields["environment"], "WORDPRESS_DB_HOST": "mysql"}
+        fields["secret_env"] = ["WORDPRESS_DB_PASSWORD"]
+        fields["depends_on"] = ["mysql"]
+    return _container(service_id, service_type, **fields)
 
 
 def _filebrowser(service_id: int, password_hash: str) -> ContainerPlan:
@@ -163,7 +143,7 @@ def _filebrowser(service_id: int, password_hash: str) -> ContainerPlan:
         port=80,
         publish=True,
         app_mount="/srv",
-        healthcheck=["CMD-SHELL", _HTTP_CHECK.format(port=80) + "health"],
+        healthcheck=[_SHELL, _HTTP_CHECK.format(port=80) + "health"],
     )
 
 

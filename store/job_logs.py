@@ -18,6 +18,9 @@ from store.models import JobLogCursor, JobLogLine, utcnow
 
 # The advisory lock's key: any constant no other part of the platform uses.
 _RECORDING_LOCK = 0x6A6F626C6F67
+# On PostgreSQL a recording that adds lines notifies this channel as it commits: every API
+# process's log stream reader (api/job_log_fanout.py) listens and reads them at once.
+NOTIFY_CHANNEL = "job_log_lines"
 
 
 @dataclass(frozen=True)
@@ -43,9 +46,12 @@ async def last_checked(session: AsyncSession) -> datetime | None:
     return await session.scalar(select(func.max(JobLogCursor.checked_at)))
 
 
-async def record(session: AsyncSession, reads: Sequence[Recorded]) -> int:
+async def record(
+    session: AsyncSession, reads: Sequence[Recorded], added_rows: list[JobLogLine] | None = None
+) -> int:
     """Appends the new lines (a line already recorded, by another API process, is skipped) and
-    moves the cursors; returns how many lines were added."""
+    moves the cursors; returns how many lines were added (and puts them, with their ids, in
+    `added_rows` when given)."""
     if session.bind.dialect.name == "postgresql":
         await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _RECORDING_LOCK})
     known = await cursors(session, [read.job_id for read in reads])
@@ -56,7 +62,10 @@ async def record(session: AsyncSession, reads: Sequence[Recorded]) -> int:
         done = cursor.line_count if cursor is not None else 0
         fresh = [(no, line) for no, line in read.lines if no >= done]
         for line_no, line in fresh:
-            session.add(JobLogLine(job_id=read.job_id, line_no=line_no, line=line, recorded_at=now))
+            row = JobLogLine(job_id=read.job_id, line_no=line_no, line=line, recorded_at=now)
+            session.add(row)
+            if added_rows is not None:
+                added_rows.append(row)
         added += len(fresh)
         if cursor is None:
             cursor = JobLogCursor(job_id=read.job_id, line_count=0)
@@ -67,6 +76,8 @@ async def record(session: AsyncSession, reads: Sequence[Recorded]) -> int:
         cursor.ended = cursor.ended or read.ended
         cursor.checked_at = now
     await session.flush()
+    if added and session.bind.dialect.name == "postgresql":
+        await session.execute(text("SELECT pg_notify(:channel, '')"), {"channel": NOTIFY_CHANNEL})
     return added
 
 

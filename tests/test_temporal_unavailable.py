@@ -9,12 +9,15 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import httpx
-from temporalio.testing import WorkflowEnvironment
 
 from core.settings import Settings
-from temporal import search_attributes
-from temporal.binaries import temporal_cli
-from tests.helpers.platform import ADMIN_KEY, ApiServer, free_port, make_settings
+from tests.helpers.platform import (
+    ADMIN_KEY,
+    ApiServer,
+    free_port,
+    make_settings,
+    start_dev_server,
+)
 from tests.helpers.provisioning import IMAGE
 
 BOUND_SECONDS = 5  # generous: a refused connection is retried for 1 s, then answered
@@ -53,12 +56,7 @@ async def test_a_closed_temporal_port_answers_503_quickly(tmp_path, localcloud):
 
 
 async def test_a_temporal_server_that_went_away_answers_503_quickly(tmp_path, localcloud):
-    env = await WorkflowEnvironment.start_local(
-        dev_server_existing_path=temporal_cli(),
-        search_attributes=list(search_attributes.ALL),
-        dev_server_log_level="error",
-        ui=False,
-    )
+    env = await start_dev_server()
     address = env.client.service_client.config.target_host
     settings = make_settings(tmp_path, address, localcloud.url)
     try:

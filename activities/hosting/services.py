@@ -27,6 +27,7 @@ from contracts.hosting.services import (
     MANAGED_BY_LABEL,
     MANAGED_BY_VALUE,
     SERVICE_ID_LABEL,
+    TYPE_SLUGS,
     USER_LABEL,
     AccessPoint,
     ContainerPlan,
@@ -321,7 +322,21 @@ class ServiceActivities:
             values["access_urls"] = inp.access_urls
             values["access_url"] = inp.access_url
         async with self.db.transaction() as session:
+            if inp.access is not None:
+                row = await store.get(session, inp.ref.service_id)
+                primary_type = row.primary_app_type if row is not None else None
+                values["access_urls"], values["access_url"] = access_urls(inp.access, primary_type)
             return await store.update(session, inp.ref.service_id, **values)
+
+
+def access_urls(
+    access: list[AccessPoint], primary_type: str | None
+) -> tuple[dict[str, str], str | None]:
+    """The stored URLs from the published ports: by Compose service, and the primary one (the
+    primary type's, else the first)."""
+    urls = {point.service: point.url for point in access}
+    primary = urls.get(TYPE_SLUGS.get(primary_type or "", ""), next(iter(urls.values()), None))
+    return urls, primary
 
 
 # --- workspace helpers -----------------------------------------------------------------------

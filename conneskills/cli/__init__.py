@@ -13,7 +13,8 @@ from conneskills.client import ConneSkillsError, JobWaitTimeout
 
 app = typer.Typer(
     name="conneskills",
-    help="Drive the ConneSkills Platform: services, jobs, secrets, customers, agents, runners.",
+    help="Drive the ConneSkills Platform: services, jobs, secrets, customers, agents, runners, "
+    "VMs, Docker services, CRM accounts.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
@@ -39,7 +40,7 @@ def root(
 
 
 def _register() -> None:
-    from conneskills.cli import jobs, secrets, services, tenants
+    from conneskills.cli import crm, hosting, jobs, secrets, services, tenants
 
     app.add_typer(jobs.app, name="jobs")
     app.add_typer(services.app, name="services")
@@ -47,6 +48,10 @@ def _register() -> None:
     app.add_typer(tenants.customers, name="customers")
     app.add_typer(tenants.agents, name="agents")
     app.add_typer(tenants.runners, name="runners")
+    app.add_typer(hosting.users, name="users")
+    app.add_typer(hosting.vms, name="vms")
+    app.add_typer(hosting.docker_services, name="docker-services")
+    app.add_typer(crm.crm, name="crm")
 
 
 _register()

@@ -53,14 +53,19 @@ IdemOpt = Annotated[
     str | None,
     typer.Option("--idempotency-key", help="Repeat a request safely: the same key, the same job."),
 ]
+YesOpt = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask.")]
 FileOpt = Annotated[
     Path | None,
     typer.Option("--file", "-f", help="The request body as a YAML or JSON file ('-' for stdin)."),
 ]
 
 
-def on_failure(hold: bool) -> str | None:
-    return "hold" if hold else None
+def job_options(ctx: typer.Context) -> dict[str, Any]:
+    """The client's job options from the command's `--hold` and `--idempotency-key`."""
+    return {
+        "on_failure": "hold" if ctx.params.get("hold") else None,
+        "idempotency_key": ctx.params.get("idempotency_key"),
+    }
 
 
 def load_body(path: Path | None) -> dict[str, Any]:

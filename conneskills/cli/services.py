@@ -15,12 +15,13 @@ from conneskills.cli.context import (
     TimeoutOpt,
     UsageProblem,
     WaitOpt,
+    YesOpt,
+    job_options,
     load_body,
-    on_failure,
     pairs,
     state,
 )
-from conneskills.cli.started import started
+from conneskills.cli.started import start_job
 
 app = typer.Typer(help="Services on Cloud Run.", no_args_is_help=True)
 Name = Annotated[str, typer.Argument(help="The service's name.")]
@@ -141,11 +142,11 @@ def deploy(
                  max_instances, env, secret, label, public)  # fmt: skip
     if not body.get("image"):
         raise UsageProblem("a deploy needs --image (or `image` in --file)")
-    client = state(ctx).client()
-    answer = client.services.deploy(
-        body, on_failure=on_failure(hold), idempotency_key=idempotency_key, plan_hash=plan_hash
+    options = job_options(ctx)
+    start_job(
+        ctx,
+        lambda client: client.services.deploy(body, plan_hash=plan_hash, **options),
     )
-    started(client, answer, as_json=as_json, wait=wait, timeout=timeout)
 
 
 @app.command()
@@ -174,15 +175,13 @@ def update(
     """Change a service (unset fields keep their values; env vars are merged)."""
     body = _body(file, name, image, region, None, port, cpu, memory, min_instances,
                  max_instances, env, secret, label, public)  # fmt: skip
-    client = state(ctx).client()
-    answer = client.services.update(
-        body["service_name"],
-        body,
-        on_failure=on_failure(hold),
-        idempotency_key=idempotency_key,
-        plan_hash=plan_hash,
+    options = job_options(ctx)
+    start_job(
+        ctx,
+        lambda client: client.services.update(
+            body["service_name"], body, plan_hash=plan_hash, **options
+        ),
     )
-    started(client, answer, as_json=as_json, wait=wait, timeout=timeout)
 
 
 @app.command()
@@ -228,18 +227,18 @@ def plan(
 def delete(
     ctx: typer.Context,
     name: Name,
-    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask.")] = False,
+    yes: YesOpt = False,
     idempotency_key: IdemOpt = None,
     wait: WaitOpt = False,
     timeout: TimeoutOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Undeploy a service (an UndeployService job; a deletion cannot be undone)."""
-    if not yes:
-        typer.confirm(f"Delete the service {name}?", abort=True, err=True)
-    client = state(ctx).client()
-    answer = client.services.delete(name, idempotency_key=idempotency_key)
-    started(client, answer, as_json=as_json, wait=wait, timeout=timeout)
+    start_job(
+        ctx,
+        lambda client: client.services.delete(name, idempotency_key=idempotency_key),
+        ask=f"Delete the service {name}?",
+    )
 
 
 @app.command()
@@ -253,6 +252,4 @@ def reconcile(
 ) -> None:
     """Put back the configuration the platform last applied, undoing changes made outside it (a
     ReconcileService job; `services get` shows the drift)."""
-    client = state(ctx).client()
-    answer = client.services.reconcile(name, idempotency_key=idempotency_key)
-    started(client, answer, as_json=as_json, wait=wait, timeout=timeout)
+    start_job(ctx, lambda client: client.services.reconcile(name, idempotency_key=idempotency_key))

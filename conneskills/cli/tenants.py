@@ -15,11 +15,12 @@ from conneskills.cli.context import (
     JsonOpt,
     TimeoutOpt,
     WaitOpt,
+    YesOpt,
+    job_options,
     load_body,
-    on_failure,
     state,
 )
-from conneskills.cli.started import started
+from conneskills.cli.started import start_job
 
 customers = typer.Typer(
     help="Customers: onboarding and offboarding are jobs.", no_args_is_help=True
@@ -28,7 +29,6 @@ agents = typer.Typer(help="AI agents: deploy and retire are jobs.", no_args_is_h
 runners = typer.Typer(
     help="GitHub Actions ephemeral runners (`runners` scope).", no_args_is_help=True
 )
-Yes = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask.")]
 
 
 @customers.command("list")
@@ -72,33 +72,27 @@ def create_customer(
     flags = {"prefix": prefix, "name": name, "email": email, "create_litellm": litellm,
              "create_jira_portal": jira, "create_zenml": zenml}  # fmt: skip
     body.update({k: v for k, v in flags.items() if v is not None})
-    client = state(ctx).client()
-    answer = client.customers.create(
-        body, on_failure=on_failure(hold), idempotency_key=idempotency_key
-    )
     fields = ["id", "prefix", "name", "job_id", "provisioning_jobs"]
-    started(client, answer, as_json=as_json, wait=wait, timeout=timeout, fields=fields)
+    start_job(ctx, lambda client: client.customers.create(body, **job_options(ctx)), fields=fields)
 
 
 @customers.command("delete")
 def delete_customer(
     ctx: typer.Context,
     customer_id: Annotated[str, typer.Argument(help="The customer's id.")],
-    yes: Yes = False,
+    yes: YesOpt = False,
     idempotency_key: IdemOpt = None,
     wait: WaitOpt = False,
     timeout: TimeoutOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Offboard a customer (an OffboardCustomer job)."""
-    if not yes:
-        typer.confirm(f"Offboard the customer {customer_id}?", abort=True, err=True)
-    client = state(ctx).client()
-    answer = client.customers.delete(customer_id, idempotency_key=idempotency_key)
-    if answer is None:
-        output.err.print(f"deleted {customer_id} (nothing to offboard)")
-        return
-    started(client, answer, as_json=as_json, wait=wait, timeout=timeout)
+    start_job(
+        ctx,
+        lambda client: client.customers.delete(customer_id, **job_options(ctx)),
+        ask=f"Offboard the customer {customer_id}?",
+        nothing=f"deleted {customer_id} (nothing to offboard)",
+    )
 
 
 @agents.command("prompts")
@@ -136,32 +130,26 @@ def deploy_agent(
     flags = {"customer_id": customer_id, "agent_name": agent_name, "prompt_ref": prompt_ref,
              "image": image, "default_model": model}  # fmt: skip
     body.update({k: v for k, v in flags.items() if v is not None})
-    client = state(ctx).client()
-    answer = client.agents.deploy(
-        body, on_failure=on_failure(hold), idempotency_key=idempotency_key
-    )
-    started(client, answer, as_json=as_json, wait=wait, timeout=timeout)
+    start_job(ctx, lambda client: client.agents.deploy(body, **job_options(ctx)))
 
 
 @agents.command("delete")
 def delete_agent(
     ctx: typer.Context,
     service_name: str,
-    yes: Yes = False,
+    yes: YesOpt = False,
     idempotency_key: IdemOpt = None,
     wait: WaitOpt = False,
     timeout: TimeoutOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Retire an agent (a RetireAgent job)."""
-    if not yes:
-        typer.confirm(f"Retire the agent {service_name}?", abort=True, err=True)
-    client = state(ctx).client()
-    answer = client.agents.delete(service_name, idempotency_key=idempotency_key)
-    if answer is None:
-        output.err.print(f"retired {service_name}")
-        return
-    started(client, answer, as_json=as_json, wait=wait, timeout=timeout)
+    start_job(
+        ctx,
+        lambda client: client.agents.delete(service_name, **job_options(ctx)),
+        ask=f"Retire the agent {service_name}?",
+        nothing=f"retired {service_name}",
+    )
 
 
 RUNNER_COLUMNS = ("runner_id", "status", "runner_name", "phase", "container_state", "created")
@@ -200,7 +188,7 @@ def create_runners(
     flags = {"scope": scope, "scope_name": scope_name, "count": count, "labels": label or None}
     body.update({k: v for k, v in flags.items() if v is not None})
     client = state(ctx).client()
-    answer = client.runners.create(body, idempotency_key=idempotency_key)
+    answer = client.runners.create(body, **job_options(ctx))
     ids = [runner.runner_id for runner in answer.runners]
     if wait:
         deadline = None if timeout is None else time.monotonic() + timeout
@@ -226,15 +214,16 @@ def create_runners(
 def delete_runner(
     ctx: typer.Context,
     runner_id: str,
-    yes: Yes = False,
+    yes: YesOpt = False,
     wait: WaitOpt = False,
     timeout: TimeoutOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Stop a runner: its job is cancelled, its container and registration removed."""
-    if not yes:
-        typer.confirm(f"Stop the runner {runner_id}?", abort=True, err=True)
-    client = state(ctx).client()
-    answer = client.runners.delete(runner_id)
-    started(client, answer, as_json=as_json, wait=wait, timeout=timeout, job_id=runner_id,
-            fields=["runner_id", "destroyed", "message"])  # fmt: skip
+    start_job(
+        ctx,
+        lambda client: client.runners.delete(runner_id),
+        ask=f"Stop the runner {runner_id}?",
+        job_id=runner_id,
+        fields=["runner_id", "destroyed", "message"],
+    )

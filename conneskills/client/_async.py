@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import time
 import uuid
-from collections.abc import AsyncIterator, Mapping
-from typing import TYPE_CHECKING, Any
+from collections.abc import AsyncIterator, Callable, Mapping
+from contextlib import aclosing
+from typing import TYPE_CHECKING, Any, TypedDict, Unpack
 from urllib.parse import quote
 
 import httpx
@@ -23,6 +25,7 @@ from conneskills.client.models import (
     JobUpdate,
     LogEvent,
     OnFailure,
+    SseEvent,
     SseParser,
     body_of,
     new_lines,
@@ -34,7 +37,10 @@ if TYPE_CHECKING:
     from api.schemas.api_keys import ApiKeyInfo
     from api.schemas.crm.admin import AccountResponse, Page
     from api.schemas.hosting.info import Heartbeat, Protected, Welcome
-    from api.schemas.hosting.users import HostingUser, UserDetail
+    from api.schemas.hosting.services import ServiceDetail as DockerServiceDetail
+    from api.schemas.hosting.services import ServiceJob
+    from api.schemas.hosting.users import HostingUser, UserDetail, UserService, UserVm
+    from api.schemas.hosting.vms import VmConsole, VmDetail, VmJob
     from api.schemas.jobs import (
         CancelResponse,
         Job,
@@ -91,12 +97,29 @@ CRM = "api.schemas.crm.admin"
 HOSTING = "api.schemas.hosting"
 
 
-def _p(segment: str) -> str:
+JOB_STARTED = f"{JOBS}:JobResponse"
+JOB_CONTROL = f"{JOBS}:JobControlResponse"
+PLAN = f"{SERVICES}:ServicePlan"
+ACCOUNT = f"{CRM}:AccountResponse"
+USER_DETAIL = f"{HOSTING}.users:UserDetail"
+VM_JOB = f"{HOSTING}.vms:VmJob"
+SERVICE_JOB = f"{HOSTING}.services:ServiceJob"
+
+
+def _p(segment: object) -> str:
     """A path segment, quoted: a name can never step into another path."""
     return quote(str(segment), safe="")
 
 
-def _job_headers(on_failure: OnFailure | None, idempotency_key: str | None) -> dict[str, str]:
+class JobOptions(TypedDict, total=False):
+    """What every job-starting call takes: `on_failure` ("hold": a step's final failure holds the
+    job for a person; "rollback", the default) and an `idempotency_key` (else a fresh one)."""
+
+    on_failure: OnFailure | None
+    idempotency_key: str | None
+
+
+def _job_headers(on_failure: OnFailure | None = None, idempotency_key: str | None = None) -> dict:
     # Every job-starting POST carries an Idempotency-Key (the caller's, else a fresh one), so the
     # client's own retries after a 429/503 return the same job rather than starting a second one.
     headers = {"Idempotency-Key": idempotency_key or uuid.uuid4().hex}
@@ -134,7 +157,8 @@ class AsyncTransport:
         *,
         params: Mapping[str, Any] | None = None,
         json: Any = None,
-        data: Mapping[str, str] | None = None,
+        data: Mapping[str, Any] | None = None,
+        files: Any = None,
         headers: Mapping[str, str] | None = None,
     ) -> httpx.Response:
         params = {k: v for k, v in (params or {}).items() if v is not None}
@@ -142,7 +166,7 @@ class AsyncTransport:
         while True:
             try:
                 response = await self.http.request(
-                    method, path, params=params, json=json, data=data, headers=headers
+                    method, path, params=params, json=json, data=data, files=files, headers=headers
                 )
             except httpx.TimeoutException as error:
                 raise ConneSkillsError(
@@ -172,12 +196,77 @@ class AsyncTransport:
 
 
 class _AsyncResource:
+    """One part of the API, under `_base`: a method names its path's segments below the base
+    (each quoted), its answer's model reference (None: no body) and what it sends."""
+
+    _base = ""
+
     def __init__(self, transport: AsyncTransport) -> None:
         self._t = transport
+
+    async def _call(
+        self,
+        method: str,
+        model: str | None,
+        *segments: object,
+        body: Body | None = None,
+        params: Mapping[str, Any] | None = None,
+        form: Mapping[str, Any] | None = None,
+        files: Any = None,
+        job: JobOptions | None = None,
+    ) -> Any:
+        """`body`: JSON (a mapping or the API's request model); `form`/`files`: a form (multipart
+        with `files`); `job`: the call starts a job (its Idempotency-Key and failure mode)."""
+        return await self._t.call(
+            method,
+            self._path(*segments),
+            model,
+            params=params,
+            json=None if body is None else body_of(body),
+            data=None if form is None else {k: v for k, v in form.items() if v is not None},
+            files=files,
+            headers=None if job is None else _job_headers(**job),
+        )
+
+    def _path(self, *segments: object) -> str:
+        return "/".join([self._base, *(_p(s) for s in segments)]) or "/"
+
+    async def _get(self, model: str, *segments: object, **params: Any) -> Any:
+        return await self._call("GET", model, *segments, params=params)
+
+    async def _sse(
+        self,
+        method: str,
+        path: str,
+        *,
+        last_event_id: str | None = None,
+        opened: Callable[[httpx.Response], None] | None = None,
+        **kwargs: Any,
+    ) -> AsyncIterator[SseEvent]:
+        """A Server-Sent Events answer, event by event, until the server ends it (no read timeout:
+        the server's keep-alives hold it open). `opened` sees the response's headers first."""
+        headers = {"Accept": "text/event-stream"}
+        if last_event_id is not None:
+            headers["Last-Event-ID"] = last_event_id
+        async with self._t.http.stream(
+            method, path, headers=headers, timeout=httpx.Timeout(30.0, read=None), **kwargs
+        ) as response:
+            if not response.is_success:
+                await response.aread()
+                raise ConneSkillsError.from_response(response)
+            if opened is not None:
+                opened(response)
+            events = SseParser()
+            async for line in response.aiter_lines():
+                event = events.feed(line)
+                if event is not None:
+                    yield event
 
 
 class AsyncJobs(_AsyncResource):
     """`/api/v1/jobs`: read, follow and control jobs."""
+
+    _base = "/api/v1/jobs"
 
     async def list(
         self,
@@ -188,54 +277,39 @@ class AsyncJobs(_AsyncResource):
         limit: int | None = None,
         page_token: str | None = None,
     ) -> JobList:
-        params = {
-            "status": status,
-            "operation": operation,
-            "service_name": service_name,
-            "limit": limit,
-            "page_token": page_token,
-        }
-        return await self._t.call("GET", "/api/v1/jobs", f"{JOBS}:JobList", params=params)
+        return await self._get(
+            f"{JOBS}:JobList",
+            status=status,
+            operation=operation,
+            service_name=service_name,
+            limit=limit,
+            page_token=page_token,
+        )
 
     async def get(self, job_id: str) -> Job:
-        return await self._t.call("GET", f"/api/v1/jobs/{_p(job_id)}", f"{JOBS}:Job")
+        return await self._get(f"{JOBS}:Job", job_id)
 
     async def logs(self, job_id: str) -> JobLogs:
-        return await self._t.call("GET", f"/api/v1/jobs/{_p(job_id)}/logs", f"{JOBS}:JobLogs")
+        return await self._get(f"{JOBS}:JobLogs", job_id, "logs")
 
     async def cancel(self, job_id: str, *, comment: str | None = None) -> CancelResponse:
-        return await self._t.call(
-            "POST",
-            f"/api/v1/jobs/{_p(job_id)}/cancel",
-            f"{JOBS}:CancelResponse",
-            json=body_of({"comment": comment}),
-        )
+        return await self._control(job_id, "cancel", f"{JOBS}:CancelResponse", comment=comment)
 
     async def force_cancel(self, job_id: str, *, comment: str | None = None) -> JobControlResponse:
-        return await self._t.call(
-            "POST",
-            f"/api/v1/jobs/{_p(job_id)}/force-cancel",
-            f"{JOBS}:JobControlResponse",
-            json=body_of({"comment": comment}),
-        )
+        return await self._control(job_id, "force-cancel", JOB_CONTROL, comment=comment)
 
     async def retry(
         self, job_id: str, *, fresh: bool = False, comment: str | None = None
     ) -> JobControlResponse:
-        return await self._t.call(
-            "POST",
-            f"/api/v1/jobs/{_p(job_id)}/retry",
-            f"{JOBS}:JobControlResponse",
-            json=body_of({"comment": comment, "fresh": fresh or None}),
+        return await self._control(
+            job_id, "retry", JOB_CONTROL, comment=comment, fresh=fresh or None
         )
 
     async def rollback(self, job_id: str, *, comment: str | None = None) -> JobControlResponse:
-        return await self._t.call(
-            "POST",
-            f"/api/v1/jobs/{_p(job_id)}/rollback",
-            f"{JOBS}:JobControlResponse",
-            json=body_of({"comment": comment}),
-        )
+        return await self._control(job_id, "rollback", JOB_CONTROL, comment=comment)
+
+    async def _control(self, job_id: str, action: str, model: str, **body: Any) -> Any:
+        return await self._call("POST", model, job_id, action, body=body)
 
     async def wait(
         self,
@@ -299,6 +373,8 @@ class AsyncJobs(_AsyncResource):
 class AsyncServices(_AsyncResource):
     """`/api/v1/services`: Cloud Run services; deploy, update and delete start jobs."""
 
+    _base = "/api/v1/services"
+
     async def list(
         self,
         *,
@@ -310,446 +386,237 @@ class AsyncServices(_AsyncResource):
         limit: int | None = None,
         offset: int | None = None,
     ) -> ServiceList:
-        params = {
-            "status": status,
-            "type": type,
-            "category": category,
-            "customer": customer,
-            "region": region,
-            "limit": limit,
-            "offset": offset,
-        }
-        return await self._t.call(
-            "GET", "/api/v1/services", f"{SERVICES}:ServiceList", params=params
+        return await self._get(
+            f"{SERVICES}:ServiceList",
+            status=status,
+            type=type,
+            category=category,
+            customer=customer,
+            region=region,
+            limit=limit,
+            offset=offset,
         )
 
     async def get(self, name: str) -> ServiceInfo:
-        return await self._t.call("GET", f"/api/v1/services/{_p(name)}", f"{SERVICES}:ServiceInfo")
+        return await self._get(f"{SERVICES}:ServiceInfo", name)
 
     async def details(self, name: str) -> ServiceDetails:
-        return await self._t.call(
-            "GET", f"/api/v1/services/{_p(name)}/details", f"{SERVICES}:ServiceDetails"
-        )
+        return await self._get(f"{SERVICES}:ServiceDetails", name, "details")
 
     async def status(self, name: str) -> ServiceStatus:
-        return await self._t.call(
-            "GET", f"/api/v1/services/{_p(name)}/status", f"{SERVICES}:ServiceStatus"
-        )
+        return await self._get(f"{SERVICES}:ServiceStatus", name, "status")
 
     async def logs(self, name: str, **params: Any) -> ServiceLogs:
-        return await self._t.call(
-            "GET", f"/api/v1/services/{_p(name)}/logs", f"{SERVICES}:ServiceLogs", params=params
-        )
+        return await self._get(f"{SERVICES}:ServiceLogs", name, "logs", **params)
 
     async def deploy(
-        self,
-        body: Body,
-        *,
-        on_failure: OnFailure | None = None,
-        idempotency_key: str | None = None,
-        plan_hash: str | None = None,
+        self, body: Body, *, plan_hash: str | None = None, **job: Unpack[JobOptions]
     ) -> JobResponse:
         """`body`: a `ServiceDeployRequest` or its JSON shape (`service_name`, `image`, …);
         `plan_hash`: apply only if the service still matches that plan."""
-        return await self._t.call(
-            "POST",
-            "/api/v1/services/deploy",
-            f"{JOBS}:JobResponse",
-            json=body_of(body),
-            params={"plan_hash": plan_hash},
-            headers=_job_headers(on_failure, idempotency_key),
-        )
+        params = {"plan_hash": plan_hash}
+        return await self._call("POST", JOB_STARTED, "deploy", body=body, params=params, job=job)
 
     async def plan(self, body: Body, *, update: bool = False) -> ServicePlan:
         """What a deploy (or, with `update`, an update) of `body` would change; starts nothing."""
         payload = body_of(body)
-        if update:
-            path = f"/api/v1/services/{_p(payload['service_name'])}"
-            return await self._t.call(
-                "PUT", path, f"{SERVICES}:ServicePlan", json=payload, params={"dry_run": "true"}
-            )
-        return await self._t.call(
-            "POST",
-            "/api/v1/services/deploy",
-            f"{SERVICES}:ServicePlan",
-            json=payload,
-            params={"dry_run": "true"},
-        )
+        method, where = ("PUT", payload["service_name"]) if update else ("POST", "deploy")
+        dry_run = {"dry_run": "true"}
+        return await self._call(method, PLAN, where, body=payload, params=dry_run)
 
     async def update(
-        self,
-        name: str,
-        body: Body,
-        *,
-        on_failure: OnFailure | None = None,
-        idempotency_key: str | None = None,
-        plan_hash: str | None = None,
+        self, name: str, body: Body, *, plan_hash: str | None = None, **job: Unpack[JobOptions]
     ) -> JobResponse:
         """`body`: a `ServiceUpdateRequest` or its JSON shape; unset fields keep their values."""
         payload = {"service_name": name, **body_of(body)}
-        return await self._t.call(
-            "PUT",
-            f"/api/v1/services/{_p(name)}",
-            f"{JOBS}:JobResponse",
-            json=payload,
-            params={"plan_hash": plan_hash},
-            headers=_job_headers(on_failure, idempotency_key),
-        )
+        params = {"plan_hash": plan_hash}
+        return await self._call("PUT", JOB_STARTED, name, body=payload, params=params, job=job)
 
-    async def delete(
-        self,
-        name: str,
-        *,
-        on_failure: OnFailure | None = None,
-        idempotency_key: str | None = None,
-    ) -> JobResponse:
-        return await self._t.call(
-            "DELETE",
-            f"/api/v1/services/{_p(name)}",
-            f"{JOBS}:JobResponse",
-            headers=_job_headers(on_failure, idempotency_key),
-        )
+    async def delete(self, name: str, **job: Unpack[JobOptions]) -> JobResponse:
+        return await self._call("DELETE", JOB_STARTED, name, job=job)
 
     async def force_delete(self, name: str) -> None:
-        await self._t.call("DELETE", f"/api/v1/services/{_p(name)}/force", None)
+        await self._call("DELETE", None, name, "force")
 
-    async def reconcile(
-        self,
-        name: str,
-        *,
-        on_failure: OnFailure | None = None,
-        idempotency_key: str | None = None,
-    ) -> JobResponse:
+    async def reconcile(self, name: str, **job: Unpack[JobOptions]) -> JobResponse:
         """Puts back the configuration the platform last applied (a `ReconcileService` job)."""
-        return await self._t.call(
-            "POST",
-            f"/api/v1/services/{_p(name)}/reconcile",
-            f"{JOBS}:JobResponse",
-            headers=_job_headers(on_failure, idempotency_key),
-        )
+        return await self._call("POST", JOB_STARTED, name, "reconcile", job=job)
 
     async def setup_image_build(
-        self,
-        body: Body,
-        *,
-        on_failure: OnFailure | None = None,
-        idempotency_key: str | None = None,
+        self, body: Body, **job: Unpack[JobOptions]
     ) -> ImageBuildJobResponse:
         """`body`: an `ImageBuildRequest` or its JSON shape (`github_repo`, `image_name`, …)."""
-        return await self._t.call(
-            "POST",
-            "/api/v1/services/setup-image-build",
-            "api.schemas.provisioning.image_builds:ImageBuildJobResponse",
-            json=body_of(body),
-            headers=_job_headers(on_failure, idempotency_key),
-        )
+        model = "api.schemas.provisioning.image_builds:ImageBuildJobResponse"
+        return await self._call("POST", model, "setup-image-build", body=body, job=job)
 
 
 class AsyncSecrets(_AsyncResource):
     """`/api/v1/secrets`: values go in, and come out only through `value()` (`secrets` scope)."""
 
+    _base = "/api/v1/secrets"
+
     async def list(self, **params: Any) -> list[SecretResponse]:
-        return await self._t.call(
-            "GET", "/api/v1/secrets", f"list[{SECRETS}:SecretResponse]", params=params
-        )
+        return await self._get(f"list[{SECRETS}:SecretResponse]", **params)
 
     async def get(self, name: str) -> SecretResponse:
-        return await self._t.call("GET", f"/api/v1/secrets/{_p(name)}", f"{SECRETS}:SecretResponse")
+        return await self._get(f"{SECRETS}:SecretResponse", name)
 
     async def value(self, name: str) -> SecretValueResponse:
-        return await self._t.call(
-            "GET", f"/api/v1/secrets/{_p(name)}/value", f"{SECRETS}:SecretValueResponse"
-        )
+        return await self._get(f"{SECRETS}:SecretValueResponse", name, "value")
 
     async def audit(self, name: str) -> list[SecretAuditEntry]:
-        return await self._t.call(
-            "GET", f"/api/v1/secrets/{_p(name)}/audit", f"list[{SECRETS}:SecretAuditEntry]"
-        )
+        return await self._get(f"list[{SECRETS}:SecretAuditEntry]", name, "audit")
 
     async def create(self, body: Body) -> SecretResponse:
         """`body`: a `SecretCreateRequest` or its JSON shape (`scope`, `key`, `value`, …)."""
-        return await self._t.call(
-            "POST", "/api/v1/secrets", f"{SECRETS}:SecretResponse", json=body_of(body)
-        )
+        return await self._call("POST", f"{SECRETS}:SecretResponse", body=body)
 
     async def update(self, name: str, body: Body) -> SecretResponse:
-        return await self._t.call(
-            "PUT", f"/api/v1/secrets/{_p(name)}", f"{SECRETS}:SecretResponse", json=body_of(body)
-        )
+        return await self._call("PUT", f"{SECRETS}:SecretResponse", name, body=body)
 
     async def delete(self, name: str) -> None:
-        await self._t.call("DELETE", f"/api/v1/secrets/{_p(name)}", None)
+        await self._call("DELETE", None, name)
 
 
 class AsyncCustomers(_AsyncResource):
     """`/api/v1/customers`: create starts an onboarding job, delete an offboarding one."""
 
+    _base = "/api/v1/customers"
+
     async def list(self, **params: Any) -> list[CustomerResponse]:
-        return await self._t.call(
-            "GET", "/api/v1/customers", f"list[{CUSTOMERS}:CustomerResponse]", params=params
-        )
+        return await self._get(f"list[{CUSTOMERS}:CustomerResponse]", **params)
 
     async def get(self, customer_id: str) -> CustomerResponse:
-        return await self._t.call(
-            "GET", f"/api/v1/customers/{_p(customer_id)}", f"{CUSTOMERS}:CustomerResponse"
-        )
+        return await self._get(f"{CUSTOMERS}:CustomerResponse", customer_id)
 
     async def by_prefix(self, prefix: str) -> CustomerResponse:
-        return await self._t.call(
-            "GET", f"/api/v1/customers/prefix/{_p(prefix)}", f"{CUSTOMERS}:CustomerResponse"
-        )
+        return await self._get(f"{CUSTOMERS}:CustomerResponse", "prefix", prefix)
 
-    async def create(
-        self,
-        body: Body,
-        *,
-        on_failure: OnFailure | None = None,
-        idempotency_key: str | None = None,
-    ) -> CustomerCreated:
-        return await self._t.call(
-            "POST",
-            "/api/v1/customers",
-            f"{CUSTOMERS}:CustomerCreated",
-            json=body_of(body),
-            headers=_job_headers(on_failure, idempotency_key),
-        )
+    async def create(self, body: Body, **job: Unpack[JobOptions]) -> CustomerCreated:
+        return await self._call("POST", f"{CUSTOMERS}:CustomerCreated", body=body, job=job)
 
     async def update(self, customer_id: str, body: Body) -> CustomerResponse:
-        return await self._t.call(
-            "PUT",
-            f"/api/v1/customers/{_p(customer_id)}",
-            f"{CUSTOMERS}:CustomerResponse",
-            json=body_of(body),
-        )
+        return await self._call("PUT", f"{CUSTOMERS}:CustomerResponse", customer_id, body=body)
 
-    async def delete(
-        self,
-        customer_id: str,
-        *,
-        on_failure: OnFailure | None = None,
-        idempotency_key: str | None = None,
-    ) -> JobResponse | None:
+    async def delete(self, customer_id: str, **job: Unpack[JobOptions]) -> JobResponse | None:
         """The offboarding job (202), or None when there was nothing to offboard (204)."""
-        return await self._t.call(
-            "DELETE",
-            f"/api/v1/customers/{_p(customer_id)}",
-            f"{JOBS}:JobResponse",
-            headers=_job_headers(on_failure, idempotency_key),
-        )
+        return await self._call("DELETE", JOB_STARTED, customer_id, job=job)
 
     async def portal(self, customer_id: str) -> CustomerPortal:
-        return await self._t.call(
-            "GET", f"/api/v1/customers/{_p(customer_id)}/portal", f"{CUSTOMERS}:CustomerPortal"
-        )
+        return await self._get(f"{CUSTOMERS}:CustomerPortal", customer_id, "portal")
 
     async def services(self, customer_id: str) -> CustomerServices:
-        return await self._t.call(
-            "GET",
-            f"/api/v1/customers/{_p(customer_id)}/services",
-            f"{CUSTOMERS}:CustomerServices",
-        )
+        return await self._get(f"{CUSTOMERS}:CustomerServices", customer_id, "services")
 
 
 class AsyncAgents(_AsyncResource):
     """`/api/v1/agents`: deploy and retire are jobs."""
 
+    _base = "/api/v1/agents"
+
     async def prompts(self) -> list[PromptInfo]:
-        return await self._t.call("GET", "/api/v1/agents/prompts", f"list[{AGENTS}:PromptInfo]")
+        return await self._get(f"list[{AGENTS}:PromptInfo]", "prompts")
 
     async def get(self, service_name: str) -> AgentResponse:
-        return await self._t.call(
-            "GET", f"/api/v1/agents/{_p(service_name)}", f"{AGENTS}:AgentResponse"
-        )
+        return await self._get(f"{AGENTS}:AgentResponse", service_name)
 
-    async def deploy(
-        self,
-        body: Body,
-        *,
-        on_failure: OnFailure | None = None,
-        idempotency_key: str | None = None,
-    ) -> JobResponse:
-        return await self._t.call(
-            "POST",
-            "/api/v1/agents/deploy",
-            f"{JOBS}:JobResponse",
-            json=body_of(body),
-            headers=_job_headers(on_failure, idempotency_key),
-        )
+    async def deploy(self, body: Body, **job: Unpack[JobOptions]) -> JobResponse:
+        return await self._call("POST", JOB_STARTED, "deploy", body=body, job=job)
 
-    async def delete(
-        self,
-        service_name: str,
-        *,
-        on_failure: OnFailure | None = None,
-        idempotency_key: str | None = None,
-    ) -> JobResponse | None:
+    async def delete(self, service_name: str, **job: Unpack[JobOptions]) -> JobResponse | None:
         """The retirement job (202), or None when nothing was left to retire (204)."""
-        return await self._t.call(
-            "DELETE",
-            f"/api/v1/agents/{_p(service_name)}",
-            f"{JOBS}:JobResponse",
-            headers=_job_headers(on_failure, idempotency_key),
-        )
+        return await self._call("DELETE", JOB_STARTED, service_name, job=job)
 
 
 class AsyncRunners(_AsyncResource):
     """`/api/v1/runners` (the `runners` scope): a runner's id is its job's id."""
 
+    _base = "/api/v1/runners"
+
     async def list(self) -> list[RunnerStatus]:
-        return await self._t.call("GET", "/api/v1/runners", f"list[{RUNNERS}:RunnerStatus]")
+        return await self._get(f"list[{RUNNERS}:RunnerStatus]")
 
     async def get(self, runner_id: str) -> RunnerStatus:
-        return await self._t.call(
-            "GET", f"/api/v1/runners/{_p(runner_id)}", f"{RUNNERS}:RunnerStatus"
-        )
+        return await self._get(f"{RUNNERS}:RunnerStatus", runner_id)
 
-    async def create(
-        self,
-        body: Body,
-        *,
-        on_failure: OnFailure | None = None,
-        idempotency_key: str | None = None,
-    ) -> RunnersCreated:
-        return await self._t.call(
-            "POST",
-            "/api/v1/runners",
-            f"{RUNNERS}:RunnersCreated",
-            json=body_of(body),
-            headers=_job_headers(on_failure, idempotency_key),
-        )
+    async def create(self, body: Body, **job: Unpack[JobOptions]) -> RunnersCreated:
+        return await self._call("POST", f"{RUNNERS}:RunnersCreated", body=body, job=job)
 
     async def delete(self, runner_id: str) -> RunnerDestroyed:
-        return await self._t.call(
-            "DELETE", f"/api/v1/runners/{_p(runner_id)}", f"{RUNNERS}:RunnerDestroyed"
-        )
+        return await self._call("DELETE", f"{RUNNERS}:RunnerDestroyed", runner_id)
 
     async def cleanup(self) -> CleanupReport:
-        return await self._t.call("POST", "/api/v1/runners/cleanup", f"{RUNNERS}:CleanupReport")
+        return await self._call("POST", f"{RUNNERS}:CleanupReport", "cleanup")
 
 
 class AsyncExternalServices(_AsyncResource):
     """`/api/v1/external-services`: databases and APIs the platform checks and operates."""
 
+    _base = "/api/v1/external-services"
+
     async def list(self, **params: Any) -> list[ExternalServiceSummary]:
-        return await self._t.call(
-            "GET",
-            "/api/v1/external-services",
-            f"list[{EXTERNAL}:ExternalServiceSummary]",
-            params=params,
-        )
+        return await self._get(f"list[{EXTERNAL}:ExternalServiceSummary]", **params)
 
     async def get(self, service_id: str) -> ExternalServiceResponse:
-        return await self._t.call(
-            "GET",
-            f"/api/v1/external-services/{_p(service_id)}",
-            f"{EXTERNAL}:ExternalServiceResponse",
-        )
+        return await self._get(f"{EXTERNAL}:ExternalServiceResponse", service_id)
 
     async def by_name(self, name: str) -> ExternalServiceResponse:
-        return await self._t.call(
-            "GET",
-            f"/api/v1/external-services/name/{_p(name)}",
-            f"{EXTERNAL}:ExternalServiceResponse",
-        )
+        return await self._get(f"{EXTERNAL}:ExternalServiceResponse", "name", name)
 
     async def create(self, body: Body) -> ExternalServiceCreated:
-        return await self._t.call(
-            "POST",
-            "/api/v1/external-services",
-            f"{EXTERNAL}:ExternalServiceCreated",
-            json=body_of(body),
-        )
+        return await self._call("POST", f"{EXTERNAL}:ExternalServiceCreated", body=body)
 
     async def update(self, service_id: str, body: Body) -> ExternalServiceResponse:
-        return await self._t.call(
-            "PUT",
-            f"/api/v1/external-services/{_p(service_id)}",
-            f"{EXTERNAL}:ExternalServiceResponse",
-            json=body_of(body),
-        )
+        return await self._call("PUT", f"{EXTERNAL}:ExternalServiceResponse", service_id, body=body)
 
     async def delete(self, service_id: str) -> None:
-        await self._t.call("DELETE", f"/api/v1/external-services/{_p(service_id)}", None)
+        await self._call("DELETE", None, service_id)
 
     async def details(self, service_id: str) -> ExternalServiceDetails:
-        return await self._t.call(
-            "GET",
-            f"/api/v1/external-services/{_p(service_id)}/details",
-            f"{EXTERNAL}:ExternalServiceDetails",
-        )
+        return await self._get(f"{EXTERNAL}:ExternalServiceDetails", service_id, "details")
 
     async def health(self, service_id: str) -> dict[str, Any]:
-        return await self._t.call(
-            "POST", f"/api/v1/external-services/{_p(service_id)}/health", "dict"
-        )
+        return await self._call("POST", "dict", service_id, "health")
 
     async def operation(
         self, service_id: str, operation: str, params: Mapping[str, Any] | None = None
     ) -> OperationResult:
-        return await self._t.call(
-            "POST",
-            f"/api/v1/external-services/{_p(service_id)}/operations/{_p(operation)}",
-            f"{EXTERNAL}:OperationResult",
-            json={"params": dict(params or {})},
-        )
+        body = {"params": dict(params or {})}
+        model = f"{EXTERNAL}:OperationResult"
+        return await self._call("POST", model, service_id, "operations", operation, body=body)
 
     async def create_database(
-        self,
-        service_id: str,
-        body: Body,
-        *,
-        on_failure: OnFailure | None = None,
-        idempotency_key: str | None = None,
+        self, service_id: str, body: Body, **job: Unpack[JobOptions]
     ) -> JobResponse:
-        return await self._t.call(
-            "POST",
-            f"/api/v1/external-services/{_p(service_id)}/create_service_database",
-            f"{JOBS}:JobResponse",
-            json=body_of(body),
-            headers=_job_headers(on_failure, idempotency_key),
-        )
+        where = (service_id, "create_service_database")
+        return await self._call("POST", JOB_STARTED, *where, body=body, job=job)
 
 
 class AsyncCrmAccounts(_AsyncResource):
     """`/api/v1/admin/accounts` (the `crm` scope): CRM accounts."""
 
+    _base = "/api/v1/admin/accounts"
+
     async def list(self, **params: Any) -> Page:
-        return await self._t.call(
-            "GET", "/api/v1/admin/accounts", f"{CRM}:Page[AccountResponse]", params=params
-        )
+        return await self._get(f"{CRM}:Page[AccountResponse]", **params)
 
     async def get(self, account_id: str) -> AccountResponse:
-        return await self._t.call(
-            "GET", f"/api/v1/admin/accounts/{_p(account_id)}", f"{CRM}:AccountResponse"
-        )
+        return await self._get(ACCOUNT, account_id)
 
     async def create(self, body: Body) -> AccountResponse:
-        return await self._t.call(
-            "POST", "/api/v1/admin/accounts", f"{CRM}:AccountResponse", json=body_of(body)
-        )
+        return await self._call("POST", ACCOUNT, body=body)
 
     async def update(self, account_id: str, body: Body) -> AccountResponse:
-        return await self._t.call(
-            "PUT",
-            f"/api/v1/admin/accounts/{_p(account_id)}",
-            f"{CRM}:AccountResponse",
-            json=body_of(body),
-        )
+        return await self._call("PUT", ACCOUNT, account_id, body=body)
 
     async def delete(self, account_id: str) -> None:
-        await self._t.call("DELETE", f"/api/v1/admin/accounts/{_p(account_id)}", None)
+        await self._call("DELETE", None, account_id)
 
     async def toggle_auto_create(self, account_id: str) -> AccountResponse:
-        return await self._t.call(
-            "PATCH",
-            f"/api/v1/admin/accounts/{_p(account_id)}/toggle-auto-create",
-            f"{CRM}:AccountResponse",
-        )
+        return await self._call("PATCH", ACCOUNT, account_id, "toggle-auto-create")
 
     async def rotate_key(self, account_id: str) -> AccountResponse:
-        return await self._t.call(
-            "POST", f"/api/v1/admin/accounts/{_p(account_id)}/rotate-key", f"{CRM}:AccountResponse"
-        )
+        return await self._call("POST", ACCOUNT, account_id, "rotate-key")
 
 
 class AsyncHosting(_AsyncResource):
@@ -757,28 +624,24 @@ class AsyncHosting(_AsyncResource):
     `/service-types`, `/users`, `/logs/stream`."""
 
     async def welcome(self) -> Welcome:
-        return await self._t.call("GET", "/", f"{HOSTING}.info:Welcome")
+        return await self._get(f"{HOSTING}.info:Welcome")
 
     async def heartbeat(self) -> Heartbeat:
-        return await self._t.call("GET", "/heartbeat", f"{HOSTING}.info:Heartbeat")
+        return await self._get(f"{HOSTING}.info:Heartbeat", "heartbeat")
 
     async def protected(self) -> Protected:
         """Tests the key: its name and scopes."""
-        return await self._t.call("GET", "/protected", f"{HOSTING}.info:Protected")
+        return await self._get(f"{HOSTING}.info:Protected", "protected")
 
     async def service_types(self) -> list[str]:
-        return await self._t.call("GET", "/service-types", "list[str]")
+        return await self._get("list[str]", "service-types")
 
     async def create_user(self, userid: str, username: str) -> HostingUser:
-        return await self._t.call(
-            "POST",
-            "/users",
-            f"{HOSTING}.users:HostingUser",
-            data={"userid": userid, "username": username},
-        )
+        form = {"userid": userid, "username": username}
+        return await self._call("POST", f"{HOSTING}.users:HostingUser", "users", form=form)
 
     async def get_user(self, userid: str) -> UserDetail:
-        return await self._t.call("GET", f"/users/{_p(userid)}", f"{HOSTING}.users:UserDetail")
+        return await self._get(USER_DETAIL, "users", userid)
 
     async def log_stream(
         self, *, job_id: str | None = None, last_event_id: str | None = None
@@ -786,26 +649,97 @@ class AsyncHosting(_AsyncResource):
         """`GET /logs/stream` (SSE, the `hosting` scope): every job log line recorded from now, or
         after `last_event_id`; a dropped connection is resumed from the last event seen. Endless:
         stop iterating to end it."""
+        params = {"job_id": job_id} if job_id else None
         while True:
-            headers = {"Accept": "text/event-stream"}
-            if last_event_id is not None:
-                headers["Last-Event-ID"] = last_event_id
-            params = {"job_id": job_id} if job_id else None
             try:
-                async with self._t.http.stream(
-                    "GET", "/logs/stream", params=params, headers=headers, timeout=None
-                ) as response:
-                    if not response.is_success:
-                        await response.aread()
-                        raise ConneSkillsError.from_response(response)
-                    events = SseParser()
-                    async for line in response.aiter_lines():
-                        event = events.feed(line)
-                        if event is not None:
+                stream = self._sse(
+                    "GET", "/logs/stream", last_event_id=last_event_id, params=params
+                )
+                async with aclosing(stream) as events:
+                    async for event in events:
+                        if event.event == "log":
                             last_event_id = event.id or last_event_id
-                            yield event
+                            yield LogEvent.of(event)
             except (httpx.RemoteProtocolError, httpx.ReadError):
                 await asyncio.sleep(1.0)
+
+
+class AsyncVms(_AsyncResource):
+    """Seed 001's Proxmox VMs at the API's root (the `hosting` scope): a VM's id is its Proxmox
+    VMID; create, update and control are jobs (`delete` is a DeleteVM job). Bodies are forms."""
+
+    async def list(self, userid: str) -> list[UserVm]:
+        """A hosting user's VMs (the API lists VMs per user, in `GET /users/{userid}`)."""
+        return (await self._get(USER_DETAIL, "users", userid)).vms
+
+    async def get(self, vm_id: int) -> VmDetail:
+        """The VM's row and Proxmox's live view of it."""
+        return await self._get(f"{HOSTING}.vms:VmDetail", "vm", vm_id)
+
+    async def create(self, body: Body, **job: Unpack[JobOptions]) -> VmJob:
+        """`body`: a `VmCreate` or its fields (`userid`, `vm_name`, `os_type`, `cores`, …); the
+        answer names the reserved VMID."""
+        return await self._call("POST", VM_JOB, "vm", form=body_of(body), job=job)
+
+    async def update(self, vm_id: int, body: Body, **job: Unpack[JobOptions]) -> VmJob:
+        """`body`: a `VmUpdate` or its fields (`cores`, `memory`, `disksize`: only larger)."""
+        return await self._call("PUT", VM_JOB, "vm", "update", vm_id, form=body_of(body), job=job)
+
+    async def control(self, vm_id: int, action: str, **job: Unpack[JobOptions]) -> VmJob:
+        """start, stop, shutdown, restart, reboot, pause, resume, or delete."""
+        return await self._call("POST", VM_JOB, "control-vm", vm_id, action, job=job)
+
+    async def delete(self, vm_id: int, **job: Unpack[JobOptions]) -> VmJob:
+        return await self.control(vm_id, "delete", **job)
+
+    async def connect(self, vm_id: int) -> VmConsole:
+        """A noVNC console ticket, straight from Proxmox (a credential: give it to the console)."""
+        return await self._call("POST", f"{HOSTING}.vms:VmConsole", "vm", "connect", vm_id)
+
+
+class AsyncDockerServices(_AsyncResource):
+    """Seed 001's Docker services at the API's root (the `hosting` scope): ids are integers;
+    create and control are jobs (`delete` is a control action)."""
+
+    async def list(self, userid: str) -> list[UserService]:
+        """A hosting user's services (the API lists them per user, in `GET /users/{userid}`)."""
+        return (await self._get(USER_DETAIL, "users", userid)).services
+
+    async def get(self, service_id: int) -> DockerServiceDetail:
+        """The service, its containers' live state and its Compose file."""
+        return await self._get(f"{HOSTING}.services:ServiceDetail", "service", service_id)
+
+    async def create(
+        self,
+        body: Body,
+        *,
+        zip_file: str | os.PathLike[str] | bytes | None = None,
+        **job: Unpack[JobOptions],
+    ) -> ServiceJob:
+        """`body`: the `ServiceCreateForm`'s fields (`userid`, `service_name`, `service_types`,
+        `git_repo_url`, `admin_pass`, …); `zip_file`: the service's files, a ZIP's path or bytes
+        (sent as the form streams, never read whole from a path)."""
+        fields = [
+            (name, (None, str(item)))
+            for name, value in body_of(body).items()
+            for item in (value if isinstance(value, list) else [value])
+        ]
+        if zip_file is None or isinstance(zip_file, bytes):
+            return await self._create(fields, zip_file, "service.zip", job)
+        # Opening a local file is immediate; httpx reads it in chunks as the form is sent.
+        with open(zip_file, "rb") as upload:  # noqa: ASYNC230
+            return await self._create(fields, upload, os.path.basename(zip_file), job)
+
+    async def _create(self, fields: list, archive: Any, name: str, job: JobOptions) -> ServiceJob:
+        upload = [] if archive is None else [("zip_file", (name, archive, "application/zip"))]
+        return await self._call("POST", SERVICE_JOB, "service", files=fields + upload, job=job)
+
+    async def control(self, service_id: int, action: str, **job: Unpack[JobOptions]) -> ServiceJob:
+        """start, shutdown (or stop), restart, or delete."""
+        return await self._call("POST", SERVICE_JOB, "control-service", service_id, action, job=job)
+
+    async def delete(self, service_id: int, **job: Unpack[JobOptions]) -> ServiceJob:
+        return await self.control(service_id, "delete", **job)
 
 
 class AsyncClient:
@@ -840,6 +774,8 @@ class AsyncClient:
         self.external_services = AsyncExternalServices(self._transport)
         self.crm_accounts = AsyncCrmAccounts(self._transport)
         self.hosting = AsyncHosting(self._transport)
+        self.vms = AsyncVms(self._transport)
+        self.docker_services = AsyncDockerServices(self._transport)
 
     async def health(self) -> dict[str, Any]:
         return await self._transport.call("GET", "/health", "dict")

@@ -9,10 +9,12 @@ reads jobs pays only for the job models.
 from __future__ import annotations
 
 import json
+import os
 import time
 import uuid
-from collections.abc import Iterator, Mapping
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import closing
+from typing import TYPE_CHECKING, Any, TypedDict, Unpack
 from urllib.parse import quote
 
 import httpx
@@ -23,6 +25,7 @@ from conneskills.client.models import (
     JobUpdate,
     LogEvent,
     OnFailure,
+    SseEvent,
     SseParser,
     body_of,
     new_lines,
@@ -34,7 +37,10 @@ if TYPE_CHECKING:
     from api.schemas.api_keys import ApiKeyInfo
     from api.schemas.crm.admin import AccountResponse, Page
     from api.schemas.hosting.info import Heartbeat, Protected, Welcome
-    from api.schemas.hosting.users import HostingUser, UserDetail
+    from api.schemas.hosting.services import ServiceDetail as DockerServiceDetail
+    from api.schemas.hosting.services import ServiceJob
+    from api.schemas.hosting.users import HostingUser, UserDetail, UserService, UserVm
+    from api.schemas.hosting.vms import VmConsole, VmDetail, VmJob
     from api.schemas.jobs import (
         CancelResponse,
         Job,
@@ -91,12 +97,29 @@ CRM = "api.schemas.crm.admin"
 HOSTING = "api.schemas.hosting"
 
 
-def _p(segment: str) -> str:
+JOB_STARTED = f"{JOBS}:JobResponse"
+JOB_CONTROL = f"{JOBS}:JobControlResponse"
+PLAN = f"{SERVICES}:ServicePlan"
+ACCOUNT = f"{CRM}:AccountResponse"
+USER_DETAIL = f"{HOSTING}.users:UserDetail"
+VM_JOB = f"{HOSTING}.vms:VmJob"
+SERVICE_JOB = f"{HOSTING}.services:ServiceJob"
+
+
+def _p(segment: object) -> str:
     """A path segment, quoted: a name can never step into another path."""
     return quote(str(segment), safe="")
 
 
-def _job_headers(on_failure: OnFailure | None, idempotency_key: str | None) -> dict[str, str]:
+class JobOptions(TypedDict, total=False):
+    """What every job-starting call takes: `on_failure` ("hold": a step's final failure holds the
+    job for a person; "rollback", the default) and an `idempotency_key` (else a fresh one)."""
+
+    on_failure: OnFailure | None
+    idempotency_key: str | None
+
+
+def _job_headers(on_failure: OnFailure | None = None, idempotency_key: str | None = None) -> dict:
     # Every job-starting POST carries an Idempotency-Key (the caller's, else a fresh one), so the
     # client's own retries after a 429/503 return the same job rather than starting a second one.
     headers = {"Idempotency-Key": idempotency_key or uuid.uuid4().hex}
@@ -134,7 +157,8 @@ class Transport:
         *,
         params: Mapping[str, Any] | None = None,
         json: Any = None,
-        data: Mapping[str, str] | None = None,
+        data: Mapping[str, Any] | None = None,
+        files: Any = None,
         headers: Mapping[str, str] | None = None,
     ) -> httpx.Response:
         params = {k: v for k, v in (params or {}).items() if v is not None}
@@ -142,7 +166,7 @@ class Transport:
         while True:
             try:
                 response = self.http.request(
-                    method, path, params=params, json=json, data=data, headers=headers
+                    method, path, params=params, json=json, data=data, files=files, headers=headers
                 )
             except httpx.TimeoutException as error:
                 raise ConneSkillsError(
@@ -172,12 +196,77 @@ class Transport:
 
 
 class _Resource:
+    """One part of the API, under `_base`: a method names its path's segments below the base
+    (each quoted), its answer's model reference (None: no body) and what it sends."""
+
+    _base = ""
+
     def __init__(self, transport: Transport) -> None:
         self._t = transport
+
+    def _call(
+        self,
+        method: str,
+        model: str | None,
+        *segments: object,
+        body: Body | None = None,
+        params: Mapping[str, Any] | None = None,
+        form: Mapping[str, Any] | None = None,
+        files: Any = None,
+        job: JobOptions | None = None,
+    ) -> Any:
+        """`body`: JSON (a mapping or the API's request model); `form`/`files`: a form (multipart
+        with `files`); `job`: the call starts a job (its Idempotency-Key and failure mode)."""
+        return self._t.call(
+            method,
+            self._path(*segments),
+            model,
+            params=params,
+            json=None if body is None else body_of(body),
+            data=None if form is None else {k: v for k, v in form.items() if v is not None},
+            files=files,
+            headers=None if job is None else _job_headers(**job),
+        )
+
+    def _path(self, *segments: object) -> str:
+        return "/".join([self._base, *(_p(s) for s in segments)]) or "/"
+
+    def _get(self, model: str, *segments: object, **params: Any) -> Any:
+        return self._call("GET", model, *segments, params=params)
+
+    def _sse(
+        self,
+        method: str,
+        path: str,
+        *,
+        last_event_id: str | None = None,
+        opened: Callable[[httpx.Response], None] | None = None,
+        **kwargs: Any,
+    ) -> Iterator[SseEvent]:
+        """A Server-Sent Events answer, event by event, until the server ends it (no read timeout:
+        the server's keep-alives hold it open). `opened` sees the response's headers first."""
+        headers = {"Accept": "text/event-stream"}
+        if last_event_id is not None:
+            headers["Last-Event-ID"] = last_event_id
+        with self._t.http.stream(
+            method, path, headers=headers, timeout=httpx.Timeout(30.0, read=None), **kwargs
+        ) as response:
+            if not response.is_success:
+                response.read()
+                raise ConneSkillsError.from_response(response)
+            if opened is not None:
+                opened(response)
+            events = SseParser()
+            for line in response.iter_lines():
+                event = events.feed(line)
+                if event is not None:
+                    yield event
 
 
 class Jobs(_Resource):
     """`/api/v1/jobs`: read, follow and control jobs."""
+
+    _base = "/api/v1/jobs"
 
     def list(
         self,
@@ -188,54 +277,37 @@ class Jobs(_Resource):
         limit: int | None = None,
         page_token: str | None = None,
     ) -> JobList:
-        params = {
-            "status": status,
-            "operation": operation,
-            "service_name": service_name,
-            "limit": limit,
-            "page_token": page_token,
-        }
-        return self._t.call("GET", "/api/v1/jobs", f"{JOBS}:JobList", params=params)
+        return self._get(
+            f"{JOBS}:JobList",
+            status=status,
+            operation=operation,
+            service_name=service_name,
+            limit=limit,
+            page_token=page_token,
+        )
 
     def get(self, job_id: str) -> Job:
-        return self._t.call("GET", f"/api/v1/jobs/{_p(job_id)}", f"{JOBS}:Job")
+        return self._get(f"{JOBS}:Job", job_id)
 
     def logs(self, job_id: str) -> JobLogs:
-        return self._t.call("GET", f"/api/v1/jobs/{_p(job_id)}/logs", f"{JOBS}:JobLogs")
+        return self._get(f"{JOBS}:JobLogs", job_id, "logs")
 
     def cancel(self, job_id: str, *, comment: str | None = None) -> CancelResponse:
-        return self._t.call(
-            "POST",
-            f"/api/v1/jobs/{_p(job_id)}/cancel",
-            f"{JOBS}:CancelResponse",
-            json=body_of({"comment": comment}),
-        )
+        return self._control(job_id, "cancel", f"{JOBS}:CancelResponse", comment=comment)
 
     def force_cancel(self, job_id: str, *, comment: str | None = None) -> JobControlResponse:
-        return self._t.call(
-            "POST",
-            f"/api/v1/jobs/{_p(job_id)}/force-cancel",
-            f"{JOBS}:JobControlResponse",
-            json=body_of({"comment": comment}),
-        )
+        return self._control(job_id, "force-cancel", JOB_CONTROL, comment=comment)
 
     def retry(
         self, job_id: str, *, fresh: bool = False, comment: str | None = None
     ) -> JobControlResponse:
-        return self._t.call(
-            "POST",
-            f"/api/v1/jobs/{_p(job_id)}/retry",
-            f"{JOBS}:JobControlResponse",
-            json=body_of({"comment": comment, "fresh": fresh or None}),
-        )
+        return self._control(job_id, "retry", JOB_CONTROL, comment=comment, fresh=fresh or None)
 
     def rollback(self, job_id: str, *, comment: str | None = None) -> JobControlResponse:
-        return self._t.call(
-            "POST",
-            f"/api/v1/jobs/{_p(job_id)}/rollback",
-            f"{JOBS}:JobControlResponse",
-            json=body_of({"comment": comment}),
-        )
+        return self._control(job_id, "rollback", JOB_CONTROL, comment=comment)
+
+    def _control(self, job_id: str, action: str, model: str, **body: Any) -> Any:
+        return self._call("POST", model, job_id, action, body=body)
 
     def wait(
         self,
@@ -299,6 +371,8 @@ class Jobs(_Resource):
 class Services(_Resource):
     """`/api/v1/services`: Cloud Run services; deploy, update and delete start jobs."""
 
+    _base = "/api/v1/services"
+
     def list(
         self,
         *,
@@ -310,438 +384,235 @@ class Services(_Resource):
         limit: int | None = None,
         offset: int | None = None,
     ) -> ServiceList:
-        params = {
-            "status": status,
-            "type": type,
-            "category": category,
-            "customer": customer,
-            "region": region,
-            "limit": limit,
-            "offset": offset,
-        }
-        return self._t.call("GET", "/api/v1/services", f"{SERVICES}:ServiceList", params=params)
+        return self._get(
+            f"{SERVICES}:ServiceList",
+            status=status,
+            type=type,
+            category=category,
+            customer=customer,
+            region=region,
+            limit=limit,
+            offset=offset,
+        )
 
     def get(self, name: str) -> ServiceInfo:
-        return self._t.call("GET", f"/api/v1/services/{_p(name)}", f"{SERVICES}:ServiceInfo")
+        return self._get(f"{SERVICES}:ServiceInfo", name)
 
     def details(self, name: str) -> ServiceDetails:
-        return self._t.call(
-            "GET", f"/api/v1/services/{_p(name)}/details", f"{SERVICES}:ServiceDetails"
-        )
+        return self._get(f"{SERVICES}:ServiceDetails", name, "details")
 
     def status(self, name: str) -> ServiceStatus:
-        return self._t.call(
-            "GET", f"/api/v1/services/{_p(name)}/status", f"{SERVICES}:ServiceStatus"
-        )
+        return self._get(f"{SERVICES}:ServiceStatus", name, "status")
 
     def logs(self, name: str, **params: Any) -> ServiceLogs:
-        return self._t.call(
-            "GET", f"/api/v1/services/{_p(name)}/logs", f"{SERVICES}:ServiceLogs", params=params
-        )
+        return self._get(f"{SERVICES}:ServiceLogs", name, "logs", **params)
 
     def deploy(
-        self,
-        body: Body,
-        *,
-        on_failure: OnFailure | None = None,
-        idempotency_key: str | None = None,
-        plan_hash: str | None = None,
+        self, body: Body, *, plan_hash: str | None = None, **job: Unpack[JobOptions]
     ) -> JobResponse:
         """`body`: a `ServiceDeployRequest` or its JSON shape (`service_name`, `image`, …);
         `plan_hash`: apply only if the service still matches that plan."""
-        return self._t.call(
-            "POST",
-            "/api/v1/services/deploy",
-            f"{JOBS}:JobResponse",
-            json=body_of(body),
-            params={"plan_hash": plan_hash},
-            headers=_job_headers(on_failure, idempotency_key),
-        )
+        params = {"plan_hash": plan_hash}
+        return self._call("POST", JOB_STARTED, "deploy", body=body, params=params, job=job)
 
     def plan(self, body: Body, *, update: bool = False) -> ServicePlan:
         """What a deploy (or, with `update`, an update) of `body` would change; starts nothing."""
         payload = body_of(body)
-        if update:
-            path = f"/api/v1/services/{_p(payload['service_name'])}"
-            return self._t.call(
-                "PUT", path, f"{SERVICES}:ServicePlan", json=payload, params={"dry_run": "true"}
-            )
-        return self._t.call(
-            "POST",
-            "/api/v1/services/deploy",
-            f"{SERVICES}:ServicePlan",
-            json=payload,
-            params={"dry_run": "true"},
-        )
+        method, where = ("PUT", payload["service_name"]) if update else ("POST", "deploy")
+        dry_run = {"dry_run": "true"}
+        return self._call(method, PLAN, where, body=payload, params=dry_run)
 
     def update(
-        self,
-        name: str,
-        body: Body,
-        *,
-        on_failure: OnFailure | None = None,
-        idempotency_key: str | None = None,
-        plan_hash: str | None = None,
+        self, name: str, body: Body, *, plan_hash: str | None = None, **job: Unpack[JobOptions]
     ) -> JobResponse:
         """`body`: a `ServiceUpdateRequest` or its JSON shape; unset fields keep their values."""
         payload = {"service_name": name, **body_of(body)}
-        return self._t.call(
-            "PUT",
-            f"/api/v1/services/{_p(name)}",
-            f"{JOBS}:JobResponse",
-            json=payload,
-            params={"plan_hash": plan_hash},
-            headers=_job_headers(on_failure, idempotency_key),
-        )
+        params = {"plan_hash": plan_hash}
+        return self._call("PUT", JOB_STARTED, name, body=payload, params=params, job=job)
 
-    def delete(
-        self,
-        name: str,
-        *,
-        on_failure: OnFailure | None = None,
-        idempotency_key: str | None = None,
-    ) -> JobResponse:
-        return self._t.call(
-            "DELETE",
-            f"/api/v1/services/{_p(name)}",
-            f"{JOBS}:JobResponse",
-            headers=_job_headers(on_failure, idempotency_key),
-        )
+    def delete(self, name: str, **job: Unpack[JobOptions]) -> JobResponse:
+        return self._call("DELETE", JOB_STARTED, name, job=job)
 
     def force_delete(self, name: str) -> None:
-        self._t.call("DELETE", f"/api/v1/services/{_p(name)}/force", None)
+        self._call("DELETE", None, name, "force")
 
-    def reconcile(
-        self,
-        name: str,
-        *,
-        on_failure: OnFailure | None = None,
-        idempotency_key: str | None = None,
-    ) -> JobResponse:
+    def reconcile(self, name: str, **job: Unpack[JobOptions]) -> JobResponse:
         """Puts back the configuration the platform last applied (a `ReconcileService` job)."""
-        return self._t.call(
-            "POST",
-            f"/api/v1/services/{_p(name)}/reconcile",
-            f"{JOBS}:JobResponse",
-            headers=_job_headers(on_failure, idempotency_key),
-        )
+        return self._call("POST", JOB_STARTED, name, "reconcile", job=job)
 
-    def setup_image_build(
-        self,
-        body: Body,
-        *,
-        on_failure: OnFailure | None = None,
-        idempotency_key: str | None = None,
-    ) -> ImageBuildJobResponse:
+    def setup_image_build(self, body: Body, **job: Unpack[JobOptions]) -> ImageBuildJobResponse:
         """`body`: an `ImageBuildRequest` or its JSON shape (`github_repo`, `image_name`, …)."""
-        return self._t.call(
-            "POST",
-            "/api/v1/services/setup-image-build",
-            "api.schemas.provisioning.image_builds:ImageBuildJobResponse",
-            json=body_of(body),
-            headers=_job_headers(on_failure, idempotency_key),
-        )
+        model = "api.schemas.provisioning.image_builds:ImageBuildJobResponse"
+        return self._call("POST", model, "setup-image-build", body=body, job=job)
 
 
 class Secrets(_Resource):
     """`/api/v1/secrets`: values go in, and come out only through `value()` (`secrets` scope)."""
 
+    _base = "/api/v1/secrets"
+
     def list(self, **params: Any) -> list[SecretResponse]:
-        return self._t.call(
-            "GET", "/api/v1/secrets", f"list[{SECRETS}:SecretResponse]", params=params
-        )
+        return self._get(f"list[{SECRETS}:SecretResponse]", **params)
 
     def get(self, name: str) -> SecretResponse:
-        return self._t.call("GET", f"/api/v1/secrets/{_p(name)}", f"{SECRETS}:SecretResponse")
+        return self._get(f"{SECRETS}:SecretResponse", name)
 
     def value(self, name: str) -> SecretValueResponse:
-        return self._t.call(
-            "GET", f"/api/v1/secrets/{_p(name)}/value", f"{SECRETS}:SecretValueResponse"
-        )
+        return self._get(f"{SECRETS}:SecretValueResponse", name, "value")
 
     def audit(self, name: str) -> list[SecretAuditEntry]:
-        return self._t.call(
-            "GET", f"/api/v1/secrets/{_p(name)}/audit", f"list[{SECRETS}:SecretAuditEntry]"
-        )
+        return self._get(f"list[{SECRETS}:SecretAuditEntry]", name, "audit")
 
     def create(self, body: Body) -> SecretResponse:
         """`body`: a `SecretCreateRequest` or its JSON shape (`scope`, `key`, `value`, …)."""
-        return self._t.call(
-            "POST", "/api/v1/secrets", f"{SECRETS}:SecretResponse", json=body_of(body)
-        )
+        return self._call("POST", f"{SECRETS}:SecretResponse", body=body)
 
     def update(self, name: str, body: Body) -> SecretResponse:
-        return self._t.call(
-            "PUT", f"/api/v1/secrets/{_p(name)}", f"{SECRETS}:SecretResponse", json=body_of(body)
-        )
+        return self._call("PUT", f"{SECRETS}:SecretResponse", name, body=body)
 
     def delete(self, name: str) -> None:
-        self._t.call("DELETE", f"/api/v1/secrets/{_p(name)}", None)
+        self._call("DELETE", None, name)
 
 
 class Customers(_Resource):
     """`/api/v1/customers`: create starts an onboarding job, delete an offboarding one."""
 
+    _base = "/api/v1/customers"
+
     def list(self, **params: Any) -> list[CustomerResponse]:
-        return self._t.call(
-            "GET", "/api/v1/customers", f"list[{CUSTOMERS}:CustomerResponse]", params=params
-        )
+        return self._get(f"list[{CUSTOMERS}:CustomerResponse]", **params)
 
     def get(self, customer_id: str) -> CustomerResponse:
-        return self._t.call(
-            "GET", f"/api/v1/customers/{_p(customer_id)}", f"{CUSTOMERS}:CustomerResponse"
-        )
+        return self._get(f"{CUSTOMERS}:CustomerResponse", customer_id)
 
     def by_prefix(self, prefix: str) -> CustomerResponse:
-        return self._t.call(
-            "GET", f"/api/v1/customers/prefix/{_p(prefix)}", f"{CUSTOMERS}:CustomerResponse"
-        )
+        return self._get(f"{CUSTOMERS}:CustomerResponse", "prefix", prefix)
 
-    def create(
-        self,
-        body: Body,
-        *,
-        on_failure: OnFailure | None = None,
-        idempotency_key: str | None = None,
-    ) -> CustomerCreated:
-        return self._t.call(
-            "POST",
-            "/api/v1/customers",
-            f"{CUSTOMERS}:CustomerCreated",
-            json=body_of(body),
-            headers=_job_headers(on_failure, idempotency_key),
-        )
+    def create(self, body: Body, **job: Unpack[JobOptions]) -> CustomerCreated:
+        return self._call("POST", f"{CUSTOMERS}:CustomerCreated", body=body, job=job)
 
     def update(self, customer_id: str, body: Body) -> CustomerResponse:
-        return self._t.call(
-            "PUT",
-            f"/api/v1/customers/{_p(customer_id)}",
-            f"{CUSTOMERS}:CustomerResponse",
-            json=body_of(body),
-        )
+        return self._call("PUT", f"{CUSTOMERS}:CustomerResponse", customer_id, body=body)
 
-    def delete(
-        self,
-        customer_id: str,
-        *,
-        on_failure: OnFailure | None = None,
-        idempotency_key: str | None = None,
-    ) -> JobResponse | None:
+    def delete(self, customer_id: str, **job: Unpack[JobOptions]) -> JobResponse | None:
         """The offboarding job (202), or None when there was nothing to offboard (204)."""
-        return self._t.call(
-            "DELETE",
-            f"/api/v1/customers/{_p(customer_id)}",
-            f"{JOBS}:JobResponse",
-            headers=_job_headers(on_failure, idempotency_key),
-        )
+        return self._call("DELETE", JOB_STARTED, customer_id, job=job)
 
     def portal(self, customer_id: str) -> CustomerPortal:
-        return self._t.call(
-            "GET", f"/api/v1/customers/{_p(customer_id)}/portal", f"{CUSTOMERS}:CustomerPortal"
-        )
+        return self._get(f"{CUSTOMERS}:CustomerPortal", customer_id, "portal")
 
     def services(self, customer_id: str) -> CustomerServices:
-        return self._t.call(
-            "GET",
-            f"/api/v1/customers/{_p(customer_id)}/services",
-            f"{CUSTOMERS}:CustomerServices",
-        )
+        return self._get(f"{CUSTOMERS}:CustomerServices", customer_id, "services")
 
 
 class Agents(_Resource):
     """`/api/v1/agents`: deploy and retire are jobs."""
 
+    _base = "/api/v1/agents"
+
     def prompts(self) -> list[PromptInfo]:
-        return self._t.call("GET", "/api/v1/agents/prompts", f"list[{AGENTS}:PromptInfo]")
+        return self._get(f"list[{AGENTS}:PromptInfo]", "prompts")
 
     def get(self, service_name: str) -> AgentResponse:
-        return self._t.call("GET", f"/api/v1/agents/{_p(service_name)}", f"{AGENTS}:AgentResponse")
+        return self._get(f"{AGENTS}:AgentResponse", service_name)
 
-    def deploy(
-        self,
-        body: Body,
-        *,
-        on_failure: OnFailure | None = None,
-        idempotency_key: str | None = None,
-    ) -> JobResponse:
-        return self._t.call(
-            "POST",
-            "/api/v1/agents/deploy",
-            f"{JOBS}:JobResponse",
-            json=body_of(body),
-            headers=_job_headers(on_failure, idempotency_key),
-        )
+    def deploy(self, body: Body, **job: Unpack[JobOptions]) -> JobResponse:
+        return self._call("POST", JOB_STARTED, "deploy", body=body, job=job)
 
-    def delete(
-        self,
-        service_name: str,
-        *,
-        on_failure: OnFailure | None = None,
-        idempotency_key: str | None = None,
-    ) -> JobResponse | None:
+    def delete(self, service_name: str, **job: Unpack[JobOptions]) -> JobResponse | None:
         """The retirement job (202), or None when nothing was left to retire (204)."""
-        return self._t.call(
-            "DELETE",
-            f"/api/v1/agents/{_p(service_name)}",
-            f"{JOBS}:JobResponse",
-            headers=_job_headers(on_failure, idempotency_key),
-        )
+        return self._call("DELETE", JOB_STARTED, service_name, job=job)
 
 
 class Runners(_Resource):
     """`/api/v1/runners` (the `runners` scope): a runner's id is its job's id."""
 
+    _base = "/api/v1/runners"
+
     def list(self) -> list[RunnerStatus]:
-        return self._t.call("GET", "/api/v1/runners", f"list[{RUNNERS}:RunnerStatus]")
+        return self._get(f"list[{RUNNERS}:RunnerStatus]")
 
     def get(self, runner_id: str) -> RunnerStatus:
-        return self._t.call("GET", f"/api/v1/runners/{_p(runner_id)}", f"{RUNNERS}:RunnerStatus")
+        return self._get(f"{RUNNERS}:RunnerStatus", runner_id)
 
-    def create(
-        self,
-        body: Body,
-        *,
-        on_failure: OnFailure | None = None,
-        idempotency_key: str | None = None,
-    ) -> RunnersCreated:
-        return self._t.call(
-            "POST",
-            "/api/v1/runners",
-            f"{RUNNERS}:RunnersCreated",
-            json=body_of(body),
-            headers=_job_headers(on_failure, idempotency_key),
-        )
+    def create(self, body: Body, **job: Unpack[JobOptions]) -> RunnersCreated:
+        return self._call("POST", f"{RUNNERS}:RunnersCreated", body=body, job=job)
 
     def delete(self, runner_id: str) -> RunnerDestroyed:
-        return self._t.call(
-            "DELETE", f"/api/v1/runners/{_p(runner_id)}", f"{RUNNERS}:RunnerDestroyed"
-        )
+        return self._call("DELETE", f"{RUNNERS}:RunnerDestroyed", runner_id)
 
     def cleanup(self) -> CleanupReport:
-        return self._t.call("POST", "/api/v1/runners/cleanup", f"{RUNNERS}:CleanupReport")
+        return self._call("POST", f"{RUNNERS}:CleanupReport", "cleanup")
 
 
 class ExternalServices(_Resource):
     """`/api/v1/external-services`: databases and APIs the platform checks and operates."""
 
+    _base = "/api/v1/external-services"
+
     def list(self, **params: Any) -> list[ExternalServiceSummary]:
-        return self._t.call(
-            "GET",
-            "/api/v1/external-services",
-            f"list[{EXTERNAL}:ExternalServiceSummary]",
-            params=params,
-        )
+        return self._get(f"list[{EXTERNAL}:ExternalServiceSummary]", **params)
 
     def get(self, service_id: str) -> ExternalServiceResponse:
-        return self._t.call(
-            "GET",
-            f"/api/v1/external-services/{_p(service_id)}",
-            f"{EXTERNAL}:ExternalServiceResponse",
-        )
+        return self._get(f"{EXTERNAL}:ExternalServiceResponse", service_id)
 
     def by_name(self, name: str) -> ExternalServiceResponse:
-        return self._t.call(
-            "GET",
-            f"/api/v1/external-services/name/{_p(name)}",
-            f"{EXTERNAL}:ExternalServiceResponse",
-        )
+        return self._get(f"{EXTERNAL}:ExternalServiceResponse", "name", name)
 
     def create(self, body: Body) -> ExternalServiceCreated:
-        return self._t.call(
-            "POST",
-            "/api/v1/external-services",
-            f"{EXTERNAL}:ExternalServiceCreated",
-            json=body_of(body),
-        )
+        return self._call("POST", f"{EXTERNAL}:ExternalServiceCreated", body=body)
 
     def update(self, service_id: str, body: Body) -> ExternalServiceResponse:
-        return self._t.call(
-            "PUT",
-            f"/api/v1/external-services/{_p(service_id)}",
-            f"{EXTERNAL}:ExternalServiceResponse",
-            json=body_of(body),
-        )
+        return self._call("PUT", f"{EXTERNAL}:ExternalServiceResponse", service_id, body=body)
 
     def delete(self, service_id: str) -> None:
-        self._t.call("DELETE", f"/api/v1/external-services/{_p(service_id)}", None)
+        self._call("DELETE", None, service_id)
 
     def details(self, service_id: str) -> ExternalServiceDetails:
-        return self._t.call(
-            "GET",
-            f"/api/v1/external-services/{_p(service_id)}/details",
-            f"{EXTERNAL}:ExternalServiceDetails",
-        )
+        return self._get(f"{EXTERNAL}:ExternalServiceDetails", service_id, "details")
 
     def health(self, service_id: str) -> dict[str, Any]:
-        return self._t.call("POST", f"/api/v1/external-services/{_p(service_id)}/health", "dict")
+        return self._call("POST", "dict", service_id, "health")
 
     def operation(
         self, service_id: str, operation: str, params: Mapping[str, Any] | None = None
     ) -> OperationResult:
-        return self._t.call(
-            "POST",
-            f"/api/v1/external-services/{_p(service_id)}/operations/{_p(operation)}",
-            f"{EXTERNAL}:OperationResult",
-            json={"params": dict(params or {})},
-        )
+        body = {"params": dict(params or {})}
+        model = f"{EXTERNAL}:OperationResult"
+        return self._call("POST", model, service_id, "operations", operation, body=body)
 
     def create_database(
-        self,
-        service_id: str,
-        body: Body,
-        *,
-        on_failure: OnFailure | None = None,
-        idempotency_key: str | None = None,
+        self, service_id: str, body: Body, **job: Unpack[JobOptions]
     ) -> JobResponse:
-        return self._t.call(
-            "POST",
-            f"/api/v1/external-services/{_p(service_id)}/create_service_database",
-            f"{JOBS}:JobResponse",
-            json=body_of(body),
-            headers=_job_headers(on_failure, idempotency_key),
-        )
+        where = (service_id, "create_service_database")
+        return self._call("POST", JOB_STARTED, *where, body=body, job=job)
 
 
 class CrmAccounts(_Resource):
     """`/api/v1/admin/accounts` (the `crm` scope): CRM accounts."""
 
+    _base = "/api/v1/admin/accounts"
+
     def list(self, **params: Any) -> Page:
-        return self._t.call(
-            "GET", "/api/v1/admin/accounts", f"{CRM}:Page[AccountResponse]", params=params
-        )
+        return self._get(f"{CRM}:Page[AccountResponse]", **params)
 
     def get(self, account_id: str) -> AccountResponse:
-        return self._t.call(
-            "GET", f"/api/v1/admin/accounts/{_p(account_id)}", f"{CRM}:AccountResponse"
-        )
+        return self._get(ACCOUNT, account_id)
 
     def create(self, body: Body) -> AccountResponse:
-        return self._t.call(
-            "POST", "/api/v1/admin/accounts", f"{CRM}:AccountResponse", json=body_of(body)
-        )
+        return self._call("POST", ACCOUNT, body=body)
 
     def update(self, account_id: str, body: Body) -> AccountResponse:
-        return self._t.call(
-            "PUT",
-            f"/api/v1/admin/accounts/{_p(account_id)}",
-            f"{CRM}:AccountResponse",
-            json=body_of(body),
-        )
+        return self._call("PUT", ACCOUNT, account_id, body=body)
 
     def delete(self, account_id: str) -> None:
-        self._t.call("DELETE", f"/api/v1/admin/accounts/{_p(account_id)}", None)
+        self._call("DELETE", None, account_id)
 
     def toggle_auto_create(self, account_id: str) -> AccountResponse:
-        return self._t.call(
-            "PATCH",
-            f"/api/v1/admin/accounts/{_p(account_id)}/toggle-auto-create",
-            f"{CRM}:AccountResponse",
-        )
+        return self._call("PATCH", ACCOUNT, account_id, "toggle-auto-create")
 
     def rotate_key(self, account_id: str) -> AccountResponse:
-        return self._t.call(
-            "POST", f"/api/v1/admin/accounts/{_p(account_id)}/rotate-key", f"{CRM}:AccountResponse"
-        )
+        return self._call("POST", ACCOUNT, account_id, "rotate-key")
 
 
 class Hosting(_Resource):
@@ -749,28 +620,24 @@ class Hosting(_Resource):
     `/service-types`, `/users`, `/logs/stream`."""
 
     def welcome(self) -> Welcome:
-        return self._t.call("GET", "/", f"{HOSTING}.info:Welcome")
+        return self._get(f"{HOSTING}.info:Welcome")
 
     def heartbeat(self) -> Heartbeat:
-        return self._t.call("GET", "/heartbeat", f"{HOSTING}.info:Heartbeat")
+        return self._get(f"{HOSTING}.info:Heartbeat", "heartbeat")
 
     def protected(self) -> Protected:
         """Tests the key: its name and scopes."""
-        return self._t.call("GET", "/protected", f"{HOSTING}.info:Protected")
+        return self._get(f"{HOSTING}.info:Protected", "protected")
 
     def service_types(self) -> list[str]:
-        return self._t.call("GET", "/service-types", "list[str]")
+        return self._get("list[str]", "service-types")
 
     def create_user(self, userid: str, username: str) -> HostingUser:
-        return self._t.call(
-            "POST",
-            "/users",
-            f"{HOSTING}.users:HostingUser",
-            data={"userid": userid, "username": username},
-        )
+        form = {"userid": userid, "username": username}
+        return self._call("POST", f"{HOSTING}.users:HostingUser", "users", form=form)
 
     def get_user(self, userid: str) -> UserDetail:
-        return self._t.call("GET", f"/users/{_p(userid)}", f"{HOSTING}.users:UserDetail")
+        return self._get(USER_DETAIL, "users", userid)
 
     def log_stream(
         self, *, job_id: str | None = None, last_event_id: str | None = None
@@ -778,26 +645,97 @@ class Hosting(_Resource):
         """`GET /logs/stream` (SSE, the `hosting` scope): every job log line recorded from now, or
         after `last_event_id`; a dropped connection is resumed from the last event seen. Endless:
         stop iterating to end it."""
+        params = {"job_id": job_id} if job_id else None
         while True:
-            headers = {"Accept": "text/event-stream"}
-            if last_event_id is not None:
-                headers["Last-Event-ID"] = last_event_id
-            params = {"job_id": job_id} if job_id else None
             try:
-                with self._t.http.stream(
-                    "GET", "/logs/stream", params=params, headers=headers, timeout=None
-                ) as response:
-                    if not response.is_success:
-                        response.read()
-                        raise ConneSkillsError.from_response(response)
-                    events = SseParser()
-                    for line in response.iter_lines():
-                        event = events.feed(line)
-                        if event is not None:
+                stream = self._sse(
+                    "GET", "/logs/stream", last_event_id=last_event_id, params=params
+                )
+                with closing(stream) as events:
+                    for event in events:
+                        if event.event == "log":
                             last_event_id = event.id or last_event_id
-                            yield event
+                            yield LogEvent.of(event)
             except (httpx.RemoteProtocolError, httpx.ReadError):
                 time.sleep(1.0)
+
+
+class Vms(_Resource):
+    """Seed 001's Proxmox VMs at the API's root (the `hosting` scope): a VM's id is its Proxmox
+    VMID; create, update and control are jobs (`delete` is a DeleteVM job). Bodies are forms."""
+
+    def list(self, userid: str) -> list[UserVm]:
+        """A hosting user's VMs (the API lists VMs per user, in `GET /users/{userid}`)."""
+        return (self._get(USER_DETAIL, "users", userid)).vms
+
+    def get(self, vm_id: int) -> VmDetail:
+        """The VM's row and Proxmox's live view of it."""
+        return self._get(f"{HOSTING}.vms:VmDetail", "vm", vm_id)
+
+    def create(self, body: Body, **job: Unpack[JobOptions]) -> VmJob:
+        """`body`: a `VmCreate` or its fields (`userid`, `vm_name`, `os_type`, `cores`, …); the
+        answer names the reserved VMID."""
+        return self._call("POST", VM_JOB, "vm", form=body_of(body), job=job)
+
+    def update(self, vm_id: int, body: Body, **job: Unpack[JobOptions]) -> VmJob:
+        """`body`: a `VmUpdate` or its fields (`cores`, `memory`, `disksize`: only larger)."""
+        return self._call("PUT", VM_JOB, "vm", "update", vm_id, form=body_of(body), job=job)
+
+    def control(self, vm_id: int, action: str, **job: Unpack[JobOptions]) -> VmJob:
+        """start, stop, shutdown, restart, reboot, pause, resume, or delete."""
+        return self._call("POST", VM_JOB, "control-vm", vm_id, action, job=job)
+
+    def delete(self, vm_id: int, **job: Unpack[JobOptions]) -> VmJob:
+        return self.control(vm_id, "delete", **job)
+
+    def connect(self, vm_id: int) -> VmConsole:
+        """A noVNC console ticket, straight from Proxmox (a credential: give it to the console)."""
+        return self._call("POST", f"{HOSTING}.vms:VmConsole", "vm", "connect", vm_id)
+
+
+class DockerServices(_Resource):
+    """Seed 001's Docker services at the API's root (the `hosting` scope): ids are integers;
+    create and control are jobs (`delete` is a control action)."""
+
+    def list(self, userid: str) -> list[UserService]:
+        """A hosting user's services (the API lists them per user, in `GET /users/{userid}`)."""
+        return (self._get(USER_DETAIL, "users", userid)).services
+
+    def get(self, service_id: int) -> DockerServiceDetail:
+        """The service, its containers' live state and its Compose file."""
+        return self._get(f"{HOSTING}.services:ServiceDetail", "service", service_id)
+
+    def create(
+        self,
+        body: Body,
+        *,
+        zip_file: str | os.PathLike[str] | bytes | None = None,
+        **job: Unpack[JobOptions],
+    ) -> ServiceJob:
+        """`body`: the `ServiceCreateForm`'s fields (`userid`, `service_name`, `service_types`,
+        `git_repo_url`, `admin_pass`, …); `zip_file`: the service's files, a ZIP's path or bytes
+        (sent as the form streams, never read whole from a path)."""
+        fields = [
+            (name, (None, str(item)))
+            for name, value in body_of(body).items()
+            for item in (value if isinstance(value, list) else [value])
+        ]
+        if zip_file is None or isinstance(zip_file, bytes):
+            return self._create(fields, zip_file, "service.zip", job)
+        # Opening a local file is immediate; httpx reads it in chunks as the form is sent.
+        with open(zip_file, "rb") as upload:  # noqa: ASYNC230
+            return self._create(fields, upload, os.path.basename(zip_file), job)
+
+    def _create(self, fields: list, archive: Any, name: str, job: JobOptions) -> ServiceJob:
+        upload = [] if archive is None else [("zip_file", (name, archive, "application/zip"))]
+        return self._call("POST", SERVICE_JOB, "service", files=fields + upload, job=job)
+
+    def control(self, service_id: int, action: str, **job: Unpack[JobOptions]) -> ServiceJob:
+        """start, shutdown (or stop), restart, or delete."""
+        return self._call("POST", SERVICE_JOB, "control-service", service_id, action, job=job)
+
+    def delete(self, service_id: int, **job: Unpack[JobOptions]) -> ServiceJob:
+        return self.control(service_id, "delete", **job)
 
 
 class Client:
@@ -832,6 +770,8 @@ class Client:
         self.external_services = ExternalServices(self._transport)
         self.crm_accounts = CrmAccounts(self._transport)
         self.hosting = Hosting(self._transport)
+        self.vms = Vms(self._transport)
+        self.docker_services = DockerServices(self._transport)
 
     def health(self) -> dict[str, Any]:
         return self._transport.call("GET", "/health", "dict")

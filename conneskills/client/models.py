@@ -29,8 +29,10 @@ SETTLED = FINAL | {"needs_attention"}
 
 
 def resolve(ref: str) -> Any:
-    """The type a reference names: `module:Name`, `module:Generic[Arg]`, `list[<ref>]`, `str` or
-    `dict`."""
+    """The type a reference names: `module:Name`, `module:Generic[Arg]`, `list[<ref>]`, `str`,
+    `dict` or `any` (JSON as decoded)."""
+    if ref == "any":
+        return Any
     if ref == "dict":
         return dict[str, Any]
     if ref == "str":
@@ -83,6 +85,18 @@ class JobUpdate:
 
 
 @dataclass
+class SseEvent:
+    """One Server-Sent Event: its `id`, `event` name (`message` when it has none) and `data`."""
+
+    id: str | None
+    event: str
+    data: str
+
+    def json(self) -> Any:
+        return json.loads(self.data)
+
+
+@dataclass
 class LogEvent:
     """One `log` event of `GET /logs/stream`."""
 
@@ -91,27 +105,52 @@ class LogEvent:
     line_no: int
     line: str
 
+    @classmethod
+    def of(cls, event: SseEvent) -> LogEvent:
+        payload = event.json()
+        return cls(
+            id=event.id,
+            job_id=payload.get("job_id", ""),
+            line_no=int(payload.get("line_no", 0)),
+            line=payload.get("line", ""),
+        )
+
+
+@dataclass
+class ChatEvent:
+    """One event of a chat turn (seed 002's stream): `type` is `thinking`, `tool_call`,
+    `approval_required`, `tool_result`, `message`, `done` or `error`; `data` is the event whole
+    (`content`, `tool`, `params`, `result`, `message`, … as its type has them)."""
+
+    id: int
+    type: str
+    data: dict[str, Any]
+
+    @property
+    def final(self) -> bool:
+        return self.type in ("done", "error")
+
+    @classmethod
+    def of(cls, event: SseEvent) -> ChatEvent:
+        payload = event.json()
+        return cls(id=int(payload.get("id") or event.id or 0), type=payload["type"], data=payload)
+
 
 class SseParser:
-    """Server-Sent Events, line by line: `feed` returns a `LogEvent` at each event's end."""
+    """Server-Sent Events, line by line: `feed` returns the event at each event's end (an empty
+    line), None otherwise; comments (keep-alives) and events without data are skipped."""
 
     def __init__(self) -> None:
         self._id: str | None = None
         self._event = "message"
         self._data: list[str] = []
 
-    def feed(self, line: str) -> LogEvent | None:
+    def feed(self, line: str) -> SseEvent | None:
         if line == "":
             data, event, self._data, self._event = self._data, self._event, [], "message"
-            if not data or event != "log":
+            if not data:
                 return None
-            payload = json.loads("\n".join(data))
-            return LogEvent(
-                id=self._id,
-                job_id=payload.get("job_id", ""),
-                line_no=int(payload.get("line_no", 0)),
-                line=payload.get("line", ""),
-            )
+            return SseEvent(id=self._id, event=event, data="\n".join(data))
         if line.startswith(":"):
             return None
         name, _, value = line.partition(":")

@@ -210,10 +210,15 @@ class HealthResult(BaseModel):
 
 
 class MarkInput(BaseModel):
+    """The service's status, and its access URLs when given: `access_url(s)` as they are, or
+    `access` (the live containers' published ports, after a control action; `[]` when stopped)
+    from which the stored URLs are rebuilt, the primary one the row's primary type's."""
+
     ref: ServiceRef
     status: str
     access_url: str | None = None
     access_urls: dict[str, str] | None = None
+    access: list[AccessPoint] | None = None
 
 
 class PowerInput(BaseModel):

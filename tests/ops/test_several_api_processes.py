@@ -65,6 +65,7 @@ async def pair(
             redis_url=REDIS_URL,
             redis_key_prefix=f"test-{uuid.uuid4().hex[:10]}",
             crm_ingest_rate_limit=f"{INGEST_LIMIT}/hour",
+            assistant_rate_limit=f"{INGEST_LIMIT}/hour",
             job_log_record_seconds=0.2,
             log_stream_poll_seconds=0.2,
             log_stream_keepalive_seconds=0.5,
@@ -132,6 +133,22 @@ async def test_the_ingest_rate_limit_counts_across_both_processes(pair: Pair):
     # Each process alone stayed under the limit; together they reached it.
     assert codes.count(200) == INGEST_LIMIT, codes
     assert codes.count(429) == len(codes) - INGEST_LIMIT, codes
+
+
+async def test_the_assistant_rate_limit_counts_across_both_processes(pair: Pair):
+    """Only `redis_url` is set (no assistant storage URL of its own): like the CRM's, the
+    assistant's limit falls back to it, or each process would count its own share."""
+    assert pair.settings.assistant_rate_limit_storage_url is None
+    answers = []
+    for _ in range(INGEST_LIMIT - 2):
+        for http in (pair.a, pair.b):
+            answers.append(await http.get("/api/conversations"))
+    codes = [answer.status_code for answer in answers]
+    assert codes.count(200) == INGEST_LIMIT, codes
+    assert codes.count(429) == len(codes) - INGEST_LIMIT, codes
+    remaining = [int(a.headers["X-RateLimit-Remaining"]) for a in answers[:INGEST_LIMIT]]
+    assert remaining == list(range(INGEST_LIMIT - 1, -1, -1)), remaining
+    assert int(answers[-1].headers["Retry-After"]) >= 1
 
 
 async def test_the_audit_trail_holds_the_calls_made_on_both_processes(pair: Pair):

@@ -16,6 +16,7 @@ with workflow.unsafe.imports_passed_through():
     from contracts.hosting.services import (
         SUBJECT_KIND,
         TYPE_SLUGS,
+        AccessPoint,
         ControlDockerServiceInput,
         CreateContainersInput,
         CreateDockerServiceInput,
@@ -202,9 +203,13 @@ class ControlDockerService(TrackedJob):
             start_to_close=_DOCKER,
         )
         status = "stopped" if inp.action == "shutdown" else "running"
+        # A start gives containers new host ports (the old ones went back to the daemon at the
+        # stop): the stored access URLs are rebuilt from the live containers, and a stopped
+        # service has none (its old ports may serve another service by now).
+        access: list[AccessPoint] = []
         if status == "running":
             track.phase("starting", 60, "waiting for the containers to become healthy")
-            await step(
+            healthy = await step(
                 ServiceSteps.AWAIT_HEALTH,
                 HealthInput(
                     ref=ref, timeout_seconds=inp.health_timeout_seconds, poll_seconds=_POLL_SECONDS
@@ -214,13 +219,20 @@ class ControlDockerService(TrackedJob):
                 heartbeat=job_heartbeat(at_least=timedelta(seconds=_POLL_SECONDS * 3)),
                 long_wait=True,
             )
-        await step(ServiceSteps.MARK, MarkInput(ref=ref, status=status), bool, start_to_close=_DB)
+            access = healthy.access
+        await step(
+            ServiceSteps.MARK,
+            MarkInput(ref=ref, status=status, access=access),
+            bool,
+            start_to_close=_DB,
+        )
         return track.complete(
             {
                 "service_id": inp.service_id,
                 "action": inp.action,
                 "status": status,
                 "containers": powered.containers,
+                "access_urls": {point.service: point.url for point in access},
             },
             f"service {inp.service_id} is {status}",
         )

@@ -1,66 +1,46 @@
-"""The assistant API's rate limit per caller (seed 002: 60 per minute) with `limits.aio`, in memory
-or in Redis shared by every API process, and its `X-RateLimit-*` headers."""
+"""The assistant API's rate limit per caller (seed 002: 60 per minute) and its `X-RateLimit-*`
+headers. With the storage down a request goes through unlimited (logged) rather than the assistant
+going down with it."""
 
 from __future__ import annotations
 
-import hashlib
 import math
-import time
 
-import structlog
-from limits import parse
-from limits.aio.storage import MemoryStorage, RedisStorage, Storage
-from limits.aio.strategies import FixedWindowRateLimiter
 from starlette.requests import Request
 
 from api.errors import ApiError
+from api.rate_limits import WindowLimiter
 from core.settings import Settings
-
-log = structlog.get_logger(__name__)
-_NAMESPACE = "assistant"
 
 
 class AssistantLimiter:
     def __init__(self, settings: Settings) -> None:
-        self.limit = parse(settings.assistant_rate_limit)
-        url = settings.assistant_rate_limit_storage_url
-        storage: Storage
-        if url.startswith(("redis://", "rediss://")):
-            storage = RedisStorage(
-                url.replace("redis", "async+redis", 1),
-                implementation="redispy",
-                key_prefix="conneskills-assistant",
-            )
-        else:
-            storage = MemoryStorage()
-        self.limiter = FixedWindowRateLimiter(storage)
+        self.window = WindowLimiter(
+            settings.assistant_rate_limit,
+            settings.resolved_assistant_rate_limit_storage_url,
+            key_prefix=f"{settings.redis_key_prefix}-assistant",
+            namespace="assistant",
+        )
 
     async def hit(self, who: str) -> dict[str, str]:
         """Counts one request of `who`: the headers to answer with, or 429 (with `Retry-After`)
-        once its window is used up. With the storage down the request goes through unlimited
-        (logged) rather than the assistant going down with it."""
-        bucket = hashlib.sha256(who.encode("utf-8", "surrogatepass")).hexdigest()[:32]
-        try:
-            allowed = await self.limiter.hit(self.limit, _NAMESPACE, bucket)
-            stats = await self.limiter.get_window_stats(self.limit, _NAMESPACE, bucket)
-        except Exception as error:  # noqa: BLE001 — any storage failure: skip the limit, say why
-            log.warning("assistant rate limit storage unavailable", error_type=type(error).__name__)
+        once its window is used up."""
+        window = await self.window.hit(who)
+        if window is None:
             return {}
-        reset = math.ceil(stats.reset_time)
         headers = {
-            "X-RateLimit-Limit": str(self.limit.amount),
-            "X-RateLimit-Remaining": str(max(0, stats.remaining)),
-            "X-RateLimit-Reset": str(reset),
+            "X-RateLimit-Limit": str(window.limit),
+            "X-RateLimit-Remaining": str(window.remaining),
+            "X-RateLimit-Reset": str(math.ceil(window.reset_at)),
         }
-        if allowed:
+        if window.allowed:
             return headers
-        retry_after = max(1, math.ceil(stats.reset_time - time.time()))
+        limit = self.window.limit
         raise ApiError(
             429,
-            f"too many requests (limit {self.limit.amount} per "
-            f"{self.limit.get_expiry()} s); retry later",
-            details={"retry_after_seconds": retry_after},
-            headers={**headers, "Retry-After": str(retry_after)},
+            f"too many requests (limit {limit.amount} per {limit.get_expiry()} s); retry later",
+            details={"retry_after_seconds": window.retry_after},
+            headers={**headers, "Retry-After": str(window.retry_after)},
         )
 
 

@@ -1,5 +1,7 @@
 """`GET /logs/stream` as Server-Sent Events: the platform's job log lines, read by offset from
 `job_log_lines` (recorded by api/job_log_feed.py, where the choice of that table is explained).
+The process's one reader of that table (api/job_log_fanout.py) hands every stream the new lines
+from memory as soon as it has them; a stream behind what it keeps reads the table itself.
 
 Each event is `id: <line's id>`, `event: log`, `data: {"job_id", "line_no", "line"}`. A stream
 without `Last-Event-ID` starts after the newest line recorded (what happens from now on); with it,
@@ -38,6 +40,7 @@ async def events(
     job_id: str | None,
 ) -> AsyncIterator[str]:
     feed.subscribe()
+    fanout = feed.fanout
     try:
         if after is None:
             async with db.transaction() as session:
@@ -45,10 +48,18 @@ async def events(
         yield sse.RETRY
         quiet_since = time.monotonic()
         while not feed.ending:
-            # Taken before the read, so lines recorded during it still wake the wait below.
+            # Taken before the read, so lines read meanwhile still wake the wait below.
             changed = feed.change()
-            async with db.transaction() as session:
-                rows = await job_logs.lines_after(session, after, job_id, _BATCH)
+            rows = fanout.lines_after(after, job_id, _BATCH)
+            if rows is None:
+                # Behind what the process's reader keeps (a resume from an older id): the table.
+                floor = fanout.floor
+                async with db.transaction() as session:
+                    rows = await job_logs.lines_after(session, after, job_id, _BATCH)
+                if not rows and floor is not None:
+                    # Every line up to the floor was committed before this read, which found
+                    # none of this stream's: the reader's memory serves it from here.
+                    after = max(after, floor)
             if rows:
                 yield "".join(_event(row.id, row.job_id, row.line_no, row.line) for row in rows)
                 after = rows[-1].id
@@ -60,6 +71,7 @@ async def events(
                 yield sse.KEEPALIVE
                 quiet_since = time.monotonic()
                 continue
+            # The reader wakes the stream; the poll bounds the wait should no reader run.
             wait = min(settings.log_stream_poll_seconds, keepalive - quiet)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(changed.wait(), wait)

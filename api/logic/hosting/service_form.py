@@ -1,7 +1,10 @@
 """The `POST /service` form, read as it streams: text fields (bounded, counted) and one file, the
 `zip_file`, written straight to the uploads directory and counted against the upload bound (413
 beyond it). Whatever refuses the request removes the partial file, so nothing of it stays on disk.
-The body-limit middleware lets this one route through unbuffered (api/http.py)."""
+The file is `upload-<random>.zip.part` while the body streams and is renamed to `….zip` once it has
+ended: a process that dies mid-upload leaves only a `.part`, which the uploads sweep removes once
+stale (api/logic/hosting/upload_sweep.py). The body-limit middleware lets this one route through
+unbuffered (api/http.py)."""
 
 from __future__ import annotations
 
@@ -22,6 +25,8 @@ FILE_FIELD = "zip_file"
 # Text fields: how many, and how long each may be (a git URL, a password, a list of types).
 MAX_FIELDS = 32
 MAX_FIELD_BYTES = 4096
+# An upload still streaming (or whose process died mid-body): the uploads sweep's to remove.
+PARTIAL_SUFFIX = ".part"
 _REPEATABLE = {"service_types"}
 
 
@@ -169,7 +174,7 @@ async def _multipart(
                 problems.append(_bad("zip_file is given more than once", FILE_FIELD))
                 return
             uploads.mkdir(parents=True, exist_ok=True, mode=0o750)
-            target = uploads / f"upload-{secrets.token_hex(12)}.zip"
+            target = uploads / f"upload-{secrets.token_hex(12)}.zip{PARTIAL_SUFFIX}"
             part.fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             form.upload = target
         elif part.is_file:
@@ -231,3 +236,11 @@ async def _multipart(
         raise problems[0]
     if form.upload is not None:
         form.upload_sha256 = digest.hexdigest()
+        complete = form.upload.with_name(form.upload.name.removesuffix(PARTIAL_SUFFIX))
+        try:
+            os.rename(form.upload, complete)
+        except FileNotFoundError:
+            # Swept meanwhile: the body stalled for longer than the sweep's threshold.
+            form.upload = None
+            raise _bad("the upload stalled and was discarded; send it again", FILE_FIELD) from None
+        form.upload = complete

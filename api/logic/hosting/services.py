@@ -5,9 +5,9 @@ control actions, and the details (the row joined with what the Docker daemon rep
 from __future__ import annotations
 
 import asyncio
-import warnings
 from typing import Any
 
+import bcrypt
 import structlog
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
@@ -80,12 +80,9 @@ def _archive_limits(settings: Settings) -> zip_archive.ZipLimits:
 
 
 def hash_password(password: str) -> str:
-    """bcrypt, which Filebrowser takes as its `--password`; the password itself goes no further."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
-        import crypt
-
-    return crypt.crypt(password, crypt.mksalt(crypt.METHOD_BLOWFISH))
+    """bcrypt (`$2b$`, cost 12), which Filebrowser takes as its `--password`; the password itself
+    goes no further. The form allows at most 72 UTF-8 bytes, all that bcrypt reads."""
+    return bcrypt.hashpw(password.encode(), bcrypt.gensalt(rounds=12)).decode()
 
 
 async def create(

@@ -29,9 +29,18 @@ class ServiceCreate(RequestModel):
         default=None,
         min_length=8,
         max_length=72,
-        description="Filebrowser's `admin` password (8-72 characters); hashed before any job.",
+        description="Filebrowser's `admin` password (8-72 characters, at most 72 bytes in UTF-8); "
+        "hashed before any job.",
     )
     has_zip: bool = False
+
+    @field_validator("admin_pass")
+    @classmethod
+    def _bcrypt_sized(cls, password: str | None) -> str | None:
+        # bcrypt reads 72 bytes, not characters: a longer password would be refused by the hash.
+        if password is not None and len(password.encode()) > 72:
+            raise ValueError("admin_pass may be at most 72 bytes in UTF-8")
+        return password
 
     @field_validator("service_types")
     @classmethod
