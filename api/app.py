@@ -28,6 +28,7 @@ from api.key_usage import KeyUsage
 from api.logic.assistant.auth import ensure_first_admin
 from api.logic.hosting.upload_sweep import sweep_forever
 from api.logic.oversight.schedule import reaper_schedule
+from api.logic.provisioning.drift_schedule import drift_schedule
 from api.logic.runners.schedule import cleanup_schedule
 from api.metrics import install_metrics
 from api.routes import (
@@ -132,11 +133,12 @@ def create_app(
         # allocate. Otherwise each one walked it all, 50-140 ms with every request waiting (issue 9).
         gc.collect()
         gc.freeze()
-        # The runners' orphan cleanup, and the stuck-job finder with the alerts and the audit
-        # retention (issue 10), are Temporal Schedules; set up without delaying the start.
+        # The runners' orphan cleanup, the stuck-job finder with the alerts and the audit
+        # retention (issue 10), and the drift observer are Temporal Schedules; set up without
+        # delaying the start.
         schedules = [
             asyncio.create_task(schedule(settings).ensure_in_background(temporal, settings))
-            for schedule in (cleanup_schedule, reaper_schedule)
+            for schedule in (cleanup_schedule, reaper_schedule, drift_schedule)
         ]
         if metrics:
             gauges = JobGauges(metrics, temporal, db, settings).refresh_forever()

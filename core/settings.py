@@ -469,6 +469,13 @@ class Settings(BaseSettings):
         "`alert=compensation_failed` as alerts, resolves overdue alerts of jobs that ended, and "
         "prunes the audit trail and the recorded job log lines past their retention.",
     )
+    drift_observe_interval_minutes: float = Field(
+        default=5.0,
+        gt=0,
+        description="How often the ObserveDrift Schedule compares each Cloud Run service the "
+        "platform deployed with what runs now (read-only): the service's `conditions` and "
+        "`drift`, and a `resource_drifted` alert once per new drift (docs/operating.md).",
+    )
     job_expected_duration_factor: float = Field(
         default=1.0,
         gt=0,

@@ -11,6 +11,9 @@ from activities.provisioning.customer_jira import CustomerJiraActivities
 from activities.provisioning.customer_litellm import CustomerLiteLLMActivities
 from activities.provisioning.customer_zenml import CustomerZenMLActivities
 from activities.provisioning.customers import CustomerActivities
+from activities.provisioning.drift import DriftActivities
+from activities.provisioning.drift_docker import DockerDriftActivities
+from activities.provisioning.drift_vms import VmDriftActivities
 from activities.provisioning.image_builds import ImageBuildActivities
 from activities.provisioning.job_cleanup import JobCleanupActivities
 from activities.provisioning.service_databases import ServiceDatabaseActivities
@@ -31,7 +34,11 @@ def activities(settings: Settings, db: Database) -> list[Callable]:
     customer_cleanup = CustomerCleanupActivities(settings, db)
     job_cleanup = JobCleanupActivities(settings)
     agents = AgentActivities(settings, db)
+    drift = DriftActivities(settings, db)
     return [
+        *drift.all(),
+        *VmDriftActivities(settings, db).all(),
+        *DockerDriftActivities(settings, db).all(),
         cloud_run.get_service,
         cloud_run.apply_service,
         cloud_run.restore_service,

@@ -99,7 +99,9 @@ class CloudRunActivities:
         service = await call_google(what, self.cloud_run.get, name, region)
         if service is None:
             raise ApplicationError(f"{what}: service vanished", type="NotFound", non_retryable=True)
-        return result_of(service, region, created=inp.create)
+        return result_of(
+            service, region, created=inp.create, applied_json=run_v2.Service.to_json(service)
+        )
 
     async def _start_apply(self, inp: ApplyServiceInput, what: str) -> str | None:
         client, name, region = self.cloud_run.client, inp.spec.service_name, inp.region

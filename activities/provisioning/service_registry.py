@@ -5,9 +5,11 @@ from __future__ import annotations
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from contracts.provisioning.drift import SERVICE_KIND
 from contracts.provisioning.names import RegistrySteps
 from contracts.provisioning.services import CloudRunCall, ServiceRecordInput
 from store.db import Database
+from store.oversight import resource_states
 from store.provisioning import customers
 from store.provisioning import service_registry as services
 
@@ -32,6 +34,17 @@ class RegistryActivities:
                     labels=inp.labels,
                     deployed_at=inp.deployed_at,
                 )
+                if inp.applied_json:
+                    await resource_states.record_applied(
+                        session,
+                        kind=SERVICE_KIND,
+                        name=inp.service_name,
+                        region=inp.region,
+                        tenant=inp.customer_prefix,
+                        applied=inp.applied_json,
+                        job_id=activity.info().workflow_id,
+                        at=inp.deployed_at,
+                    )
         except services.CustomerNotActive as refused:
             raise ApplicationError(
                 str(refused), type="FailedPrecondition", non_retryable=True

@@ -239,3 +239,17 @@ def delete(
         lambda client: client.services.delete(name, idempotency_key=idempotency_key),
         ask=f"Delete the service {name}?",
     )
+
+
+@app.command()
+def reconcile(
+    ctx: typer.Context,
+    name: Name,
+    idempotency_key: IdemOpt = None,
+    wait: WaitOpt = False,
+    timeout: TimeoutOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Put back the configuration the platform last applied, undoing changes made outside it (a
+    ReconcileService job; `services get` shows the drift)."""
+    start_job(ctx, lambda client: client.services.reconcile(name, idempotency_key=idempotency_key))

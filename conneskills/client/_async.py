@@ -438,6 +438,10 @@ class AsyncServices(_AsyncResource):
     async def force_delete(self, name: str) -> None:
         await self._call("DELETE", None, name, "force")
 
+    async def reconcile(self, name: str, **job: Unpack[JobOptions]) -> JobResponse:
+        """Puts back the configuration the platform last applied (a `ReconcileService` job)."""
+        return await self._call("POST", JOB_STARTED, name, "reconcile", job=job)
+
     async def setup_image_build(
         self, body: Body, **job: Unpack[JobOptions]
     ) -> ImageBuildJobResponse:

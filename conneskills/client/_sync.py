@@ -436,6 +436,10 @@ class Services(_Resource):
     def force_delete(self, name: str) -> None:
         self._call("DELETE", None, name, "force")
 
+    def reconcile(self, name: str, **job: Unpack[JobOptions]) -> JobResponse:
+        """Puts back the configuration the platform last applied (a `ReconcileService` job)."""
+        return self._call("POST", JOB_STARTED, name, "reconcile", job=job)
+
     def setup_image_build(self, body: Body, **job: Unpack[JobOptions]) -> ImageBuildJobResponse:
         """`body`: an `ImageBuildRequest` or its JSON shape (`github_repo`, `image_name`, …)."""
         model = "api.schemas.provisioning.image_builds:ImageBuildJobResponse"

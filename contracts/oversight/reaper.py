@@ -14,6 +14,8 @@ MAX_LISTED = 100
 class AlertKind(StrEnum):
     job_overdue = "job_overdue"
     compensation_failed = "compensation_failed"
+    # Raised by the drift observer (contracts/provisioning/drift.py), not by the reaper.
+    resource_drifted = "resource_drifted"
 
 
 class ReaperInput(BaseModel):

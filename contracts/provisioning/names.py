@@ -26,6 +26,8 @@ class Operations:
     ZENML_PROVISION = "zenml_provision"
     DEPLOY_AGENT = "deploy_agent"
     RETIRE_AGENT = "retire_agent"
+    RECONCILE = "reconcile"
+    OBSERVE_DRIFT = "observe_drift"
 
 
 class Workflows:
@@ -40,6 +42,8 @@ class Workflows:
     PROVISION_CUSTOMER_ZENML = "ProvisionCustomerZenML"
     DEPLOY_AGENT = "DeployAgent"
     RETIRE_AGENT = "RetireAgent"
+    RECONCILE_SERVICE = "ReconcileService"
+    OBSERVE_DRIFT = "ObserveDrift"
 
 
 # Per workflow type (see contracts/timeouts.py). A deploy is a Cloud Run apply (minutes) with a few
@@ -60,6 +64,10 @@ TIMEOUTS = {
     Workflows.PROVISION_CUSTOMER_ZENML: JobTimeouts(expected=timedelta(minutes=35)),
     # Retires each agent (15 min each, one after another at worst), then the customer's objects.
     Workflows.OFFBOARD_CUSTOMER: JobTimeouts(expected=timedelta(minutes=45)),
+    # One Cloud Run apply (a revision rolling out), like an update.
+    Workflows.RECONCILE_SERVICE: JobTimeouts(expected=timedelta(minutes=15)),
+    # One listing of Cloud Run and the registry; a period is minutes.
+    Workflows.OBSERVE_DRIFT: JobTimeouts(expected=timedelta(minutes=5)),
 }
 
 
@@ -72,6 +80,18 @@ class CloudRunSteps:
     SET_INVOKERS = "cloud_run.set_invokers"
     RESTORE_INVOKERS = "cloud_run.restore_invokers"
     PLAN_HASH = "cloud_run.plan_hash"
+
+
+class DriftSteps:
+    OBSERVE_SERVICES = "drift.observe_services"
+    OBSERVE_SERVICE = "drift.observe_service"
+    REAPPLY_SERVICE = "drift.reapply_service"
+    OBSERVE_VMS = "drift.observe_vms"
+    OBSERVE_DOCKER_SERVICES = "drift.observe_docker_services"
+
+
+# The drift observer's schedule (one per platform, `<id>-<task_queue>`).
+DRIFT_SCHEDULE_ID = "drift-observer"
 
 
 class RegistrySteps:

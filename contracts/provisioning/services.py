@@ -165,6 +165,9 @@ class CloudRunServiceResult(BaseModel):
     created: bool = False
     # The service as it was before this job changed it (Service JSON), for compensation.
     previous_json: str | None = None
+    # The service as this job left it (Service JSON, secret references by name only): what the
+    # registry keeps as the last applied configuration, for the drift observer and reconcile.
+    applied_json: str | None = None
 
 
 class CloudRunCall(BaseModel):
@@ -206,6 +209,8 @@ class ServiceRecordInput(BaseModel):
     customer_prefix: str | None = None
     labels: dict[str, str] = Field(default_factory=dict)
     deployed_at: datetime
+    # The service as the job left it (see CloudRunServiceResult.applied_json); None from older runs.
+    applied_json: str | None = None
 
 
 class UndeployServiceInput(BaseModel):

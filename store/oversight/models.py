@@ -1,12 +1,15 @@
-"""`audit_events` (one row per mutating API call made with a platform API key) and `alerts` (what
-the JobReaper schedule raised: overdue jobs, failed compensations)."""
+"""`audit_events` (one row per mutating API call made with a platform API key), `alerts` (what
+the JobReaper schedule raised: overdue jobs, failed compensations; and what the drift observer
+raised: resources changed behind the platform's back) and `resource_states` (what the platform last
+applied to each resource it manages, and what the drift observer last saw of it)."""
 
 from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import DateTime, Index, Integer, String, UniqueConstraint, Uuid
+from sqlalchemy import JSON, DateTime, Index, Integer, String, Text, UniqueConstraint, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
 from store.models import Base, utcnow
@@ -52,3 +55,28 @@ class Alert(Base):
     message: Mapped[str] = mapped_column(String(1000))
     raised_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # The resource an alert is about when it is not about a job (`service/<name>` for a drift; its
+    # `job_id` is then the drift's own key, so one drift raises one alert).
+    resource: Mapped[str | None] = mapped_column(String(300))
+
+
+class ResourceState(Base):
+    """One per managed resource (`kind` `service`, …): the configuration the platform last applied
+    (the outside system's own JSON of it: secret references by name, never a value), and the drift
+    observer's last look at it (`conditions`, `drift`)."""
+
+    __tablename__ = "resource_states"
+
+    kind: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), primary_key=True)
+    region: Mapped[str | None] = mapped_column(String(64))
+    # The customer prefix whose mark the resource carries (None: the platform's own).
+    tenant: Mapped[str | None] = mapped_column(String(64))
+    applied: Mapped[str | None] = mapped_column(Text)
+    applied_by_job: Mapped[str | None] = mapped_column(String(200))
+    applied_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    observed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    conditions: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    drift: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    # The key of the alert raised for the drift seen now (None: in sync).
+    drift_alert_key: Mapped[str | None] = mapped_column(String(200))

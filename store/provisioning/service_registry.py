@@ -9,6 +9,8 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from contracts.provisioning.drift import SERVICE_KIND
+from store.oversight import resource_states
 from store.provisioning import customers
 from store.provisioning.models import Customer, ServiceRecord
 
@@ -55,6 +57,9 @@ async def upsert(
 
 
 async def remove(session: AsyncSession, name: str) -> bool:
+    """The registry row and what the platform applied to the service (its drift record): the
+    service is no longer the platform's to observe."""
+    await resource_states.forget(session, SERVICE_KIND, name)
     result = await session.execute(delete(ServiceRecord).where(ServiceRecord.name == name))
     return result.rowcount > 0
 

@@ -566,6 +566,7 @@ EXCLUDED: dict[str, str] = {
     "CleanupAfterTerminate": "internal: runs only after a force-cancel",
     # Periodic sweeps started by Temporal Schedules; they create nothing to leak.
     "JobReaper": "internal: scheduled sweep that creates nothing outside",
+    "ObserveDrift": "internal: scheduled read-only sweep that creates nothing outside",
     # Child jobs of onboarding: faulted through OnboardCustomer's steps, which include theirs.
     "ProvisionCustomerJira": "child job of OnboardCustomer",
     "ProvisionCustomerLiteLLM": "child job of OnboardCustomer",
@@ -588,6 +589,10 @@ NOT_YET: dict[str, str] = {
     # power back.
     "ControlVM": "hosting (seed 001): changes only power state (start/stop/pause…); a failed one "
     "does not power back, which neither create's nor remove's verdict describes",
+    # A successful one changes a service in place (its applied configuration put back) and a failed
+    # one may have done so already; nothing is created or removed, so neither verdict describes it.
+    "ReconcileService": "provisioning: a change in place (the applied configuration put back), "
+    "neither create nor remove: needs a 'change' kind of verdict",
     "AssistantTurn": "assistant (seed 002): its tools only read so far; comes with mutating tools",
     "LearnApi": "assistant (seed 002): writes only the platform's own tables (a learned API's "
     "rows), nothing outside to leak; needs a verdict over those rows",

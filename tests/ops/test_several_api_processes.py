@@ -20,6 +20,7 @@ import pytest
 from temporalio.client import Client
 
 from api.logic.oversight.schedule import schedule_id as reaper_schedule_id
+from api.logic.provisioning.drift_schedule import schedule_id as drift_schedule_id
 from api.logic.runners.schedule import schedule_id as cleanup_schedule_id
 from core.settings import Settings
 from store.migrate import upgrade
@@ -85,7 +86,11 @@ async def pair(
         finally:
             worker.terminate()
             worker.wait(timeout=30)
-            for schedule in (reaper_schedule_id(settings), cleanup_schedule_id(settings)):
+            for schedule in (
+                reaper_schedule_id(settings),
+                cleanup_schedule_id(settings),
+                drift_schedule_id(settings),
+            ):
                 with contextlib.suppress(Exception):
                     await client.get_schedule_handle(schedule).delete()
 

@@ -14,6 +14,7 @@ from temporalio.client import Client
 
 import worker
 from api.logic.oversight.schedule import schedule_id as reaper_schedule_id
+from api.logic.provisioning.drift_schedule import schedule_id as drift_schedule_id
 from api.logic.runners.schedule import schedule_id as cleanup_schedule_id
 from contracts.provisioning.names import Workflows
 from contracts.timeouts import JobTimeouts
@@ -78,7 +79,11 @@ async def test_a_job_runs_with_its_types_execution_timeout_and_timed_activities(
 async def test_the_schedules_start_their_workflows_with_an_execution_timeout(
     api, client: Client, settings
 ):
-    for schedule_id in (reaper_schedule_id(settings), cleanup_schedule_id(settings)):
+    for schedule_id in (
+        reaper_schedule_id(settings),
+        cleanup_schedule_id(settings),
+        drift_schedule_id(settings),
+    ):
         handle = client.get_schedule_handle(schedule_id)
         for _ in range(100):
             try:

@@ -7,6 +7,7 @@ from workflows.provisioning.customer_branches import (
     ProvisionCustomerZenML,
 )
 from workflows.provisioning.customers import OnboardCustomer
+from workflows.provisioning.drift import ObserveDrift, ReconcileService
 from workflows.provisioning.image_builds import SetupImageBuild
 from workflows.provisioning.offboarding import OffboardCustomer
 from workflows.provisioning.service_databases import CreateServiceDatabase
@@ -24,4 +25,6 @@ WORKFLOWS = [
     ProvisionCustomerZenML,
     DeployAgent,
     RetireAgent,
+    ReconcileService,
+    ObserveDrift,
 ]

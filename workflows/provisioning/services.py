@@ -168,6 +168,7 @@ class DeployService(ServiceJob):
                 customer_prefix=customer_prefix,
                 labels=spec.labels or {},
                 deployed_at=workflow.now(),
+                applied_json=applied.applied_json,
             ),
             start_to_close=_REGISTRY,
         )

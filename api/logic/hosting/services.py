@@ -34,10 +34,12 @@ from contracts.hosting.services import (
     git_repository,
 )
 from contracts.jobs import SERVICE_LABEL, JobSubject
+from contracts.provisioning.drift import DOCKER_SERVICE_KIND
 from core.settings import Settings
 from providers import docker_engine, zip_archive
 from store.db import Database
 from store.hosting import services as store
+from store.oversight import resource_states
 
 log = structlog.get_logger(__name__)
 ACTIONS = ("start", "shutdown", "stop", "restart", "delete")
@@ -294,6 +296,13 @@ async def detail(settings: Settings, db: Database, service_id: int) -> ServiceDe
             "updated_at": row.updated_at,
             "compose_file": row.compose_file,
         }
+        state = await resource_states.get(session, DOCKER_SERVICE_KIND, str(service_id))
+        if state is not None and state.observed_at is not None:
+            values |= {
+                "conditions": state.conditions,
+                "drift": state.drift,
+                "observed_at": state.observed_at,
+            }
     containers = await asyncio.to_thread(_live_containers, settings, service_id, row.userid)
     return ServiceDetail(**values, containers=containers)
 

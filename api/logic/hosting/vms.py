@@ -34,11 +34,13 @@ from contracts.hosting.vms import (
     VmSpec,
 )
 from contracts.jobs import JobSubject
+from contracts.provisioning.drift import VM_KIND
 from core.settings import Settings
 from providers import proxmox
 from providers.proxmox import ProxmoxVE
 from store.db import Database
 from store.hosting import vms as store
+from store.oversight import resource_states
 
 log = structlog.get_logger(__name__)
 T = TypeVar("T")
@@ -197,6 +199,9 @@ def _usable(row, doing: str) -> None:
 
 async def detail(settings: Settings, db: Database, vm_id: int) -> VmDetail:
     row = await _row(db, vm_id)
+    async with db.transaction() as session:
+        state = await resource_states.get(session, VM_KIND, str(vm_id))
+    observed = state is not None and state.observed_at is not None and row.status not in _GONE
     view = VmDetail(
         id=row.id,
         vm_id=row.id,
@@ -210,6 +215,9 @@ async def detail(settings: Settings, db: Database, vm_id: int) -> VmDetail:
         disksize_gb=row.disksize_gb,
         access_url=row.access_url,
         job_id=row.job_id,
+        conditions=state.conditions if observed else [],
+        drift=state.drift if observed else [],
+        observed_at=state.observed_at if observed else None,
     )
     if row.status in _GONE:
         return view

@@ -17,17 +17,21 @@ from store.oversight.models import Alert as AlertRow
 
 
 def shown(row: AlertRow, jobs: JobEngine) -> Alert:
+    about_job = row.resource is None
     return Alert(
         id=row.id,
         kind=AlertKind(row.kind),
         status=AlertStatus.resolved if row.resolved_at else AlertStatus.open,
         job_id=row.job_id,
+        resource=row.resource,
         workflow_type=row.workflow_type,
         message=row.message,
         raised_at=row.raised_at,
         resolved_at=row.resolved_at,
-        job_url=f"{jobs.settings.public_api_url.rstrip('/')}/api/v1/jobs/{row.job_id}",
-        temporal_ui_url=jobs.ui_url(row.job_id),
+        job_url=f"{jobs.settings.public_api_url.rstrip('/')}/api/v1/jobs/{row.job_id}"
+        if about_job
+        else None,
+        temporal_ui_url=jobs.ui_url(row.job_id) if about_job else None,
     )
 
 
@@ -36,7 +40,7 @@ async def resolve(db: Database, jobs: JobEngine, alert_id: uuid.UUID) -> Alert:
         row = await alerts.get(session, alert_id)
         if row is None:
             raise not_found("alert", alert_id=str(alert_id))
-        audit_trail.note(job_id=row.job_id)
+        audit_trail.note(job_id=row.job_id if row.resource is None else None)
         if row.resolved_at is not None:
             raise ApiError(
                 409,

@@ -16,11 +16,13 @@ from api.logic.provisioning.litellm_calls import call_litellm
 from api.logic.provisioning.service_views import runtime_status
 from api.schemas.provisioning.agents import AgentResponse, PromptInfo
 from contracts.provisioning.agents import AGENT_LABEL, agent_secret_name, agent_service_name
+from contracts.provisioning.drift import SERVICE_KIND
 from core.settings import Settings
 from providers.google.cloud_run import CloudRunServices
 from providers.google.secret_manager import SecretStore
 from providers.litellm import litellm_admin
 from store.db import Database
+from store.oversight import resource_states
 from store.provisioning import customers, service_registry
 from store.provisioning.models import Customer
 
@@ -93,9 +95,11 @@ async def agent(settings: Settings, db: Database, name: str, region: str) -> Age
     )
     async with db.transaction() as session:
         record, owner = await service_registry.with_customer(session, name)
+        state = await resource_states.get(session, SERVICE_KIND, name)
     labels = _labels(service, record)
     if service is None or AGENT_LABEL not in labels:
         raise not_found("agent", service_name=name)
+    observed = state is not None and state.observed_at is not None
     return AgentResponse(
         service_name=name,
         service_url=service.uri or None,
@@ -105,6 +109,9 @@ async def agent(settings: Settings, db: Database, name: str, region: str) -> Age
         customer_prefix=owner.prefix if owner else None,
         region=region,
         message=f"agent {labels[AGENT_LABEL]} of {owner.prefix if owner else 'no known customer'}",
+        conditions=state.conditions if observed else [],
+        drift=state.drift if observed else [],
+        observed_at=state.observed_at if observed else None,
     )
 
 

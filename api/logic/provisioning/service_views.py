@@ -17,6 +17,7 @@ from api.schemas.provisioning.services import (
     ServiceSummary,
     TrafficTarget,
 )
+from store.oversight.models import ResourceState
 from store.provisioning.models import Customer, ServiceRecord
 
 State = run_v2.Condition.State
@@ -46,8 +47,12 @@ def runtime_status(service: run_v2.Service) -> str:
 
 
 def summary(
-    service: run_v2.Service, record: ServiceRecord | None, customer: Customer | None
+    service: run_v2.Service,
+    record: ServiceRecord | None,
+    customer: Customer | None,
+    state: ResourceState | None = None,
 ) -> ServiceSummary:
+    observed = state is not None and state.observed_at is not None
     return ServiceSummary(
         name=short_name(service.name),
         type="cloud_run",
@@ -58,17 +63,20 @@ def summary(
         customer=customer.prefix if customer else None,
         created_at=service.create_time,
         updated_at=service.update_time,
+        conditions=state.conditions if observed else [],
+        drift=state.drift if observed else [],
+        observed_at=state.observed_at if observed else None,
     )
 
 
-def info(service: run_v2.Service, record, customer) -> ServiceInfo:
+def info(service: run_v2.Service, record, customer, state=None) -> ServiceInfo:
     return ServiceInfo(
-        **summary(service, record, customer).model_dump(),
+        **summary(service, record, customer, state).model_dump(),
         latest_revision=short_name(service.latest_ready_revision) or None,
     )
 
 
-def details(service: run_v2.Service, record, customer) -> ServiceDetails:
+def details(service: run_v2.Service, record, customer, state=None) -> ServiceDetails:
     template = service.template
     container = template.containers[0] if template.containers else run_v2.Container()
     env, secret_env = {}, {}
@@ -80,7 +88,7 @@ def details(service: run_v2.Service, record, customer) -> ServiceDetails:
             env[var.name] = var.value
     limits = container.resources.limits
     return ServiceDetails(
-        **info(service, record, customer).model_dump(),
+        **info(service, record, customer, state).model_dump(),
         image=container.image or None,
         port=container.ports[0].container_port if container.ports else None,
         cpu=limits.get("cpu"),

@@ -14,20 +14,28 @@ from api.errors import ApiError, not_found
 from api.job_engine import job_id_for
 from api.logic.provisioning.secret_access import deployment_secret_names, deployment_use
 from api.schemas.provisioning.services import ServiceCategory, ServicePlan, ServiceSummary
+from contracts.provisioning.drift import SERVICE_KIND
 from contracts.provisioning.services import ServiceSpec
 from core.settings import Settings
 from providers.google.cloud_run import CloudRunServices
+from providers.google.cloud_run_drift import managed
 from store.db import Database
+from store.oversight import resource_states
+from store.oversight.models import ResourceState
 from store.provisioning import customers, external_services, secret_audit, service_registry
 from store.provisioning.models import Customer, ServiceRecord
 
 log = structlog.get_logger(__name__)
 
 
-async def registry_index(db: Database) -> dict[str, tuple[ServiceRecord, Customer | None]]:
+async def registry_index(
+    db: Database,
+) -> dict[str, tuple[ServiceRecord | None, Customer | None, ResourceState | None]]:
+    """Each registered service with its customer and the drift observer's state of it."""
     async with db.transaction() as session:
         rows = await service_registry.all_with_customers(session)
-    return {record.name: (record, customer) for record, customer in rows}
+        states = {s.name: s for s in await resource_states.all_of(session, SERVICE_KIND)}
+    return {record.name: (record, customer, states.get(record.name)) for record, customer in rows}
 
 
 async def named_customer(db: Database, requested: str | None) -> str | None:
@@ -54,7 +62,26 @@ async def service_with_owner(settings: Settings, db: Database, name: str, region
     service = await cloud_run_service(settings, name, region)
     async with db.transaction() as session:
         record, owner = await service_registry.with_customer(session, name)
-    return service, record, owner
+        state = await resource_states.get(session, SERVICE_KIND, name)
+    return service, record, owner, state
+
+
+async def reconcilable(settings: Settings, db: Database, name: str, region: str | None) -> str:
+    """The region to reconcile `name` in. 404 unless the platform applied it (its configuration is
+    recorded) and it exists; 409 when it does not carry the platform's mark (left alone)."""
+    async with db.transaction() as session:
+        state = await resource_states.get(session, SERVICE_KIND, name)
+    if state is None or not state.applied:
+        raise not_found("service", service_name=name)
+    region = region or state.region or settings.gcp_region
+    service = await cloud_run_service(settings, name, region)
+    if not managed(service):
+        raise ApiError(
+            409,
+            f"service {name} does not carry the platform's mark; it is not reconciled",
+            details={"service_name": name},
+        )
+    return region
 
 
 async def external_summaries(db: Database) -> list[ServiceSummary]:

@@ -42,6 +42,7 @@ from api.schemas.provisioning.services import (
     ServiceUpdateRequest,
 )
 from contracts.jobs import CUSTOMER_LABEL, SERVICE_LABEL, JobSubject
+from contracts.provisioning.drift import ReconcileServiceInput
 from contracts.provisioning.names import Operations, Workflows
 from contracts.provisioning.services import (
     DeployServiceInput,
@@ -84,8 +85,8 @@ async def list_services(
         known = await logic.registry_index(db)
         cloud_run = CloudRunServices(settings)
         for service in await call_cloud("listing services", cloud_run.list, region):
-            record, owner = known.get(views.short_name(service.name), (None, None))
-            items.append(views.summary(service, record, owner))
+            record, owner, state = known.get(views.short_name(service.name), (None, None, None))
+            items.append(views.summary(service, record, owner, state))
     else:
         # External services appear when asked for by category, as the seed's registry does.
         items += await logic.external_summaries(db)
@@ -272,6 +273,36 @@ async def undeploy_service(
         idempotency_key=idempotency_key,
         body={"service_name": service_name, "region": region},
         estimated_time="1 minute",
+    )
+
+
+@router.post(
+    "/{service_name}/reconcile",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=JobResponse,
+    responses=answers(409),
+)
+async def reconcile_service(
+    service_name: ServiceNamePath,
+    principal: Writer,
+    platform: JobStarting,
+    region: RegionQuery = None,
+    idempotency_key: IdempotencyKey = None,
+) -> JobResponse:
+    """Puts back the configuration the platform last applied (a deploy's or update's), undoing
+    what was changed outside it; queued behind the service's other jobs like an update. Only a
+    service the platform deployed and that carries its mark (else 404 / 409)."""
+    region = await logic.reconcilable(platform.settings, platform.db, service_name, region)
+    return await platform.jobs.start(
+        Workflows.RECONCILE_SERVICE,
+        ReconcileServiceInput(service_name=service_name, region=region),
+        operation=Operations.RECONCILE,
+        subject=_subject(service_name),
+        labels={SERVICE_LABEL: service_name},
+        caller=principal,
+        idempotency_key=idempotency_key,
+        body={"service_name": service_name, "region": region},
+        estimated_time="1-2 minutes",
     )
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from api.schemas.base import RequestModel
+from api.schemas.conditions import DriftField, ResourceCondition
 from api.schemas.hosting.users import USERID_PATTERN
 from api.schemas.jobs import JobResponse
 from api.schemas.types import UtcDateTime
@@ -133,3 +134,14 @@ class ServiceDetail(BaseModel):
     compose_file: str | None = Field(
         default=None, description="The service's `docker-compose.yml` (no secret values)."
     )
+    conditions: list[ResourceCondition] = Field(
+        default_factory=list,
+        description="As the drift observer last saw the service (`Ready`, `Synced`, `Drifted`); "
+        "empty until it has.",
+    )
+    drift: list[DriftField] = Field(
+        default_factory=list,
+        description="A container gone (`<service>`), its image (`<service>.image`) or a plain "
+        "variable of the Compose file (`<service>.env.<NAME>`) changed outside the platform.",
+    )
+    observed_at: UtcDateTime | None = None

@@ -10,8 +10,10 @@ from typing import Annotated, Any
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from api.schemas.base import RequestModel
+from api.schemas.conditions import DriftField, ResourceCondition
 from api.schemas.hosting.users import USERID_PATTERN
 from api.schemas.jobs import JobResponse
+from api.schemas.types import UtcDateTime
 from contracts.hosting.vms import OsType
 
 _WHOLE = re.compile(r"[0-9]{1,9}")
@@ -130,6 +132,17 @@ class VmDetail(BaseModel):
     job_id: str | None = Field(None, description="The job that created it.")
     live: VmLive | None = Field(None, description="Proxmox's view; null when it cannot be read.")
     live_error: str | None = Field(None, description="Why `live` is null, when it is.")
+    conditions: list[ResourceCondition] = Field(
+        default_factory=list,
+        description="As the drift observer last saw the VM (`Ready`, `Synced`, `Drifted`); empty "
+        "until it has.",
+    )
+    drift: list[DriftField] = Field(
+        default_factory=list,
+        description="`cores` or `memory_mb` changed on the cluster outside the platform; empty: "
+        "in sync.",
+    )
+    observed_at: UtcDateTime | None = None
 
 
 class VmConsole(BaseModel):

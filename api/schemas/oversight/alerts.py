@@ -20,18 +20,25 @@ class Alert(BaseModel):
     id: uuid.UUID
     kind: AlertKind = Field(
         description="`job_overdue`: open past its type's expected duration; "
-        "`compensation_failed`: an undo of the job failed and what it made may be left behind."
+        "`compensation_failed`: an undo of the job failed and what it made may be left behind; "
+        "`resource_drifted`: a resource the platform applied was changed outside it (`resource`), "
+        "resolved once it is back in sync."
     )
     status: AlertStatus
-    job_id: str
+    job_id: str = Field(
+        description="The job the alert is about; for `resource_drifted`, the drift's own key."
+    )
+    resource: str | None = Field(
+        default=None, description="`service/<name>` for `resource_drifted`; null for job alerts."
+    )
     workflow_type: str
     message: str
     raised_at: UtcDateTime
     resolved_at: UtcDateTime | None = Field(
         description="When the job ended (overdue alerts resolve themselves)."
     )
-    job_url: str
-    temporal_ui_url: str
+    job_url: str | None = Field(description="Null for `resource_drifted` (no job).")
+    temporal_ui_url: str | None = Field(description="Null for `resource_drifted` (no job).")
 
 
 class AlertPage(BaseModel):

@@ -8,6 +8,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from api.schemas.base import FromString, RequestModel
+from api.schemas.conditions import DriftField, ResourceCondition
 from api.schemas.fields import ImageRef
 from api.schemas.provisioning.services import REGION_PATTERN
 from api.schemas.types import UtcDateTime
@@ -89,6 +90,15 @@ class AgentResponse(BaseModel):
     customer_prefix: str | None = None
     region: str | None = None
     message: str
+    conditions: list[ResourceCondition] = Field(
+        default_factory=list,
+        description="The agent's Cloud Run service as the drift observer last saw it (`Ready`, "
+        "`Synced`, `Drifted`); reconcile it with `POST /api/v1/services/{service_name}/reconcile`.",
+    )
+    drift: list[DriftField] = Field(
+        default_factory=list, description="Fields changed outside the platform; empty: in sync."
+    )
+    observed_at: UtcDateTime | None = None
 
 
 class PromptInfo(BaseModel):

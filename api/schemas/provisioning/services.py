@@ -8,6 +8,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from api.schemas.base import RequestModel
+from api.schemas.conditions import DriftField, ResourceCondition
 from api.schemas.fields import ImageRef, ServiceAccountEmail
 from api.schemas.types import UtcDateTime
 from contracts.provisioning.customers import PREFIX_PATTERN
@@ -137,6 +138,17 @@ class ServiceSummary(BaseModel):
     customer: str | None = None
     created_at: UtcDateTime | None = None
     updated_at: UtcDateTime | None = None
+    conditions: list[ResourceCondition] = Field(
+        default_factory=list,
+        description="As the drift observer last saw the service; empty until it has (or for a "
+        "service the platform did not deploy).",
+    )
+    drift: list[DriftField] = Field(
+        default_factory=list, description="Fields changed outside the platform; empty: in sync."
+    )
+    observed_at: UtcDateTime | None = Field(
+        default=None, description="When the drift observer last looked at the service."
+    )
 
 
 class ServiceList(BaseModel):

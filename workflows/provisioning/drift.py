@@ -1,0 +1,130 @@
+"""ObserveDrift (run by its Schedule every `drift_observe_interval_minutes`): compares each Cloud Run
+service the platform applied, then each hosting VM and Docker service, with what runs now, read-only, and records its conditions and drift
+(a new drift raises one alert). ReconcileService: puts a service's last applied configuration back,
+taking its turn on the service like a deploy or update, then observes it again."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from temporalio import workflow
+
+with workflow.unsafe.imports_passed_through():
+    from contracts.jobs import SERVICE_LABEL, JobSubject
+    from contracts.provisioning.drift import (
+        Observed,
+        ObserveInput,
+        Reapplied,
+        ReconcileServiceInput,
+        ServiceRef,
+    )
+    from contracts.provisioning.names import DriftSteps, Operations, Workflows
+
+from workflows.job import TrackedJob
+from workflows.steps import step
+from workflows.tracking import JobTracker
+
+# A listing of Cloud Run per region and the platform's own table: seconds each.
+_OBSERVE = timedelta(minutes=2)
+_HEARTBEAT = timedelta(seconds=30)
+# A Cloud Run apply (a revision rolling out), as a deploy's.
+_APPLY = timedelta(minutes=10)
+
+
+@workflow.defn(name=Workflows.OBSERVE_DRIFT)
+class ObserveDrift(TrackedJob):
+    @workflow.init
+    def __init__(self, inp: ObserveInput) -> None:
+        # No subject: it changes no resource, only the platform's records of them.
+        self.tracker = JobTracker(Operations.OBSERVE_DRIFT, None)
+
+    @workflow.run
+    async def run(self, inp: ObserveInput) -> dict[str, Any]:
+        return await self.run_saga(lambda _saga: self._observe(inp))
+
+    async def _observe(self, inp: ObserveInput) -> dict[str, Any]:
+        self.tracker.phase("observing", 30, "comparing Cloud Run services with what was applied")
+        seen = await step(
+            DriftSteps.OBSERVE_SERVICES,
+            inp,
+            Observed,
+            start_to_close=_OBSERVE,
+            heartbeat=_HEARTBEAT,
+        )
+        self.tracker.phase("observing VMs", 70, "comparing hosting VMs with what was applied")
+        vms = await step(
+            DriftSteps.OBSERVE_VMS,
+            inp,
+            Observed,
+            start_to_close=_OBSERVE,
+            heartbeat=_HEARTBEAT,
+        )
+        self.tracker.phase(
+            "observing Docker services",
+            85,
+            "comparing hosting Docker services with what was applied",
+        )
+        docker = await step(
+            DriftSteps.OBSERVE_DOCKER_SERVICES,
+            inp,
+            Observed,
+            start_to_close=_OBSERVE,
+            heartbeat=_HEARTBEAT,
+        )
+        every = (seen, vms, docker)
+        return self.tracker.complete(
+            {"services": seen.model_dump(), "vms": vms.model_dump(), "docker": docker.model_dump()},
+            f"{seen.observed} service(s), {vms.observed} VM(s) and {docker.observed} Docker "
+            f"service(s) observed, {sum(o.drifted_count for o in every)} drifted, "
+            f"{sum(o.alerts_raised for o in every)} alert(s) raised",
+        )
+
+
+@workflow.defn(name=Workflows.RECONCILE_SERVICE)
+class ReconcileService(TrackedJob):
+    @workflow.init
+    def __init__(self, inp: ReconcileServiceInput) -> None:
+        self.tracker = JobTracker(
+            Operations.RECONCILE,
+            JobSubject(kind="service", name=inp.service_name),
+            {SERVICE_LABEL: inp.service_name},
+        )
+
+    @workflow.run
+    async def run(self, inp: ReconcileServiceInput) -> dict[str, Any]:
+        # Nothing to compensate: the step puts back what the platform applied, and a reconcile
+        # stopped half-way leaves the service as drifted as it was (the next one finishes it).
+        return await self.run_saga(lambda _saga: self._reconcile(inp))
+
+    async def _reconcile(self, inp: ReconcileServiceInput) -> dict[str, Any]:
+        track = self.tracker
+        track.phase(
+            "reapplying", 30, f"putting the applied configuration of {inp.service_name} back"
+        )
+        done = await step(
+            DriftSteps.REAPPLY_SERVICE, inp, Reapplied, start_to_close=_APPLY, heartbeat=_HEARTBEAT
+        )
+        if done.changed:
+            track.log(f"put back: {', '.join(done.fields[:20])}")
+        else:
+            track.log("nothing had drifted: left as it is")
+        track.phase("observing", 90, "observing the service again")
+        seen = await step(
+            DriftSteps.OBSERVE_SERVICE,
+            ServiceRef(service_name=inp.service_name, region=inp.region),
+            Observed,
+            start_to_close=_OBSERVE,
+        )
+        return track.complete(
+            {
+                "service_name": inp.service_name,
+                "region": inp.region,
+                "reapplied_fields": done.fields,
+                "changed": done.changed,
+                "in_sync": seen.in_sync == 1,
+            },
+            f"service {inp.service_name} reconciled"
+            if done.changed
+            else f"service {inp.service_name} was in sync",
+        )
