@@ -2,16 +2,16 @@
 manages, and what the drift observer last saw of it), and alerts.resource (the resource an alert is
 about, for alerts that are not about a job)
 
-Revision ID: 0009_resource_states
-Revises: 0008_assistant
+Revision ID: 0010_resource_states
+Revises: 0009_assistant_integrations
 Create Date: 2026-12-06 08:00:00.000000
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0009_resource_states"
-down_revision = "0008_assistant"
+revision = "0010_resource_states"
+down_revision = "0009_assistant_integrations"
 branch_labels = None
 depends_on = None
 
