@@ -81,6 +81,8 @@ class Outcome:
     raw_modified: list[str] = field(default_factory=list)
     modified_fields: dict[str, list[str]] = field(default_factory=dict)
     prepared: Prepared | None = None
+    # What differs in each modified resource, its paths as they are (normalised key → paths).
+    raw_fields: dict[str, list[str]] = field(default_factory=dict)
     # The job's compensation report (GET /jobs/{id}: each undo's step and status).
     compensation: list[dict] = field(default_factory=list)
 
@@ -228,6 +230,7 @@ async def run_case(
         changes.modified,
         changes.fields,
         prepared,
+        changes.raw_fields,
         job.get("compensation") or [],
     )
 
@@ -313,7 +316,7 @@ def _change_undone(scenario: Scenario, outcome: Outcome, modified: list[str]) ->
     not_undone, kept = [], []
     for key in modified:
         kind = key.split(" ", 1)[0]
-        fields = outcome.modified_fields.get(key) or ["(its key only)"]
+        fields = outcome.raw_fields.get(key) or ["(its key only)"]
         for name in fields:
             if any(
                 kind == pattern.split(" ", 1)[0] and name.startswith(pattern.split(" ", 1)[1])

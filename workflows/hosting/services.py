@@ -201,7 +201,7 @@ class ControlDockerService(TrackedJob):
             )
         if workflow.patched(POWER_BACK_PATCH):
             before = await step(ServiceSteps.STATUS, ref, ServiceStatus, start_to_close=_DB)
-            self._power_back(ref, before, saga)
+            self._power_back(inp, ref, before, saga)
         track.phase(inp.action, 30, f"{inp.action} of service {inp.service_id}")
         powered = await step(
             ServiceSteps.POWER,
@@ -212,16 +212,7 @@ class ControlDockerService(TrackedJob):
         status = "stopped" if inp.action == "shutdown" else "running"
         if status == "running":
             track.phase("starting", 60, "waiting for the containers to become healthy")
-            await step(
-                ServiceSteps.AWAIT_HEALTH,
-                HealthInput(
-                    ref=ref, timeout_seconds=inp.health_timeout_seconds, poll_seconds=_POLL_SECONDS
-                ),
-                HealthResult,
-                start_to_close=timedelta(seconds=inp.health_timeout_seconds) + _DB,
-                heartbeat=job_heartbeat(at_least=timedelta(seconds=_POLL_SECONDS * 3)),
-                long_wait=True,
-            )
+            await _healthy(inp, ref)
         await step(ServiceSteps.MARK, MarkInput(ref=ref, status=status), bool, start_to_close=_DB)
         return track.complete(
             {
@@ -234,9 +225,11 @@ class ControlDockerService(TrackedJob):
         )
 
     @staticmethod
-    def _power_back(ref: ServiceRef, before: ServiceStatus, saga: Saga) -> None:
-        """Undos of a power change, registered before it: the containers started again (or
-        stopped again, for a service recorded `stopped`), then the row's status put back."""
+    def _power_back(
+        inp: ControlDockerServiceInput, ref: ServiceRef, before: ServiceStatus, saga: Saga
+    ) -> None:
+        """Undos of a power change, registered before it: the containers started again and healthy
+        (or stopped again, for a service recorded `stopped`), then the row's status put back."""
         if before.status is None:
             return
         saga.on_failure(
@@ -249,12 +242,31 @@ class ControlDockerService(TrackedJob):
             ),
         )
         action = "shutdown" if before.status == "stopped" else "start"
-        saga.on_failure(
-            f"{action} service {ref.service_id}'s containers again ({before.status} before)",
-            lambda: step(
+
+        async def power_back() -> None:
+            await step(
                 ServiceSteps.POWER,
                 PowerInput(ref=ref, action=action),
                 PowerResult,
                 start_to_close=_DOCKER,
-            ),
+            )
+            if action == "start":
+                await _healthy(inp, ref)
+
+        saga.on_failure(
+            f"{action} service {ref.service_id}'s containers again ({before.status} before)",
+            power_back,
         )
+
+
+async def _healthy(inp: ControlDockerServiceInput, ref: ServiceRef) -> HealthResult:
+    return await step(
+        ServiceSteps.AWAIT_HEALTH,
+        HealthInput(
+            ref=ref, timeout_seconds=inp.health_timeout_seconds, poll_seconds=_POLL_SECONDS
+        ),
+        HealthResult,
+        start_to_close=timedelta(seconds=inp.health_timeout_seconds) + _DB,
+        heartbeat=job_heartbeat(at_least=timedelta(seconds=_POLL_SECONDS * 3)),
+        long_wait=True,
+    )
