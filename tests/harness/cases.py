@@ -207,6 +207,7 @@ async def run_case(
 ) -> Outcome:
     """Prepares the scenario, snapshots, runs its job with the fault, snapshots again (then the
     scenario's teardown, whatever happened)."""
+    platform.ensure_worker()
     prepared: Prepared = await scenario.prepare(platform)
     try:
         job_id, job, before, after, normalise = await _run_job(
