@@ -142,10 +142,11 @@ class JobControl(BaseModel):
 
 
 class CompensationEntry(BaseModel):
-    """One undo the job ran while compensating."""
+    """One undo the job ran while compensating; `kept`: a change the job made that has no undo (a
+    disk Proxmox grew, which it never shrinks), left as the step says."""
 
     step: str
-    status: Literal["ok", "failed"]
+    status: Literal["ok", "failed", "kept"]
     error: str | None = None
 
 

@@ -17,19 +17,25 @@ from workflows.tracking import JobTracker
 class Saga:
     def __init__(self, tracker: JobTracker) -> None:
         self._tracker = tracker
-        self._undos: list[tuple[str, Callable[[], Awaitable[object]]]] = []
+        self._undos: list[tuple[str, Callable[[], Awaitable[object]], str]] = []
         # What each undo that ran did, in the order they ran (the job's compensation report).
         self.report: list[CompensationEntry] = []
 
     def on_failure(self, description: str, undo: Callable[[], Awaitable[object]]) -> None:
         """Registers `undo` *before* its step runs, so a step cancelled half-way is undone too."""
-        self._undos.append((description, undo))
+        self._undos.append((description, undo, "ok"))
+
+    def keeps(self, description: str, record: Callable[[], Awaitable[object]]) -> None:
+        """Registers, *before* its step runs, a change that has no undo: compensation leaves it and
+        reports it as `kept` (`record` brings what describes it, a row, in line with what is left;
+        a failed one is reported `failed`, as any undo)."""
+        self._undos.append((description, record, "kept"))
 
     async def compensate(self) -> list[str]:
         """Runs every undo, newest first; an undo that fails is reported, the others still run."""
         problems: list[str] = []
         while self._undos:
-            description, undo = self._undos.pop()
+            description, undo, done = self._undos.pop()
             self._tracker.log(f"compensating: {description}")
             try:
                 with undoing():
@@ -44,7 +50,7 @@ class Saga:
                     )
                 )
             else:
-                self.report.append(CompensationEntry(step=description, status="ok"))
+                self.report.append(CompensationEntry(step=description, status=done))
         return problems
 
 

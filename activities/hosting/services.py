@@ -41,6 +41,7 @@ from contracts.hosting.services import (
     PowerResult,
     ServicePlan,
     ServiceRef,
+    ServiceStatus,
     ServiceSteps,
     TeardownInput,
     TeardownResult,
@@ -76,6 +77,7 @@ class ServiceActivities:
             self.await_health,
             self.mark,
             self.power,
+            self.status,
             self.teardown,
             self.delete_record,
         ]
@@ -281,6 +283,13 @@ class ServiceActivities:
             f"{inp.action} of service {inp.ref.service_id}", _power, inp.ref, inp.action
         )
         return PowerResult(containers=names)
+
+    @activity.defn(name=ServiceSteps.STATUS)
+    async def status(self, inp: ServiceRef) -> ServiceStatus:
+        """The status the service's row records (what a control that ends undone puts back)."""
+        async with self.db.transaction() as session:
+            row = await store.get(session, inp.service_id)
+            return ServiceStatus(status=row.status if row is not None else None)
 
     @activity.defn(name=ServiceSteps.TEARDOWN)
     async def teardown(self, inp: TeardownInput) -> TeardownResult:

@@ -294,6 +294,8 @@ class VmActivities:
             status=current.status,
             qmpstatus=current.qmpstatus,
             disksize_gb=disk,
+            cores=_number(config.get("cores")),
+            memory_mb=_number(config.get("memory")),
         )
 
     @activity.defn(name=VmSteps.REMOVE)
@@ -336,6 +338,14 @@ class VmActivities:
             disksize_gb=inp.disksize_gb,
             access_url=inp.access_url,
         )
+
+
+def _number(value: object) -> int | None:
+    """A PVE config number (PVE answers some as strings), or None when it is not set."""
+    try:
+        return int(value) if value is not None else None
+    except (TypeError, ValueError):
+        return None
 
 
 def _no_room(node: proxmox.NodeCapacity, memory_mb: int, disk_gb: int, cores: int) -> str:

@@ -115,7 +115,8 @@ class Job(BaseModel):
     temporal_ui_url: str
     compensation: list[CompensationEntry] = Field(
         default_factory=list,
-        description="The undos a failed or cancelled job ran, in the order they ran.",
+        description="The undos a failed or cancelled job ran, in the order they ran (`kept`: a "
+        "change with no undo, left as its step says).",
     )
     alert: str | None = Field(
         None, description="`compensation_failed` when an undo failed: something was left behind."

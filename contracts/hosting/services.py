@@ -65,6 +65,7 @@ class ServiceSteps:
     AWAIT_HEALTH = "hosting.services.await_health"
     MARK = "hosting.services.mark"
     POWER = "hosting.services.power"
+    STATUS = "hosting.services.status"
     TEARDOWN = "hosting.services.teardown"
     DELETE_RECORD = "hosting.services.delete_record"
 
@@ -224,6 +225,12 @@ class MarkInput(BaseModel):
 class PowerInput(BaseModel):
     ref: ServiceRef
     action: Literal["start", "shutdown", "restart"]
+
+
+class ServiceStatus(BaseModel):
+    """A service's recorded status (`running`, `stopped`…), None when it has no row."""
+
+    status: str | None = None
 
 
 class PowerResult(BaseModel):

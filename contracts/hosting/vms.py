@@ -195,3 +195,6 @@ class LocatedVm(BaseModel):
     status: str | None = None
     qmpstatus: str | None = None
     disksize_gb: float | None = None
+    # What a change puts back when it ends undone (UpdateVM's configure step).
+    cores: int | None = None
+    memory_mb: int | None = None

@@ -11,8 +11,10 @@ Faults (tests/harness/fault_injector.py does them in the harness's worker):
 Verdict, by the job's final status: completed → what changed equals the catalogue's footprint of a
 successful run (exactly one of everything, and modified exactly what it modifies); failed or
 cancelled → nothing was left behind, and for a "create" job nothing was removed or modified either
-(a "remove" job may have removed or modified only what a successful one removes or modifies). A
-scenario may add its own checks (`Scenario.expect`: the runner sweep's orphans)."""
+(a "remove" job may have removed or modified only what a successful one removes or modifies; a
+"change" job removed nothing and put back what it changed, but for its scenario's `kept` fields,
+which its compensation report must then list as `kept`). A scenario may add its own checks
+(`Scenario.expect`: the runner sweep's orphans)."""
 
 from __future__ import annotations
 
@@ -80,6 +82,10 @@ class Outcome:
     raw_modified: list[str] = field(default_factory=list)
     modified_fields: dict[str, list[str]] = field(default_factory=dict)
     prepared: Prepared | None = None
+    # What differs in each modified resource, its paths as they are (normalised key → paths).
+    raw_fields: dict[str, list[str]] = field(default_factory=dict)
+    # The job's compensation report (GET /jobs/{id}: each undo's step and status).
+    compensation: list[dict] = field(default_factory=list)
 
 
 ENDED_BADLY = {
@@ -209,6 +215,7 @@ async def run_case(
 ) -> Outcome:
     """Prepares the scenario, snapshots, runs its job with the fault, snapshots again (then the
     scenario's teardown, whatever happened)."""
+    platform.ensure_worker()
     prepared: Prepared = await scenario.prepare(platform)
     try:
         job_id, job, before, after, normalise = await _run_job(
@@ -232,6 +239,8 @@ async def run_case(
         changes.modified,
         changes.fields,
         prepared,
+        changes.raw_fields,
+        job.get("compensation") or [],
     )
 
 
@@ -286,6 +295,8 @@ def verdict(
             problems.append(f"{outcome.status} and removed {changes['removed']}")
         if modified:
             problems.append(f"{outcome.status} and modified {_with_fields(outcome, modified)}")
+    if scenario.kind == "change":
+        problems.extend(_change_undone(scenario, outcome, modified))
     if scenario.kind == "remove":
         extra = sorted(set(changes["removed"]) - set(footprint["removed"]))
         if extra:
@@ -303,6 +314,35 @@ def verdict(
 
 
 SIDES = ("left behind", "removed", "modified")
+
+
+def _change_undone(scenario: Scenario, outcome: Outcome, modified: list[str]) -> list[str]:
+    """A failed or cancelled change: nothing removed, every change put back but its scenario's
+    `kept` fields, and those, when changed, reported `kept` in the job's compensation report."""
+    problems = []
+    if outcome.changes["removed"]:
+        problems.append(f"{outcome.status} and removed {outcome.changes['removed']}")
+    not_undone, kept = [], []
+    for key in modified:
+        kind = key.split(" ", 1)[0]
+        fields = outcome.raw_fields.get(key) or ["(its key only)"]
+        for name in fields:
+            if any(
+                kind == pattern.split(" ", 1)[0] and name.startswith(pattern.split(" ", 1)[1])
+                for pattern in scenario.kept
+            ):
+                kept.append(f"{key} ({name})")
+            else:
+                not_undone.append(f"{key} ({name})")
+    if not_undone:
+        problems.append(f"{outcome.status} and did not put back {not_undone}")
+    reported = [entry for entry in outcome.compensation if entry.get("status") == "kept"]
+    if kept and not reported:
+        problems.append(
+            f"{outcome.status} and left {kept} changed without reporting it kept "
+            f"(compensation: {outcome.compensation})"
+        )
+    return problems
 
 
 def _with_fields(outcome: Outcome, keys: list[str]) -> list[str]:

@@ -49,6 +49,23 @@ class HarnessPlatform:
         )
         log.close()
 
+    def ensure_worker(self) -> None:
+        """Before a case: a worker that exited by itself (not killed by a case) would leave every
+        job queued until the case times out, blamed on the job. Fails the case at once with the
+        worker's last log lines, after starting a fresh worker for the next case."""
+        code = self.worker.poll()
+        if code is None:
+            return
+        try:
+            tail = self.log_path.read_text(errors="replace").splitlines()[-15:]
+        except OSError:
+            tail = []
+        self.start_worker()
+        raise AssertionError(
+            f"the harness's worker had exited ({code}) before the case; started again. "
+            "Its log ends: " + "\n".join(tail)
+        )
+
     def kill_worker(self) -> None:
         self.worker.kill()
         self.worker.wait()

@@ -3,7 +3,11 @@ the REST API with names of its own, and which names are its own (the snapshot's 
 
 `kind` says what a successful run does to the world: a "create" job makes things (so a failed or
 cancelled one must leave the world exactly as it found it), a "remove" job deletes things (a failed
-or cancelled one may have removed some, it cannot undo a delete, but it must make nothing).
+or cancelled one may have removed some, it cannot undo a delete, but it must make nothing), a
+"change" job changes things in place (a VM's cores, memory, disk or power state, a service's
+containers' power state): a failed or cancelled one makes and removes nothing and puts back what it
+changed, except the fields its scenario names in `kept` (a change with no undo: a disk Proxmox grew,
+which it never shrinks), which it must report in its compensation report as `kept`.
 Prerequisites are prepared through the API too, before the snapshot is taken.
 
 A job type may have more than one scenario (a variant: the same workflow type started another way,
@@ -57,7 +61,7 @@ class Prepared:
 @dataclass(frozen=True)
 class Scenario:
     workflow: str
-    kind: str  # "create" | "remove"
+    kind: str  # "create" | "remove" | "change"
     prepare: Callable[[HarnessPlatform], Awaitable[Prepared]]
     start: Callable[[HarnessPlatform, Prepared], Awaitable[str]]
     # Snapshot kinds (as the verdict shows them) that belong to the platform, not to the job that
@@ -70,6 +74,9 @@ class Scenario:
     expect: Callable[[Prepared, Outcome], list[str]] | None = None
     # Run after the case's last snapshot: ends what the scenario started and must not outlive it.
     teardown: Callable[[HarnessPlatform, Prepared], Awaitable[None]] | None = None
+    # A "change" job's changes that have no undo, `<snapshot kind> <field path prefix>`
+    # (`proxmox.vms config.scsi0`): a failed or cancelled job may leave them, reported as `kept`.
+    kept: tuple[str, ...] = ()
 
     @property
     def key(self) -> str:
@@ -493,6 +500,45 @@ async def _start_vm_delete(platform: HarnessPlatform, prepared: Prepared) -> str
     return await _started(await platform.api.post(path))
 
 
+# ControlDockerService+restart (kind change): such a service, created and running, then
+# `POST /control-service/{id}/restart`: its containers restarted and healthy again, the row
+# `running`. One that fails or is cancelled starts the containers again and puts the row back.
+async def _start_docker_service_restart(platform: HarnessPlatform, prepared: Prepared) -> str:
+    return await _start_docker_service_control(platform, prepared, "restart")
+
+
+# ControlDockerService+stop: `POST /control-service/{id}/stop` (the seed's `shutdown`): the
+# containers stopped, the row `stopped`; one undone starts them again and the row says `running`.
+async def _start_docker_service_stop(platform: HarnessPlatform, prepared: Prepared) -> str:
+    return await _start_docker_service_control(platform, prepared, "stop")
+
+
+# UpdateVM (kind change): a created VM (1 core, 1024 MB, 20 GB), then `POST /vm/update/{id}` to 2
+# cores, 2048 MB and a 30 GB disk: configured, grown, restarted (stop, start), its row updated. One
+# that fails or is cancelled sets cores and memory back, powers the VM back to running and puts the
+# row back; the disk stays at whatever size it reached (kept, and the row records that size).
+async def _start_vm_update(platform: HarnessPlatform, prepared: Prepared) -> str:
+    form = {"cores": "2", "memory": "2048", "disksize": "30"}
+    path = f"/vm/update/{prepared.extra['vm_id']}"
+    return await _started(await platform.api.post(path, data=form))
+
+
+# ControlVM+stop / ControlVM+restart (kind change): a created, running VM, then
+# `POST /control-vm/{id}/stop` (stopped, row `stopped`) or `…/restart` (a reboot, row `enabled`).
+# One undone brings the VM back to running and the row back to `enabled`.
+async def _start_vm_control(platform: HarnessPlatform, prepared: Prepared, action: str) -> str:
+    path = f"/control-vm/{prepared.extra['vm_id']}/{action}"
+    return await _started(await platform.api.post(path))
+
+
+async def _start_vm_stop(platform: HarnessPlatform, prepared: Prepared) -> str:
+    return await _start_vm_control(platform, prepared, "stop")
+
+
+async def _start_vm_restart(platform: HarnessPlatform, prepared: Prepared) -> str:
+    return await _start_vm_control(platform, prepared, "restart")
+
+
 SCENARIOS: dict[str, Scenario] = {
     scenario.key: scenario
     for scenario in (
@@ -554,6 +600,37 @@ SCENARIOS: dict[str, Scenario] = {
         ),
         Scenario(HostingVms.CREATE_VM, "create", _prepare_vm, _start_vm),
         Scenario(HostingVms.DELETE_VM, "remove", _prepare_created_vm, _start_vm_delete),
+        Scenario(
+            Hosting.CONTROL_DOCKER_SERVICE,
+            "change",
+            _prepare_created_docker_service,
+            _start_docker_service_restart,
+            variant="restart",
+        ),
+        Scenario(
+            Hosting.CONTROL_DOCKER_SERVICE,
+            "change",
+            _prepare_created_docker_service,
+            _start_docker_service_stop,
+            variant="stop",
+        ),
+        Scenario(
+            HostingVms.UPDATE_VM,
+            "change",
+            _prepare_created_vm,
+            _start_vm_update,
+            kept=("proxmox.vms config.scsi0", "platform.hosting_vms disksize_gb"),
+        ),
+        Scenario(
+            HostingVms.CONTROL_VM, "change", _prepare_created_vm, _start_vm_stop, variant="stop"
+        ),
+        Scenario(
+            HostingVms.CONTROL_VM,
+            "change",
+            _prepare_created_vm,
+            _start_vm_restart,
+            variant="restart",
+        ),
     )
 }
 
@@ -578,22 +655,16 @@ EXCLUDED: dict[str, str] = {
 # Job types users start that have no scenario yet: the coverage test lists them rather than fail,
 # so the gap is visible in one place. Remove an entry when its scenario lands.
 NOT_YET: dict[str, str] = {
-    # Neither kind's verdict describes a change in place that cannot be undone: a successful
-    # update modifies the VM (cores, memory, a grown disk) and a failed one may have grown the disk
-    # already, which PVE never shrinks (no compensation exists); a "remove" verdict would pass it
-    # without saying whether that partial change is acceptable. It needs a third kind, "change".
-    "UpdateVM": "hosting (seed 001): a change in place (cores, memory, a disk grown and never "
-    "shrunk), neither create nor remove: needs a 'change' kind of verdict",
-    # As ControlDockerService's start/shutdown/restart: a successful one changes only the VM's power
-    # state, and a failed one has a VM in whatever state its power task left, which it does not
-    # power back.
-    "ControlVM": "hosting (seed 001): changes only power state (start/stop/pause…); a failed one "
-    "does not power back, which neither create's nor remove's verdict describes",
-    # A successful one changes a service in place (its applied configuration put back) and a failed
-    # one may have done so already; nothing is created or removed, so neither verdict describes it.
-    "ReconcileService": "provisioning: a change in place (the applied configuration put back), "
-    "neither create nor remove: needs a 'change' kind of verdict",
-    "AssistantTurn": "assistant (seed 002): its tools only read so far; comes with mutating tools",
+    # A change in place (the applied configuration put back): the "change" verdict fits it, but its
+    # scenario needs a service drifted behind the platform's back as its prerequisite.
+    "ReconcileService": "provisioning: a change in place whose scenario (a drifted service as its "
+    "prerequisite) is not written yet",
+    # A turn's and a direct run's changing tools call the platform's own routes, which start jobs
+    # that have scenarios of their own; what is left to fault is the turn's own steps.
+    "AssistantTurn": "assistant (seed 002): its changing tools start jobs with scenarios of their "
+    "own; a scenario of the turn's own steps (LLM call, tool call, save) is not written yet",
+    "AssistantToolRun": "assistant (seed 002): one tool run directly; a changing tool starts a job "
+    "with a scenario of its own",
     "LearnApi": "assistant (seed 002): writes only the platform's own tables (a learned API's "
     "rows), nothing outside to leak; needs a verdict over those rows",
 }

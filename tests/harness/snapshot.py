@@ -389,6 +389,9 @@ class Changes:
     removed: list[str] = dataclasses.field(default_factory=list)
     modified: list[str] = dataclasses.field(default_factory=list)
     fields: dict[str, list[str]] = dataclasses.field(default_factory=dict)
+    # The same paths as they are (`config.scsi0`, which `fields` shows as `config.<id>`), for
+    # matching a scenario's `kept` fields.
+    raw_fields: dict[str, list[str]] = dataclasses.field(default_factory=dict)
 
 
 async def snapshot(
@@ -417,12 +420,13 @@ def difference(before: Snapshot, after: Snapshot, normalise: Normaliser) -> Chan
         for key, count in before.keys.items()
         if after.keys.get(key) == count and before.contents[key] != after.contents[key]
     )
-    fields = {}
+    fields, raw_fields = {}, {}
     for key in modified:
         paths = []
         for old, new in zip(before.contents[key], after.contents[key], strict=True):
             paths.extend(path for path in changed_fields(old, new) if path not in paths)
         fields[normalise(key)] = [normalise(path) for path in paths]
+        raw_fields[normalise(key)] = paths
     removed = list((before.keys - after.keys).elements())
     return Changes(
         {
@@ -433,4 +437,5 @@ def difference(before: Snapshot, after: Snapshot, normalise: Normaliser) -> Chan
         removed,
         modified,
         fields,
+        raw_fields,
     )

@@ -1,5 +1,6 @@
 """The snapshot's pieces that need no platform: a hosted service's id normalised where it stands for
-the service (whatever id the run got), and the platform's directories read as files with hashes."""
+the service (whatever id the run got), the platform's directories read as files with hashes, and the
+verdict on a "change" job undone (its kept fields)."""
 
 from __future__ import annotations
 
@@ -44,3 +45,34 @@ def test_platform_files_are_keyed_by_path_with_their_contents_hashed(tmp_path):
     after = platform_files({"hosting.workspaces": workspaces})[0][2]
     assert before != after and len(after) == 64
     assert found[1][2] == "-> index.html"
+
+
+def _change_outcome(status, modified, raw_fields, compensation):
+    from tests.harness.cases import Outcome
+
+    changes = {"left behind": [], "removed": [], "modified": modified}
+    fields = {key: ["config.<id>"] for key in raw_fields}
+    return Outcome(
+        status, changes, modified_fields=fields, raw_fields=raw_fields, compensation=compensation
+    )
+
+
+def test_a_change_undone_puts_back_all_but_its_kept_fields_and_reports_them():
+    from tests.harness.cases import verdict
+    from tests.harness.scenarios import SCENARIOS
+
+    scenario = SCENARIOS["UpdateVM"]
+    footprint = {"left behind": [], "removed": [], "modified": ["proxmox.vms <vm-id>"]}
+    vm = "proxmox.vms <vm-id>"
+    kept = [{"step": "VM 100's disk: left …", "status": "kept"}]
+    # Everything put back: nothing to say.
+    assert verdict(scenario, _change_outcome("failed", [], {}, []), footprint, "fail_after") == []
+    # The grown disk left, reported kept: as the rule says.
+    grown = _change_outcome("failed", [vm], {vm: ["config.scsi0"]}, kept)
+    assert verdict(scenario, grown, footprint, "fail_after") == []
+    # The same, not reported: a problem.
+    silent = _change_outcome("cancelled", [vm], {vm: ["config.scsi0"]}, [])
+    assert "without reporting it kept" in verdict(scenario, silent, footprint, "cancel")[0]
+    # Cores left changed (a field with an undo): not put back.
+    cores = _change_outcome("failed", [vm], {vm: ["config.cores"]}, kept)
+    assert "did not put back" in verdict(scenario, cores, footprint, "fail_before")[0]

@@ -13,6 +13,23 @@ from tests.harness.known_leaks import known_leak
 from tests.harness.scenarios import SCENARIOS
 from tests.harness.selection import full_matrix, selected
 
+# Undo activities that change nothing by design, so no case can fail when they are made a no-op:
+# the check skips them, with the reason.
+NO_EFFECT: dict[str, str] = {
+    # SetupImageBuild's compensation still schedules it (jobs already running list the step), but
+    # it removes nothing: the Cloud Build connection and link are the platform's, shared by every
+    # image build of the owner or repository (the scenario's `shared` kinds).
+    "image_build.delete_connection": "removes nothing by design: the connection and the link "
+    "are the platform's, shared by other image builds",
+}
+
+
+def _params():
+    for undo in sorted(_undos()):
+        reason = NO_EFFECT.get(undo)
+        marks = [pytest.mark.skip(reason=reason)] if reason else []
+        yield pytest.param(undo, id=undo, marks=marks)
+
 
 def _undos() -> dict[str, list[str]]:
     """Each undo activity, with the scenarios whose compensation runs it."""
@@ -26,7 +43,7 @@ def _undos() -> dict[str, list[str]]:
 
 
 @pytest.mark.skipif(not full_matrix(), reason="make harness runs the teeth check")
-@pytest.mark.parametrize("undo", sorted(_undos()))
+@pytest.mark.parametrize("undo", list(_params()))
 async def test_a_no_op_undo_fails_a_harness_case(harness, undo):
     tried = []
     for workflow in _undos()[undo]:

@@ -3,7 +3,9 @@ through the Docker Engine API — source into its workspace → Compose file →
 volumes and one container per type (plus Filebrowser) → healthy → `running` with its access URLs —
 and its start / shutdown / restart / delete. A create that fails or is cancelled removes what it
 made (found by its job label) and the service's row; a delete removes everything of the service
-that carries its tenant's mark."""
+that carries its tenant's mark; a start / shutdown / restart that fails or is cancelled puts the
+containers back in the power state the service's row records (started for `running`, stopped for
+`stopped`) and the row back to that status."""
 
 from __future__ import annotations
 
@@ -30,6 +32,7 @@ with workflow.unsafe.imports_passed_through():
         PowerResult,
         ServicePlan,
         ServiceRef,
+        ServiceStatus,
         ServiceSteps,
         TeardownInput,
         TeardownResult,
@@ -49,6 +52,8 @@ _DB = timedelta(seconds=30)
 _FETCH = timedelta(minutes=15)
 _DOCKER = timedelta(minutes=10)
 _POLL_SECONDS = 1.0
+# A start / shutdown / restart reads the service's status first, to put it back when it ends undone.
+POWER_BACK_PATCH = "service-control-puts-power-back"
 USER_LABEL = "hosting_user"
 SERVICE_ID_LABEL = "service_id"
 
@@ -171,9 +176,9 @@ class ControlDockerService(TrackedJob):
 
     @workflow.run
     async def run(self, inp: ControlDockerServiceInput) -> dict[str, Any]:
-        return await self.run_saga(lambda _saga: self._control(inp))
+        return await self.run_saga(lambda saga: self._control(inp, saga))
 
-    async def _control(self, inp: ControlDockerServiceInput) -> dict[str, Any]:
+    async def _control(self, inp: ControlDockerServiceInput, saga: Saga) -> dict[str, Any]:
         track = self.tracker
         ref = ServiceRef(service_id=inp.service_id, userid=inp.userid, job_id=inp.owner_job_id)
         if inp.action == "delete":
@@ -195,6 +200,9 @@ class ControlDockerService(TrackedJob):
                 f"service {inp.service_id} deleted: {len(removed.containers)} containers, "
                 f"{len(removed.volumes)} volumes removed",
             )
+        if workflow.patched(POWER_BACK_PATCH):
+            before = await step(ServiceSteps.STATUS, ref, ServiceStatus, start_to_close=_DB)
+            self._power_back(inp, ref, before, saga)
         track.phase(inp.action, 30, f"{inp.action} of service {inp.service_id}")
         powered = await step(
             ServiceSteps.POWER,
@@ -209,17 +217,7 @@ class ControlDockerService(TrackedJob):
         access: list[AccessPoint] = []
         if status == "running":
             track.phase("starting", 60, "waiting for the containers to become healthy")
-            healthy = await step(
-                ServiceSteps.AWAIT_HEALTH,
-                HealthInput(
-                    ref=ref, timeout_seconds=inp.health_timeout_seconds, poll_seconds=_POLL_SECONDS
-                ),
-                HealthResult,
-                start_to_close=timedelta(seconds=inp.health_timeout_seconds) + _DB,
-                heartbeat=job_heartbeat(at_least=timedelta(seconds=_POLL_SECONDS * 3)),
-                long_wait=True,
-            )
-            access = healthy.access
+            access = (await _healthy(inp, ref)).access
         await step(
             ServiceSteps.MARK,
             MarkInput(ref=ref, status=status, access=access),
@@ -236,3 +234,53 @@ class ControlDockerService(TrackedJob):
             },
             f"service {inp.service_id} is {status}",
         )
+
+    @staticmethod
+    def _power_back(
+        inp: ControlDockerServiceInput, ref: ServiceRef, before: ServiceStatus, saga: Saga
+    ) -> None:
+        """Undos of a power change, registered before it: the containers started again and healthy
+        (or stopped again, for a service recorded `stopped`), then the row's status put back."""
+        if before.status is None:
+            return
+        # The containers powered back have new host ports (or none, stopped): the row's URLs are
+        # rebuilt from what the power-back found, which runs before this undo (undos run last
+        # registered first). A power-back that failed leaves them as they are.
+        restored: dict[str, list[AccessPoint]] = {}
+        saga.on_failure(
+            f"put service {ref.service_id}'s status back to {before.status}",
+            lambda: step(
+                ServiceSteps.MARK,
+                MarkInput(ref=ref, status=before.status, access=restored.get("access")),
+                bool,
+                start_to_close=_DB,
+            ),
+        )
+        action = "shutdown" if before.status == "stopped" else "start"
+
+        async def power_back() -> None:
+            await step(
+                ServiceSteps.POWER,
+                PowerInput(ref=ref, action=action),
+                PowerResult,
+                start_to_close=_DOCKER,
+            )
+            restored["access"] = (await _healthy(inp, ref)).access if action == "start" else []
+
+        saga.on_failure(
+            f"{action} service {ref.service_id}'s containers again ({before.status} before)",
+            power_back,
+        )
+
+
+async def _healthy(inp: ControlDockerServiceInput, ref: ServiceRef) -> HealthResult:
+    return await step(
+        ServiceSteps.AWAIT_HEALTH,
+        HealthInput(
+            ref=ref, timeout_seconds=inp.health_timeout_seconds, poll_seconds=_POLL_SECONDS
+        ),
+        HealthResult,
+        start_to_close=timedelta(seconds=inp.health_timeout_seconds) + _DB,
+        heartbeat=job_heartbeat(at_least=timedelta(seconds=_POLL_SECONDS * 3)),
+        long_wait=True,
+    )
