@@ -25,4 +25,5 @@ RUN pip install --no-deps . && useradd --create-home platform && mkdir -p /app/.
 USER platform
 
 EXPOSE 8000
-CMD ["python", "-m", "uvicorn", "--factory", "api.app:create_app", "--host", "0.0.0.0", "--port", "8000"]
+# Keep-alive longer than clients keep idle connections (core/settings.py SERVER_KEEP_ALIVE_SECONDS).
+CMD ["python", "-m", "uvicorn", "--factory", "api.app:create_app", "--host", "0.0.0.0", "--port", "8000", "--timeout-keep-alive", "75"]

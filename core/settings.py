@@ -31,6 +31,13 @@ def upper_case(value: Any) -> Any:
     return value.strip().upper() if isinstance(value, str) else value
 
 
+# How long the API and the gateway keep an idle client connection open: longer than clients keep
+# one (httpx: 5 s, uvicorn's own default too), so the client closes first. With equal times a
+# request sent on a connection the server is closing fails with "Server disconnected without
+# sending a response".
+SERVER_KEEP_ALIVE_SECONDS = 75
+
+
 class Settings(BaseSettings):
     # validate_by_name: code and tests may pass a field by its name even when it has env aliases.
     model_config = SettingsConfigDict(

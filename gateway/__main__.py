@@ -8,7 +8,7 @@ import logging
 
 import uvicorn
 
-from core.settings import get_settings
+from core.settings import SERVER_KEEP_ALIVE_SECONDS, get_settings
 from gateway.app import create_app
 
 
@@ -23,6 +23,7 @@ def main() -> None:
             max(logging.WARNING, logging.getLevelName(settings.gateway_log_level))
         ).lower(),
         access_log=False,
+        timeout_keep_alive=SERVER_KEEP_ALIVE_SECONDS,
         timeout_graceful_shutdown=settings.gateway_drain_seconds,
     )
 

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 
 from contracts.task_queues import SYSTEMS
 from core.local_keys import LocalKeyError, with_local_keys
-from core.settings import Settings, get_settings
+from core.settings import SERVER_KEEP_ALIVE_SECONDS, Settings, get_settings
 from store.migrate import upgrade
 from temporal import search_attributes
 from temporal.binaries import temporal_cli
@@ -134,6 +134,8 @@ def api_command(settings: Settings) -> list[str]:
         "--log-level",
         "warning",
         "--no-access-log",
+        "--timeout-keep-alive",
+        str(SERVER_KEEP_ALIVE_SECONDS),
         *(["--workers", str(settings.api_workers)] if settings.api_workers > 1 else []),
     ]
 

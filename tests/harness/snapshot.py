@@ -13,8 +13,8 @@ things", and a Counter shows a duplicate as a count of two.
 Contents are compared too: a resource there before and after whose fields differ is `modified` (a
 service whose image a failed job changed, a secret version it destroyed, a customer row it left
 in another status). Volatile fields (times, etags, generations, revision names, use counters, the
-emulators' own `_…` bookkeeping: VOLATILE_FIELDS, and any value shaped like a timestamp) are left
-out first, so an untouched resource compares equal to itself. Databases and users on the shared
+emulators' own `_…` bookkeeping, a container's daemon-assigned host ports and the loopback URLs
+built on them: VOLATILE_FIELDS, and any value shaped like a timestamp) are left out first, so an untouched resource compares equal to itself. Databases and users on the shared
 servers are compared by name only."""
 
 from __future__ import annotations
@@ -125,8 +125,12 @@ def cloud_resources(cloud_dir: Path) -> list[tuple[str, str, str]]:
 VOLATILE_FIELDS = re.compile(
     r"^_|(time|_at|At|date|Date)$|^(etag|uid|generation|observedGeneration|reconciling|"
     r"latestReadyRevision|latestCreatedRevision|next|spend|last_used|lastUsed|Pid|"
-    r"expires|expires_at|token)$"
+    r"expires|expires_at|token|HostPort)$"
 )
+# A host port the Docker daemon hands out when a container starts (a restart moves it, as the
+# real daemon does): not the platform's to put back, so neither it nor the access URLs built from
+# it count as a change; that the URLs follow the live ports is tests/hosting's to check.
+_URL_PORT = re.compile(r"(https?://(?:127\.0\.0\.1|localhost)):\d+")
 _TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?$")
 # What content() leaves out because it is a resource of its own (a secret's versions).
 OWN_RESOURCES = {"versions"}
@@ -146,6 +150,8 @@ def stable(value: object) -> object:
         return [stable(item) for item in value]
     if isinstance(value, str) and _TIMESTAMP.match(value):
         return "<time>"
+    if isinstance(value, str):
+        return _URL_PORT.sub(r"\1:<port>", value)
     return value
 
 

@@ -26,7 +26,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
 
 from api.app import create_app
-from core.settings import Settings
+from core.settings import SERVER_KEEP_ALIVE_SECONDS, Settings
 from temporal import search_attributes
 from temporal.binaries import temporal_cli
 from temporal.client import data_converter
@@ -93,6 +93,7 @@ class ApiServer:
             port=self.port,
             log_level="warning",
             lifespan="on",
+            timeout_keep_alive=SERVER_KEEP_ALIVE_SECONDS,  # as `make run` serves it
         )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
