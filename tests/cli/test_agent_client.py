@@ -51,6 +51,15 @@ async def test_chat_send_answers_with_the_tool_calls_and_stream_yields_the_event
         tools = {tool.name: tool for tool in await client.tools.list()}
         assert {"list_services", "list_jobs", "get_job"} <= set(tools)
         assert tools["get_job"].parameters["type"] == "object"
+        # A tool run directly: a job of its own, answered with what the tool found.
+        missing_job = "deploy-not-a-job"
+        executed = await client.tools.execute("get_job", job_id=missing_job)
+        assert executed["tool"] == "get_job" and executed["status"] == "completed"
+        assert executed["job_id"].startswith("assistant_tool") and executed["ok"] is False
+        assert missing_job in str(executed["result"])
+        with pytest.raises(ConneSkillsError) as unknown:
+            await client.tools.execute("no_such_tool")
+        assert unknown.value.status_code == 404 and unknown.value.code == "TOOL_NOT_FOUND"
 
         await client.conversations.delete(conversation.id)
         with pytest.raises(ConneSkillsError) as missing:
