@@ -13,6 +13,7 @@ from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.service import RPCError, RPCStatusCode
 
 from activities.blocking import settle_in_thread
+from activities.runners import records
 from contracts.runners.names import Operations, RunnerSteps
 from contracts.runners.runners import (
     JOB_LABEL,
@@ -27,6 +28,7 @@ from core.settings import Settings
 from providers import docker_engine
 from providers.github_runners import GitHubRunners
 from providers.github_runners import as_temporal_failures as github_failures
+from store.db import Database
 from temporal import search_attributes as sa
 from temporal.client import connect
 
@@ -36,8 +38,9 @@ _RECENT_JOBS = 500
 
 
 class CleanupActivities:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, db: Database | None = None) -> None:
         self.settings = settings
+        self.db = db
         self._client: Client | None = None
 
     async def _temporal(self) -> Client:
@@ -59,6 +62,8 @@ class CleanupActivities:
                 continue
             if await settle_in_thread(self._remove, container["Id"]):
                 result.containers.append(container["Id"])
+            if job_id:
+                await records.forget(self.db, [job_id])
         running_names, scopes = await _runner_jobs(client)
         scopes |= {(t.scope, t.scope_name) for t in inp.scopes}
         github = GitHubRunners(self.settings)
