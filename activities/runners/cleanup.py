@@ -1,5 +1,5 @@
 """The orphan reaper as an activity: runner containers and GitHub registrations that no running
-runner job owns. Only what carries the platform's marks is touched (container labels, the
+runner job owns (and the drift observer's records of runners whose job has ended). Only what carries the platform's marks is touched (container labels, the
 platform's runner label on GitHub), never a team's own runners."""
 
 from __future__ import annotations
@@ -63,6 +63,11 @@ class CleanupActivities:
             if await settle_in_thread(self._remove, container["Id"]):
                 result.containers.append(container["Id"])
             if job_id:
+                await records.forget(self.db, [job_id])
+        # A runner recorded whose job ended without forgetting it (its container already gone).
+        for job_id in await records.known(self.db):
+            activity.heartbeat()
+            if not await _job_running(client, job_id):
                 await records.forget(self.db, [job_id])
         running_names, scopes = await _runner_jobs(client)
         scopes |= {(t.scope, t.scope_name) for t in inp.scopes}

@@ -50,6 +50,14 @@ async def remember(
         )
 
 
+async def known(db: Database | None) -> list[str]:
+    """The runner ids the platform has a record of."""
+    if db is None:
+        return []
+    async with db.transaction() as session:
+        return [row.name for row in await resource_states.all_of(session, RUNNER_KIND)]
+
+
 async def forget(db: Database | None, job_ids: list[str]) -> None:
     if db is None or not job_ids:
         return
