@@ -1,6 +1,7 @@
 """The orphan reaper as an activity: runner containers and GitHub registrations that no running
-runner job owns (and the drift observer's records of runners whose job has ended). Only what carries the platform's marks is touched (container labels, the
-platform's runner label on GitHub), never a team's own runners."""
+runner job owns (and the drift observer's records of runners whose job has ended). Only what
+carries the platform's marks is touched (container labels, the platform's runner label on GitHub),
+never a team's own runners."""
 
 from __future__ import annotations
 
