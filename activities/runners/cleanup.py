@@ -14,7 +14,6 @@ from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.service import RPCError, RPCStatusCode
 
 from activities.blocking import settle_in_thread
-from activities.runners import records
 from contracts.runners.names import Operations, RunnerSteps
 from contracts.runners.runners import (
     JOB_LABEL,
@@ -30,6 +29,7 @@ from providers import docker_engine
 from providers.github_runners import GitHubRunners
 from providers.github_runners import as_temporal_failures as github_failures
 from store.db import Database
+from store.runners import records
 from temporal import search_attributes as sa
 from temporal.client import connect
 

@@ -13,7 +13,6 @@ from docker.errors import ImageNotFound, NotFound
 from temporalio import activity
 
 from activities.blocking import settle_in_thread
-from activities.runners import records
 from contracts.runners.names import RunnerSteps
 from contracts.runners.runners import (
     GITHUB_RUNNER_LABEL,
@@ -37,6 +36,7 @@ from providers import docker_engine
 from providers.github_runners import GitHubRunners
 from providers.github_runners import as_temporal_failures as github_failures
 from store.db import Database
+from store.runners import records
 
 log = structlog.get_logger(__name__)
 JIT_ENV = "ACTIONS_RUNNER_INPUT_JITCONFIG"

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from temporalio import activity
 
-from activities.runners import records
 from activities.runners.containers import RunnerActivities, _job_containers, _remove
 from contracts.job_cleanup import JobCleanupInput, JobCleanupResult
 from contracts.runners.names import RunnerSteps
@@ -19,6 +18,7 @@ from contracts.runners.runners import (
 from core.settings import Settings
 from providers.github_runners import as_temporal_failures as github_failures
 from store.db import Database
+from store.runners import records
 
 
 class RunnerJobCleanup:
