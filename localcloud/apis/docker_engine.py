@@ -547,7 +547,8 @@ async def list_containers(request: Request) -> Response:
         items = []
         for container in doc["containers"].values():
             status = container["State"]["Status"]
-            if not include_all and status != "running" and "status" not in filters:
+            # Without `all`, as `docker ps`: what runs, paused included.
+            if not include_all and status not in ("running", "paused") and "status" not in filters:
                 continue
             if "label" in filters and not _labels_match(
                 container["Config"]["Labels"], filters["label"]
