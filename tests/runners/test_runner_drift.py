@@ -3,7 +3,8 @@ cloud's Docker Engine API, which the runner's own job does not notice) shows `Dr
 field on `GET /api/v1/runners/{id}` after the drift observer's next run (its schedule triggered
 through Temporal's API), with one `resource_drifted` alert; once the platform destroys the runner,
 its record is gone and the alert resolved. A container removed outside ends the runner's job, which
-forgets the runner too."""
+forgets the runner too; one whose job was ended outside the platform reads `Drifted` until the
+runners' cleanup forgets it."""
 
 from __future__ import annotations
 
@@ -131,3 +132,33 @@ async def test_a_container_removed_outside_ends_the_runner_and_its_record(
     assert job["status"] == "completed" and job["result"]["outcome"] == "gone", job
     gone = (await api.get(f"/api/v1/runners/{runner_id}")).json()
     assert gone["conditions"] == [] and gone["observed_at"] is None, gone
+
+
+async def test_a_runner_whose_job_ended_outside_is_reported_then_cleaned_up(
+    api, client: Client, settings, localcloud, long_jobs
+):
+    """A runner job terminated through Temporal (not through the platform) leaves its record: its
+    container removed outside reads `Drifted` (`container` gone), and the runners' cleanup forgets
+    it and resolves the alert."""
+    runner_id = await start_runner(api, localcloud.url, "terminated-outside")
+    await observe(client, settings)
+    synced = await observed(api, runner_id, None)
+    await client.get_workflow_handle(runner_id).terminate("ended outside the platform")
+    (container,) = job_containers(localcloud.url, runner_id)
+    engine = docker_client(localcloud.url)
+    await asyncio.to_thread(engine.api.remove_container, container.id, force=True)
+
+    await observe(client, settings)
+    drifted = await observed(api, runner_id, synced["observed_at"])
+    assert condition(drifted, "Drifted")["status"] == "True", drifted
+    assert condition(drifted, "Ready")["status"] == "False", drifted
+    assert drifted["drift"] == [{"field": "container", "applied": "present", "live": None}]
+    (alert,) = await drift_alerts(api, runner_id)
+    assert alert["status"] == "open", alert
+
+    cleaned = await api.post("/api/v1/runners/cleanup")
+    assert cleaned.status_code == 200 and cleaned.json()["completed"], cleaned.text
+    gone = (await api.get(f"/api/v1/runners/{runner_id}")).json()
+    assert gone["conditions"] == [] and gone["observed_at"] is None, gone
+    (alert,) = await drift_alerts(api, runner_id)
+    assert alert["status"] == "resolved", alert
