@@ -13,6 +13,7 @@ from activities.provisioning.customer_zenml import CustomerZenMLActivities
 from activities.provisioning.customers import CustomerActivities
 from activities.provisioning.drift import DriftActivities
 from activities.provisioning.drift_docker import DockerDriftActivities
+from activities.provisioning.drift_runners import RunnerDriftActivities
 from activities.provisioning.drift_vms import VmDriftActivities
 from activities.provisioning.image_builds import ImageBuildActivities
 from activities.provisioning.job_cleanup import JobCleanupActivities
@@ -39,6 +40,7 @@ def activities(settings: Settings, db: Database) -> list[Callable]:
         *drift.all(),
         *VmDriftActivities(settings, db).all(),
         *DockerDriftActivities(settings, db).all(),
+        *RunnerDriftActivities(settings, db).all(),
         cloud_run.get_service,
         cloud_run.apply_service,
         cloud_run.restore_service,

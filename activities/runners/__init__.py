@@ -13,7 +13,7 @@ from store.db import Database
 
 def activities(settings: Settings, db: Database) -> list[Callable]:
     return [
-        *RunnerActivities(settings).all(),
-        CleanupActivities(settings).cleanup,
-        RunnerJobCleanup(settings).cleanup_after_terminate,
+        *RunnerActivities(settings, db).all(),
+        CleanupActivities(settings, db).cleanup,
+        RunnerJobCleanup(settings, db).cleanup_after_terminate,
     ]

@@ -1,6 +1,7 @@
 """The orphan reaper as an activity: runner containers and GitHub registrations that no running
-runner job owns. Only what carries the platform's marks is touched (container labels, the
-platform's runner label on GitHub), never a team's own runners."""
+runner job owns (and the drift observer's records of runners whose job has ended). Only what
+carries the platform's marks is touched (container labels, the platform's runner label on GitHub),
+never a team's own runners."""
 
 from __future__ import annotations
 
@@ -27,6 +28,8 @@ from core.settings import Settings
 from providers import docker_engine
 from providers.github_runners import GitHubRunners
 from providers.github_runners import as_temporal_failures as github_failures
+from store.db import Database
+from store.runners import records
 from temporal import search_attributes as sa
 from temporal.client import connect
 
@@ -36,8 +39,9 @@ _RECENT_JOBS = 500
 
 
 class CleanupActivities:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, db: Database | None = None) -> None:
         self.settings = settings
+        self.db = db
         self._client: Client | None = None
 
     async def _temporal(self) -> Client:
@@ -59,6 +63,13 @@ class CleanupActivities:
                 continue
             if await settle_in_thread(self._remove, container["Id"]):
                 result.containers.append(container["Id"])
+            if job_id:
+                await records.forget(self.db, [job_id])
+        # A runner recorded whose job ended without forgetting it (its container already gone).
+        for job_id in await records.known(self.db):
+            activity.heartbeat()
+            if not await _job_running(client, job_id):
+                await records.forget(self.db, [job_id])
         running_names, scopes = await _runner_jobs(client)
         scopes |= {(t.scope, t.scope_name) for t in inp.scopes}
         github = GitHubRunners(self.settings)

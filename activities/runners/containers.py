@@ -35,6 +35,8 @@ from core.settings import Settings
 from providers import docker_engine
 from providers.github_runners import GitHubRunners
 from providers.github_runners import as_temporal_failures as github_failures
+from store.db import Database
+from store.runners import records
 
 log = structlog.get_logger(__name__)
 JIT_ENV = "ACTIONS_RUNNER_INPUT_JITCONFIG"
@@ -45,8 +47,10 @@ def container_name(job_id: str) -> str:
 
 
 class RunnerActivities:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, db: Database | None = None) -> None:
         self.settings = settings
+        # Where what was applied to each container is recorded for the drift observer.
+        self.db = db
         self._github: GitHubRunners | None = None
 
     @property
@@ -75,6 +79,12 @@ class RunnerActivities:
         if existing:
             container = existing[0]
             await self._docker("starting the runner container", _start_if_created, container.id)
+            await records.remember(
+                self.db,
+                job_id,
+                runner.target.scope_name,
+                records.applied(container_name(job_id), runner.image, container.labels),
+            )
             return StartedRunner(
                 container_id=container.id,
                 github_runner_id=int(container.labels[GITHUB_RUNNER_LABEL]),
@@ -115,6 +125,12 @@ class RunnerActivities:
             with github_failures("removing the registration after a failed container start"):
                 await self.github.delete(runner.target, github_id)
             raise
+        await records.remember(
+            self.db,
+            job_id,
+            runner.target.scope_name,
+            records.applied(container_name(job_id), runner.image, container_labels),
+        )
         log.info("runner started", job_id=job_id, container_id=container.id, github_id=github_id)
         return StartedRunner(
             container_id=container.id,
@@ -140,7 +156,10 @@ class RunnerActivities:
 
     @activity.defn(name=RunnerSteps.REMOVE_CONTAINER)
     async def remove_container(self, ref: ContainerRef) -> bool:
-        return await self._docker("removing the runner container", _remove, ref.container_id)
+        removed = await self._docker("removing the runner container", _remove, ref.container_id)
+        # Run by the runner's own job, whose id is the runner's: no longer the platform's.
+        await records.forget(self.db, [activity.info().workflow_id])
+        return removed
 
     @activity.defn(name=RunnerSteps.DEREGISTER)
     async def deregister(self, inp: DeregisterInput) -> bool:
@@ -162,6 +181,7 @@ class RunnerActivities:
                 github_id = int(container.labels[GITHUB_RUNNER_LABEL])
             if await self._docker("removing the runner container", _remove, container.id):
                 result.containers_removed.append(container.id)
+        await records.forget(self.db, [inp.job_id])
         if github_id is None:
             earlier = activity.info().heartbeat_details
             github_id = int(earlier[0]) if earlier else None

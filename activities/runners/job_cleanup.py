@@ -17,11 +17,13 @@ from contracts.runners.runners import (
 )
 from core.settings import Settings
 from providers.github_runners import as_temporal_failures as github_failures
+from store.db import Database
+from store.runners import records
 
 
 class RunnerJobCleanup:
-    def __init__(self, settings: Settings) -> None:
-        self.runners = RunnerActivities(settings)
+    def __init__(self, settings: Settings, db: Database | None = None) -> None:
+        self.runners = RunnerActivities(settings, db)
 
     @activity.defn(name=RunnerSteps.CLEANUP_AFTER_TERMINATE)
     async def cleanup_after_terminate(self, inp: JobCleanupInput) -> JobCleanupResult:
@@ -39,4 +41,5 @@ class RunnerJobCleanup:
                 with github_failures(f"removing GitHub runner {github_id}"):
                     if await self.runners.github.delete(target, int(github_id)):
                         result.removed.append(f"GitHub runner {github_id}")
+        await records.forget(self.runners.db, [inp.job_id])
         return result

@@ -22,6 +22,8 @@ SERVICE_KIND = "service"
 VM_KIND = "vm"
 # The kind of a hosting (seed 001) Docker service, named by its id.
 DOCKER_SERVICE_KIND = "docker_service"
+# The kind of a runners (seed 004) ephemeral runner's container, named by the runner id (its job's).
+RUNNER_KIND = "runner"
 
 
 class ConditionType(StrEnum):

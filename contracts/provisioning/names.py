@@ -88,6 +88,7 @@ class DriftSteps:
     REAPPLY_SERVICE = "drift.reapply_service"
     OBSERVE_VMS = "drift.observe_vms"
     OBSERVE_DOCKER_SERVICES = "drift.observe_docker_services"
+    OBSERVE_RUNNERS = "drift.observe_runners"
 
 
 # The drift observer's schedule (one per platform, `<id>-<task_queue>`).

@@ -1,7 +1,7 @@
 """The Docker Engine HTTP API as the `docker` SDK (7.x) speaks it over `tcp://` (WIRE_APIS §5):
 `/version` and `/_ping` unprefixed, everything under `/v{api version}/` (and unprefixed too, as the
 daemon allows): images create/inspect, containers create/inspect/start/stop/wait/remove/list with
-label filters, networks, volumes. Errors are `{"message": …}` with the daemon's texts, which the SDK
+label filters, pause/unpause, networks, volumes. Errors are `{"message": …}` with the daemon's texts, which the SDK
 parses (`No such image` → ImageNotFound).
 
 Containers run nothing. One started with `ACTIONS_RUNNER_INPUT_JITCONFIG` plays a GitHub Actions
@@ -347,6 +347,8 @@ def _start(state, doc, ref: str) -> int:
     status = container["State"]["Status"]
     if status == "running":
         return 304
+    if status == "paused":
+        raise DockerError(409, "cannot start a paused container, try unpause instead")
     if status == "removing" or status == "dead":
         raise DockerError(409, f"container {container['Id']} is marked for removal")
     container["State"].update(
@@ -374,9 +376,16 @@ def _start(state, doc, ref: str) -> int:
 
 def _exit(state, container: dict[str, Any], code: int, error: str = "") -> None:
     container["State"].update(
-        Status="exited", Running=False, Pid=0, ExitCode=code, Error=error, FinishedAt=_stamp()
+        Status="exited",
+        Running=False,
+        Paused=False,
+        Pid=0,
+        ExitCode=code,
+        Error=error,
+        FinishedAt=_stamp(),
     )
     container["_exit_at"] = None
+    container["_paused_left"] = None
     container["_healthy_at"] = None
     if "Health" in container["State"]:
         container["State"]["Health"]["Status"] = "unhealthy"
@@ -404,6 +413,42 @@ def _stop(state, doc, ref: str, signal_code: int = 143) -> int:
 @_route("POST", "/containers/{ref}/stop")
 async def stop_container(request: Request) -> Response:
     return Response(status_code=_run(request, _stop, request.path_params["ref"]))
+
+
+def _pause(state, doc, ref: str) -> None:
+    """Frozen as the daemon's cgroup freezer does: still `Running`, `Paused`, status `paused`; a
+    runner's job time stands still until it is unpaused."""
+    container = _find_container(doc, ref)
+    if not container["State"]["Running"]:
+        raise DockerError(409, f"Container {container['Id']} is not running")
+    if container["State"]["Paused"]:
+        raise DockerError(409, f"Container {container['Id']} is already paused")
+    container["State"].update(Status="paused", Paused=True)
+    if container.get("_exit_at") is not None:
+        container["_paused_left"] = max(0.0, container["_exit_at"] - naming.now())
+        container["_exit_at"] = None
+
+
+def _unpause(state, doc, ref: str) -> None:
+    container = _find_container(doc, ref)
+    if not container["State"]["Paused"]:
+        raise DockerError(409, f"Container {container['Id']} is not paused")
+    container["State"].update(Status="running", Paused=False)
+    if container.get("_paused_left") is not None:
+        container["_exit_at"] = naming.now() + container["_paused_left"]
+        container["_paused_left"] = None
+
+
+@_route("POST", "/containers/{ref}/pause")
+async def pause_container(request: Request) -> Response:
+    _run(request, _pause, request.path_params["ref"])
+    return Response(status_code=204)
+
+
+@_route("POST", "/containers/{ref}/unpause")
+async def unpause_container(request: Request) -> Response:
+    _run(request, _unpause, request.path_params["ref"])
+    return Response(status_code=204)
 
 
 def _restart(state, doc, ref: str) -> int:
@@ -486,6 +531,8 @@ def _status_words(container: dict[str, Any]) -> str:
     state = container["State"]
     if state["Status"] == "running":
         return "Up"
+    if state["Status"] == "paused":
+        return "Up (Paused)"
     if state["Status"] == "created":
         return "Created"
     return f"Exited ({state['ExitCode']})"
@@ -500,7 +547,8 @@ async def list_containers(request: Request) -> Response:
         items = []
         for container in doc["containers"].values():
             status = container["State"]["Status"]
-            if not include_all and status != "running" and "status" not in filters:
+            # Without `all`, as `docker ps`: what runs, paused included.
+            if not include_all and status not in ("running", "paused") and "status" not in filters:
                 continue
             if "label" in filters and not _labels_match(
                 container["Config"]["Labels"], filters["label"]

@@ -44,6 +44,29 @@ def test_run_inspect_stop_and_remove_a_container_with_labels(client):
         client.containers.get(name)
 
 
+def test_pause_and_unpause_a_container(client):
+    name = unique("paused")
+    container = client.containers.run("busybox:1.36", name=name, detach=True)
+    container.pause()
+    container.reload()
+    assert container.status == "paused"
+    assert container.attrs["State"]["Running"] is True and container.attrs["State"]["Paused"]
+    assert [c.name for c in client.containers.list(filters={"name": name})] == [name]
+    with pytest.raises(APIError) as again:
+        container.pause()
+    assert again.value.status_code == 409 and "already paused" in str(again.value)
+    container.unpause()
+    container.reload()
+    assert container.status == "running" and container.attrs["State"]["Paused"] is False
+    with pytest.raises(APIError) as not_paused:
+        container.unpause()
+    assert not_paused.value.status_code == 409
+    container.pause()
+    container.remove(force=True)
+    with pytest.raises(NotFound):
+        client.containers.get(name)
+
+
 def test_errors_have_the_daemons_shapes(client):
     name = unique("dup")
     client.containers.run("busybox:1.36", name=name, detach=True)

@@ -1,7 +1,8 @@
 """ObserveDrift (run by its Schedule every `drift_observe_interval_minutes`): compares each Cloud Run
-service the platform applied, then each hosting VM and Docker service, with what runs now, read-only, and records its conditions and drift
-(a new drift raises one alert). ReconcileService: puts a service's last applied configuration back,
-taking its turn on the service like a deploy or update, then observes it again."""
+service the platform applied, then each hosting VM and Docker service, then each runner's container,
+with what runs now, read-only, and records its conditions and drift (a new drift raises one alert).
+ReconcileService: puts a service's last applied configuration back, taking its turn on the service
+like a deploy or update, then observes it again."""
 
 from __future__ import annotations
 
@@ -28,6 +29,8 @@ from workflows.tracking import JobTracker
 # A listing of Cloud Run per region and the platform's own table: seconds each.
 _OBSERVE = timedelta(minutes=2)
 _HEARTBEAT = timedelta(seconds=30)
+# Runs added after histories without it were recorded: replays of those skip it.
+_OBSERVE_RUNNERS_PATCH = "observe-drift-runners"
 # A Cloud Run apply (a revision rolling out), as a deploy's.
 _APPLY = timedelta(minutes=10)
 
@@ -72,11 +75,31 @@ class ObserveDrift(TrackedJob):
             start_to_close=_OBSERVE,
             heartbeat=_HEARTBEAT,
         )
-        every = (seen, vms, docker)
+        every = [seen, vms, docker]
+        result = {
+            "services": seen.model_dump(),
+            "vms": vms.model_dump(),
+            "docker": docker.model_dump(),
+        }
+        runners_seen = ""
+        if workflow.patched(_OBSERVE_RUNNERS_PATCH):
+            self.tracker.phase(
+                "observing runners", 95, "comparing runner containers with what was applied"
+            )
+            runners = await step(
+                DriftSteps.OBSERVE_RUNNERS,
+                inp,
+                Observed,
+                start_to_close=_OBSERVE,
+                heartbeat=_HEARTBEAT,
+            )
+            every.append(runners)
+            result["runners"] = runners.model_dump()
+            runners_seen = f", {runners.observed} runner(s)"
         return self.tracker.complete(
-            {"services": seen.model_dump(), "vms": vms.model_dump(), "docker": docker.model_dump()},
-            f"{seen.observed} service(s), {vms.observed} VM(s) and {docker.observed} Docker "
-            f"service(s) observed, {sum(o.drifted_count for o in every)} drifted, "
+            result,
+            f"{seen.observed} service(s), {vms.observed} VM(s), {docker.observed} Docker "
+            f"service(s){runners_seen} observed, {sum(o.drifted_count for o in every)} drifted, "
             f"{sum(o.alerts_raised for o in every)} alert(s) raised",
         )
 

@@ -25,6 +25,7 @@ from api.schemas.runners.runners import (
     RunnerStatus,
 )
 from contracts.jobs import JOB_MEMO_KEY, JobSubject, JobSummaryMemo
+from contracts.provisioning.drift import RUNNER_KIND
 from contracts.runners.names import Operations, Workflows
 from contracts.runners.runners import (
     JOB_LABEL,
@@ -36,6 +37,9 @@ from contracts.runners.runners import (
 )
 from core.settings import Settings
 from providers import docker_engine
+from store.db import Database
+from store.oversight import resource_states
+from store.oversight.models import ResourceState
 from temporal import search_attributes as sa
 
 log = structlog.get_logger(__name__)
@@ -145,6 +149,7 @@ def _status(
     docker_known: bool,
     image: str | None,
     created: Any,
+    observed: ResourceState | None = None,
 ) -> RunnerStatus:
     if execution == WorkflowExecutionStatus.COMPLETED:
         status = "completed"
@@ -164,7 +169,10 @@ def _status(
             and (container is None or container["State"] != "running")
         ):
             # The job waits for the container to end; what Docker says wins over the job's phase.
-            status = "exited" if container else "missing"
+            if container is None:
+                status = "missing"
+            else:
+                status = "paused" if container["State"] == "paused" else "exited"
     result = memo.result or {}
     github_id = result.get("github_runner_id") or labels.get("github_runner")
     return RunnerStatus(
@@ -179,7 +187,24 @@ def _status(
         github_runner_id=int(github_id) if github_id else None,
         container_state=(container or {}).get("State"),
         error=memo.error,
+        **_observation(observed),
     )
+
+
+def _observation(state: ResourceState | None) -> dict[str, Any]:
+    """The drift observer's last look at the runner's container, once it has looked."""
+    if state is None or state.observed_at is None:
+        return {}
+    return {"conditions": state.conditions, "drift": state.drift, "observed_at": state.observed_at}
+
+
+async def _observed(db: Database, runner_id: str | None = None) -> dict[str, ResourceState]:
+    """The runners' `resource_states` rows by runner id (all of them, or the one asked for)."""
+    async with db.transaction() as session:
+        if runner_id is not None:
+            row = await resource_states.get(session, RUNNER_KIND, runner_id)
+            return {runner_id: row} if row is not None else {}
+        return {row.name: row for row in await resource_states.all_of(session, RUNNER_KIND)}
 
 
 def _labels(values: list[str] | None) -> dict[str, str]:
@@ -193,10 +218,13 @@ async def _memo(holder) -> JobSummaryMemo:
         return JobSummaryMemo()
 
 
-async def list_active(client: Client, settings: Settings, limit: int) -> list[RunnerStatus]:
+async def list_active(
+    client: Client, settings: Settings, db: Database, limit: int
+) -> list[RunnerStatus]:
     query = f"{sa.OPERATION.name} = '{Operations.RUNNER}' AND ExecutionStatus = 'Running'"
     executions = [e async for e in client.list_workflows(query, limit=limit, page_size=limit)]
     found = await containers(settings) if executions else {}
+    observed = await _observed(db) if executions else {}
     statuses = []
     for execution in executions:
         labels = _labels(execution.typed_search_attributes.get(sa.LABELS))
@@ -210,6 +238,7 @@ async def list_active(client: Client, settings: Settings, limit: int) -> list[Ru
                 found is not None,
                 settings.runner_image,
                 execution.start_time,
+                observed.get(execution.id),
             )
         )
     return statuses
@@ -229,9 +258,10 @@ async def _describe(client: Client, runner_id: str):
     return description
 
 
-async def get(client: Client, settings: Settings, runner_id: str) -> RunnerStatus:
+async def get(client: Client, settings: Settings, db: Database, runner_id: str) -> RunnerStatus:
     description = await _describe(client, runner_id)
     found = await containers(settings, runner_id)
+    observed = await _observed(db, runner_id)
     return _status(
         runner_id,
         description.status,
@@ -241,6 +271,7 @@ async def get(client: Client, settings: Settings, runner_id: str) -> RunnerStatu
         found is not None,
         settings.runner_image,
         description.start_time,
+        observed.get(runner_id),
     )
 
 

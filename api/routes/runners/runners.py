@@ -10,7 +10,7 @@ import structlog
 from fastapi import Depends, Header, Path, Query, Request, Response, status
 
 from api.auth import RunnersScope
-from api.deps import JobStarting, SettingsDep, TemporalDep
+from api.deps import DbDep, JobStarting, SettingsDep, TemporalDep
 from api.errors import answers
 from api.http import JsonRouter
 from api.logic.runners import runners as logic
@@ -69,10 +69,12 @@ async def list_runners(
     _principal: RunnersScope,
     settings: SettingsDep,
     temporal: TemporalDep,
+    db: DbDep,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[RunnerStatus]:
-    """The active runners (their jobs still run), newest first."""
-    return await logic.list_active(temporal, settings, limit)
+    """The active runners (their jobs still run), newest first, each with the drift observer's
+    last look at its container."""
+    return await logic.list_active(temporal, settings, db, limit)
 
 
 @router.post("/cleanup", response_model=CleanupReport, responses=answers(409, 413, 415, 502))
@@ -90,9 +92,15 @@ async def cleanup_runners(
 
 @router.get("/{runner_id}", response_model=RunnerStatus, responses=answers(404))
 async def get_runner(
-    runner_id: RunnerId, _principal: RunnersScope, settings: SettingsDep, temporal: TemporalDep
+    runner_id: RunnerId,
+    _principal: RunnersScope,
+    settings: SettingsDep,
+    temporal: TemporalDep,
+    db: DbDep,
 ) -> RunnerStatus:
-    return await logic.get(temporal, settings, runner_id)
+    """The runner's job state joined with its container's real state, and the drift observer's
+    last look at that container (`conditions`, `drift`)."""
+    return await logic.get(temporal, settings, db, runner_id)
 
 
 @router.delete("/{runner_id}", response_model=RunnerDestroyed, responses=answers(404))

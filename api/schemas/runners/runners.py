@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from api.schemas.base import RequestModel
+from api.schemas.conditions import DriftField, ResourceCondition
 from api.schemas.types import UtcDateTime
 
 # GitHub's own rules: an owner (user or org) is 1–39 alphanumerics or single hyphens, a repository
@@ -78,7 +79,7 @@ class RunnerStatus(BaseModel):
     runner_id: str
     status: str = Field(
         description="creating | running | removing | completed | failed | cancelled; `running` "
-        "only while its container really runs"
+        "only while its container really runs (else `exited`, `paused` or `missing`)"
     )
     container_id: str | None = None
     image: str | None = None
@@ -91,6 +92,18 @@ class RunnerStatus(BaseModel):
         None, description="The container's own state (created, running, exited, …), if it exists"
     )
     error: str | None = None
+    conditions: list[ResourceCondition] = Field(
+        default_factory=list,
+        description="As the drift observer last saw the runner's container (`Ready`, `Synced`, "
+        "`Drifted`); empty until it has, and once the runner is destroyed.",
+    )
+    drift: list[DriftField] = Field(
+        default_factory=list,
+        description="The container gone (`container`), not running (`state`: `exited`, "
+        "`paused`), its `image`, `name` or an ownership label (`labels.<key>`) changed outside "
+        "the platform.",
+    )
+    observed_at: UtcDateTime | None = None
 
 
 class RunnerDestroyed(BaseModel):
