@@ -43,6 +43,7 @@ from contracts.assistant.turn import (
     TurnResult,
 )
 from contracts.jobs import JobSubject
+from temporal import search_attributes
 
 _QUERY_TIMEOUT = timedelta(seconds=5)
 # A turn's job id, as the job engine names it (api/job_engine.py: job_id_for).
@@ -114,26 +115,32 @@ async def chat(platform: PlatformState, caller: Caller, body: ChatRequest) -> Ch
 
 
 async def ensure_turn_owned(platform: PlatformState, caller: Caller, job_id: str) -> None:
-    """404 unless `job_id` is a turn in one of the caller's conversations."""
+    """404 unless `job_id` is a turn in one of the caller's conversations. Read from the job's
+    description (its subject is its conversation), which the server answers alone: a stream
+    resumed while no worker runs (one was just killed) is let in and waits for the events, as
+    `follow` does, instead of being refused (a browser's EventSource never retries a refusal)."""
     missing = not_found("turn", job_id=job_id)
     if not job_id.startswith(TURN_PREFIX):
         raise missing
     handle = platform.temporal.get_workflow_handle(job_id)
     try:
-        answer = await handle.query(
-            TURN_EVENTS_QUERY, 1 << 30, result_type=TurnEvents, rpc_timeout=_QUERY_TIMEOUT
-        )
+        described = await handle.describe(rpc_timeout=_QUERY_TIMEOUT)
     except RPCError as error:
         if error.status == RPCStatusCode.NOT_FOUND:
             raise missing from None
         raise ApiError(
             503, "the turn cannot be read now", details={"upstream": "temporal"}
         ) from None
-    except Exception:  # not a turn (no such query), or no worker answers
-        raise ApiError(
-            503, "the turn cannot be read now", details={"upstream": "temporal"}
-        ) from None
-    await conversations.ensure_owned(platform.db, caller.owner, answer.conversation_id)
+    subject = JobSubject.from_key(
+        described.typed_search_attributes.get(search_attributes.SUBJECT), validate=False
+    )
+    if (
+        described.workflow_type != Workflows.ASSISTANT_TURN
+        or subject is None
+        or subject.kind != CONVERSATION_SUBJECT
+    ):
+        raise missing
+    await conversations.ensure_owned(platform.db, caller.owner, subject.name)
 
 
 async def follow(
