@@ -6,11 +6,13 @@ and hands the user's approval of a tool call to the turn (the `assistant_approva
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from temporalio.api.enums.v1 import EventType
 from temporalio.client import (
     WorkflowExecutionStatus,
     WorkflowFailureError,
@@ -148,33 +150,65 @@ async def follow(
 ) -> AsyncIterator[dict[str, Any] | None]:
     """The turn's events past `after`, as they happen, until its `done` or `error`; None while
     nothing happened for `log_stream_keepalive_seconds` (a stream's keep-alive). Read from the
-    workflow's state, so any API process, after any restart, answers the same events."""
+    workflow's state, so any API process, after any restart, answers the same events. Asked again
+    as soon as one of the turn's workflow tasks completes (the only moment its events change: a
+    long poll on its history), at the latest every `assistant_stream_poll_seconds`."""
     settings = platform.settings
     handle = platform.temporal.get_workflow_handle(job_id)
+    changed = asyncio.Event()
+    watcher = asyncio.create_task(_watch(handle, changed))
     quiet_since = time.monotonic()
-    while True:
-        try:
-            answer = await handle.query(
-                TURN_EVENTS_QUERY, after, result_type=TurnEvents, rpc_timeout=_QUERY_TIMEOUT
-            )
-        except Exception:  # no worker yet, or the turn ended without events (it never ran)
-            ended = await _ended_without_events(handle)
-            if ended is not None:
-                yield {"id": after + 1, "type": "error", "message": ended}
-                return
-            answer = None
-        if answer is not None and answer.events:
-            for event in answer.events:
-                yield event
-                after = event["id"]
-                if event["type"] in TERMINAL_EVENTS:
+    try:
+        while True:
+            changed.clear()
+            try:
+                answer = await handle.query(
+                    TURN_EVENTS_QUERY, after, result_type=TurnEvents, rpc_timeout=_QUERY_TIMEOUT
+                )
+            except Exception:  # no worker yet, or the turn ended without events (it never ran)
+                ended = await _ended_without_events(handle)
+                if ended is not None:
+                    yield {"id": after + 1, "type": "error", "message": ended}
                     return
-            quiet_since = time.monotonic()
-            continue
-        if time.monotonic() - quiet_since >= settings.log_stream_keepalive_seconds:
-            yield None
-            quiet_since = time.monotonic()
-        await asyncio.sleep(settings.assistant_stream_poll_seconds)
+                answer = None
+            if answer is not None and answer.events:
+                for event in answer.events:
+                    yield event
+                    after = event["id"]
+                    if event["type"] in TERMINAL_EVENTS:
+                        return
+                quiet_since = time.monotonic()
+                continue
+            if time.monotonic() - quiet_since >= settings.log_stream_keepalive_seconds:
+                yield None
+                quiet_since = time.monotonic()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(changed.wait(), settings.assistant_stream_poll_seconds)
+    finally:
+        watcher.cancel()
+
+
+_WAKE_EVENTS = frozenset(
+    {
+        EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED,
+        EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED,
+        EventType.EVENT_TYPE_WORKFLOW_EXECUTION_FAILED,
+        EventType.EVENT_TYPE_WORKFLOW_EXECUTION_TIMED_OUT,
+        EventType.EVENT_TYPE_WORKFLOW_EXECUTION_TERMINATED,
+        EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CANCELED,
+        EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW,
+    }
+)
+
+
+async def _watch(handle: Any, changed: asyncio.Event) -> None:
+    """Sets `changed` whenever the turn's history shows a completed workflow task or its end
+    (Temporal's long poll: the answer comes when the event is written). Any failure leaves the
+    stream to its poll interval."""
+    with contextlib.suppress(Exception):
+        async for event in handle.fetch_history_events(wait_new_event=True, skip_archival=True):
+            if event.event_type in _WAKE_EVENTS:
+                changed.set()
 
 
 async def _ended_without_events(handle: Any) -> str | None:
