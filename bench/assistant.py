@@ -62,6 +62,9 @@ TOOLS = ["list_jobs", "list_services"]
 FIRST_EVENT_TARGET_MS = 100.0
 OVERHEAD_TARGET = 0.15
 MEASURED = (TurnSteps.COMPLETE, TurnSteps.RUN_TOOL)
+# job id -> (request sent, `done` received), wall clock (the dev server's clock: same machine)
+WALL: dict[str, tuple[float, float]] = {}
+_CLOSED = EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED
 
 
 async def streamed_turn(api: httpx.AsyncClient) -> tuple[str, float, float, float]:
@@ -71,6 +74,7 @@ async def streamed_turn(api: httpx.AsyncClient) -> tuple[str, float, float, floa
     body = {"conversation_id": created.json()["id"], "message": MESSAGE, "stream": True}
     events: list[dict] = []
     first = None
+    sent = time.time()
     started = time.perf_counter()
     async with api.stream("POST", "/api/chat", json=body) as response:
         response.raise_for_status()
@@ -85,6 +89,7 @@ async def streamed_turn(api: httpx.AsyncClient) -> tuple[str, float, float, floa
             if events[-1]["type"] in ("done", "error"):
                 break
     ended = time.perf_counter()
+    WALL[job_id] = (sent, time.time())
     kinds = [e["type"] for e in events]
     called = [e["tool"] for e in events if e["type"] == "tool_call"]
     if kinds != EXPECTED or called != TOOLS:
@@ -93,29 +98,60 @@ async def streamed_turn(api: httpx.AsyncClient) -> tuple[str, float, float, floa
     return job_id, (headers - started) * 1000, (first - started) * 1000, (ended - started) * 1000
 
 
-async def activity_ms(client: Client, job_id: str) -> tuple[float, float, int]:
+async def activity_ms(client: Client, job_id: str) -> tuple[float, float, int, dict[str, float]]:
     """From the turn's history: the sum of its LLM and tool activities' durations (started →
-    completed), the sum of all its activities', and how many LLM and tool activities ran."""
+    completed), the sum of all its activities', how many LLM and tool activities ran, and where
+    the rest of the total went (ms): before the job's start event, waiting in task queues (tasks
+    and activities scheduled → started), workflow tasks (started → completed), and from the
+    turn's end to the client's `done`."""
     history = await client.get_workflow_handle(job_id).fetch_history()
     kind_of: dict[int, str] = {}
+    scheduled_at: dict[int, float] = {}
     started_at: dict[int, float] = {}
-    measured = every = 0.0
+    measured = every = queued = tasks = 0.0
     count = 0
+    first_at = closed_at = 0.0
     for event in history.events:
         at = event.event_time.ToNanoseconds() / 1e6
-        if event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
+        kind = event.event_type
+        if not first_at:
+            first_at = at
+        if kind == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
             attributes = event.activity_task_scheduled_event_attributes
             kind_of[event.event_id] = attributes.activity_type.name
-        elif event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED:
-            started_at[event.activity_task_started_event_attributes.scheduled_event_id] = at
-        elif event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED:
+            scheduled_at[event.event_id] = at
+        elif kind == EventType.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED:
+            scheduled_at[event.event_id] = at
+        elif kind == EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED:
+            scheduled = event.activity_task_started_event_attributes.scheduled_event_id
+            started_at[scheduled] = at
+            queued += at - scheduled_at[scheduled]
+        elif kind == EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED:
+            scheduled = event.workflow_task_started_event_attributes.scheduled_event_id
+            started_at[scheduled] = at
+            queued += at - scheduled_at[scheduled]
+        elif kind == EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED:
+            tasks += (
+                at - started_at[event.workflow_task_completed_event_attributes.scheduled_event_id]
+            )
+        elif kind == EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED:
             scheduled = event.activity_task_completed_event_attributes.scheduled_event_id
             took = at - started_at[scheduled]
             every += took
             if kind_of[scheduled] in MEASURED:
                 measured += took
                 count += 1
-    return measured, every, count
+        elif kind == _CLOSED:
+            closed_at = at
+    sent, done = WALL[job_id]
+    parts = {
+        "before start": first_at - sent * 1000,
+        "queued": queued,
+        "workflow tasks": tasks,
+        "other activities": every - measured,
+        "after end": done * 1000 - closed_at,
+    }
+    return measured, every, count, parts
 
 
 def load() -> str:
@@ -181,9 +217,11 @@ async def main(rounds: int, llm_latency_ms: int) -> None:
                 f"{'all activities':>16}   load"
             )
             rows = []
+            breakdowns: list[dict[str, float]] = []
             for number in range(1, rounds + 1):
                 job_id, headers_ms, first_ms, total_ms = await streamed_turn(api)
-                measured, every, count = await activity_ms(client, job_id)
+                measured, every, count, parts = await activity_ms(client, job_id)
+                breakdowns.append(parts)
                 if count != 5:
                     raise SystemExit(f"{job_id}: {count} LLM/tool activities, not 5")
                 overhead = total_ms / measured - 1
@@ -198,6 +236,10 @@ async def main(rounds: int, llm_latency_ms: int) -> None:
         print(
             f"{'median':7}{headers_ms:>8.1f} ms{first_ms:>10.1f} ms{total_ms:>7.0f} ms{measured:>7.0f} ms"
             f"{overhead:>9.0%}{every:>13.0f} ms   {load()}"
+        )
+        print(
+            "where the rest went (medians): "
+            + ", ".join(f"{k} {median(b[k] for b in breakdowns):.0f} ms" for k in breakdowns[0])
         )
         print(
             f"first event {first_ms:.1f} ms: target (≤ {FIRST_EVENT_TARGET_MS:g} ms) "

@@ -91,7 +91,7 @@ class AssistantTurn(TrackedJob):
                 self._emit("error", message=_failure_text(error))
             raise
         self._emit("done", conversation_id=inp.conversation_id, job_id=workflow.info().workflow_id)
-        return result
+        return {**result, "events": self.events}
 
     def _emit(self, kind: str, **fields: Any) -> None:
         self.events.append({"id": len(self.events) + 1, "type": kind, **fields})

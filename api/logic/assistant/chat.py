@@ -155,12 +155,17 @@ async def follow(
     long poll on its history), at the latest every `assistant_stream_poll_seconds`."""
     settings = platform.settings
     handle = platform.temporal.get_workflow_handle(job_id)
-    changed = asyncio.Event()
-    watcher = asyncio.create_task(_watch(handle, changed))
+    changed, closed = asyncio.Event(), asyncio.Event()
+    watcher = asyncio.create_task(_watch(handle, changed, closed))
     quiet_since = time.monotonic()
     try:
         while True:
             changed.clear()
+            if closed.is_set() and (tail := await _events_of_result(handle, after)) is not None:
+                for event in tail:
+                    yield event
+                    if event["type"] in TERMINAL_EVENTS:
+                        return
             try:
                 answer = await handle.query(
                     TURN_EVENTS_QUERY, after, result_type=TurnEvents, rpc_timeout=_QUERY_TIMEOUT
@@ -201,14 +206,29 @@ _WAKE_EVENTS = frozenset(
 )
 
 
-async def _watch(handle: Any, changed: asyncio.Event) -> None:
+async def _watch(handle: Any, changed: asyncio.Event, closed: asyncio.Event) -> None:
     """Sets `changed` whenever the turn's history shows a completed workflow task or its end
-    (Temporal's long poll: the answer comes when the event is written). Any failure leaves the
-    stream to its poll interval."""
+    (Temporal's long poll: the answer comes when the event is written), and `closed` at its end.
+    Any failure leaves the stream to its poll interval."""
     with contextlib.suppress(Exception):
         async for event in handle.fetch_history_events(wait_new_event=True, skip_archival=True):
             if event.event_type in _WAKE_EVENTS:
+                if event.event_type != EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED:
+                    closed.set()
                 changed.set()
+
+
+async def _events_of_result(handle: Any, after: int) -> list[dict[str, Any]] | None:
+    """A completed turn's events past `after`, from its result (no worker needed); None for a
+    turn that failed or ended otherwise, or one started before its result carried them."""
+    try:
+        raw = await handle.result(rpc_timeout=_QUERY_TIMEOUT)
+    except Exception:
+        return None
+    events = raw.get("events") if isinstance(raw, dict) else None
+    if not events:
+        return None
+    return [event for event in events if event["id"] > after]
 
 
 async def _ended_without_events(handle: Any) -> str | None:
