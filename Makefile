@@ -65,6 +65,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/onboarding.py
 	$(BIN)/python bench/scale_out.py
 	$(BIN)/python bench/hosting.py
+	$(BIN)/python bench/assistant.py
 
 # The documentation site (mkdocs-material) on http://127.0.0.1:8001; the API has 8000.
 .PHONY: docs

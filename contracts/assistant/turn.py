@@ -142,6 +142,9 @@ class TurnResult(BaseModel):
     rounds: int = 0
     # True when the LLM still wanted tools after max_tool_rounds: the answer says it stopped.
     stopped_early: bool = False
+    # Every event of the turn, `done` included: a stream reads a turn that ended from its result
+    # (the server has it) instead of a query, which a worker answers only by replaying the turn.
+    events: list[dict[str, Any]] = Field(default_factory=list)
 
 
 # The event types a turn emits (seed 002's stream), in the order they may come.

@@ -14,6 +14,9 @@ The "model" is deterministic, so tests and `make run` get the same answers every
   last: "get job deploy-1a2b") (a tool
   whose required parameter finds none is not chosen). Ties go to the tool offered first.
 - With no tool matching it answers with text saying so.
+- A message that asks for several things in turn ("… then …", "… luego …") calls one tool per
+  part, in order, each after the previous one's result, then answers from all the results (a
+  part no tool matches ends the calls there).
 
 A model outside `MODELS` is refused with 400, as the proxy refuses a model it does not route.
 """
@@ -120,25 +123,31 @@ def _summary(content: str) -> str:
     return str(value)[:200]
 
 
+# Where a message asks for one thing after another: each part is a tool call of its own.
+_THEN = re.compile(r"\s+(?:then|luego|y luego|and then)\s+", re.IGNORECASE)
+
+
 def _reply(messages: list[dict[str, Any]], tools: list[dict[str, Any]]) -> dict[str, Any]:
     """The assistant message: `{"content": ...}` or `{"tool_call": (name, arguments)}`."""
     last_user = max((i for i, m in enumerate(messages) if m.get("role") == "user"), default=-1)
-    results = [m for m in messages[last_user + 1 :] if m.get("role") == "tool"]
-    if results:
-        names = {}
-        for message in messages[last_user + 1 :]:
-            for call in message.get("tool_calls") or []:
-                names[call.get("id")] = (call.get("function") or {}).get("name", "tool")
-        lines = [
-            f"{names.get(m.get('tool_call_id'), 'tool')}: {_summary(str(m.get('content') or ''))}"
-            for m in results
-        ]
-        return {"content": "Here is what the tools found:\n" + "\n".join(lines)}
     message = str(messages[last_user].get("content") or "") if last_user >= 0 else ""
-    chosen = _choose(tools, message)
-    if chosen is None:
-        return {"content": f"No tool matches this request: {message[:200]}"}
-    return {"tool_call": chosen}
+    parts = [part for part in _THEN.split(message) if part.strip()] or [message]
+    results = [m for m in messages[last_user + 1 :] if m.get("role") == "tool"]
+    if len(results) < len(parts):
+        chosen = _choose(tools, parts[len(results)])
+        if chosen is not None:
+            return {"tool_call": chosen}
+        if not results:
+            return {"content": f"No tool matches this request: {message[:200]}"}
+    names = {}
+    for entry in messages[last_user + 1 :]:
+        for call in entry.get("tool_calls") or []:
+            names[call.get("id")] = (call.get("function") or {}).get("name", "tool")
+    lines = [
+        f"{names.get(m.get('tool_call_id'), 'tool')}: {_summary(str(m.get('content') or ''))}"
+        for m in results
+    ]
+    return {"content": "Here is what the tools found:\n" + "\n".join(lines)}
 
 
 def _validate(body: dict[str, Any]) -> tuple[str, list[dict[str, Any]], list[dict[str, Any]]]:

@@ -91,7 +91,7 @@ class AssistantTurn(TrackedJob):
                 self._emit("error", message=_failure_text(error))
             raise
         self._emit("done", conversation_id=inp.conversation_id, job_id=workflow.info().workflow_id)
-        return result
+        return {**result, "events": self.events}
 
     def _emit(self, kind: str, **fields: Any) -> None:
         self.events.append({"id": len(self.events) + 1, "type": kind, **fields})
@@ -125,6 +125,9 @@ class AssistantTurn(TrackedJob):
     async def _converse(self, inp: TurnInput) -> dict[str, Any]:
         track = self.tracker
         turn_id = workflow.info().workflow_id
+        # The first round's `thinking` at once, in the turn's first workflow task: a stream has
+        # it before the conversation is read (events are state, not commands: replay-safe).
+        self._emit("thinking", content="Analizando request...")
         track.phase("reading", 10, "reading the conversation")
         history = await step(
             TurnSteps.LOAD_HISTORY,
@@ -159,10 +162,8 @@ class AssistantTurn(TrackedJob):
         while rounds <= inp.max_tool_rounds:
             rounds += 1
             track.phase("thinking", min(20 + 10 * rounds, 80), f"asking the LLM (round {rounds})")
-            self._emit(
-                "thinking",
-                content="Analizando request..." if rounds == 1 else "Analizando resultados...",
-            )
+            if rounds > 1:
+                self._emit("thinking", content="Analizando resultados...")
             completion = await step(
                 TurnSteps.COMPLETE,
                 CompletionRequest(model=inp.model, messages=messages, tools=tools),

@@ -6,11 +6,13 @@ and hands the user's approval of a tool call to the turn (the `assistant_approva
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from temporalio.api.enums.v1 import EventType
 from temporalio.client import (
     WorkflowExecutionStatus,
     WorkflowFailureError,
@@ -43,6 +45,7 @@ from contracts.assistant.turn import (
     TurnResult,
 )
 from contracts.jobs import JobSubject
+from temporal import search_attributes
 
 _QUERY_TIMEOUT = timedelta(seconds=5)
 # A turn's job id, as the job engine names it (api/job_engine.py: job_id_for).
@@ -114,26 +117,32 @@ async def chat(platform: PlatformState, caller: Caller, body: ChatRequest) -> Ch
 
 
 async def ensure_turn_owned(platform: PlatformState, caller: Caller, job_id: str) -> None:
-    """404 unless `job_id` is a turn in one of the caller's conversations."""
+    """404 unless `job_id` is a turn in one of the caller's conversations. Read from the job's
+    description (its subject is its conversation), which the server answers alone: a stream
+    resumed while no worker runs (one was just killed) is let in and waits for the events, as
+    `follow` does, instead of being refused (a browser's EventSource never retries a refusal)."""
     missing = not_found("turn", job_id=job_id)
     if not job_id.startswith(TURN_PREFIX):
         raise missing
     handle = platform.temporal.get_workflow_handle(job_id)
     try:
-        answer = await handle.query(
-            TURN_EVENTS_QUERY, 1 << 30, result_type=TurnEvents, rpc_timeout=_QUERY_TIMEOUT
-        )
+        described = await handle.describe(rpc_timeout=_QUERY_TIMEOUT)
     except RPCError as error:
         if error.status == RPCStatusCode.NOT_FOUND:
             raise missing from None
         raise ApiError(
             503, "the turn cannot be read now", details={"upstream": "temporal"}
         ) from None
-    except Exception:  # not a turn (no such query), or no worker answers
-        raise ApiError(
-            503, "the turn cannot be read now", details={"upstream": "temporal"}
-        ) from None
-    await conversations.ensure_owned(platform.db, caller.owner, answer.conversation_id)
+    subject = JobSubject.from_key(
+        described.typed_search_attributes.get(search_attributes.SUBJECT), validate=False
+    )
+    if (
+        described.workflow_type != Workflows.ASSISTANT_TURN
+        or subject is None
+        or subject.kind != CONVERSATION_SUBJECT
+    ):
+        raise missing
+    await conversations.ensure_owned(platform.db, caller.owner, subject.name)
 
 
 async def follow(
@@ -141,33 +150,85 @@ async def follow(
 ) -> AsyncIterator[dict[str, Any] | None]:
     """The turn's events past `after`, as they happen, until its `done` or `error`; None while
     nothing happened for `log_stream_keepalive_seconds` (a stream's keep-alive). Read from the
-    workflow's state, so any API process, after any restart, answers the same events."""
+    workflow's state, so any API process, after any restart, answers the same events. Asked again
+    as soon as one of the turn's workflow tasks completes (the only moment its events change: a
+    long poll on its history), at the latest every `assistant_stream_poll_seconds`."""
     settings = platform.settings
     handle = platform.temporal.get_workflow_handle(job_id)
+    changed, closed = asyncio.Event(), asyncio.Event()
+    watcher = asyncio.create_task(_watch(handle, changed, closed))
     quiet_since = time.monotonic()
-    while True:
-        try:
-            answer = await handle.query(
-                TURN_EVENTS_QUERY, after, result_type=TurnEvents, rpc_timeout=_QUERY_TIMEOUT
-            )
-        except Exception:  # no worker yet, or the turn ended without events (it never ran)
-            ended = await _ended_without_events(handle)
-            if ended is not None:
-                yield {"id": after + 1, "type": "error", "message": ended}
-                return
-            answer = None
-        if answer is not None and answer.events:
-            for event in answer.events:
-                yield event
-                after = event["id"]
-                if event["type"] in TERMINAL_EVENTS:
+    try:
+        while True:
+            changed.clear()
+            if closed.is_set() and (tail := await _events_of_result(handle, after)) is not None:
+                for event in tail:
+                    yield event
+                    if event["type"] in TERMINAL_EVENTS:
+                        return
+            try:
+                answer = await handle.query(
+                    TURN_EVENTS_QUERY, after, result_type=TurnEvents, rpc_timeout=_QUERY_TIMEOUT
+                )
+            except Exception:  # no worker yet, or the turn ended without events (it never ran)
+                ended = await _ended_without_events(handle)
+                if ended is not None:
+                    yield {"id": after + 1, "type": "error", "message": ended}
                     return
-            quiet_since = time.monotonic()
-            continue
-        if time.monotonic() - quiet_since >= settings.log_stream_keepalive_seconds:
-            yield None
-            quiet_since = time.monotonic()
-        await asyncio.sleep(settings.assistant_stream_poll_seconds)
+                answer = None
+            if answer is not None and answer.events:
+                for event in answer.events:
+                    yield event
+                    after = event["id"]
+                    if event["type"] in TERMINAL_EVENTS:
+                        return
+                quiet_since = time.monotonic()
+                continue
+            if time.monotonic() - quiet_since >= settings.log_stream_keepalive_seconds:
+                yield None
+                quiet_since = time.monotonic()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(changed.wait(), settings.assistant_stream_poll_seconds)
+    finally:
+        watcher.cancel()
+
+
+_WAKE_EVENTS = frozenset(
+    {
+        EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED,
+        EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED,
+        EventType.EVENT_TYPE_WORKFLOW_EXECUTION_FAILED,
+        EventType.EVENT_TYPE_WORKFLOW_EXECUTION_TIMED_OUT,
+        EventType.EVENT_TYPE_WORKFLOW_EXECUTION_TERMINATED,
+        EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CANCELED,
+        EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW,
+    }
+)
+
+
+async def _watch(handle: Any, changed: asyncio.Event, closed: asyncio.Event) -> None:
+    """Sets `changed` whenever the turn's history shows a completed workflow task or its end
+    (Temporal's long poll: the answer comes when the event is written), and `closed` at its end.
+    Any failure leaves the stream to its poll interval."""
+    with contextlib.suppress(Exception):
+        async for event in handle.fetch_history_events(wait_new_event=True, skip_archival=True):
+            if event.event_type in _WAKE_EVENTS:
+                if event.event_type != EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED:
+                    closed.set()
+                changed.set()
+
+
+async def _events_of_result(handle: Any, after: int) -> list[dict[str, Any]] | None:
+    """A completed turn's events past `after`, from its result (no worker needed); None for a
+    turn that failed or ended otherwise, or one started before its result carried them."""
+    try:
+        raw = await handle.result(rpc_timeout=_QUERY_TIMEOUT)
+    except Exception:
+        return None
+    events = raw.get("events") if isinstance(raw, dict) else None
+    if not events:
+        return None
+    return [event for event in events if event["id"] > after]
 
 
 async def _ended_without_events(handle: Any) -> str | None:
