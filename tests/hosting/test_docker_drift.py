@@ -13,39 +13,18 @@ import zipfile
 
 import docker
 import httpx
-from temporalio.client import Client, ScheduleOverlapPolicy
+from temporalio.client import Client
 
-from api.logic.provisioning.drift_schedule import schedule_id
 from contracts.hosting.services import COMPOSE_SERVICE_LABEL, SERVICE_ID_LABEL
+from tests.helpers import drift
+from tests.helpers.drift import condition, observe
 from tests.helpers.platform import wait_for_job
 
 PASSWORD = "s3cret-drift-pass"
 
 
-async def observe(client: Client, settings) -> None:
-    handle = client.get_schedule_handle(schedule_id(settings))
-    for _ in range(200):
-        try:
-            await handle.describe()
-            break
-        except Exception:  # the API creates its schedules in the background as it starts
-            await asyncio.sleep(0.1)
-    await handle.trigger(overlap=ScheduleOverlapPolicy.ALLOW_ALL)
-
-
-async def observed(api: httpx.AsyncClient, service_id: int, after: str | None) -> dict:
-    deadline = time.monotonic() + 30
-    while True:
-        body = (await api.get(f"/service/{service_id}")).json()
-        if body["observed_at"] and (after is None or body["observed_at"] > after):
-            return body
-        if time.monotonic() > deadline:
-            raise AssertionError(f"service {service_id} not observed after {after}: {body}")
-        await asyncio.sleep(0.2)
-
-
-def condition(body: dict, kind: str) -> dict:
-    return next(c for c in body["conditions"] if c["type"] == kind)
+async def observed(api: httpx.AsyncClient, service_id: int, after: str | None, seconds: float = 30):
+    return await drift.observed(api, f"/service/{service_id}", after, seconds)
 
 
 def _zip() -> bytes:

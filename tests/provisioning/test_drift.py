@@ -6,7 +6,6 @@ on the local cloud's Cloud Run API, with the official client) is reported by the
 from __future__ import annotations
 
 import asyncio
-import time
 import uuid
 from collections.abc import AsyncIterator
 
@@ -14,49 +13,24 @@ import httpx
 import pytest
 from google.cloud import run_v2
 from sqlalchemy import delete
-from temporalio.client import Client, ScheduleOverlapPolicy
+from temporalio.client import Client
 
-from api.logic.provisioning.drift_schedule import schedule_id
 from contracts.provisioning.drift import SERVICE_KIND
 from providers.google.cloud_run import CloudRunServices
 from providers.google.cloud_run_spec import MANAGED_BY_LABEL
 from providers.litellm import litellm_admin
 from store.oversight import resource_states
 from store.provisioning.models import Customer
+from tests.helpers import drift
+from tests.helpers.drift import condition, observe
 from tests.helpers.platform import unique_name, wait_for_job
 from tests.helpers.provisioning import IMAGE, deploy
 
 OTHER_IMAGE = "us-docker.pkg.dev/cloudrun/container/other:2"
 
 
-async def observe(client: Client, settings) -> None:
-    """Runs the drift observer now (the API creates its schedule in the background as it starts)."""
-    handle = client.get_schedule_handle(schedule_id(settings))
-    for _ in range(200):
-        try:
-            await handle.describe()
-            break
-        except Exception:  # not created yet
-            await asyncio.sleep(0.1)
-    await handle.trigger(overlap=ScheduleOverlapPolicy.ALLOW_ALL)
-
-
 async def observed(api: httpx.AsyncClient, name: str, after: str | None, seconds: float = 30):
-    """The service once an observation newer than `after` is recorded."""
-    deadline = time.monotonic() + seconds
-    while True:
-        response = await api.get(f"/api/v1/services/{name}")
-        assert response.status_code == 200, response.text
-        body = response.json()
-        if body["observed_at"] and (after is None or body["observed_at"] > after):
-            return body
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{name} not observed after {after}: {body}")
-        await asyncio.sleep(0.2)
-
-
-def condition(body: dict, kind: str) -> dict:
-    return next(c for c in body["conditions"] if c["type"] == kind)
+    return await drift.observed(api, f"/api/v1/services/{name}", after, seconds)
 
 
 def change_behind_the_platforms_back(settings, name: str) -> None:

@@ -9,13 +9,13 @@ runners' cleanup forgets it."""
 from __future__ import annotations
 
 import asyncio
-import time
 
 import httpx
 import pytest
-from temporalio.client import Client, ScheduleOverlapPolicy
+from temporalio.client import Client
 
-from api.logic.provisioning.drift_schedule import schedule_id
+from tests.helpers import drift
+from tests.helpers.drift import condition, observe
 from tests.helpers.platform import wait_for_job
 from tests.helpers.runners import (
     docker_client,
@@ -33,30 +33,8 @@ def long_jobs(localcloud):
     set_job_seconds(localcloud.url, 2)
 
 
-async def observe(client: Client, settings) -> None:
-    handle = client.get_schedule_handle(schedule_id(settings))
-    for _ in range(200):
-        try:
-            await handle.describe()
-            break
-        except Exception:  # the API creates its schedules in the background as it starts
-            await asyncio.sleep(0.1)
-    await handle.trigger(overlap=ScheduleOverlapPolicy.ALLOW_ALL)
-
-
-async def observed(api: httpx.AsyncClient, runner_id: str, after: str | None) -> dict:
-    deadline = time.monotonic() + 30
-    while True:
-        body = (await api.get(f"/api/v1/runners/{runner_id}")).json()
-        if body["observed_at"] and (after is None or body["observed_at"] > after):
-            return body
-        if time.monotonic() > deadline:
-            raise AssertionError(f"runner {runner_id} not observed after {after}: {body}")
-        await asyncio.sleep(0.2)
-
-
-def condition(body: dict, kind: str) -> dict:
-    return next(c for c in body["conditions"] if c["type"] == kind)
+async def observed(api: httpx.AsyncClient, runner_id: str, after: str | None, seconds: float = 30):
+    return await drift.observed(api, f"/api/v1/runners/{runner_id}", after, seconds)
 
 
 async def drift_alerts(api: httpx.AsyncClient, runner_id: str) -> list[dict]:
