@@ -33,9 +33,7 @@ import argparse
 import asyncio
 import json
 import os
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 from statistics import median
@@ -47,15 +45,9 @@ from temporalio.client import Client
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.common import free_port, wait_port  # noqa: E402
+from bench.running_platform import ADMIN_KEY, bench_platform  # noqa: E402
 from contracts.assistant.names import TurnSteps  # noqa: E402
-from core.settings import Settings  # noqa: E402
-from localcloud.testing import LocalCloud  # noqa: E402
-from temporal.client import data_converter  # noqa: E402
-from temporal.launcher import temporal_command  # noqa: E402
 
-ADMIN_KEY = "csk_bench_admin_key"
-CODEC_KEY = "YmVuY2gtb25seS1jb2RlYy1rZXktMzItYnl0ZXMhISE="
 MESSAGE = "Lista los jobs luego lista los servicios"
 EXPECTED = ["thinking", "tool_call", "tool_result"] * 2 + ["thinking", "message", "done"]
 TOOLS = ["list_jobs", "list_services"]
@@ -159,43 +151,8 @@ def load() -> str:
 
 
 async def main(rounds: int, llm_latency_ms: int) -> None:
-    work = Path(tempfile.mkdtemp(prefix="bench-assistant-"))
-    temporal_port, api_port = free_port(), free_port()
-    cloud = LocalCloud.start(work / "localcloud")
-    settings = Settings(
-        data_dir=work,
-        temporal_address=f"127.0.0.1:{temporal_port}",
-        codec_key=CODEC_KEY,
-        temporal_ui_port=free_port(),
-    )
-    env = dict(os.environ)
-    for field, value in {
-        "DATA_DIR": work,
-        "TEMPORAL_ADDRESS": settings.temporal_address,
-        "TASK_QUEUE": "bench-assistant",
-        "ADMIN_API_KEY": ADMIN_KEY,
-        "CODEC_KEY": CODEC_KEY,
-        "LOCALCLOUD_PORT": cloud.port,
-        "API_PORT": api_port,
-        "PUBLIC_API_URL": f"http://127.0.0.1:{api_port}",
-    }.items():
-        env[f"CONNESKILLS_{field}"] = str(value)
-    log_file = open(work / "processes.log", "w")  # noqa: SIM115
-    quiet = {"stdout": log_file, "stderr": subprocess.STDOUT, "cwd": ROOT, "env": env}
-    procs: list[subprocess.Popen] = []
-    try:
-        procs.append(
-            subprocess.Popen(temporal_command(settings, "127.0.0.1", temporal_port), **quiet)
-        )
-        wait_port(temporal_port, 90)
-        procs.append(subprocess.Popen([sys.executable, "worker.py"], **quiet))
-        api_cmd = [sys.executable, "-m", "uvicorn", "--factory", "api.app:create_app"]
-        api_cmd += ["--port", str(api_port), "--log-level", "warning", "--no-access-log"]
-        procs.append(subprocess.Popen(api_cmd, **quiet))
-        wait_port(api_port, 90)
-        client = await Client.connect(
-            settings.temporal_address, data_converter=data_converter(settings)
-        )
+    async with bench_platform("assistant") as platform:
+        cloud, client = platform.cloud, platform.client
         if llm_latency_ms:
             cloud.inject_fault(
                 fail_next=0,
@@ -205,7 +162,7 @@ async def main(rounds: int, llm_latency_ms: int) -> None:
                 latency_ms=llm_latency_ms,
             )
         async with httpx.AsyncClient(
-            base_url=f"http://127.0.0.1:{api_port}", headers={"X-API-Key": ADMIN_KEY}, timeout=120
+            base_url=platform.api_url, headers={"X-API-Key": ADMIN_KEY}, timeout=120
         ) as api:
             await streamed_turn(api)  # warm-up (worker caches, first connections), not counted
             print(
@@ -250,15 +207,6 @@ async def main(rounds: int, llm_latency_ms: int) -> None:
             f"of LLM and tool activities): target (≤ {OVERHEAD_TARGET:.0%}) "
             f"{'met' if overhead <= OVERHEAD_TARGET else 'not met'}"
         )
-    finally:
-        for proc in reversed(procs):
-            proc.terminate()
-        for proc in procs:
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-        cloud.stop()
 
 
 if __name__ == "__main__":

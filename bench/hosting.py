@@ -25,9 +25,7 @@ import asyncio
 import contextlib
 import json
 import os
-import subprocess
 import sys
-import tempfile
 import time
 import uuid
 from datetime import UTC, datetime
@@ -41,14 +39,9 @@ from temporalio.client import Client
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.common import free_port, percentile, wait_port  # noqa: E402
-from core.settings import Settings  # noqa: E402
-from localcloud.testing import LocalCloud  # noqa: E402
-from temporal.client import data_converter  # noqa: E402
-from temporal.launcher import temporal_command  # noqa: E402
+from bench.common import percentile  # noqa: E402
+from bench.running_platform import ADMIN_KEY, bench_platform  # noqa: E402
 
-ADMIN_KEY = "csk_bench_admin_key"
-CODEC_KEY = "YmVuY2gtb25seS1jb2RlYy1rZXktMzItYnl0ZXMhISE="
 IMAGE = "us-docker.pkg.dev/cloudrun/container/hello:latest"
 TARGET_MS = 100.0
 
@@ -160,48 +153,12 @@ async def one_round(
 
 
 async def main(rounds: int, clients: int, jobs: int, poll_seconds: float, lro: float) -> None:
-    work = Path(tempfile.mkdtemp(prefix="bench-hosting-"))
-    temporal_port, api_port = free_port(), free_port()
-    cloud = LocalCloud.start(work / "localcloud", lro_delay=lro)
-    settings = Settings(
-        data_dir=work,
-        temporal_address=f"127.0.0.1:{temporal_port}",
-        codec_key=CODEC_KEY,
-        temporal_ui_port=free_port(),
-    )
-    env = dict(os.environ)
-    for field, value in {
-        "DATA_DIR": work,
-        "TEMPORAL_ADDRESS": settings.temporal_address,
-        "TASK_QUEUE": "bench-hosting",
-        "ADMIN_API_KEY": ADMIN_KEY,
-        "CODEC_KEY": CODEC_KEY,
-        "LOCALCLOUD_PORT": cloud.port,
-        "API_PORT": api_port,
-        "PUBLIC_API_URL": f"http://127.0.0.1:{api_port}",
-    }.items():
-        env[f"CONNESKILLS_{field}"] = str(value)
-    log_file = open(work / "processes.log", "w")  # noqa: SIM115
-    quiet = {"stdout": log_file, "stderr": subprocess.STDOUT, "cwd": ROOT, "env": env}
-    procs: list[subprocess.Popen] = []
-    readers: list[asyncio.Task] = []
-    try:
-        procs.append(
-            subprocess.Popen(temporal_command(settings, "127.0.0.1", temporal_port), **quiet)
-        )
-        wait_port(temporal_port, 90)
-        procs.append(subprocess.Popen([sys.executable, "worker.py"], **quiet))
-        api_cmd = [sys.executable, "-m", "uvicorn", "--factory", "api.app:create_app"]
-        api_cmd += ["--port", str(api_port), "--log-level", "warning", "--no-access-log"]
-        procs.append(subprocess.Popen(api_cmd, **quiet))
-        wait_port(api_port, 90)
-        client = await Client.connect(
-            settings.temporal_address, data_converter=data_converter(settings)
-        )
+    async with bench_platform("hosting", lro_delay=lro) as platform:
+        settings, client = platform.settings, platform.client
         headers = {"X-API-Key": ADMIN_KEY}
         limits = httpx.Limits(max_connections=clients + 10)
         async with httpx.AsyncClient(
-            base_url=f"http://127.0.0.1:{api_port}", headers=headers, timeout=60, limits=limits
+            base_url=platform.api_url, headers=headers, timeout=60, limits=limits
         ) as api:
             streams: list[Seen] = [{} for _ in range(clients)]
             ready = [asyncio.Event() for _ in range(clients)]
@@ -209,35 +166,41 @@ async def main(rounds: int, clients: int, jobs: int, poll_seconds: float, lro: f
                 asyncio.create_task(sse_client(api, seen, event))
                 for seen, event in zip(streams, ready, strict=True)
             ]
-            async with asyncio.timeout(90):
-                for event in ready:
-                    await event.wait()
-            await one_round(api, client, streams, 1, poll_seconds)  # warm-up, not counted
-            results = []
-            print(
-                f"GET /logs/stream, {clients} clients, against polling GET /jobs/{{id}}/logs every "
-                f"{poll_seconds:g} s; {jobs} deploy jobs per round (local cloud operations "
-                f"{lro:g} s); feed: job_log_record_seconds={settings.job_log_record_seconds:g}, "
-                f"log_stream_poll_seconds={settings.log_stream_poll_seconds:g}"
-            )
-            print(
-                f"{'round':8}{'lines':>7}{'SSE p50':>10}{'SSE p99':>10}{'poll p50':>10}"
-                f"{'poll p99':>10}{'p99 ratio':>11}"
-            )
-            for number in range(1, rounds + 1):
-                sse_ms, poll_ms, task_ms = await one_round(api, client, streams, jobs, poll_seconds)
-                row = (
-                    percentile(sse_ms, 0.5),
-                    percentile(sse_ms, 0.99),
-                    percentile(poll_ms, 0.5),
-                    percentile(poll_ms, 0.99),
-                    percentile(task_ms, 0.5),
-                )
-                results.append(row)
+            try:
+                async with asyncio.timeout(90):
+                    for event in ready:
+                        await event.wait()
+                await one_round(api, client, streams, 1, poll_seconds)  # warm-up, not counted
+                results = []
                 print(
-                    f"{number:<8}{len(task_ms):>7}{row[0]:>10.1f}{row[1]:>10.1f}{row[2]:>10.1f}"
-                    f"{row[3]:>10.1f}{row[1] / row[3]:>10.2f}×{row[4]:>9.1f}"
+                    f"GET /logs/stream, {clients} clients, against polling GET /jobs/{{id}}/logs every "
+                    f"{poll_seconds:g} s; {jobs} deploy jobs per round (local cloud operations "
+                    f"{lro:g} s); feed: job_log_record_seconds={settings.job_log_record_seconds:g}, "
+                    f"log_stream_poll_seconds={settings.log_stream_poll_seconds:g}"
                 )
+                print(
+                    f"{'round':8}{'lines':>7}{'SSE p50':>10}{'SSE p99':>10}{'poll p50':>10}"
+                    f"{'poll p99':>10}{'p99 ratio':>11}"
+                )
+                for number in range(1, rounds + 1):
+                    sse_ms, poll_ms, task_ms = await one_round(
+                        api, client, streams, jobs, poll_seconds
+                    )
+                    row = (
+                        percentile(sse_ms, 0.5),
+                        percentile(sse_ms, 0.99),
+                        percentile(poll_ms, 0.5),
+                        percentile(poll_ms, 0.99),
+                        percentile(task_ms, 0.5),
+                    )
+                    results.append(row)
+                    print(
+                        f"{number:<8}{len(task_ms):>7}{row[0]:>10.1f}{row[1]:>10.1f}{row[2]:>10.1f}"
+                        f"{row[3]:>10.1f}{row[1] / row[3]:>10.2f}×{row[4]:>9.1f}"
+                    )
+            finally:
+                for task in readers:
+                    task.cancel()
         s50, s99, p50, p99, t50 = (median(r[i] for r in results) for i in range(5))
         print(
             f"{'median':8}{'':>7}{s50:>10.1f}{s99:>10.1f}{p50:>10.1f}{p99:>10.1f}{s99 / p99:>10.2f}×"
@@ -253,17 +216,6 @@ async def main(rounds: int, clients: int, jobs: int, poll_seconds: float, lro: f
             f"{p50:.1f} ms): target (p99 ≤ {TARGET_MS:g} ms and below polling) "
             f"{'met' if met else 'not met'}"
         )
-    finally:
-        for task in readers:
-            task.cancel()
-        for proc in reversed(procs):
-            proc.terminate()
-        for proc in procs:
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-        cloud.stop()
 
 
 if __name__ == "__main__":
