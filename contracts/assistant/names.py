@@ -29,10 +29,14 @@ class TurnSteps:
     COMPLETE = "assistant.complete"
     RUN_TOOL = "assistant.run_tool"
     SAVE_MESSAGES = "assistant.save_messages"
+    # A failed or cancelled turn's undo of its answer's save.
+    REMOVE_MESSAGES = "assistant.remove_messages"
 
 
 class LearnSteps:
     LEARN = "assistant.learn_api"
+    # A failed or cancelled LearnApi's undo: removes the rows its learning wrote.
+    FORGET = "assistant.forget_learned_api"
     PUBLISH = "assistant.publish_event"
 
 

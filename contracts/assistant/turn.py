@@ -125,6 +125,14 @@ class Saved(BaseModel):
     saved: bool
 
 
+class RemoveRequest(BaseModel):
+    """A turn's messages to take back, by their place in the turn (`seq`)."""
+
+    conversation_id: str
+    turn_id: str
+    seqs: list[int]
+
+
 class TurnCall(BaseModel):
     """A tool call of the turn, with what it answered."""
 

@@ -13,8 +13,9 @@ successful run (exactly one of everything, and modified exactly what it modifies
 cancelled → nothing was left behind, and for a "create" job nothing was removed or modified either
 (a "remove" job may have removed or modified only what a successful one removes or modifies; a
 "change" job removed nothing and put back what it changed, but for its scenario's `kept` fields,
-which its compensation report must then list as `kept`). A scenario may add its own checks
-(`Scenario.expect`: the runner sweep's orphans)."""
+which its compensation report must then list as `kept`; and but for what its scenario names in
+`may_leave`, what the user did rather than the job: a chat turn's user message). A scenario may add
+its own checks (`Scenario.expect`: the runner sweep's orphans)."""
 
 from __future__ import annotations
 
@@ -286,7 +287,11 @@ def verdict(
                     f"completed after {fault}, but {side} more: {_with_fields(outcome, extra)}"
                 )
         return problems
-    left = _not_shared(scenario, changes["left behind"])
+    left = [
+        key
+        for key in _not_shared(scenario, changes["left behind"])
+        if key not in scenario.may_leave
+    ]
     if left:
         problems.append(f"{outcome.status} and left behind {left}")
     modified = _not_shared(scenario, changes["modified"])

@@ -53,7 +53,19 @@ RESOURCE_TABLES = (
     "external_services",
     "hosting_services",
     "hosting_vms",
+    # The assistant's own rows that its jobs write (a learned API and its operations, a turn's
+    # messages): nothing outside stands for them, so they are what such a job may leave behind.
+    "assistant_learned_apis",
+    "assistant_learned_operations",
+    "assistant_messages",
 )
+# How a table's rows are keyed where no `name`-like field does it (_row_key): a learned operation by
+# its tool name; a message by its role, so a turn's two read `user message` and `assistant message`
+# whatever its (generated) turn id.
+ROW_KEYS = {
+    "assistant_learned_operations": lambda row: str(row["tool_name"]),
+    "assistant_messages": lambda row: f"{row['role']} message",
+}
 # Rows kept as a ledger once what they stand for is gone: a VM's row is never deleted (so its VMID
 # is never handed out twice), a failed create's is marked `failed`, a deleted VM's `deleted`. Such a
 # row stands for no resource, so the snapshot leaves it out (a failed create leaves nothing; a
@@ -121,9 +133,11 @@ def cloud_resources(cloud_dir: Path) -> list[tuple[str, str, str]]:
 
 
 # Fields whose value changes without the resource changing: times, etags, generations, revision
-# names, counters of use, the emulators' own bookkeeping (`_exit_at`, a secret's `next` version).
+# names and the count of revisions a service has had (a configuration put back is a new revision,
+# as in Cloud Run), counters of use, the emulators' own bookkeeping (`_exit_at`, a secret's `next`
+# version).
 VOLATILE_FIELDS = re.compile(
-    r"^_|(time|_at|At|date|Date)$|^(etag|uid|generation|observedGeneration|reconciling|"
+    r"^_|(time|_at|At|date|Date)$|^(etag|uid|generation|observedGeneration|reconciling|revisions|"
     r"latestReadyRevision|latestCreatedRevision|next|spend|last_used|lastUsed|Pid|"
     r"expires|expires_at|token|HostPort)$"
 )
@@ -276,7 +290,8 @@ def platform_rows(database: Path) -> list[tuple[str, str, str]]:
                 fields = dict(row)
                 if fields.get("status") in TOMBSTONES.get(table, ()):
                     continue
-                found.append((f"platform.{table}", _row_key(fields), content(fields)))
+                key = ROW_KEYS[table](fields) if table in ROW_KEYS else _row_key(fields)
+                found.append((f"platform.{table}", key, content(fields)))
     return found
 
 

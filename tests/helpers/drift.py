@@ -1,4 +1,5 @@
-"""Running the drift observer from a test and reading what it recorded of a resource."""
+"""Running the drift observer from a test and reading what it recorded of a resource; drifting a
+service behind the platform's back."""
 
 from __future__ import annotations
 
@@ -6,9 +7,11 @@ import asyncio
 import time
 
 import httpx
+from google.cloud import run_v2
 from temporalio.client import Client, ScheduleOverlapPolicy
 
 from api.logic.provisioning.drift_schedule import schedule_id
+from providers.google.cloud_run import CloudRunServices
 
 
 async def observe(client: Client, settings) -> None:
@@ -41,3 +44,18 @@ async def observed(api: httpx.AsyncClient, path: str, after: str | None, seconds
 
 def condition(body: dict, kind: str) -> dict:
     return next(c for c in body["conditions"] if c["type"] == kind)
+
+
+def drift_service(settings, name: str, image: str, env: dict[str, str]) -> None:
+    """Changes a deployed service behind the platform's back, straight on Cloud Run with the
+    official client (as an operator's `gcloud run services update` would): its image, and the given
+    environment variables set (others kept)."""
+    cloud = CloudRunServices(settings)
+    service = cloud.get(name)
+    container = service.template.containers[0]
+    container.image = image
+    values = {var.name: var for var in container.env}
+    values.update({key: run_v2.EnvVar(name=key, value=value) for key, value in env.items()})
+    del container.env[:]
+    container.env.extend(values.values())
+    cloud.client.update_service(service=service, retry=None).result(timeout=60)

@@ -50,17 +50,4 @@ EXCLUDED: dict[str, str] = {
 }
 # Job types users start that have no scenario yet: the coverage test lists them rather than fail,
 # so the gap is visible in one place. Remove an entry when its scenario lands.
-NOT_YET: dict[str, str] = {
-    # A change in place (the applied configuration put back): the "change" verdict fits it, but its
-    # scenario needs a service drifted behind the platform's back as its prerequisite.
-    "ReconcileService": "provisioning: a change in place whose scenario (a drifted service as its "
-    "prerequisite) is not written yet",
-    # A turn's and a direct run's changing tools call the platform's own routes, which start jobs
-    # that have scenarios of their own; what is left to fault is the turn's own steps.
-    "AssistantTurn": "assistant (seed 002): its changing tools start jobs with scenarios of their "
-    "own; a scenario of the turn's own steps (LLM call, tool call, save) is not written yet",
-    "AssistantToolRun": "assistant (seed 002): one tool run directly; a changing tool starts a job "
-    "with a scenario of its own",
-    "LearnApi": "assistant (seed 002): writes only the platform's own tables (a learned API's "
-    "rows), nothing outside to leak; needs a verdict over those rows",
-}
+NOT_YET: dict[str, str] = {}

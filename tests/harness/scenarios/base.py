@@ -43,6 +43,9 @@ class Scenario:
     # A "change" job's changes that have no undo, `<snapshot kind> <field path prefix>`
     # (`proxmox.vms config.scsi0`): a failed or cancelled job may leave them, reported as `kept`.
     kept: tuple[str, ...] = ()
+    # What a failed or cancelled job may leave behind by design (normalised keys): what the user
+    # did, not what the job made, such as a chat turn's user message (the user did send it).
+    may_leave: tuple[str, ...] = ()
 
     @property
     def key(self) -> str:

@@ -19,6 +19,7 @@ from tests.harness.scenarios.base import (
     no_prerequisites,
     started,
 )
+from tests.helpers.drift import drift_service
 from tests.helpers.platform import POSTGRES_URL
 from tests.helpers.provisioning import IMAGE
 
@@ -181,6 +182,32 @@ async def _start_image_build(platform: HarnessPlatform, prepared: Prepared) -> s
     return await started(await platform.api.post("/api/v1/services/setup-image-build", json=body))
 
 
+# ReconcileService (kind change): a deployed service (the undeploy's prerequisite), then drifted
+# behind the platform's back straight on the local cloud's Cloud Run (another image, an env var
+# changed and one added), then `POST /api/v1/services/{name}/reconcile`: the applied configuration
+# put back, marked with the reconcile's job. One that fails or is cancelled leaves the service as
+# the operator left it (drifted): it restores what it found before reapplying (its undo, only while
+# the service is as the reconcile left it), and removes and makes nothing.
+DRIFTED_IMAGE = "us-docker.pkg.dev/cloudrun/container/other:2"
+
+
+async def _prepare_reconcile(platform: HarnessPlatform) -> Prepared:
+    prepared = await _prepare_undeploy(platform)
+    await asyncio.to_thread(
+        drift_service,
+        platform.settings,
+        prepared.tokens[0],
+        DRIFTED_IMAGE,
+        {"A": "changed", "EXTRA": "x"},
+    )
+    return prepared
+
+
+async def _start_reconcile(platform: HarnessPlatform, prepared: Prepared) -> str:
+    path = f"/api/v1/services/{prepared.tokens[0]}/reconcile"
+    return await started(await platform.api.post(path))
+
+
 SCENARIOS: tuple[Scenario, ...] = (
     Scenario(Provisioning.DEPLOY_SERVICE, "create", _prepare_deploy, _start_deploy),
     Scenario(Provisioning.UNDEPLOY_SERVICE, "remove", _prepare_undeploy, _start_undeploy),
@@ -216,4 +243,5 @@ SCENARIOS: tuple[Scenario, ...] = (
         # The owner's GitHub connection and the repository's link serve every build of them.
         shared=("cloud_build_<id>.connections", "cloud_build_<id>.repositories"),
     ),
+    Scenario(Provisioning.RECONCILE_SERVICE, "change", _prepare_reconcile, _start_reconcile),
 )
