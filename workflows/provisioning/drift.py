@@ -137,9 +137,9 @@ class ReconcileService(TrackedJob):
         track.phase(
             "reapplying", 30, f"putting the applied configuration of {inp.service_name} back"
         )
-        done = await step(
-            DriftSteps.REAPPLY_SERVICE, inp, Reapplied, start_to_close=_APPLY, heartbeat=_HEARTBEAT
-        )
+        # The job's heartbeat, as a deploy's apply: the step beats at each poll of its operation,
+        # so an attempt on a lost worker moves on in seconds rather than half a minute.
+        done = await step(DriftSteps.REAPPLY_SERVICE, inp, Reapplied, start_to_close=_APPLY)
         if done.changed:
             track.log(f"put back: {', '.join(done.fields[:20])}")
         else:

@@ -42,7 +42,11 @@ async def _start_learn(platform: HarnessPlatform, prepared: Prepared) -> str:
 
 # AssistantToolRun: `POST /api/tools/execute` of a read tool (`list_services`, which reads the
 # platform's own route): the run's one step is the tool's call, it starts no job, and it writes
-# nothing; one that fails or is cancelled leaves nothing either.
+# nothing; one that fails or is cancelled leaves nothing either, and no job of its own running. (A
+# changing tool starts, through its route, a job that has a scenario of its own.)
+SCHEDULED = {"ObserveDrift", "JobReaper", "RunnerCleanup"}
+
+
 async def _prepare_tool_run(platform: HarnessPlatform) -> Prepared:
     return Prepared([name("htool")])
 
@@ -50,6 +54,12 @@ async def _prepare_tool_run(platform: HarnessPlatform) -> Prepared:
 async def _start_tool_run(platform: HarnessPlatform, prepared: Prepared) -> str:
     body = {"tool": "list_services", "parameters": {}}
     return await started(await platform.api.post("/api/tools/execute", json=body))
+
+
+def _expect_tool_run(prepared: Prepared, outcome: Outcome) -> list[str]:
+    """Whatever its end, the run left no job running (the Schedules' sweeps are not its)."""
+    left = [job for job in outcome.left_running if job.split(" ", 1)[0] not in SCHEDULED]
+    return [f"the tool run {outcome.status} and left jobs running: {left}"] if left else []
 
 
 # AssistantTurn: `POST /api/chat` in a new conversation, asking for the case's learned API's
@@ -91,7 +101,13 @@ def _expect_turn(prepared: Prepared, outcome: Outcome) -> list[str]:
 
 SCENARIOS: tuple[Scenario, ...] = (
     Scenario(Assistant.LEARN_API, "create", _prepare_learn, _start_learn),
-    Scenario(Assistant.ASSISTANT_TOOL, "create", _prepare_tool_run, _start_tool_run),
+    Scenario(
+        Assistant.ASSISTANT_TOOL,
+        "create",
+        _prepare_tool_run,
+        _start_tool_run,
+        expect=_expect_tool_run,
+    ),
     Scenario(
         Assistant.ASSISTANT_TURN,
         "create",
