@@ -1,6 +1,7 @@
 """What a job may leave behind, as a multiset of normalised resource keys: every resource of the
 harness's own local cloud (each emulated API's collections, and the git repositories' branches by
-tree), the platform's tables that model outside resources, and the MariaDB / PostgreSQL databases and
+tree), the platform's tables that model outside resources and the assistant's rows its jobs write
+(learned APIs and their operations, messages), and the MariaDB / PostgreSQL databases and
 users whose names carry one of the case's unique names (those servers are shared with the rest of
 the suite, so only the case's own names are looked at there), and the platform's own directories
 that hold what jobs make on disk (a hosted service's workspace, a pending upload): each file a
