@@ -14,6 +14,7 @@ from google.cloud import run_v2
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities.alert_events import AlertEvents
 from activities.blocking import call_google
 from activities.provisioning.cloud_run import CloudRunActivities
 from contracts.provisioning.customers import CUSTOMER_SERVICE_LABEL
@@ -40,9 +41,10 @@ _STATE = run_v2.Condition.State
 
 
 class DriftActivities(CloudRunActivities):
-    def __init__(self, settings: Settings, db: Database) -> None:
+    def __init__(self, settings: Settings, db: Database, events: AlertEvents) -> None:
         super().__init__(settings)
         self.db = db
+        self.events = events
 
     def all(self) -> list:
         return [self.observe_services, self.observe_service, self.reapply_service]
@@ -76,6 +78,7 @@ class DriftActivities(CloudRunActivities):
 
     async def _observe(self, name: str, live: run_v2.Service | None, result: Observed) -> None:
         now = datetime.now(UTC)
+        raised = None
         async with self.db.transaction() as session:
             row = await resource_states.get(session, SERVICE_KIND, name, for_update=True)
             if row is None or not row.applied:
@@ -93,7 +96,9 @@ class DriftActivities(CloudRunActivities):
             raised = await resource_states.observed(
                 session, row, conditions, drift, now, workflow_type=Workflows.OBSERVE_DRIFT
             )
-            result.alerts_raised += int(raised)
+        if raised is not None:
+            result.alerts_raised += 1
+            await self.events.drift(raised)
 
     @activity.defn(name=DriftSteps.REAPPLY_SERVICE)
     async def reapply_service(self, inp: ReconcileServiceInput) -> Reapplied:

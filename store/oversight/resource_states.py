@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -18,6 +19,18 @@ from contracts.provisioning.drift import RESOURCE_DRIFTED, Condition, DriftEntry
 from store.models import utcnow
 from store.oversight import alerts
 from store.oversight.models import ResourceState
+
+
+@dataclass(frozen=True)
+class RaisedDrift:
+    """A `resource_drifted` alert an observation has just raised: what its webhook event says
+    (activities/alert_events.py), published once the observation's transaction has committed."""
+
+    key: str
+    resource: str
+    tenant: str | None
+    message: str
+    drift: list[dict[str, Any]]
 
 
 async def record_applied(
@@ -110,8 +123,9 @@ async def observed(
     at: datetime,
     *,
     workflow_type: str,
-) -> bool:
-    """Writes an observation; True when it raised a new drift alert."""
+) -> RaisedDrift | None:
+    """Writes an observation; answers the drift alert it newly raised, if any (the same drift
+    seen again raises nothing)."""
     row.conditions = _merged(row.conditions, conditions, at)
     row.drift = [e.model_dump(mode="json") for e in drift]
     row.observed_at = at
@@ -121,27 +135,26 @@ async def observed(
         if old_key:
             await alerts.resolve(session, RESOURCE_DRIFTED, [old_key], at)
         row.drift_alert_key = None
-        return False
+        return None
     since = next(c["last_transition_time"] for c in row.conditions if c["type"] == "Drifted")
     key = _drift_key(row.kind, row.name, drift, since)
     if key == old_key:
-        return False
+        return None
     if old_key:
         await alerts.resolve(session, RESOURCE_DRIFTED, [old_key], at)
     row.drift_alert_key = key
     fields = ", ".join(e.field for e in drift[:20])
     more = f" and {len(drift) - 20} more" if len(drift) > 20 else ""
-    raised = await alerts.raise_new(
-        session,
-        [
-            {
-                "kind": RESOURCE_DRIFTED,
-                "job_id": key,
-                "workflow_type": workflow_type,
-                "resource": resource,
-                "message": f"{resource} changed outside the platform: {fields}{more}"[:1000],
-            }
-        ],
-        at,
+    message = f"{resource} changed outside the platform: {fields}{more}"[:1000]
+    draft = {
+        "kind": RESOURCE_DRIFTED,
+        "job_id": key,
+        "workflow_type": workflow_type,
+        "resource": resource,
+        "message": message,
+    }
+    if not await alerts.raise_new(session, [draft], at):
+        return None
+    return RaisedDrift(
+        key=key, resource=resource, tenant=row.tenant, message=message, drift=list(row.drift)
     )
-    return bool(raised)
