@@ -73,6 +73,10 @@ class ResourceState(Base):
     # The customer prefix whose mark the resource carries (None: the platform's own).
     tenant: Mapped[str | None] = mapped_column(String(64))
     applied: Mapped[str | None] = mapped_column(Text)
+    # Who may call it, as last applied (a Cloud Run service's invoker members, sorted): kept apart
+    # from `applied` because Cloud Run keeps it apart (the IAM policy is not in the Service). None:
+    # never recorded (deployed before it was, or not a kind that has one).
+    applied_access: Mapped[list[str] | None] = mapped_column(JSON)
     applied_by_job: Mapped[str | None] = mapped_column(String(200))
     applied_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     observed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -43,13 +43,18 @@ async def record_applied(
     applied: str,
     job_id: str,
     at: datetime,
+    access: list[str] | None = None,
 ) -> None:
+    """`access`: who may call the resource as this job applied it; None keeps what an earlier job
+    applied (a job that left the access policy alone)."""
     row = await session.get(ResourceState, (kind, name), with_for_update=True)
     if row is None:
         row = ResourceState(kind=kind, name=name, conditions=[], drift=[])
         session.add(row)
     row.region, row.tenant, row.applied = region, tenant, applied
     row.applied_by_job, row.applied_at = job_id, at
+    if access is not None:
+        row.applied_access = sorted(access)
 
 
 async def forget(session: AsyncSession, kind: str, name: str) -> None:
