@@ -23,6 +23,7 @@ from temporalio.common import SearchAttributePair, TypedSearchAttributes
 
 from api.logic.oversight.schedule import schedule_id as reaper_schedule_id
 from api.logic.provisioning.drift_schedule import schedule_id as drift_schedule_id
+from api.logic.runners.schedule import schedule_id as cleanup_schedule_id
 from contracts.oversight.names import Workflows as OversightWorkflows
 from contracts.oversight.reaper import ReaperInput
 from contracts.task_queues import queue_for_workflow
@@ -79,9 +80,10 @@ async def platform(client: Client, own_settings: Settings) -> AsyncIterator[http
                 ) as api,
             ):
                 yield api
-            for schedule in (drift_schedule_id(own_settings), reaper_schedule_id(own_settings)):
+            # The API made the platform's schedules on its task queue: no worker serves it now.
+            for made in (drift_schedule_id, reaper_schedule_id, cleanup_schedule_id):
                 with contextlib.suppress(Exception):  # never created: nothing to delete
-                    await client.get_schedule_handle(schedule).delete()
+                    await client.get_schedule_handle(made(own_settings)).delete()
     finally:
         await db.dispose()
 
