@@ -1,8 +1,9 @@
 """Newly raised alerts as webhook events, for the activities that raise alerts (the JobReaper's
 sweeps, the drift observer's looks): each is published once the transaction that raised it has
 committed (a rolled-back alert is never announced), with an id derived from the alert's own key
-(kind and job id, or the drift's key), so a retried activity that raises nothing new announces
-nothing twice, and publishing the same alert twice delivers it once (temporal/events.py).
+(kind and job id, or the drift's key), so publishing the same alert twice delivers it once
+(temporal/events.py). An alert is marked announced once published; one whose activity failed in
+between is published by the next attempt, sweep or observation that sees it still open.
 
 Who receives them: alerts are the platform operators' business, so their events carry no `owner`
 (`alert.*` is not in OWNED_EVENTS) and go to every webhook subscribed to them, as the alerts list

@@ -119,14 +119,19 @@ class ReaperActivities:
         return await self._raise(drafts, now)
 
     async def _raise(self, drafts: list[dict], now: datetime) -> AlertsChanged:
+        if not drafts:
+            return AlertsChanged.of([])
+        kind = drafts[0]["kind"]
         async with self.db.transaction() as session:
             raised = await alerts.raise_new(session, drafts, now)
+            fresh = set(raised)
+            # Raised by an earlier attempt or sweep that failed before announcing them.
+            known = [d["job_id"] for d in drafts if d["job_id"] not in fresh]
+            pending = set(await alerts.unannounced(session, kind, known))
         if raised:
-            log.warning(
-                "alerts raised", count=len(raised), kind=drafts[0]["kind"], jobs=raised[:20]
-            )
-            # After the commit: an alert rolled back is never announced.
-            await self.events.job_alerts([d for d in drafts if d["job_id"] in set(raised)])
+            log.warning("alerts raised", count=len(raised), kind=kind, jobs=raised[:20])
+        # After the commit: an alert rolled back is never announced.
+        await self.events.job_alerts([d for d in drafts if d["job_id"] in fresh | pending])
         return AlertsChanged.of(raised)
 
     @activity.defn(name=ReaperSteps.RESOLVE_ENDED)

@@ -125,7 +125,7 @@ class DriftActivities(CloudRunActivities):
                 session, row, conditions, drift, now, workflow_type=Workflows.OBSERVE_DRIFT
             )
         if raised is not None:
-            result.alerts_raised += 1
+            result.alerts_raised += int(raised.fresh)
             await self.events.drift(raised)
 
     @activity.defn(name=DriftSteps.REAPPLY_SERVICE)

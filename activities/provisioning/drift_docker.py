@@ -136,7 +136,7 @@ class DockerDriftActivities:
                 session, state, conditions, drift, now, workflow_type=Workflows.OBSERVE_DRIFT
             )
         if raised is not None:
-            result.alerts_raised += 1
+            result.alerts_raised += int(raised.fresh)
             await self.events.drift(raised)
 
 

@@ -110,7 +110,7 @@ class RunnerDriftActivities:
         if live is None:
             result.missing += 1
         if raised is not None:
-            result.alerts_raised += 1
+            result.alerts_raised += int(raised.fresh)
             await self.events.drift(raised)
 
 

@@ -58,6 +58,9 @@ class Alert(Base):
     # The resource an alert is about when it is not about a job (`service/<name>` for a drift; its
     # `job_id` is then the drift's own key, so one drift raises one alert).
     resource: Mapped[str | None] = mapped_column(String(300))
+    # When its webhook event went out (activities/alert_events.py); None while it has not: an
+    # activity that failed between raising and announcing leaves it to the next one that sees it.
+    announced_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class ResourceState(Base):

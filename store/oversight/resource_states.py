@@ -1,14 +1,14 @@
 """`resource_states`: the configuration the platform last applied to each resource it manages, and
 the drift observer's last look at it. A condition's `last_transition_time` moves only when its
 status changes; a newly detected drift raises one `resource_drifted` alert (keyed by the drift and
-when it began), resolved when the resource is back in sync."""
+when it began), announced once and resolved when the resource is back in sync."""
 
 from __future__ import annotations
 
 import hashlib
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -23,14 +23,17 @@ from store.oversight.models import ResourceState
 
 @dataclass(frozen=True)
 class RaisedDrift:
-    """A `resource_drifted` alert an observation has just raised: what its webhook event says
-    (activities/alert_events.py), published once the observation's transaction has committed."""
+    """A `resource_drifted` alert to announce: what its webhook event says
+    (activities/alert_events.py), published once the observation's transaction has committed.
+    `fresh`: raised by this observation; else raised by an earlier one that failed before its
+    announcement went out."""
 
     key: str
     resource: str
     tenant: str | None
     message: str
     drift: list[dict[str, Any]]
+    fresh: bool = True
 
 
 async def record_applied(
@@ -129,8 +132,9 @@ async def observed(
     *,
     workflow_type: str,
 ) -> RaisedDrift | None:
-    """Writes an observation; answers the drift alert it newly raised, if any (the same drift
-    seen again raises nothing)."""
+    """Writes an observation; answers the drift alert to announce, if any: the one it newly
+    raised, or the same drift's alert when its announcement has not gone out yet (the same drift
+    seen again, once announced, answers nothing)."""
     row.conditions = _merged(row.conditions, conditions, at)
     row.drift = [e.model_dump(mode="json") for e in drift]
     row.observed_at = at
@@ -143,14 +147,18 @@ async def observed(
         return None
     since = next(c["last_transition_time"] for c in row.conditions if c["type"] == "Drifted")
     key = _drift_key(row.kind, row.name, drift, since)
-    if key == old_key:
-        return None
-    if old_key:
-        await alerts.resolve(session, RESOURCE_DRIFTED, [old_key], at)
-    row.drift_alert_key = key
     fields = ", ".join(e.field for e in drift[:20])
     more = f" and {len(drift) - 20} more" if len(drift) > 20 else ""
     message = f"{resource} changed outside the platform: {fields}{more}"[:1000]
+    raised = RaisedDrift(
+        key=key, resource=resource, tenant=row.tenant, message=message, drift=list(row.drift)
+    )
+    if key == old_key:
+        pending = await alerts.unannounced(session, RESOURCE_DRIFTED, [key])
+        return replace(raised, fresh=False) if pending else None
+    if old_key:
+        await alerts.resolve(session, RESOURCE_DRIFTED, [old_key], at)
+    row.drift_alert_key = key
     draft = {
         "kind": RESOURCE_DRIFTED,
         "job_id": key,
@@ -158,8 +166,4 @@ async def observed(
         "resource": resource,
         "message": message,
     }
-    if not await alerts.raise_new(session, [draft], at):
-        return None
-    return RaisedDrift(
-        key=key, resource=resource, tenant=row.tenant, message=message, drift=list(row.drift)
-    )
+    return raised if await alerts.raise_new(session, [draft], at) else None
