@@ -17,6 +17,7 @@ tenant (`tenant`) so an operator's receiver can route it."""
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import UTC, datetime
 from typing import Any
 
 from temporalio.client import Client
@@ -25,6 +26,7 @@ from contracts.assistant.webhooks import Event
 from contracts.oversight.reaper import AlertKind
 from core.settings import Settings
 from store.db import Database
+from store.oversight import alerts
 from store.oversight.resource_states import RaisedDrift
 from temporal import events
 from temporal.client import connect
@@ -81,8 +83,13 @@ class AlertEvents:
         )
 
     async def _publish(self, type_: str, kind: str, key: str, data: dict[str, Any]) -> None:
+        """Then marks the alert announced: an attempt that fails before that leaves it to the next
+        sweep or observation that sees it (`alerts.unannounced`), whose publishing of the same
+        event id starts no second delivery."""
         event = Event(id=f"alert:{kind}:{key}", type=type_, created_at=events.now_text(), data=data)
         await events.publish(self.client, self.db, self.settings, event)
+        async with self.db.transaction() as session:
+            await alerts.announced(session, kind, [key], datetime.now(UTC))
 
 
 def _entry(entry: dict[str, Any]) -> dict[str, Any]:

@@ -30,6 +30,7 @@ from contracts.task_queues import queue_for_workflow
 from core.settings import Settings
 from store.db import Database
 from store.migrate import upgrade
+from store.oversight import alerts
 from temporal import search_attributes as sa
 from tests.helpers import drift
 from tests.helpers.drift import OTHER_IMAGE, change_behind_the_platforms_back, condition, observe
@@ -113,6 +114,21 @@ async def until(found, seconds: float = 60):
     return answer
 
 
+async def announced(own_settings: Settings, kind: str, job_id: str) -> bool:
+    """Marked announced once its event went out (else every later look would publish it again);
+    the mark follows the delivery's start, so it may land just after the delivery itself."""
+    db = Database(own_settings.resolved_database_url)
+    try:
+        for _ in range(50):
+            async with db.transaction() as session:
+                if not await alerts.unannounced(session, kind, [job_id]):
+                    return True
+            await asyncio.sleep(0.2)
+        return False
+    finally:
+        await db.dispose()
+
+
 async def secret(api: httpx.AsyncClient, value: str) -> str:
     created = await api.post(
         "/api/v1/secrets",
@@ -165,6 +181,7 @@ async def test_a_drift_is_delivered_once_as_a_signed_alert_warning_without_secre
     [alert] = [a for a in listed.json()["items"] if a["resource"] == f"service/{name}"]
     assert data["alert_key"] == alert["job_id"]
     assert event["id"] == f"alert:resource_drifted:{alert['job_id']}"
+    assert await announced(own_settings, "resource_drifted", alert["job_id"])
 
     # The same drift seen again: nothing new is raised, so nothing more is delivered.
     await observe(client, own_settings)
@@ -212,4 +229,5 @@ async def test_a_failed_compensation_is_delivered_as_alert_critical(
     assert event["id"] == f"alert:compensation_failed:{labelled}"
     assert event["data"]["kind"] == "compensation_failed"
     assert "compensation step failed" in event["data"]["message"]
+    assert await announced(own_settings, "compensation_failed", labelled)
     assert (await platform.delete(f"/api/webhooks/{hook['id']}")).status_code == 204
