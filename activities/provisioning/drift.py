@@ -1,9 +1,10 @@
 """The drift observer's and the reconcile job's activities: read what the platform last applied to
 each Cloud Run service (`resource_states`, written by the deploy's registry step: the Service and
 its invoker members) and what runs now, record the conditions and the drift, raise a
-`resource_drifted` alert once per drift, and put the applied configuration and access policy back. Only services carrying the platform's mark are compared or changed.
-Observing is read-only on Cloud Run; each activity is idempotent (an observation written twice is
-the same observation, and a re-apply that finds nothing drifted changes nothing)."""
+`resource_drifted` alert once per drift (announced as a webhook event), and put the applied
+configuration and access policy back. Only services carrying the platform's mark are compared or
+changed. Observing is read-only on Cloud Run; each activity is idempotent (an observation written
+twice is the same observation, and a re-apply that finds nothing drifted changes nothing)."""
 
 from __future__ import annotations
 
