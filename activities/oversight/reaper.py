@@ -11,7 +11,7 @@ from temporalio import activity
 from temporalio.client import Client, WorkflowExecution, WorkflowExecutionStatus
 from temporalio.service import RPCError, RPCStatusCode
 
-from contracts.assistant.webhooks import Event
+from activities.alert_events import AlertEvents
 from contracts.jobs import ALERT_LABEL, COMPENSATION_FAILED, JOB_MEMO_KEY, without_endpoints
 from contracts.oversight.names import ReaperSteps
 from contracts.oversight.reaper import (
@@ -28,9 +28,7 @@ from core.settings import Settings
 from store import job_logs
 from store.db import Database
 from store.oversight import alerts, audit
-from temporal import events
 from temporal import search_attributes as sa
-from temporal.client import connect
 
 log = structlog.get_logger(__name__)
 # Jobs a sweep looks at, at most (the next sweep sees the rest once these have ended).
@@ -43,10 +41,11 @@ _CURSOR_MARGIN = timedelta(hours=1)
 
 
 class ReaperActivities:
-    def __init__(self, settings: Settings, db: Database) -> None:
+    def __init__(self, settings: Settings, db: Database, events: AlertEvents) -> None:
         self.settings = settings
         self.db = db
-        self._client: Client | None = None
+        # Its lazy client serves the sweeps' visibility reads too.
+        self.events = events
 
     def all(self) -> list:
         return [
@@ -58,9 +57,7 @@ class ReaperActivities:
         ]
 
     async def _temporal(self) -> Client:
-        if self._client is None:
-            self._client = await connect(self.settings)
-        return self._client
+        return await self.events.client()
 
     def expected(self, workflow_type: str) -> timedelta:
         seconds = self.settings.job_expected_seconds.get(workflow_type)
@@ -122,32 +119,20 @@ class ReaperActivities:
         return await self._raise(drafts, now)
 
     async def _raise(self, drafts: list[dict], now: datetime) -> AlertsChanged:
+        if not drafts:
+            return AlertsChanged.of([])
+        kind = drafts[0]["kind"]
         async with self.db.transaction() as session:
             raised = await alerts.raise_new(session, drafts, now)
+            fresh = set(raised)
+            # Raised by an earlier attempt or sweep that failed before announcing them.
+            known = [d["job_id"] for d in drafts if d["job_id"] not in fresh]
+            pending = set(await alerts.unannounced(session, kind, known))
         if raised:
-            log.warning(
-                "alerts raised", count=len(raised), kind=drafts[0]["kind"], jobs=raised[:20]
-            )
-            await self._publish([d for d in drafts if d["job_id"] in set(raised)])
+            log.warning("alerts raised", count=len(raised), kind=kind, jobs=raised[:20])
+        # After the commit: an alert rolled back is never announced.
+        await self.events.job_alerts([d for d in drafts if d["job_id"] in fresh | pending])
         return AlertsChanged.of(raised)
-
-    async def _publish(self, drafts: list[dict]) -> None:
-        """Each new alert as a webhook event: a failed compensation is critical (something may be
-        left behind), an overdue job a warning. Its id is the alert's (kind, job): a retried sweep
-        publishes it once."""
-        for draft in drafts:
-            critical = draft["kind"] == AlertKind.compensation_failed.value
-            event = Event(
-                id=f"alert:{draft['kind']}:{draft['job_id']}",
-                type="alert.critical" if critical else "alert.warning",
-                created_at=events.now_text(),
-                data={
-                    "kind": draft["kind"],
-                    "job_id": draft["job_id"],
-                    "message": draft["message"],
-                },
-            )
-            await events.publish(self._temporal, self.db, self.settings, event)
 
     @activity.defn(name=ReaperSteps.RESOLVE_ENDED)
     async def resolve_ended(self, _: ReaperInput) -> AlertsChanged:

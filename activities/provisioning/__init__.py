@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from activities.alert_events import AlertEvents
 from activities.provisioning.agents import AgentActivities
 from activities.provisioning.cloud_run import CloudRunActivities
 from activities.provisioning.customer_cleanup import CustomerCleanupActivities
@@ -35,12 +36,14 @@ def activities(settings: Settings, db: Database) -> list[Callable]:
     customer_cleanup = CustomerCleanupActivities(settings, db)
     job_cleanup = JobCleanupActivities(settings)
     agents = AgentActivities(settings, db)
-    drift = DriftActivities(settings, db)
+    # Every drift activity announces the alerts it raises through one publisher (one lazy client).
+    alert_events = AlertEvents(settings, db)
+    drift = DriftActivities(settings, db, alert_events)
     return [
         *drift.all(),
-        *VmDriftActivities(settings, db).all(),
-        *DockerDriftActivities(settings, db).all(),
-        *RunnerDriftActivities(settings, db).all(),
+        *VmDriftActivities(settings, db, alert_events).all(),
+        *DockerDriftActivities(settings, db, alert_events).all(),
+        *RunnerDriftActivities(settings, db, alert_events).all(),
         cloud_run.get_service,
         cloud_run.apply_service,
         cloud_run.restore_service,

@@ -1,9 +1,10 @@
 """The drift observer's and the reconcile job's activities: read what the platform last applied to
-each Cloud Run service (`resource_states`, written by the deploy's registry step) and what runs now,
-record the conditions and the drift, raise a `resource_drifted` alert once per drift, and put the
-applied configuration back. Only services carrying the platform's mark are compared or changed.
-Observing is read-only on Cloud Run; each activity is idempotent (an observation written twice is
-the same observation, and a re-apply that finds nothing drifted changes nothing)."""
+each Cloud Run service (`resource_states`, written by the deploy's registry step: the Service and
+its invoker members) and what runs now, record the conditions and the drift, raise a
+`resource_drifted` alert once per drift (announced as a webhook event), and put the applied
+configuration and access policy back. Only services carrying the platform's mark are compared or
+changed. Observing is read-only on Cloud Run; each activity is idempotent (an observation written
+twice is the same observation, and a re-apply that finds nothing drifted changes nothing)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from google.cloud import run_v2
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities.alert_events import AlertEvents
 from activities.blocking import call_google
 from activities.provisioning.cloud_run import CloudRunActivities
 from contracts.provisioning.customers import CUSTOMER_SERVICE_LABEL
@@ -30,7 +32,7 @@ from contracts.provisioning.drift import (
 )
 from contracts.provisioning.names import DriftSteps, Workflows
 from core.settings import Settings
-from providers.google.cloud_run_drift import drift_of, managed, reapplied
+from providers.google.cloud_run_drift import access_drift, drift_of, managed, reapplied
 from store.db import Database
 from store.oversight import resource_states
 from store.oversight.models import ResourceState
@@ -40,9 +42,10 @@ _STATE = run_v2.Condition.State
 
 
 class DriftActivities(CloudRunActivities):
-    def __init__(self, settings: Settings, db: Database) -> None:
+    def __init__(self, settings: Settings, db: Database, events: AlertEvents) -> None:
         super().__init__(settings)
         self.db = db
+        self.events = events
 
     def all(self) -> list:
         return [self.observe_services, self.observe_service, self.reapply_service]
@@ -58,7 +61,12 @@ class DriftActivities(CloudRunActivities):
         result = Observed()
         for row in rows:
             region = row.region or self.settings.gcp_region
-            await self._observe(row.name, live.get((region, row.name)), result)
+            service = live.get((region, row.name))
+            # One read more per service, only for those whose access the platform recorded.
+            invokers = None
+            if row.applied_access is not None:
+                invokers = await self._live_invokers(row.name, region, service)
+            await self._observe(row.name, service, invokers, result)
         if result.drifted_count:
             log.warning("drift observed", services=result.drifted[:20], count=result.drifted_count)
         return result
@@ -70,18 +78,42 @@ class DriftActivities(CloudRunActivities):
         service = await call_google(
             f"reading service {ref.service_name}", self.cloud_run.get, ref.service_name, ref.region
         )
+        invokers = await self._live_invokers(ref.service_name, ref.region, service)
         result = Observed()
-        await self._observe(ref.service_name, service, result)
+        await self._observe(ref.service_name, service, invokers, result)
         return result
 
-    async def _observe(self, name: str, live: run_v2.Service | None, result: Observed) -> None:
+    async def _live_invokers(
+        self, name: str, region: str, live: run_v2.Service | None
+    ) -> list[str] | None:
+        """The live invoker members of a service carrying the platform's mark (None: gone, not
+        the platform's, or gone between the listing and this read: the next period sees it)."""
+        if live is None or not managed(live):
+            return None
+        try:
+            return await call_google(
+                f"reading access policy of {name}", self.cloud_run.iam_members, name, region
+            )
+        except ApplicationError as error:
+            if error.type != "NotFound":
+                raise
+            return None
+
+    async def _observe(
+        self,
+        name: str,
+        live: run_v2.Service | None,
+        invokers: list[str] | None,
+        result: Observed,
+    ) -> None:
         now = datetime.now(UTC)
+        raised = None
         async with self.db.transaction() as session:
             row = await resource_states.get(session, SERVICE_KIND, name, for_update=True)
             if row is None or not row.applied:
                 return  # undeployed meanwhile, or deployed before the platform recorded it
             result.observed += 1
-            conditions, drift = _assess(row, live)
+            conditions, drift = _assess(row, live, invokers)
             if live is None:
                 result.missing += 1
             elif not _owned(row, live):
@@ -93,7 +125,9 @@ class DriftActivities(CloudRunActivities):
             raised = await resource_states.observed(
                 session, row, conditions, drift, now, workflow_type=Workflows.OBSERVE_DRIFT
             )
-            result.alerts_raised += int(raised)
+        if raised is not None:
+            result.alerts_raised += int(raised.fresh)
+            await self.events.drift(raised)
 
     @activity.defn(name=DriftSteps.REAPPLY_SERVICE)
     async def reapply_service(self, inp: ReconcileServiceInput) -> Reapplied:
@@ -126,18 +160,37 @@ class DriftActivities(CloudRunActivities):
                     non_retryable=True,
                 )
             fields = [entry.field for entry in drift_of(applied, live)]
-            if not fields:
-                return Reapplied(service_name=name, region=region)
-            operation = await call_google(
-                what,
-                self.cloud_run.client.update_service,
-                service=reapplied(applied, live, activity.info().workflow_id),
-                retry=None,
-            )
-            operation_name = operation.operation.name
-        await self._await_operation(operation_name, what)
-        log.info("service reconciled", service_name=name, fields=fields[:50])
-        return Reapplied(service_name=name, region=region, fields=fields[:100], changed=True)
+            if fields:
+                operation = await call_google(
+                    what,
+                    self.cloud_run.client.update_service,
+                    service=reapplied(applied, live, activity.info().workflow_id),
+                    retry=None,
+                )
+                operation_name = operation.operation.name
+        if operation_name is not None:
+            await self._await_operation(operation_name, what)
+        # After the template: a retry resuming the update's operation puts the access back too.
+        access = await self._reapply_access(row, name, region, what)
+        changed = operation_name is not None or bool(access)
+        fields += access
+        if changed:
+            log.info("service reconciled", service_name=name, fields=fields[:50])
+        return Reapplied(service_name=name, region=region, fields=fields[:100], changed=changed)
+
+    async def _reapply_access(
+        self, row: ResourceState, name: str, region: str, what: str
+    ) -> list[str]:
+        """The invoker members as the deploy applied them, written the deploy's way
+        (`write_invokers`, guarded by the policy's etag); nothing when the platform recorded none
+        or they match already (idempotent)."""
+        if row.applied_access is None:
+            return []
+        live = await call_google(what, self.cloud_run.iam_members, name, region)
+        if not access_drift(row.applied_access, live):
+            return []
+        await self.write_invokers(name, region, row.applied_access)
+        return [entry.field for entry in access_drift(row.applied_access, live)]
 
 
 def _owned(row: ResourceState, live: run_v2.Service) -> bool:
@@ -150,7 +203,7 @@ def _owned(row: ResourceState, live: run_v2.Service) -> bool:
 
 
 def _assess(
-    row: ResourceState, live: run_v2.Service | None
+    row: ResourceState, live: run_v2.Service | None, invokers: list[str] | None
 ) -> tuple[list[Condition], list[DriftEntry]]:
     def cond(kind: ConditionType, status: str, reason: str, message: str = "") -> Condition:
         return Condition(type=kind, status=status, reason=reason, message=message)
@@ -172,7 +225,7 @@ def _assess(
             cond(ConditionType.drifted, "False", "NotCompared", why),
         ], []
     applied = run_v2.Service.from_json(row.applied, ignore_unknown_fields=True)
-    drift = drift_of(applied, live)
+    drift = drift_of(applied, live) + access_drift(row.applied_access, invokers)
     if drift:
         fields = ", ".join(e.field for e in drift[:20])
         return [

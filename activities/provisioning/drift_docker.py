@@ -18,6 +18,7 @@ import yaml
 from sqlalchemy import select
 from temporalio import activity
 
+from activities.alert_events import AlertEvents
 from contracts.hosting.services import (
     COMPOSE_SERVICE_LABEL,
     MANAGED_BY_LABEL,
@@ -46,9 +47,10 @@ _KEPT = ("running", "stopped")
 
 
 class DockerDriftActivities:
-    def __init__(self, settings: Settings, db: Database) -> None:
+    def __init__(self, settings: Settings, db: Database, events: AlertEvents) -> None:
         self.settings = settings
         self.db = db
+        self.events = events
 
     def all(self) -> list:
         return [self.observe_docker_services]
@@ -133,7 +135,9 @@ class DockerDriftActivities:
             raised = await resource_states.observed(
                 session, state, conditions, drift, now, workflow_type=Workflows.OBSERVE_DRIFT
             )
-        result.alerts_raised += int(raised)
+        if raised is not None:
+            result.alerts_raised += int(raised.fresh)
+            await self.events.drift(raised)
 
 
 def _applied(compose_file: str) -> dict[str, dict[str, Any]]:

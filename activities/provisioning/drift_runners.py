@@ -18,6 +18,7 @@ import structlog
 from docker.errors import NotFound
 from temporalio import activity
 
+from activities.alert_events import AlertEvents
 from contracts.provisioning.drift import (
     RUNNER_KIND,
     Condition,
@@ -37,9 +38,10 @@ log = structlog.get_logger(__name__)
 
 
 class RunnerDriftActivities:
-    def __init__(self, settings: Settings, db: Database) -> None:
+    def __init__(self, settings: Settings, db: Database, events: AlertEvents) -> None:
         self.settings = settings
         self.db = db
+        self.events = events
 
     def all(self) -> list:
         return [self.observe_runners]
@@ -107,7 +109,9 @@ class RunnerDriftActivities:
             result.in_sync += 1
         if live is None:
             result.missing += 1
-        result.alerts_raised += int(raised)
+        if raised is not None:
+            result.alerts_raised += int(raised.fresh)
+            await self.events.drift(raised)
 
 
 def _live(settings: Settings, runner_id: str) -> dict[str, Any] | None:

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities.alert_events import AlertEvents
 from contracts.hosting.vms import marked_for_user
 from contracts.provisioning.drift import (
     VM_KIND,
@@ -38,9 +39,10 @@ _KEPT = ("enabled", "stopped", "paused")
 
 
 class VmDriftActivities:
-    def __init__(self, settings: Settings, db: Database) -> None:
+    def __init__(self, settings: Settings, db: Database, events: AlertEvents) -> None:
         self.settings = settings
         self.db = db
+        self.events = events
 
     def all(self) -> list:
         return [self.observe_vms]
@@ -94,7 +96,9 @@ class VmDriftActivities:
             raised = await resource_states.observed(
                 session, state, conditions, drift, now, workflow_type=Workflows.OBSERVE_DRIFT
             )
-        result.alerts_raised += int(raised)
+        if raised is not None:
+            result.alerts_raised += int(raised.fresh)
+            await self.events.drift(raised)
 
 
 def _live(pve: proxmox.ProxmoxVE, vmid: int, node: str | None) -> dict | None:

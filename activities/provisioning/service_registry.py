@@ -44,6 +44,7 @@ class RegistryActivities:
                         applied=inp.applied_json,
                         job_id=activity.info().workflow_id,
                         at=inp.deployed_at,
+                        access=inp.invokers,
                     )
         except services.CustomerNotActive as refused:
             raise ApplicationError(

@@ -160,6 +160,11 @@ TurnEventType = Literal[
     "thinking", "tool_call", "approval_required", "tool_result", "message", "done", "error"
 ]
 TERMINAL_EVENTS = frozenset({"done", "error"})
+# Every turn's first event, emitted by the workflow in its first workflow task. A stream that has
+# just started the turn sends it at once, as soon as the job exists (the start is durable), instead
+# of waiting for a worker to run that task: the same id and content, so a client that reconnects
+# with `Last-Event-ID: 1` continues without a duplicate or a gap.
+FIRST_EVENT: dict[str, Any] = {"id": 1, "type": "thinking", "content": "Analizando request..."}
 
 
 class TurnEvents(BaseModel):

@@ -211,6 +211,9 @@ class ServiceRecordInput(BaseModel):
     deployed_at: datetime
     # The service as the job left it (see CloudRunServiceResult.applied_json); None from older runs.
     applied_json: str | None = None
+    # The invoker members the job set (its access step's answer); None when it left the access
+    # policy as it was (an update without `allow_public_access`), or from older runs.
+    invokers: list[str] | None = None
 
 
 class UndeployServiceInput(BaseModel):

@@ -1,7 +1,8 @@
 """Drift of a Cloud Run service: its live configuration against the one the platform last applied,
 compared on the fields a deploy sets (`cloud_run_plan.configuration`: the platform's own labels left
-out), and the Service the reconcile job applies to put the applied one back. Pure: the callers read
-both services through `CloudRunServices`."""
+out) and on its access policy (the invoker members, `access.invokers`, which Cloud Run keeps apart
+from the Service), and the Service the reconcile job applies to put the applied one back. Pure: the
+callers read both services and the live invokers through `CloudRunServices`."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from typing import Any
 from google.cloud import run_v2
 
 from contracts.provisioning.drift import DriftEntry
-from providers.google.cloud_run_plan import configuration
+from providers.google.cloud_run_plan import ACCESS, configuration
 from providers.google.cloud_run_spec import JOB_LABEL, MANAGED_BY, MANAGED_BY_LABEL, job_label_value
 
 _MAPS = ("env", "secrets", "labels")
@@ -39,6 +40,16 @@ def drift_of(applied: run_v2.Service, live: run_v2.Service) -> list[DriftEntry]:
                     DriftEntry(field=f"{group}.{key}", applied=old.get(key), live=new.get(key))
                 )
     return entries
+
+
+def access_drift(applied: list[str] | None, live: list[str] | None) -> list[DriftEntry]:
+    """The invoker members against those the platform applied (both sorted): an `allUsers` added
+    behind its back is a service made public. Not compared when the platform recorded none (a
+    service deployed before it did) or the live ones were not read."""
+    if applied is None or live is None:
+        return []
+    was, now = sorted(applied), sorted(live)
+    return [] if was == now else [DriftEntry(field=ACCESS, applied=was, live=now)]
 
 
 def reapplied(applied: run_v2.Service, live: run_v2.Service, job_id: str) -> run_v2.Service:

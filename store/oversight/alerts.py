@@ -1,5 +1,5 @@
-"""The alerts table: raised once per (kind, job), resolved when the job has ended, paged newest
-first."""
+"""The alerts table: raised once per (kind, job), announced once (its webhook event), resolved
+when the job has ended, paged newest first."""
 
 from __future__ import annotations
 
@@ -32,6 +32,30 @@ async def raise_new(
     fresh = [d for d in drafts if (d["kind"], d["job_id"]) not in known]
     session.add_all(Alert(**d, raised_at=now) for d in fresh)
     return [d["job_id"] for d in fresh]
+
+
+async def unannounced(session: AsyncSession, kind: str, job_ids: list[str]) -> list[str]:
+    """Of `job_ids`, those whose open `kind` alert has not been announced yet (raised by an
+    attempt that failed before its webhook event went out)."""
+    if not job_ids:
+        return []
+    query = select(Alert.job_id).where(
+        Alert.kind == kind,
+        Alert.job_id.in_(job_ids),
+        Alert.resolved_at.is_(None),
+        Alert.announced_at.is_(None),
+    )
+    return list((await session.scalars(query)).all())
+
+
+async def announced(session: AsyncSession, kind: str, job_ids: list[str], now: datetime) -> None:
+    if job_ids:
+        await session.execute(
+            update(Alert)
+            .where(Alert.kind == kind, Alert.job_id.in_(job_ids), Alert.announced_at.is_(None))
+            .values(announced_at=now)
+            .execution_options(synchronize_session=False)
+        )
 
 
 async def open_job_ids(session: AsyncSession, kind: str) -> list[str]:

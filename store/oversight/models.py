@@ -58,6 +58,9 @@ class Alert(Base):
     # The resource an alert is about when it is not about a job (`service/<name>` for a drift; its
     # `job_id` is then the drift's own key, so one drift raises one alert).
     resource: Mapped[str | None] = mapped_column(String(300))
+    # When its webhook event went out (activities/alert_events.py); None while it has not: an
+    # activity that failed between raising and announcing leaves it to the next one that sees it.
+    announced_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class ResourceState(Base):
@@ -73,6 +76,10 @@ class ResourceState(Base):
     # The customer prefix whose mark the resource carries (None: the platform's own).
     tenant: Mapped[str | None] = mapped_column(String(64))
     applied: Mapped[str | None] = mapped_column(Text)
+    # Who may call it, as last applied (a Cloud Run service's invoker members, sorted): kept apart
+    # from `applied` because Cloud Run keeps it apart (the IAM policy is not in the Service). None:
+    # never recorded (deployed before it was, or not a kind that has one).
+    applied_access: Mapped[list[str] | None] = mapped_column(JSON)
     applied_by_job: Mapped[str | None] = mapped_column(String(200))
     applied_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     observed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -1,13 +1,14 @@
 """`resource_states`: the configuration the platform last applied to each resource it manages, and
 the drift observer's last look at it. A condition's `last_transition_time` moves only when its
 status changes; a newly detected drift raises one `resource_drifted` alert (keyed by the drift and
-when it began), resolved when the resource is back in sync."""
+when it began), announced once and resolved when the resource is back in sync."""
 
 from __future__ import annotations
 
 import hashlib
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -20,6 +21,21 @@ from store.oversight import alerts
 from store.oversight.models import ResourceState
 
 
+@dataclass(frozen=True)
+class RaisedDrift:
+    """A `resource_drifted` alert to announce: what its webhook event says
+    (activities/alert_events.py), published once the observation's transaction has committed.
+    `fresh`: raised by this observation; else raised by an earlier one that failed before its
+    announcement went out."""
+
+    key: str
+    resource: str
+    tenant: str | None
+    message: str
+    drift: list[dict[str, Any]]
+    fresh: bool = True
+
+
 async def record_applied(
     session: AsyncSession,
     *,
@@ -30,13 +46,18 @@ async def record_applied(
     applied: str,
     job_id: str,
     at: datetime,
+    access: list[str] | None = None,
 ) -> None:
+    """`access`: who may call the resource as this job applied it; None keeps what an earlier job
+    applied (a job that left the access policy alone)."""
     row = await session.get(ResourceState, (kind, name), with_for_update=True)
     if row is None:
         row = ResourceState(kind=kind, name=name, conditions=[], drift=[])
         session.add(row)
     row.region, row.tenant, row.applied = region, tenant, applied
     row.applied_by_job, row.applied_at = job_id, at
+    if access is not None:
+        row.applied_access = sorted(access)
 
 
 async def forget(session: AsyncSession, kind: str, name: str) -> None:
@@ -110,8 +131,10 @@ async def observed(
     at: datetime,
     *,
     workflow_type: str,
-) -> bool:
-    """Writes an observation; True when it raised a new drift alert."""
+) -> RaisedDrift | None:
+    """Writes an observation; answers the drift alert to announce, if any: the one it newly
+    raised, or the same drift's alert when its announcement has not gone out yet (the same drift
+    seen again, once announced, answers nothing)."""
     row.conditions = _merged(row.conditions, conditions, at)
     row.drift = [e.model_dump(mode="json") for e in drift]
     row.observed_at = at
@@ -121,27 +144,26 @@ async def observed(
         if old_key:
             await alerts.resolve(session, RESOURCE_DRIFTED, [old_key], at)
         row.drift_alert_key = None
-        return False
+        return None
     since = next(c["last_transition_time"] for c in row.conditions if c["type"] == "Drifted")
     key = _drift_key(row.kind, row.name, drift, since)
+    fields = ", ".join(e.field for e in drift[:20])
+    more = f" and {len(drift) - 20} more" if len(drift) > 20 else ""
+    message = f"{resource} changed outside the platform: {fields}{more}"[:1000]
+    raised = RaisedDrift(
+        key=key, resource=resource, tenant=row.tenant, message=message, drift=list(row.drift)
+    )
     if key == old_key:
-        return False
+        pending = await alerts.unannounced(session, RESOURCE_DRIFTED, [key])
+        return replace(raised, fresh=False) if pending else None
     if old_key:
         await alerts.resolve(session, RESOURCE_DRIFTED, [old_key], at)
     row.drift_alert_key = key
-    fields = ", ".join(e.field for e in drift[:20])
-    more = f" and {len(drift) - 20} more" if len(drift) > 20 else ""
-    raised = await alerts.raise_new(
-        session,
-        [
-            {
-                "kind": RESOURCE_DRIFTED,
-                "job_id": key,
-                "workflow_type": workflow_type,
-                "resource": resource,
-                "message": f"{resource} changed outside the platform: {fields}{more}"[:1000],
-            }
-        ],
-        at,
-    )
-    return bool(raised)
+    draft = {
+        "kind": RESOURCE_DRIFTED,
+        "job_id": key,
+        "workflow_type": workflow_type,
+        "resource": resource,
+        "message": message,
+    }
+    return raised if await alerts.raise_new(session, [draft], at) else None

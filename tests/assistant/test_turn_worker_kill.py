@@ -7,6 +7,7 @@ client that lost its stream at the kill gets the rest with `Last-Event-ID`."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from typing import Any
@@ -154,3 +155,42 @@ async def test_a_worker_killed_mid_turn_resumes_it_without_running_anything_twic
             assert detail["messages"][1]["content"] == kept[4]["content"]
     finally:
         localcloud.clear_faults()
+
+
+async def test_a_streamed_turn_sends_its_first_event_before_any_worker_runs_it(
+    settings, localcloud, data_dir
+):
+    """The stream that starts a turn sends the turn's first event (`thinking`, id 1) as soon as the
+    job exists, even with no worker running: then the worker's events follow from id 2, none twice,
+    and a client resuming after id 1 gets exactly the rest."""
+    name = f"firstevent-{uuid.uuid4().hex[:8]}"
+    async with own_platform(data_dir, settings.temporal_address, localcloud.url) as own:
+        own.kill_worker()
+        own.popen_kwargs["env"] = {
+            "CONNESKILLS_ASSISTANT_PLATFORM_API_URL": str(own.api.base_url).rstrip("/"),
+            "CONNESKILLS_ADMIN_API_KEY": ADMIN_KEY,
+        }
+        http = own.api
+        created = await http.post("/api/conversations", json={"title": "first"})
+        assert created.status_code in (200, 201), created.text
+        conversation = created.json()["id"]
+        message = f"What is the status of service {name}"
+        async with http.stream(
+            "POST",
+            "/api/chat",
+            json={"conversation_id": conversation, "message": message, "stream": True},
+            timeout=120,
+        ) as response:
+            assert response.status_code == 200, await response.aread()
+            job_id = response.headers["x-job-id"]
+            stream = _Stream(response)
+            first = await asyncio.wait_for(stream.until("thinking"), 10)
+            assert first == [{"id": 1, "type": "thinking", "content": "Analizando request..."}]
+            own.restart_worker()
+            events = await stream.until()
+        assert [e["type"] for e in events] == SEQUENCE, events
+        assert [e["id"] for e in events] == list(range(1, len(SEQUENCE) + 1))
+        path = f"/api/chat/turns/{job_id}/events"
+        async with http.stream("GET", path, headers={"Last-Event-ID": "1"}) as again:
+            assert again.status_code == 200
+            assert await _Stream(again).until() == events[1:]

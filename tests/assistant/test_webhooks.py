@@ -6,8 +6,6 @@ lives in Secret Manager, never in the table."""
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import hmac
 import json
 import time
 import uuid
@@ -25,6 +23,7 @@ from tests.helpers.job_controls import held, refuse_access_policy, start_deploy
 from tests.helpers.local_http import LocalHttpServer, Seen
 from tests.helpers.platform import ApiServer, unique_name, wait_for_job
 from tests.helpers.provisioning import deploy
+from tests.helpers.webhooks import verified
 from worker import build_worker
 
 SECRET = "whsec-test-" + uuid.uuid4().hex
@@ -70,16 +69,6 @@ async def assistant_worker(
     )
     async with build_worker(client, worker_settings, db, ["provisioning", "assistant"]):
         yield
-
-
-def verified(seen: Seen, secret: str) -> dict:
-    """The delivery's event, once its signature checks out as a receiver would check it."""
-    fields = dict(part.split("=", 1) for part in seen.headers["x-conneskills-signature"].split(","))
-    signed = f"{fields['t']}.".encode() + seen.body
-    expected = hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()
-    assert hmac.compare_digest(fields["v1"], expected)
-    assert abs(time.time() - int(fields["t"])) < 300
-    return json.loads(seen.body)
 
 
 def requests_for(receiver: LocalHttpServer, predicate) -> list[Seen]:

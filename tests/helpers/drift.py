@@ -1,5 +1,5 @@
-"""Running the drift observer from a test and reading what it recorded of a resource; drifting a
-service behind the platform's back."""
+"""Running the drift observer from a test, changing a service behind the platform's back, and
+reading what the observer recorded of a resource."""
 
 from __future__ import annotations
 
@@ -12,6 +12,8 @@ from temporalio.client import Client, ScheduleOverlapPolicy
 
 from api.logic.provisioning.drift_schedule import schedule_id
 from providers.google.cloud_run import CloudRunServices
+
+OTHER_IMAGE = "us-docker.pkg.dev/cloudrun/container/other:2"
 
 
 async def observe(client: Client, settings) -> None:
@@ -46,16 +48,23 @@ def condition(body: dict, kind: str) -> dict:
     return next(c for c in body["conditions"] if c["type"] == kind)
 
 
-def drift_service(settings, name: str, image: str, env: dict[str, str]) -> None:
-    """Changes a deployed service behind the platform's back, straight on Cloud Run with the
-    official client (as an operator's `gcloud run services update` would): its image, and the given
-    environment variables set (others kept)."""
+def change_behind_the_platforms_back(settings, name: str, secret: str = "tok-b:2") -> None:
+    """Straight on Cloud Run with the official client: another image, env `A` changed, `EXTRA`
+    added, and the `TOKEN` secret reference moved to `secret` (`name:version`)."""
     cloud = CloudRunServices(settings)
     service = cloud.get(name)
     container = service.template.containers[0]
-    container.image = image
-    values = {var.name: var for var in container.env}
-    values.update({key: run_v2.EnvVar(name=key, value=value) for key, value in env.items()})
+    container.image = OTHER_IMAGE
+    env = {var.name: var for var in container.env}
+    env["A"] = run_v2.EnvVar(name="A", value="changed")
+    env["EXTRA"] = run_v2.EnvVar(name="EXTRA", value="x")
+    secret_name, _, version = secret.partition(":")
+    env["TOKEN"] = run_v2.EnvVar(
+        name="TOKEN",
+        value_source=run_v2.EnvVarSource(
+            secret_key_ref=run_v2.SecretKeySelector(secret=secret_name, version=version)
+        ),
+    )
     del container.env[:]
-    container.env.extend(values.values())
+    container.env.extend(env.values())
     cloud.client.update_service(service=service, retry=None).result(timeout=60)

@@ -11,7 +11,6 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
-from google.cloud import run_v2
 from sqlalchemy import delete
 from temporalio.client import Client
 
@@ -22,34 +21,13 @@ from providers.litellm import litellm_admin
 from store.oversight import resource_states
 from store.provisioning.models import Customer
 from tests.helpers import drift
-from tests.helpers.drift import condition, observe
+from tests.helpers.drift import OTHER_IMAGE, change_behind_the_platforms_back, condition, observe
 from tests.helpers.platform import unique_name, wait_for_job
 from tests.helpers.provisioning import IMAGE, deploy
-
-OTHER_IMAGE = "us-docker.pkg.dev/cloudrun/container/other:2"
 
 
 async def observed(api: httpx.AsyncClient, name: str, after: str | None, seconds: float = 30):
     return await drift.observed(api, f"/api/v1/services/{name}", after, seconds)
-
-
-def change_behind_the_platforms_back(settings, name: str) -> None:
-    cloud = CloudRunServices(settings)
-    service = cloud.get(name)
-    container = service.template.containers[0]
-    container.image = OTHER_IMAGE
-    env = {var.name: var for var in container.env}
-    env["A"] = run_v2.EnvVar(name="A", value="changed")
-    env["EXTRA"] = run_v2.EnvVar(name="EXTRA", value="x")
-    env["TOKEN"] = run_v2.EnvVar(
-        name="TOKEN",
-        value_source=run_v2.EnvVarSource(
-            secret_key_ref=run_v2.SecretKeySelector(secret="tok-b", version="2")
-        ),
-    )
-    del container.env[:]
-    container.env.extend(env.values())
-    cloud.client.update_service(service=service, retry=None).result(timeout=60)
 
 
 async def drift_alerts(api: httpx.AsyncClient, name: str) -> list[dict]:

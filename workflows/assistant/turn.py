@@ -35,6 +35,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from contracts.assistant.tools import TOOLS, offered
     from contracts.assistant.turn import (
+        FIRST_EVENT,
         ApprovalDecision,
         ApprovalOutcome,
         ChatMessage,
@@ -136,7 +137,7 @@ class AssistantTurn(TrackedJob):
         turn_id = workflow.info().workflow_id
         # The first round's `thinking` at once, in the turn's first workflow task: a stream has
         # it before the conversation is read (events are state, not commands: replay-safe).
-        self._emit("thinking", content="Analizando request...")
+        self.events.append(dict(FIRST_EVENT))
         track.phase("reading", 10, "reading the conversation")
         history = await step(
             TurnSteps.LOAD_HISTORY,

@@ -129,6 +129,7 @@ class DeployService(ServiceJob):
         public = spec.allow_public_access
         if public is None and existing is None:
             public = False
+        invokers: list[str] | None = None  # left as they were: the record keeps the earlier ones
         if public is not None:
             track.phase("configuring access", 70, "public access" if public else "private access")
             if existing is not None:
@@ -145,7 +146,7 @@ class DeployService(ServiceJob):
                     "restore the access policy",
                     lambda: self._undo(CloudRunSteps.RESTORE_INVOKERS, restore),
                 )
-            await step(
+            invokers = await step(
                 CloudRunSteps.SET_INVOKERS,
                 IamPolicyInput(service_name=spec.service_name, region=region, public=public),
                 list[str],
@@ -169,6 +170,7 @@ class DeployService(ServiceJob):
                 labels=spec.labels or {},
                 deployed_at=workflow.now(),
                 applied_json=applied.applied_json,
+                invokers=invokers,
             ),
             start_to_close=_REGISTRY,
         )

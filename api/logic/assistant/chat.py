@@ -37,6 +37,7 @@ from contracts.assistant.names import (
     Workflows,
 )
 from contracts.assistant.turn import (
+    FIRST_EVENT,
     TERMINAL_EVENTS,
     ApprovalDecision,
     ApprovalOutcome,
@@ -146,14 +147,20 @@ async def ensure_turn_owned(platform: PlatformState, caller: Caller, job_id: str
 
 
 async def follow(
-    platform: PlatformState, job_id: str, after: int = 0
+    platform: PlatformState, job_id: str, after: int = 0, *, just_started: bool = False
 ) -> AsyncIterator[dict[str, Any] | None]:
     """The turn's events past `after`, as they happen, until its `done` or `error`; None while
     nothing happened for `log_stream_keepalive_seconds` (a stream's keep-alive). Read from the
     workflow's state, so any API process, after any restart, answers the same events. Asked again
     as soon as one of the turn's workflow tasks completes (the only moment its events change: a
-    long poll on its history), at the latest every `assistant_stream_poll_seconds`."""
+    long poll on its history), at the latest every `assistant_stream_poll_seconds`.
+
+    `just_started`: this process has just started the turn, so its first event is known
+    (`FIRST_EVENT`, the one every turn emits first) and sent before a worker has run the turn."""
     settings = platform.settings
+    if just_started and after == 0:
+        yield dict(FIRST_EVENT)
+        after = FIRST_EVENT["id"]
     handle = platform.temporal.get_workflow_handle(job_id)
     changed, closed = asyncio.Event(), asyncio.Event()
     watcher = asyncio.create_task(_watch(handle, changed, closed))
@@ -243,11 +250,13 @@ async def _ended_without_events(handle: Any) -> str | None:
     return f"the turn ended ({described.status.name.lower()}) without its events"
 
 
-async def sse_events(platform: PlatformState, job_id: str, after: int = 0) -> AsyncIterator[str]:
+async def sse_events(
+    platform: PlatformState, job_id: str, after: int = 0, *, just_started: bool = False
+) -> AsyncIterator[str]:
     """`follow` as Server-Sent Events: `id: <n>` and `data: {"id", "type", ...}` (no `event:`
     name, so a browser's EventSource hands each to `onmessage`, as the seed's stream shows)."""
     yield sse.RETRY
-    async for event in follow(platform, job_id, after):
+    async for event in follow(platform, job_id, after, just_started=just_started):
         yield sse.KEEPALIVE if event is None else sse.event(event["id"], event)
 
 

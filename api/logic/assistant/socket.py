@@ -95,7 +95,7 @@ class _Session:
         await limiter_for(self.socket, self.platform.settings).hit(self.caller.owner)  # type: ignore[arg-type]
 
     async def _forward(self, job_id: str) -> None:
-        async for event in chat.follow(self.platform, job_id):
+        async for event in chat.follow(self.platform, job_id, just_started=True):
             if event is not None:
                 await self.send({**event, "job_id": job_id})
 

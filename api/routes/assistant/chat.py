@@ -58,7 +58,7 @@ async def chat(
     if body.stream:
         job_id = await logic.start_turn(platform, caller, body.conversation_id, body.message)
         return sse.response(
-            logic.sse_events(platform, job_id),
+            logic.sse_events(platform, job_id, just_started=True),
             headers={"X-Job-ID": job_id, "Content-Location": f"/api/chat/turns/{job_id}/events"},
         )
     answer = await logic.chat(platform, caller, body)

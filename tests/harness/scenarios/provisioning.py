@@ -19,7 +19,7 @@ from tests.harness.scenarios.base import (
     no_prerequisites,
     started,
 )
-from tests.helpers.drift import drift_service
+from tests.helpers.drift import change_behind_the_platforms_back
 from tests.helpers.platform import POSTGRES_URL
 from tests.helpers.provisioning import IMAGE
 
@@ -183,23 +183,15 @@ async def _start_image_build(platform: HarnessPlatform, prepared: Prepared) -> s
 
 
 # ReconcileService (kind change): a deployed service (the undeploy's prerequisite), then drifted
-# behind the platform's back straight on the local cloud's Cloud Run (another image, an env var
-# changed and one added), then `POST /api/v1/services/{name}/reconcile`: the applied configuration
-# put back, marked with the reconcile's job. One that fails or is cancelled leaves the service as
-# the operator left it (drifted): it restores what it found before reapplying (its undo, only while
-# the service is as the reconcile left it), and removes and makes nothing.
-DRIFTED_IMAGE = "us-docker.pkg.dev/cloudrun/container/other:2"
-
-
+# behind the platform's back straight on the local cloud's Cloud Run (tests/helpers/drift.py: another
+# image, an env var changed and one added, a secret reference added), then
+# `POST /api/v1/services/{name}/reconcile`: the applied configuration put back, marked with the
+# reconcile's job. One that fails or is cancelled leaves the service as the operator left it
+# (drifted): it restores what it found before reapplying (its undo, only while the service is as the
+# reconcile left it), and removes and makes nothing.
 async def _prepare_reconcile(platform: HarnessPlatform) -> Prepared:
     prepared = await _prepare_undeploy(platform)
-    await asyncio.to_thread(
-        drift_service,
-        platform.settings,
-        prepared.tokens[0],
-        DRIFTED_IMAGE,
-        {"A": "changed", "EXTRA": "x"},
-    )
+    await asyncio.to_thread(change_behind_the_platforms_back, platform.settings, prepared.tokens[0])
     return prepared
 
 
