@@ -149,6 +149,13 @@ _URL_PORT = re.compile(r"(https?://(?:127\.0\.0\.1|localhost)):\d+")
 _TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?$")
 # What content() leaves out because it is a resource of its own (a secret's versions).
 OWN_RESOURCES = {"versions"}
+# Lists that are sets: an IAM binding's members (a policy written back with its members in another
+# order grants the same; the platform writes them sorted, a console appends).
+SET_FIELDS = {"members"}
+
+
+def _strings(value: object) -> bool:
+    return isinstance(value, list) and all(isinstance(item, str) for item in value)
 
 
 def stable(value: object) -> object:
@@ -156,7 +163,7 @@ def stable(value: object) -> object:
     resource nobody changed compares equal to itself across a case."""
     if isinstance(value, dict):
         return {
-            key: stable(item)
+            key: sorted(item) if key in SET_FIELDS and _strings(item) else stable(item)
             for key, item in value.items()
             if not (isinstance(key, str) and VOLATILE_FIELDS.search(key))
             and key not in OWN_RESOURCES

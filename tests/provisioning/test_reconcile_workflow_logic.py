@@ -1,6 +1,7 @@
 """ReconcileService's compensation with recording activities standing in for Cloud Run: a reconcile
-that fails after its update puts back the live configuration it read first (drift included, only
-while the service is as the reconcile left it), then observes the service again."""
+that fails after its update puts back the live service it read first (its configuration and access,
+drift included; the activity puts back only what is as the reconcile left it), then observes the
+service again."""
 
 from __future__ import annotations
 
@@ -15,14 +16,23 @@ from temporalio.worker import Worker
 from activities.jobs import JobActivities
 from contracts.assistant.webhooks import Event, Published
 from contracts.events import PUBLISH_EVENT
-from contracts.provisioning.drift import Observed, Reapplied, ReconcileServiceInput, ServiceRef
-from contracts.provisioning.names import CloudRunSteps, DriftSteps
-from contracts.provisioning.services import CloudRunCall, CloudRunServiceResult, RestoreServiceInput
+from contracts.provisioning.drift import (
+    LiveService,
+    Observed,
+    Reapplied,
+    ReconcileServiceInput,
+    RestoreLiveInput,
+    ServiceRef,
+)
+from contracts.provisioning.names import DriftSteps
 from core.settings import Settings
 from tests.provisioning.test_deploy_workflow_logic import lock_worker
 from workflows.provisioning.drift import ReconcileService
 
-DRIFTED = '{"name": "projects/p/locations/us-central1/services/svc-logic", "labels": {"a": "b"}}'
+DRIFTED = LiveService(
+    service_json='{"name": "projects/p/locations/us-central1/services/svc-logic"}',
+    invokers=["allUsers"],
+)
 
 
 class RecordingDrift:
@@ -32,7 +42,7 @@ class RecordingDrift:
     def __init__(self, fail: str | None) -> None:
         self.calls: list[str] = []
         self.fail = fail
-        self.restored: list[RestoreServiceInput] = []
+        self.restored: list[RestoreLiveInput] = []
 
     def _record(self, name: str) -> None:
         self.calls.append(name)
@@ -40,12 +50,10 @@ class RecordingDrift:
             raise ApplicationError(f"{name} refused", non_retryable=True)
 
     def activities(self) -> list:
-        @activity.defn(name=CloudRunSteps.GET_SERVICE)
-        async def get_service(call: CloudRunCall) -> CloudRunServiceResult | None:
-            self._record("get_service")
-            return CloudRunServiceResult(
-                service_name=call.service_name, region=call.region, previous_json=DRIFTED
-            )
+        @activity.defn(name=DriftSteps.READ_LIVE)
+        async def read_live(ref: ServiceRef) -> LiveService:
+            self._record("read_live")
+            return DRIFTED
 
         @activity.defn(name=DriftSteps.REAPPLY_SERVICE)
         async def reapply_service(inp: ReconcileServiceInput) -> Reapplied:
@@ -59,17 +67,17 @@ class RecordingDrift:
             self._record("observe_service")
             return Observed(observed=1, in_sync=1)
 
-        @activity.defn(name=CloudRunSteps.RESTORE_SERVICE)
-        async def restore_service(inp: RestoreServiceInput) -> bool:
-            self._record("restore_service")
+        @activity.defn(name=DriftSteps.RESTORE_LIVE)
+        async def restore_live(inp: RestoreLiveInput) -> list[str]:
+            self._record("restore_live")
             self.restored.append(inp)
-            return True
+            return ["configuration", "access"]
 
         @activity.defn(name=PUBLISH_EVENT)
         async def publish(event: Event) -> Published:
             return Published()
 
-        return [get_service, reapply_service, observe_service, restore_service, publish]
+        return [read_live, reapply_service, observe_service, restore_live, publish]
 
 
 async def run_reconcile(env, drift: RecordingDrift, job_id: str) -> None:
@@ -92,12 +100,12 @@ async def run_reconcile(env, drift: RecordingDrift, job_id: str) -> None:
         )
 
 
-async def test_a_completed_reconcile_reads_the_live_configuration_first_and_restores_nothing(
+async def test_a_completed_reconcile_reads_the_live_service_first_and_puts_nothing_back(
     temporal_env,
 ):
     drift = RecordingDrift(fail=None)
     await run_reconcile(temporal_env, drift, f"reconcile-{uuid.uuid4().hex[:8]}")
-    assert drift.calls == ["get_service", "reapply_service", "observe_service"]
+    assert drift.calls == ["read_live", "reapply_service", "observe_service"]
 
 
 async def test_a_reconcile_failing_after_its_update_puts_the_drifted_configuration_back(
@@ -108,13 +116,13 @@ async def test_a_reconcile_failing_after_its_update_puts_the_drifted_configurati
     with pytest.raises(WorkflowFailureError):
         await run_reconcile(temporal_env, drift, job_id)
     assert drift.calls == [
-        "get_service",
+        "read_live",
         "reapply_service",
         "observe_service",
-        "restore_service",
+        "restore_live",
         "observe_service",
     ]
     (restored,) = drift.restored
-    assert restored.service_json == DRIFTED
-    # Only while the service carries this reconcile's own mark.
-    assert restored.only_if_applied_by == job_id
+    assert restored.live == DRIFTED
+    # What carries this reconcile's own mark is put back, nothing else.
+    assert restored.job_id == job_id

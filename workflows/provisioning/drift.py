@@ -15,18 +15,15 @@ from temporalio import workflow
 with workflow.unsafe.imports_passed_through():
     from contracts.jobs import SERVICE_LABEL, JobSubject
     from contracts.provisioning.drift import (
+        LiveService,
         Observed,
         ObserveInput,
         Reapplied,
         ReconcileServiceInput,
+        RestoreLiveInput,
         ServiceRef,
     )
-    from contracts.provisioning.names import CloudRunSteps, DriftSteps, Operations, Workflows
-    from contracts.provisioning.services import (
-        CloudRunCall,
-        CloudRunServiceResult,
-        RestoreServiceInput,
-    )
+    from contracts.provisioning.names import DriftSteps, Operations, Workflows
 
 from workflows.job import TrackedJob
 from workflows.saga import Saga
@@ -164,31 +161,25 @@ class ReconcileService(TrackedJob):
     ) -> None:
         """A reconcile is a change like an update: one that fails or is cancelled leaves the service
         as it found it (drifted: what an operator changed stays until a reconcile completes). So it
-        reads the live configuration first, and its undo puts that back, only while the service is
-        as this job left it (its job label), then observes it again, so the record says what runs."""
+        reads the live configuration and access first, and its undo puts back what the reconcile
+        changed of them (only while they are as it left them), then observes the service again, so
+        the record says what runs."""
         saga.on_failure(
             "observe the service again",
             lambda: step(DriftSteps.OBSERVE_SERVICE, ref, Observed, start_to_close=_OBSERVE),
         )
         self.tracker.phase("checking", 10, f"reading the live configuration of {inp.service_name}")
-        live = await step(
-            CloudRunSteps.GET_SERVICE,
-            CloudRunCall(service_name=inp.service_name, region=inp.region),
-            CloudRunServiceResult | None,
-            start_to_close=_READ,
-        )
-        if live is None:
+        live = await step(DriftSteps.READ_LIVE, ref, LiveService, start_to_close=_READ)
+        if live.service_json is None:
             return  # the reapply refuses a service that is gone, and changes nothing
-        previous = RestoreServiceInput(
-            region=inp.region,
-            service_json=live.previous_json or "",
-            only_if_applied_by=workflow.info().workflow_id,
-        )
-        saga.on_failure("put the live configuration back", lambda: self._restore(previous))
+        found = RestoreLiveInput(**ref.model_dump(), live=live, job_id=workflow.info().workflow_id)
+        saga.on_failure("put back what it found", lambda: self._restore(found))
 
-    async def _restore(self, previous: RestoreServiceInput) -> None:
-        # False: the reconcile never changed the service (nothing had drifted, or it failed before
-        # its update), or something else changed it since: nothing of this job's to put back.
-        restored = await step(CloudRunSteps.RESTORE_SERVICE, previous, bool, start_to_close=_APPLY)
-        if not restored:
+    async def _restore(self, found: RestoreLiveInput) -> None:
+        put_back = await step(DriftSteps.RESTORE_LIVE, found, list[str], start_to_close=_APPLY)
+        if put_back:
+            self.tracker.log(f"put back as found: {', '.join(put_back)}")
+        else:
+            # The reconcile changed nothing (nothing had drifted, or it failed before), or
+            # something changed the service since: nothing of this job's to put back.
             self.tracker.log("nothing to put back: the service is not as this job left it")

@@ -19,7 +19,10 @@ from tests.harness.scenarios.base import (
     no_prerequisites,
     started,
 )
-from tests.helpers.drift import change_behind_the_platforms_back
+from tests.helpers.drift import (
+    change_behind_the_platforms_back,
+    make_public_behind_the_platforms_back,
+)
 from tests.helpers.platform import POSTGRES_URL
 from tests.helpers.provisioning import IMAGE
 
@@ -184,14 +187,27 @@ async def _start_image_build(platform: HarnessPlatform, prepared: Prepared) -> s
 
 # ReconcileService (kind change): a deployed service (the undeploy's prerequisite), then drifted
 # behind the platform's back straight on the local cloud's Cloud Run (tests/helpers/drift.py: another
-# image, an env var changed and one added, a secret reference added), then
-# `POST /api/v1/services/{name}/reconcile`: the applied configuration put back, marked with the
-# reconcile's job. One that fails or is cancelled leaves the service as the operator left it
-# (drifted): it restores what it found before reapplying (its undo, only while the service is as the
+# image, an env var changed and one added, a secret reference added, and made public), then
+# `POST /api/v1/services/{name}/reconcile`: the applied configuration and invokers put back, marked
+# with the reconcile's job. One that fails or is cancelled leaves the service as the operator left
+# it (drifted): it puts back what it found before reapplying (its undo, only what is as the
 # reconcile left it), and removes and makes nothing.
 async def _prepare_reconcile(platform: HarnessPlatform) -> Prepared:
     prepared = await _prepare_undeploy(platform)
-    await asyncio.to_thread(change_behind_the_platforms_back, platform.settings, prepared.tokens[0])
+    name = prepared.tokens[0]
+    await asyncio.to_thread(change_behind_the_platforms_back, platform.settings, name)
+    await asyncio.to_thread(make_public_behind_the_platforms_back, platform.settings, name)
+    return prepared
+
+
+# ReconcileService+access: the same service drifted in its access only (made public): the reconcile
+# writes the applied invokers and leaves the configuration alone (so the service never carries the
+# reconcile's mark); one undone makes it public again, as it found it.
+async def _prepare_reconcile_access(platform: HarnessPlatform) -> Prepared:
+    prepared = await _prepare_undeploy(platform)
+    await asyncio.to_thread(
+        make_public_behind_the_platforms_back, platform.settings, prepared.tokens[0]
+    )
     return prepared
 
 
@@ -236,4 +252,11 @@ SCENARIOS: tuple[Scenario, ...] = (
         shared=("cloud_build_<id>.connections", "cloud_build_<id>.repositories"),
     ),
     Scenario(Provisioning.RECONCILE_SERVICE, "change", _prepare_reconcile, _start_reconcile),
+    Scenario(
+        Provisioning.RECONCILE_SERVICE,
+        "change",
+        _prepare_reconcile_access,
+        _start_reconcile,
+        variant="access",
+    ),
 )
