@@ -3,12 +3,11 @@ call, and write the turn's messages. Each is idempotent: reads change nothing; a
 changes things asks its route, which starts (or refuses) the same job the route starts: a repeated
 cancel is the platform's 409, an answer; EC2 start/stop ask for a state, which a repeat finds
 already so; the write is keyed by (turn, seq), and so is its undo (a failed turn's answer taken
-back). A direct execution (`POST /api/tools/execute`) runs
-the same `run_tool` activity in its own small job. A learned API's operation is a tool too
-(activities/assistant/learned.py); a learned operation that changes things is only as idempotent
-as that API makes it, which is why it waits for approval like the platform's changing tools. Each
-tool that ran is published as a `tool.executed` event (once per call: the event id is the
-call's)."""
+back). A direct execution (`POST /api/tools/execute`) runs the same `run_tool` activity in its own
+small job. A learned API's operation is a tool too (activities/assistant/learned.py); a learned
+operation that changes things is only as idempotent as that API makes it, which is why it waits
+for approval like the platform's changing tools. Each tool that ran is published as a
+`tool.executed` event (once per call: the event id is the call's)."""
 
 from __future__ import annotations
 
