@@ -20,6 +20,9 @@ its own checks (`Scenario.expect`: the runner sweep's orphans)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
+import sys
 import time
 import uuid
 from collections import Counter
@@ -36,6 +39,7 @@ from contracts.events import PUBLISH_EVENT
 from tests.harness.fault_injector import held_marker
 from tests.harness.platform import HarnessPlatform
 from tests.harness.scenarios import Prepared, Scenario
+from tests.harness.scenarios.base import job_ended
 from tests.harness.snapshot import (
     Normaliser,
     difference,
@@ -43,9 +47,34 @@ from tests.harness.snapshot import (
     marked_by,
     snapshot,
 )
-from tests.helpers.platform import wait_for_job
 
 FAULTS = ("fail_before", "fail_after", "cancel", "kill")
+# HARNESS_TIMING=1: each case prints how long its phases took (wall and this process's CPU), for
+# `pytest -s` (docs/testing.md, "Suite timing").
+TIMING_ENV = "HARNESS_TIMING"
+
+
+class Phases:
+    """Wall and CPU time of a case's phases, printed when HARNESS_TIMING=1."""
+
+    def __init__(self) -> None:
+        self.on = os.environ.get(TIMING_ENV) == "1"
+        self.rows: list[tuple[str, float, float]] = []
+        self._wall, self._cpu = time.monotonic(), time.process_time()
+
+    def mark(self, phase: str) -> None:
+        wall, cpu = time.monotonic(), time.process_time()
+        self.rows.append((phase, wall - self._wall, cpu - self._cpu))
+        self._wall, self._cpu = wall, cpu
+
+    def report(self, label: str) -> None:
+        if not self.on:
+            return
+        total = sum(row[1] for row in self.rows)
+        parts = " ".join(f"{phase}={wall:.2f}/{cpu:.2f}" for phase, wall, cpu in self.rows)
+        print(f"\n[harness timing] {label} total={total:.2f} (wall/cpu s) {parts}", file=sys.stderr)
+
+
 JOB_SECONDS = 120
 # Longer than the SDK's heartbeat throttle at the suite's 2.5 s heartbeat timeout (0.8 × 2.5 s).
 CANCEL_REACHES_STEP_SECONDS = 2.5
@@ -162,13 +191,62 @@ async def job_activities(platform: HarnessPlatform, job_id: str) -> list[Step]:
     return steps
 
 
-async def _wait_held(platform: HarnessPlatform, seconds: float = 60) -> None:
+async def _wait_held(platform: HarnessPlatform, seconds: float = 60) -> str:
+    """The id of the workflow whose step is held, once it is."""
     marker = held_marker(platform.fault_file)
     deadline = time.monotonic() + seconds
-    while not marker.exists():
+    while not (marker.exists() and (held := marker.read_text())):
         if time.monotonic() > deadline:
             raise AssertionError("the held step never started")
         await asyncio.sleep(0.05)
+    return held
+
+
+async def _release_unless_cancelled(
+    platform: HarnessPlatform, arm: dict, workflow_id: str, step: Step
+) -> None:
+    """Lets the held step go on once its workflow (`workflow_id`, the job or a child job) has
+    handled the job's cancel without asking the step to stop (a step the job runs to the end), or
+    CANCEL_REACHES_STEP_SECONDS after the cancel when that is not known by then (the step's workflow
+    not asked to cancel yet). A step whose workflow did ask hears of it at its next heartbeat and
+    ends its hold itself; it is let go at that same time too, as it always was."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + CANCEL_REACHES_STEP_SECONDS
+    asked = None
+    with contextlib.suppress(TimeoutError):
+        asked = await asyncio.wait_for(
+            _cancel_asked_of(platform, workflow_id, step.activity),
+            timeout=CANCEL_REACHES_STEP_SECONDS,
+        )
+    if asked is not False:
+        await asyncio.sleep(max(0.0, deadline - loop.time()))
+    platform.arm(arm | {"release": arm["arm"]})
+
+
+async def _cancel_asked_of(platform: HarnessPlatform, workflow_id: str, activity: str) -> bool:
+    """Whether the workflow, in the first task it completed after the job's cancel reached it,
+    asked a pending activity of this type to cancel (its history, read by a long poll)."""
+    handle = platform.client.get_workflow_handle(workflow_id)
+    requested = False
+    async for event in handle.fetch_history_events(wait_new_event=True, skip_archival=True):
+        if event.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CANCEL_REQUESTED:
+            requested = True
+        elif requested and event.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED:
+            # That task's commands are written with it: the whole history has them.
+            history = await handle.fetch_history(skip_archival=True)
+            scheduled = {
+                event.event_id
+                for event in history.events
+                if event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED
+                and event.activity_task_scheduled_event_attributes.activity_type.name == activity
+            }
+            return any(
+                event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_CANCEL_REQUESTED
+                and event.activity_task_cancel_requested_event_attributes.scheduled_event_id
+                in scheduled
+                for event in history.events
+            )
+    return False
 
 
 def platform_directories(platform: HarnessPlatform) -> dict[str, Path]:
@@ -187,11 +265,13 @@ async def _run_job(
     step: Step | None,
     fault: str | None,
     noop: tuple[str, ...],
+    phases: Phases,
 ):
     normalise = Normaliser(prepared.tokens)
     cloud_dir, database = platform.cloud.data_dir, platform.settings.data_dir / "platform.db"
     directories = platform_directories(platform)
     before = await snapshot(cloud_dir, database, normalise, directories)
+    phases.mark("snapshot_before")
     arm: dict = {"arm": uuid.uuid4().hex, "noop": list(noop)}
     if step is not None and fault is not None:
         mode = {"cancel": "hold", "kill": "hold"}.get(fault, fault)
@@ -203,27 +283,42 @@ async def _run_job(
         }
     platform.arm(arm)
     since = datetime.now(UTC)
+    release: asyncio.Task | None = None
     try:
         job_id = await scenario.start(platform, prepared)
+        phases.mark("start")
         if fault == "cancel":
-            await _wait_held(platform)
+            held_in = await _wait_held(platform)
+            phases.mark("held")
             response = await platform.api.post(f"/api/v1/jobs/{job_id}/cancel")
             assert response.status_code == 202, response.text
             # A cancellable step hears of it at its next heartbeat; one the job runs to the end
-            # never does, and is let go after that.
-            await asyncio.sleep(CANCEL_REACHES_STEP_SECONDS)
-            platform.arm(arm | {"release": arm["arm"]})
+            # never does, and is let go after that: once its workflow has handled the cancel
+            # without cancelling it, or at the latest CANCEL_REACHES_STEP_SECONDS after the cancel.
+            # The job is waited for meanwhile.
+            release = asyncio.create_task(_release_unless_cancelled(platform, arm, held_in, step))
+            phases.mark("cancel")
         elif fault == "kill":
             await _wait_held(platform)
+            phases.mark("held")
             platform.kill_worker()
             platform.disarm()
             platform.start_worker()
-        job = await wait_for_job(platform.api, job_id, seconds=JOB_SECONDS)
+            phases.mark("kill_restart")
+        job = await job_ended(platform, job_id, seconds=JOB_SECONDS)
+        phases.mark("wait_job")
     finally:
+        if release is not None:
+            release.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await release
         platform.disarm()
     after = await snapshot(cloud_dir, database, normalise, directories)
-    await drop_database_objects(normalise)
+    phases.mark("snapshot_after")
+    await drop_database_objects(normalise, after.database_objects)
+    phases.mark("drop_db")
     running = await jobs_left_running(platform, since, await job_tree(platform, job_id))
+    phases.mark("left_running")
     return job_id, job, before, after, normalise, running
 
 
@@ -236,25 +331,32 @@ async def run_case(
 ) -> Outcome:
     """Prepares the scenario, snapshots, runs its job with the fault, snapshots again (then the
     scenario's teardown, whatever happened)."""
+    phases = Phases()
     platform.ensure_worker()
     prepared: Prepared = await scenario.prepare(platform)
+    phases.mark("prepare")
     try:
         job_id, job, before, after, normalise, running = await _run_job(
-            platform, scenario, prepared, step, fault, noop
+            platform, scenario, prepared, step, fault, noop, phases
         )
     finally:
         if scenario.teardown is not None:
             await scenario.teardown(platform, prepared)
+        phases.mark("teardown")
     cloud_dir = platform.cloud.data_dir
     steps = await job_activities(platform, job_id)
     failed = await failed_jobs(platform, job_id)
+    phases.mark("history")
     changes = difference(before, after, normalise)
+    marked = [normalise(key) for key in marked_by(cloud_dir, list(failed))]
+    phases.mark("verdict")
+    phases.report(f"{scenario.key} {step.label if step else '-'} {fault or 'none'}")
     return Outcome(
         job["status"],
         changes.normalised,
         steps,
         list(failed),
-        [normalise(key) for key in marked_by(cloud_dir, list(failed))],
+        marked,
         sorted(set(failed.values())),
         changes.removed,
         changes.modified,

@@ -269,7 +269,8 @@ def _item_key(item: object, default: str | None = None) -> str:
 
 
 def _git_branches(root: Path) -> list[str]:
-    """`owner/repo:branch@tree`: the tree, not the commit, so a revert counts as undone."""
+    """`owner/repo:branch@tree`: the tree, not the commit, so a revert counts as undone. Two git
+    runs per repository (its refs, then all their trees at once), however many branches it has."""
     branches = []
     for repo in sorted(root.glob("*/*.git")):
         listing = subprocess.run(
@@ -279,14 +280,33 @@ def _git_branches(root: Path) -> list[str]:
             text=True,
             check=True,
         ).stdout.split("\n")
-        for line in filter(None, listing):
-            ref, commitish = line.split(" ")
-            tree = subprocess.run(
-                ["git", "rev-parse", commitish], cwd=repo, capture_output=True, text=True
-            ).stdout.strip()
-            owner_repo = repo.relative_to(root).as_posix().removesuffix(".git")
-            branches.append(f"{owner_repo}:{ref}@{tree}")
+        refs = [line.split(" ") for line in filter(None, listing)]
+        if not refs:
+            continue
+        # One line per argument, in order (an argument that names no tree prints itself back, as
+        # the one-by-one `git rev-parse` it replaces printed it, or nothing, on a failure).
+        trees = _rev_parse(repo, [commitish for _, commitish in refs])
+        owner_repo = repo.relative_to(root).as_posix().removesuffix(".git")
+        branches.extend(
+            f"{owner_repo}:{ref}@{tree}" for (ref, _), tree in zip(refs, trees, strict=True)
+        )
     return branches
+
+
+def _rev_parse(repo: Path, commitishes: list[str]) -> list[str]:
+    answer = subprocess.run(
+        ["git", "rev-parse", *commitishes], cwd=repo, capture_output=True, text=True
+    )
+    lines = answer.stdout.split("\n")[: len(commitishes)]
+    if answer.returncode == 0 and len(lines) == len(commitishes):
+        return lines
+    # Some ref names no tree (never for a branch): each one alone, as before.
+    return [
+        subprocess.run(
+            ["git", "rev-parse", each], cwd=repo, capture_output=True, text=True
+        ).stdout.strip()
+        for each in commitishes
+    ]
 
 
 def platform_rows(database: Path) -> list[tuple[str, str, str]]:
@@ -331,9 +351,8 @@ def _row_key(row: dict) -> str:
 
 
 async def database_objects(normalise: Normaliser) -> list[tuple[str, str]]:
-    """Names only: a database's or a user's content is not looked at."""
-    mysql = await asyncio.to_thread(_mysql_objects)
-    postgres = await _postgres_objects()
+    """Names only: a database's or a user's content is not looked at. Both servers at once."""
+    mysql, postgres = await asyncio.gather(asyncio.to_thread(_mysql_objects), _postgres_objects())
     return [(kind, name) for kind, name in mysql + postgres if normalise.carries_token(name)]
 
 
@@ -362,10 +381,14 @@ async def _postgres_objects() -> list[tuple[str, str]]:
     ]
 
 
-async def drop_database_objects(normalise: Normaliser) -> None:
+async def drop_database_objects(
+    normalise: Normaliser, objects: list[tuple[str, str]] | None = None
+) -> None:
     """Removes the case's databases and users from the shared servers (the rest of the case's
-    world lives in the harness's own local cloud and data dir)."""
-    objects = await database_objects(normalise)
+    world lives in the harness's own local cloud and data dir). `objects`: those names as a
+    snapshot just read them (`Snapshot.database_objects`), else read again."""
+    if objects is None:
+        objects = await database_objects(normalise)
     mine = {kind: [name for k, name in objects if k == kind] for kind, _ in objects}
     if mine.get("mysql.database") or mine.get("mysql.user"):
         await asyncio.to_thread(
@@ -406,6 +429,8 @@ class Snapshot:
 
     keys: Counter
     contents: dict[str, list[str]]
+    # The case's databases and users on the shared servers, (kind, name), as read.
+    database_objects: list[tuple[str, str]] = dataclasses.field(default_factory=list)
 
 
 @dataclass
@@ -429,16 +454,22 @@ async def snapshot(
     normalise: Normaliser,
     directories: dict[str, Path] | None = None,
 ) -> Snapshot:
-    """Everything, counted, by its real key (a branch's tree is compared as it is)."""
-    raw = cloud_resources(cloud_dir) + platform_rows(database)
-    raw += platform_files(directories or {})
-    raw += [(kind, name, "") for kind, name in await database_objects(normalise)]
+    """Everything, counted, by its real key (a branch's tree is compared as it is). The parts are
+    independent and read at once: the local cloud's files and git repositories, the platform's
+    rows, its directories, the shared database servers."""
+    cloud, rows, files, objects = await asyncio.gather(
+        asyncio.to_thread(cloud_resources, cloud_dir),
+        asyncio.to_thread(platform_rows, database),
+        asyncio.to_thread(platform_files, directories or {}),
+        database_objects(normalise),
+    )
+    raw = cloud + rows + files + [(kind, name, "") for kind, name in objects]
     keys: Counter = Counter()
     contents: dict[str, list[str]] = {}
     for kind, key, body in raw:
         keys[f"{kind} {key}"] += 1
         contents.setdefault(f"{kind} {key}", []).append(body)
-    return Snapshot(keys, {key: sorted(bodies) for key, bodies in contents.items()})
+    return Snapshot(keys, {key: sorted(bodies) for key, bodies in contents.items()}, objects)
 
 
 def difference(before: Snapshot, after: Snapshot, normalise: Normaliser) -> Changes:

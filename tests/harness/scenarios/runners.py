@@ -15,9 +15,8 @@ from contracts.runners.runners import (
     PLATFORM_RUNNER_LABEL,
 )
 from tests.harness.platform import HarnessPlatform
-from tests.harness.scenarios.base import Prepared, Scenario, no_prerequisites
+from tests.harness.scenarios.base import Prepared, Scenario, job_ended, no_prerequisites
 from tests.harness.snapshot import cloud_resources
-from tests.helpers.platform import wait_for_job
 from tests.helpers.runners import GITHUB_HEADERS, docker_client, set_job_seconds, wait_for_runner
 
 if TYPE_CHECKING:
@@ -144,7 +143,7 @@ async def _teardown_runner_cleanup(platform: HarnessPlatform, prepared: Prepared
     if runner_id:
         answer = await platform.api.delete(f"/api/v1/runners/{runner_id}")
         assert answer.status_code in (200, 202, 404), answer.text
-        await wait_for_job(platform.api, runner_id, seconds=120)
+        await job_ended(platform, runner_id, seconds=120)
     await asyncio.to_thread(_remove_runner_world, platform, prepared.tokens[0])
 
 
