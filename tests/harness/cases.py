@@ -333,7 +333,8 @@ async def run_case(
     scenario's teardown, whatever happened)."""
     phases = Phases()
     platform.ensure_worker()
-    prepared: Prepared = await scenario.prepare(platform)
+    async with platform.quick_prerequisites():
+        prepared: Prepared = await scenario.prepare(platform)
     phases.mark("prepare")
     try:
         job_id, job, before, after, normalise, running = await _run_job(

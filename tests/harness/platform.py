@@ -4,6 +4,7 @@ API in a thread. Shared by the pytest fixtures and `make harness-steps`."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import subprocess
 from collections.abc import AsyncIterator
@@ -23,6 +24,16 @@ from tests.helpers.local_http import LocalHttpServer
 from tests.helpers.platform import ADMIN_KEY, ApiServer, make_settings, start_worker_process
 
 WORKER_ENTRY = ("-m", "tests.harness.worker_main")
+# The emulated waits a scenario's prerequisites (a deployed service, an onboarded customer, a created
+# VM or Docker service) need not sit through: a long-running operation's, a Proxmox task's, a new
+# container's health check. Set to none while a case prepares, put back before its first snapshot,
+# so the case's own job sees the local cloud as it always did (a runner's job time, which the runner
+# scenarios set themselves, is left alone).
+QUICK_PREREQUISITES = {
+    "lro_delay_seconds": 0.0,
+    "proxmox_task_seconds": 0.0,
+    "docker_health_seconds": 0.0,
+}
 
 
 @dataclass
@@ -40,6 +51,17 @@ class HarnessPlatform:
     # platform tools call this platform's API and with which key, and the outbound allow-list
     # naming `documents`.
     worker_env: dict[str, str] = field(default_factory=dict, repr=False)
+
+    @asynccontextmanager
+    async def quick_prerequisites(self) -> AsyncIterator[None]:
+        """QUICK_PREREQUISITES while the block runs, then the local cloud's own values again."""
+        config = await asyncio.to_thread(self.cloud.config)
+        emulated = {key: config[key] for key in QUICK_PREREQUISITES}
+        await asyncio.to_thread(self.cloud.set_config, QUICK_PREREQUISITES)
+        try:
+            yield
+        finally:
+            await asyncio.to_thread(self.cloud.set_config, emulated)
 
     def arm(self, fault: dict) -> None:
         write_fault(self.fault_file, fault)
