@@ -59,12 +59,17 @@ class RunnerActivities:
             self._github = GitHubRunners(self.settings)
         return self._github
 
-    async def _docker(self, what: str, fn, *args: Any, **kwargs: Any) -> Any:
+    async def _docker(
+        self, what: str, fn, *args: Any, beat: tuple[Any, ...] = (), **kwargs: Any
+    ) -> Any:
+        """A blocking Docker call; `beat`: the details an activity that heartbeats by itself keeps
+        beating while the call is in flight (without them the worker keeps it alive)."""
+
         def call() -> Any:
             with docker_engine.as_temporal_failures(what):
                 return fn(docker_engine.client(self.settings), *args, **kwargs)
 
-        return await settle_in_thread(call)
+        return await settle_in_thread(call, heartbeat_details=beat)
 
     def all(self) -> list:
         return [self.start, self.await_exit, self.remove_container, self.deregister, self.teardown]
@@ -120,6 +125,10 @@ class RunnerActivities:
                 {JIT_ENV: jitconfig},
                 container_labels,
                 runner.network,
+                # The registration's id again, every second while the container starts (an image
+                # pull may take long): the step has the job's heartbeat timeout, so an attempt on a
+                # lost worker is retried within seconds, and the retry still finds the id.
+                beat=(github_id,),
             )
         except BaseException:
             with github_failures("removing the registration after a failed container start"):

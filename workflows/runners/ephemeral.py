@@ -79,7 +79,7 @@ class EphemeralRunner(TrackedJob):
             RunnerSteps.START,
             StartRunnerInput(job_id=job_id, runner=inp),
             StartedRunner,
-            heartbeat=timedelta(seconds=30),
+            # The job's heartbeat timeout: the step heartbeats while its Docker call is in flight.
             start_to_close=_CONTAINER,
         )
         self.github_runner_id = started.github_runner_id
