@@ -49,16 +49,17 @@ from tests.harness.snapshot import (
 )
 
 FAULTS = ("fail_before", "fail_after", "cancel", "kill")
-# HARNESS_TIMING=1: each case prints how long its phases took (wall and this process's CPU), for
-# `pytest -s` (docs/testing.md, "Suite timing").
+# HARNESS_TIMING=1: each case prints how long its phases took (wall and this process's CPU, in
+# seconds), for `pytest -s -n 0`; HARNESS_TIMING=<file> appends those lines to the file (under xdist,
+# whose processes' output pytest does not show). docs/testing.md, "Suite timing".
 TIMING_ENV = "HARNESS_TIMING"
 
 
 class Phases:
-    """Wall and CPU time of a case's phases, printed when HARNESS_TIMING=1."""
+    """Wall and CPU time of a case's phases, reported when HARNESS_TIMING is set."""
 
     def __init__(self) -> None:
-        self.on = os.environ.get(TIMING_ENV) == "1"
+        self.to = os.environ.get(TIMING_ENV, "")
         self.rows: list[tuple[str, float, float]] = []
         self._wall, self._cpu = time.monotonic(), time.process_time()
 
@@ -68,11 +69,16 @@ class Phases:
         self._wall, self._cpu = wall, cpu
 
     def report(self, label: str) -> None:
-        if not self.on:
+        if not self.to:
             return
         total = sum(row[1] for row in self.rows)
         parts = " ".join(f"{phase}={wall:.2f}/{cpu:.2f}" for phase, wall, cpu in self.rows)
-        print(f"\n[harness timing] {label} total={total:.2f} (wall/cpu s) {parts}", file=sys.stderr)
+        line = f"[harness timing] {label} total={total:.2f} (wall/cpu s) {parts}"
+        if self.to == "1":
+            print(f"\n{line}", file=sys.stderr)
+            return
+        with open(self.to, "a") as out:
+            out.write(line + "\n")
 
 
 JOB_SECONDS = 120

@@ -139,6 +139,10 @@ async def harness_platform(root: Path, temporal_address: str) -> AsyncIterator[H
             # cancel it.
             outbound_allowed_addresses=allowed,
             assistant_turn_wait_seconds=0,
+            # A killed worker's held step is retried (after its heartbeat timeout) 0.2 s later
+            # rather than the suite's 1 s: the kill cases test that the job resumes and completes,
+            # not the backoff, which doubles from there as it does from 1 s.
+            step_retry_initial_seconds=0.2,
         )
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         fault_file = root / "fault.json"
