@@ -207,10 +207,6 @@ class LocalCloud:
     def set_build_seconds(self, seconds: float) -> None:
         self._call("PUT", "/_localcloud/config", {"build_seconds": seconds})
 
-    def set_config(self, values: dict[str, float]) -> dict[str, Any]:
-        """Sets some of the emulated delays (`config()`'s keys) at once; answers the whole config."""
-        return self._call("PUT", "/_localcloud/config", values)
-
     def create_git_repo(
         self, owner: str, name: str, files: dict[str, str], branch: str = "main"
     ) -> dict[str, Any]:

@@ -4,7 +4,6 @@ API in a thread. Shared by the pytest fixtures and `make harness-steps`."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import subprocess
 from collections.abc import AsyncIterator
@@ -51,17 +50,32 @@ class HarnessPlatform:
     # platform tools call this platform's API and with which key, and the outbound allow-list
     # naming `documents`.
     worker_env: dict[str, str] = field(default_factory=dict, repr=False)
+    # The local cloud's own values of QUICK_PREREQUISITES' keys, as it started.
+    emulated: dict[str, float] = field(default_factory=dict, repr=False)
+    _cloud_control: httpx.AsyncClient | None = field(default=None, repr=False)
 
     @asynccontextmanager
     async def quick_prerequisites(self) -> AsyncIterator[None]:
-        """QUICK_PREREQUISITES while the block runs, then the local cloud's own values again."""
-        config = await asyncio.to_thread(self.cloud.config)
-        emulated = {key: config[key] for key in QUICK_PREREQUISITES}
-        await asyncio.to_thread(self.cloud.set_config, QUICK_PREREQUISITES)
+        """QUICK_PREREQUISITES while the block runs, then the local cloud's own values again (as
+        it started with them: no scenario changes those)."""
+        await self._set_cloud_config(QUICK_PREREQUISITES)
         try:
             yield
         finally:
-            await asyncio.to_thread(self.cloud.set_config, emulated)
+            await self._set_cloud_config(self.emulated)
+
+    async def _set_cloud_config(self, values: dict[str, float]) -> None:
+        # A connection of its own each time (no keep-alive): a pooled one left idle past the
+        # emulator's keep-alive may be closed by it just as it is reused ("Server disconnected
+        # without sending a response"). One client, whose TLS context costs CPU to build.
+        if self._cloud_control is None:
+            self._cloud_control = httpx.AsyncClient(
+                base_url=self.cloud.url,
+                timeout=30,
+                limits=httpx.Limits(max_keepalive_connections=0),
+            )
+        answer = await self._cloud_control.put("/_localcloud/config", json=values)
+        answer.raise_for_status()
 
     def arm(self, fault: dict) -> None:
         write_fault(self.fault_file, fault)
@@ -171,11 +185,15 @@ async def harness_platform(root: Path, temporal_address: str) -> AsyncIterator[H
                         "CONNESKILLS_OUTBOUND_ALLOWED_ADDRESSES": json.dumps(allowed),
                     },
                 )
+                config = cloud.config()
+                platform.emulated = {key: config[key] for key in QUICK_PREREQUISITES}
                 platform.start_worker()
                 try:
                     yield platform
                 finally:
                     platform.stop_worker()
+                    if platform._cloud_control is not None:
+                        await platform._cloud_control.aclose()
     finally:
         documents.__exit__(None, None, None)
         cloud.stop()
