@@ -157,10 +157,6 @@ async def harness_platform(root: Path, temporal_address: str) -> AsyncIterator[H
             # rather than the suite's 1 s: the kill cases test that the job resumes and completes,
             # not the backoff, which doubles from there as it does from 1 s.
             step_retry_initial_seconds=0.2,
-            # After a kill, each job of the tree whose workflow ran on the dead worker waits this
-            # long for it on its sticky queue before any worker takes its next task (a live
-            # worker's pollers, always waiting, take a task at once).
-            worker_sticky_queue_timeout_seconds=0.5,
         )
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         fault_file = root / "fault.json"
