@@ -229,9 +229,12 @@ async def _release_unless_cancelled(
     platform.arm(arm | {"release": arm["arm"]})
 
 
-async def _cancel_asked_of(platform: HarnessPlatform, workflow_id: str, activity: str) -> bool:
+async def _cancel_asked_of(
+    platform: HarnessPlatform, workflow_id: str, activity: str
+) -> bool | None:
     """Whether the workflow, in the first task it completed after the job's cancel reached it,
-    asked a pending activity of this type to cancel (its history, read by a long poll)."""
+    asked a pending activity of this type to cancel (its history, read by a long poll). None when
+    the history cannot tell: a local activity's cancel leaves no event (nor does its scheduling)."""
     handle = platform.client.get_workflow_handle(workflow_id)
     requested = False
     async for event in handle.fetch_history_events(wait_new_event=True, skip_archival=True):
@@ -246,6 +249,8 @@ async def _cancel_asked_of(platform: HarnessPlatform, workflow_id: str, activity
                 if event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED
                 and event.activity_task_scheduled_event_attributes.activity_type.name == activity
             }
+            if not scheduled:
+                return None
             return any(
                 event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_CANCEL_REQUESTED
                 and event.activity_task_cancel_requested_event_attributes.scheduled_event_id
