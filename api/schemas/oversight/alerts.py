@@ -30,8 +30,9 @@ class Alert(BaseModel):
     )
     resource: str | None = Field(
         default=None,
-        description="For `resource_drifted`, the resource as `<kind>/<name>` (`service/api`, an agent's "
-        "Cloud Run service too; `vm/<vmid>`, `docker_service/<id>`, `runner/<id>`); null for job alerts.",
+        description="For `resource_drifted`, the resource as `<kind>/<name>`: `service/<name>` "
+        "(an agent's Cloud Run service too), `vm/<vmid>`, `docker_service/<id>`, `runner/<id>`; "
+        "null for job alerts.",
     )
     workflow_type: str
     message: str
