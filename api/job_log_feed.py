@@ -35,6 +35,7 @@ import asyncio
 import contextlib
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
 
 import structlog
 from sqlalchemy.exc import IntegrityError
@@ -282,19 +283,17 @@ class JobLogFeed:
     async def _commit(self, read: job_logs.Recorded) -> int:
         """Records one job's read in a transaction of its own; returns the lines added."""
         for attempt in (1, 2):
-            rows: list = []
             try:
-                async with self.db.transaction() as session:
-                    added = await job_logs.record(session, [read], rows)
+                added = await self.db.write(partial(job_logs.record, reads=[read]))
             except IntegrityError:
-                # Another writer added the same line meanwhile (SQLite): once more, past its
-                # cursor.
+                # Another API process added the same line meanwhile (SQLite): once more, past
+                # its cursor.
                 if attempt == 2:
                     raise
                 continue
             # Committed: the reader may take them as they are, if they come next.
-            self.fanout.offer(rows)
-            return added
+            self.fanout.offer(added)
+            return len(added)
         return 0
 
     async def record_once(self) -> None:
