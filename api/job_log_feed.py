@@ -27,7 +27,12 @@ are still delivered, with ids after the ones already streamed.
 
 Limits, written down: a job read only through its memo (no worker answered) whose log grew by more
 than the memo holds (50 lines) between two reads has the lines in between skipped; a log past the
-workflow's bound (10 000 lines) is followed by its last recorded line."""
+workflow's bound (10 000 lines) is followed by its last recorded line; a job that has ended and
+whose query no worker answers within `_QUERY_TIMEOUT` is recorded from its final memo, which lacks
+a line logged after the job's last memo write (a failed publication of its outcome event, a lock
+release that failed) - that line is never recorded; a pass looks at the first `_JOBS_PER_PASS` jobs
+its listing returns (the running first, then the newest closed), so a catch-up over more ended jobs
+than that records only the newest of them."""
 
 from __future__ import annotations
 
