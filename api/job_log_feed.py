@@ -31,8 +31,7 @@ workflow's bound (10 000 lines) is followed by its last recorded line; a job tha
 whose query no worker answers within `_QUERY_TIMEOUT` is recorded from its final memo, which lacks
 a line logged after the job's last memo write (a failed publication of its outcome event, a lock
 release that failed) - that line is never recorded; a pass looks at the first `_JOBS_PER_PASS` jobs
-its listing returns (the running first, then the newest closed), so a catch-up over more ended jobs
-than that records only the newest of them."""
+its listing returns, so a catch-up over more ended jobs than that leaves the others unrecorded."""
 
 from __future__ import annotations
 
