@@ -11,6 +11,7 @@ is enabled in the assistant's configuration (`cloud_providers`)."""
 
 from __future__ import annotations
 
+import functools
 import json
 import uuid
 from dataclasses import dataclass
@@ -154,6 +155,11 @@ class CloudRunListParams(ToolParams):
     )
 
 
+@functools.cache
+def _schema_of(params: type[BaseModel]) -> dict[str, Any]:
+    return params.model_json_schema()
+
+
 @dataclass(frozen=True)
 class Tool:
     name: str
@@ -175,7 +181,10 @@ class Tool:
     fields: tuple[str, ...] = ()
 
     def schema(self) -> dict[str, Any]:
-        return self.params.model_json_schema()
+        """The parameters' JSON schema, built once per process: every turn offers every tool
+        (each workflow task that runs a turn from the start asked pydantic again, about a quarter
+        of the worker's time in a turn). Shared: read it, never change it."""
+        return _schema_of(self.params)
 
     def validate(self, arguments: dict[str, Any]) -> BaseModel:
         """The arguments checked by the parameter model (JSON mode: the API's strict request
