@@ -11,7 +11,8 @@ The protocol:
 - a job asks for its turn from an activity (`jobs.request_turn`) that updates-with-start the lock
   `lock-<subject>` (`acquire_turn`): the lock starts if it is not running, the request is queued,
   and the answer is the job's place, so a job on a free subject goes on at once (one round trip
-  to the lock instead of a request, a signal back and a workflow task to read it);
+  to the lock instead of a request, a signal back and a workflow task to read it; none at all
+  for a job whose steps run locally, which asks by a local activity in its first workflow task);
 - from then on the lock tells every queued job who it is queued behind and the head that it is its
   turn, by signalling it (`lock_turn`), whenever that changes; a job it cannot signal has ended,
   and is dropped (jobs recorded before the update asked by signal, `acquire`, still honoured);
@@ -233,10 +234,12 @@ class ResourceLock:
 class SubjectTurn:
     """A job's side of the lock: ask for the turn, wait for it (showing who is ahead), give it back."""
 
-    def __init__(self, tracker: JobTracker, subject: JobSubject) -> None:
+    def __init__(self, tracker: JobTracker, subject: JobSubject, local: bool = False) -> None:
         self.tracker = tracker
         self.subject = subject
         self.granted = False
+        # Ask by a local activity (TrackedJob.steps_run_locally).
+        self.local = local
 
     def told(self, turn: Turn) -> None:
         if self.granted:
@@ -257,7 +260,9 @@ class SubjectTurn:
                 Turn,
                 start_to_close=timedelta(seconds=30),
                 # The job's heartbeat timeout (the worker beats for this one call): a worker killed
-                # during it hands the request on within seconds, not after the 30 s above.
+                # during it hands the request on within seconds, not after the 30 s above. Local:
+                # the workflow task's timeout does the same.
+                local=self.local,
             )
             # None: recorded before the lock answered requests; the turn came by signal.
             if turn is not None:

@@ -29,6 +29,8 @@ class TurnSteps:
     COMPLETE = "assistant.complete"
     RUN_TOOL = "assistant.run_tool"
     SAVE_MESSAGES = "assistant.save_messages"
+    # Reads the conversation and saves the user's message, one transaction (local activity).
+    OPEN_TURN = "assistant.open_turn"
 
 
 class LearnSteps:
@@ -50,6 +52,9 @@ TURN_EVENTS_QUERY = "assistant_turn_events"
 APPROVAL_UPDATE = "assistant_approval"
 # The patch under which a turn gates its mutating tools by the autonomy level.
 APPROVALS_PATCH = "assistant-approvals"
+# The patch under which a turn runs its conversation steps (and asks for its turn) as local
+# activities: opening the turn (read the conversation, save the question) and saving the answer.
+LOCAL_STEPS_PATCH = "assistant-local-steps"
 
 # The subject kind of a turn: turns of one conversation take turns (one writer per conversation).
 CONVERSATION_SUBJECT = "conversation"

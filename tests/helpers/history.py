@@ -1,10 +1,14 @@
-"""Everything a job's history holds, decoded with the platform's codec, as one searchable text."""
+"""Everything a job's history holds, decoded with the platform's codec, as one searchable text; and
+the local activities it records."""
 
 from __future__ import annotations
 
+import json
+
 from google.protobuf.message import Message
 from temporalio.api.common.v1 import Payload
-from temporalio.client import Client
+from temporalio.api.enums.v1 import EventType
+from temporalio.client import Client, WorkflowHistory
 
 
 def _payloads(message: Message):
@@ -34,3 +38,20 @@ async def decoded_history_text(client: Client, job_id: str) -> str:
     texts += [p.data.decode(errors="replace") for p in decoded]
     texts += [str(dict(p.metadata)) for p in decoded]
     return "\n".join(texts)
+
+
+LOCAL_ACTIVITY_MARKER = "core_local_activity"
+
+
+def local_activities(history: WorkflowHistory) -> list[tuple[str, int]]:
+    """The local activities a history records (type, attempt), in order: each is a marker whose
+    `data` (written by the SDK's core, not encoded by the codec) names it, not an activity event."""
+    found = []
+    for event in history.events:
+        if event.event_type != EventType.EVENT_TYPE_MARKER_RECORDED:
+            continue
+        marker = event.marker_recorded_event_attributes
+        if marker.marker_name == LOCAL_ACTIVITY_MARKER:
+            data = json.loads(marker.details["data"].payloads[0].data)
+            found.append((data["activity_type"], data["attempt"]))
+    return found
