@@ -140,7 +140,8 @@ class TrackedJob:
             await publish_job_event(self.tracker, "job.failed")
             raise ApplicationError(message, type="JobFailed", non_retryable=True) from None
         await self._give_back_turn()
-        await publish_job_event(self.tracker, "job.completed")
+        # The same decision as when the job asked for its turn (a patch is decided once a run).
+        await publish_job_event(self.tracker, "job.completed", local=self.steps_run_locally())
         return result
 
     def _report(self, saga: Saga) -> None:

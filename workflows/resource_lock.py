@@ -54,7 +54,7 @@ with workflow.unsafe.imports_passed_through():
         lock_id,
     )
 
-from workflows.steps import step
+from workflows.steps import step, undoing
 from workflows.tracking import JobTracker
 
 # Well below Temporal's 50 000-event limit and its continue-as-new suggestion.
@@ -277,10 +277,13 @@ class SubjectTurn:
     async def give_back(self) -> None:
         if self.tracker.state.queued_behind:
             self.tracker.waiting([], f"left the queue on {self.subject.key}")
-        lock = workflow.get_external_workflow_handle(lock_id(self.subject.key))
-        release = asyncio.ensure_future(
-            lock.signal(RELEASE_SIGNAL, JobRef(job_id=self.tracker.state.job_id))
-        )
+        if self.local:
+            release = asyncio.ensure_future(self._release_locally())
+        else:
+            lock = workflow.get_external_workflow_handle(lock_id(self.subject.key))
+            release = asyncio.ensure_future(
+                lock.signal(RELEASE_SIGNAL, JobRef(job_id=self.tracker.state.job_id))
+            )
         try:
             try:
                 await asyncio.shield(release)
@@ -290,3 +293,20 @@ class SubjectTurn:
         except FailureError as error:
             # The lock is gone (terminated by hand): nobody waits on it for this job.
             self.tracker.log(f"could not release the lock on {self.subject.key}: {error}")
+
+    async def _release_locally(self) -> None:
+        """The same signal from a local activity, in the workflow task that ends the job, instead
+        of a command whose outcome takes one more workflow task. Run to the end like compensation
+        (a cancel that came meanwhile must not stop it)."""
+        request = TurnRequest(subject=self.subject.key, job_id=self.tracker.state.job_id)
+        with undoing():
+            sent = await step(
+                LockSteps.RELEASE_TURN,
+                request,
+                bool,
+                start_to_close=timedelta(seconds=30),
+                may_hold=False,
+                local=True,
+            )
+        if not sent:
+            self.tracker.log(f"could not release the lock on {self.subject.key}: it is gone")

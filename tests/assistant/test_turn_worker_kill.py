@@ -16,6 +16,7 @@ import httpx
 from temporalio.api.enums.v1 import EventType
 
 from contracts.assistant.names import TurnSteps
+from contracts.events import PUBLISH_EVENT
 from contracts.resource_lock import LockSteps
 from tests.helpers.faults import wait_until_fired
 from tests.helpers.history import local_activities
@@ -147,12 +148,15 @@ async def test_a_worker_killed_mid_turn_resumes_it_without_running_anything_twic
                     attempts.setdefault(kind, []).append(started.attempt)
             assert attempts[TurnSteps.RUN_TOOL] == [1]
             assert attempts[TurnSteps.COMPLETE] == [1, 2]
-            # The conversation's steps and the request for the turn are local activities: each
-            # recorded once, in its first attempt (the kill was in another workflow task).
+            # The conversation's steps, taking and giving back the conversation's turn and the
+            # job's event are local activities: each recorded once, in its first attempt (the
+            # kill was in another workflow task).
             assert local_activities(history) == [
                 (LockSteps.REQUEST_TURN, 1),
                 (TurnSteps.OPEN_TURN, 1),
                 (TurnSteps.SAVE_MESSAGES, 1),
+                (LockSteps.RELEASE_TURN, 1),
+                (PUBLISH_EVENT, 1),
             ]
             assert TurnSteps.SAVE_MESSAGES not in attempts
 
