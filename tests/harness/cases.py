@@ -41,6 +41,7 @@ from tests.harness.snapshot import (
     marked_by,
     snapshot,
 )
+from tests.helpers.history import local_activity_type
 from tests.helpers.platform import wait_for_job
 
 FAULTS = ("fail_before", "fail_after", "cancel", "kill")
@@ -124,15 +125,22 @@ NOT_STEPS = frozenset({PUBLISH_EVENT})
 
 async def job_activities(platform: HarnessPlatform, job_id: str) -> list[Step]:
     """The activities a job and its child jobs scheduled, in history order (a child's where it was
-    started), each with its occurrence within its own workflow."""
+    started), each with its occurrence within its own workflow. Local activities too (a job whose
+    steps run locally, such as AssistantTurn): each is a marker in the history, recorded with the
+    workflow task that ran it (the worker's activity interceptors, the fault injector's, run for
+    them as for the others)."""
     steps: list[Step] = []
     handle = platform.client.get_workflow_handle(job_id)
     history = await handle.fetch_history()
     workflow_type = history.events[0].workflow_execution_started_event_attributes.workflow_type.name
     counts: dict[str, int] = {}
     for event in history.events:
+        name = None
         if event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
             name = event.activity_task_scheduled_event_attributes.activity_type.name
+        elif event.event_type == EventType.EVENT_TYPE_MARKER_RECORDED:
+            name = local_activity_type(event)
+        if name is not None:
             if name in NOT_STEPS:
                 continue
             steps.append(Step(workflow_type, name, counts.get(name, 0)))
