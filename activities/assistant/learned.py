@@ -34,7 +34,7 @@ class LearnActivities:
         self.db = db
 
     def all(self) -> list:
-        return [self.learn]
+        return [self.learn, self.forget]
 
     @activity.defn(name=LearnSteps.LEARN)
     async def learn(self, request: LearnRequest) -> LearnedApiSummary:
@@ -103,6 +103,16 @@ class LearnActivities:
             endpoints=len(spec.operations),
             base_url=spec.base_url,
         )
+
+    @activity.defn(name=LearnSteps.FORGET)
+    async def forget(self, request: LearnRequest) -> bool:
+        """The undo of `learn`: removes what this job's learning wrote (keyed by the API's id and
+        the job's), so a failed or cancelled job leaves no learned API; idempotent."""
+        async with self.db.transaction() as session:
+            removed = await learned.forget(session, request.learn.api_id, request.job_id)
+        if removed:
+            log.info("learned api forgotten", api_id=request.learn.api_id)
+        return removed
 
 
 async def guarded(settings: Settings, method: str, url: str, **kwargs: Any) -> outbound_http.Answer:

@@ -3,12 +3,12 @@
 write the turn's messages. Each is idempotent: reads change nothing; a platform tool that
 changes things asks its route, which starts (or refuses) the same job the route starts: a repeated
 cancel is the platform's 409, an answer; EC2 start/stop ask for a state, which a repeat finds
-already so; the write is keyed by (turn, seq). A direct execution (`POST /api/tools/execute`) runs
-the same `run_tool` activity in its own small job. A learned API's operation is a tool too
-(activities/assistant/learned.py); a learned operation that changes things is only as idempotent
-as that API makes it, which is why it waits for approval like the platform's changing tools. Each
-tool that ran is published as a `tool.executed` event (once per call: the event id is the
-call's)."""
+already so; the write is keyed by (turn, seq), and so is its undo (a failed turn's answer taken
+back). A direct execution (`POST /api/tools/execute`) runs the same `run_tool` activity in its own
+small job. A learned API's operation is a tool too (activities/assistant/learned.py); a learned
+operation that changes things is only as idempotent as that API makes it, which is why it waits
+for approval like the platform's changing tools. Each tool that ran is published as a
+`tool.executed` event (once per call: the event id is the call's)."""
 
 from __future__ import annotations
 
@@ -35,6 +35,7 @@ from contracts.assistant.turn import (
     CompletionRequest,
     History,
     HistoryRequest,
+    RemoveRequest,
     Saved,
     SaveRequest,
     ToolCall,
@@ -72,6 +73,7 @@ class TurnActivities:
             self.complete,
             self.run_tool,
             self.save_messages,
+            self.remove_messages,
         ]
 
     async def _temporal(self) -> Client:
@@ -185,6 +187,16 @@ class TurnActivities:
                 session, request.conversation_id, request.turn_id, rows
             )
         return Saved(saved=saved)
+
+    @activity.defn(name=TurnSteps.REMOVE_MESSAGES)
+    async def remove_messages(self, request: RemoveRequest) -> int:
+        """The undo of a save: a turn that fails or is cancelled takes its answer back, so the
+        conversation never shows an answer (and tool results) of a turn that did not complete.
+        Idempotent: a repeat finds nothing to remove."""
+        async with self.db.transaction() as session:
+            return await conversations.take_back(
+                session, request.conversation_id, request.turn_id, request.seqs
+            )
 
 
 async def _history(

@@ -24,13 +24,16 @@ from contracts.provisioning.drift import (
     Condition,
     ConditionType,
     DriftEntry,
+    LiveService,
     Observed,
     ObserveInput,
     Reapplied,
     ReconcileServiceInput,
+    RestoreLiveInput,
     ServiceRef,
 )
 from contracts.provisioning.names import DriftSteps, Workflows
+from contracts.provisioning.services import RestoreServiceInput
 from core.settings import Settings
 from providers.google.cloud_run_drift import access_drift, drift_of, managed, reapplied
 from store.db import Database
@@ -48,7 +51,13 @@ class DriftActivities(CloudRunActivities):
         self.events = events
 
     def all(self) -> list:
-        return [self.observe_services, self.observe_service, self.reapply_service]
+        return [
+            self.observe_services,
+            self.observe_service,
+            self.reapply_service,
+            self.read_live,
+            self.restore_live,
+        ]
 
     @activity.defn(name=DriftSteps.OBSERVE_SERVICES)
     async def observe_services(self, _: ObserveInput) -> Observed:
@@ -177,6 +186,54 @@ class DriftActivities(CloudRunActivities):
         if changed:
             log.info("service reconciled", service_name=name, fields=fields[:50])
         return Reapplied(service_name=name, region=region, fields=fields[:100], changed=changed)
+
+    @activity.defn(name=DriftSteps.READ_LIVE)
+    async def read_live(self, ref: ServiceRef) -> LiveService:
+        """The service as the reconcile finds it, before it changes anything: what its undo puts
+        back. Read-only."""
+        name = ref.service_name
+        service = await call_google(f"reading service {name}", self.cloud_run.get, name, ref.region)
+        if service is None:
+            return LiveService()
+        return LiveService(
+            service_json=run_v2.Service.to_json(service),
+            invokers=await self._live_invokers(name, ref.region, service),
+        )
+
+    @activity.defn(name=DriftSteps.RESTORE_LIVE)
+    async def restore_live(self, inp: RestoreLiveInput) -> list[str]:
+        """A failed or cancelled reconcile's undo: puts back what it found, only what the reconcile
+        itself changed and only while it is as the reconcile left it: the configuration while the
+        service carries the reconcile's job mark, the invoker members while they are the applied
+        ones the reconcile wrote (a change made since, by anyone, is left alone). What it put back
+        (`configuration`, `access`); nothing when the reconcile changed nothing. Idempotent."""
+        put_back = []
+        if inp.live.service_json and await self.restore_service(
+            RestoreServiceInput(
+                region=inp.region,
+                service_json=inp.live.service_json,
+                only_if_applied_by=inp.job_id,
+            )
+        ):
+            put_back.append("configuration")
+        if inp.live.invokers is not None and await self._restore_access(inp, inp.live.invokers):
+            put_back.append("access")
+        return put_back
+
+    async def _restore_access(self, inp: RestoreLiveInput, found: list[str]) -> bool:
+        name, region = inp.service_name, inp.region
+        what = f"putting back the access policy of {name}"
+        async with self.db.transaction() as session:
+            row = await resource_states.get(session, SERVICE_KIND, name)
+        if row is None or row.applied_access is None:
+            return False
+        if not access_drift(row.applied_access, found):
+            return False  # its access had not drifted: the reconcile wrote none
+        live = await call_google(what, self.cloud_run.iam_members, name, region)
+        if access_drift(row.applied_access, live):
+            return False  # not as the reconcile leaves it (not reached yet, or changed since)
+        await self.write_invokers(name, region, found)
+        return True
 
     async def _reapply_access(
         self, row: ResourceState, name: str, region: str, what: str

@@ -31,10 +31,14 @@ class TurnSteps:
     SAVE_MESSAGES = "assistant.save_messages"
     # Reads the conversation and saves the user's message, one transaction (local activity).
     OPEN_TURN = "assistant.open_turn"
+    # A failed or cancelled turn's undo of its answer's save.
+    REMOVE_MESSAGES = "assistant.remove_messages"
 
 
 class LearnSteps:
     LEARN = "assistant.learn_api"
+    # A failed or cancelled LearnApi's undo: removes the rows its learning wrote.
+    FORGET = "assistant.forget_learned_api"
     PUBLISH = "assistant.publish_event"
 
 

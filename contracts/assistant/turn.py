@@ -134,6 +134,14 @@ class TurnOpening(BaseModel):
     question: SaveRequest
 
 
+class RemoveRequest(BaseModel):
+    """A turn's messages to take back, by their place in the turn (`seq`)."""
+
+    conversation_id: str
+    turn_id: str
+    seqs: list[int]
+
+
 class TurnCall(BaseModel):
     """A tool call of the turn, with what it answered."""
 

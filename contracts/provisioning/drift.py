@@ -83,6 +83,21 @@ class ReconcileServiceInput(ServiceRef):
     pass
 
 
+class LiveService(BaseModel):
+    """A service as a reconcile found it, for its undo: its configuration (Service JSON; None: the
+    service is gone) and its invoker members (None: not read, the service is not the platform's)."""
+
+    service_json: str | None = None
+    invokers: list[str] | None = None
+
+
+class RestoreLiveInput(ServiceRef):
+    """A reconcile's undo: what it found, and its job id (the mark its changes carry)."""
+
+    live: LiveService
+    job_id: str
+
+
 class Reapplied(BaseModel):
     """What the reconcile's apply changed: the fields it put back (names, never values)."""
 

@@ -86,6 +86,9 @@ class DriftSteps:
     OBSERVE_SERVICES = "drift.observe_services"
     OBSERVE_SERVICE = "drift.observe_service"
     REAPPLY_SERVICE = "drift.reapply_service"
+    # The reconcile's read of the live service before it changes anything, and its undo.
+    READ_LIVE = "drift.read_live"
+    RESTORE_LIVE = "drift.restore_live"
     OBSERVE_VMS = "drift.observe_vms"
     OBSERVE_DOCKER_SERVICES = "drift.observe_docker_services"
     OBSERVE_RUNNERS = "drift.observe_runners"

@@ -97,3 +97,18 @@ async def append(
         )
     conversation.updated_at = now
     return True
+
+
+async def take_back(
+    session: AsyncSession, conversation_id: str, turn_id: str, seqs: list[int]
+) -> int:
+    """Removes a turn's messages at those places (a failed or cancelled turn's undo of its
+    answer); how many there were."""
+    result = await session.execute(
+        delete(Message).where(
+            Message.conversation_id == conversation_id,
+            Message.turn_id == turn_id,
+            Message.seq.in_(seqs),
+        )
+    )
+    return result.rowcount or 0

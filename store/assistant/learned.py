@@ -31,6 +31,18 @@ async def save(
     return row
 
 
+async def forget(session: AsyncSession, api_id: str, job_id: str) -> bool:
+    """Removes the API and its operations if that job wrote them (a failed or cancelled learning's
+    undo); False when there is nothing of that job's."""
+    found = await session.get(LearnedApi, api_id)
+    if found is None or found.job_id != job_id:
+        return False
+    await session.execute(delete(LearnedOperation).where(LearnedOperation.api_id == api_id))
+    await session.delete(found)
+    await session.flush()
+    return True
+
+
 async def slug_taken(session: AsyncSession, slug: str, api_id: str) -> bool:
     query = select(LearnedApi.id).where(LearnedApi.slug == slug, LearnedApi.id != api_id)
     return (await session.scalar(query)) is not None

@@ -3,7 +3,7 @@ with the world compared before and after.
 
 Design (docs/testing.md, "The fault harness", says the same for readers of the site):
 
-- A *scenario* per job type (scenarios.py) starts it through the REST API with names of its own,
+- A *scenario* per job type (scenarios/, a module per system) starts it through the REST API with names of its own,
   after preparing its prerequisites (a deployed service to undeploy, an onboarded customer to
   offboard, …). test_catalogue.py fails when a workflow type in worker.WORKFLOWS has neither a
   scenario nor a reasoned entry in EXCLUDED (internal or child jobs).

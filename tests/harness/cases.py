@@ -13,8 +13,9 @@ successful run (exactly one of everything, and modified exactly what it modifies
 cancelled → nothing was left behind, and for a "create" job nothing was removed or modified either
 (a "remove" job may have removed or modified only what a successful one removes or modifies; a
 "change" job removed nothing and put back what it changed, but for its scenario's `kept` fields,
-which its compensation report must then list as `kept`). A scenario may add its own checks
-(`Scenario.expect`: the runner sweep's orphans)."""
+which its compensation report must then list as `kept`; and but for what its scenario names in
+`may_leave`, what the user did rather than the job: a chat turn's user message). A scenario may add
+its own checks (`Scenario.expect`: the runner sweep's orphans)."""
 
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ import time
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from functools import reduce
 from operator import or_
 from pathlib import Path
@@ -87,6 +89,9 @@ class Outcome:
     raw_fields: dict[str, list[str]] = field(default_factory=dict)
     # The job's compensation report (GET /jobs/{id}: each undo's step and status).
     compensation: list[dict] = field(default_factory=list)
+    # `<workflow type> <id>` of each job started since the case's job, outside its tree, still
+    # running once it ended (a job a tool run started, say).
+    left_running: list[str] = field(default_factory=list)
 
 
 ENDED_BADLY = {
@@ -106,6 +111,20 @@ async def job_tree(platform: HarnessPlatform, job_id: str) -> list[str]:
             child = event.start_child_workflow_execution_initiated_event_attributes.workflow_id
             ids.extend(await job_tree(platform, child))
     return ids
+
+
+async def jobs_left_running(
+    platform: HarnessPlatform, since: datetime, tree: list[str]
+) -> list[str]:
+    """The jobs started since `since` (to the second), outside `tree`, that still run."""
+    stamp = since.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    query = f"ExecutionStatus = 'Running' AND StartTime >= '{stamp}'"
+    running = [
+        f"{each.workflow_type} {each.id}"
+        async for each in platform.client.list_workflows(query)
+        if each.id not in tree
+    ]
+    return sorted(running)
 
 
 async def failed_jobs(platform: HarnessPlatform, job_id: str) -> dict[str, str]:
@@ -191,6 +210,7 @@ async def _run_job(
             "mode": mode,
         }
     platform.arm(arm)
+    since = datetime.now(UTC)
     try:
         job_id = await scenario.start(platform, prepared)
         if fault == "cancel":
@@ -211,7 +231,8 @@ async def _run_job(
         platform.disarm()
     after = await snapshot(cloud_dir, database, normalise, directories)
     await drop_database_objects(normalise)
-    return job_id, job, before, after, normalise
+    running = await jobs_left_running(platform, since, await job_tree(platform, job_id))
+    return job_id, job, before, after, normalise, running
 
 
 async def run_case(
@@ -226,7 +247,7 @@ async def run_case(
     platform.ensure_worker()
     prepared: Prepared = await scenario.prepare(platform)
     try:
-        job_id, job, before, after, normalise = await _run_job(
+        job_id, job, before, after, normalise, running = await _run_job(
             platform, scenario, prepared, step, fault, noop
         )
     finally:
@@ -249,6 +270,7 @@ async def run_case(
         prepared,
         changes.raw_fields,
         job.get("compensation") or [],
+        running,
     )
 
 
@@ -294,7 +316,11 @@ def verdict(
                     f"completed after {fault}, but {side} more: {_with_fields(outcome, extra)}"
                 )
         return problems
-    left = _not_shared(scenario, changes["left behind"])
+    left = [
+        key
+        for key in _not_shared(scenario, changes["left behind"])
+        if key not in scenario.may_leave
+    ]
     if left:
         problems.append(f"{outcome.status} and left behind {left}")
     modified = _not_shared(scenario, changes["modified"])

@@ -4,6 +4,7 @@ API in a thread. Shared by the pytest fixtures and `make harness-steps`."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -15,8 +16,11 @@ from temporalio.client import Client
 
 from core.settings import Settings
 from localcloud.testing import LocalCloud
+from providers.tls import client_context
 from temporal.client import data_converter
+from tests.harness.documents import documents_server
 from tests.harness.fault_injector import FAULT_FILE_ENV, write_fault
+from tests.helpers.local_http import LocalHttpServer
 from tests.helpers.platform import ADMIN_KEY, ApiServer, make_settings, start_worker_process
 
 WORKER_ENTRY = ("-m", "tests.harness.worker_main")
@@ -31,6 +35,12 @@ class HarnessPlatform:
     fault_file: Path
     worker: subprocess.Popen = field(repr=False)
     log_path: Path = field(repr=False)
+    # The outside API the assistant's scenarios learn (tests/harness/documents.py).
+    documents: LocalHttpServer | None = field(default=None, repr=False)
+    # What the worker process needs beyond start_worker_process's settings: where the assistant's
+    # platform tools call this platform's API and with which key, and the outbound allow-list
+    # naming `documents`.
+    worker_env: dict[str, str] = field(default_factory=dict, repr=False)
 
     def arm(self, fault: dict) -> None:
         write_fault(self.fault_file, fault)
@@ -43,7 +53,7 @@ class HarnessPlatform:
         self.worker = start_worker_process(
             self.settings,
             WORKER_ENTRY,
-            env={FAULT_FILE_ENV: str(self.fault_file)},
+            env={FAULT_FILE_ENV: str(self.fault_file), **self.worker_env},
             stdout=log,
             stderr=log,
         )
@@ -83,6 +93,8 @@ async def harness_platform(root: Path, temporal_address: str) -> AsyncIterator[H
     root.mkdir(parents=True, exist_ok=True)
     # A loaded machine (six test processes on two cores) may take a while to start it.
     cloud = LocalCloud.start(root / "localcloud", lro_delay=0.1, build_seconds=0.5, timeout=90)
+    documents = documents_server().__enter__()
+    allowed = [f"127.0.0.1:{documents.port}"]
     try:
         settings = make_settings(
             root / "data",
@@ -101,6 +113,11 @@ async def harness_platform(root: Path, temporal_address: str) -> AsyncIterator[H
             localcloud_proxmox_port=cloud.proxmox_port,
             proxmox_ca_bundle=cloud.ca_file,
             hosting_vm_task_poll_seconds=0.1,
+            # The assistant's scenarios learn and call an API on loopback; `POST /api/chat` and
+            # `POST /api/tools/execute` answer 202 with their job at once, so the harness can
+            # cancel it.
+            outbound_allowed_addresses=allowed,
+            assistant_turn_wait_seconds=0,
         )
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         fault_file = root / "fault.json"
@@ -108,10 +125,25 @@ async def harness_platform(root: Path, temporal_address: str) -> AsyncIterator[H
         client = await Client.connect(temporal_address, data_converter=data_converter(settings))
         with ApiServer(settings) as server:
             async with httpx.AsyncClient(
-                base_url=server.url, headers={"X-API-Key": ADMIN_KEY}, timeout=30
+                verify=client_context(),
+                base_url=server.url,
+                headers={"X-API-Key": ADMIN_KEY},
+                timeout=30,
             ) as http:
                 platform = HarnessPlatform(
-                    settings, cloud, http, client, fault_file, None, root / "worker.log"
+                    settings,
+                    cloud,
+                    http,
+                    client,
+                    fault_file,
+                    None,
+                    root / "worker.log",
+                    documents,
+                    {
+                        "CONNESKILLS_ASSISTANT_PLATFORM_API_URL": server.url,
+                        "CONNESKILLS_ADMIN_API_KEY": ADMIN_KEY,
+                        "CONNESKILLS_OUTBOUND_ALLOWED_ADDRESSES": json.dumps(allowed),
+                    },
                 )
                 platform.start_worker()
                 try:
@@ -119,4 +151,5 @@ async def harness_platform(root: Path, temporal_address: str) -> AsyncIterator[H
                 finally:
                     platform.stop_worker()
     finally:
+        documents.__exit__(None, None, None)
         cloud.stop()

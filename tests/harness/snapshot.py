@@ -1,6 +1,7 @@
 """What a job may leave behind, as a multiset of normalised resource keys: every resource of the
 harness's own local cloud (each emulated API's collections, and the git repositories' branches by
-tree), the platform's tables that model outside resources, and the MariaDB / PostgreSQL databases and
+tree), the platform's tables that model outside resources and the assistant's rows its jobs write
+(learned APIs and their operations, messages), and the MariaDB / PostgreSQL databases and
 users whose names carry one of the case's unique names (those servers are shared with the rest of
 the suite, so only the case's own names are looked at there), and the platform's own directories
 that hold what jobs make on disk (a hosted service's workspace, a pending upload): each file a
@@ -53,7 +54,19 @@ RESOURCE_TABLES = (
     "external_services",
     "hosting_services",
     "hosting_vms",
+    # The assistant's own rows that its jobs write (a learned API and its operations, a turn's
+    # messages): nothing outside stands for them, so they are what such a job may leave behind.
+    "assistant_learned_apis",
+    "assistant_learned_operations",
+    "assistant_messages",
 )
+# How a table's rows are keyed where no `name`-like field does it (_row_key): a learned operation by
+# its tool name; a message by its role, so a turn's two read `user message` and `assistant message`
+# whatever its (generated) turn id.
+ROW_KEYS = {
+    "assistant_learned_operations": lambda row: str(row["tool_name"]),
+    "assistant_messages": lambda row: f"{row['role']} message",
+}
 # Rows kept as a ledger once what they stand for is gone: a VM's row is never deleted (so its VMID
 # is never handed out twice), a failed create's is marked `failed`, a deleted VM's `deleted`. Such a
 # row stands for no resource, so the snapshot leaves it out (a failed create leaves nothing; a
@@ -121,9 +134,11 @@ def cloud_resources(cloud_dir: Path) -> list[tuple[str, str, str]]:
 
 
 # Fields whose value changes without the resource changing: times, etags, generations, revision
-# names, counters of use, the emulators' own bookkeeping (`_exit_at`, a secret's `next` version).
+# names and the count of revisions a service has had (a configuration put back is a new revision,
+# as in Cloud Run), counters of use, the emulators' own bookkeeping (`_exit_at`, a secret's `next`
+# version).
 VOLATILE_FIELDS = re.compile(
-    r"^_|(time|_at|At|date|Date)$|^(etag|uid|generation|observedGeneration|reconciling|"
+    r"^_|(time|_at|At|date|Date)$|^(etag|uid|generation|observedGeneration|reconciling|revisions|"
     r"latestReadyRevision|latestCreatedRevision|next|spend|last_used|lastUsed|Pid|"
     r"expires|expires_at|token|HostPort)$"
 )
@@ -134,6 +149,13 @@ _URL_PORT = re.compile(r"(https?://(?:127\.0\.0\.1|localhost)):\d+")
 _TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?$")
 # What content() leaves out because it is a resource of its own (a secret's versions).
 OWN_RESOURCES = {"versions"}
+# Lists that are sets: an IAM binding's members (a policy written back with its members in another
+# order grants the same; the platform writes them sorted, a console appends).
+SET_FIELDS = {"members"}
+
+
+def _strings(value: object) -> bool:
+    return isinstance(value, list) and all(isinstance(item, str) for item in value)
 
 
 def stable(value: object) -> object:
@@ -141,7 +163,7 @@ def stable(value: object) -> object:
     resource nobody changed compares equal to itself across a case."""
     if isinstance(value, dict):
         return {
-            key: stable(item)
+            key: sorted(item) if key in SET_FIELDS and _strings(item) else stable(item)
             for key, item in value.items()
             if not (isinstance(key, str) and VOLATILE_FIELDS.search(key))
             and key not in OWN_RESOURCES
@@ -276,7 +298,8 @@ def platform_rows(database: Path) -> list[tuple[str, str, str]]:
                 fields = dict(row)
                 if fields.get("status") in TOMBSTONES.get(table, ()):
                     continue
-                found.append((f"platform.{table}", _row_key(fields), content(fields)))
+                key = ROW_KEYS[table](fields) if table in ROW_KEYS else _row_key(fields)
+                found.append((f"platform.{table}", key, content(fields)))
     return found
 
 

@@ -16,7 +16,7 @@ def test_every_job_type_has_a_scenario():
     covered = {scenario.workflow for scenario in SCENARIOS.values()}
     missing = registered - covered - set(EXCLUDED) - set(NOT_YET)
     assert not missing, (
-        f"job types without a harness scenario (tests/harness/scenarios.py): {missing}"
+        f"job types without a harness scenario (tests/harness/scenarios/): {missing}"
     )
     assert not covered & set(NOT_YET), "a job type with a scenario is still listed in NOT_YET"
     assert not covered & set(EXCLUDED), "a job type with a scenario is still listed in EXCLUDED"

@@ -1,10 +1,10 @@
 """The snapshot's pieces that need no platform: a hosted service's id normalised where it stands for
-the service (whatever id the run got), the platform's directories read as files with hashes, and the
-verdict on a "change" job undone (its kept fields)."""
+the service (whatever id the run got), the platform's directories read as files with hashes, an IAM
+binding's members as a set, and the verdict on a "change" job undone (its kept fields)."""
 
 from __future__ import annotations
 
-from tests.harness.snapshot import Normaliser, platform_files
+from tests.harness.snapshot import Normaliser, content, platform_files
 
 
 def test_a_service_id_reads_the_same_whatever_the_run_got():
@@ -26,6 +26,15 @@ def test_a_service_id_reads_the_same_whatever_the_run_got():
     assert (
         normalise("platform.hosting_services hs-5e6f7a8b") == "platform.hosting_services <name-b>"
     )
+
+
+def test_an_iam_policy_written_back_in_another_order_compares_equal():
+    def service(members: list[str]) -> dict:
+        return {"policy": {"etag": "x", "bindings": [{"role": "r", "members": members}]}}
+
+    appended = service(["serviceAccount:a@p", "allUsers"])
+    assert content(appended) == content(service(["allUsers", "serviceAccount:a@p"]))
+    assert content(appended) != content(service(["serviceAccount:a@p"]))
 
 
 def test_platform_files_are_keyed_by_path_with_their_contents_hashed(tmp_path):

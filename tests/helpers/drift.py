@@ -8,10 +8,11 @@ import time
 
 import httpx
 from google.cloud import run_v2
+from google.iam.v1 import policy_pb2
 from temporalio.client import Client, ScheduleOverlapPolicy
 
 from api.logic.provisioning.drift_schedule import schedule_id
-from providers.google.cloud_run import CloudRunServices
+from providers.google.cloud_run import INVOKER_ROLE, CloudRunServices
 
 OTHER_IMAGE = "us-docker.pkg.dev/cloudrun/container/other:2"
 
@@ -68,3 +69,18 @@ def change_behind_the_platforms_back(settings, name: str, secret: str = "tok-b:2
     del container.env[:]
     container.env.extend(env.values())
     cloud.client.update_service(service=service, retry=None).result(timeout=60)
+
+
+def make_public_behind_the_platforms_back(settings, name: str) -> None:
+    """Straight on Cloud Run with the official client's `set_iam_policy`: `allUsers` added as an
+    invoker (the service made public)."""
+    cloud = CloudRunServices(settings)
+    resource = cloud.path(name)
+    policy = cloud.client.get_iam_policy(request={"resource": resource})
+    for binding in policy.bindings:
+        if binding.role == INVOKER_ROLE:
+            binding.members.append("allUsers")
+            break
+    else:
+        policy.bindings.append(policy_pb2.Binding(role=INVOKER_ROLE, members=["allUsers"]))
+    cloud.client.set_iam_policy(request={"resource": resource, "policy": policy})

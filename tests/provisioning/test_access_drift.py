@@ -7,28 +7,14 @@ from __future__ import annotations
 
 import asyncio
 
-from google.iam.v1 import policy_pb2
 from temporalio.client import Client
 
-from providers.google.cloud_run import INVOKER_ROLE, CloudRunServices
+from providers.google.cloud_run import CloudRunServices
 from providers.google.cloud_run_plan import invokers_for
 from tests.helpers import drift
-from tests.helpers.drift import condition, observe
+from tests.helpers.drift import condition, make_public_behind_the_platforms_back, observe
 from tests.helpers.platform import unique_name, wait_for_job
 from tests.helpers.provisioning import deploy
-
-
-def make_public_behind_the_platforms_back(settings, name: str) -> None:
-    cloud = CloudRunServices(settings)
-    resource = cloud.path(name)
-    policy = cloud.client.get_iam_policy(request={"resource": resource})
-    for binding in policy.bindings:
-        if binding.role == INVOKER_ROLE:
-            binding.members.append("allUsers")
-            break
-    else:
-        policy.bindings.append(policy_pb2.Binding(role=INVOKER_ROLE, members=["allUsers"]))
-    cloud.client.set_iam_policy(request={"resource": resource, "policy": policy})
 
 
 async def test_a_service_made_public_outside_shows_access_drift_until_reconciled(

@@ -2,7 +2,9 @@
 message, then asks the LLM (an activity per call) with the platform's tools offered, runs each
 tool call it makes (an activity per call) and asks again with the results, at most
 `max_tool_rounds` times, and saves the answer with its tool calls. Turns of one conversation take
-turns (its subject).
+turns (its subject). A turn that fails or is cancelled keeps the user's message (the user did send
+it) but takes back an answer it saved: the conversation shows an answer, and its tool calls, only
+of a turn that completed.
 
 The short database steps and the request for the conversation's turn are local activities (under
 the `assistant-local-steps` patch): the worker runs them inside the workflow task that reaches
@@ -50,6 +52,7 @@ with workflow.unsafe.imports_passed_through():
         CompletionRequest,
         History,
         HistoryRequest,
+        RemoveRequest,
         Saved,
         SavedMessage,
         SaveRequest,
@@ -65,6 +68,7 @@ with workflow.unsafe.imports_passed_through():
     from contracts.jobs import JobSubject
 
 from workflows.job import TrackedJob
+from workflows.saga import Saga
 from workflows.steps import step
 from workflows.tracking import JobTracker
 
@@ -75,6 +79,11 @@ SYSTEM_PROMPT = (
 )
 _DATABASE = timedelta(seconds=30)
 _TOOL = timedelta(minutes=1)
+# Turns started before it kept an answer they saved although they failed or were cancelled after:
+# replays of those register no undo of the save.
+ANSWER_UNDO_PATCH = "turn-takes-its-answer-back-on-failure"
+# The answer's place in its turn (the user's message is 0).
+_ANSWER_SEQ = 1
 
 
 def _llm_bound() -> timedelta:
@@ -103,7 +112,7 @@ class AssistantTurn(TrackedJob):
     @workflow.run
     async def run(self, inp: TurnInput) -> dict[str, Any]:
         try:
-            result = await self.run_saga(lambda saga: self._converse(inp))
+            result = await self.run_saga(lambda saga: self._converse(inp, saga))
         except BaseException as error:
             if not isinstance(error, workflow.ContinueAsNewError):
                 self._emit("error", message=_failure_text(error))
@@ -140,7 +149,7 @@ class AssistantTurn(TrackedJob):
                 f"approval {decision.approval_id} was already decided", type="Conflict"
             )
 
-    async def _converse(self, inp: TurnInput) -> dict[str, Any]:
+    async def _converse(self, inp: TurnInput, saga: Saga) -> dict[str, Any]:
         track = self.tracker
         turn_id = workflow.info().workflow_id
         # The first round's `thinking` at once, in the turn's first workflow task: a stream has
@@ -236,12 +245,22 @@ class AssistantTurn(TrackedJob):
             )
         self._emit("message", content=answer)
         track.phase("saving", 90, "saving the answer")
+        if workflow.patched(ANSWER_UNDO_PATCH):
+            # Before the save: one failed or cancelled after its write is taken back too. The
+            # user's message stays (the user did send it); an answer stays only with its turn.
+            taken_back = RemoveRequest(
+                conversation_id=inp.conversation_id, turn_id=turn_id, seqs=[_ANSWER_SEQ]
+            )
+            saga.on_failure(
+                "take the answer back",
+                lambda: step(TurnSteps.REMOVE_MESSAGES, taken_back, int, start_to_close=_DATABASE),
+            )
         await self._save(
             inp,
             turn_id,
             [
                 SavedMessage(
-                    seq=1,
+                    seq=_ANSWER_SEQ,
                     role="assistant",
                     content=answer,
                     tool_calls=[call.model_dump() for call in calls] or None,

@@ -2,7 +2,8 @@
 service the platform applied, then each hosting VM and Docker service, then each runner's container,
 with what runs now, read-only, and records its conditions and drift (a new drift raises one alert).
 ReconcileService: puts a service's last applied configuration back, taking its turn on the service
-like a deploy or update, then observes it again."""
+like a deploy or update, then observes it again; one that fails or is cancelled puts back the live
+configuration it found (the drift stays until a reconcile completes)."""
 
 from __future__ import annotations
 
@@ -14,15 +15,18 @@ from temporalio import workflow
 with workflow.unsafe.imports_passed_through():
     from contracts.jobs import SERVICE_LABEL, JobSubject
     from contracts.provisioning.drift import (
+        LiveService,
         Observed,
         ObserveInput,
         Reapplied,
         ReconcileServiceInput,
+        RestoreLiveInput,
         ServiceRef,
     )
     from contracts.provisioning.names import DriftSteps, Operations, Workflows
 
 from workflows.job import TrackedJob
+from workflows.saga import Saga
 from workflows.steps import step
 from workflows.tracking import JobTracker
 
@@ -31,8 +35,12 @@ _OBSERVE = timedelta(minutes=2)
 _HEARTBEAT = timedelta(seconds=30)
 # Runs added after histories without it were recorded: replays of those skip it.
 _OBSERVE_RUNNERS_PATCH = "observe-drift-runners"
-# A Cloud Run apply (a revision rolling out), as a deploy's.
+# A Cloud Run apply (a revision rolling out), as a deploy's; a read of one service.
 _APPLY = timedelta(minutes=10)
+_READ = timedelta(minutes=1)
+# Reconciles started before it neither read the live configuration first nor put it back when they
+# failed: replays of those skip both.
+RECONCILE_UNDO_PATCH = "reconcile-puts-the-live-configuration-back"
 
 
 @workflow.defn(name=Workflows.OBSERVE_DRIFT)
@@ -116,29 +124,25 @@ class ReconcileService(TrackedJob):
 
     @workflow.run
     async def run(self, inp: ReconcileServiceInput) -> dict[str, Any]:
-        # Nothing to compensate: the step puts back what the platform applied, and a reconcile
-        # stopped half-way leaves the service as drifted as it was (the next one finishes it).
-        return await self.run_saga(lambda _saga: self._reconcile(inp))
+        return await self.run_saga(lambda saga: self._reconcile(inp, saga))
 
-    async def _reconcile(self, inp: ReconcileServiceInput) -> dict[str, Any]:
+    async def _reconcile(self, inp: ReconcileServiceInput, saga: Saga) -> dict[str, Any]:
         track = self.tracker
+        ref = ServiceRef(service_name=inp.service_name, region=inp.region)
+        if workflow.patched(RECONCILE_UNDO_PATCH):
+            await self._undo_registered(inp, ref, saga)
         track.phase(
             "reapplying", 30, f"putting the applied configuration of {inp.service_name} back"
         )
-        done = await step(
-            DriftSteps.REAPPLY_SERVICE, inp, Reapplied, start_to_close=_APPLY, heartbeat=_HEARTBEAT
-        )
+        # The job's heartbeat, as a deploy's apply: the step beats at each poll of its operation,
+        # so an attempt on a lost worker moves on in seconds rather than half a minute.
+        done = await step(DriftSteps.REAPPLY_SERVICE, inp, Reapplied, start_to_close=_APPLY)
         if done.changed:
             track.log(f"put back: {', '.join(done.fields[:20])}")
         else:
             track.log("nothing had drifted: left as it is")
         track.phase("observing", 90, "observing the service again")
-        seen = await step(
-            DriftSteps.OBSERVE_SERVICE,
-            ServiceRef(service_name=inp.service_name, region=inp.region),
-            Observed,
-            start_to_close=_OBSERVE,
-        )
+        seen = await step(DriftSteps.OBSERVE_SERVICE, ref, Observed, start_to_close=_OBSERVE)
         return track.complete(
             {
                 "service_name": inp.service_name,
@@ -151,3 +155,31 @@ class ReconcileService(TrackedJob):
             if done.changed
             else f"service {inp.service_name} was in sync",
         )
+
+    async def _undo_registered(
+        self, inp: ReconcileServiceInput, ref: ServiceRef, saga: Saga
+    ) -> None:
+        """A reconcile is a change like an update: one that fails or is cancelled leaves the service
+        as it found it (drifted: what an operator changed stays until a reconcile completes). So it
+        reads the live configuration and access first, and its undo puts back what the reconcile
+        changed of them (only while they are as it left them), then observes the service again, so
+        the record says what runs."""
+        saga.on_failure(
+            "observe the service again",
+            lambda: step(DriftSteps.OBSERVE_SERVICE, ref, Observed, start_to_close=_OBSERVE),
+        )
+        self.tracker.phase("checking", 10, f"reading the live configuration of {inp.service_name}")
+        live = await step(DriftSteps.READ_LIVE, ref, LiveService, start_to_close=_READ)
+        if live.service_json is None:
+            return  # the reapply refuses a service that is gone, and changes nothing
+        found = RestoreLiveInput(**ref.model_dump(), live=live, job_id=workflow.info().workflow_id)
+        saga.on_failure("put back what it found", lambda: self._restore(found))
+
+    async def _restore(self, found: RestoreLiveInput) -> None:
+        put_back = await step(DriftSteps.RESTORE_LIVE, found, list[str], start_to_close=_APPLY)
+        if put_back:
+            self.tracker.log(f"put back as found: {', '.join(put_back)}")
+        else:
+            # The reconcile changed nothing (nothing had drifted, or it failed before), or
+            # something changed the service since: nothing of this job's to put back.
+            self.tracker.log("nothing to put back: the service is not as this job left it")
