@@ -33,6 +33,7 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowExecutionStatus
 
 from contracts.events import PUBLISH_EVENT
+from contracts.resource_lock import LockSteps
 from tests.harness.fault_injector import held_marker
 from tests.harness.platform import HarnessPlatform
 from tests.harness.scenarios import Prepared, Scenario
@@ -138,8 +139,11 @@ async def failed_jobs(platform: HarnessPlatform, job_id: str) -> dict[str, str]:
 
 
 # Activities every job schedules that are not steps of its work: publishing the job's outcome as
-# a webhook event (workflows/job_events.py) changes nothing outside and never fails the job.
-NOT_STEPS = frozenset({PUBLISH_EVENT})
+# a webhook event (workflows/job_events.py) changes nothing outside and never fails the job; giving
+# the subject's turn back by a local activity (a job whose steps run locally) is the lock's
+# `release` signal, which other jobs send as a command, and a failure of it is logged, not the
+# job's.
+NOT_STEPS = frozenset({PUBLISH_EVENT, LockSteps.RELEASE_TURN})
 
 
 async def job_activities(platform: HarnessPlatform, job_id: str) -> list[Step]:
