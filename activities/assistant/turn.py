@@ -1,5 +1,5 @@
 """An assistant turn's activities: read the conversation's latest messages and save the user's
-(opening the turn: a local activity, as is saving the answer), one LLM call, one tool call, and
+(opening the turn: a local activity), one LLM call, one tool call, and
 write the turn's messages. Each is idempotent: reads change nothing; a platform tool that
 changes things asks its route, which starts (or refuses) the same job the route starts: a repeated
 cancel is the platform's 409, an answer; EC2 start/stop ask for a state, which a repeat finds

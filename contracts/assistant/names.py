@@ -56,8 +56,9 @@ TURN_EVENTS_QUERY = "assistant_turn_events"
 APPROVAL_UPDATE = "assistant_approval"
 # The patch under which a turn gates its mutating tools by the autonomy level.
 APPROVALS_PATCH = "assistant-approvals"
-# The patch under which a turn runs its conversation steps (and asks for its turn) as local
-# activities: opening the turn (read the conversation, save the question) and saving the answer.
+# The patch under which a turn runs its short steps as local activities: asking for and giving back
+# its turn on the conversation, opening the turn (read the conversation, save the question) and
+# publishing job.completed (the answer's save stays a regular activity).
 LOCAL_STEPS_PATCH = "assistant-local-steps"
 
 # The subject kind of a turn: turns of one conversation take turns (one writer per conversation).

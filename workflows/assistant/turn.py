@@ -6,12 +6,13 @@ turns (its subject). A turn that fails or is cancelled keeps the user's message 
 it) but takes back an answer it saved: the conversation shows an answer, and its tool calls, only
 of a turn that completed.
 
-The short database steps and the request for the conversation's turn are local activities (under
-the `assistant-local-steps` patch): the worker runs them inside the workflow task that reaches
-them, so a turn costs no task-queue round trip and no workflow task besides its LLM and tool
-calls' (the request and the opening in the first task, the answer's save in the task after the
-last LLM call). A worker lost meanwhile loses that task, which runs again on another worker and
-runs those steps again: they are idempotent (the saves are keyed by turn and seq).
+Asking for the conversation's turn and the turn's opening (reading the conversation and saving
+the question, one step) are local activities, and so are giving the turn back and publishing
+`job.completed` (under the `assistant-local-steps` patch): the worker runs them inside the
+workflow task that reaches them, with no task-queue round trip and no workflow task of their own.
+A worker lost meanwhile loses that task, which runs again on another worker and runs those steps
+again: they are idempotent (the question's save is keyed by turn and seq). The answer's save stays
+a regular activity, which the compensation must know about (see `_save`).
 
 What happens is also kept as the turn's events (`thinking`, `tool_call`, `approval_required`,
 `tool_result`, `message`, `done`, `error`; ids 1, 2, 3...), read by the `assistant_turn_events`
@@ -331,12 +332,16 @@ class AssistantTurn(TrackedJob):
         )
 
     async def _save(self, inp: TurnInput, turn_id: str, messages: list[SavedMessage]) -> None:
+        # A regular activity even when the turn's steps run locally: a local activity's write is
+        # recorded only with the workflow task that ran it, and a cancel arriving meanwhile fails
+        # that task (the server refuses its completion); the turn then replays, stops before the
+        # save and leaves behind an answer its compensation never heard of (the fault harness's
+        # cancel at this step). A scheduled activity is in the history before it writes.
         saved = await step(
             TurnSteps.SAVE_MESSAGES,
             self._save_request(turn_id, messages),
             Saved,
             start_to_close=_DATABASE,
-            local=self.local,
         )
         if not saved.saved:
             raise ApplicationError(
