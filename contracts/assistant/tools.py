@@ -156,8 +156,8 @@ class CloudRunListParams(ToolParams):
 
 
 @functools.cache
-def _schema_of(params: type[BaseModel]) -> dict[str, Any]:
-    return params.model_json_schema()
+def _schema_text(params: type[BaseModel]) -> str:
+    return json.dumps(params.model_json_schema())
 
 
 @dataclass(frozen=True)
@@ -181,10 +181,10 @@ class Tool:
     fields: tuple[str, ...] = ()
 
     def schema(self) -> dict[str, Any]:
-        """The parameters' JSON schema, built once per process: every turn offers every tool
-        (each workflow task that runs a turn from the start asked pydantic again, about a quarter
-        of the worker's time in a turn). Shared: read it, never change it."""
-        return _schema_of(self.params)
+        """The parameter model's JSON schema, a fresh copy: generated once per model (pydantic
+        builds it anew on every call, 20-200 ms for the whole table on a loaded machine, which
+        every turn's first workflow task paid)."""
+        return json.loads(_schema_text(self.params))
 
     def validate(self, arguments: dict[str, Any]) -> BaseModel:
         """The arguments checked by the parameter model (JSON mode: the API's strict request
