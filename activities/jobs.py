@@ -1,5 +1,6 @@
 """Activities of the shared job machinery (domain-free): asking the lock on a subject for a turn,
-and telling the lock whether its holder has ended. Both need the Temporal client, which workflows
+giving it back (for a job whose steps run locally), and telling the lock whether its holder has
+ended. Both need the Temporal client, which workflows
 cannot use themselves."""
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from contracts.resource_lock import (
     LOCK_DIVISION,
     LOCK_TIMEOUTS,
     LOCK_WORKFLOW,
+    RELEASE_SIGNAL,
     JobRef,
     LockState,
     LockSteps,
@@ -33,7 +35,7 @@ class JobActivities:
         self.settings = settings
 
     def all(self) -> list:
-        return [self.request_turn, self.holder_ended]
+        return [self.request_turn, self.release_turn, self.holder_ended]
 
     @activity.defn(name=LockSteps.REQUEST_TURN)
     async def request_turn(self, request: TurnRequest) -> Turn:
@@ -60,6 +62,21 @@ class JobActivities:
             start_workflow_operation=lock,
             result_type=Turn,
         )
+
+    @activity.defn(name=LockSteps.RELEASE_TURN)
+    async def release_turn(self, request: TurnRequest) -> bool:
+        """Signals `release` to the subject's lock; False when the lock is not running (ended or
+        terminated by hand: nobody waits on it for this job). Releasing twice is harmless: the
+        lock drops a job that neither holds nor waits without effect."""
+        try:
+            await self.client.get_workflow_handle(lock_id(request.subject)).signal(
+                RELEASE_SIGNAL, JobRef(job_id=request.job_id)
+            )
+        except RPCError as error:
+            if error.status == RPCStatusCode.NOT_FOUND:
+                return False
+            raise
+        return True
 
     @activity.defn(name=LockSteps.HOLDER_ENDED)
     async def holder_ended(self, ref: JobRef) -> None:

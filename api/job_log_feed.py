@@ -7,12 +7,15 @@ survives a restart of the API. The table does: a line's autoincrement id is the 
 so a client's `Last-Event-ID` resumes exactly after the last line it got, from any API process,
 after any restart. The workflows are unchanged (no activity per log line, no history growth).
 
-How lines get there. While a stream is open in an API process, its feed reads, every
-`job_log_record_seconds`, the jobs that run or ended since its last pass (one visibility listing),
-asks each for its state (the query, else the memo when no worker answers), and appends the lines
-past each job's cursor (`job_log_cursors`). A pass alone would deliver a line up to a whole
-interval late, so the feed also *follows* each running job it knows (those this process starts,
-at once, and those a pass finds; at most `_MAX_FOLLOWED`): a long poll on the job's history
+How lines get there. While a stream is open in an API process, its feed lists, every
+`job_log_record_seconds`, the jobs that run or ended since its last pass (one visibility listing).
+The running ones are followed (below); each other one (ended, or past `_MAX_FOLLOWED`) is queued
+and read apart, the newest first: asked for its state (the query, else the memo when no worker
+answers) and its lines past its cursor (`job_log_cursors`) appended at once. A query no worker
+answers waits out its timeout, so a pass never waits for its reads: a job that ends is read next,
+not behind the workflows of a gone worker or the catch-up below. A pass alone would deliver a line
+up to a whole interval late, so the feed *follows* each running job it knows (those this process
+starts, at once, and those a pass finds; at most `_MAX_FOLLOWED`): a long poll on the job's history
 returns when one of its workflow tasks ends, which is when a line it logged becomes readable, and
 the job is read and recorded then, and this process's one reader of the table
 (api/job_log_fanout.py) is poked to read the new lines at once and hand them to every open stream
@@ -24,7 +27,11 @@ are still delivered, with ids after the ones already streamed.
 
 Limits, written down: a job read only through its memo (no worker answered) whose log grew by more
 than the memo holds (50 lines) between two reads has the lines in between skipped; a log past the
-workflow's bound (10 000 lines) is followed by its last recorded line."""
+workflow's bound (10 000 lines) is followed by its last recorded line; a job that has ended and
+whose query no worker answers within `_QUERY_TIMEOUT` is recorded from its final memo, which lacks
+a line logged after the job's last memo write (a failed publication of its outcome event, a lock
+release that failed) - that line is never recorded; a pass looks at the first `_JOBS_PER_PASS` jobs
+its listing returns, so a catch-up over more ended jobs than that leaves the others unrecorded."""
 
 from __future__ import annotations
 
@@ -32,6 +39,7 @@ import asyncio
 import contextlib
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
 
 import structlog
 from sqlalchemy.exc import IntegrityError
@@ -51,7 +59,7 @@ from store.models import JobLogCursor, utcnow
 log = structlog.get_logger(__name__)
 
 _QUERY_TIMEOUT = timedelta(seconds=3)
-# Jobs read at the same time in one pass, and the most one pass looks at.
+# Jobs read at the same time, and the most one pass looks at.
 _CONCURRENT_READS = 8
 _JOBS_PER_PASS = 1000
 # Visibility records a close a moment after it happens: each pass looks back this much further.
@@ -82,6 +90,10 @@ class JobLogFeed:
         # Reads the recorded lines once for all this process's streams (api/job_log_fanout.py).
         self.fanout = LineFanout(db, settings)
         self._followed: dict[str, asyncio.Task[None]] = {}
+        # The jobs a pass found whose lines no follower records, read the newest first.
+        self._queued: dict[str, WorkflowExecution] = {}
+        self._unread: list[str] = []
+        self._readers: set[asyncio.Task[None]] = set()
         self.ending = False
 
     # --- for the streams -------------------------------------------------------------------------
@@ -128,7 +140,11 @@ class JobLogFeed:
     async def stop(self) -> None:
         self.end_streams()
         self._subscribers = 0
-        tasks = [*self._followed.values(), *([self._task] if self._task is not None else [])]
+        tasks = [
+            *self._followed.values(),
+            *self._readers,
+            *([self._task] if self._task is not None else []),
+        ]
         for task in tasks:
             task.cancel()
         for task in tasks:
@@ -141,7 +157,7 @@ class JobLogFeed:
     async def _run(self) -> None:
         while self._subscribers > 0:
             try:
-                self._wake(await self.record_once())
+                await self.record_once()
             except Exception as error:  # Temporal or the database away: the next pass retries
                 log.warning("job log lines not recorded yet", error_type=type(error).__name__)
             await asyncio.sleep(self.settings.job_log_record_seconds)
@@ -189,7 +205,7 @@ class JobLogFeed:
                         querier.cancel()
                         with contextlib.suppress(asyncio.CancelledError):
                             await querier
-                        self._wake(await self._record_job(job_id, done, ended=True))
+                        self._wake(await self._record_job(job_id, done, ended=True) or 0)
                     else:
                         stale.set()
                 if ended or not token:  # the job has ended: its history is complete
@@ -207,9 +223,17 @@ class JobLogFeed:
             await stale.wait()
             stale.clear()
             try:
-                self._wake(await self._record_job(job_id, done, ended=False))
-            except Exception as error:  # the next task's end, or a pass, records it
+                added = await self._record_job(job_id, done, ended=False)
+            except Exception as error:  # the next task's end records it
                 log.info("job log not read", job_id=job_id, error_type=type(error).__name__)
+                continue
+            if added is None:
+                # No worker answered: asked again at the passes' pace (no pass reads a followed
+                # job), for a line logged without a phase change.
+                await asyncio.sleep(self.settings.job_log_record_seconds)
+                stale.set()
+            else:
+                self._wake(added)
 
     async def _record_memo(self, job_id: str, events, done: _Cursor) -> int:
         """Records the lines of the newest job memo among the events (none: nothing)."""
@@ -228,20 +252,20 @@ class JobLogFeed:
             return 0
         return await self._write(job_id, memo.logs, memo.log_count, done, ended=False)
 
-    async def _record_job(self, job_id: str, done: _Cursor, ended: bool) -> int:
+    async def _record_job(self, job_id: str, done: _Cursor, ended: bool) -> int | None:
         """Records the followed job's new lines now, from its query (its memo once it has
-        ended and no worker answers); `done` moves with what was recorded."""
+        ended and no worker answers); `done` moves with what was recorded. None: no worker
+        answered (a running job)."""
+        handle = self.client.get_workflow_handle(job_id)
         try:
-            state = await self.client.get_workflow_handle(job_id).query(
+            state = await handle.query(
                 JOB_STATE_QUERY, result_type=JobState, rpc_timeout=_QUERY_TIMEOUT
             )
             window, total = state.logs, len(state.logs)
         except Exception:
             if not ended:
-                return 0  # no worker answers now: the passes read its memo
-            window, total = await self._log_of(
-                await self.client.get_workflow_handle(job_id).describe()
-            )
+                return None
+            window, total = await _memo_log(await handle.describe())
             if window is None:
                 return 0
         return await self._write(job_id, window, total, done, ended=ended)
@@ -255,29 +279,30 @@ class JobLogFeed:
             lines, count, last = _numbered(window, total, done)
             if not lines and not ended:
                 return 0
-            for attempt in (1, 2):
-                rows: list = []
-                try:
-                    async with self.db.transaction() as session:
-                        added = await job_logs.record(
-                            session,
-                            [job_logs.Recorded(job_id, lines, count, last, ended=ended)],
-                            rows,
-                        )
-                    # Committed: the reader may take them as they are, if they come next.
-                    self.fanout.offer(rows)
-                    break
-                except IntegrityError:
-                    # A pass added the same line meanwhile (SQLite): once more, past its cursor.
-                    if attempt == 2:
-                        raise
+            added = await self._commit(job_logs.Recorded(job_id, lines, count, last, ended=ended))
             done.line_count, done.last_line = max(count, done.line_count), last
         # Lines another API process recorded first are in the table as well: wake for them too.
         return max(added, len(lines))
 
-    async def record_once(self) -> int:
-        """One pass: reads the jobs running or ended since the last pass, records their new lines
-        and returns how many were added."""
+    async def _commit(self, read: job_logs.Recorded) -> int:
+        """Records one job's read in a transaction of its own; returns the lines added."""
+        for attempt in (1, 2):
+            try:
+                added = await self.db.write(partial(job_logs.record, reads=[read]))
+            except IntegrityError:
+                # Another API process added the same line meanwhile (SQLite): once more, past
+                # its cursor.
+                if attempt == 2:
+                    raise
+                continue
+            # Committed: the reader may take them as they are, if they come next.
+            self.fanout.offer(added)
+            return len(added)
+        return 0
+
+    async def record_once(self) -> None:
+        """One pass: lists the jobs running or ended since the last pass and queues for reading
+        those whose new lines no follower records (`_read_queued`), without waiting for them."""
         started = utcnow()
         if self._since is None:
             self._since = await self._catch_up_from(started)
@@ -289,23 +314,46 @@ class JobLogFeed:
         executions = [e async for e in self.client.list_workflows(query, limit=_JOBS_PER_PASS)]
         async with self.db.transaction() as session:
             known = await job_logs.cursors(session, [e.id for e in executions])
-        pending = [e for e in executions if not (e.id in known and known[e.id].ended)]
-        for execution in pending:
+        for execution in executions:
+            if execution.id in known and known[execution.id].ended:
+                continue
             if execution.status == WorkflowExecutionStatus.RUNNING:
                 self.follow(execution.id)
-        limit = asyncio.Semaphore(_CONCURRENT_READS)
-
-        async def read(execution: WorkflowExecution) -> job_logs.Recorded | None:
-            async with limit:
-                return await self._read(execution, known.get(execution.id))
-
-        reads = [r for r in await asyncio.gather(*map(read, pending)) if r is not None]
-        added = 0
-        if reads:
-            async with self.db.transaction() as session:
-                added = await job_logs.record(session, reads)
+            # A followed job (running, or recording its end) is its follower's: reading it here
+            # too cost a query per pass and raced the follower's writes.
+            if execution.id in self._followed or execution.id in self._queued:
+                continue
+            self._queued[execution.id] = execution
+            self._unread.append(execution.id)
+        while self._unread and len(self._readers) < _CONCURRENT_READS:
+            reader = asyncio.create_task(self._read_queued(), name="job-log-reader")
+            self._readers.add(reader)
+            reader.add_done_callback(self._readers.discard)
         self._since = started - _CLOSE_MARGIN
-        return added
+
+    async def _read_queued(self) -> None:
+        """Reads the queued jobs, the newest first, and records each at once. A read waits on a
+        worker (the query; without one, its timeout): a pass waiting for all its reads held every
+        job it listed, and the next pass, behind the slowest (after a worker outage, or behind the
+        first pass's catch-up, minutes); newest first, a job that has just ended is read next,
+        not after the backlog."""
+        while self._unread and not self.ending:
+            job_id = self._unread.pop()
+            execution = self._queued[job_id]
+            try:
+                async with self.db.transaction() as session:
+                    cursor = (await job_logs.cursors(session, [job_id])).get(job_id)
+                if cursor is not None and cursor.ended:
+                    continue
+                read = await self._read(execution, cursor)
+                if read is not None:
+                    self._wake(await self._commit(read))
+            except Exception as error:  # read again from the next pass on
+                log.warning("job log lines not recorded yet", error_type=type(error).__name__)
+                if execution.close_time is not None and self._since is not None:
+                    self._since = min(self._since, execution.close_time - _CLOSE_MARGIN)
+            finally:
+                del self._queued[job_id]
 
     async def _catch_up_from(self, now: datetime) -> datetime:
         earliest = now - timedelta(hours=self.settings.job_log_catch_up_hours)
@@ -341,15 +389,19 @@ class JobLogFeed:
             )
             return state.logs, len(state.logs)
         except Exception:  # no worker, or not a job: the memo then
-            pass
-        try:
-            value = await execution.memo_value(JOB_MEMO_KEY, default=None)
-        except Exception:
-            return None, 0
-        if value is None:
-            return None, 0
-        memo = JobSummaryMemo.model_validate(value)
-        return memo.logs, memo.log_count
+            return await _memo_log(execution)
+
+
+async def _memo_log(execution: WorkflowExecution) -> tuple[list[str] | None, int]:
+    """The newest log lines in the job's memo and how many its log held then (None: no memo)."""
+    try:
+        value = await execution.memo_value(JOB_MEMO_KEY, default=None)
+    except Exception:
+        return None, 0
+    if value is None:
+        return None, 0
+    memo = JobSummaryMemo.model_validate(value)
+    return memo.logs, memo.log_count
 
 
 @dataclass

@@ -57,6 +57,7 @@ MEASURED = (TurnSteps.COMPLETE, TurnSteps.RUN_TOOL)
 # job id -> (request sent, `done` received), wall clock (the dev server's clock: same machine)
 WALL: dict[str, tuple[float, float]] = {}
 _CLOSED = EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED
+LOCAL_MARKER = "core_local_activity"
 
 
 async def streamed_turn(api: httpx.AsyncClient) -> tuple[str, float, float, float]:
@@ -90,18 +91,21 @@ async def streamed_turn(api: httpx.AsyncClient) -> tuple[str, float, float, floa
     return job_id, (headers - started) * 1000, (first - started) * 1000, (ended - started) * 1000
 
 
-async def activity_ms(client: Client, job_id: str) -> tuple[float, float, int, dict[str, float]]:
+async def activity_ms(
+    client: Client, job_id: str
+) -> tuple[float, float, int, dict[str, float], tuple[int, int]]:
     """From the turn's history: the sum of its LLM and tool activities' durations (started →
-    completed), the sum of all its activities', how many LLM and tool activities ran, and where
+    completed), the sum of all its activities', how many LLM and tool activities ran, where
     the rest of the total went (ms): before the job's start event, waiting in task queues (tasks
-    and activities scheduled → started), workflow tasks (started → completed), and from the
-    turn's end to the client's `done`."""
+    and activities scheduled → started), workflow tasks (started → completed, local activities
+    included: they run inside them), the other (regular) activities, and from the turn's end to
+    the client's `done`; and the turn's shape: its workflow tasks and its local activities."""
     history = await client.get_workflow_handle(job_id).fetch_history()
     kind_of: dict[int, str] = {}
     scheduled_at: dict[int, float] = {}
     started_at: dict[int, float] = {}
     measured = every = queued = tasks = 0.0
-    count = 0
+    count = task_count = local_count = 0
     first_at = closed_at = 0.0
     for event in history.events:
         at = event.event_time.ToNanoseconds() / 1e6
@@ -122,7 +126,10 @@ async def activity_ms(client: Client, job_id: str) -> tuple[float, float, int, d
             scheduled = event.workflow_task_started_event_attributes.scheduled_event_id
             started_at[scheduled] = at
             queued += at - scheduled_at[scheduled]
+        elif kind == EventType.EVENT_TYPE_MARKER_RECORDED:
+            local_count += event.marker_recorded_event_attributes.marker_name == LOCAL_MARKER
         elif kind == EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED:
+            task_count += 1
             tasks += (
                 at - started_at[event.workflow_task_completed_event_attributes.scheduled_event_id]
             )
@@ -143,7 +150,7 @@ async def activity_ms(client: Client, job_id: str) -> tuple[float, float, int, d
         "other activities": every - measured,
         "after end": done * 1000 - closed_at,
     }
-    return measured, every, count, parts
+    return measured, every, count, parts, (task_count, local_count)
 
 
 def load() -> str:
@@ -175,10 +182,12 @@ async def main(rounds: int, llm_latency_ms: int) -> None:
             )
             rows = []
             breakdowns: list[dict[str, float]] = []
+            shapes: set[tuple[int, int]] = set()
             for number in range(1, rounds + 1):
                 job_id, headers_ms, first_ms, total_ms = await streamed_turn(api)
-                measured, every, count, parts = await activity_ms(client, job_id)
+                measured, every, count, parts, shape = await activity_ms(client, job_id)
                 breakdowns.append(parts)
+                shapes.add(shape)
                 if count != 5:
                     raise SystemExit(f"{job_id}: {count} LLM/tool activities, not 5")
                 overhead = total_ms / measured - 1
@@ -197,6 +206,10 @@ async def main(rounds: int, llm_latency_ms: int) -> None:
         print(
             "where the rest went (medians): "
             + ", ".join(f"{k} {median(b[k] for b in breakdowns):.0f} ms" for k in breakdowns[0])
+        )
+        print(
+            "a turn: "
+            + ", ".join(f"{t} workflow tasks, {n} local activities" for t, n in sorted(shapes))
         )
         print(
             f"first event {first_ms:.1f} ms: target (≤ {FIRST_EVENT_TARGET_MS:g} ms) "

@@ -34,6 +34,9 @@ LOCK_TIMEOUTS = JobTimeouts(expected=timedelta(days=1), execution=timedelta(days
 class LockSteps:
     REQUEST_TURN = "jobs.request_turn"
     HOLDER_ENDED = "jobs.holder_ended"
+    # The `release` signal sent by a local activity (a job whose steps run locally): no workflow
+    # task waits for the signal's round trip. True when sent, False when the lock is gone.
+    RELEASE_TURN = "jobs.release_turn"
 
 
 def lock_id(subject_key: str) -> str:

@@ -22,6 +22,7 @@ from temporalio.exceptions import ApplicationError
 
 from contracts.jobs import without_endpoints
 from core.settings import Settings
+from providers.tls import client_context
 
 _FINAL = {
     400: "InvalidArgument",
@@ -70,6 +71,7 @@ class LiteLLMAdmin:
             base_url=settings.resolved_litellm_base_url,
             headers={"Authorization": f"Bearer {settings.litellm_master_key.get_secret_value()}"},
             timeout=settings.litellm_timeout_seconds,
+            verify=client_context(),
         )
 
     async def ready(self) -> bool:

@@ -15,6 +15,7 @@ from temporalio.exceptions import ApplicationError
 
 from contracts.assistant.turn import Completion, CompletionRequest, ToolCall
 from core.settings import Settings
+from providers.tls import client_context
 
 
 def llm_client(settings: Settings) -> AsyncOpenAI:
@@ -24,6 +25,8 @@ def llm_client(settings: Settings) -> AsyncOpenAI:
         api_key=settings.assistant_llm_api_key.get_secret_value(),
         timeout=settings.assistant_llm_timeout_seconds,
         max_retries=0,
+        # The SDK's own client settings, with the process's one TLS context (providers/tls.py).
+        http_client=openai.DefaultAsyncHttpxClient(verify=client_context()),
     )
 
 

@@ -27,6 +27,7 @@ import httpx
 import structlog
 
 from core.settings import Settings
+from providers.tls import client_context
 
 log = structlog.get_logger(__name__)
 
@@ -203,7 +204,9 @@ async def _follow(
 ) -> Answer:
     origin = parse(url)
     timeout = httpx.Timeout(settings.outbound_timeout_seconds)
-    async with httpx.AsyncClient(follow_redirects=False, timeout=timeout, trust_env=False) as http:
+    async with httpx.AsyncClient(
+        follow_redirects=False, timeout=timeout, trust_env=False, verify=client_context()
+    ) as http:
         for _ in range(settings.outbound_max_redirects + 1):
             target = await check(settings, url)
             answer = await _once(settings, http, target, method, headers, content)

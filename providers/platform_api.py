@@ -13,6 +13,7 @@ from temporalio.exceptions import ApplicationError
 
 from core.local_keys import admin_api_key
 from core.settings import Settings
+from providers.tls import client_context
 
 
 class PlatformRefused(Exception):
@@ -35,7 +36,9 @@ async def call(settings: Settings, method: str, path: str, params: dict[str, Any
     headers = {"X-API-Key": admin_api_key(settings)}
     try:
         async with httpx.AsyncClient(
-            base_url=settings.resolved_assistant_platform_api_url, timeout=30
+            base_url=settings.resolved_assistant_platform_api_url,
+            timeout=30,
+            verify=client_context(),
         ) as http:
             if method == "GET":
                 answer = await http.get(path, params=params, headers=headers)

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, func, select, text
+from sqlalchemy import Connection, delete, func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from store.models import JobLogCursor, JobLogLine, utcnow
@@ -46,38 +46,66 @@ async def last_checked(session: AsyncSession) -> datetime | None:
     return await session.scalar(select(func.max(JobLogCursor.checked_at)))
 
 
-async def record(
-    session: AsyncSession, reads: Sequence[Recorded], added_rows: list[JobLogLine] | None = None
-) -> int:
+@dataclass(frozen=True)
+class AddedLine:
+    """A line `record` added, with its id."""
+
+    id: int
+    job_id: str
+    line_no: int
+    line: str
+
+
+def record(connection: Connection, reads: Sequence[Recorded]) -> list[AddedLine]:
     """Appends the new lines (a line already recorded, by another API process, is skipped) and
-    moves the cursors; returns how many lines were added (and puts them, with their ids, in
-    `added_rows` when given)."""
-    if session.bind.dialect.name == "postgresql":
-        await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _RECORDING_LOCK})
-    known = await cursors(session, [read.job_id for read in reads])
+    moves the cursors; returns the lines added, with their ids. Run by `Database.write` (Core, one
+    transaction): on SQLite, on the process's one writer thread, one hand-off queued behind the
+    process's other writes there. Through an async session it took a round trip to an aiosqlite
+    thread per statement, and SQLite's busy handler (sleeps of up to 100 ms) when two of the
+    process's connections wrote at once: on a loaded machine a quarter to half of the log
+    stream's slow lines' time (docs/benchmarks.md)."""
+    if connection.dialect.name == "postgresql":
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _RECORDING_LOCK})
+    lines, cursors_table = JobLogLine.__table__, JobLogCursor.__table__
+    known = {
+        row.job_id: row
+        for row in connection.execute(
+            select(cursors_table).where(cursors_table.c.job_id.in_([r.job_id for r in reads]))
+        )
+    }
     now = utcnow()
-    added = 0
+    added: list[AddedLine] = []
     for read in reads:
         cursor = known.get(read.job_id)
         done = cursor.line_count if cursor is not None else 0
-        fresh = [(no, line) for no, line in read.lines if no >= done]
-        for line_no, line in fresh:
-            row = JobLogLine(job_id=read.job_id, line_no=line_no, line=line, recorded_at=now)
-            session.add(row)
-            if added_rows is not None:
-                added_rows.append(row)
-        added += len(fresh)
+        for line_no, line in read.lines:
+            if line_no < done:
+                continue
+            inserted = connection.execute(
+                insert(lines).values(
+                    job_id=read.job_id, line_no=line_no, line=line, recorded_at=now
+                )
+            )
+            added.append(AddedLine(inserted.inserted_primary_key[0], read.job_id, line_no, line))
         if cursor is None:
-            cursor = JobLogCursor(job_id=read.job_id, line_count=0)
-            session.add(cursor)
+            connection.execute(
+                insert(cursors_table).values(
+                    job_id=read.job_id,
+                    line_count=read.line_count,
+                    last_line=read.last_line,
+                    ended=read.ended,
+                    checked_at=now,
+                )
+            )
+            continue
+        moved = {"ended": cursor.ended or read.ended, "checked_at": now}
         if read.line_count >= cursor.line_count:
-            cursor.line_count = read.line_count
-            cursor.last_line = read.last_line
-        cursor.ended = cursor.ended or read.ended
-        cursor.checked_at = now
-    await session.flush()
-    if added and session.bind.dialect.name == "postgresql":
-        await session.execute(text("SELECT pg_notify(:channel, '')"), {"channel": NOTIFY_CHANNEL})
+            moved |= {"line_count": read.line_count, "last_line": read.last_line}
+        connection.execute(
+            update(cursors_table).where(cursors_table.c.job_id == read.job_id).values(**moved)
+        )
+    if added and connection.dialect.name == "postgresql":
+        connection.execute(text("SELECT pg_notify(:channel, '')"), {"channel": NOTIFY_CHANNEL})
     return added
 
 

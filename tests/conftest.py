@@ -12,6 +12,7 @@ from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 from core.settings import Settings
+from providers.tls import client_context
 from store.db import Database
 from store.migrate import upgrade
 from temporal.client import data_converter
@@ -93,7 +94,10 @@ def api_server(settings: Settings) -> Iterator[ApiServer]:
 async def api(api_server: ApiServer, worker) -> AsyncIterator[httpx.AsyncClient]:
     """An HTTP client for the API with the admin key, with a worker serving its jobs."""
     async with httpx.AsyncClient(
-        base_url=api_server.url, headers={"X-API-Key": ADMIN_KEY}, timeout=30
+        verify=client_context(),
+        base_url=api_server.url,
+        headers={"X-API-Key": ADMIN_KEY},
+        timeout=30,
     ) as http:
         yield http
 

@@ -87,6 +87,13 @@ class TrackedJob:
                 non_retryable=True,
             )
 
+    def steps_run_locally(self) -> bool:
+        """Whether the job asks for its turn on its subject by a local activity (in its first
+        workflow task, no round trip through the task queue), as a job type with short steps that
+        runs them locally does. A job type opts in under its own patch, so its runs recorded before
+        keep replaying. False by default."""
+        return False
+
     def owned_from_the_start(self, saga: Saga) -> None:
         """Registers the undo of what the job owns before it runs (what the API made for it before
         starting it, such as a record): called before the job asks for its turn, so a job that ends
@@ -98,7 +105,7 @@ class TrackedJob:
         self.owned_from_the_start(saga)
         subject = self.tracker.state.subject
         if subject is not None and workflow.patched(SERIALIZED_PATCH):
-            self._turn = SubjectTurn(self.tracker, subject)
+            self._turn = SubjectTurn(self.tracker, subject, local=self.steps_run_locally())
         try:
             if self._turn is not None:
                 await self._turn.wait()
@@ -133,7 +140,8 @@ class TrackedJob:
             await publish_job_event(self.tracker, "job.failed")
             raise ApplicationError(message, type="JobFailed", non_retryable=True) from None
         await self._give_back_turn()
-        await publish_job_event(self.tracker, "job.completed")
+        # The same decision as when the job asked for its turn (a patch is decided once a run).
+        await publish_job_event(self.tracker, "job.completed", local=self.steps_run_locally())
         return result
 
     def _report(self, saga: Saga) -> None:

@@ -3,9 +3,12 @@
 `job.failed`, `job.needs_attention` (held for an operator), `job.compensation_failed`.
 
 A short activity (`platform.publish_event`, served by every worker on every queue) starts the
-event's deliveries (a regular activity: the SDK's local activities panic in its core when a worker
-shuts down with their timeout pending); it never fails the job (a publish that fails is logged in the job and dropped: the
-delivery, not the publishing, is what retries for a day). Under the `job-outcome-events` patch,
+event's deliveries; it never fails the job (a publish that fails is logged in the job and dropped:
+the delivery, not the publishing, is what retries for a day). A regular activity, but a local one
+for a job whose steps run locally (its last workflow task then ends the job): an earlier attempt
+with local activities for every job saw the SDK's core panic when a worker shut down with their
+timeout pending, which did not happen again here with temporalio 1.35 (a worker shut down during a
+local activity, and during its retry backoff). Under the `job-outcome-events` patch,
 so jobs recorded before it replay unchanged. A job type that is itself part of the publishing (a
 delivery) or a sweep nobody subscribes to sets `publishes_events = False`."""
 
@@ -28,7 +31,11 @@ _PUBLISH = timedelta(seconds=10)
 _PUBLISH_IN_ALL = timedelta(minutes=1)
 
 
-async def publish_job_event(tracker: JobTracker, kind: str, suffix: str = "") -> None:
+async def publish_job_event(
+    tracker: JobTracker, kind: str, suffix: str = "", local: bool = False
+) -> None:
+    """`local`: by a local activity, in the workflow task that ends the job (a job whose steps run
+    locally, `TrackedJob.steps_run_locally`), instead of a round trip through the task queue."""
     instance = workflow.instance()
     if not getattr(instance, "publishes_events", True) or not workflow.patched(JOB_EVENTS_PATCH):
         return
@@ -47,14 +54,16 @@ async def publish_job_event(tracker: JobTracker, kind: str, suffix: str = "") ->
             "error": (state.error or "")[:500] or None,
         },
     )
+    options = {
+        "result_type": Published,
+        "start_to_close_timeout": _PUBLISH,
+        "schedule_to_close_timeout": _PUBLISH_IN_ALL,
+        "retry_policy": RetryPolicy(maximum_attempts=3, initial_interval=timedelta(seconds=1)),
+    }
     try:
-        await workflow.execute_activity(
-            PUBLISH_EVENT,
-            event,
-            result_type=Published,
-            start_to_close_timeout=_PUBLISH,
-            schedule_to_close_timeout=_PUBLISH_IN_ALL,
-            retry_policy=RetryPolicy(maximum_attempts=3, initial_interval=timedelta(seconds=1)),
-        )
+        if local:
+            await workflow.execute_local_activity(PUBLISH_EVENT, event, **options)
+        else:
+            await workflow.execute_activity(PUBLISH_EVENT, event, **options)
     except ActivityError as error:
         tracker.log(f"the {kind} event was not published: {error.cause or error}")

@@ -11,7 +11,8 @@ The protocol:
 - a job asks for its turn from an activity (`jobs.request_turn`) that updates-with-start the lock
   `lock-<subject>` (`acquire_turn`): the lock starts if it is not running, the request is queued,
   and the answer is the job's place, so a job on a free subject goes on at once (one round trip
-  to the lock instead of a request, a signal back and a workflow task to read it);
+  to the lock instead of a request, a signal back and a workflow task to read it; none at all
+  for a job whose steps run locally, which asks by a local activity in its first workflow task);
 - from then on the lock tells every queued job who it is queued behind and the head that it is its
   turn, by signalling it (`lock_turn`), whenever that changes; a job it cannot signal has ended,
   and is dropped (jobs recorded before the update asked by signal, `acquire`, still honoured);
@@ -53,7 +54,7 @@ with workflow.unsafe.imports_passed_through():
         lock_id,
     )
 
-from workflows.steps import step
+from workflows.steps import step, undoing
 from workflows.tracking import JobTracker
 
 # Well below Temporal's 50 000-event limit and its continue-as-new suggestion.
@@ -233,10 +234,12 @@ class ResourceLock:
 class SubjectTurn:
     """A job's side of the lock: ask for the turn, wait for it (showing who is ahead), give it back."""
 
-    def __init__(self, tracker: JobTracker, subject: JobSubject) -> None:
+    def __init__(self, tracker: JobTracker, subject: JobSubject, local: bool = False) -> None:
         self.tracker = tracker
         self.subject = subject
         self.granted = False
+        # Ask by a local activity (TrackedJob.steps_run_locally).
+        self.local = local
 
     def told(self, turn: Turn) -> None:
         if self.granted:
@@ -257,7 +260,9 @@ class SubjectTurn:
                 Turn,
                 start_to_close=timedelta(seconds=30),
                 # The job's heartbeat timeout (the worker beats for this one call): a worker killed
-                # during it hands the request on within seconds, not after the 30 s above.
+                # during it hands the request on within seconds, not after the 30 s above. Local:
+                # the workflow task's timeout does the same.
+                local=self.local,
             )
             # None: recorded before the lock answered requests; the turn came by signal.
             if turn is not None:
@@ -272,10 +277,13 @@ class SubjectTurn:
     async def give_back(self) -> None:
         if self.tracker.state.queued_behind:
             self.tracker.waiting([], f"left the queue on {self.subject.key}")
-        lock = workflow.get_external_workflow_handle(lock_id(self.subject.key))
-        release = asyncio.ensure_future(
-            lock.signal(RELEASE_SIGNAL, JobRef(job_id=self.tracker.state.job_id))
-        )
+        if self.local:
+            release = asyncio.ensure_future(self._release_locally())
+        else:
+            lock = workflow.get_external_workflow_handle(lock_id(self.subject.key))
+            release = asyncio.ensure_future(
+                lock.signal(RELEASE_SIGNAL, JobRef(job_id=self.tracker.state.job_id))
+            )
         try:
             try:
                 await asyncio.shield(release)
@@ -285,3 +293,20 @@ class SubjectTurn:
         except FailureError as error:
             # The lock is gone (terminated by hand): nobody waits on it for this job.
             self.tracker.log(f"could not release the lock on {self.subject.key}: {error}")
+
+    async def _release_locally(self) -> None:
+        """The same signal from a local activity, in the workflow task that ends the job, instead
+        of a command whose outcome takes one more workflow task. Run to the end like compensation
+        (a cancel that came meanwhile must not stop it)."""
+        request = TurnRequest(subject=self.subject.key, job_id=self.tracker.state.job_id)
+        with undoing():
+            sent = await step(
+                LockSteps.RELEASE_TURN,
+                request,
+                bool,
+                start_to_close=timedelta(seconds=30),
+                may_hold=False,
+                local=True,
+            )
+        if not sent:
+            self.tracker.log(f"could not release the lock on {self.subject.key}: it is gone")

@@ -1,4 +1,6 @@
-"""How workflows call activities: by registered name, with the platform's timeouts and retry policy."""
+"""How workflows call activities: by registered name, with the platform's timeouts and retry policy,
+as a regular activity (a round trip through the task queue) or a local one (run by the worker
+inside the workflow task that asks for it)."""
 
 from __future__ import annotations
 
@@ -24,6 +26,9 @@ T = TypeVar("T")
 JOB_HEARTBEAT = "job"
 Heartbeat = timedelta | None | Literal["job"]
 HONOUR_CANCEL_PATCH = "cancel-swallowed-by-a-completed-step-is-honoured"
+# A local step whose next attempt is further away than this waits on a durable timer (a new
+# workflow task) instead of holding its workflow task open meanwhile.
+LOCAL_RETRY_THRESHOLD = timedelta(seconds=5)
 # True while compensation runs: its steps must run to the end although the job was cancelled.
 _undoing: ContextVar[bool] = ContextVar("undoing", default=False)
 # True once a step run to the end took a cancel in: the job has chosen to finish, not to stop.
@@ -104,6 +109,17 @@ def job_heartbeat(at_least: timedelta) -> timedelta:
     return max(_retry()[2], at_least)
 
 
+def _local_options(start_to_close: timedelta) -> dict[str, Any]:
+    policy, window, _ = _retry()
+    return {
+        "start_to_close_timeout": min(start_to_close, window),
+        "schedule_to_close_timeout": window,
+        "retry_policy": policy,
+        "local_retry_threshold": LOCAL_RETRY_THRESHOLD,
+        "cancellation_type": ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+    }
+
+
 def _common(policy: RetryPolicy, heartbeat: timedelta | None) -> dict[str, Any]:
     return {
         "heartbeat_timeout": heartbeat,
@@ -124,6 +140,7 @@ async def step(
     long_wait: bool = False,
     may_hold: bool = True,
     task_queue: str | None = None,
+    local: bool = False,
 ) -> T:
     """Runs one activity. `start_to_close` bounds one attempt: chosen per step for its work (a
     registry write 30 s, a Cloud Run apply 10 min); tests/oversight/test_timeouts.py checks every
@@ -131,16 +148,29 @@ async def step(
     retry window spent) holds the job instead of raising, and an operator's `retry` runs the
     activity again here, so the steps before it are not run twice. `may_hold=False` for a step
     whose failure the workflow handles itself. `task_queue`: another system's queue, for a step
-    of that system (None: the job's own queue, where its own system's activities are)."""
+    of that system (None: the job's own queue, where its own system's activities are).
+
+    `local=True`: a short step (a database read or write, a call of a second or so) run as a local
+    activity, in the workflow task that reaches it: no task-queue round trip and no workflow task
+    of its own, its result recorded as a marker when that task completes. The same retry policy
+    and window; no heartbeat (a worker lost during it fails the whole workflow task, which runs
+    again elsewhere and runs the step again: it must be idempotent, as every step is)."""
+    if local:
+        assert task_queue is None and not long_wait, "a local step runs on the job's own worker"
     while True:
         try:
-            result = await workflow.execute_activity(
-                name,
-                arg,
-                result_type=result_type,
-                task_queue=task_queue,
-                **_options(start_to_close, heartbeat, long_wait),
-            )
+            if local:
+                result = await workflow.execute_local_activity(
+                    name, arg, result_type=result_type, **_local_options(start_to_close)
+                )
+            else:
+                result = await workflow.execute_activity(
+                    name,
+                    arg,
+                    result_type=result_type,
+                    task_queue=task_queue,
+                    **_options(start_to_close, heartbeat, long_wait),
+                )
         except ActivityError as error:
             if not may_hold or not await _held(name, error):
                 raise

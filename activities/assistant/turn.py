@@ -1,5 +1,6 @@
-"""An assistant turn's activities: read the conversation's latest messages, one LLM call, one tool
-call, and write the turn's messages. Each is idempotent: reads change nothing; a platform tool that
+"""An assistant turn's activities: read the conversation's latest messages and save the user's
+(opening the turn: a local activity), one LLM call, one tool call, and
+write the turn's messages. Each is idempotent: reads change nothing; a platform tool that
 changes things asks its route, which starts (or refuses) the same job the route starts: a repeated
 cancel is the platform's 409, an answer; EC2 start/stop ask for a state, which a repeat finds
 already so; the write is keyed by (turn, seq), and so is its undo (a failed turn's answer taken
@@ -19,6 +20,7 @@ from typing import Any
 import structlog
 from pydantic import ValidationError
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio import activity
 from temporalio.client import Client
 
@@ -39,6 +41,7 @@ from contracts.assistant.turn import (
     ToolCall,
     ToolResult,
     ToolSpec,
+    TurnOpening,
 )
 from contracts.assistant.webhooks import Event
 from core.settings import Settings
@@ -66,6 +69,7 @@ class TurnActivities:
     def all(self) -> list:
         return [
             self.load_history,
+            self.open_turn,
             self.complete,
             self.run_tool,
             self.save_messages,
@@ -80,33 +84,21 @@ class TurnActivities:
     @activity.defn(name=TurnSteps.LOAD_HISTORY)
     async def load_history(self, request: HistoryRequest) -> History:
         async with self.db.transaction() as session:
-            if await session.get(conversations.Conversation, request.conversation_id) is None:
-                return History(found=False)
-            rows = await conversations.messages(session, request.conversation_id, request.last)
-            operations = (
-                await learned.operations_of(session, request.owner, MAX_LEARNED_TOOLS)
-                if request.owner
-                else []
-            )
-        # What the LLM needs of earlier turns: what was asked and answered (the answers already
-        # say what the tools found).
-        return History(
-            found=True,
-            messages=[
-                ChatMessage(role=row.role, content=(row.content or "")[:MAX_CONTENT])
-                for row in rows
-                if row.role in ("user", "assistant") and request.last > 0
-            ],
-            tools=[
-                ToolSpec(
-                    name=op.tool_name,
-                    description=op.description,
-                    parameters=op.parameters,
-                    mutating=op.method not in ("GET", "HEAD", "OPTIONS"),
+            return await _history(session, request)
+
+    @activity.defn(name=TurnSteps.OPEN_TURN)
+    async def open_turn(self, opening: TurnOpening) -> History:
+        """The conversation as the turn starts, and the user's message saved, in one transaction
+        (a local activity: a retry after a lost workflow task reads the same and writes nothing)."""
+        question = opening.question
+        async with self.db.transaction() as session:
+            history = await _history(session, opening.history, exclude_turn=question.turn_id)
+            if history.found:
+                rows = [message.model_dump() for message in question.messages]
+                await conversations.append(
+                    session, question.conversation_id, question.turn_id, rows
                 )
-                for op in operations
-            ],
-        )
+        return history
 
     @activity.defn(name=TurnSteps.COMPLETE)
     async def complete(self, request: CompletionRequest) -> Completion:
@@ -205,6 +197,40 @@ class TurnActivities:
             return await conversations.take_back(
                 session, request.conversation_id, request.turn_id, request.seqs
             )
+
+
+async def _history(
+    session: AsyncSession, request: HistoryRequest, exclude_turn: str | None = None
+) -> History:
+    if await session.get(conversations.Conversation, request.conversation_id) is None:
+        return History(found=False)
+    rows = await conversations.messages(
+        session, request.conversation_id, request.last, exclude_turn=exclude_turn
+    )
+    operations = (
+        await learned.operations_of(session, request.owner, MAX_LEARNED_TOOLS)
+        if request.owner
+        else []
+    )
+    # What the LLM needs of earlier turns: what was asked and answered (the answers already say
+    # what the tools found).
+    return History(
+        found=True,
+        messages=[
+            ChatMessage(role=row.role, content=(row.content or "")[:MAX_CONTENT])
+            for row in rows
+            if row.role in ("user", "assistant") and request.last > 0
+        ],
+        tools=[
+            ToolSpec(
+                name=op.tool_name,
+                description=op.description,
+                parameters=op.parameters,
+                mutating=op.method not in ("GET", "HEAD", "OPTIONS"),
+            )
+            for op in operations
+        ],
+    )
 
 
 def _cloud_run_services(settings: Settings, params: Any) -> dict[str, Any]:

@@ -29,6 +29,8 @@ class TurnSteps:
     COMPLETE = "assistant.complete"
     RUN_TOOL = "assistant.run_tool"
     SAVE_MESSAGES = "assistant.save_messages"
+    # Reads the conversation and saves the user's message, one transaction (local activity).
+    OPEN_TURN = "assistant.open_turn"
     # A failed or cancelled turn's undo of its answer's save.
     REMOVE_MESSAGES = "assistant.remove_messages"
 
@@ -54,6 +56,10 @@ TURN_EVENTS_QUERY = "assistant_turn_events"
 APPROVAL_UPDATE = "assistant_approval"
 # The patch under which a turn gates its mutating tools by the autonomy level.
 APPROVALS_PATCH = "assistant-approvals"
+# The patch under which a turn runs its short steps as local activities: asking for and giving back
+# its turn on the conversation, opening the turn (read the conversation, save the question) and
+# publishing job.completed (the answer's save stays a regular activity).
+LOCAL_STEPS_PATCH = "assistant-local-steps"
 
 # The subject kind of a turn: turns of one conversation take turns (one writer per conversation).
 CONVERSATION_SUBJECT = "conversation"

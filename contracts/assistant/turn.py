@@ -125,6 +125,15 @@ class Saved(BaseModel):
     saved: bool
 
 
+class TurnOpening(BaseModel):
+    """What a turn reads and writes first, in one transaction: the conversation's latest messages
+    (the turn's own left out, so a retried opening reads what the first attempt read) and the
+    user's message saved (keyed by turn and seq, so never twice)."""
+
+    history: HistoryRequest
+    question: SaveRequest
+
+
 class RemoveRequest(BaseModel):
     """A turn's messages to take back, by their place in the turn (`seq`)."""
 

@@ -17,6 +17,7 @@ from providers.service_templates.errors import (
     redact,
 )
 from providers.service_templates.types import ServiceConnection
+from providers.tls import client_context
 
 HTTP_TIMEOUT_SECONDS = 15.0
 HTTP_SCHEMES = ("http", "https")
@@ -65,7 +66,7 @@ class HttpServiceTemplate(ExternalServiceTemplate):
             auth = self.auth(conn)
         with transport_errors(self.display_name, where):
             async with httpx.AsyncClient(
-                timeout=HTTP_TIMEOUT_SECONDS, follow_redirects=False
+                timeout=HTTP_TIMEOUT_SECONDS, follow_redirects=False, verify=client_context()
             ) as client:
                 response = await client.request(
                     method, url, json=json, params=params, headers=headers, auth=auth

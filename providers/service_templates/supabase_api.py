@@ -49,6 +49,7 @@ from providers.service_templates.http_base import (
 )
 from providers.service_templates.params import Params
 from providers.service_templates.types import ExternalServiceType, ServiceConnection
+from providers.tls import client_context
 
 
 class SupabaseTemplate(ExternalServiceTemplate):
@@ -75,6 +76,7 @@ class SupabaseTemplate(ExternalServiceTemplate):
         async with httpx.AsyncClient(
             timeout=HTTP_TIMEOUT_SECONDS,
             follow_redirects=False,
+            verify=client_context(),
             event_hooks={"response": [check]},
         ) as http:
             options = AsyncClientOptions(

@@ -51,10 +51,16 @@ async def find(session: AsyncSession, conversation_id: str, owner: str) -> Conve
 
 
 async def messages(
-    session: AsyncSession, conversation_id: str, last: int | None = None
+    session: AsyncSession,
+    conversation_id: str,
+    last: int | None = None,
+    exclude_turn: str | None = None,
 ) -> list[Message]:
-    """The conversation's messages in order; with `last`, only the latest `last`."""
+    """The conversation's messages in order; with `last`, only the latest `last`; without those of
+    the turn `exclude_turn` (a turn reading the conversation before its own messages)."""
     query = select(Message).where(Message.conversation_id == conversation_id)
+    if exclude_turn is not None:
+        query = query.where(Message.turn_id != exclude_turn)
     if last is None:
         result = await session.scalars(query.order_by(Message.id))
         return list(result.all())

@@ -11,6 +11,7 @@ import pytest
 
 from core.local_keys import console_admin_password
 from core.settings import Settings
+from providers.tls import client_context
 from store.db import Database
 from tests.helpers.platform import ADMIN_KEY, ApiServer
 from worker import build_worker
@@ -40,7 +41,7 @@ async def assistant_worker(
 
 async def login(url: str, settings: Settings) -> str:
     # Generous: a login hashes a password (argon2), seconds on a loaded machine.
-    async with httpx.AsyncClient(base_url=url, timeout=60) as anonymous:
+    async with httpx.AsyncClient(verify=client_context(), base_url=url, timeout=60) as anonymous:
         response = await anonymous.post(
             "/api/auth/login",
             json={
@@ -59,7 +60,10 @@ async def console(
     """A client logged in as the first console admin."""
     token = await login(assistant_server.url, assistant_settings)
     async with httpx.AsyncClient(
-        base_url=assistant_server.url, headers={"Authorization": f"Bearer {token}"}, timeout=90
+        verify=client_context(),
+        base_url=assistant_server.url,
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=90,
     ) as http:
         yield http
 
@@ -67,6 +71,9 @@ async def console(
 @pytest.fixture
 async def by_key(assistant_server: ApiServer) -> AsyncIterator[httpx.AsyncClient]:
     async with httpx.AsyncClient(
-        base_url=assistant_server.url, headers={"X-API-Key": ADMIN_KEY}, timeout=30
+        verify=client_context(),
+        base_url=assistant_server.url,
+        headers={"X-API-Key": ADMIN_KEY},
+        timeout=30,
     ) as http:
         yield http

@@ -16,7 +16,10 @@ import httpx
 from temporalio.api.enums.v1 import EventType
 
 from contracts.assistant.names import TurnSteps
+from contracts.events import PUBLISH_EVENT
+from contracts.resource_lock import LockSteps
 from tests.helpers.faults import wait_until_fired
+from tests.helpers.history import local_activities
 from tests.helpers.platform import ADMIN_KEY, own_platform, wait_for_job
 
 SEQUENCE = ["thinking", "tool_call", "tool_result", "thinking", "message", "done"]
@@ -145,7 +148,16 @@ async def test_a_worker_killed_mid_turn_resumes_it_without_running_anything_twic
                     attempts.setdefault(kind, []).append(started.attempt)
             assert attempts[TurnSteps.RUN_TOOL] == [1]
             assert attempts[TurnSteps.COMPLETE] == [1, 2]
-            assert attempts[TurnSteps.SAVE_MESSAGES] == [1, 1]
+            # The opening, taking and giving back the conversation's turn and the job's event
+            # are local activities: each recorded once, in its first attempt (the kill was in
+            # another workflow task); the answer's save a regular one, run once.
+            assert local_activities(history) == [
+                (LockSteps.REQUEST_TURN, 1),
+                (TurnSteps.OPEN_TURN, 1),
+                (LockSteps.RELEASE_TURN, 1),
+                (PUBLISH_EVENT, 1),
+            ]
+            assert attempts[TurnSteps.SAVE_MESSAGES] == [1]
 
             # One answer in the conversation, with its one tool call.
             detail = (await http.get(f"/api/conversations/{conversation}")).json()

@@ -24,6 +24,7 @@ from contracts.assistant.turn import (
     Saved,
     SaveRequest,
     TurnInput,
+    TurnOpening,
 )
 from contracts.assistant.webhooks import Event, Published
 from contracts.events import PUBLISH_EVENT
@@ -77,6 +78,11 @@ def turn_activities(recording: Recording) -> list:
         recording.record("load_history", request)
         return History(found=True)
 
+    @activity.defn(name=TurnSteps.OPEN_TURN)
+    async def open_turn(opening: TurnOpening) -> History:
+        recording.record("open_turn", opening)
+        return History(found=True)
+
     @activity.defn(name=TurnSteps.SAVE_MESSAGES)
     async def save_messages(request: SaveRequest) -> Saved:
         recording.record("save_messages", request)
@@ -92,7 +98,7 @@ def turn_activities(recording: Recording) -> list:
         recording.record("remove_messages", request)
         return 1
 
-    return [load_history, save_messages, complete, remove_messages, _publish()]
+    return [load_history, open_turn, save_messages, complete, remove_messages, _publish()]
 
 
 async def run_job(env, workflow, arg, activities: list, job_id: str) -> None:
@@ -122,18 +128,12 @@ async def test_a_learning_that_fails_after_storing_forgets_what_it_stored(tempor
 
 
 async def test_a_turn_that_fails_after_saving_its_answer_takes_only_the_answer_back(temporal_env):
-    # The user's message saves; the answer's save fails after its write.
-    recording = Recording(fail="save_messages", nth=2)
+    # The opening saves the user's message; the answer's save fails after its write.
+    recording = Recording(fail="save_messages", nth=1)
     job_id = f"assistant_turn-{uuid.uuid4().hex[:8]}"
     turn = TurnInput(conversation_id="c-1", message="hello", model="gpt-4o", owner="key:k")
     with pytest.raises(WorkflowFailureError):
         await run_job(temporal_env, AssistantTurn, turn, turn_activities(recording), job_id)
-    assert recording.calls == [
-        "load_history",
-        "save_messages",
-        "complete",
-        "save_messages",
-        "remove_messages",
-    ]
+    assert recording.calls == ["open_turn", "complete", "save_messages", "remove_messages"]
     (taken_back,) = recording.inputs["remove_messages"]
     assert (taken_back.conversation_id, taken_back.turn_id, taken_back.seqs) == ("c-1", job_id, [1])

@@ -248,3 +248,11 @@ async def test_webhooks_refuse_urls_the_guard_refuses_and_unknown_events(console
         json={"url": "https://example.com/hook", "events": ["nope.never"], "secret": SECRET},
     )
     assert answer.status_code == 400 and SECRET not in answer.text
+    # A secret too short or too long is refused in words about its length, never echoed.
+    for secret in ("short", "s" * 257):
+        answer = await console.post(
+            "/api/webhooks",
+            json={"url": "https://example.com/hook", "events": ["alert.warning"], "secret": secret},
+        )
+        assert answer.status_code == 400, answer.text
+        assert "8 to 256 characters" in answer.text and secret not in answer.text

@@ -8,6 +8,7 @@ import httpx
 import pytest
 
 from api.app import create_app
+from providers.tls import client_context
 from tests.helpers.platform import ADMIN_KEY, make_settings
 from tests.helpers.postgres import scratch_postgres
 
@@ -56,6 +57,7 @@ async def open_app(tmp_path, database_url: str, **overrides):
     lifespan = app.router.lifespan_context(app)
     await lifespan.__aenter__()
     http = httpx.AsyncClient(
+        verify=client_context(),
         transport=httpx.ASGITransport(app=app),
         base_url="http://crm.test",
         headers={"Authorization": f"Bearer {ADMIN_KEY}"},

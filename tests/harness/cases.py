@@ -36,6 +36,7 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowExecutionStatus
 
 from contracts.events import PUBLISH_EVENT
+from contracts.resource_lock import LockSteps
 from tests.harness.fault_injector import held_marker
 from tests.harness.platform import HarnessPlatform
 from tests.harness.scenarios import Prepared, Scenario
@@ -47,6 +48,7 @@ from tests.harness.snapshot import (
     marked_by,
     snapshot,
 )
+from tests.helpers.history import local_activity_type
 
 FAULTS = ("fail_before", "fail_after", "cancel", "kill")
 # HARNESS_TIMING=1: each case prints how long its phases took (wall and this process's CPU, in
@@ -172,21 +174,31 @@ async def failed_jobs(platform: HarnessPlatform, job_id: str) -> dict[str, str]:
 
 
 # Activities every job schedules that are not steps of its work: publishing the job's outcome as
-# a webhook event (workflows/job_events.py) changes nothing outside and never fails the job.
-NOT_STEPS = frozenset({PUBLISH_EVENT})
+# a webhook event (workflows/job_events.py) changes nothing outside and never fails the job; giving
+# the subject's turn back by a local activity (a job whose steps run locally) is the lock's
+# `release` signal, which other jobs send as a command, and a failure of it is logged, not the
+# job's.
+NOT_STEPS = frozenset({PUBLISH_EVENT, LockSteps.RELEASE_TURN})
 
 
 async def job_activities(platform: HarnessPlatform, job_id: str) -> list[Step]:
     """The activities a job and its child jobs scheduled, in history order (a child's where it was
-    started), each with its occurrence within its own workflow."""
+    started), each with its occurrence within its own workflow. Local activities too (a job whose
+    steps run locally, such as AssistantTurn): each is a marker in the history, recorded with the
+    workflow task that ran it (the worker's activity interceptors, the fault injector's, run for
+    them as for the others)."""
     steps: list[Step] = []
     handle = platform.client.get_workflow_handle(job_id)
     history = await handle.fetch_history()
     workflow_type = history.events[0].workflow_execution_started_event_attributes.workflow_type.name
     counts: dict[str, int] = {}
     for event in history.events:
+        name = None
         if event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
             name = event.activity_task_scheduled_event_attributes.activity_type.name
+        elif event.event_type == EventType.EVENT_TYPE_MARKER_RECORDED:
+            name = local_activity_type(event)
+        if name is not None:
             if name in NOT_STEPS:
                 continue
             steps.append(Step(workflow_type, name, counts.get(name, 0)))

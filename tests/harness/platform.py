@@ -16,6 +16,7 @@ from temporalio.client import Client
 
 from core.settings import Settings
 from localcloud.testing import LocalCloud
+from providers.tls import client_context
 from temporal.client import data_converter
 from tests.harness.documents import documents_server
 from tests.harness.fault_injector import FAULT_FILE_ENV, write_fault
@@ -164,7 +165,10 @@ async def harness_platform(root: Path, temporal_address: str) -> AsyncIterator[H
         client = await Client.connect(temporal_address, data_converter=data_converter(settings))
         with ApiServer(settings) as server:
             async with httpx.AsyncClient(
-                base_url=server.url, headers={"X-API-Key": ADMIN_KEY}, timeout=30
+                verify=client_context(),
+                base_url=server.url,
+                headers={"X-API-Key": ADMIN_KEY},
+                timeout=30,
             ) as http:
                 platform = HarnessPlatform(
                     settings,

@@ -12,6 +12,7 @@ import httpx
 
 from api.schemas.provisioning.external_services import NAME_PATTERN
 from providers.google.secret_manager import SecretStore
+from providers.tls import client_context
 from tests.helpers.platform import POSTGRES_URL, REDIS_URL
 
 BASE = "/api/v1/external-services"
@@ -53,7 +54,10 @@ async def key_with(http: httpx.AsyncClient, api_server, *scopes: str) -> httpx.A
     response = await http.post("/api/v1/api-keys", json={"name": "es-test", "scopes": list(scopes)})
     assert response.status_code == 201, response.text
     return httpx.AsyncClient(
-        base_url=api_server.url, headers={"X-API-Key": response.json()["key"]}, timeout=60
+        verify=client_context(),
+        base_url=api_server.url,
+        headers={"X-API-Key": response.json()["key"]},
+        timeout=60,
     )
 
 

@@ -27,6 +27,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from api.app import create_app
 from core.settings import SERVER_KEEP_ALIVE_SECONDS, Settings
+from providers.tls import client_context
 from temporal import search_attributes
 from temporal.binaries import temporal_cli
 from temporal.client import data_converter
@@ -300,6 +301,7 @@ async def recording_admin_client(
         bodies.append(response.text)
 
     async with httpx.AsyncClient(
+        verify=client_context(),
         base_url=base_url,
         headers={"X-API-Key": ADMIN_KEY},
         timeout=60,
@@ -367,7 +369,10 @@ async def own_platform(
     try:
         with ApiServer(settings) as server:
             async with httpx.AsyncClient(
-                base_url=server.url, headers={"X-API-Key": ADMIN_KEY}, timeout=30
+                verify=client_context(),
+                base_url=server.url,
+                headers={"X-API-Key": ADMIN_KEY},
+                timeout=30,
             ) as http:
                 platform = OwnPlatform(settings, worker, http, popen_kwargs)
                 yield platform

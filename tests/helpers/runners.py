@@ -10,13 +10,16 @@ import docker
 import httpx
 
 from contracts.runners.runners import JOB_LABEL, MANAGED_BY_LABEL, MANAGED_BY_VALUE
+from providers.tls import client_context
 from tests.helpers.platform import unique_name
 
 GITHUB_HEADERS = {"Authorization": "token test-token", "Accept": "application/vnd.github+json"}
 
 
 def github(cloud_url: str) -> httpx.Client:
-    return httpx.Client(base_url=f"{cloud_url}/github", headers=GITHUB_HEADERS, timeout=10)
+    return httpx.Client(
+        verify=client_context(), base_url=f"{cloud_url}/github", headers=GITHUB_HEADERS, timeout=10
+    )
 
 
 def new_repo(cloud_url: str, org: str = "conneskills") -> str:

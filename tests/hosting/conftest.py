@@ -8,6 +8,7 @@ import httpx
 import pytest
 
 from core.settings import Settings
+from providers.tls import client_context
 from tests.helpers.platform import ADMIN_KEY, ApiServer
 
 QUICK_STREAM = {
@@ -32,7 +33,10 @@ def hosting_server(settings: Settings) -> Iterator[ApiServer]:
 async def hosting(hosting_server: ApiServer, worker) -> AsyncIterator[httpx.AsyncClient]:
     """The API with the admin key (which implies `hosting`), and the suite's worker."""
     async with httpx.AsyncClient(
-        base_url=hosting_server.url, headers={"X-API-Key": ADMIN_KEY}, timeout=30
+        verify=client_context(),
+        base_url=hosting_server.url,
+        headers={"X-API-Key": ADMIN_KEY},
+        timeout=30,
     ) as http:
         yield http
 

@@ -7,6 +7,9 @@ import asyncio
 import uuid
 
 import httpx
+from temporalio import workflow
+from temporalio.client import Client
+from temporalio.worker import Worker
 
 from store.migrate import upgrade
 from tests.helpers.log_stream import JobLines, job_logs, sse
@@ -89,11 +92,13 @@ async def _first_lines(http: httpx.AsyncClient, count: int) -> tuple[str, list[d
             await reader.close()
 
 
-async def _rest(http: httpx.AsyncClient, job_id: str, after: int, count: int) -> list[dict]:
+async def _rest(
+    http: httpx.AsyncClient, job_id: str, after: int, count: int, seconds: float = 60
+) -> list[dict]:
     async with _stream(http, job_id=job_id, after=after) as response:
         reader = JobLines(response, job_id)
         try:
-            await reader.until(count)
+            await reader.until(count, seconds=seconds)
             await asyncio.sleep(0.5)  # nothing more comes (no duplicate)
             return list(reader.lines)
         finally:
@@ -105,6 +110,74 @@ async def test_reconnecting_with_last_event_id_gets_exactly_the_missed_lines(hos
     # Disconnected while the job goes on logging, until it ends.
     logs = await job_logs(hosting, job_id)
     rest = await _rest(hosting, job_id, first[-1]["id"], len(logs) - len(first))
+    got = first + rest
+    assert [g["line"] for g in got] == logs
+    assert len({g["id"] for g in got}) == len(got)
+
+
+# Workflows no worker answers: a query to each waits out its timeout (3 s). A long suite leaves
+# such workflows behind (each test's worker is gone when it ends); so does a worker outage.
+_UNANSWERED = 64
+# A resumed stream gets the rest of an ended job's lines within this; before, it waited for whole
+# passes that queried every such workflow (64 × 3 s / 8 at a time: 24 s each).
+_PROMPTLY = 15
+
+
+@workflow.defn(name="LogStreamTestDone", sandboxed=False)
+class _Done:
+    @workflow.run
+    async def run(self) -> None:
+        return None
+
+
+async def test_running_workflows_no_worker_answers_do_not_hold_up_an_ended_job_s_lines(
+    hosting, client: Client
+):
+    """The job ends while no stream is open, so its last lines are recorded by the feed's next
+    pass; running workflows on a task queue nobody polls are followed (one held long poll each),
+    not queried by every pass, and the pass records the ended job at once."""
+    queue = f"nobody-{uuid.uuid4().hex[:8]}"
+    stranded = await asyncio.gather(
+        *(
+            client.start_workflow("LogStreamTestIdle", id=f"{queue}-{i}", task_queue=queue)
+            for i in range(_UNANSWERED)
+        )
+    )
+    try:
+        job_id, first = await _first_lines(hosting, 2)
+        logs = await job_logs(hosting, job_id)
+        rest = await _rest(
+            hosting, job_id, first[-1]["id"], len(logs) - len(first), seconds=_PROMPTLY
+        )
+    finally:
+        await asyncio.gather(*(handle.terminate() for handle in stranded))
+    got = first + rest
+    assert [g["line"] for g in got] == logs
+    assert len({g["id"] for g in got}) == len(got)
+
+
+async def test_the_catch_up_on_jobs_ended_before_the_feed_started_does_not_hold_up_new_lines(
+    settings, worker, client: Client
+):
+    """A fresh API's feed first catches up on the jobs that ended since any feed last ran, here
+    workflows whose worker has gone (a query timeout each): that runs beside the passes, so a job
+    that ends meanwhile, while no stream is open, still reaches a resumed stream at once."""
+    queue = f"gone-{uuid.uuid4().hex[:8]}"
+    async with Worker(client, task_queue=queue, workflows=[_Done]):
+        await asyncio.gather(
+            *(
+                client.execute_workflow(_Done.run, id=f"{queue}-{i}", task_queue=queue)
+                for i in range(_UNANSWERED)
+            )
+        )
+    admin = {"X-API-Key": ADMIN_KEY}
+    with ApiServer(hosting_settings(settings)) as api:
+        async with httpx.AsyncClient(base_url=api.url, headers=admin, timeout=30) as http:
+            job_id, first = await _first_lines(http, 2)
+            logs = await job_logs(http, job_id)
+            rest = await _rest(
+                http, job_id, first[-1]["id"], len(logs) - len(first), seconds=_PROMPTLY
+            )
     got = first + rest
     assert [g["line"] for g in got] == logs
     assert len({g["id"] for g in got}) == len(got)

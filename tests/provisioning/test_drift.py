@@ -71,6 +71,10 @@ async def test_a_change_made_outside_is_reported_and_reconcile_puts_the_applied_
     alerts = await drift_alerts(api, name)
     assert len(alerts) == 1 and alerts[0]["status"] == "open", alerts
     assert "image" in alerts[0]["message"] and alerts[0]["job_url"] is None
+    # A drift alert is found by its own key (`drift:<kind>/<name>:<digest>`), as a job's by its id.
+    by_key = await api.get("/api/v1/alerts", params={"job_id": alerts[0]["job_id"]})
+    assert by_key.status_code == 200, by_key.text
+    assert [a["id"] for a in by_key.json()["items"]] == [alerts[0]["id"]]
     # The same drift seen again raises nothing more, and keeps its transition time.
     await observe(client, settings)
     again = await observed(api, name, drifted["observed_at"])

@@ -1,9 +1,18 @@
-"""AssistantTurn: one chat turn of a conversation. It saves the user's message, then asks the LLM
-(an activity per call) with the platform's tools offered, runs each tool call it makes (an
-activity per call) and asks again with the results, at most `max_tool_rounds` times, and saves
-the answer with its tool calls. Turns of one conversation take turns (its subject). A turn that
-fails or is cancelled keeps the user's message (the user did send it) but takes back an answer it
-saved: the conversation shows an answer, and its tool calls, only of a turn that completed.
+"""AssistantTurn: one chat turn of a conversation. It reads the conversation and saves the user's
+message, then asks the LLM (an activity per call) with the platform's tools offered, runs each
+tool call it makes (an activity per call) and asks again with the results, at most
+`max_tool_rounds` times, and saves the answer with its tool calls. Turns of one conversation take
+turns (its subject). A turn that fails or is cancelled keeps the user's message (the user did send
+it) but takes back an answer it saved: the conversation shows an answer, and its tool calls, only
+of a turn that completed.
+
+Asking for the conversation's turn and the turn's opening (reading the conversation and saving
+the question, one step) are local activities, and so are giving the turn back and publishing
+`job.completed` (under the `assistant-local-steps` patch): the worker runs them inside the
+workflow task that reaches them, with no task-queue round trip and no workflow task of their own.
+A worker lost meanwhile loses that task, which runs again on another worker and runs those steps
+again: they are idempotent (the question's save is keyed by turn and seq). The answer's save stays
+a regular activity, which the compensation must know about (see `_save`).
 
 What happens is also kept as the turn's events (`thinking`, `tool_call`, `approval_required`,
 `tool_result`, `message`, `done`, `error`; ids 1, 2, 3...), read by the `assistant_turn_events`
@@ -28,6 +37,7 @@ with workflow.unsafe.imports_passed_through():
         APPROVAL_UPDATE,
         APPROVALS_PATCH,
         CONVERSATION_SUBJECT,
+        LOCAL_STEPS_PATCH,
         TURN_EVENTS_QUERY,
         Operations,
         TurnSteps,
@@ -53,6 +63,7 @@ with workflow.unsafe.imports_passed_through():
         TurnCall,
         TurnEvents,
         TurnInput,
+        TurnOpening,
         TurnResult,
     )
     from contracts.jobs import JobSubject
@@ -91,6 +102,13 @@ class AssistantTurn(TrackedJob):
         # Approvals asked (id -> None while waiting, then the decision).
         self.approvals: dict[str, bool | None] = {}
         self.learned_mutating: set[str] = set()
+        self.local = False
+
+    def steps_run_locally(self) -> bool:
+        """Under LOCAL_STEPS_PATCH, the turn asks for its turn on the conversation and runs the
+        conversation's steps as local activities; turns recorded before replay as they ran."""
+        self.local = workflow.patched(LOCAL_STEPS_PATCH)
+        return self.local
 
     @workflow.run
     async def run(self, inp: TurnInput) -> dict[str, Any]:
@@ -139,21 +157,24 @@ class AssistantTurn(TrackedJob):
         # it before the conversation is read (events are state, not commands: replay-safe).
         self.events.append(dict(FIRST_EVENT))
         track.phase("reading", 10, "reading the conversation")
-        history = await step(
-            TurnSteps.LOAD_HISTORY,
-            HistoryRequest(
-                conversation_id=inp.conversation_id, last=inp.history_messages, owner=inp.owner
-            ),
-            History,
-            start_to_close=_DATABASE,
+        request = HistoryRequest(
+            conversation_id=inp.conversation_id, last=inp.history_messages, owner=inp.owner
         )
-        if not history.found:
-            raise ApplicationError(
-                f"conversation {inp.conversation_id} no longer exists",
-                type="ConversationGone",
-                non_retryable=True,
+        question = [SavedMessage(seq=0, role="user", content=inp.message)]
+        # The same answer as when run_saga asked for the turn (a patch is decided once a run).
+        if self.steps_run_locally():
+            history = await step(
+                TurnSteps.OPEN_TURN,
+                TurnOpening(history=request, question=self._save_request(turn_id, question)),
+                History,
+                start_to_close=_DATABASE,
+                local=True,
             )
-        await self._save(inp, turn_id, [SavedMessage(seq=0, role="user", content=inp.message)])
+            _found(inp, history)
+        else:
+            history = await step(TurnSteps.LOAD_HISTORY, request, History, start_to_close=_DATABASE)
+            _found(inp, history)
+            await self._save(inp, turn_id, question)
         tools = [
             ToolSpec(name=t.name, description=t.description, parameters=t.schema())
             for t in offered(inp.cloud_providers)
@@ -305,10 +326,20 @@ class AssistantTurn(TrackedJob):
             return f"rejected: the user did not approve {call.name}, so it did not run"
         return None
 
+    def _save_request(self, turn_id: str, messages: list[SavedMessage]) -> SaveRequest:
+        return SaveRequest(
+            conversation_id=self.inp.conversation_id, turn_id=turn_id, messages=messages
+        )
+
     async def _save(self, inp: TurnInput, turn_id: str, messages: list[SavedMessage]) -> None:
+        # A regular activity even when the turn's steps run locally: a local activity's write is
+        # recorded only with the workflow task that ran it, and a cancel arriving meanwhile fails
+        # that task (the server refuses its completion); the turn then replays, stops before the
+        # save and leaves behind an answer its compensation never heard of (the fault harness's
+        # cancel at this step). A scheduled activity is in the history before it writes.
         saved = await step(
             TurnSteps.SAVE_MESSAGES,
-            SaveRequest(conversation_id=inp.conversation_id, turn_id=turn_id, messages=messages),
+            self._save_request(turn_id, messages),
             Saved,
             start_to_close=_DATABASE,
         )
@@ -318,6 +349,15 @@ class AssistantTurn(TrackedJob):
                 type="ConversationGone",
                 non_retryable=True,
             )
+
+
+def _found(inp: TurnInput, history: History) -> None:
+    if not history.found:
+        raise ApplicationError(
+            f"conversation {inp.conversation_id} no longer exists",
+            type="ConversationGone",
+            non_retryable=True,
+        )
 
 
 def _parsed(text: str | None) -> Any:

@@ -26,7 +26,13 @@ async def list_alerts(
     jobs: JobEngineDep,
     status: AlertStatus | None = None,
     kind: AlertKind | None = None,
-    job_id: Annotated[str | None, Query(pattern=r"^[A-Za-z0-9_.:-]{1,200}$")] = None,
+    job_id: Annotated[
+        str | None,
+        Query(
+            pattern=r"^[A-Za-z0-9_.:/-]{1,200}$",
+            description="A job's id, or a `resource_drifted` alert's drift key.",
+        ),
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: Annotated[
         str | None, Query(max_length=200, description="The `next_cursor` of the previous page.")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 from api.schemas.base import RequestModel
 from api.schemas.types import UtcDateTime
@@ -13,6 +13,7 @@ from contracts.assistant.webhooks import EVENTS
 
 EventName = Literal[EVENTS]  # type: ignore[valid-type]
 WEBHOOK_ID_PATTERN = r"^wh_[a-z0-9]{1,32}$"
+SECRET_LENGTH = (8, 256)
 
 
 class CredentialsIn(RequestModel):
@@ -83,10 +84,20 @@ class WebhookCreate(RequestModel):
     url: str = Field(min_length=8, max_length=2000)
     events: list[EventName] = Field(min_length=1, max_length=len(EVENTS))
     secret: SecretStr = Field(
-        min_length=8,
-        max_length=256,
-        description="Signs every delivery (HMAC-SHA256); kept in Secret Manager, never answered.",
+        description="Signs every delivery (HMAC-SHA256), 8 to 256 characters; kept in Secret "
+        "Manager, never answered.",
+        json_schema_extra={"minLength": SECRET_LENGTH[0], "maxLength": SECRET_LENGTH[1]},
     )
+
+    @field_validator("secret")
+    @classmethod
+    def _secret_length(cls, secret: SecretStr) -> SecretStr:
+        # Checked here rather than with Field's bounds, whose message on a SecretStr speaks of
+        # "items".
+        low, high = SECRET_LENGTH
+        if not low <= len(secret.get_secret_value()) <= high:
+            raise ValueError(f"the secret must be {low} to {high} characters long")
+        return secret
 
 
 class WebhookView(BaseModel):

@@ -29,7 +29,10 @@ class Alert(BaseModel):
         description="The job the alert is about; for `resource_drifted`, the drift's own key."
     )
     resource: str | None = Field(
-        default=None, description="`service/<name>` for `resource_drifted`; null for job alerts."
+        default=None,
+        description="For `resource_drifted`, the resource as `<kind>/<name>`: `service/<name>` "
+        "(an agent's Cloud Run service too), `vm/<vmid>`, `docker_service/<id>`, `runner/<id>`; "
+        "null for job alerts.",
     )
     workflow_type: str
     message: str
