@@ -29,7 +29,7 @@ from contracts.assistant.turn import (
 from contracts.assistant.webhooks import Event, Published
 from contracts.events import PUBLISH_EVENT
 from core.settings import Settings
-from tests.provisioning.test_deploy_workflow_logic import lock_worker
+from tests.helpers.lock_worker import lock_worker
 from workflows.assistant.learn import LearnApi
 from workflows.assistant.turn import AssistantTurn
 

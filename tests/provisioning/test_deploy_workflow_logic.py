@@ -14,7 +14,6 @@ from temporalio.exceptions import ApplicationError, CancelledError
 from temporalio.worker import Worker
 
 from activities.jobs import JobActivities
-from contracts import task_queues
 from contracts.provisioning.names import CloudRunSteps, RegistrySteps
 from contracts.provisioning.services import (
     ApplyServiceInput,
@@ -28,8 +27,8 @@ from contracts.provisioning.services import (
     ServiceSpec,
 )
 from core.settings import Settings
+from tests.helpers.lock_worker import lock_worker
 from workflows.provisioning.services import DeployService
-from workflows.resource_lock import ResourceLock
 
 
 class RecordingCloud:
@@ -116,16 +115,6 @@ class RecordingCloud:
             remove_service,
             customer_for_service,
         ]
-
-
-def lock_worker(client, queue: str, jobs: JobActivities) -> Worker:
-    """The lock on the core queue of the test's queue prefix, where the turn request starts it."""
-    return Worker(
-        client,
-        task_queue=task_queues.queue(queue, task_queues.CORE),
-        workflows=[ResourceLock],
-        activities=jobs.all(),
-    )
 
 
 async def run_deploy(env, cloud: RecordingCloud, operation: str = "deploy", public=None):

@@ -26,7 +26,7 @@ from contracts.provisioning.drift import (
 )
 from contracts.provisioning.names import DriftSteps
 from core.settings import Settings
-from tests.provisioning.test_deploy_workflow_logic import lock_worker
+from tests.helpers.lock_worker import lock_worker
 from workflows.provisioning.drift import ReconcileService
 
 DRIFTED = LiveService(
