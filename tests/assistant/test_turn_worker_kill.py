@@ -206,3 +206,9 @@ async def test_a_streamed_turn_sends_its_first_event_before_any_worker_runs_it(
         async with http.stream("GET", path, headers={"Last-Event-ID": "1"}) as again:
             assert again.status_code == 200
             assert await _Stream(again).until() == events[1:]
+        await wait_for_job(http, job_id, seconds=60)
+        # The turn has completed and no worker answers a query: its events come from its result.
+        own.kill_worker()
+        async with http.stream("GET", path, timeout=30) as after_end:
+            assert after_end.status_code == 200
+            assert await _Stream(after_end).until() == events

@@ -177,10 +177,11 @@ async def follow(
                 answer = await handle.query(
                     TURN_EVENTS_QUERY, after, result_type=TurnEvents, rpc_timeout=_QUERY_TIMEOUT
                 )
-            except Exception:  # no worker yet, or the turn ended without events (it never ran)
-                ended = await _ended_without_events(handle)
-                if ended is not None:
-                    yield {"id": after + 1, "type": "error", "message": ended}
+            except Exception:  # no worker yet, or the turn has ended
+                last = await _ending_after_failed_query(handle, after)
+                if last is not None:
+                    for event in last:
+                        yield event
                     return
                 answer = None
             if answer is not None and answer.events:
@@ -238,16 +239,31 @@ async def _events_of_result(handle: Any, after: int) -> list[dict[str, Any]] | N
     return [event for event in events if event["id"] > after]
 
 
-async def _ended_without_events(handle: Any) -> str | None:
+async def _ending_after_failed_query(handle: Any, after: int) -> list[dict[str, Any]] | None:
+    """When the events query failed: None while the turn runs (no worker answered yet: keep
+    waiting); else the stream's last events. A turn that completed since the last look (before
+    the watcher saw it) has them in its result; one that ended otherwise, or is gone, ends the
+    stream with an `error`."""
     try:
         described = await handle.describe(rpc_timeout=_QUERY_TIMEOUT)
     except RPCError as error:
         if error.status == RPCStatusCode.NOT_FOUND:
-            return "the turn no longer exists"
+            return [{"id": after + 1, "type": "error", "message": "the turn no longer exists"}]
         return None
     if described.status in (None, WorkflowExecutionStatus.RUNNING):
         return None
-    return f"the turn ended ({described.status.name.lower()}) without its events"
+    if described.status == WorkflowExecutionStatus.COMPLETED:
+        tail = await _events_of_result(handle, after)
+        if tail and tail[-1]["type"] in TERMINAL_EVENTS:
+            return tail
+    status = described.status.name.lower()
+    return [
+        {
+            "id": after + 1,
+            "type": "error",
+            "message": f"the turn ended ({status}) without its events",
+        }
+    ]
 
 
 async def sse_events(
