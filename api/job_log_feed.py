@@ -65,7 +65,10 @@ _JOBS_PER_PASS = 1000
 # Visibility records a close a moment after it happens: each pass looks back this much further.
 _CLOSE_MARGIN = timedelta(seconds=30)
 # Running jobs followed through their history at once (beyond, the passes alone record them).
-_MAX_FOLLOWED = 200
+# Each holds a long poll on the process's one Temporal connection, whose concurrent HTTP/2
+# streams are bounded: with 128 held, every other call of the API process (starting a job, a
+# pass's reads) queued behind them and an ended job's lines came 20 s late; 64 stay clear.
+_MAX_FOLLOWED = 64
 # A history long poll: how long the server may hold it (it answers sooner when it has events).
 _LONG_POLL = timedelta(seconds=70)
 # The events that end a job's run.
