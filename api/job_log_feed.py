@@ -38,7 +38,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from functools import partial
 
 import structlog
@@ -317,14 +317,24 @@ class JobLogFeed:
         executions = [e async for e in self.client.list_workflows(query, limit=_JOBS_PER_PASS)]
         async with self.db.transaction() as session:
             known = await job_logs.cursors(session, [e.id for e in executions])
-        for execution in executions:
+        # Queued oldest first, so that the readers, taking from the end, read the newest first.
+        for execution in sorted(executions, key=_started_at):
             if execution.id in known and known[execution.id].ended:
                 continue
-            if execution.status == WorkflowExecutionStatus.RUNNING:
+            running = execution.status == WorkflowExecutionStatus.RUNNING
+            if running:
                 self.follow(execution.id)
             # A followed job (running, or recording its end) is its follower's: reading it here
             # too cost a query per pass and raced the follower's writes.
-            if execution.id in self._followed or execution.id in self._queued:
+            if execution.id in self._followed:
+                continue
+            if execution.id in self._queued:
+                # Queued while it ran (past the follower cap) and ended since: its last lines go
+                # next, not after the backlog it was queued behind.
+                if not running and execution.id in self._unread:
+                    self._queued[execution.id] = execution
+                    self._unread.remove(execution.id)
+                    self._unread.append(execution.id)
                 continue
             self._queued[execution.id] = execution
             self._unread.append(execution.id)
@@ -438,3 +448,7 @@ def _numbered(
     fresh = window[after:]
     lines = [(done + i, line) for i, line in enumerate(fresh)]
     return lines, done + len(fresh), fresh[-1] if fresh else last
+
+
+def _started_at(execution: WorkflowExecution) -> datetime:
+    return execution.start_time or datetime.min.replace(tzinfo=UTC)
