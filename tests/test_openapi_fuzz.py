@@ -10,10 +10,12 @@ operation from a random seed it prints (`FUZZ_SEED` replays one).
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import os
 import random
 import subprocess
 import sys
+from importlib.metadata import version
 from pathlib import Path
 
 import pytest
@@ -24,7 +26,7 @@ MAX_EXAMPLES = os.environ.get("FUZZ_MAX_EXAMPLES")
 # Force-delete takes a Cloud Run LRO per call and says nothing new about input handling; the log
 # stream never ends by itself (its input is checked in tests/hosting).
 NEVER = "/force$|^/logs/stream$"
-# The operations, split into shards that pytest-xdist runs in parallel (the fuzz test was the
+# The operations, split into shards, one parametrisation each (the fuzz test was the
 # suite's longest test by far, run in one process). "rest" takes every path no other shard names,
 # so a new route is fuzzed without touching this list.
 SHARDS = {
@@ -36,6 +38,35 @@ SHARDS = {
     "hosting": r"^/(users|service|service-types|control-service|vm|control-vm)(/|$)",
     "assistant": r"^/api/(auth|chat|conversations|config|metrics|tools|learned-apis|webhooks)(/|$)",
 }
+
+
+# Hypothesis derives its Unicode tables once and keeps them in its storage directory: for the utf-8
+# codec schemathesis generates strings with, about 1.5 s of CPU. Each shard runs in a fresh directory,
+# so each shard derived them again (a tenth of the test's CPU). The shards share the checkout's
+# .hypothesis instead (gitignored; where Hypothesis keeps them for any run from the checkout), the
+# first one to need the tables deriving them while the others wait. It holds no example database for
+# these runs (a derandomised or seeded run keeps none), so nothing in it changes the cases.
+HYPOTHESIS_HOME = Path(__file__).resolve().parent.parent / ".hypothesis"
+WARM_TABLES = (
+    "from hypothesis import strategies as st; st.text(st.characters(codec='utf-8')).example()"
+)
+
+
+def warm_hypothesis_tables() -> None:
+    """Derives Hypothesis's Unicode tables into HYPOTHESIS_HOME once per Hypothesis and Python."""
+    HYPOTHESIS_HOME.mkdir(exist_ok=True)
+    python = "{}.{}".format(*sys.version_info[:2])
+    marker = HYPOTHESIS_HOME / f"fuzz-tables-hypothesis-{version('hypothesis')}-python-{python}"
+    with (HYPOTHESIS_HOME / "fuzz-tables.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if marker.exists():
+            return
+        subprocess.run(
+            [sys.executable, "-W", "ignore", "-c", WARM_TABLES],
+            env={**os.environ, "HYPOTHESIS_STORAGE_DIRECTORY": str(HYPOTHESIS_HOME)},
+            check=True,
+        )
+        marker.touch()
 
 
 def selection(shard: str) -> list[str]:
@@ -75,11 +106,13 @@ async def test_no_operation_answers_a_server_error_to_generated_input(
         "--request-timeout",
         "30",
     ]
+    await asyncio.to_thread(warm_hypothesis_tables)
     with report.open("w") as output:
         completed = await asyncio.to_thread(
             subprocess.run,
             command,
             cwd=tmp_path,
+            env={**os.environ, "HYPOTHESIS_STORAGE_DIRECTORY": str(HYPOTHESIS_HOME)},
             stdout=output,
             stderr=subprocess.STDOUT,
             timeout=None if MAX_EXAMPLES else 600,

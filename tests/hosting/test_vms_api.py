@@ -227,6 +227,10 @@ async def test_control_stops_and_starts_and_refuses_an_unknown_action(vms):
     assert (await wait_for_job(vms, stop.json()["job_id"], seconds=60))["status"] == "completed"
     detail = (await vms.get(f"/vm/{vm_id}")).json()
     assert (detail["status"], detail["live"]["status"]) == ("stopped", "stopped")
+    # No console to a stopped VM: the caller's state to change (409), not Proxmox failing (502).
+    refused = await vms.post(f"/vm/connect/{vm_id}")
+    assert refused.status_code == 409, refused.text
+    assert refused.json()["error"]["code"] == "vm_not_running"
 
     start = await vms.post(f"/control-vm/{vm_id}/start")
     assert (await wait_for_job(vms, start.json()["job_id"], seconds=60))["status"] == "completed"

@@ -374,6 +374,16 @@ async def console(settings: Settings, db: Database, vm_id: int) -> VmConsole:
         node = await _pve(settings, lambda pve: pve.locate(vm_id))
         if node is None:
             raise not_found("VM on the Proxmox cluster", vm_id=vm_id)
+        # Proxmox refuses a console to a VM that is not running with a 500 ("VM 101 not running"),
+        # which is the caller's state to change, not an upstream failure: a 409 that says so.
+        live = await _pve(settings, lambda pve: pve.status(node, vm_id))
+        if live.status != "running":
+            raise ApiError(
+                409,
+                f"VM {vm_id} is {live.status}: start it to open a console",
+                code="vm_not_running",
+                details={"vm_id": vm_id, "status": live.status},
+            )
         ticket = await _pve(settings, lambda pve: pve.vnc_ticket(node, vm_id))
     except ApplicationError as error:
         if error.type == "NotFound":
