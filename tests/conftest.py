@@ -25,9 +25,24 @@ pytest_plugins = ["tests.helpers.localcloud_fixtures"]
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Tests marked `long` run first: the suite runs in several processes (pytest-xdist), and one
-    that starts a long test last ends the whole run that much later."""
+    """Tests marked `long` run first, one at the head of each process's first batch: the suite
+    runs in several processes (pytest-xdist), and one that starts a long test last ends the whole
+    run that much later. xdist's `load` scheduling first hands each of its n processes a block of
+    (tests // n) // 4 consecutive tests, so long tests merely sorted first all landed in the first
+    process's block and ran one after another there (the fuzz shards: ~350 s in a row)."""
     items.sort(key=lambda item: item.get_closest_marker("long") is None)
+    processes = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    block = max((len(items) // max(processes, 1)) // 4, 2)
+    long_tests = [item for item in items if item.get_closest_marker("long") is not None]
+    if processes < 2 or block * processes > len(items) or not long_tests:
+        return
+    rest = items[len(long_tests) :]
+    spread: list[pytest.Item] = []
+    for process in range(processes):
+        mine = long_tests[process::processes]
+        spread += mine + rest[: block - len(mine)]
+        rest = rest[block - len(mine) :]
+    items[:] = spread + rest
 
 
 @pytest.fixture(scope="session")
