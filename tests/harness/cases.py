@@ -165,8 +165,12 @@ async def jobs_left_running(
 
 async def failed_jobs(platform: HarnessPlatform, job_id: str) -> dict[str, str]:
     """Job id → workflow type of each job of the tree that failed or was cancelled."""
+    return await _failed_of(platform, await job_tree(platform, job_id))
+
+
+async def _failed_of(platform: HarnessPlatform, tree: list[str]) -> dict[str, str]:
     failed = {}
-    for each in await job_tree(platform, job_id):
+    for each in tree:
         description = await platform.client.get_workflow_handle(each).describe()
         if description.status in ENDED_BADLY:
             failed[each] = description.workflow_type
@@ -187,7 +191,16 @@ async def job_activities(platform: HarnessPlatform, job_id: str) -> list[Step]:
     steps run locally, such as AssistantTurn): each is a marker in the history, recorded with the
     workflow task that ran it (the worker's activity interceptors, the fault injector's, run for
     them as for the others)."""
+    steps, _tree = await _steps_and_tree(platform, job_id)
+    return steps
+
+
+async def _steps_and_tree(platform: HarnessPlatform, job_id: str) -> tuple[list[Step], list[str]]:
+    """job_activities' steps and job_tree's ids from one read of each history of the tree (the
+    verdict wants both: reading the tree's histories once for each cost the dev server a second
+    read of every one)."""
     steps: list[Step] = []
+    tree = [job_id]
     handle = platform.client.get_workflow_handle(job_id)
     history = await handle.fetch_history()
     workflow_type = history.events[0].workflow_execution_started_event_attributes.workflow_type.name
@@ -205,8 +218,10 @@ async def job_activities(platform: HarnessPlatform, job_id: str) -> list[Step]:
             counts[name] = counts.get(name, 0) + 1
         elif event.event_type == EventType.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED:
             child = event.start_child_workflow_execution_initiated_event_attributes.workflow_id
-            steps.extend(await job_activities(platform, child))
-    return steps
+            child_steps, child_tree = await _steps_and_tree(platform, child)
+            steps.extend(child_steps)
+            tree.extend(child_tree)
+    return steps, tree
 
 
 async def _wait_held(platform: HarnessPlatform, seconds: float = 60) -> str:
@@ -368,8 +383,8 @@ async def run_case(
             await scenario.teardown(platform, prepared)
         phases.mark("teardown")
     cloud_dir = platform.cloud.data_dir
-    steps = await job_activities(platform, job_id)
-    failed = await failed_jobs(platform, job_id)
+    steps, tree = await _steps_and_tree(platform, job_id)
+    failed = await _failed_of(platform, tree)
     phases.mark("history")
     changes = difference(before, after, normalise)
     marked = [normalise(key) for key in marked_by(cloud_dir, list(failed))]
