@@ -1,33 +1,24 @@
 """The assistant's LLM: the official `openai` SDK pointed at the LiteLLM proxy's OpenAI-compatible
 API (WIRE_APIS §8), which routes the model to its provider. Built from settings; maps the SDK's
-errors to final or retryable failures. The key stays here, never in a workflow's payloads.
-
-The SDK is imported on the first call, not with this module: it costs ~0.45 s of CPU, which every
-worker process paid at start (and every test process, which imports the worker) for a turn it
-may never run."""
+errors to final or retryable failures. The key stays here, never in a workflow's payloads."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+import openai
+from openai import AsyncOpenAI
 from temporalio.exceptions import ApplicationError
 
 from contracts.assistant.turn import Completion, CompletionRequest, ToolCall
 from core.settings import Settings
 from providers.tls import client_context
 
-if TYPE_CHECKING:
-    import openai
-    from openai import AsyncOpenAI
-
 
 def llm_client(settings: Settings) -> AsyncOpenAI:
-    import openai
-    from openai import AsyncOpenAI
-
     # No SDK retries: the activity's retry policy is the one place retries are decided.
     return AsyncOpenAI(
         base_url=settings.resolved_assistant_llm_base_url,
@@ -61,8 +52,6 @@ def _wire_messages(request: CompletionRequest) -> list[dict[str, Any]]:
 @contextmanager
 def as_temporal_failures() -> Iterator[None]:
     """A refusal (4xx but 408/409/429) is final; a timeout, 429 or 5xx is retried."""
-    import openai
-
     try:
         yield
     except openai.APIStatusError as error:

@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import TYPE_CHECKING, TypeVar
+from typing import TypeVar
 
 from google.api_core.client_options import ClientOptions
 from google.auth.credentials import AnonymousCredentials, Credentials
+from google.cloud import logging as cloud_logging
 from google.cloud import run_v2, secretmanager_v1
 
 from core.settings import Settings, get_settings
-
-if TYPE_CHECKING:
-    from google.cloud import logging as cloud_logging
 
 T = TypeVar("T")
 
@@ -64,10 +62,6 @@ def _cached_secret_client(
 
 
 def cloud_logging_client(settings: Settings | None = None) -> cloud_logging.Client:
-    # Imported here, not with the module: google-cloud-logging (its handlers import Flask) costs
-    # ~0.3 s of CPU, paid at start by every API, worker and test process for one route's reads.
-    from google.cloud import logging as cloud_logging
-
     settings = settings or get_settings()
     return cloud_logging.Client(
         project=settings.gcp_project,

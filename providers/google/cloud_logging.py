@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from google.cloud import logging as cloud_logging
+
 from core.settings import Settings
 from providers.google.clients import cloud_logging_client
 
@@ -47,8 +49,6 @@ def _line(entry) -> LogLine:
 
 
 def service_logs(settings: Settings, service_name: str, region: str, limit: int) -> list[LogLine]:
-    from google.cloud import logging as cloud_logging  # see cloud_logging_client
-
     entries = cloud_logging_client(settings).list_entries(
         resource_names=[f"projects/{settings.gcp_project}"],
         filter_=service_log_filter(service_name, region),

@@ -30,9 +30,11 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import httpx
+from postgrest import AsyncPostgrestClient
+from supabase import AsyncClientOptions, acreate_client
 
 from providers.service_templates.base import ExternalServiceTemplate, Health, require_credential
 from providers.service_templates.http_base import (
@@ -49,11 +51,6 @@ from providers.service_templates.params import Params
 from providers.service_templates.types import ExternalServiceType, ServiceConnection
 from providers.tls import client_context
 
-if TYPE_CHECKING:
-    # Imported where a client is made: the package costs ~0.17 s of CPU, paid by every API and
-    # worker process at start for a template they may never call.
-    from postgrest import AsyncPostgrestClient
-
 
 class SupabaseTemplate(ExternalServiceTemplate):
     service_type = ExternalServiceType.SUPABASE
@@ -67,8 +64,6 @@ class SupabaseTemplate(ExternalServiceTemplate):
 
         Credential roles: `api_key` (the project's API key), or `token` as an alias.
         """
-        from supabase import AsyncClientOptions, acreate_client
-
         url = http_url(conn, self.display_name)
         key = require_credential(conn, "api_key", "token")
         where = host_port(url)
