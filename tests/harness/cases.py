@@ -140,13 +140,8 @@ ENDED_BADLY = {
 
 async def job_tree(platform: HarnessPlatform, job_id: str) -> list[str]:
     """The job and its child jobs, at any depth."""
-    history = await platform.client.get_workflow_handle(job_id).fetch_history()
-    ids = [job_id]
-    for event in history.events:
-        if event.event_type == EventType.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED:
-            child = event.start_child_workflow_execution_initiated_event_attributes.workflow_id
-            ids.extend(await job_tree(platform, child))
-    return ids
+    _steps, tree = await _steps_and_tree(platform, job_id)
+    return tree
 
 
 async def jobs_left_running(
