@@ -46,9 +46,14 @@ async def test_every_worker_line_of_a_job_carries_its_job_id_and_no_key(
     lines = [json.loads(line) for line in log_path.read_text().splitlines() if line.strip()]
     job_lines = [line for line in lines if not line.get("event", "").startswith(WORKER_LIFECYCLE)]
     assert len(job_lines) >= 10
-    assert {line.get("job_id") for line in job_lines} == {ok, failed}, [
+    assert all(line.get("job_id") for line in job_lines), [
         line for line in job_lines if not line.get("job_id")
     ]
+    # The dev server is shared: a schedule (drift watch, runner cleanup) that fires
+    # during the test runs on this worker too, and its lines carry its own job id.
+    job_ids = {line["job_id"] for line in job_lines}
+    assert {ok, failed} <= job_ids
+    assert all("-scheduled-" in job_id for job_id in job_ids - {ok, failed}), job_ids
     api_output = capfd.readouterr()
     for text in (log_path.read_text(), api_output.out + api_output.err):
         assert ADMIN_KEY not in text
