@@ -5,8 +5,10 @@ hand), and its undo removes only what carries this job's mark."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 import structlog
@@ -54,6 +56,14 @@ def _job_id() -> str:
     return activity.info().workflow_id
 
 
+def _attempt_workdir() -> Path:
+    """This attempt's own working copy, inside the job's directory. A shared one raced: an attempt
+    the server had already given up on (a heartbeat lost on a loaded worker) could still be cloning
+    in its thread while the retry cloned into the same directory (`shallow file has changed`)."""
+    info = activity.info()
+    return git.workdir(info.workflow_id) / f"{info.activity_id}-{info.attempt}"
+
+
 def _final(message: str, type_: str) -> ApplicationError:
     return ApplicationError(message, type=type_, non_retryable=True)
 
@@ -85,16 +95,23 @@ class ImageBuildActivities:
                 f"{what}: {error}", type="GitError", non_retryable=not error.retryable
             ) from None
 
-    async def _checkout(self, plan: ImageBuildPlan) -> str:
-        dest = git.workdir(_job_id())
-        return await self._git(
-            f"cloning {plan.github_repo}",
-            git.clone,
-            self._clone_url(plan),
-            dest,
-            plan.branch,
-            self._token(),
-        )
+    @contextlib.asynccontextmanager
+    async def _working_copy(self, plan: ImageBuildPlan) -> AsyncIterator[tuple[Path, str]]:
+        """A fresh clone of the branch for one step (its path and HEAD), removed when the step
+        ends: every step clones again, so no step depends on a copy another one left."""
+        dest = _attempt_workdir()
+        try:
+            sha = await self._git(
+                f"cloning {plan.github_repo}",
+                git.clone,
+                self._clone_url(plan),
+                dest,
+                plan.branch,
+                self._token(),
+            )
+            yield dest, sha
+        finally:
+            await asyncio.to_thread(git.remove, dest)
 
     @staticmethod
     async def _wait(what: str, operation: Any) -> Any:
@@ -104,10 +121,10 @@ class ImageBuildActivities:
 
     @activity.defn(name=ImageBuildSteps.CHECKOUT)
     async def checkout(self, plan: ImageBuildPlan) -> CheckoutResult:
-        sha = await self._checkout(plan)
-        dockerfile = await self._git(
-            "reading the Dockerfile", git.read, git.workdir(_job_id()), plan.dockerfile_path
-        )
+        async with self._working_copy(plan) as (dest, sha):
+            dockerfile = await self._git(
+                "reading the Dockerfile", git.read, dest, plan.dockerfile_path
+            )
         if dockerfile is None:
             raise _final(
                 f"Dockerfile {plan.dockerfile_path} not found in {plan.github_repo} "
@@ -118,6 +135,7 @@ class ImageBuildActivities:
 
     @activity.defn(name=ImageBuildSteps.REMOVE_CHECKOUT)
     async def remove_checkout(self, plan: ImageBuildPlan) -> None:
+        # Every attempt's copy, including one a killed worker left behind.
         await asyncio.to_thread(git.remove, git.workdir(_job_id()))
 
     # 2. Artifact Registry
@@ -250,8 +268,13 @@ class ImageBuildActivities:
     async def push_build_config(self, plan: ImageBuildPlan) -> BuildConfigResult:
         registry = await self.ensure_registry_url(plan)
         content = cbnames.build_config(registry, plan.dockerfile_path)
-        sha = await self._checkout(plan)
-        dest, trailer = git.workdir(_job_id()), f"{COMMIT_TRAILER}: {_job_id()}"
+        async with self._working_copy(plan) as (dest, sha):
+            return await self._commit_build_config(plan, registry, content, dest, sha)
+
+    async def _commit_build_config(
+        self, plan: ImageBuildPlan, registry: str, content: str, dest: Path, sha: str
+    ) -> BuildConfigResult:
+        trailer = f"{COMMIT_TRAILER}: {_job_id()}"
         current = await self._git("reading the build config", git.read, dest, plan.cloudbuild_path)
         if current == content:
             # Already there: written by an earlier attempt of this job, or by an earlier setup.
@@ -289,9 +312,11 @@ class ImageBuildActivities:
     async def revert_build_config(self, plan: ImageBuildPlan) -> str:
         """Pushes a revert of this job's commit (history is never rewritten): the file returns to
         what it was before, or goes away when the job added it."""
+        async with self._working_copy(plan) as (dest, _):
+            return await self._revert_build_config(plan, dest)
+
+    async def _revert_build_config(self, plan: ImageBuildPlan, dest: Path) -> str:
         job_id = _job_id()
-        await self._checkout(plan)
-        dest = git.workdir(job_id)
         trailer = f"{COMMIT_TRAILER}: {job_id}"
         sha = await self._git(
             "reading history", git.find_commit, dest, trailer, git.MAX_DEPTH, self._token()

@@ -1,12 +1,18 @@
 """The git provider against the local cloud's git hosting: which of git's failures a retry can
-change, and what its errors show."""
+change, what its errors show, and the image build's working copies (one per attempt)."""
 
 from __future__ import annotations
 
-import pytest
+import asyncio
+import dataclasses
 
+import pytest
+from temporalio.testing import ActivityEnvironment
+
+from activities.provisioning.image_builds import ImageBuildActivities
+from contracts.provisioning.image_builds import ImageBuildPlan
 from providers import git
-from tests.helpers.image_builds import DOCKERFILE, new_repo
+from tests.helpers.image_builds import DOCKERFILE, image_name, new_repo
 
 
 def remote(localcloud, owner: str, name: str) -> str:
@@ -68,3 +74,36 @@ def test_an_outage_of_the_remote_is_retryable(clean_faults):
         assert clean_faults.fired(outage) >= 1
     finally:
         git.remove(dest)
+
+
+async def test_an_abandoned_attempt_still_cloning_does_not_break_its_retry(settings, localcloud):
+    """The server gives an attempt up (a heartbeat lost on a loaded worker) while its clone still
+    runs in a thread; the retry, on the same worker, clones at the same time. Both must see the
+    repository, and neither may leave its copy behind."""
+    owner, name = new_repo(localcloud, {"docker/Dockerfile": DOCKERFILE})
+    plan = ImageBuildPlan(
+        image_name=image_name(),
+        github_repo=f"{owner}/{name}",
+        dockerfile_path="docker/Dockerfile",
+        cloudbuild_path="ci/cloudbuild.yaml",
+        region=settings.gcp_region,
+    )
+    steps = ImageBuildActivities(settings)
+    job_id = f"setup-image-build-test-{owner}"
+
+    def attempt(number: int) -> ActivityEnvironment:
+        env = ActivityEnvironment()
+        env.info = dataclasses.replace(
+            env.info, workflow_id=job_id, activity_id="1", attempt=number
+        )
+        return env
+
+    try:
+        for _ in range(3):
+            results = await asyncio.gather(
+                *(attempt(n).run(steps.checkout, plan) for n in (1, 2, 3, 4))
+            )
+            assert len({result.commit_sha for result in results}) == 1
+            assert not any(git.workdir(job_id).iterdir())
+    finally:
+        git.remove(git.workdir(job_id))
