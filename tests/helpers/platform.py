@@ -47,6 +47,9 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+SWEEPS_OFF_MINUTES = 30 * 24 * 60
+
+
 def make_settings(data_dir: Path, temporal_address: str, cloud_url: str, **overrides) -> Settings:
     host, _, port = cloud_url.removeprefix("http://").partition(":")
     values = dict(
@@ -76,6 +79,13 @@ def make_settings(data_dir: Path, temporal_address: str, cloud_url: str, **overr
         # Worker processes started by tests (and by engineers' suites side by side) would all want
         # the one metrics port: off unless a test asks for a port of its own.
         worker_metrics_port=0,
+        # Every platform a test starts creates the sweeps' schedules on its own queue; at the
+        # production 5 minutes each fired in every dev server, during whatever test was running
+        # (a drift sweep over every service the process had made, a job whose log lines a test
+        # counted). The sweeps' own tests trigger them, or ask for a short period.
+        runner_cleanup_interval_minutes=SWEEPS_OFF_MINUTES,
+        job_reaper_interval_minutes=SWEEPS_OFF_MINUTES,
+        drift_observe_interval_minutes=SWEEPS_OFF_MINUTES,
     )
     values.update(overrides)
     return Settings(**values)
