@@ -48,6 +48,7 @@ async def publish(
 ) -> list[str]:
     """Starts the event's deliveries; answers their ids. `client` may be a function that connects
     (called only when some webhook receives the event)."""
+    event = event.within_limit()
     owner = event.owner if event.type in OWNED_EVENTS else None
     async with db.transaction() as session:
         hooks = await webhooks.subscribed(session, event.type, owner)

@@ -28,6 +28,8 @@ DELIVERY_HEADER = "X-ConneSkills-Delivery"
 EVENT_HEADER = "X-ConneSkills-Event"
 # A delivery's payload at most (it crosses Temporal and is each attempt's body).
 MAX_PAYLOAD = 16_000
+# A value kept in a truncated event's data.
+_SHORT_VALUE = 200
 
 
 class Event(BaseModel):
@@ -39,6 +41,26 @@ class Event(BaseModel):
     data: dict[str, Any] = Field(default_factory=dict)
     # For OWNED_EVENTS: whose webhooks get it.
     owner: str | None = Field(default=None, max_length=200)
+
+    def within_limit(self) -> Event:
+        """The event as it is delivered: whole when its JSON fits MAX_PAYLOAD (every event the
+        platform makes does), else with `data` cut to its short plain values and
+        `"truncated": true`, so a receiver still learns what happened and to what. Checked once,
+        where deliveries start, rather than in the model: events are made inside workflows too,
+        where a refusal would fail the workflow task instead of shortening one event."""
+        if len(self.model_dump_json().encode()) <= MAX_PAYLOAD:
+            return self
+        short = {
+            key: value
+            for key, value in self.data.items()
+            if value is None
+            or isinstance(value, bool | int | float)
+            or (isinstance(value, str) and len(value) <= _SHORT_VALUE)
+        }
+        cut = self.model_copy(update={"data": {**short, "truncated": True}})
+        if len(cut.model_dump_json().encode()) <= MAX_PAYLOAD:
+            return cut
+        return self.model_copy(update={"data": {"truncated": True}})
 
 
 class Published(BaseModel):

@@ -15,10 +15,12 @@ from collections.abc import AsyncIterator
 import pytest
 from sqlalchemy import select
 
+from contracts.assistant.webhooks import MAX_PAYLOAD, Event
 from core.settings import Settings
 from providers.google.secret_manager import SecretStore
 from store.assistant.models import Webhook
 from store.db import Database
+from temporal import events
 from tests.helpers.job_controls import held, refuse_access_policy, start_deploy
 from tests.helpers.local_http import LocalHttpServer, Seen
 from tests.helpers.platform import ApiServer, unique_name, wait_for_job
@@ -256,3 +258,33 @@ async def test_webhooks_refuse_urls_the_guard_refuses_and_unknown_events(console
         )
         assert answer.status_code == 400, answer.text
         assert "8 to 256 characters" in answer.text and secret not in answer.text
+
+
+async def test_an_event_larger_than_a_delivery_allows_is_delivered_cut_and_marked(
+    console, assistant_worker, receiver, assistant_settings, db, client
+):
+    created = await console.post(
+        "/api/webhooks",
+        json={"url": f"{receiver.url}/big", "events": ["alert.warning"], "secret": SECRET},
+    )
+    assert created.status_code == 201, created.text
+    key = unique_name("big")
+    event = Event(
+        id=f"alert:test:{key}",
+        type="alert.warning",
+        created_at=events.now_text(),
+        data={"alert_key": key, "count": 3, "detail": "x" * 5_000, "entries": ["y" * 100] * 200},
+    )
+    assert len(event.model_dump_json()) > MAX_PAYLOAD
+    assert await events.publish(client, db, assistant_settings, event)
+
+    async def delivered():
+        seen = requests_for(receiver, lambda e: e["data"].get("alert_key") == key)
+        return seen if len(seen) > FAILURES else None
+
+    seen = (await until(delivered))[-1]
+    assert len(seen.body) <= MAX_PAYLOAD
+    body = verified(seen, SECRET)
+    assert body["id"] == event.id and body["type"] == "alert.warning"
+    assert body["data"] == {"alert_key": key, "count": 3, "truncated": True}
+    assert (await console.delete(f"/api/webhooks/{created.json()['id']}")).status_code == 204
