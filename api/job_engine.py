@@ -791,6 +791,16 @@ _CLOSED_BY_ITS_WORKFLOW = {Status.COMPLETED, Status.FAILED, Status.CANCELED}
 _MEMO_STATE_FIELDS = set(JobState.model_fields) & set(JobSummaryMemo.model_fields)
 
 
+def final_memo_is_whole(execution: WorkflowExecution, memo: JobSummaryMemo) -> bool:
+    """Whether the job's memo tells its whole state: its workflow has ended it, the memo is marked
+    final, and it holds all the job's log lines (see `finished_state`)."""
+    return (
+        execution.status in _CLOSED_BY_ITS_WORKFLOW
+        and memo.final
+        and memo.log_count == len(memo.logs)
+    )
+
+
 def finished_state(execution: WorkflowExecution, memo: JobSummaryMemo) -> JobState | None:
     """The state of a job its workflow has ended, from its memo alone; None when the memo cannot
     tell it all, and only a query can: a running job, a memo not marked final (a job that ended
@@ -803,11 +813,7 @@ def finished_state(execution: WorkflowExecution, memo: JobSummaryMemo) -> JobSta
     paid by every read of a finished job, and needs a worker up: read this way, a finished job
     answers in full, `live`, with no worker. The id, operation, subject and labels come from the
     run and its search attributes, as for every other read."""
-    if (
-        execution.status not in _CLOSED_BY_ITS_WORKFLOW
-        or not memo.final
-        or memo.log_count != len(memo.logs)
-    ):
+    if not final_memo_is_whole(execution, memo):
         return None
     attributes = execution.typed_search_attributes
     labels = dict(

@@ -16,6 +16,7 @@ from api.job_engine import JobEngine, finished_state
 from api.schemas.jobs import Job, JobLogs
 from contracts.jobs import JOB_MEMO_KEY, JOB_STATE_QUERY, JobState, JobSummaryMemo
 from contracts.provisioning.names import CloudRunSteps
+from contracts.resource_lock import lock_id
 from core.settings import Settings
 from providers.google.cloud_run import CloudRunServices
 from tests.helpers.job_controls import held, refuse_access_policy, start_deploy
@@ -25,6 +26,7 @@ from tests.helpers.platform import (
     wait_for_job,
     wait_for_pending_activity,
 )
+from tests.test_resource_lock import Jobs, run_with_worker
 
 ADMIN = Principal(key_id=uuid.uuid4(), name="admin", scopes=frozenset({"admin"}))
 ALL_LINES = 10_000
@@ -143,6 +145,40 @@ async def test_a_job_rolled_back_from_a_hold_reads_the_same_from_its_memo(
     assert job["compensation"][0]["status"] == "ok"
     logs = (await api.get(f"/api/v1/jobs/{job_id}/logs")).json()["logs"]
     assert any("rollback requested: give up" in line for line in logs)
+
+
+async def test_lines_logged_after_the_final_phase_are_in_the_final_memo(client, settings):
+    """A job whose lock was terminated by hand cannot give its turn back, and one whose outcome
+    event is not published (no worker of its queue publishes) says so: both after it completed.
+    Its final memo is saved again with each such line: it still is the state the query answers."""
+
+    async def body(jobs: Jobs) -> None:
+        job_id = await jobs.start()
+        await jobs.shows(job_id, phase="holding", behind=[])
+        await client.get_workflow_handle(lock_id(f"test:{jobs.subject}")).terminate("by hand")
+        await jobs.finish(job_id)
+        queried = await jobs.state(job_id)
+        completed = next(
+            index for index, line in enumerate(queried.logs) if line.endswith("] completed")
+        )
+        after = queried.logs[completed + 1 :]
+        assert any("could not release the lock" in line for line in after), queried.logs
+        memo = await _memo_of(client, job_id)
+        assert memo.final and memo.logs == queried.logs
+        description = await client.get_workflow_handle(job_id).describe()
+        # Started here, not by the API: no search attribute names its operation or subject.
+        assert finished_state(description, memo) == queried.model_copy(
+            update={"operation": "", "subject": None, "labels": {}}
+        )
+        engine = JobEngine(client, settings)
+        job, _state = await engine.get(job_id, ADMIN)
+        job_queried, _state = await engine.get(job_id, ADMIN, ask_workflow=True)
+        assert job.model_dump() == job_queried.model_dump()
+        logs = await engine.logs(job_id, ALL_LINES)
+        assert logs == await engine.logs(job_id, ALL_LINES, ask_workflow=True)
+        assert logs.logs[-len(after) :] == after
+
+    await run_with_worker(client, body)
 
 
 async def test_a_finished_job_reads_in_full_with_no_worker_up(
