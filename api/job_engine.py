@@ -809,8 +809,10 @@ def finished_state(execution: WorkflowExecution, memo: JobSummaryMemo) -> JobSta
     Why the memo is enough: from its final phase on, the workflow saves its memo again after every
     change of its state, in the workflow task that makes the change (workflows/tracking.py), so a
     closed run's last memo is the state its `job_state` query would answer. The query would cost
-    a replay of the whole history on a worker (~55 ms of its CPU, and the dev server's work),
-    paid by every read of a finished job, and needs a worker up: read this way, a finished job
+    a replay of the whole history on a worker, paid by every read of a finished job (a completed
+    deploy, measured with bench/finished_job_read.py: ~36 ms of the worker's CPU and ~15 ms of
+    the dev server's per read, ~4 ms of the API's; from the memo ~2.5 ms of the dev server's and
+    of the API's, none of a worker's), and needs a worker up: read this way, a finished job
     answers in full, `live`, with no worker. The id, operation, subject and labels come from the
     run and its search attributes, as for every other read."""
     if not final_memo_is_whole(execution, memo):
