@@ -6,27 +6,34 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from typing import Any
 
 import httpx
 import pytest
+from temporalio import workflow
 from temporalio.client import Client
+from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
+from activities.jobs import JobActivities
 from api.auth import Principal
 from api.job_engine import JobEngine, finished_state
 from api.schemas.jobs import Job, JobLogs
-from contracts.jobs import JOB_MEMO_KEY, JOB_STATE_QUERY, JobState, JobSummaryMemo
+from contracts.jobs import JOB_MEMO_KEY, JOB_STATE_QUERY, JobState, JobSubject, JobSummaryMemo
 from contracts.provisioning.names import CloudRunSteps
 from contracts.resource_lock import lock_id
 from core.settings import Settings
 from providers.google.cloud_run import CloudRunServices
 from tests.helpers.job_controls import held, refuse_access_policy, start_deploy
+from tests.helpers.lock_worker import lock_worker
 from tests.helpers.platform import (
     own_platform,
     unique_name,
     wait_for_job,
     wait_for_pending_activity,
 )
-from tests.test_resource_lock import Jobs, run_with_worker
+from workflows.job import TrackedJob
+from workflows.saga import Saga
+from workflows.tracking import JobTracker
 
 ADMIN = Principal(key_id=uuid.uuid4(), name="admin", scopes=frozenset({"admin"}))
 ALL_LINES = 10_000
@@ -147,17 +154,58 @@ async def test_a_job_rolled_back_from_a_hold_reads_the_same_from_its_memo(
     assert any("rollback requested: give up" in line for line in logs)
 
 
+@workflow.defn(name="FinishedJobMemoTestHold")
+class HoldUntilFinished(TrackedJob):
+    """A job of no system that holds its subject until told to finish."""
+
+    @workflow.init
+    def __init__(self, subject: str) -> None:
+        self.tracker = JobTracker("hold", JobSubject(kind="test", name=subject))
+        self.finished = False
+
+    @workflow.signal
+    def finish(self) -> None:
+        self.finished = True
+
+    @workflow.run
+    async def run(self, subject: str) -> dict[str, Any]:
+        return await self.run_saga(self._hold)
+
+    async def _hold(self, _saga: Saga) -> dict[str, Any]:
+        self.tracker.phase("holding", 50)
+        await workflow.wait_condition(lambda: self.finished)
+        return self.tracker.complete({"held": True})
+
+
 async def test_lines_logged_after_the_final_phase_are_in_the_final_memo(client, settings):
     """A job whose lock was terminated by hand cannot give its turn back, and one whose outcome
     event is not published (no worker of its queue publishes) says so: both after it completed.
     Its final memo is saved again with each such line: it still is the state the query answers."""
-
-    async def body(jobs: Jobs) -> None:
-        job_id = await jobs.start()
-        await jobs.shows(job_id, phase="holding", behind=[])
-        await client.get_workflow_handle(lock_id(f"test:{jobs.subject}")).terminate("by hand")
-        await jobs.finish(job_id)
-        queried = await jobs.state(job_id)
+    queue = f"memo-{uuid.uuid4().hex[:8]}"
+    subject = f"s-{uuid.uuid4().hex[:8]}"
+    jobs = JobActivities(client, Settings(job_lock_check_seconds=1.0, task_queue=queue))
+    worker = Worker(
+        client,
+        task_queue=queue,
+        workflows=[HoldUntilFinished],
+        activities=jobs.all(),
+        workflow_runner=UnsandboxedWorkflowRunner(),
+    )
+    async with worker, lock_worker(client, queue, jobs):
+        handle = await client.start_workflow(
+            HoldUntilFinished.run, subject, id=f"hold-{uuid.uuid4().hex[:8]}", task_queue=queue
+        )
+        for _ in range(150):
+            state = await handle.query(JOB_STATE_QUERY, result_type=JobState)
+            if state.current_phase == "holding":
+                break
+            await asyncio.sleep(0.1)
+        assert state.current_phase == "holding", state
+        await client.get_workflow_handle(lock_id(f"test:{subject}")).terminate("by hand")
+        await handle.signal(HoldUntilFinished.finish)
+        await handle.result()
+        queried = await handle.query(JOB_STATE_QUERY, result_type=JobState)
+        job_id = handle.id
         completed = next(
             index for index, line in enumerate(queried.logs) if line.endswith("] completed")
         )
@@ -165,7 +213,7 @@ async def test_lines_logged_after_the_final_phase_are_in_the_final_memo(client, 
         assert any("could not release the lock" in line for line in after), queried.logs
         memo = await _memo_of(client, job_id)
         assert memo.final and memo.logs == queried.logs
-        description = await client.get_workflow_handle(job_id).describe()
+        description = await handle.describe()
         # Started here, not by the API: no search attribute names its operation or subject.
         assert finished_state(description, memo) == queried.model_copy(
             update={"operation": "", "subject": None, "labels": {}}
@@ -177,8 +225,6 @@ async def test_lines_logged_after_the_final_phase_are_in_the_final_memo(client, 
         logs = await engine.logs(job_id, ALL_LINES)
         assert logs == await engine.logs(job_id, ALL_LINES, ask_workflow=True)
         assert logs.logs[-len(after) :] == after
-
-    await run_with_worker(client, body)
 
 
 async def test_a_finished_job_reads_in_full_with_no_worker_up(
