@@ -389,8 +389,8 @@ class JobEngine:
     async def state(self, job_id: str) -> JobState | None:
         """The workflow's own view (progress, logs); None when it cannot be had right now, for
         whatever reason: no worker (timeout), a query the worker failed, an answer that does not
-        decode. The caller then reads the memo instead. A finished job is read from its final
-        memo instead, when it can be (`finished_state`)."""
+        decode. The caller then reads the memo instead. (A finished job is mostly not asked at
+        all: its final memo tells its state, see `finished_state`.)"""
         try:
             return await self.client.get_workflow_handle(job_id).query(
                 JOB_STATE_QUERY, result_type=JobState, rpc_timeout=_QUERY_TIMEOUT
