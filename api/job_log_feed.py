@@ -27,11 +27,17 @@ are still delivered, with ids after the ones already streamed.
 
 Limits, written down: a job read only through its memo (no worker answered) whose log grew by more
 than the memo holds (50 lines) between two reads has the lines in between skipped; a log past the
-workflow's bound (10 000 lines) is followed by its last recorded line; a job that has ended and
-whose query no worker answers within `_QUERY_TIMEOUT` is recorded from its final memo, which lacks
-a line logged after the job's last memo write (a failed publication of its outcome event, a lock
-release that failed) - that line is never recorded; a pass looks at the first `_JOBS_PER_PASS` jobs
-its listing returns, so a catch-up over more ended jobs than that leaves the others unrecorded."""
+workflow's bound (10 000 lines) is followed by its last recorded line; a job that ended before its
+memo was kept final (workflows/tracking.py, `final-job-memo`) and whose query no worker answers
+within `_QUERY_TIMEOUT` is recorded from its last memo, which lacks a line logged after the job's
+last memo write (a failed publication of its outcome event, a lock release that failed) - that
+line is never recorded; a pass looks at the first `_JOBS_PER_PASS` jobs its listing returns, so a
+catch-up over more ended jobs than that leaves the others unrecorded.
+
+A job that has ended with a final memo holding its whole log (most: the memo keeps 50 lines) is
+recorded from that memo, with no query: its memo is saved again after any line logged past its
+final phase, so it is the log the query would answer, without a replay of the job's history on a
+worker, and with no worker up."""
 
 from __future__ import annotations
 
@@ -48,6 +54,7 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.api.workflowservice.v1 import GetWorkflowExecutionHistoryRequest
 from temporalio.client import Client, WorkflowExecution, WorkflowExecutionStatus
 
+from api.job_engine import final_memo_is_whole
 from api.job_log_fanout import LineFanout
 from contracts.jobs import JOB_MEMO_KEY, JOB_STATE_QUERY, MAX_LOG_LINES, JobState, JobSummaryMemo
 from contracts.resource_lock import LOCK_WORKFLOW
@@ -260,15 +267,20 @@ class JobLogFeed:
         ended and no worker answers); `done` moves with what was recorded. None: no worker
         answered (a running job)."""
         handle = self.client.get_workflow_handle(job_id)
+        description = await handle.describe() if ended else None
+        final = await _final_memo_log(description) if description is not None else None
+        if final is not None:
+            # Its final memo holds its whole log: no query (a replay of its history on a worker).
+            return await self._write(job_id, *final, done, ended=ended)
         try:
             state = await handle.query(
                 JOB_STATE_QUERY, result_type=JobState, rpc_timeout=_QUERY_TIMEOUT
             )
             window, total = state.logs, len(state.logs)
         except Exception:
-            if not ended:
+            if description is None:
                 return None
-            window, total = await _memo_log(await handle.describe())
+            window, total = await _memo_log(description)
             if window is None:
                 return 0
         return await self._write(job_id, window, total, done, ended=ended)
@@ -395,7 +407,11 @@ class JobLogFeed:
         return job_logs.Recorded(execution.id, lines, count, last, ended=ended)
 
     async def _log_of(self, execution: WorkflowExecution) -> tuple[list[str] | None, int]:
-        """The job's log lines (all, or its newest) and how many its log holds."""
+        """The job's log lines (all, or its newest) and how many its log holds: from the final
+        memo of a job that has ended when it holds them all, else by the query."""
+        final = await _final_memo_log(execution)
+        if final is not None:
+            return final
         try:
             state = await self.client.get_workflow_handle(execution.id).query(
                 JOB_STATE_QUERY, result_type=JobState, rpc_timeout=_QUERY_TIMEOUT
@@ -403,6 +419,22 @@ class JobLogFeed:
             return state.logs, len(state.logs)
         except Exception:  # no worker, or not a job: the memo then
             return await _memo_log(execution)
+
+
+async def _final_memo_log(execution: WorkflowExecution) -> tuple[list[str], int] | None:
+    """The whole log of a job its workflow has ended, from its final memo (api/job_engine.py
+    `final_memo_is_whole`); None when only the query can tell it."""
+    if execution.status == WorkflowExecutionStatus.RUNNING:
+        return None
+    try:
+        memo = JobSummaryMemo.model_validate(
+            await execution.memo_value(JOB_MEMO_KEY, default=None) or {}
+        )
+    except Exception:  # not a job's memo, or unreadable: the query reads the job
+        return None
+    if not final_memo_is_whole(execution, memo):
+        return None
+    return memo.logs, memo.log_count
 
 
 async def _memo_log(execution: WorkflowExecution) -> tuple[list[str] | None, int]:

@@ -10,7 +10,7 @@ import sys
 import tempfile
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from temporalio.client import Client
@@ -32,6 +32,8 @@ class BenchPlatform:
     cloud: LocalCloud
     client: Client
     api_url: str
+    # The process ids of the dev server, the worker and the API (for their CPU, from /proc).
+    pids: dict[str, int] = field(default_factory=dict)
 
 
 @asynccontextmanager
@@ -47,7 +49,7 @@ async def bench_platform(name: str, **cloud_options) -> AsyncIterator[BenchPlatf
         temporal_ui_port=free_port(),
     )
     env = dict(os.environ)
-    for field, value in {
+    for variable, value in {
         "DATA_DIR": work,
         "TEMPORAL_ADDRESS": settings.temporal_address,
         "TASK_QUEUE": f"bench-{name}",
@@ -57,7 +59,7 @@ async def bench_platform(name: str, **cloud_options) -> AsyncIterator[BenchPlatf
         "API_PORT": api_port,
         "PUBLIC_API_URL": f"http://127.0.0.1:{api_port}",
     }.items():
-        env[f"CONNESKILLS_{field}"] = str(value)
+        env[f"CONNESKILLS_{variable}"] = str(value)
     log_file = open(work / "processes.log", "w")  # noqa: SIM115
     quiet = {"stdout": log_file, "stderr": subprocess.STDOUT, "cwd": ROOT, "env": env}
     procs: list[subprocess.Popen] = []
@@ -74,7 +76,8 @@ async def bench_platform(name: str, **cloud_options) -> AsyncIterator[BenchPlatf
         client = await Client.connect(
             settings.temporal_address, data_converter=data_converter(settings)
         )
-        yield BenchPlatform(settings, cloud, client, f"http://127.0.0.1:{api_port}")
+        pids = dict(zip(("temporal", "worker", "api"), (proc.pid for proc in procs), strict=True))
+        yield BenchPlatform(settings, cloud, client, f"http://127.0.0.1:{api_port}", pids)
     finally:
         for proc in reversed(procs):
             proc.terminate()

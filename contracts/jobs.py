@@ -12,8 +12,9 @@ from pydantic import BaseModel, Field
 
 # Bounded so a query answer and the history stay small whatever a job logs.
 MAX_LOG_LINES = 10_000
-# The memo (read by listings, and by GET /jobs/{id} when no worker answers) keeps only the newest
-# lines: it is written at every phase change and sent with every listed job, so it must stay small.
+# The memo (read by listings, by GET /jobs/{id} of a finished job, and when no worker answers) keeps
+# only the newest lines: it is written at every phase change and sent with every listed job, so it
+# must stay small.
 MEMO_LOG_LINES = 50
 
 # Names crossing the boundary: the workflow defines them, the API reads them.
@@ -192,7 +193,12 @@ class JobState(BaseModel):
 class JobSummaryMemo(BaseModel):
     """What a workflow keeps in its memo so listings need no query per job, and what the API falls
     back on when no worker can answer: as of the job's last phase change, with the newest
-    MEMO_LOG_LINES log lines and how many there were in all."""
+    MEMO_LOG_LINES log lines and how many there were in all.
+
+    `final`: the job has reached its final phase and the memo is kept equal to its state from then
+    on (workflows/tracking.py), so a closed job whose memo holds all its lines is read from it,
+    with no query (api/job_engine.py `finished_state`). Jobs that ended before it never say so;
+    a running job's memo leaves the entry out."""
 
     current_phase: str = "queued"
     progress: int = 0
@@ -207,3 +213,4 @@ class JobSummaryMemo(BaseModel):
     alert: str | None = None
     root_cause: RootCause | None = None
     cancel_requested_at: datetime | None = None
+    final: bool = False

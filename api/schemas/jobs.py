@@ -138,7 +138,7 @@ class Job(BaseModel):
         True,
         description="false when progress, phase and error come from the job's memo (as of its last "
         "phase change) rather than from the workflow itself: always so in listings, and when no "
-        "worker answered.",
+        "worker answered. A finished job is read whole from its final memo: true.",
     )
 
 
@@ -158,7 +158,8 @@ class JobLogs(BaseModel):
     live: bool = Field(
         True,
         description="false when no worker answered: the lines are the newest ones the job's memo "
-        "keeps (at most 50, as of its last phase change).",
+        "keeps (at most 50, as of its last phase change). A finished job's final memo that holds "
+        "all its lines answers them in full: true.",
     )
 
 
