@@ -11,13 +11,15 @@ the question, one step) are local activities, and so are giving the turn back an
 `job.completed` (under the `assistant-local-steps` patch): the worker runs them inside the
 workflow task that reaches them, with no task-queue round trip and no workflow task of their own.
 A worker lost meanwhile loses that task, which runs again on another worker and runs those steps
-again: they are idempotent (the question's save is keyed by turn and seq). The answer's save stays
-a regular activity, which the compensation must know about (see `_save`).
+again: they are idempotent (the question's save is keyed by turn and seq). So is the answer's
+save under the `assistant-local-answer-save` patch, whose undo is registered before the first LLM
+call (see `_save`); before it, the save was a regular activity.
 
 What happens is also kept as the turn's events (`thinking`, `tool_call`, `approval_required`,
-`tool_result`, `message`, `done`, `error`; ids 1, 2, 3...), read by the `assistant_turn_events`
-query that the chat's SSE and WebSocket streams follow: state rebuilt from the history, so a
-stream resumes after any restart. A tool that changes things follows the turn's autonomy level
+`tool_result`, `message`, `done`, `error`; ids 1, 2, 3...), written into the turn's history as
+they happen (a memo upsert per workflow task, under the `assistant-events-in-history` patch),
+which the chat's SSE and WebSocket streams follow, and answered by the `assistant_turn_events`
+query (how streams followed turns started before it): so a stream resumes after any restart. A tool that changes things follows the turn's autonomy level
 (under the `assistant-approvals` patch): refused under `read_only`; under `semi` the turn waits
 for the `assistant_approval` update (its validator refuses an unknown approval or a caller who
 does not own the conversation) at most `approval_timeout_seconds`, a silence being a rejection;

@@ -1,7 +1,8 @@
 """A chat turn: checks the conversation is the caller's, starts its AssistantTurn job (on the
 conversation as subject, so turns of one conversation take turns) and waits for it a while; or
-follows its events (the workflow's `assistant_turn_events` query) for the SSE and `/ws` streams;
-and hands the user's approval of a tool call to the turn (the `assistant_approval` update)."""
+follows its events (written into its history; the `assistant_turn_events` query for older turns)
+for the SSE and `/ws` streams; and hands the user's approval of a tool call to the turn (the
+`assistant_approval` update)."""
 
 from __future__ import annotations
 
