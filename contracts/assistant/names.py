@@ -56,7 +56,8 @@ TURN_EVENTS_QUERY = "assistant_turn_events"
 # The memo key under which a turn writes its events into its history as they happen (under
 # EVENTS_IN_HISTORY_PATCH): each upsert carries the events new since the previous one (its first,
 # in the turn's first workflow task, none: it tells a stream that the events come this way), so the
-# history's WorkflowPropertiesModified events hold them all, in order; the memo keeps the last.
+# history's WorkflowPropertiesModified events hold them all, in order; the memo keeps the last
+# write while the turn runs and none once it has ended (the key is removed with its last events).
 TURN_EVENTS_MEMO = "assistant_turn_events"
 EVENTS_IN_HISTORY_PATCH = "assistant-events-in-history"
 # The user's decision on a tool call waiting for approval (a Temporal update with a validator).

@@ -167,6 +167,10 @@ class AssistantTurn(TrackedJob):
         if new:
             self.written = len(self.events)
             workflow.upsert_memo({TURN_EVENTS_MEMO: new})
+            if new[-1]["type"] in TERMINAL_EVENTS:
+                # The history keeps them; the memo of an ended turn (which every listing of
+                # jobs carries) keeps none.
+                workflow.upsert_memo({TURN_EVENTS_MEMO: None})
 
     @workflow.query(name=TURN_EVENTS_QUERY)
     def turn_events(self, after: int) -> TurnEvents:
