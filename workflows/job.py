@@ -3,6 +3,7 @@ subject, and the failure/cancel/compensation ending."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -37,6 +38,9 @@ from workflows.saga import Saga, failure_message
 from workflows.tracking import JobTracker
 
 COMPENSATION_ALERT_PATCH = "compensation-failed-alert"
+# A job whose steps run locally gives its turn back and publishes `job.completed` at once, two
+# local activities side by side in its last workflow task, instead of one after the other.
+LOCAL_ENDING_PATCH = "local-ending-side-by-side"
 
 
 class TrackedJob:
@@ -139,9 +143,17 @@ class TrackedJob:
                 await publish_job_event(self.tracker, "job.compensation_failed")
             await publish_job_event(self.tracker, "job.failed")
             raise ApplicationError(message, type="JobFailed", non_retryable=True) from None
-        await self._give_back_turn()
         # The same decision as when the job asked for its turn (a patch is decided once a run).
-        await publish_job_event(self.tracker, "job.completed", local=self.steps_run_locally())
+        local = self.steps_run_locally()
+        if local and workflow.patched(LOCAL_ENDING_PATCH):
+            # Neither waits for the other: the event says the job completed, which it has, whether
+            # the lock has heard of it yet or not (the next job in line waits a moment either way).
+            await asyncio.gather(
+                self._give_back_turn(), publish_job_event(self.tracker, "job.completed", local=True)
+            )
+            return result
+        await self._give_back_turn()
+        await publish_job_event(self.tracker, "job.completed", local=local)
         return result
 
     def _report(self, saga: Saga) -> None:

@@ -109,13 +109,15 @@ def job_heartbeat(at_least: timedelta) -> timedelta:
     return max(_retry()[2], at_least)
 
 
-def _local_options(start_to_close: timedelta) -> dict[str, Any]:
+def _local_options(
+    start_to_close: timedelta, retry_threshold: timedelta | None = None
+) -> dict[str, Any]:
     policy, window, _ = _retry()
     return {
         "start_to_close_timeout": min(start_to_close, window),
         "schedule_to_close_timeout": window,
         "retry_policy": policy,
-        "local_retry_threshold": LOCAL_RETRY_THRESHOLD,
+        "local_retry_threshold": retry_threshold or LOCAL_RETRY_THRESHOLD,
         "cancellation_type": ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
     }
 
@@ -141,6 +143,7 @@ async def step(
     may_hold: bool = True,
     task_queue: str | None = None,
     local: bool = False,
+    retry_threshold: timedelta | None = None,
 ) -> T:
     """Runs one activity. `start_to_close` bounds one attempt: chosen per step for its work (a
     registry write 30 s, a Cloud Run apply 10 min); tests/oversight/test_timeouts.py checks every
@@ -154,14 +157,20 @@ async def step(
     activity, in the workflow task that reaches it: no task-queue round trip and no workflow task
     of its own, its result recorded as a marker when that task completes. The same retry policy
     and window; no heartbeat (a worker lost during it fails the whole workflow task, which runs
-    again elsewhere and runs the step again: it must be idempotent, as every step is)."""
+    again elsewhere and runs the step again: it must be idempotent, as every step is).
+    `retry_threshold`: a local step's next attempt further away than this waits on a durable timer
+    (LOCAL_RETRY_THRESHOLD by default); under a second keeps each attempt within one workflow
+    task, for a step whose undo must know of every attempt that may have written."""
     if local:
         assert task_queue is None and not long_wait, "a local step runs on the job's own worker"
     while True:
         try:
             if local:
                 result = await workflow.execute_local_activity(
-                    name, arg, result_type=result_type, **_local_options(start_to_close)
+                    name,
+                    arg,
+                    result_type=result_type,
+                    **_local_options(start_to_close, retry_threshold),
                 )
             else:
                 result = await workflow.execute_activity(

@@ -50,16 +50,28 @@ class WebhookSteps:
 DELIVERY_PREFIX = f"{Operations.WEBHOOK_DELIVERY}-"
 
 
-# A turn's events (thinking, tool_call, ...) past an id: the query the chat streams follow.
+# A turn's events (thinking, tool_call, ...) past an id: the query the chat streams follow for a
+# turn that does not write them into its history (started before EVENTS_IN_HISTORY_PATCH).
 TURN_EVENTS_QUERY = "assistant_turn_events"
+# The memo key under which a turn writes its events into its history as they happen (under
+# EVENTS_IN_HISTORY_PATCH): each upsert carries the events new since the previous one (its first,
+# in the turn's first workflow task, none: it tells a stream that the events come this way), so the
+# history's WorkflowPropertiesModified events hold them all, in order; the memo keeps the last
+# write while the turn runs and none once it has ended (the key is removed with its last events).
+TURN_EVENTS_MEMO = "assistant_turn_events"
+EVENTS_IN_HISTORY_PATCH = "assistant-events-in-history"
 # The user's decision on a tool call waiting for approval (a Temporal update with a validator).
 APPROVAL_UPDATE = "assistant_approval"
 # The patch under which a turn gates its mutating tools by the autonomy level.
 APPROVALS_PATCH = "assistant-approvals"
 # The patch under which a turn runs its short steps as local activities: asking for and giving back
 # its turn on the conversation, opening the turn (read the conversation, save the question) and
-# publishing job.completed (the answer's save stays a regular activity).
+# publishing job.completed (the answer's save too, under LOCAL_SAVE_PATCH).
 LOCAL_STEPS_PATCH = "assistant-local-steps"
+# The patch under which the answer's save is a local activity too, its undo registered before the
+# turn's first LLM call (so a replay that stops before the save still takes back an answer an
+# attempt whose workflow task was never recorded wrote).
+LOCAL_SAVE_PATCH = "assistant-local-answer-save"
 
 # The subject kind of a turn: turns of one conversation take turns (one writer per conversation).
 CONVERSATION_SUBJECT = "conversation"

@@ -1,6 +1,7 @@
 """The assistant jobs' compensation with recording activities standing in for the store: a LearnApi
 that fails after storing forgets what it stored, and a turn that fails after saving its answer
-takes the answer back (and only the answer: the user's message stays)."""
+takes the answer back (and only the answer: the user's message stays), as does one that fails
+before its save (an attempt of the local save may have written it)."""
 
 from __future__ import annotations
 
@@ -135,5 +136,20 @@ async def test_a_turn_that_fails_after_saving_its_answer_takes_only_the_answer_b
     with pytest.raises(WorkflowFailureError):
         await run_job(temporal_env, AssistantTurn, turn, turn_activities(recording), job_id)
     assert recording.calls == ["open_turn", "complete", "save_messages", "remove_messages"]
+    (taken_back,) = recording.inputs["remove_messages"]
+    assert (taken_back.conversation_id, taken_back.turn_id, taken_back.seqs) == ("c-1", job_id, [1])
+
+
+async def test_a_turn_that_fails_before_saving_its_answer_still_asks_to_take_it_back(temporal_env):
+    # The answer's save is a local activity whose undo is registered before the first LLM call:
+    # a turn that stops before the save (here the LLM fails for good; in the fault harness a
+    # cancel that made the server refuse the workflow task that ran the save) asks for the answer
+    # to be taken back, which removes one an unrecorded attempt wrote, and nothing otherwise.
+    recording = Recording(fail="complete")
+    job_id = f"assistant_turn-{uuid.uuid4().hex[:8]}"
+    turn = TurnInput(conversation_id="c-1", message="hello", model="gpt-4o", owner="key:k")
+    with pytest.raises(WorkflowFailureError):
+        await run_job(temporal_env, AssistantTurn, turn, turn_activities(recording), job_id)
+    assert recording.calls == ["open_turn", "complete", "remove_messages"]
     (taken_back,) = recording.inputs["remove_messages"]
     assert (taken_back.conversation_id, taken_back.turn_id, taken_back.seqs) == ("c-1", job_id, [1])

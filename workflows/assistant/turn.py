@@ -11,13 +11,15 @@ the question, one step) are local activities, and so are giving the turn back an
 `job.completed` (under the `assistant-local-steps` patch): the worker runs them inside the
 workflow task that reaches them, with no task-queue round trip and no workflow task of their own.
 A worker lost meanwhile loses that task, which runs again on another worker and runs those steps
-again: they are idempotent (the question's save is keyed by turn and seq). The answer's save stays
-a regular activity, which the compensation must know about (see `_save`).
+again: they are idempotent (the question's save is keyed by turn and seq). So is the answer's
+save under the `assistant-local-answer-save` patch, whose undo is registered before the first LLM
+call (see `_save`); before it, the save was a regular activity.
 
 What happens is also kept as the turn's events (`thinking`, `tool_call`, `approval_required`,
-`tool_result`, `message`, `done`, `error`; ids 1, 2, 3...), read by the `assistant_turn_events`
-query that the chat's SSE and WebSocket streams follow: state rebuilt from the history, so a
-stream resumes after any restart. A tool that changes things follows the turn's autonomy level
+`tool_result`, `message`, `done`, `error`; ids 1, 2, 3...), written into the turn's history as
+they happen (a memo upsert per workflow task, under the `assistant-events-in-history` patch),
+which the chat's SSE and WebSocket streams follow, and answered by the `assistant_turn_events`
+query (how streams followed turns started before it): so a stream resumes after any restart. A tool that changes things follows the turn's autonomy level
 (under the `assistant-approvals` patch): refused under `read_only`; under `semi` the turn waits
 for the `assistant_approval` update (its validator refuses an unknown approval or a caller who
 does not own the conversation) at most `approval_timeout_seconds`, a silence being a rejection;
@@ -25,6 +27,7 @@ run under `full`."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import timedelta
 from typing import Any
@@ -37,7 +40,10 @@ with workflow.unsafe.imports_passed_through():
         APPROVAL_UPDATE,
         APPROVALS_PATCH,
         CONVERSATION_SUBJECT,
+        EVENTS_IN_HISTORY_PATCH,
+        LOCAL_SAVE_PATCH,
         LOCAL_STEPS_PATCH,
+        TURN_EVENTS_MEMO,
         TURN_EVENTS_QUERY,
         Operations,
         TurnSteps,
@@ -46,6 +52,7 @@ with workflow.unsafe.imports_passed_through():
     from contracts.assistant.tools import TOOLS, offered
     from contracts.assistant.turn import (
         FIRST_EVENT,
+        TERMINAL_EVENTS,
         ApprovalDecision,
         ApprovalOutcome,
         ChatMessage,
@@ -85,6 +92,9 @@ _TOOL = timedelta(minutes=1)
 ANSWER_UNDO_PATCH = "turn-takes-its-answer-back-on-failure"
 # The answer's place in its turn (the user's message is 0).
 _ANSWER_SEQ = 1
+# A retry of the answer's local save further away than this waits on a durable timer: each attempt
+# runs within one workflow task (one that is never recorded is the undo's to take back).
+_SAVE_RETRY_THRESHOLD = timedelta(milliseconds=500)
 
 
 def _llm_bound() -> timedelta:
@@ -103,6 +113,13 @@ class AssistantTurn(TrackedJob):
         self.approvals: dict[str, bool | None] = {}
         self.learned_mutating: set[str] = set()
         self.local = False
+        # Whether the answer's save is a local activity too (LOCAL_SAVE_PATCH).
+        self.local_save = False
+        # Whether the events go into the history too (EVENTS_IN_HISTORY_PATCH), how many have,
+        # and whether a write of the new ones is already due in this activation.
+        self.in_history = False
+        self.written = 0
+        self._write_due = False
 
     def steps_run_locally(self) -> bool:
         """Under LOCAL_STEPS_PATCH, the turn asks for its turn on the conversation and runs the
@@ -112,6 +129,13 @@ class AssistantTurn(TrackedJob):
 
     @workflow.run
     async def run(self, inp: TurnInput) -> dict[str, Any]:
+        # The streams follow the turn's history (its events arrive with the workflow task that
+        # emits them), instead of asking the turn: a query that lands while a workflow task runs
+        # costs a workflow task of its own, and one at the turn's end a replay. The first
+        # (empty) write, in the first workflow task, tells a stream to expect them there.
+        self.in_history = workflow.patched(EVENTS_IN_HISTORY_PATCH)
+        if self.in_history:
+            workflow.upsert_memo({TURN_EVENTS_MEMO: []})
         try:
             result = await self.run_saga(lambda saga: self._converse(inp, saga))
         except BaseException as error:
@@ -122,7 +146,31 @@ class AssistantTurn(TrackedJob):
         return {**result, "events": self.events}
 
     def _emit(self, kind: str, **fields: Any) -> None:
-        self.events.append({"id": len(self.events) + 1, "type": kind, **fields})
+        self._add({"id": len(self.events) + 1, "type": kind, **fields})
+
+    def _add(self, event: dict[str, Any]) -> None:
+        self.events.append(event)
+        if not self.in_history:
+            return
+        if event["type"] in TERMINAL_EVENTS:
+            # Now: the workflow's last command (complete, fail, cancel) follows at once.
+            self._write_events()
+        elif not self._write_due:
+            # Once for the events of this activation (those of one workflow task, mostly):
+            # after what is running now, still within the activation (deterministic).
+            self._write_due = True
+            asyncio.get_running_loop().call_soon(self._write_events)
+
+    def _write_events(self) -> None:
+        self._write_due = False
+        new = self.events[self.written :]
+        if new:
+            self.written = len(self.events)
+            workflow.upsert_memo({TURN_EVENTS_MEMO: new})
+            if new[-1]["type"] in TERMINAL_EVENTS:
+                # The history keeps them; the memo of an ended turn (which every listing of
+                # jobs carries) keeps none.
+                workflow.upsert_memo({TURN_EVENTS_MEMO: None})
 
     @workflow.query(name=TURN_EVENTS_QUERY)
     def turn_events(self, after: int) -> TurnEvents:
@@ -155,7 +203,7 @@ class AssistantTurn(TrackedJob):
         turn_id = workflow.info().workflow_id
         # The first round's `thinking` at once, in the turn's first workflow task: a stream has
         # it before the conversation is read (events are state, not commands: replay-safe).
-        self.events.append(dict(FIRST_EVENT))
+        self._add(dict(FIRST_EVENT))
         track.phase("reading", 10, "reading the conversation")
         request = HistoryRequest(
             conversation_id=inp.conversation_id, last=inp.history_messages, owner=inp.owner
@@ -171,6 +219,14 @@ class AssistantTurn(TrackedJob):
                 local=True,
             )
             _found(inp, history)
+            # The answer's save is local too; its undo is registered now, before the first LLM
+            # call (a no-op when nothing was saved): a cancel that arrives while the workflow task
+            # running the save is open makes the server refuse that task, and the turn's replay
+            # stops before the save, leaving an answer that attempt wrote. Registered here, the
+            # compensation takes it back whatever step the turn stopped at.
+            self.local_save = workflow.patched(LOCAL_SAVE_PATCH)
+            if self.local_save:
+                self._answer_undo(saga, turn_id)
         else:
             history = await step(TurnSteps.LOAD_HISTORY, request, History, start_to_close=_DATABASE)
             _found(inp, history)
@@ -246,16 +302,9 @@ class AssistantTurn(TrackedJob):
             )
         self._emit("message", content=answer)
         track.phase("saving", 90, "saving the answer")
-        if workflow.patched(ANSWER_UNDO_PATCH):
-            # Before the save: one failed or cancelled after its write is taken back too. The
-            # user's message stays (the user did send it); an answer stays only with its turn.
-            taken_back = RemoveRequest(
-                conversation_id=inp.conversation_id, turn_id=turn_id, seqs=[_ANSWER_SEQ]
-            )
-            saga.on_failure(
-                "take the answer back",
-                lambda: step(TurnSteps.REMOVE_MESSAGES, taken_back, int, start_to_close=_DATABASE),
-            )
+        if not self.local_save and workflow.patched(ANSWER_UNDO_PATCH):
+            # Before the save: one failed or cancelled after its write is taken back too.
+            self._answer_undo(saga, turn_id)
         await self._save(
             inp,
             turn_id,
@@ -267,6 +316,7 @@ class AssistantTurn(TrackedJob):
                     tool_calls=[call.model_dump() for call in calls] or None,
                 )
             ],
+            local=self.local_save,
         )
         result = TurnResult(
             conversation_id=inp.conversation_id,
@@ -326,22 +376,37 @@ class AssistantTurn(TrackedJob):
             return f"rejected: the user did not approve {call.name}, so it did not run"
         return None
 
+    def _answer_undo(self, saga: Saga, turn_id: str) -> None:
+        """The user's message stays (the user did send it); an answer stays only with its turn."""
+        taken_back = RemoveRequest(
+            conversation_id=self.inp.conversation_id, turn_id=turn_id, seqs=[_ANSWER_SEQ]
+        )
+        saga.on_failure(
+            "take the answer back",
+            lambda: step(TurnSteps.REMOVE_MESSAGES, taken_back, int, start_to_close=_DATABASE),
+        )
+
     def _save_request(self, turn_id: str, messages: list[SavedMessage]) -> SaveRequest:
         return SaveRequest(
             conversation_id=self.inp.conversation_id, turn_id=turn_id, messages=messages
         )
 
-    async def _save(self, inp: TurnInput, turn_id: str, messages: list[SavedMessage]) -> None:
-        # A regular activity even when the turn's steps run locally: a local activity's write is
-        # recorded only with the workflow task that ran it, and a cancel arriving meanwhile fails
-        # that task (the server refuses its completion); the turn then replays, stops before the
-        # save and leaves behind an answer its compensation never heard of (the fault harness's
-        # cancel at this step). A scheduled activity is in the history before it writes.
+    async def _save(
+        self, inp: TurnInput, turn_id: str, messages: list[SavedMessage], local: bool = False
+    ) -> None:
+        # Local only with its undo registered from the turn's start (LOCAL_SAVE_PATCH): a local
+        # activity's write is recorded only with the workflow task that ran it, and a cancel
+        # arriving meanwhile fails that task (the server refuses its completion); the turn then
+        # replays and stops before the save (the fault harness's cancel at this step), so an undo
+        # registered just before the save would never hear of that answer. Each attempt stays
+        # within its workflow task (a retry further than _SAVE_RETRY_THRESHOLD waits on a timer).
         saved = await step(
             TurnSteps.SAVE_MESSAGES,
             self._save_request(turn_id, messages),
             Saved,
             start_to_close=_DATABASE,
+            local=local,
+            retry_threshold=_SAVE_RETRY_THRESHOLD if local else None,
         )
         if not saved.saved:
             raise ApplicationError(

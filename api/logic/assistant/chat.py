@@ -1,18 +1,21 @@
 """A chat turn: checks the conversation is the caller's, starts its AssistantTurn job (on the
 conversation as subject, so turns of one conversation take turns) and waits for it a while; or
-follows its events (the workflow's `assistant_turn_events` query) for the SSE and `/ws` streams;
-and hands the user's approval of a tool call to the turn (the `assistant_approval` update)."""
+follows its events (written into its history; the `assistant_turn_events` query for older turns)
+for the SSE and `/ws` streams; and hands the user's approval of a tool call to the turn (the
+`assistant_approval` update)."""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from temporalio.api.common.v1 import WorkflowExecution
 from temporalio.api.enums.v1 import EventType
+from temporalio.api.workflowservice.v1 import GetWorkflowExecutionHistoryRequest
 from temporalio.client import (
     WorkflowExecutionStatus,
     WorkflowFailureError,
@@ -32,6 +35,7 @@ from api.schemas.assistant.conversations import MessageView
 from contracts.assistant.names import (
     APPROVAL_UPDATE,
     CONVERSATION_SUBJECT,
+    TURN_EVENTS_MEMO,
     TURN_EVENTS_QUERY,
     Operations,
     Workflows,
@@ -151,9 +155,12 @@ async def follow(
 ) -> AsyncIterator[dict[str, Any] | None]:
     """The turn's events past `after`, as they happen, until its `done` or `error`; None while
     nothing happened for `log_stream_keepalive_seconds` (a stream's keep-alive). Read from the
-    workflow's state, so any API process, after any restart, answers the same events. Asked again
-    as soon as one of the turn's workflow tasks completes (the only moment its events change: a
-    long poll on its history), at the latest every `assistant_stream_poll_seconds`.
+    turn's history (a long poll, answered when events are written), so any API process, after any
+    restart, answers the same events, and no worker is asked: a turn writes its events there
+    (`TURN_EVENTS_MEMO`, with the workflow task that emits them). A turn that does not (started
+    before it, or run by an older worker: its first workflow task writes no such memo) is asked
+    by the `assistant_turn_events` query as soon as one of its workflow tasks completes, at the
+    latest every `assistant_stream_poll_seconds`; so is any turn while its history cannot be read.
 
     `just_started`: this process has just started the turn, so its first event is known
     (`FIRST_EVENT`, the one every turn emits first) and sent before a worker has run the turn."""
@@ -162,48 +169,98 @@ async def follow(
         yield dict(FIRST_EVENT)
         after = FIRST_EVENT["id"]
     handle = platform.temporal.get_workflow_handle(job_id)
-    changed, closed = asyncio.Event(), asyncio.Event()
-    watcher = asyncio.create_task(_watch(handle, changed, closed))
+    news: asyncio.Queue[_News] = asyncio.Queue()
+    reader = asyncio.create_task(_read_history(platform, job_id, news))
+    # None until the first workflow task shows whether the turn writes its events in its history.
+    in_history: bool | None = None
+    readable, ended = True, False
     quiet_since = time.monotonic()
     try:
         while True:
-            changed.clear()
-            if closed.is_set() and (tail := await _events_of_result(handle, after)) is not None:
-                for event in tail:
-                    yield event
-                    if event["type"] in TERMINAL_EVENTS:
-                        return
             try:
-                answer = await handle.query(
-                    TURN_EVENTS_QUERY, after, result_type=TurnEvents, rpc_timeout=_QUERY_TIMEOUT
-                )
-            except Exception:  # no worker yet, or the turn has ended
-                last = await _ending_after_failed_query(handle, after)
-                if last is not None:
-                    for event in last:
+                batch = await asyncio.wait_for(news.get(), settings.assistant_stream_poll_seconds)
+            except TimeoutError:
+                batch = None
+            if batch is not None:
+                readable = not batch.unreadable
+                ended = ended or batch.closed
+                if batch.declared:
+                    in_history = True
+                elif batch.task_completed and in_history is None:
+                    in_history = False
+                if in_history:
+                    for event in batch.events:
+                        if event["id"] <= after:
+                            continue
+                        yield event
+                        after = event["id"]
+                        quiet_since = time.monotonic()
+                        if event["type"] in TERMINAL_EVENTS:
+                            return
+                if batch.closed and in_history is not False:
+                    # Ended without its last event in the history (terminated, timed out, a
+                    # failed workflow task's end, or before any worker ran it): from its result,
+                    # or an `error`.
+                    for event in await _ending_after_failed_query(handle, after) or []:
                         yield event
                     return
-                answer = None
-            if answer is not None and answer.events:
-                for event in answer.events:
-                    yield event
-                    after = event["id"]
-                    if event["type"] in TERMINAL_EVENTS:
-                        return
-                quiet_since = time.monotonic()
+            if readable and in_history is not False:
+                # The history tells: nothing to ask. A keep-alive when due.
+                if time.monotonic() - quiet_since >= settings.log_stream_keepalive_seconds:
+                    yield None
+                    quiet_since = time.monotonic()
                 continue
-            if time.monotonic() - quiet_since >= settings.log_stream_keepalive_seconds:
+            if batch is not None and not (batch.task_completed or batch.closed or batch.unreadable):
+                # Its events change only with a completed workflow task: asking now would land
+                # on the one about to run.
+                continue
+            asked = await _asked(handle, after, closed=ended)
+            for event in asked:
+                yield event
+                after = event["id"]
+                if event["type"] in TERMINAL_EVENTS:
+                    return
+            if asked:
+                quiet_since = time.monotonic()
+            elif ended:
+                return  # nothing past `after`, and nothing will come
+            elif time.monotonic() - quiet_since >= settings.log_stream_keepalive_seconds:
                 yield None
                 quiet_since = time.monotonic()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(changed.wait(), settings.assistant_stream_poll_seconds)
     finally:
-        watcher.cancel()
+        reader.cancel()
 
 
-_WAKE_EVENTS = frozenset(
+async def _asked(handle: Any, after: int, *, closed: bool) -> list[dict[str, Any]]:
+    """The turn's events past `after` by asking it (the query; a turn that has ended, from its
+    result or as an `error`): those of a turn that does not write them in its history."""
+    if closed and (tail := await _events_of_result(handle, after)) is not None:
+        return tail
+    try:
+        answer = await handle.query(
+            TURN_EVENTS_QUERY, after, result_type=TurnEvents, rpc_timeout=_QUERY_TIMEOUT
+        )
+    except Exception:  # no worker yet, or the turn has ended
+        return await _ending_after_failed_query(handle, after) or []
+    return answer.events
+
+
+@dataclass
+class _News:
+    """What one answer of the history's long poll tells a stream."""
+
+    # The turn's events written in it (TURN_EVENTS_MEMO), in order.
+    events: list[dict[str, Any]] = field(default_factory=list)
+    # A turn writing its events there (its first, empty, write).
+    declared: bool = False
+    task_completed: bool = False
+    closed: bool = False
+    # The history cannot be read (now or any more): the stream asks the turn instead.
+    unreadable: bool = False
+
+
+_CLOSED_EVENTS = frozenset(
     {
-        EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED,
         EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED,
         EventType.EVENT_TYPE_WORKFLOW_EXECUTION_FAILED,
         EventType.EVENT_TYPE_WORKFLOW_EXECUTION_TIMED_OUT,
@@ -214,16 +271,59 @@ _WAKE_EVENTS = frozenset(
 )
 
 
-async def _watch(handle: Any, changed: asyncio.Event, closed: asyncio.Event) -> None:
-    """Sets `changed` whenever the turn's history shows a completed workflow task or its end
-    (Temporal's long poll: the answer comes when the event is written), and `closed` at its end.
-    Any failure leaves the stream to its poll interval."""
-    with contextlib.suppress(Exception):
-        async for event in handle.fetch_history_events(wait_new_event=True, skip_archival=True):
-            if event.event_type in _WAKE_EVENTS:
-                if event.event_type != EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED:
-                    closed.set()
-                changed.set()
+async def _read_history(platform: PlatformState, job_id: str, news: asyncio.Queue[_News]) -> None:
+    """Follows the turn's history, one `_News` per answer of Temporal's long poll (an answer comes
+    when events are written: a workflow task's completion with its commands, the turn's end).
+    A failure to read it is told as `unreadable`, and reading goes on after a pause."""
+    client = platform.temporal
+    token = b""
+    failing = False
+    while True:
+        try:
+            answer = await client.workflow_service.get_workflow_execution_history(
+                GetWorkflowExecutionHistoryRequest(
+                    namespace=client.namespace,
+                    execution=WorkflowExecution(workflow_id=job_id),
+                    next_page_token=token,
+                    wait_new_event=True,
+                    skip_archival=True,
+                ),
+                retry=True,
+            )
+            batch = await _news_of(client, answer.history.events)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            failing = True
+            news.put_nowait(_News(unreadable=True))
+            await asyncio.sleep(1)
+            continue
+        if answer.history.events or failing:
+            failing = False
+            news.put_nowait(batch)
+        if not answer.next_page_token:
+            return  # the whole history of a turn that has ended
+        token = answer.next_page_token
+
+
+async def _news_of(client: Any, history: Any) -> _News:
+    batch = _News()
+    written = []
+    for event in history:
+        kind = event.event_type
+        if kind == EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED:
+            batch.task_completed = True
+        elif kind in _CLOSED_EVENTS:
+            batch.closed = True
+        elif kind == EventType.EVENT_TYPE_WORKFLOW_PROPERTIES_MODIFIED:
+            fields = event.workflow_properties_modified_event_attributes.upserted_memo.fields
+            if TURN_EVENTS_MEMO in fields:
+                written.append(fields[TURN_EVENTS_MEMO])
+    if written:
+        batch.declared = True
+        for events in await client.data_converter.decode(written):
+            batch.events.extend(events or [])
+    return batch
 
 
 async def _events_of_result(handle: Any, after: int) -> list[dict[str, Any]] | None:
