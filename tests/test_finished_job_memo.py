@@ -6,11 +6,9 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from typing import Any
 
 import httpx
 import pytest
-from temporalio import workflow
 from temporalio.client import Client
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
@@ -18,12 +16,13 @@ from activities.jobs import JobActivities
 from api.auth import Principal
 from api.job_engine import JobEngine, finished_state
 from api.schemas.jobs import Job, JobLogs
-from contracts.jobs import JOB_MEMO_KEY, JOB_STATE_QUERY, JobState, JobSubject, JobSummaryMemo
+from contracts.jobs import JOB_MEMO_KEY, JOB_STATE_QUERY, JobState, JobSummaryMemo
 from contracts.provisioning.names import CloudRunSteps
 from contracts.resource_lock import lock_id
 from core.settings import Settings
 from providers.google.cloud_run import CloudRunServices
-from tests.helpers.job_controls import held, refuse_access_policy, start_deploy
+from tests.helpers.hold_job import HoldUntilFinished
+from tests.helpers.job_controls import held, refuse_access_policy, refuse_deletion, start_deploy
 from tests.helpers.lock_worker import lock_worker
 from tests.helpers.platform import (
     own_platform,
@@ -31,9 +30,6 @@ from tests.helpers.platform import (
     wait_for_job,
     wait_for_pending_activity,
 )
-from workflows.job import TrackedJob
-from workflows.saga import Saga
-from workflows.tracking import JobTracker
 
 ADMIN = Principal(key_id=uuid.uuid4(), name="admin", scopes=frozenset({"admin"}))
 ALL_LINES = 10_000
@@ -104,13 +100,7 @@ async def test_a_job_whose_compensation_failed_reads_the_same_from_its_memo(
     """The alert's label and its log line come after the compensation, before the final phase."""
     name = unique_name("memoalert")
     refuse_access_policy(clean_faults, name)
-    clean_faults.inject_fault(
-        fail_next=1,
-        code=400,
-        method="DELETE",
-        path_contains=f"/services/{name}",
-        message="Deletion refused by policy",
-    )
+    refuse_deletion(clean_faults, name)
     job_id = await start_deploy(api, name)
     assert (await wait_for_job(api, job_id))["status"] == "failed"
     try:
@@ -152,29 +142,6 @@ async def test_a_job_rolled_back_from_a_hold_reads_the_same_from_its_memo(
     assert job["compensation"][0]["status"] == "ok"
     logs = (await api.get(f"/api/v1/jobs/{job_id}/logs")).json()["logs"]
     assert any("rollback requested: give up" in line for line in logs)
-
-
-@workflow.defn(name="FinishedJobMemoTestHold")
-class HoldUntilFinished(TrackedJob):
-    """A job of no system that holds its subject until told to finish."""
-
-    @workflow.init
-    def __init__(self, subject: str) -> None:
-        self.tracker = JobTracker("hold", JobSubject(kind="test", name=subject))
-        self.finished = False
-
-    @workflow.signal
-    def finish(self) -> None:
-        self.finished = True
-
-    @workflow.run
-    async def run(self, subject: str) -> dict[str, Any]:
-        return await self.run_saga(self._hold)
-
-    async def _hold(self, _saga: Saga) -> dict[str, Any]:
-        self.tracker.phase("holding", 50)
-        await workflow.wait_condition(lambda: self.finished)
-        return self.tracker.complete({"held": True})
 
 
 async def test_lines_logged_after_the_final_phase_are_in_the_final_memo(client, settings):

@@ -14,9 +14,11 @@ from contracts.provisioning.names import CloudRunSteps
 from providers.google.cloud_run import CloudRunServices
 from tests.helpers.job_controls import (
     COOLOFF,
+    DELETE_REFUSAL,
     IAM_REFUSAL,
     create_key,
     refuse_access_policy,
+    refuse_deletion,
     start_deploy,
 )
 from tests.helpers.platform import (
@@ -115,13 +117,7 @@ async def test_a_compensation_that_fails_is_reported_and_raises_the_alert(
 ):
     name = unique_name("compfail")
     refusal = refuse_access_policy(clean_faults, name)
-    refused_delete = clean_faults.inject_fault(
-        fail_next=1,
-        code=400,
-        method="DELETE",
-        path_contains=f"/services/{name}",
-        message="Deletion refused by policy",
-    )
+    refused_delete = refuse_deletion(clean_faults, name)
     job_id = await start_deploy(api, name)
     job = await wait_for_job(api, job_id)
     assert job["status"] == "failed", job
@@ -131,7 +127,7 @@ async def test_a_compensation_that_fails_is_reported_and_raises_the_alert(
     assert (clean_faults.fired(refusal), clean_faults.fired(refused_delete)) == (1, 1)
     [entry] = job["compensation"]
     assert entry["step"] == "delete the new service" and entry["status"] == "failed"
-    assert "Deletion refused by policy" in entry["error"]
+    assert DELETE_REFUSAL in entry["error"]
     assert job["alert"] == "compensation_failed"
     assert job["labels"]["alert"] == "compensation_failed"
     # What the platform's alerting looks for.

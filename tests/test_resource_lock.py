@@ -7,43 +7,18 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from typing import Any
 
-from temporalio import workflow
 from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
 from activities.jobs import JobActivities
 from contracts import task_queues
-from contracts.jobs import JobState, JobSubject
+from contracts.jobs import JobState
 from contracts.resource_lock import LOCK_DIVISION, TURN_SIGNAL, Turn, lock_id
 from core.settings import Settings
+from tests.helpers.hold_job import HoldUntilFinished
 from workflows import resource_lock
-from workflows.job import TrackedJob
 from workflows.resource_lock import ResourceLock
-from workflows.saga import Saga
-from workflows.tracking import JobTracker
-
-
-@workflow.defn(name="LockTestHold")
-class Hold(TrackedJob):
-    @workflow.init
-    def __init__(self, subject: str) -> None:
-        self.tracker = JobTracker("hold", JobSubject(kind="test", name=subject))
-        self.finished = False
-
-    @workflow.signal
-    def finish(self) -> None:
-        self.finished = True
-
-    @workflow.run
-    async def run(self, subject: str) -> dict[str, Any]:
-        return await self.run_saga(self._hold)
-
-    async def _hold(self, _saga: Saga) -> dict[str, Any]:
-        self.tracker.phase("holding", 50)
-        await workflow.wait_condition(lambda: self.finished)
-        return self.tracker.complete({})
 
 
 async def eventually(check, seconds: float = 15):
@@ -62,7 +37,9 @@ class Jobs:
 
     async def start(self) -> str:
         job_id = f"hold-{uuid.uuid4().hex[:8]}"
-        await self.client.start_workflow(Hold.run, self.subject, id=job_id, task_queue=self.queue)
+        await self.client.start_workflow(
+            HoldUntilFinished.run, self.subject, id=job_id, task_queue=self.queue
+        )
         return job_id
 
     async def start_in_line(self, count: int) -> list[str]:
@@ -90,7 +67,7 @@ class Jobs:
 
     async def finish(self, job_id: str) -> None:
         handle = self.client.get_workflow_handle(job_id)
-        await handle.signal(Hold.finish)
+        await handle.signal(HoldUntilFinished.finish)
         await handle.result()
 
 
@@ -110,7 +87,7 @@ async def run_with_worker(client: Client, body) -> None:
         )
 
     async with (
-        worker(queue, [Hold]),
+        worker(queue, [HoldUntilFinished]),
         worker(task_queues.queue(queue, task_queues.CORE), [ResourceLock]),
     ):
         await body(Jobs(client, queue, f"s-{uuid.uuid4().hex[:8]}"))

@@ -36,6 +36,21 @@ def refuse_access_policy(localcloud, name: str, times: int = 5) -> dict:
     )
 
 
+DELETE_REFUSAL = "Deletion refused by policy"
+
+
+def refuse_deletion(localcloud, name: str) -> dict:
+    """The service's delete (the compensation's undo) fails once for good: a Cloud Run 400.
+    Returns the fault, for `localcloud.fired`."""
+    return localcloud.inject_fault(
+        fail_next=1,
+        code=400,
+        method="DELETE",
+        path_contains=f"/services/{name}",
+        message=DELETE_REFUSAL,
+    )
+
+
 async def held(api: httpx.AsyncClient, job_id: str) -> dict:
     return await wait_for_job(api, job_id, until={"needs_attention", "failed", "completed"})
 
