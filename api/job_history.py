@@ -1,16 +1,18 @@
 """What only a job's history tells: how many attempts the failing step had, which event is its
 failure (for the Web UI link), and when a cancel was requested (read newest first, stopping as
-soon as everything asked for is found); why it was terminated; which jobs it started."""
+soon as everything asked for is found); why it was terminated; which jobs it started; and its
+new events as they are written (the long poll the log feed and the chat streams follow)."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from temporalio.api.common.v1 import WorkflowExecution
 from temporalio.api.history.v1 import HistoryEvent
 from temporalio.api.workflowservice.v1 import (
     GetWorkflowExecutionHistoryRequest,
+    GetWorkflowExecutionHistoryResponse,
     GetWorkflowExecutionHistoryReverseRequest,
 )
 from temporalio.client import Client
@@ -54,6 +56,26 @@ async def _events(
         token = response.next_page_token
         if not token:
             return
+
+
+async def next_events(
+    client: Client, workflow_id: str, token: bytes, rpc_timeout: timedelta | None = None
+) -> GetWorkflowExecutionHistoryResponse:
+    """The events of the latest run past `token` (b"": from its start), by Temporal's long poll:
+    answered once there are new ones (a workflow task's completion, the run's end) or at the
+    server's poll interval with none. An empty `next_page_token` in the answer: the run has ended
+    and its history is complete."""
+    return await client.workflow_service.get_workflow_execution_history(
+        GetWorkflowExecutionHistoryRequest(
+            namespace=client.namespace,
+            execution=WorkflowExecution(workflow_id=workflow_id),
+            next_page_token=token,
+            wait_new_event=True,
+            skip_archival=True,
+        ),
+        retry=True,
+        timeout=rpc_timeout,
+    )
 
 
 async def read_back(

@@ -49,11 +49,10 @@ from functools import partial
 
 import structlog
 from sqlalchemy.exc import IntegrityError
-from temporalio.api.common.v1 import WorkflowExecution as ExecutionRef
 from temporalio.api.enums.v1 import EventType
-from temporalio.api.workflowservice.v1 import GetWorkflowExecutionHistoryRequest
 from temporalio.client import Client, WorkflowExecution, WorkflowExecutionStatus
 
+from api import job_history
 from api.job_engine import final_memo_is_whole
 from api.job_log_fanout import LineFanout
 from contracts.jobs import JOB_MEMO_KEY, JOB_STATE_QUERY, MAX_LOG_LINES, JobState, JobSummaryMemo
@@ -193,16 +192,7 @@ class JobLogFeed:
             stale = asyncio.Event()
             querier = asyncio.create_task(self._query_when_stale(job_id, done, stale))
             while self._subscribers > 0 and not self.ending:
-                request = GetWorkflowExecutionHistoryRequest(
-                    namespace=self.client.namespace,
-                    execution=ExecutionRef(workflow_id=job_id),
-                    next_page_token=token,
-                    wait_new_event=True,
-                    skip_archival=True,
-                )
-                answer = await self.client.workflow_service.get_workflow_execution_history(
-                    request, retry=True, timeout=_LONG_POLL
-                )
+                answer = await job_history.next_events(self.client, job_id, token, _LONG_POLL)
                 token = answer.next_page_token
                 events = {event.event_type for event in answer.history.events}
                 ended = bool(events & _CLOSE_EVENTS)

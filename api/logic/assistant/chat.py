@@ -13,9 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from temporalio.api.common.v1 import WorkflowExecution
 from temporalio.api.enums.v1 import EventType
-from temporalio.api.workflowservice.v1 import GetWorkflowExecutionHistoryRequest
 from temporalio.client import (
     WorkflowExecutionStatus,
     WorkflowFailureError,
@@ -24,7 +22,7 @@ from temporalio.client import (
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
-from api import sse
+from api import job_history, sse
 from api.deps import PlatformState
 from api.errors import ApiError, not_found
 from api.logic.assistant import config as config_logic
@@ -280,16 +278,7 @@ async def _read_history(platform: PlatformState, job_id: str, news: asyncio.Queu
     failing = False
     while True:
         try:
-            answer = await client.workflow_service.get_workflow_execution_history(
-                GetWorkflowExecutionHistoryRequest(
-                    namespace=client.namespace,
-                    execution=WorkflowExecution(workflow_id=job_id),
-                    next_page_token=token,
-                    wait_new_event=True,
-                    skip_archival=True,
-                ),
-                retry=True,
-            )
+            answer = await job_history.next_events(client, job_id, token)
             batch = await _news_of(client, answer.history.events)
         except asyncio.CancelledError:
             raise
