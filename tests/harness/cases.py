@@ -140,7 +140,7 @@ ENDED_BADLY = {
 
 async def job_tree(platform: HarnessPlatform, job_id: str) -> list[str]:
     """The job and its child jobs, at any depth."""
-    _steps, tree = await _steps_and_tree(platform, job_id)
+    _steps, tree = await job_steps_and_tree(platform, job_id)
     return tree
 
 
@@ -158,12 +158,8 @@ async def jobs_left_running(
     return sorted(running)
 
 
-async def failed_jobs(platform: HarnessPlatform, job_id: str) -> dict[str, str]:
+async def failed_jobs(platform: HarnessPlatform, tree: list[str]) -> dict[str, str]:
     """Job id → workflow type of each job of the tree that failed or was cancelled."""
-    return await _failed_of(platform, await job_tree(platform, job_id))
-
-
-async def _failed_of(platform: HarnessPlatform, tree: list[str]) -> dict[str, str]:
     failed = {}
     for each in tree:
         description = await platform.client.get_workflow_handle(each).describe()
@@ -180,20 +176,15 @@ async def _failed_of(platform: HarnessPlatform, tree: list[str]) -> dict[str, st
 NOT_STEPS = frozenset({PUBLISH_EVENT, LockSteps.RELEASE_TURN})
 
 
-async def job_activities(platform: HarnessPlatform, job_id: str) -> list[Step]:
+async def job_steps_and_tree(
+    platform: HarnessPlatform, job_id: str
+) -> tuple[list[Step], list[str]]:
     """The activities a job and its child jobs scheduled, in history order (a child's where it was
-    started), each with its occurrence within its own workflow. Local activities too (a job whose
-    steps run locally, such as AssistantTurn): each is a marker in the history, recorded with the
-    workflow task that ran it (the worker's activity interceptors, the fault injector's, run for
-    them as for the others)."""
-    steps, _tree = await _steps_and_tree(platform, job_id)
-    return steps
-
-
-async def _steps_and_tree(platform: HarnessPlatform, job_id: str) -> tuple[list[Step], list[str]]:
-    """job_activities' steps and job_tree's ids from one read of each history of the tree (the
-    verdict wants both: reading the tree's histories once for each cost the dev server a second
-    read of every one)."""
+    started), each with its occurrence within its own workflow; and the job's tree (the job and its
+    child jobs, at any depth), from the same one read of each history. Local activities too (a job
+    whose steps run locally, such as AssistantTurn): each is a marker in the history, recorded with
+    the workflow task that ran it (the worker's activity interceptors, the fault injector's, run
+    for them as for the others)."""
     steps: list[Step] = []
     tree = [job_id]
     handle = platform.client.get_workflow_handle(job_id)
@@ -213,7 +204,7 @@ async def _steps_and_tree(platform: HarnessPlatform, job_id: str) -> tuple[list[
             counts[name] = counts.get(name, 0) + 1
         elif event.event_type == EventType.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED:
             child = event.start_child_workflow_execution_initiated_event_attributes.workflow_id
-            child_steps, child_tree = await _steps_and_tree(platform, child)
+            child_steps, child_tree = await job_steps_and_tree(platform, child)
             steps.extend(child_steps)
             tree.extend(child_tree)
     return steps, tree
@@ -378,8 +369,8 @@ async def run_case(
             await scenario.teardown(platform, prepared)
         phases.mark("teardown")
     cloud_dir = platform.cloud.data_dir
-    steps, tree = await _steps_and_tree(platform, job_id)
-    failed = await _failed_of(platform, tree)
+    steps, tree = await job_steps_and_tree(platform, job_id)
+    failed = await failed_jobs(platform, tree)
     phases.mark("history")
     changes = difference(before, after, normalise)
     marked = [normalise(key) for key in marked_by(cloud_dir, list(failed))]
