@@ -14,14 +14,16 @@ LOCK_FLAGS := --universal --python-version 3.11 --prerelease if-necessary-or-exp
 
 # pip installs only uv, from the lock's own pin and hashes; uv installs the rest (the same hashes
 # checked, in a fraction of pip's time and CPU: ~9 s of CPU instead of ~50). Should uv fail where
-# pip would not (a proxy, an odd index), pip installs the same lock.
+# pip would not (a proxy, an odd index), pip installs the same lock. --compile-bytecode writes the
+# packages' .pyc files as pip does by default: where PYTHONDONTWRITEBYTECODE is set (as on the
+# shared machines) every Python process would otherwise compile its imports again.
 UV_PIN := $(VENV)/uv-pin.txt
 $(STAMP): pyproject.toml requirements-dev.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	awk '/^uv==/{p=1} p{print; if ($$0 !~ /\\$$/) exit}' requirements-dev.lock > $(UV_PIN)
 	$(BIN)/pip install --quiet --require-hashes --no-deps -r $(UV_PIN)
-	$(BIN)/uv pip install --python $(BIN)/python --quiet --compile-bytecode --require-hashes --no-deps \
-		-r requirements-dev.lock || \
+	$(BIN)/uv pip install --python $(BIN)/python --quiet --compile-bytecode --require-hashes \
+		--no-deps -r requirements-dev.lock || \
 		$(BIN)/pip install --quiet --require-hashes --no-deps -r requirements-dev.lock
 	$(BIN)/uv pip install --python $(BIN)/python --quiet --no-deps -e . || \
 		$(BIN)/pip install --quiet --no-deps -e .

@@ -19,11 +19,12 @@ What happens is also kept as the turn's events (`thinking`, `tool_call`, `approv
 `tool_result`, `message`, `done`, `error`; ids 1, 2, 3...), written into the turn's history as
 they happen (a memo upsert per workflow task, under the `assistant-events-in-history` patch),
 which the chat's SSE and WebSocket streams follow, and answered by the `assistant_turn_events`
-query (how streams followed turns started before it): so a stream resumes after any restart. A tool that changes things follows the turn's autonomy level
-(under the `assistant-approvals` patch): refused under `read_only`; under `semi` the turn waits
-for the `assistant_approval` update (its validator refuses an unknown approval or a caller who
-does not own the conversation) at most `approval_timeout_seconds`, a silence being a rejection;
-run under `full`."""
+query (how streams followed turns started before it): so a stream resumes after any restart.
+
+A tool that changes things follows the turn's autonomy level (under the `assistant-approvals`
+patch): refused under `read_only`; under `semi` the turn waits for the `assistant_approval` update
+(its validator refuses an unknown approval or a caller who does not own the conversation) at most
+`approval_timeout_seconds`, a silence being a rejection; run under `full`."""
 
 from __future__ import annotations
 
