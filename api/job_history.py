@@ -1,7 +1,8 @@
 """What only a job's history tells: how many attempts the failing step had, which event is its
 failure (for the Web UI link), and when a cancel was requested (read newest first, stopping as
 soon as everything asked for is found); why it was terminated; which jobs it started; and its
-new events as they are written (the long poll the log feed and the chat streams follow)."""
+new events as they are written (the long poll the log feed, the chat streams and a waiting job
+read follow)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 from temporalio.api.common.v1 import WorkflowExecution
+from temporalio.api.enums.v1 import EventType
 from temporalio.api.history.v1 import HistoryEvent
 from temporalio.api.workflowservice.v1 import (
     GetWorkflowExecutionHistoryRequest,
@@ -16,6 +18,7 @@ from temporalio.api.workflowservice.v1 import (
     GetWorkflowExecutionHistoryReverseRequest,
 )
 from temporalio.client import Client
+from temporalio.service import RPCError, RPCStatusCode
 
 from contracts.jobs import RootCause
 
@@ -76,6 +79,29 @@ async def next_events(
         retry=True,
         timeout=rpc_timeout,
     )
+
+
+async def next_change(
+    client: Client, workflow_id: str, token: bytes, seconds: float
+) -> tuple[bytes, bool]:
+    """One long poll of the latest run's history past `token`, for at most `seconds`: the token to
+    go on from, and whether the events it brought change what a read of the job answers about its
+    status: the run's end, or a search attribute set (the job's phase: running, needs_attention,
+    compensating). A first poll (b"") brings the events so far, which count too: a phase set just
+    before it is not missed, at the cost of one read more."""
+    try:
+        answer = await next_events(client, workflow_id, token, timedelta(seconds=seconds))
+    except RPCError as error:
+        if error.status == RPCStatusCode.DEADLINE_EXCEEDED:
+            return token, False
+        raise
+    if not answer.next_page_token:
+        return b"", True
+    changed = any(
+        event.event_type == EventType.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES
+        for event in answer.history.events
+    )
+    return answer.next_page_token, changed
 
 
 async def read_back(

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import Body, Path, Query, Request
 
-from api import job_controls
+from api import job_controls, job_wait
 from api.auth import Admin, Reader, Writer
 from api.deps import JobEngineDep
 from api.errors import answers
@@ -52,7 +52,24 @@ async def list_jobs(
 
 
 @router.get("/{job_id}", response_model=Job)
-async def get_job(job_id: JobIdPath, principal: Reader, jobs: JobEngineDep) -> Job:
+async def get_job(
+    job_id: JobIdPath,
+    principal: Reader,
+    jobs: JobEngineDep,
+    wait: Annotated[
+        float,
+        Query(
+            ge=0,
+            le=job_wait.MAX_WAIT_SECONDS,
+            description=(
+                "Seconds to hold the answer until the job has settled (completed, failed, "
+                "cancelled or needs_attention); the job as it is then. 0: answer at once."
+            ),
+        ),
+    ] = 0,
+) -> Job:
+    if wait:
+        return await job_wait.settled_job(jobs, job_id, principal, wait)
     job, _state = await jobs.get(job_id, principal)
     return job
 

@@ -193,21 +193,33 @@ class ApiProcess:
                 self.proc.wait()
 
 
+FINAL_STATUSES = frozenset({"completed", "failed", "cancelled"})
+# What the API's `GET /jobs/{id}?wait=` holds its answer for (api/job_wait.py); WAIT_SECONDS stays
+# under the suite's HTTP clients' 30 s timeout.
+SETTLED_STATUSES = FINAL_STATUSES | {"needs_attention"}
+WAIT_SECONDS = 20.0
+
+
 async def wait_for_job(
     api: httpx.AsyncClient, job_id: str, *, until: set[str] | None = None, seconds: float = 60
 ) -> dict:
-    """Polls GET /jobs/{id} until the job reaches one of `until` (default: any final status)."""
-    until = until or {"completed", "failed", "cancelled"}
+    """GET /jobs/{id} until the job reaches one of `until` (default: any final status). Statuses
+    the API's `wait` holds an answer for are waited for that way (one request per WAIT_SECONDS, the
+    API following the job's history); any other (`running`, `queued`, `compensating`) is polled."""
+    until = until or set(FINAL_STATUSES)
+    held = until <= SETTLED_STATUSES
     deadline = time.monotonic() + seconds
     while True:
-        response = await api.get(f"/api/v1/jobs/{job_id}")
+        wait = min(WAIT_SECONDS, max(deadline - time.monotonic(), 0.0)) if held else 0.0
+        response = await api.get(f"/api/v1/jobs/{job_id}", params={"wait": wait} if wait else None)
         assert response.status_code == 200, response.text
         job = response.json()
         if job["status"] in until:
             return job
         if time.monotonic() > deadline:
             raise AssertionError(f"job {job_id} still {job['status']} after {seconds}s: {job}")
-        await asyncio.sleep(0.2)
+        if not wait or job["status"] in SETTLED_STATUSES:
+            await asyncio.sleep(0.2)
 
 
 ROOT = Path(__file__).resolve().parents[2]
