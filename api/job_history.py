@@ -6,6 +6,7 @@ read follow)."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
@@ -18,7 +19,6 @@ from temporalio.api.workflowservice.v1 import (
     GetWorkflowExecutionHistoryReverseRequest,
 )
 from temporalio.client import Client
-from temporalio.service import RPCError, RPCStatusCode
 
 from contracts.jobs import RootCause
 
@@ -89,12 +89,15 @@ async def next_change(
     status: the run's end, or a search attribute set (the job's phase: running, needs_attention,
     compensating). A first poll (b"") brings the events so far, which count too: a phase set just
     before it is not missed, at the cost of one read more."""
+    # The wait ends here, not by the call's deadline: an RPC past its deadline can come back as
+    # another error than DEADLINE_EXCEEDED (the client's retries), which is no failure of the read.
     try:
-        answer = await next_events(client, workflow_id, token, timedelta(seconds=seconds))
-    except RPCError as error:
-        if error.status == RPCStatusCode.DEADLINE_EXCEEDED:
-            return token, False
-        raise
+        answer = await asyncio.wait_for(
+            next_events(client, workflow_id, token, timedelta(seconds=seconds + 10)),
+            timeout=seconds,
+        )
+    except TimeoutError:
+        return token, False
     if not answer.next_page_token:
         return b"", True
     changed = any(
