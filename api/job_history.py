@@ -19,8 +19,10 @@ from temporalio.api.workflowservice.v1 import (
     GetWorkflowExecutionHistoryReverseRequest,
 )
 from temporalio.client import Client
+from temporalio.converter import decode_typed_search_attributes
 
-from contracts.jobs import RootCause
+from contracts.jobs import NEEDS_ATTENTION, RootCause
+from temporal import search_attributes as sa
 
 _PAGE = 200
 _MAX_PAGES = 10
@@ -85,10 +87,9 @@ async def next_change(
     client: Client, workflow_id: str, token: bytes, seconds: float
 ) -> tuple[bytes, bool]:
     """One long poll of the latest run's history past `token`, for at most `seconds`: the token to
-    go on from, and whether the events it brought change what a read of the job answers about its
-    status: the run's end, or a search attribute set (the job's phase: running, needs_attention,
-    compensating). A first poll (b"") brings the events so far, which count too: a phase set just
-    before it is not missed, at the cost of one read more."""
+    go on from, and whether the events it brought settle the job: the run's end, or its phase set
+    to needs_attention (held for an operator). A first poll (b"") brings the events so far, which
+    count too: a hold that began just before it is not missed."""
     # The wait ends here, not by the call's deadline: an RPC past its deadline can come back as
     # another error than DEADLINE_EXCEEDED (the client's retries), which is no failure of the read.
     try:
@@ -100,11 +101,14 @@ async def next_change(
         return token, False
     if not answer.next_page_token:
         return b"", True
-    changed = any(
-        event.event_type == EventType.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES
-        for event in answer.history.events
-    )
-    return answer.next_page_token, changed
+    return answer.next_page_token, any(map(_holds_for_an_operator, answer.history.events))
+
+
+def _holds_for_an_operator(event: HistoryEvent) -> bool:
+    if event.event_type != EventType.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES:
+        return False
+    attributes = event.upsert_workflow_search_attributes_event_attributes.search_attributes
+    return decode_typed_search_attributes(attributes).get(sa.JOB_PHASE) == NEEDS_ATTENTION
 
 
 async def read_back(

@@ -1,8 +1,9 @@
 """`GET /jobs/{id}?wait=N`: the job's answer held until it has settled (ended, or held for an
 operator) or N seconds have passed, whichever comes first. A client that waits for a job asks once
 (and again after each N seconds) instead of polling: the API follows the job's history by
-Temporal's long poll and reads the job again only when an event can have changed its status, where
-each poll of a running job cost a describe and a query answered by a worker."""
+Temporal's long poll and reads the job again once the history says it has settled (its run ended,
+or its phase set to needs_attention), where each poll of a running job cost a describe and a query
+answered by a worker."""
 
 from __future__ import annotations
 

@@ -87,6 +87,8 @@ if TYPE_CHECKING:
 Body = Mapping[str, Any] | Any  # a mapping, or the API's request model (pydantic)
 
 JOBS = "api.schemas.jobs"
+# How long one `jobs.wait` request asks the API to hold its answer (the API allows up to 30 s).
+WAIT_HOLD_SECONDS = 20.0
 SERVICES = "api.schemas.provisioning.services"
 SECRETS = "api.schemas.provisioning.secrets"
 CUSTOMERS = "api.schemas.provisioning.customers"
@@ -160,13 +162,21 @@ class Transport:
         data: Mapping[str, Any] | None = None,
         files: Any = None,
         headers: Mapping[str, str] | None = None,
+        timeout: httpx.Timeout | None = None,
     ) -> httpx.Response:
         params = {k: v for k, v in (params or {}).items() if v is not None}
         attempt = 0
         while True:
             try:
                 response = self.http.request(
-                    method, path, params=params, json=json, data=data, files=files, headers=headers
+                    method,
+                    path,
+                    params=params,
+                    json=json,
+                    data=data,
+                    files=files,
+                    headers=headers,
+                    timeout=httpx.USE_CLIENT_DEFAULT if timeout is None else timeout,
                 )
             except httpx.TimeoutException as error:
                 raise ConneSkillsError(
@@ -214,6 +224,7 @@ class _Resource:
         form: Mapping[str, Any] | None = None,
         files: Any = None,
         job: JobOptions | None = None,
+        timeout: httpx.Timeout | None = None,
     ) -> Any:
         """`body`: JSON (a mapping or the API's request model); `form`/`files`: a form (multipart
         with `files`); `job`: the call starts a job (its Idempotency-Key and failure mode)."""
@@ -226,6 +237,7 @@ class _Resource:
             data=None if form is None else {k: v for k, v in form.items() if v is not None},
             files=files,
             headers=None if job is None else _job_headers(**job),
+            timeout=timeout,
         )
 
     def _path(self, *segments: object) -> str:
@@ -286,8 +298,20 @@ class Jobs(_Resource):
             page_token=page_token,
         )
 
-    def get(self, job_id: str) -> Job:
-        return self._get(f"{JOBS}:Job", job_id)
+    def get(self, job_id: str, *, wait: float | None = None) -> Job:
+        """The job. With `wait` (seconds, at most 30) the API holds its answer until the job has
+        settled (completed, failed, cancelled or needs_attention) or that time is up; the read
+        timeout is the client's plus the wait."""
+        if not wait:
+            return self._get(f"{JOBS}:Job", job_id)
+        configured = self._t.http.timeout
+        held = httpx.Timeout(
+            configured.connect,
+            read=None if configured.read is None else configured.read + wait,
+            write=configured.write,
+            pool=configured.pool,
+        )
+        return self._call("GET", f"{JOBS}:Job", job_id, params={"wait": wait}, timeout=held)
 
     def logs(self, job_id: str) -> JobLogs:
         return self._get(f"{JOBS}:JobLogs", job_id, "logs")
@@ -319,15 +343,23 @@ class Jobs(_Resource):
     ) -> Job:
         """The job once its status is one of `until` (by default completed, failed, cancelled or
         needs_attention: a held job waits for a person). Raises `JobWaitTimeout` after `timeout`
-        seconds (None: no limit)."""
+        seconds (None: no limit). Statuses the API can hold an answer for (SETTLED) are waited for
+        by `get(wait=…)`, a request per WAIT_HOLD_SECONDS; others are polled every `interval`."""
         deadline = None if timeout is None else time.monotonic() + timeout
+        held = until <= SETTLED
         while True:
-            job = self.get(job_id)
+            left = WAIT_HOLD_SECONDS if deadline is None else deadline - time.monotonic()
+            hold = min(WAIT_HOLD_SECONDS, max(left, 0.0)) if held else 0.0
+            asked = time.monotonic()
+            job = self.get(job_id, wait=hold or None)
             if job.status in until:
                 return job
             if deadline is not None and time.monotonic() >= deadline:
                 raise JobWaitTimeout(job_id, timeout or 0.0, job)
-            time.sleep(interval)
+            # Settled in a status not asked for, or answered before the hold was up by an API
+            # that does not hold answers: the next ask is `interval` later.
+            if not hold or job.status in SETTLED or time.monotonic() - asked < hold / 2:
+                time.sleep(interval)
 
     def follow(
         self,

@@ -3,6 +3,7 @@ line by line to its end, and a refusal carries the API's envelope."""
 
 from __future__ import annotations
 
+import httpx
 import pytest
 
 from conneskills.client import AsyncClient, ConneSkillsError
@@ -28,3 +29,33 @@ async def test_the_async_client_deploys_follows_the_logs_and_waits(api, api_serv
             await client.services.deploy({"service_name": name})
         assert caught.value.status_code == 400 and caught.value.code == "validation_error"
         assert any(f["field"].endswith("image") for f in caught.value.fields)
+
+
+class _CountingTransport(httpx.AsyncHTTPTransport):
+    """Counts each request's method and path, then sends it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sent: list[str] = []
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        self.sent.append(f"{request.method} {request.url.path}?{request.url.query.decode()}")
+        return await super().handle_async_request(request)
+
+
+async def test_the_clients_wait_asks_the_api_to_hold_its_answer(api, api_server, clean_faults):
+    """`jobs.wait` asks `GET /jobs/{id}?wait=…`: one request while the job runs, however short
+    the poll interval, where polling asked every `interval`."""
+    name = unique_name("aclient")
+    clean_faults.inject_fault(
+        fail_next=1, code=None, method="POST", path_contains=f"serviceId={name}", latency_ms=2500
+    )
+    transport = _CountingTransport()
+    async with AsyncClient(api_server.url, ADMIN_KEY, transport=transport) as client:
+        started = await client.services.deploy({"service_name": name, "image": IMAGE})
+        job = await client.jobs.wait(started.job_id, timeout=60, interval=0.05)
+
+    assert job.status == "completed", job
+    reads = [line for line in transport.sent if line.startswith(f"GET /api/v1/jobs/{job.job_id}")]
+    assert len(reads) <= 2, reads
+    assert all("wait=" in line for line in reads), reads

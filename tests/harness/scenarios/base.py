@@ -3,14 +3,10 @@ helpers the systems' scenario modules share."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
-
-from temporalio.client import WorkflowHistoryEventFilterType
 
 from tests.harness.platform import HarnessPlatform
 from tests.helpers.platform import wait_for_job
@@ -62,27 +58,9 @@ async def started(response) -> str:
 
 
 async def job_ended(platform: HarnessPlatform, job_id: str, seconds: float) -> dict:
-    """The job (`GET /jobs/{id}`) once it has ended: a long poll of its history for its close
-    event, then one read through the API (wait_for_job's polls would each cost the API a describe
-    and the worker a query, every 0.2 s while the job runs). Past `seconds`, wait_for_job's
-    polls tell what the job still is."""
-    handle = platform.client.get_workflow_handle(job_id)
-
-    async def closed() -> None:
-        events = handle.fetch_history_events(
-            wait_new_event=True,
-            event_filter_type=WorkflowHistoryEventFilterType.CLOSE_EVENT,
-            skip_archival=True,
-        )
-        async for _ in events:
-            return
-
-    started = asyncio.get_running_loop().time()
-    with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(closed(), timeout=seconds)
-    left = seconds - (asyncio.get_running_loop().time() - started)
-    # Final at once once the workflow has closed; otherwise (a run continued as new) polled.
-    return await wait_for_job(platform.api, job_id, seconds=max(left, 0.0))
+    """The job (`GET /jobs/{id}`) once it has ended: wait_for_job, whose reads the API holds until
+    the job has settled (`?wait=`, a long poll of its history)."""
+    return await wait_for_job(platform.api, job_id, seconds=seconds)
 
 
 async def finished(platform: HarnessPlatform, job_id: str) -> None:
