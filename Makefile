@@ -81,6 +81,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/scale_out.py
 	$(BIN)/python bench/hosting.py
 	$(BIN)/python bench/assistant.py
+	$(BIN)/python -m bench.job_wait
 
 # The documentation site (mkdocs-material) on http://127.0.0.1:8001; the API has 8000.
 .PHONY: docs
