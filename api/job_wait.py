@@ -23,8 +23,8 @@ MAX_WAIT_SECONDS = 30.0
 
 
 async def settled_job(jobs: JobEngine, job_id: str, principal: Principal, seconds: float) -> Job:
-    """The job once settled, or as it is after `seconds`. The first read checks the caller may see
-    it (a job of another tenant is a 404 at once, before anything is held)."""
+    """The job once settled, or as it is after `seconds`. An unknown job is a 404 from the first
+    read, before anything is held (a key that may not read jobs never gets here: a 403)."""
     job, _state = await jobs.get(job_id, principal)
     loop = asyncio.get_running_loop()
     deadline = loop.time() + seconds
