@@ -29,13 +29,7 @@ CREATE_LATENCY_MS = 2000
 
 async def _deploy(api: httpx.AsyncClient, cloud, tag: str) -> str:
     name = f"bench-wait-{tag}-{uuid.uuid4().hex[:6]}"
-    cloud.inject_fault(
-        fail_next=1,
-        code=None,
-        method="POST",
-        path_contains=f"serviceId={name}",
-        latency_ms=CREATE_LATENCY_MS,
-    )
+    cloud.delay_next("POST", f"serviceId={name}", CREATE_LATENCY_MS)
     started = await api.post(
         "/api/v1/services/deploy",
         json={"service_name": name, "image": "us-docker.pkg.dev/cloudrun/container/hello:latest"},

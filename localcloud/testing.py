@@ -155,6 +155,17 @@ class LocalCloud:
         except OSError:
             return False
 
+    def delay_next(self, method: str, path_contains: str, latency_ms: int) -> dict[str, Any]:
+        """The next matching request is answered as usual, `latency_ms` late (a slow operation:
+        a job held that long at that call)."""
+        return self.inject_fault(
+            fail_next=1,
+            code=None,
+            method=method,
+            path_contains=path_contains,
+            latency_ms=latency_ms,
+        )
+
     def inject_fault(
         self,
         fail_next: int = 1,

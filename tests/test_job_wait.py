@@ -16,13 +16,7 @@ SLOW_CREATE_MS = 3000
 
 def _slow_create(localcloud, name: str, latency_ms: int = SLOW_CREATE_MS) -> None:
     """The deploy's create call answers `latency_ms` late: the job runs at least that long."""
-    localcloud.inject_fault(
-        fail_next=1,
-        code=None,
-        method="POST",
-        path_contains=f"serviceId={name}",
-        latency_ms=latency_ms,
-    )
+    localcloud.delay_next("POST", f"serviceId={name}", latency_ms)
 
 
 async def test_a_wait_answers_once_the_job_has_ended(api, clean_faults):

@@ -47,9 +47,7 @@ async def test_the_clients_wait_asks_the_api_to_hold_its_answer(api, api_server,
     """`jobs.wait` asks `GET /jobs/{id}?wait=…`: one request while the job runs, however short
     the poll interval, where polling asked every `interval`."""
     name = unique_name("aclient")
-    clean_faults.inject_fault(
-        fail_next=1, code=None, method="POST", path_contains=f"serviceId={name}", latency_ms=2500
-    )
+    clean_faults.delay_next("POST", f"serviceId={name}", 2500)
     transport = _CountingTransport()
     async with AsyncClient(api_server.url, ADMIN_KEY, transport=transport) as client:
         started = await client.services.deploy({"service_name": name, "image": IMAGE})
