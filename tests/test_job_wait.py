@@ -6,10 +6,11 @@ from __future__ import annotations
 import asyncio
 import time
 
+import httpx
 import pytest
 
 from tests.helpers.job_controls import create_key, refuse_access_policy, start_deploy
-from tests.helpers.platform import unique_name, wait_for_job
+from tests.helpers.platform import ADMIN_KEY, unique_name, wait_for_job
 
 SLOW_CREATE_MS = 3000
 
@@ -92,3 +93,16 @@ async def test_a_wait_is_no_way_round_the_keys_scopes(api, api_server):
     )
     assert waited.status_code == plain.status_code == 403, waited.text
     assert (await wait_for_job(api, job_id))["status"] == "completed"
+
+
+async def test_the_suites_wait_fits_its_clients_read_timeout(api_server, api, clean_faults):
+    """wait_for_job with a client on httpx's default 5 s timeout, for a job that runs longer: its
+    holds end before the client gives up."""
+    name = unique_name("wait")
+    _slow_create(clean_faults, name, latency_ms=7000)
+    job_id = await start_deploy(api, name)
+    async with httpx.AsyncClient(
+        base_url=api_server.url, headers={"X-API-Key": ADMIN_KEY}
+    ) as default_timeout:
+        assert default_timeout.timeout.read == 5
+        assert (await wait_for_job(default_timeout, job_id))["status"] == "completed"

@@ -194,8 +194,8 @@ class ApiProcess:
 
 
 FINAL_STATUSES = frozenset({"completed", "failed", "cancelled"})
-# What the API's `GET /jobs/{id}?wait=` holds its answer for (api/job_wait.py); WAIT_SECONDS stays
-# under the suite's HTTP clients' 30 s timeout.
+# What the API's `GET /jobs/{id}?wait=` holds its answer for (api/job_wait.py), and how long one
+# request asks it to hold at most.
 SETTLED_STATUSES = FINAL_STATUSES | {"needs_attention"}
 WAIT_SECONDS = 20.0
 
@@ -207,10 +207,13 @@ async def wait_for_job(
     the API's `wait` holds an answer for are waited for that way (one request per WAIT_SECONDS, the
     API following the job's history); any other (`running`, `queued`, `compensating`) is polled."""
     until = until or set(FINAL_STATUSES)
-    held = until <= SETTLED_STATUSES
+    # A hold ends before the client's own read timeout (httpx's default is 5 s), or is not asked.
+    read = api.timeout.read
+    hold = WAIT_SECONDS if read is None else min(WAIT_SECONDS, read - 2.0)
+    held = until <= SETTLED_STATUSES and hold > 0
     deadline = time.monotonic() + seconds
     while True:
-        wait = min(WAIT_SECONDS, max(deadline - time.monotonic(), 0.0)) if held else 0.0
+        wait = min(hold, max(deadline - time.monotonic(), 0.0)) if held else 0.0
         response = await api.get(f"/api/v1/jobs/{job_id}", params={"wait": wait} if wait else None)
         assert response.status_code == 200, response.text
         job = response.json()
