@@ -77,17 +77,9 @@ _CLOSE_MARGIN = timedelta(seconds=30)
 _MAX_FOLLOWED = 64
 # A history long poll: how long the server may hold it (it answers sooner when it has events).
 _LONG_POLL = timedelta(seconds=70)
+
+
 # The events that end a job's run.
-_CLOSE_EVENTS = {
-    EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED,
-    EventType.EVENT_TYPE_WORKFLOW_EXECUTION_FAILED,
-    EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CANCELED,
-    EventType.EVENT_TYPE_WORKFLOW_EXECUTION_TERMINATED,
-    EventType.EVENT_TYPE_WORKFLOW_EXECUTION_TIMED_OUT,
-    EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW,
-}
-
-
 class JobLogFeed:
     def __init__(self, db: Database, client: Client, settings: Settings) -> None:
         self.db = db
@@ -195,7 +187,7 @@ class JobLogFeed:
                 answer = await job_history.next_events(self.client, job_id, token, _LONG_POLL)
                 token = answer.next_page_token
                 events = {event.event_type for event in answer.history.events}
-                ended = bool(events & _CLOSE_EVENTS)
+                ended = bool(events & job_history.CLOSE_EVENTS)
                 if ended or EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED in events:
                     # A task that changed the job's phase wrote its memo, newest lines included,
                     # into these very events: recorded from there at once, without the query's

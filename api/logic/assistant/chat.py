@@ -257,18 +257,6 @@ class _News:
     unreadable: bool = False
 
 
-_CLOSED_EVENTS = frozenset(
-    {
-        EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED,
-        EventType.EVENT_TYPE_WORKFLOW_EXECUTION_FAILED,
-        EventType.EVENT_TYPE_WORKFLOW_EXECUTION_TIMED_OUT,
-        EventType.EVENT_TYPE_WORKFLOW_EXECUTION_TERMINATED,
-        EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CANCELED,
-        EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW,
-    }
-)
-
-
 async def _read_history(platform: PlatformState, job_id: str, news: asyncio.Queue[_News]) -> None:
     """Follows the turn's history, one `_News` per answer of Temporal's long poll (an answer comes
     when events are written: a workflow task's completion with its commands, the turn's end).
@@ -302,7 +290,7 @@ async def _news_of(client: Any, history: Any) -> _News:
         kind = event.event_type
         if kind == EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED:
             batch.task_completed = True
-        elif kind in _CLOSED_EVENTS:
+        elif kind in job_history.CLOSE_EVENTS:
             batch.closed = True
         elif kind == EventType.EVENT_TYPE_WORKFLOW_PROPERTIES_MODIFIED:
             fields = event.workflow_properties_modified_event_attributes.upserted_memo.fields
