@@ -26,6 +26,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
 
 from api.app import create_app
+from conneskills.client.models import FINAL, SETTLED
 from core.settings import SERVER_KEEP_ALIVE_SECONDS, Settings
 from providers.tls import client_context
 from temporal import search_attributes
@@ -193,10 +194,8 @@ class ApiProcess:
                 self.proc.wait()
 
 
-FINAL_STATUSES = frozenset({"completed", "failed", "cancelled"})
-# What the API's `GET /jobs/{id}?wait=` holds its answer for (api/job_wait.py), and how long one
-# request asks it to hold at most.
-SETTLED_STATUSES = FINAL_STATUSES | {"needs_attention"}
+# How long one request asks the API's `GET /jobs/{id}?wait=` to hold at most (it holds until the
+# job is one of SETTLED: api/job_wait.py).
 WAIT_SECONDS = 20.0
 
 
@@ -206,11 +205,11 @@ async def wait_for_job(
     """GET /jobs/{id} until the job reaches one of `until` (default: any final status). Statuses
     the API's `wait` holds an answer for are waited for that way (one request per WAIT_SECONDS, the
     API following the job's history); any other (`running`, `queued`, `compensating`) is polled."""
-    until = until or set(FINAL_STATUSES)
+    until = until or set(FINAL)
     # A hold ends before the client's own read timeout (httpx's default is 5 s), or is not asked.
     read = api.timeout.read
     hold = WAIT_SECONDS if read is None else min(WAIT_SECONDS, read - 2.0)
-    held = until <= SETTLED_STATUSES and hold > 0
+    held = until <= SETTLED and hold > 0
     deadline = time.monotonic() + seconds
     while True:
         wait = min(hold, max(deadline - time.monotonic(), 0.0)) if held else 0.0
@@ -221,7 +220,7 @@ async def wait_for_job(
             return job
         if time.monotonic() > deadline:
             raise AssertionError(f"job {job_id} still {job['status']} after {seconds}s: {job}")
-        if not wait or job["status"] in SETTLED_STATUSES:
+        if not wait or job["status"] in SETTLED:
             await asyncio.sleep(0.2)
 
 
