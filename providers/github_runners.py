@@ -17,6 +17,7 @@ from temporalio.exceptions import ApplicationError
 from contracts.jobs import without_endpoints
 from contracts.runners.runners import RunnerTarget
 from core.settings import Settings
+from providers.tls import client_context
 
 USER_AGENT = "conneskills-platform-runners"
 
@@ -30,6 +31,9 @@ class GitHubRunners:
             auto_retry=False,
             http_cache=False,
             timeout=30,
+            # githubkit builds an httpx client per request: without a context of its own, each
+            # loaded the whole CA bundle again (~40 ms of CPU a request).
+            ssl_verify=client_context(),
         )
         self.actions = self.github.rest.actions
 

@@ -6,6 +6,7 @@ import httpx
 import pytest
 
 from contracts.task_queues import on_platform_queues
+from providers.tls import client_context
 from tests.helpers.platform import unique_name, wait_for_job
 from tests.helpers.provisioning import IMAGE, deploy
 
@@ -21,7 +22,9 @@ async def create_key(api, *scopes: str) -> str:
 
 
 async def test_requests_without_a_key_or_with_an_unknown_key_answer_401(api_server):
-    async with httpx.AsyncClient(base_url=api_server.url, timeout=60) as anonymous:
+    async with httpx.AsyncClient(
+        verify=client_context(), base_url=api_server.url, timeout=60
+    ) as anonymous:
         missing = await anonymous.get("/api/v1/services")
         unknown = await anonymous.get("/api/v1/jobs", headers={"X-API-Key": "csk_nope"})
     for response in (missing, unknown):
@@ -32,7 +35,7 @@ async def test_requests_without_a_key_or_with_an_unknown_key_answer_401(api_serv
 async def test_a_read_only_key_reads_but_cannot_deploy(api, api_server):
     key = await create_key(api, "read")
     async with httpx.AsyncClient(
-        base_url=api_server.url, headers={"Authorization": f"Bearer {key}"}
+        verify=client_context(), base_url=api_server.url, headers={"Authorization": f"Bearer {key}"}
     ) as reader:
         assert (await reader.get("/api/v1/jobs")).status_code == 200
         refused = await reader.post(
@@ -50,12 +53,16 @@ async def test_a_revoked_key_is_refused(api, api_server):
     keys = (await api.get("/api/v1/api-keys")).json()
     key_id = next(k["id"] for k in keys if key.startswith(k["key_prefix"]) and k["active"])
     assert (await api.delete(f"/api/v1/api-keys/{key_id}")).status_code == 204
-    async with httpx.AsyncClient(base_url=api_server.url, headers={"X-API-Key": key}) as revoked:
+    async with httpx.AsyncClient(
+        verify=client_context(), base_url=api_server.url, headers={"X-API-Key": key}
+    ) as revoked:
         assert (await revoked.get("/api/v1/jobs")).status_code == 401
 
 
 async def test_health_needs_no_key_and_reports_dependencies(api_server):
-    async with httpx.AsyncClient(base_url=api_server.url, timeout=60) as anonymous:
+    async with httpx.AsyncClient(
+        verify=client_context(), base_url=api_server.url, timeout=60
+    ) as anonymous:
         response = await anonymous.get("/health")
     assert response.status_code == 200
     body = response.json()
@@ -63,7 +70,9 @@ async def test_health_needs_no_key_and_reports_dependencies(api_server):
 
 
 async def test_openapi_shows_the_security_schemes_and_examples(api_server):
-    async with httpx.AsyncClient(base_url=api_server.url, timeout=60) as anonymous:
+    async with httpx.AsyncClient(
+        verify=client_context(), base_url=api_server.url, timeout=60
+    ) as anonymous:
         spec = (await anonymous.get("/openapi.json")).json()
         assert (await anonymous.get("/docs")).status_code == 200
     schemes = spec["components"]["securitySchemes"]

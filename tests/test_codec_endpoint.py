@@ -7,6 +7,7 @@ import json
 
 import httpx
 
+from providers.tls import client_context
 from tests.helpers.history import _payloads
 from tests.helpers.platform import ADMIN_KEY, ApiServer, make_settings, unique_name, wait_for_job
 from tests.helpers.provisioning import deploy
@@ -70,7 +71,7 @@ async def test_without_loopback_access_the_codec_needs_the_secrets_scope(
     reader = (await api.post("/api/v1/api-keys", json={"name": "r", "scopes": ["read"]})).json()
     body = {"payloads": []}
     with ApiServer(closed) as server:
-        async with httpx.AsyncClient(base_url=server.url) as http:
+        async with httpx.AsyncClient(verify=client_context(), base_url=server.url) as http:
             assert (await http.post("/codec/decode", json=body)).status_code == 401
             denied = await http.post(
                 "/codec/decode", json=body, headers={"Authorization": f"Bearer {reader['key']}"}

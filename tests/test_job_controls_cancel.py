@@ -12,6 +12,7 @@ import pytest
 
 from contracts.provisioning.names import CloudRunSteps
 from providers.google.cloud_run import CloudRunServices
+from providers.tls import client_context
 from tests.helpers.job_controls import (
     COOLOFF,
     DELETE_REFUSAL,
@@ -53,7 +54,10 @@ async def test_force_cancel_waits_for_the_cooloff_then_terminates_and_cleans_up(
         fail_next=1, code=None, method="DELETE", path_contains=f"/services/{name}", latency_ms=15000
     )
     async with httpx.AsyncClient(
-        base_url=quick_cooloff_api.url, headers={"X-API-Key": ADMIN_KEY}, timeout=30
+        verify=client_context(),
+        base_url=quick_cooloff_api.url,
+        headers={"X-API-Key": ADMIN_KEY},
+        timeout=30,
     ) as admin:
         job_id = await start_deploy(admin, name)
         await wait_for_pending_activity(client, job_id, CloudRunSteps.APPLY_SERVICE)
@@ -187,7 +191,10 @@ async def test_a_writer_may_start_its_own_failed_job_again(api, clean_faults):
     name = unique_name("ownfresh")
     refuse_access_policy(clean_faults, name)
     async with httpx.AsyncClient(
-        base_url=str(api.base_url), headers={"X-API-Key": writer}, timeout=30
+        verify=client_context(),
+        base_url=str(api.base_url),
+        headers={"X-API-Key": writer},
+        timeout=30,
     ) as own:
         job = await wait_for_job(own, await start_deploy(own, name))
         assert job["status"] == "failed" and job["actions"]["can_retry"]

@@ -15,6 +15,7 @@ from temporalio.api.enums.v1 import EventType
 from contracts.provisioning.names import CloudRunSteps
 from providers.google.cloud_run import CloudRunServices
 from providers.google.cloud_run_spec import applied_by
+from providers.tls import client_context
 from tests.helpers.job_controls import COOLOFF, start_deploy
 from tests.helpers.platform import (
     ADMIN_KEY,
@@ -77,7 +78,10 @@ async def test_the_next_job_on_the_subject_waits_for_the_cleanup(
         fail_next=1, code=None, method="DELETE", path_contains=f"/services/{name}", latency_ms=15000
     )
     async with httpx.AsyncClient(
-        base_url=quick_cooloff_api.url, headers={"X-API-Key": ADMIN_KEY}, timeout=30
+        verify=client_context(),
+        base_url=quick_cooloff_api.url,
+        headers={"X-API-Key": ADMIN_KEY},
+        timeout=30,
     ) as admin:
         first = await start_deploy(admin, name)
         await wait_for_pending_activity(client, first, CloudRunSteps.APPLY_SERVICE)

@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 from providers.google.cloud_run import CloudRunServices
+from providers.tls import client_context
 from tests.helpers.job_controls import IAM_REFUSAL, held, refuse_access_policy, start_deploy
 from tests.helpers.platform import ADMIN_KEY, ApiServer, unique_name, wait_for_job
 
@@ -205,7 +206,10 @@ async def test_a_hold_nobody_answers_rolls_back_by_itself(
     name = unique_name("holdto")
     refuse_access_policy(clean_faults, name)
     async with httpx.AsyncClient(
-        base_url=quick_hold_api.url, headers={"X-API-Key": ADMIN_KEY}, timeout=30
+        verify=client_context(),
+        base_url=quick_hold_api.url,
+        headers={"X-API-Key": ADMIN_KEY},
+        timeout=30,
     ) as quick:
         job_id = await start_deploy(quick, name, hold=True)
         job = await wait_for_job(quick, job_id, seconds=60)

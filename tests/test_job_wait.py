@@ -9,6 +9,7 @@ import time
 import httpx
 import pytest
 
+from providers.tls import client_context
 from tests.helpers.job_controls import create_key, refuse_access_policy, start_deploy
 from tests.helpers.platform import ADMIN_KEY, unique_name, wait_for_job
 
@@ -102,7 +103,7 @@ async def test_the_suites_wait_fits_its_clients_read_timeout(api_server, api, cl
     _slow_create(clean_faults, name, latency_ms=7000)
     job_id = await start_deploy(api, name)
     async with httpx.AsyncClient(
-        base_url=api_server.url, headers={"X-API-Key": ADMIN_KEY}
+        verify=client_context(), base_url=api_server.url, headers={"X-API-Key": ADMIN_KEY}
     ) as default_timeout:
         assert default_timeout.timeout.read == 5
         assert (await wait_for_job(default_timeout, job_id))["status"] == "completed"

@@ -18,6 +18,7 @@ from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
 from contracts.jobs import JOB_STATE_QUERY
 from core.settings import Settings
+from providers.tls import client_context
 from temporal import search_attributes as sa
 from temporal.client import data_converter
 from tests.helpers.job_controls import create_key
@@ -56,7 +57,10 @@ async def test_the_same_idempotency_key_from_two_api_keys_makes_two_jobs(api, ap
     await wait_for_job(api, mine.json()["job_id"])
 
     async with httpx.AsyncClient(
-        base_url=api_server.url, headers={"X-API-Key": created.json()["key"]}, timeout=30
+        verify=client_context(),
+        base_url=api_server.url,
+        headers={"X-API-Key": created.json()["key"]},
+        timeout=30,
     ) as other:
         # Another caller's equal key is another job: neither that job nor a 409 naming it.
         theirs = await other.post("/api/v1/services/deploy", json=body, headers=headers)
@@ -216,7 +220,10 @@ async def test_a_job_started_with_the_older_start_memo_entries_still_names_its_s
     job_id = handle.id
     await handle.terminate()
     async with httpx.AsyncClient(
-        base_url=str(api.base_url), headers={"X-API-Key": writer}, timeout=30
+        verify=client_context(),
+        base_url=str(api.base_url),
+        headers={"X-API-Key": writer},
+        timeout=30,
     ) as own:
         one = await own.get(f"/api/v1/jobs/{job_id}")
         assert one.status_code == 200, one.text
@@ -226,7 +233,10 @@ async def test_a_job_started_with_the_older_start_memo_entries_still_names_its_s
         assert in_list["actions"]["can_retry"]
     other = await create_key(api, "write")
     async with httpx.AsyncClient(
-        base_url=str(api.base_url), headers={"X-API-Key": other}, timeout=30
+        verify=client_context(),
+        base_url=str(api.base_url),
+        headers={"X-API-Key": other},
+        timeout=30,
     ) as stranger:
         assert not (await stranger.get(f"/api/v1/jobs/{job_id}")).json()["actions"]["can_retry"]
 

@@ -10,6 +10,8 @@ import json
 import httpx
 import pytest
 
+from providers.tls import client_context
+
 ENVELOPE = "#/components/schemas/ErrorEnvelope"
 # Its own documented body (the same report as 200), not the error envelope.
 OWN_FORMAT = {("get", "/health")}
@@ -17,7 +19,9 @@ OWN_FORMAT = {("get", "/health")}
 
 @pytest.fixture(scope="module")
 async def spec(api_server) -> dict:
-    async with httpx.AsyncClient(base_url=api_server.url, timeout=60) as anonymous:
+    async with httpx.AsyncClient(
+        verify=client_context(), base_url=api_server.url, timeout=60
+    ) as anonymous:
         return (await anonymous.get("/openapi.json")).json()
 
 
@@ -75,7 +79,9 @@ async def test_every_declared_error_uses_the_envelope(spec):
 async def test_authenticated_operations_declare_what_they_answer_without_a_key(spec, api_server):
     """A real probe: each operation with a security requirement, asked without a key, answers a
     status it declares (401)."""
-    async with httpx.AsyncClient(base_url=api_server.url, timeout=60) as anonymous:
+    async with httpx.AsyncClient(
+        verify=client_context(), base_url=api_server.url, timeout=60
+    ) as anonymous:
         for method, path, operation in operations(spec):
             if not operation.get("security"):
                 continue
@@ -104,7 +110,9 @@ async def test_every_operation_that_needs_a_key_declares_it(spec, api_server):
     """The converse probe: the schemes are declared by JsonRoute from the routes' dependencies (not
     by FastAPI), so an operation without a security requirement must answer a caller without a
     key with something other than 401."""
-    async with httpx.AsyncClient(base_url=api_server.url, timeout=60) as anonymous:
+    async with httpx.AsyncClient(
+        verify=client_context(), base_url=api_server.url, timeout=60
+    ) as anonymous:
         for method, path, operation in operations(spec):
             if operation.get("security"):
                 continue

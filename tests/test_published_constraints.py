@@ -8,6 +8,8 @@ import httpx
 import jsonschema_rs
 import pytest
 
+from providers.tls import client_context
+
 IMAGE = "us-docker.pkg.dev/cloudrun/container/hello:latest"
 AGENT = {
     "customer_id": "00000000-0000-4000-8000-000000000001",
@@ -64,7 +66,9 @@ BODIES = [
 
 @pytest.fixture(scope="module")
 async def spec(api_server) -> dict:
-    async with httpx.AsyncClient(base_url=api_server.url, timeout=60) as anonymous:
+    async with httpx.AsyncClient(
+        verify=client_context(), base_url=api_server.url, timeout=60
+    ) as anonymous:
         return (await anonymous.get("/openapi.json")).json()
 
 

@@ -12,6 +12,7 @@ import httpx
 from temporalio.service import RPCError, RPCStatusCode
 
 from core.settings import Settings
+from providers.tls import client_context
 from temporal.client import unreachable
 from tests.helpers.platform import (
     ADMIN_KEY,
@@ -29,7 +30,10 @@ BOUND_SECONDS = 5  # generous: a refused connection is retried for 1 s, then ans
 async def api_for(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
     with ApiServer(settings) as server:
         async with httpx.AsyncClient(
-            base_url=server.url, headers={"X-API-Key": ADMIN_KEY}, timeout=30
+            verify=client_context(),
+            base_url=server.url,
+            headers={"X-API-Key": ADMIN_KEY},
+            timeout=30,
         ) as http:
             yield http
 

@@ -17,6 +17,7 @@ from bench.otlp_sink import OtlpSink
 from contracts import task_queues
 from core import tracing
 from gateway.app import create_app as create_gateway
+from providers.tls import client_context
 from temporal.client import connect
 from tests.helpers.gateway import Recorder, json_answer
 from tests.helpers.platform import ADMIN_KEY, ApiServer, unique_name, wait_for_job
@@ -37,7 +38,10 @@ async def test_one_trace_runs_from_the_deploy_request_through_the_workflow_to_it
     async with build_worker(client, own, db, [task_queues.PROVISIONING]):
         with ApiServer(own, tracer_provider=provider) as server:
             async with httpx.AsyncClient(
-                base_url=server.url, headers={"X-API-Key": ADMIN_KEY}, timeout=30
+                verify=client_context(),
+                base_url=server.url,
+                headers={"X-API-Key": ADMIN_KEY},
+                timeout=30,
             ) as api:
                 started = await deploy(api, unique_name("otel"))
                 job = await wait_for_job(api, started["job_id"])

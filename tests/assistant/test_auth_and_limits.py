@@ -9,6 +9,7 @@ import httpx
 import jwt
 
 from core.local_keys import console_jwt_key
+from providers.tls import client_context
 from tests.assistant.conftest import login
 from tests.helpers.platform import ApiServer
 
@@ -23,7 +24,7 @@ async def test_login_answers_a_bearer_token_valid_for_a_day(assistant_server, as
         options={"verify_iss": False},
     )
     assert claims["sub"] == "admin" and claims["exp"] - claims["iat"] == 86400
-    async with httpx.AsyncClient(base_url=assistant_server.url) as http:
+    async with httpx.AsyncClient(verify=client_context(), base_url=assistant_server.url) as http:
         answer = await http.post(
             "/api/auth/login",
             json={"username": "admin", "password": "not-it"},
@@ -51,7 +52,7 @@ async def test_forged_expired_and_unsigned_tokens_answer_401(assistant_server, a
         algorithm="HS256",
     )
     unsigned = jwt.encode(claims, None, algorithm="none")
-    async with httpx.AsyncClient(base_url=assistant_server.url) as http:
+    async with httpx.AsyncClient(verify=client_context(), base_url=assistant_server.url) as http:
         for token in (forged, expired, unsigned, "not-a-token"):
             answer = await http.get(
                 "/api/conversations", headers={"Authorization": f"Bearer {token}"}
@@ -68,7 +69,7 @@ async def test_api_keys_need_the_assistant_scope(assistant_server, by_key):
     reader = created.json()["key"]
     scoped = await by_key.post("/api/v1/api-keys", json={"name": "a", "scopes": ["assistant"]})
     assistant_key = scoped.json()["key"]
-    async with httpx.AsyncClient(base_url=assistant_server.url) as http:
+    async with httpx.AsyncClient(verify=client_context(), base_url=assistant_server.url) as http:
         refused = await http.get("/api/tools", headers={"X-API-Key": reader})
         assert refused.status_code == 403
         assert refused.json()["error"]["code"] == "FORBIDDEN"
@@ -98,7 +99,7 @@ async def test_over_the_limit_answers_429_with_retry_after(assistant_settings):
     with ApiServer(assistant_settings.model_copy(update={"assistant_rate_limit": "3/minute"})) as s:
         token = await login(s.url, assistant_settings)
         async with httpx.AsyncClient(
-            base_url=s.url, headers={"Authorization": f"Bearer {token}"}
+            verify=client_context(), base_url=s.url, headers={"Authorization": f"Bearer {token}"}
         ) as http:
             answers = [await http.get("/api/tools") for _ in range(4)]
     assert [a.status_code for a in answers] == [200, 200, 200, 429]

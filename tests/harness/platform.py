@@ -71,6 +71,7 @@ class HarnessPlatform:
         # without sending a response"). One client, whose TLS context costs CPU to build.
         if self._cloud_control is None:
             self._cloud_control = httpx.AsyncClient(
+                verify=client_context(),
                 base_url=self.cloud.url,
                 timeout=30,
                 limits=httpx.Limits(max_keepalive_connections=0),

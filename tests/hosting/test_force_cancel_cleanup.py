@@ -21,6 +21,7 @@ from activities.hosting.job_cleanup import HostingJobCleanup
 from contracts.hosting.services import JOB_LABEL, SERVICE_ID_LABEL
 from contracts.job_cleanup import JobCleanupInput
 from providers import proxmox
+from providers.tls import client_context
 from store.hosting import users as user_store
 from store.hosting import vms as vm_store
 from tests.helpers.faults import wait_until_fired
@@ -32,7 +33,10 @@ from tests.helpers.platform import ADMIN_KEY, wait_for_job
 @pytest.fixture
 async def admin(quick_cooloff_api, worker) -> AsyncIterator[httpx.AsyncClient]:
     async with httpx.AsyncClient(
-        base_url=quick_cooloff_api.url, headers={"X-API-Key": ADMIN_KEY}, timeout=60
+        verify=client_context(),
+        base_url=quick_cooloff_api.url,
+        headers={"X-API-Key": ADMIN_KEY},
+        timeout=60,
     ) as http:
         yield http
 

@@ -11,6 +11,7 @@ from temporalio import workflow
 from temporalio.client import Client
 from temporalio.worker import Worker
 
+from providers.tls import client_context
 from store.migrate import upgrade
 from tests.helpers.log_stream import JobLines, job_logs, sse
 from tests.helpers.platform import ADMIN_KEY, ApiServer
@@ -175,7 +176,9 @@ async def test_the_catch_up_on_jobs_ended_before_the_feed_started_does_not_hold_
         )
     admin = {"X-API-Key": ADMIN_KEY}
     with ApiServer(hosting_settings(settings)) as api:
-        async with httpx.AsyncClient(base_url=api.url, headers=admin, timeout=30) as http:
+        async with httpx.AsyncClient(
+            verify=client_context(), base_url=api.url, headers=admin, timeout=30
+        ) as http:
             job_id, first = await _first_lines(http, 2)
             logs = await job_logs(http, job_id)
             rest = await _rest(
@@ -189,11 +192,15 @@ async def test_the_catch_up_on_jobs_ended_before_the_feed_started_does_not_hold_
 async def test_resume_works_across_a_restart_of_the_api(settings, worker):
     admin = {"X-API-Key": ADMIN_KEY}
     with ApiServer(hosting_settings(settings)) as first_api:
-        async with httpx.AsyncClient(base_url=first_api.url, headers=admin, timeout=30) as http:
+        async with httpx.AsyncClient(
+            verify=client_context(), base_url=first_api.url, headers=admin, timeout=30
+        ) as http:
             job_id, first = await _first_lines(http, 2)
     # The first API is gone; the job ends meanwhile (its worker is the suite's).
     with ApiServer(hosting_settings(settings)) as second_api:
-        async with httpx.AsyncClient(base_url=second_api.url, headers=admin, timeout=30) as http:
+        async with httpx.AsyncClient(
+            verify=client_context(), base_url=second_api.url, headers=admin, timeout=30
+        ) as http:
             logs = await job_logs(http, job_id)
             rest = await _rest(http, job_id, first[-1]["id"], len(logs) - len(first))
     got = first + rest
@@ -216,7 +223,9 @@ async def test_the_process_that_records_a_line_sends_it_at_once_not_at_the_next_
     admin = {"X-API-Key": ADMIN_KEY}
     with ApiServer(slow_passes) as api:
         async with (
-            httpx.AsyncClient(base_url=api.url, headers=admin, timeout=30) as http,
+            httpx.AsyncClient(
+                verify=client_context(), base_url=api.url, headers=admin, timeout=30
+            ) as http,
             _stream(http) as response,
         ):
             await asyncio.sleep(0.5)  # the feed's first pass (at the stream's start) is done
@@ -258,8 +267,12 @@ async def test_lines_another_process_records_reach_every_stream_at_once_by_notif
         )
         with ApiServer(b_settings) as b, ApiServer(a_settings) as a:
             async with (
-                httpx.AsyncClient(base_url=a.url, headers=admin, timeout=30) as http_a,
-                httpx.AsyncClient(base_url=b.url, headers=admin, timeout=30) as http_b,
+                httpx.AsyncClient(
+                    verify=client_context(), base_url=a.url, headers=admin, timeout=30
+                ) as http_a,
+                httpx.AsyncClient(
+                    verify=client_context(), base_url=b.url, headers=admin, timeout=30
+                ) as http_b,
                 _stream(http_b) as recording,  # B's feed records while a stream is open there
                 _stream(http_a) as first,
                 _stream(http_a) as second,

@@ -14,6 +14,7 @@ import pytest
 from core.settings import Settings
 from providers import proxmox
 from providers.proxmox import ProxmoxVE
+from providers.tls import client_context
 from tests.helpers.hosting_vms import vms_named
 from tests.helpers.platform import ADMIN_KEY, ApiServer, wait_for_job
 from tests.hosting.conftest import hosting_settings
@@ -35,7 +36,10 @@ def vm_server(settings: Settings, localcloud) -> Iterator[ApiServer]:
 @pytest.fixture
 async def vms(vm_server: ApiServer, worker) -> AsyncIterator[httpx.AsyncClient]:
     async with httpx.AsyncClient(
-        base_url=vm_server.url, headers={"X-API-Key": ADMIN_KEY}, timeout=60
+        verify=client_context(),
+        base_url=vm_server.url,
+        headers={"X-API-Key": ADMIN_KEY},
+        timeout=60,
     ) as http:
         yield http
 

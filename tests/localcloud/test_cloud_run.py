@@ -11,6 +11,7 @@ from google.cloud import run_v2
 from google.iam.v1 import policy_pb2
 
 from providers.google import clients as gcp
+from providers.tls import client_context
 from tests.localcloud import FAST_POLLING, service, unique
 
 
@@ -193,7 +194,7 @@ def test_wire_shapes(localcloud, client, localcloud_settings):
     name = unique("wire")
     _create(client, localcloud_settings, name)
     path = f"/v2/{gcp.service_path(name, localcloud_settings)}"
-    with httpx.Client(base_url=localcloud.url) as http:
+    with httpx.Client(verify=client_context(), base_url=localcloud.url) as http:
         as_ints = http.get(path, params={"$alt": "json;enum-encoding=int"}).json()
         as_names = http.get(path).json()
         missing = http.get(path + "-nope")

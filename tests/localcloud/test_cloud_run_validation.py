@@ -13,6 +13,7 @@ from google.cloud import run_v2
 from google.protobuf import duration_pb2
 
 from providers.google import clients as gcp
+from providers.tls import client_context
 from tests.localcloud import FAST_POLLING, service, unique
 
 DIGEST = "sha256:" + "a" * 64
@@ -280,7 +281,7 @@ def test_update_with_allow_missing_is_validated(client, localcloud_settings):
 def test_update_in_unknown_region_is_refused(localcloud, localcloud_settings):
     # The client builds the URL from service.name; send the PATCH directly.
     path = f"/v2/projects/{localcloud_settings.gcp_project}/locations/mars-north1/services/x"
-    with httpx.Client(base_url=localcloud.url) as http:
+    with httpx.Client(verify=client_context(), base_url=localcloud.url) as http:
         answer = http.patch(path, json={"template": {"containers": [{"image": "gcr.io/p/a"}]}})
     assert answer.status_code == 400
     assert answer.json() == {

@@ -11,6 +11,7 @@ from google.api_core import exceptions
 from localcloud.apis.litellm import MASTER_KEY
 from localcloud.app import discover_apis
 from providers.google import clients as gcp
+from providers.tls import client_context
 from tests.localcloud import FAST_POLLING, service, unique
 
 
@@ -62,7 +63,9 @@ def test_a_fault_on_a_body_text_fails_only_the_requests_whose_body_carries_it(cl
         fail_next=1, code=503, method="POST", path_contains="/litellm/", body_contains=mine
     )
     auth = {"Authorization": f"Bearer {MASTER_KEY}"}
-    with httpx.Client(base_url=f"{clean_faults.url}/litellm", headers=auth) as http:
+    with httpx.Client(
+        verify=client_context(), base_url=f"{clean_faults.url}/litellm", headers=auth
+    ) as http:
         assert http.post("/user/new", json={"user_id": other}).status_code == 200
         assert clean_faults.fired(fault) == 0
         assert http.post("/user/new", json={"user_id": mine}).status_code == 503
@@ -142,7 +145,7 @@ def test_latency(clean_faults, run, localcloud_settings):
 
 
 def test_control_plane(localcloud):
-    with httpx.Client(base_url=localcloud.url) as http:
+    with httpx.Client(verify=client_context(), base_url=localcloud.url) as http:
         assert http.get("/_localcloud/health").status_code == 200
         assert http.put("/_localcloud/config", json={"lro_delay_seconds": -1}).status_code == 400
         assert (

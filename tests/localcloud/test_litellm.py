@@ -13,11 +13,13 @@ from core.settings import Settings
 from localcloud.apis.litellm import MASTER_KEY, SEEDED_PROMPTS
 from localcloud.testing import LocalCloud
 from providers.litellm import litellm_admin
+from providers.tls import client_context
 
 
 @pytest.fixture
 def proxy(localcloud):
     with httpx.Client(
+        verify=client_context(),
         base_url=f"{localcloud.url}/litellm",
         headers={"Authorization": f"Bearer {MASTER_KEY}"},
         timeout=10,
@@ -169,14 +171,18 @@ def test_users_and_keys_survive_a_restart(tmp_path):
     cloud = LocalCloud.start(tmp_path / "state", lro_delay=0.0)
     headers = {"Authorization": f"Bearer {MASTER_KEY}"}
     try:
-        http = httpx.Client(base_url=f"{cloud.url}/litellm", headers=headers, timeout=10)
+        http = httpx.Client(
+            verify=client_context(), base_url=f"{cloud.url}/litellm", headers=headers, timeout=10
+        )
         http.post("/user/new", json={"user_id": "kept", "auto_create_key": False})
         key = http.post("/key/generate", json={"key_alias": "kept-key"}).json()["key"]
     finally:
         cloud.stop()
     cloud = LocalCloud.start(tmp_path / "state", lro_delay=0.0)
     try:
-        http = httpx.Client(base_url=f"{cloud.url}/litellm", headers=headers, timeout=10)
+        http = httpx.Client(
+            verify=client_context(), base_url=f"{cloud.url}/litellm", headers=headers, timeout=10
+        )
         assert http.get("/user/info", params={"user_id": "kept"}).status_code == 200
         assert http.get("/key/info", params={"key": key}).json()["info"]["key_alias"] == "kept-key"
     finally:

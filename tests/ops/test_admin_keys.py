@@ -9,6 +9,7 @@ from pathlib import Path
 
 import httpx
 
+from providers.tls import client_context
 from tests.helpers.platform import ADMIN_KEY, ROOT, ApiServer, make_settings
 
 
@@ -22,7 +23,10 @@ async def test_last_admin_key_cannot_be_revoked(
     settings = make_settings(tmp_path, temporal_address, localcloud.url)
     with ApiServer(settings) as server:
         async with httpx.AsyncClient(
-            base_url=server.url, headers={"X-API-Key": ADMIN_KEY}, timeout=30
+            verify=client_context(),
+            base_url=server.url,
+            headers={"X-API-Key": ADMIN_KEY},
+            timeout=30,
         ) as api:
             keys = (await api.get("/api/v1/api-keys")).json()
             (only,) = _admin_ids(keys)
@@ -66,7 +70,9 @@ async def test_make_admin_key_mints_a_working_key(
     assert saved.read_text().strip() == key
     assert saved.stat().st_mode & 0o777 == 0o600
     with ApiServer(settings) as server:
-        async with httpx.AsyncClient(base_url=server.url, timeout=30) as api:
+        async with httpx.AsyncClient(
+            verify=client_context(), base_url=server.url, timeout=30
+        ) as api:
             listed = await api.get("/api/v1/api-keys", headers={"X-API-Key": key})
             assert listed.status_code == 200, listed.text
             assert len(_admin_ids(listed.json())) == 1  # the API registered the same file key

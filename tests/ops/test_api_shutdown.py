@@ -10,6 +10,7 @@ import time
 import httpx
 import pytest
 
+from providers.tls import client_context
 from tests.helpers.platform import ADMIN_KEY, ApiProcess, make_settings
 
 QUICK = {"log_stream_keepalive_seconds": 0.5, "job_log_record_seconds": 0.2}
@@ -22,7 +23,7 @@ async def test_open_log_streams_end_when_the_api_is_told_to_stop(
     settings = make_settings(tmp_path, temporal_address, localcloud.url, **QUICK)
     with ApiProcess(settings, tmp_path / "api.log") as api:
         async with httpx.AsyncClient(
-            base_url=api.url, headers={"X-API-Key": ADMIN_KEY}, timeout=30
+            verify=client_context(), base_url=api.url, headers={"X-API-Key": ADMIN_KEY}, timeout=30
         ) as http:
             streams = [http.stream("GET", "/logs/stream") for _ in range(2)]
             responses = [await stream.__aenter__() for stream in streams]

@@ -14,6 +14,7 @@ import uuid
 import httpx
 
 from contracts import task_queues
+from providers.tls import client_context
 from temporal.client import connect
 from temporal.metrics import metrics_url, worker_runtime
 from tests.helpers.job_controls import held, refuse_access_policy, start_deploy
@@ -97,7 +98,10 @@ async def test_every_panel_reads_metrics_the_platform_exports(settings, db, clea
     async with build_worker(client, own, db, [task_queues.PROVISIONING]):
         with ApiServer(own) as server:
             async with httpx.AsyncClient(
-                base_url=server.url, headers={"X-API-Key": ADMIN_KEY}, timeout=30
+                verify=client_context(),
+                base_url=server.url,
+                headers={"X-API-Key": ADMIN_KEY},
+                timeout=30,
             ) as api:
                 done = await start_deploy(api, unique_name("dash"))
                 assert (await wait_for_job(api, done))["status"] == "completed"

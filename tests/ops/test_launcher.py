@@ -15,6 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from providers.tls import client_context
 from temporal import launcher
 from tests.helpers.platform import ROOT, free_port
 
@@ -111,7 +112,10 @@ def test_make_run_serves_the_runners_gateway_in_front_of_the_api(platform: Launc
     printed = re.search(r"Runners gateway\s+(http://\S+)", platform.output.read_text())
     assert printed, platform.output.read_text()
     gateway = httpx.Client(
-        base_url=printed.group(1), headers={"X-API-Key": platform.key}, timeout=10
+        verify=client_context(),
+        base_url=printed.group(1),
+        headers={"X-API-Key": platform.key},
+        timeout=10,
     )
     health = gateway.get("/api/v1/health").json()
     assert health["data"]["status"] == "healthy" and health["data"]["orchestrator"] == "healthy"
@@ -159,7 +163,12 @@ def test_make_run_prints_every_metrics_url_and_each_serves_prometheus_text(
 def test_crashed_worker_is_restarted_and_jobs_still_run(platform: Launched) -> None:
     (first,) = _wait_for(lambda: worker_pids(platform.proc.pid), 20, "the worker")
     os.kill(first, signal.SIGKILL)
-    http = httpx.Client(base_url=platform.api, headers={"X-API-Key": platform.key}, timeout=10)
+    http = httpx.Client(
+        verify=client_context(),
+        base_url=platform.api,
+        headers={"X-API-Key": platform.key},
+        timeout=10,
+    )
     assert http.get("/health").status_code == 200  # the API keeps answering meanwhile
     (second,) = _wait_for(
         lambda: [p for p in worker_pids(platform.proc.pid) if p != first], 20, "a new worker"

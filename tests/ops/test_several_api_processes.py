@@ -23,6 +23,7 @@ from api.logic.oversight.schedule import schedule_id as reaper_schedule_id
 from api.logic.provisioning.drift_schedule import schedule_id as drift_schedule_id
 from api.logic.runners.schedule import schedule_id as cleanup_schedule_id
 from core.settings import Settings
+from providers.tls import client_context
 from store.migrate import upgrade
 from tests.helpers.log_stream import JobLines, job_logs
 from tests.helpers.platform import (
@@ -96,7 +97,9 @@ async def pair(
 
 
 def _http(url: str) -> httpx.AsyncClient:
-    return httpx.AsyncClient(base_url=url, headers={"X-API-Key": ADMIN_KEY}, timeout=30)
+    return httpx.AsyncClient(
+        verify=client_context(), base_url=url, headers={"X-API-Key": ADMIN_KEY}, timeout=30
+    )
 
 
 async def test_one_idempotency_key_on_both_processes_starts_one_job(pair: Pair, client: Client):

@@ -20,6 +20,7 @@ from contracts.provisioning.names import Workflows as ProvisioningWorkflows
 from contracts.provisioning.services import DeployServiceInput, ServiceSpec
 from contracts.task_queues import parse_systems, queue
 from core.settings import Settings
+from providers.tls import client_context
 from store.db import Database
 from tests.helpers.platform import (
     ADMIN_KEY,
@@ -111,7 +112,10 @@ async def test_each_system_runs_on_its_workers_and_survives_the_others_being_kil
     try:
         with ApiServer(own) as server:
             async with httpx.AsyncClient(
-                base_url=server.url, headers={"X-API-Key": ADMIN_KEY}, timeout=30
+                verify=client_context(),
+                base_url=server.url,
+                headers={"X-API-Key": ADMIN_KEY},
+                timeout=30,
             ) as api:
 
                 async def start_runner() -> str:

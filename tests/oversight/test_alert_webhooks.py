@@ -28,6 +28,7 @@ from contracts.oversight.names import Workflows as OversightWorkflows
 from contracts.oversight.reaper import ReaperInput
 from contracts.task_queues import queue_for_workflow
 from core.settings import Settings
+from providers.tls import client_context
 from store.db import Database
 from store.migrate import upgrade
 from store.oversight import alerts
@@ -77,7 +78,10 @@ async def platform(client: Client, own_settings: Settings) -> AsyncIterator[http
             async with (
                 build_worker(client, own_settings, db),
                 httpx.AsyncClient(
-                    base_url=server.url, headers={"X-API-Key": ADMIN_KEY}, timeout=60
+                    verify=client_context(),
+                    base_url=server.url,
+                    headers={"X-API-Key": ADMIN_KEY},
+                    timeout=60,
                 ) as api,
             ):
                 yield api

@@ -11,6 +11,7 @@ import httpx
 from temporalio.client import Client
 
 from api.logic.oversight.schedule import schedule_id
+from providers.tls import client_context
 from store.oversight import audit as audit_store
 from store.oversight.models import AuditEvent
 from tests.helpers.platform import unique_name, wait_for_job
@@ -139,7 +140,9 @@ async def test_refused_mutating_calls_are_recorded_with_their_status(api, api_se
     assert malformed.status_code == 400
     key, reader_name, _ = await new_key(api, "read")
     forbidden_id = rid()
-    async with httpx.AsyncClient(base_url=api_server.url, headers={"X-API-Key": key}) as reader:
+    async with httpx.AsyncClient(
+        verify=client_context(), base_url=api_server.url, headers={"X-API-Key": key}
+    ) as reader:
         forbidden = await reader.post(
             "/api/v1/services/deploy",
             json={"service_name": unique_name("nope"), "image": IMAGE},
@@ -163,7 +166,7 @@ async def test_refused_mutating_calls_are_recorded_with_their_status(api, api_se
 
 async def test_calls_without_a_valid_key_and_crm_ingest_are_not_recorded(api, api_server):
     unknown_id, ingest_id, marker_id = rid(), rid(), rid()
-    async with httpx.AsyncClient(base_url=api_server.url) as anonymous:
+    async with httpx.AsyncClient(verify=client_context(), base_url=api_server.url) as anonymous:
         refused = await anonymous.post(
             "/api/v1/services/deploy",
             json={"service_name": unique_name("anon"), "image": IMAGE},
@@ -186,7 +189,9 @@ async def test_calls_without_a_valid_key_and_crm_ingest_are_not_recorded(api, ap
 async def test_the_audit_filters_pages_newest_first_and_needs_admin(api, api_server):
     _, actor, _ = await new_key(api, "read")
     key, _, _ = await new_key(api, "write")
-    async with httpx.AsyncClient(base_url=api_server.url, headers={"X-API-Key": key}) as writer:
+    async with httpx.AsyncClient(
+        verify=client_context(), base_url=api_server.url, headers={"X-API-Key": key}
+    ) as writer:
         forbidden = await writer.get("/api/v1/audit")
         assert forbidden.status_code == 403
         assert forbidden.json()["error"]["code"] == "forbidden"

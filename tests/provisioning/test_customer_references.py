@@ -14,6 +14,7 @@ from providers.google.cloud_run import CloudRunServices
 from providers.google.secret_manager import SecretStore
 from providers.jira import JiraPortals
 from providers.litellm import litellm_admin
+from providers.tls import client_context
 from temporal import search_attributes as sa
 from tests.helpers.customers import BASE, create, new_prefix
 from tests.helpers.job_controls import create_key
@@ -97,7 +98,7 @@ async def test_reference_fields_are_validated_and_a_bad_one_changes_nothing(api,
 
     key = await create_key(api, "read", "write")
     async with httpx.AsyncClient(
-        base_url=api_server.url, headers={"X-API-Key": key}, timeout=30
+        verify=client_context(), base_url=api_server.url, headers={"X-API-Key": key}, timeout=30
     ) as writer:
         refused = await writer.put(url, json={"litellm_api_key_secret": "github-token"})
         assert refused.status_code == 403, refused.text

@@ -13,6 +13,7 @@ from providers.google.cloud_run import CloudRunServices
 from providers.google.service_accounts import ServiceAccounts
 from providers.jira import JiraPortals
 from providers.litellm import litellm_admin
+from providers.tls import client_context
 from tests.helpers.customers import ALL, BASE, create, footprint, new_prefix
 from tests.helpers.faults import wait_until_fired
 from tests.helpers.platform import (
@@ -251,7 +252,10 @@ async def test_a_force_cancelled_onboarding_is_cleaned_up_by_the_cleanup_job(
     quick = settings.model_copy(update={"job_force_cancel_cooloff_seconds": cooloff})
     with ApiServer(quick) as server:
         async with httpx.AsyncClient(
-            base_url=server.url, headers={"X-API-Key": ADMIN_KEY}, timeout=30
+            verify=client_context(),
+            base_url=server.url,
+            headers={"X-API-Key": ADMIN_KEY},
+            timeout=30,
         ) as api:
             created = await create(api, prefix, **ALL)
             job_id = created["job_id"]

@@ -18,6 +18,7 @@ from contracts.provisioning.drift import SERVICE_KIND
 from providers.google.cloud_run import CloudRunServices
 from providers.google.cloud_run_spec import MANAGED_BY_LABEL
 from providers.litellm import litellm_admin
+from providers.tls import client_context
 from store.oversight import resource_states
 from store.provisioning.models import Customer
 from tests.helpers import drift
@@ -123,7 +124,10 @@ async def test_reconcile_refuses_unknown_services_and_keys_without_write(api, ap
         created = await api.post("/api/v1/api-keys", json={"name": "drift", "scopes": scopes})
         assert created.status_code == 201, created.text
         async with httpx.AsyncClient(
-            base_url=api_server.url, headers={"X-API-Key": created.json()["key"]}, timeout=30
+            verify=client_context(),
+            base_url=api_server.url,
+            headers={"X-API-Key": created.json()["key"]},
+            timeout=30,
         ) as other:
             refused = await other.post(f"/api/v1/services/{name}/reconcile")
             assert refused.status_code == 403, refused.text

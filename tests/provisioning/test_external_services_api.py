@@ -12,6 +12,7 @@ import pytest
 import redis.asyncio as aioredis
 
 from providers.service_templates import SUPPORTED_TYPES
+from providers.tls import client_context
 from tests.helpers.external_services import (
     BASE,
     assert_not_registered,
@@ -510,7 +511,9 @@ async def test_delete_answers_204_then_404(http, secrets):
 
 
 async def test_request_bodies_have_openapi_examples(api_server):
-    async with httpx.AsyncClient(base_url=api_server.url, timeout=60) as anonymous:
+    async with httpx.AsyncClient(
+        verify=client_context(), base_url=api_server.url, timeout=60
+    ) as anonymous:
         spec = (await anonymous.get("/openapi.json")).json()
     schemas = spec["components"]["schemas"]
     for name in ("ExternalServiceCreate", "ExternalServiceUpdate", "OperationRequest"):

@@ -9,6 +9,7 @@ import httpx
 
 from contracts.provisioning.names import CloudRunSteps
 from providers.google.cloud_run import CloudRunServices
+from providers.tls import client_context
 from tests.helpers.platform import (
     ADMIN_KEY,
     ApiServer,
@@ -91,7 +92,10 @@ async def test_an_outage_longer_than_ten_attempts_is_retried_until_the_job_compl
     try:
         with ApiServer(fast) as server:
             async with httpx.AsyncClient(
-                base_url=server.url, headers={"X-API-Key": ADMIN_KEY}, timeout=30
+                verify=client_context(),
+                base_url=server.url,
+                headers={"X-API-Key": ADMIN_KEY},
+                timeout=30,
             ) as http:
                 job = await wait_for_job(http, (await deploy(http, name))["job_id"], seconds=90)
     finally:

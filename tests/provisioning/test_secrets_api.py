@@ -14,6 +14,7 @@ import pytest
 import structlog
 
 from providers.google.secret_manager import MAX_SECRET_BYTES, SecretStore
+from providers.tls import client_context
 from store.provisioning import secret_audit
 
 BASE = "/api/v1/secrets"
@@ -46,7 +47,9 @@ async def create_key(api: httpx.AsyncClient, *scopes: str) -> tuple[str, str]:
 
 
 def client_for(api_server, key: str) -> httpx.AsyncClient:
-    return httpx.AsyncClient(base_url=api_server.url, headers={"X-API-Key": key}, timeout=30)
+    return httpx.AsyncClient(
+        verify=client_context(), base_url=api_server.url, headers={"X-API-Key": key}, timeout=30
+    )
 
 
 async def create(api, cleanup, **body) -> dict:
@@ -312,7 +315,9 @@ async def test_reading_a_value_without_the_secrets_scope_is_refused_and_audited(
 
 async def test_reading_a_value_needs_a_key(api_server, api, cleanup):
     name = (await create(api, cleanup, scope="GLOBAL", key=f"anon-{suffix()}"))["name"]
-    async with httpx.AsyncClient(base_url=api_server.url, timeout=60) as anonymous:
+    async with httpx.AsyncClient(
+        verify=client_context(), base_url=api_server.url, timeout=60
+    ) as anonymous:
         assert_envelope(await anonymous.get(f"{BASE}/{name}/value"), 401, "unauthorized")
 
 
@@ -667,7 +672,9 @@ async def test_values_never_reach_the_logs(api, cleanup, capfd):
 
 
 async def test_openapi_documents_the_secret_bodies_with_examples(api_server):
-    async with httpx.AsyncClient(base_url=api_server.url, timeout=60) as anonymous:
+    async with httpx.AsyncClient(
+        verify=client_context(), base_url=api_server.url, timeout=60
+    ) as anonymous:
         spec = (await anonymous.get("/openapi.json")).json()
     schemas = spec["components"]["schemas"]
     for name in ("SecretCreateRequest", "SecretUpdateRequest"):

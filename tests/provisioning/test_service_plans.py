@@ -12,6 +12,7 @@ from google.cloud import run_v2
 from contracts.provisioning.services import ServiceSpec
 from providers.google.cloud_run import CloudRunServices
 from providers.google.cloud_run_plan import plan_service
+from providers.tls import client_context
 from tests.helpers.platform import unique_name, wait_for_job
 from tests.helpers.provisioning import IMAGE, deploy
 
@@ -205,7 +206,9 @@ async def test_planning_to_mount_secrets_needs_the_secrets_scope_as_applying_doe
     name = unique_name("plansec")
     body = {"service_name": name, "image": IMAGE, "secrets": {"DB_URL": "db-url"}}
     async with httpx.AsyncClient(
-        base_url=api_server.url, headers={"X-API-Key": created.json()["key"]}
+        verify=client_context(),
+        base_url=api_server.url,
+        headers={"X-API-Key": created.json()["key"]},
     ) as writer:
         refused = await writer.post(
             "/api/v1/services/deploy", params={"dry_run": "true"}, json=body

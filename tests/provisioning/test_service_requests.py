@@ -8,6 +8,7 @@ import httpx
 import pytest
 
 from contracts.task_queues import on_platform_queues
+from providers.tls import client_context
 from store.provisioning import secret_audit
 from tests.helpers.platform import unique_name, wait_for_job
 from tests.helpers.provisioning import IMAGE, deploy
@@ -23,7 +24,10 @@ async def key_client(api, api_server, *scopes: str) -> httpx.AsyncClient:
     response = await api.post("/api/v1/api-keys", json={"name": "svc-test", "scopes": list(scopes)})
     assert response.status_code == 201, response.text
     return httpx.AsyncClient(
-        base_url=api_server.url, headers={"X-API-Key": response.json()["key"]}, timeout=30
+        verify=client_context(),
+        base_url=api_server.url,
+        headers={"X-API-Key": response.json()["key"]},
+        timeout=30,
     )
 
 

@@ -12,6 +12,7 @@ import pytest
 from fastapi import Request
 from fastapi.responses import JSONResponse
 
+from providers.tls import client_context
 from tests.helpers.gateway import BASE, Recorder, gateway_for, json_answer, wait_until_serving
 from tests.helpers.platform import ADMIN_KEY, free_port, wait_for_job
 from tests.helpers.runners import Served, new_repo, set_job_seconds
@@ -21,7 +22,10 @@ from tests.helpers.runners import Served, new_repo, set_job_seconds
 async def gateway(api, api_server, settings):
     with gateway_for(settings, api_server.url) as served:
         async with httpx.AsyncClient(
-            base_url=served.url, headers={"X-API-Key": ADMIN_KEY}, timeout=60
+            verify=client_context(),
+            base_url=served.url,
+            headers={"X-API-Key": ADMIN_KEY},
+            timeout=60,
         ) as http:
             yield http
 
@@ -153,7 +157,9 @@ async def test_a_post_retried_by_the_gateway_creates_its_runners_once(
     seen: list[dict] = []
 
     async def lossy(request: Request, n: int):
-        async with httpx.AsyncClient(base_url=api_server.url, timeout=30) as platform:
+        async with httpx.AsyncClient(
+            verify=client_context(), base_url=api_server.url, timeout=30
+        ) as platform:
             forwarded = await platform.request(
                 request.method,
                 f"/{request.path_params['path']}",

@@ -14,6 +14,7 @@ from contracts.runners.runners import (
     MANAGED_BY_VALUE,
     PLATFORM_RUNNER_LABEL,
 )
+from providers.tls import client_context
 from tests.harness.platform import HarnessPlatform
 from tests.harness.scenarios.base import Prepared, Scenario, job_ended, no_prerequisites
 from tests.harness.snapshot import cloud_resources
@@ -27,7 +28,10 @@ if TYPE_CHECKING:
 async def _prepare_runner(platform: HarnessPlatform) -> Prepared:
     prepared = await no_prerequisites("hrepo-")
     async with httpx.AsyncClient(
-        base_url=f"{platform.cloud.url}/github", headers=GITHUB_HEADERS, timeout=10
+        verify=client_context(),
+        base_url=f"{platform.cloud.url}/github",
+        headers=GITHUB_HEADERS,
+        timeout=10,
     ) as github:
         answer = await github.post("/orgs/conneskills/repos", json={"name": prepared.tokens[0]})
         assert answer.status_code == 201, answer.text
@@ -90,7 +94,10 @@ def _runner_world(platform: HarnessPlatform, repo: str, token: str, runner_id: s
     ]
     registrations = {}
     with httpx.Client(
-        base_url=f"{platform.cloud.url}/github", headers=GITHUB_HEADERS, timeout=10
+        verify=client_context(),
+        base_url=f"{platform.cloud.url}/github",
+        headers=GITHUB_HEADERS,
+        timeout=10,
     ) as github:
         for name, labels in (("orphan", [PLATFORM_RUNNER_LABEL]), ("team", ["team"])):
             answer = github.post(
@@ -153,7 +160,10 @@ def _remove_runner_world(platform: HarnessPlatform, token: str) -> None:
         container.remove(force=True)
     repo = f"/repos/conneskills/{token}/actions/runners"
     with httpx.Client(
-        base_url=f"{platform.cloud.url}/github", headers=GITHUB_HEADERS, timeout=10
+        verify=client_context(),
+        base_url=f"{platform.cloud.url}/github",
+        headers=GITHUB_HEADERS,
+        timeout=10,
     ) as github:
         for runner in github.get(repo).json().get("runners", []):
             github.delete(f"{repo}/{runner['id']}")
