@@ -8,6 +8,8 @@ import time
 
 import httpx
 
+from providers.tls import client_context
+
 
 def free_port() -> int:
     with socket.socket() as sock:
@@ -30,7 +32,7 @@ def wait_http(url: str, seconds: float = 60) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         try:
-            if httpx.get(url, timeout=2).status_code < 500:
+            if httpx.get(url, timeout=2, verify=client_context()).status_code < 500:
                 return
         except httpx.HTTPError:
             pass

@@ -28,6 +28,7 @@ sys.path.insert(0, str(ROOT))
 from bench.common import free_port, percentile, wait_port  # noqa: E402
 from core.settings import Settings  # noqa: E402
 from localcloud.testing import LocalCloud  # noqa: E402
+from providers.tls import client_context  # noqa: E402
 from temporal.launcher import temporal_command  # noqa: E402
 
 ADMIN_KEY = "csk_bench_admin_key"
@@ -38,7 +39,9 @@ async def main(requests: int, runners: int) -> None:
     work = Path(tempfile.mkdtemp(prefix="bench-gateway-"))
     temporal_port, api_port, gateway_port = free_port(), free_port(), free_port()
     cloud = LocalCloud.start(work / "localcloud")
-    httpx.put(f"{cloud.url}/_localcloud/config", json={"runner_job_seconds": 600})
+    httpx.put(
+        f"{cloud.url}/_localcloud/config", json={"runner_job_seconds": 600}, verify=client_context()
+    )
     settings = Settings(data_dir=work, temporal_address=f"127.0.0.1:{temporal_port}")
     env = dict(os.environ)
     for field, value in {

@@ -11,6 +11,7 @@ import httpx
 from temporalio.client import Client
 
 from core.settings import Settings
+from providers.tls import client_context
 from temporal.client import connect
 from temporal.metrics import metrics_url, worker_runtime
 from tests.helpers.gateway import Recorder, gateway_for, json_answer
@@ -30,7 +31,7 @@ def _sample(text: str, name: str, **labels: str) -> float | None:
 
 
 async def test_the_api_counts_job_starts_by_operation_and_times_routes(api, api_server):
-    before = httpx.get(f"{api_server.url}/metrics").text
+    before = httpx.get(f"{api_server.url}/metrics", verify=client_context()).text
     started_before = _sample(before, "conneskills_jobs_started_total", operation="deploy") or 0
 
     job = await deploy(api, unique_name("metrics"))
@@ -44,7 +45,7 @@ async def test_the_api_counts_job_starts_by_operation_and_times_routes(api, api_
         assert response.status_code == 202, response.text
 
     # No key needed (docs/operating.md#metrics).
-    scraped = httpx.get(f"{api_server.url}/metrics")
+    scraped = httpx.get(f"{api_server.url}/metrics", verify=client_context())
     assert scraped.status_code == 200
     assert scraped.headers["content-type"].startswith("text/plain")
     text = scraped.text
@@ -68,14 +69,19 @@ async def test_the_api_counts_job_starts_by_operation_and_times_routes(api, api_
     assert name not in text
     assert _sample(text, "conneskills_audit_queue_depth") is not None
     # Not in the OpenAPI document: it is for operators.
-    assert "/metrics" not in httpx.get(f"{api_server.url}/openapi.json", timeout=60).json()["paths"]
+    assert (
+        "/metrics"
+        not in httpx.get(
+            f"{api_server.url}/openapi.json", timeout=60, verify=client_context()
+        ).json()["paths"]
+    )
 
 
 def test_the_gateway_serves_its_own_metrics(settings):
     recorder = Recorder(lambda request, n: json_answer(200, {"runners": []}))
     with Served(recorder.app) as upstream, gateway_for(settings, upstream.url) as served:
-        httpx.get(f"{served.url}/healthz")
-        text = httpx.get(f"{served.url}/metrics").text
+        httpx.get(f"{served.url}/healthz", verify=client_context())
+        text = httpx.get(f"{served.url}/metrics", verify=client_context()).text
     assert _sample(text, "http_requests_total", handler="/healthz", status="200")
     assert _sample(text, "http_request_duration_seconds_count", handler="/healthz")
     assert "conneskills_jobs_started_total" in text  # the same families, zero in the gateway

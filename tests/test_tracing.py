@@ -113,9 +113,15 @@ async def test_the_gateway_carries_its_request_trace_to_the_platform(settings):
     with Served(recorder.app) as upstream:
         own = settings.model_copy(update={"gateway_upstream_url": upstream.url})
         with Served(create_gateway(own, tracer_provider=provider)) as traced:
-            httpx.get(f"{traced.url}/api/v1/runners", headers={"X-API-Key": "k"})
+            httpx.get(
+                f"{traced.url}/api/v1/runners", headers={"X-API-Key": "k"}, verify=client_context()
+            )
         with Served(create_gateway(own)) as untraced:
-            httpx.get(f"{untraced.url}/api/v1/runners", headers={"X-API-Key": "k"})
+            httpx.get(
+                f"{untraced.url}/api/v1/runners",
+                headers={"X-API-Key": "k"},
+                verify=client_context(),
+            )
     [span] = [s for s in exporter.get_finished_spans() if s.kind == SpanKind.SERVER]
     assert span.name == "GET /api/v1/runners"
     _version, trace_id, parent_id, _flags = recorder.requests[0]["headers"]["traceparent"].split(

@@ -54,7 +54,11 @@ def platform_containers(cloud_url: str) -> list:
 
 
 def set_job_seconds(cloud_url: str, seconds: float) -> None:
-    answer = httpx.put(f"{cloud_url}/_localcloud/config", json={"runner_job_seconds": seconds})
+    answer = httpx.put(
+        f"{cloud_url}/_localcloud/config",
+        json={"runner_job_seconds": seconds},
+        verify=client_context(),
+    )
     assert answer.status_code == 200, answer.text
 
 

@@ -112,7 +112,9 @@ async def test_the_cleanup_after_a_force_cancelled_service_create_removes_what_i
 ):
     config = f"{localcloud.url}/_localcloud/config"
     # The containers never become healthy while the test runs: the job waits in its health step.
-    httpx.put(config, json={"docker_health_seconds": 600}).raise_for_status()
+    httpx.put(
+        config, json={"docker_health_seconds": 600}, verify=client_context()
+    ).raise_for_status()
     try:
         userid, name = await _user(admin), f"svc-{uuid.uuid4().hex[:8]}"
         fields = {"userid": userid, "service_name": name, "service_types": "Static"}
@@ -139,7 +141,9 @@ async def test_the_cleanup_after_a_force_cancelled_service_create_removes_what_i
         await wait_until_fired(localcloud, hang)
         cleanup = await _force_cancel(admin, job_id, cancelled_at)
     finally:
-        httpx.put(config, json={"docker_health_seconds": 0.5}).raise_for_status()
+        httpx.put(
+            config, json={"docker_health_seconds": 0.5}, verify=client_context()
+        ).raise_for_status()
         localcloud.clear_faults()
     assert cleanup["status"] == "completed", cleanup
     removed = cleanup["result"]["removed"]

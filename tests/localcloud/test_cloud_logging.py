@@ -9,6 +9,7 @@ import pytest
 from google.cloud.logging_v2 import DESCENDING
 
 from providers.google import clients as gcp
+from providers.tls import client_context
 from tests.localcloud import FAST_POLLING, service, unique
 
 
@@ -75,6 +76,6 @@ def test_paging(client):
 
 def test_bad_filter_is_invalid_argument(localcloud):
     body = {"resourceNames": ["projects/p"], "filter": 'resource.type="x" AND ('}
-    response = httpx.post(f"{localcloud.url}/v2/entries:list", json=body)
+    response = httpx.post(f"{localcloud.url}/v2/entries:list", json=body, verify=client_context())
     assert response.status_code == 400
     assert response.json()["error"]["status"] == "INVALID_ARGUMENT"

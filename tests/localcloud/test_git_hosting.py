@@ -10,6 +10,7 @@ import httpx
 from localcloud import git_repos
 from localcloud.app import create_app
 from localcloud.state import LocalCloudState
+from providers.tls import client_context
 from tests.localcloud import unique
 
 
@@ -49,12 +50,14 @@ def test_names_that_escape_the_repository_root_are_refused(localcloud):
     response = httpx.post(
         f"{localcloud.url}/_localcloud/git/repositories",
         json={"owner": "..", "name": "etc", "files": {}},
+        verify=client_context(),
     )
     assert response.status_code == 400
     assert response.json()["error"]["status"] == "INVALID_ARGUMENT"
     escape = httpx.post(
         f"{localcloud.url}/_localcloud/git/repositories",
         json={"owner": unique("o"), "name": "r", "files": {"../../x": "y"}},
+        verify=client_context(),
     )
     assert escape.status_code == 400
 

@@ -41,7 +41,7 @@ def test_the_default_master_key_is_the_emulators():
 
 
 def test_auth_errors_use_the_proxy_exception_shape(localcloud, proxy):
-    anonymous = httpx.get(f"{localcloud.url}/litellm/key/list", timeout=10)
+    anonymous = httpx.get(f"{localcloud.url}/litellm/key/list", timeout=10, verify=client_context())
     assert anonymous.status_code == 401
     assert anonymous.json()["error"]["type"] == "auth_error"
     assert anonymous.json()["error"]["code"] == "401"
@@ -50,11 +50,17 @@ def test_auth_errors_use_the_proxy_exception_shape(localcloud, proxy):
         headers={"x-litellm-api-key": "sk-not-a-key"},
         json={},
         timeout=10,
+        verify=client_context(),
     )
     assert wrong.status_code == 401 and "Authentication Error" in wrong.json()["error"]["message"]
-    ready = httpx.get(f"{localcloud.url}/litellm/health/readiness", timeout=10)
+    ready = httpx.get(
+        f"{localcloud.url}/litellm/health/readiness", timeout=10, verify=client_context()
+    )
     assert ready.status_code == 200 and ready.json()["status"] == "healthy"
-    assert httpx.get(f"{localcloud.url}/litellm/health/liveliness").json() == "I'm alive!"
+    assert (
+        httpx.get(f"{localcloud.url}/litellm/health/liveliness", verify=client_context()).json()
+        == "I'm alive!"
+    )
 
 
 def test_users_keys_and_their_documented_errors(proxy):
@@ -81,6 +87,7 @@ def test_users_keys_and_their_documented_errors(proxy):
         f"{str(proxy.base_url).rstrip('/')}/key/info",
         headers={"Authorization": f"Bearer {key}"},
         timeout=10,
+        verify=client_context(),
     )
     assert own.status_code == 200 and own.json()["info"]["key_alias"] == alias
     refused = httpx.post(
@@ -88,6 +95,7 @@ def test_users_keys_and_their_documented_errors(proxy):
         headers={"Authorization": f"Bearer {key}"},
         json={"user_ids": [user_id]},
         timeout=10,
+        verify=client_context(),
     )
     assert refused.status_code == 401
 
@@ -118,6 +126,7 @@ def test_prompts_are_seeded_and_filtered_by_a_keys_metadata(proxy):
         f"{str(proxy.base_url).rstrip('/')}/prompts/list",
         headers={"Authorization": f"Bearer {key}"},
         timeout=10,
+        verify=client_context(),
     )
     assert [p["prompt_id"] for p in seen.json()["prompts"]] == [one]
 

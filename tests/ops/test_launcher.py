@@ -132,7 +132,14 @@ def test_make_run_serves_the_local_clouds_aws_seeded_with_ec2_instances(platform
     assert local_cloud and aws, text
     # Seeded in the background at start (moto's first EC2 call takes seconds).
     status = _wait_for(
-        lambda: (s := httpx.get(f"{local_cloud.group(1)}/_localcloud/aws").json())["ready"] and s,
+        lambda: (
+            (
+                s := httpx.get(
+                    f"{local_cloud.group(1)}/_localcloud/aws", verify=client_context()
+                ).json()
+            )["ready"]
+            and s
+        ),
         120,
         "the local cloud's AWS",
     )
@@ -149,11 +156,17 @@ def test_make_run_prints_every_metrics_url_and_each_serves_prometheus_text(
     gateway = re.search(r"gateway (http://\S+/metrics)", log)
     worker = re.search(r"worker (http://\S+/metrics)", log)
     assert api and gateway and worker, log
-    assert "conneskills_audit_queue_depth" in httpx.get(api.group(1), timeout=10).text
-    assert "http_requests_total" in httpx.get(gateway.group(1), timeout=10).text
+    assert (
+        "conneskills_audit_queue_depth"
+        in httpx.get(api.group(1), timeout=10, verify=client_context()).text
+    )
+    assert (
+        "http_requests_total"
+        in httpx.get(gateway.group(1), timeout=10, verify=client_context()).text
+    )
 
     def temporal_metrics() -> str | None:
-        text = httpx.get(worker.group(1), timeout=10).text
+        text = httpx.get(worker.group(1), timeout=10, verify=client_context()).text
         return text if "temporal_" in text else None
 
     text = _wait_for(temporal_metrics, 30, "the worker's temporal_ metrics")
@@ -194,7 +207,7 @@ def test_crashed_worker_is_restarted_and_jobs_still_run(platform: Launched) -> N
 
 
 def test_api_access_log_is_off(platform: Launched) -> None:
-    httpx.get(f"{platform.api}/health", timeout=10)
+    httpx.get(f"{platform.api}/health", timeout=10, verify=client_context())
     assert '"GET /health' not in platform.output.read_text()
 
 

@@ -85,7 +85,7 @@ async def test_gateway_creates_runners_in_the_seed_envelope_and_they_finish(
 async def test_invalid_requests_are_refused_before_forwarding(settings, body, message):
     recorder = Recorder(lambda request, n: json_answer(202, {"runners": []}))
     with Served(recorder.app) as upstream, gateway_for(settings, upstream.url) as served:
-        answer = httpx.post(f"{served.url}/api/v1/runners", json=body)
+        answer = httpx.post(f"{served.url}/api/v1/runners", json=body, verify=client_context())
     assert answer.status_code == 400
     assert answer.json()["status"] == "error" and answer.json()["message"] == message
     assert answer.json()["data"] is None
@@ -193,12 +193,15 @@ async def test_a_post_retried_by_the_gateway_creates_its_runners_once(
 
 async def test_health_reports_degraded_when_the_upstream_is_unreachable(settings, api_server, api):
     with gateway_for(settings, api_server.url) as served:
-        healthy = httpx.get(f"{served.url}/api/v1/health").json()
+        healthy = httpx.get(f"{served.url}/api/v1/health", verify=client_context()).json()
         assert healthy["data"]["status"] == "healthy"
         assert healthy["data"]["orchestrator"] == "healthy"
-        assert httpx.get(f"{served.url}/health").json()["data"]["status"] == "healthy"
+        assert (
+            httpx.get(f"{served.url}/health", verify=client_context()).json()["data"]["status"]
+            == "healthy"
+        )
     with gateway_for(settings, f"http://127.0.0.1:{free_port()}") as served:
-        degraded = httpx.get(f"{served.url}/api/v1/health")
+        degraded = httpx.get(f"{served.url}/api/v1/health", verify=client_context())
         assert degraded.status_code == 200
         assert degraded.json()["data"] == {
             "status": "degraded",
@@ -206,14 +209,16 @@ async def test_health_reports_degraded_when_the_upstream_is_unreachable(settings
             "version": degraded.json()["data"]["version"],
             "orchestrator": "unreachable",
         }
-        healthz = httpx.get(f"{served.url}/healthz")
+        healthz = httpx.get(f"{served.url}/healthz", verify=client_context())
         assert healthz.json()["data"]["status"] == "healthy"
 
 
 async def test_the_gateway_sends_its_user_agent_and_a_request_id_upstream(settings):
     recorder = Recorder(lambda request, n: json_answer(200, []))
     with Served(recorder.app) as upstream, gateway_for(settings, upstream.url) as served:
-        answer = httpx.get(f"{served.url}/api/v1/runners", headers={"X-API-Key": "k"})
+        answer = httpx.get(
+            f"{served.url}/api/v1/runners", headers={"X-API-Key": "k"}, verify=client_context()
+        )
     headers = recorder.requests[0]["headers"]
     assert headers["user-agent"].startswith("GHA-API-Gateway/")
     assert headers["x-request-id"] == answer.headers["x-request-id"]
@@ -272,9 +277,13 @@ async def test_loopback_health_checks_are_not_logged_but_requests_are(settings, 
     recorder = Recorder(lambda request, n: json_answer(200, []))
     with Served(recorder.app) as upstream, gateway_for(settings, upstream.url) as served:
         capfd.readouterr()
-        httpx.get(f"{served.url}/healthz")
-        httpx.get(f"{served.url}/health")
-        httpx.get(f"{served.url}/api/v1/runners", headers={"X-Request-ID": "logged-1"})
+        httpx.get(f"{served.url}/healthz", verify=client_context())
+        httpx.get(f"{served.url}/health", verify=client_context())
+        httpx.get(
+            f"{served.url}/api/v1/runners",
+            headers={"X-Request-ID": "logged-1"},
+            verify=client_context(),
+        )
         await asyncio.sleep(0.1)
     lines = [line for line in capfd.readouterr().err.splitlines() if '"event": "request"' in line]
     assert len(lines) == 1 and '"request_id": "logged-1"' in lines[0]
@@ -287,11 +296,15 @@ async def test_cors_origins_come_from_settings_and_docs_work_offline(settings):
         Served(recorder.app) as upstream,
         gateway_for(settings, upstream.url, gateway_cors_origins=[allowed]) as served,
     ):
-        ok = httpx.get(f"{served.url}/api/v1/runners", headers={"Origin": allowed})
-        other = httpx.get(
-            f"{served.url}/api/v1/runners", headers={"Origin": "https://evil.example"}
+        ok = httpx.get(
+            f"{served.url}/api/v1/runners", headers={"Origin": allowed}, verify=client_context()
         )
-        docs = httpx.get(f"{served.url}/docs")
+        other = httpx.get(
+            f"{served.url}/api/v1/runners",
+            headers={"Origin": "https://evil.example"},
+            verify=client_context(),
+        )
+        docs = httpx.get(f"{served.url}/docs", verify=client_context())
     assert ok.headers["access-control-allow-origin"] == allowed
     assert "access-control-allow-origin" not in other.headers
     assert docs.status_code == 200 and "cdn.jsdelivr" not in docs.text

@@ -13,6 +13,7 @@ import httpx
 import pytest
 
 from core.settings import Settings
+from providers.tls import client_context
 from tests.helpers.gateway import Recorder, gateway_for, json_answer, wait_until_serving
 from tests.helpers.platform import ROOT, free_port
 from tests.helpers.runners import Served
@@ -36,7 +37,12 @@ async def test_a_body_that_is_not_json_is_refused_with_415_and_not_forwarded(
     headers = {"Content-Type": content_type} if content_type else {}
     with Served(recorder.app) as upstream, gateway_for(settings, upstream.url) as served:
         # Raw content: httpx adds no Content-Type of its own.
-        answer = httpx.post(f"{served.url}/api/v1/runners", content=content, headers=headers)
+        answer = httpx.post(
+            f"{served.url}/api/v1/runners",
+            content=content,
+            headers=headers,
+            verify=client_context(),
+        )
     assert answer.status_code == 415, answer.text
     body = answer.json()
     assert body["status"] == "error" and "JSON" in body["message"]
@@ -50,6 +56,7 @@ async def test_a_json_media_type_with_parameters_is_accepted(settings):
             f"{served.url}/api/v1/runners",
             content=json.dumps(RUNNER),
             headers={"Content-Type": "application/json; charset=utf-8"},
+            verify=client_context(),
         )
     assert answer.status_code == 200, answer.text
     assert len(recorder.requests) == 1
@@ -65,8 +72,8 @@ async def test_successes_answer_the_seeds_200_even_when_the_platform_says_202(se
 
     recorder = Recorder(accepted)
     with Served(recorder.app) as upstream, gateway_for(settings, upstream.url) as served:
-        create = httpx.post(f"{served.url}/api/v1/runners", json=RUNNER)
-        destroy = httpx.delete(f"{served.url}/api/v1/runners/runner-a")
+        create = httpx.post(f"{served.url}/api/v1/runners", json=RUNNER, verify=client_context())
+        destroy = httpx.delete(f"{served.url}/api/v1/runners/runner-a", verify=client_context())
     assert create.status_code == 200, create.text
     assert create.json()["data"] == created
     assert create.json()["message"] == "Creados 1 runners exitosamente"
@@ -103,6 +110,7 @@ async def test_the_seeds_variable_names_configure_the_gateway():
             answer = httpx.get(
                 f"http://127.0.0.1:{port}/api/v1/runners",
                 headers={"Origin": "https://anywhere.example", "X-Request-ID": "seed-env-1"},
+                verify=client_context(),
             )
         finally:
             gateway.terminate()
