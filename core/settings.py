@@ -420,6 +420,14 @@ class Settings(BaseSettings):
         gt=0,
         description="How long a service job waits for its containers to become healthy.",
     )
+    hosting_filebrowser_password_rounds: int = Field(
+        default=12,
+        ge=4,
+        le=16,
+        description="bcrypt's cost for the Filebrowser password hash a hosting service create "
+        "makes from `admin_pass` (each step up doubles the CPU: about 0.3 s at 12 on a server "
+        "core).",
+    )
     github_api_url: str | None = Field(
         default=None,
         description="GitHub REST for runners: the local cloud's `/github` when unset, "

@@ -15,6 +15,7 @@ import docker
 import pytest
 
 from contracts.hosting.services import SERVICE_ID_LABEL
+from core.settings import Settings
 from tests.helpers.platform import ApiServer, wait_for_job
 from tests.hosting.conftest import hosting_settings
 
@@ -131,7 +132,7 @@ async def test_a_service_from_a_zip_runs_is_controlled_and_deleted_without_a_tra
     assert "services:" in detail["compose_file"] and "s3cret" not in detail["compose_file"]
     # Filebrowser got a bcrypt hash that the password verifies against (Go's bcrypt reads `$2b$`).
     password_hash = _filebrowser_password(localcloud, service_id)
-    assert password_hash.startswith("$2b$12$")
+    assert password_hash.startswith(f"$2b${settings.hosting_filebrowser_password_rounds:02d}$")
     assert bcrypt.checkpw(b"s3cret-pass", password_hash.encode())
     assert not bcrypt.checkpw(b"wrong-pass", password_hash.encode())
     workspace = settings.resolved_hosting_workspaces_dir / str(service_id)
@@ -278,6 +279,35 @@ async def test_the_form_is_checked_before_any_job(hosting, settings):
     assert (await hosting.post("/control-service/1/explode")).status_code == 400
     assert (await hosting.post("/control-service/999999/start")).status_code == 404
     assert (await hosting.get("/service/999999")).status_code == 404
+
+
+async def test_a_create_refused_for_its_user_or_name_makes_no_password_hash(
+    hosting, monkeypatch: pytest.MonkeyPatch
+):
+    hashed: list[bytes] = []
+    hashpw = bcrypt.hashpw
+    monkeypatch.setattr(bcrypt, "hashpw", lambda *a: hashed.append(a[0]) or hashpw(*a))
+    form = {"service_types": ["Static"], "admin_pass": "s3cret-pass"}
+    unknown = await _create(hosting, {**form, "userid": "nobody-here", "service_name": _name()})
+    assert unknown.status_code == 400 and "no hosting user" in unknown.text
+    userid = await _user(hosting)
+    first = await _create(hosting, {**form, "userid": userid, "service_name": "taken"})
+    assert first.status_code == 202, first.text
+    assert len(hashed) == 1
+    taken = await _create(hosting, {**form, "userid": userid, "service_name": "taken"})
+    assert taken.status_code == 409, taken.text
+    assert len(hashed) == 1
+    await wait_for_job(hosting, first.json()["job_id"], seconds=90)
+    gone = await hosting.post(f"/control-service/{first.json()['service_id']}/delete")
+    assert (await wait_for_job(hosting, gone.json()["job_id"]))["status"] == "completed"
+
+
+def test_the_filebrowser_hash_costs_12_unless_configured():
+    from api.logic.hosting.services import hash_password
+
+    assert Settings().hosting_filebrowser_password_rounds == 12
+    assert hash_password("pass").startswith("$2b$12$")
+    assert hash_password("pass", rounds=4).startswith("$2b$04$")
 
 
 async def test_a_taken_name_is_a_409(hosting):
