@@ -64,6 +64,13 @@ class ReasonPhraseH11Protocol(H11Protocol):
             super().shutdown()
 
 
+# How long an idle client connection stays open: longer than the clients keep theirs pooled, as
+# Google's and Proxmox's front ends do, so the client closes first. At uvicorn's default 5 s, a
+# pooled connection (the Google clients' requests sessions, proxmoxer's) reused just as the emulator
+# closed it failed with "Remote end closed connection without response" (seen in a full run).
+KEEP_ALIVE_SECONDS = 75
+
+
 class _QuietServer(uvicorn.Server):
     """A server that leaves the signals to `serve`, which stops every server on SIGTERM/SIGINT."""
 
@@ -81,7 +88,17 @@ def serve(
     keyfile: Path | None = None,
 ) -> None:
     """Serve `app` on `port`, and on `tls_port` over TLS when given, until SIGTERM or SIGINT."""
-    servers = [_QuietServer(uvicorn.Config(app, host=host, port=port, log_level=log_level))]
+    servers = [
+        _QuietServer(
+            uvicorn.Config(
+                app,
+                host=host,
+                port=port,
+                log_level=log_level,
+                timeout_keep_alive=KEEP_ALIVE_SECONDS,
+            )
+        )
+    ]
     if tls_port:
         servers.append(
             _QuietServer(
@@ -98,6 +115,7 @@ def serve(
                     # The app runs its lifespan once, through the plain server.
                     lifespan="off",
                     timeout_graceful_shutdown=2,
+                    timeout_keep_alive=KEEP_ALIVE_SECONDS,
                 )
             )
         )

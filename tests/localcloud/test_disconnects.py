@@ -6,6 +6,7 @@ answered 500 and logged by uvicorn as "Exception in ASGI application" with a ful
 
 from __future__ import annotations
 
+import http.client
 import json
 import socket
 import time
@@ -32,6 +33,25 @@ def _post(path: str, body: bytes, declared: int | None = None) -> bytes:
     length = len(body) if declared is None else declared
     head = f"POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
     return f"{head}Content-Length: {length}\r\n\r\n".encode() + body
+
+
+def test_an_idle_keep_alive_connection_stays_open_past_the_clients_pool_times(localcloud):
+    """Pooled clients (requests sessions, httpx: 5 s) must close an idle connection before the
+    emulator does; were it the other way round, one reused just as the emulator closed it fails."""
+    connection = http.client.HTTPConnection(localcloud.host, localcloud.port, timeout=10)
+    try:
+        connection.request("GET", "/_localcloud/health")
+        assert connection.getresponse().read() == b'{"status":"ok"}'
+        # Past uvicorn's default keep-alive of 5 s, which closed it by then.
+        time.sleep(5.5)
+        connection.sock.setblocking(False)
+        with pytest.raises(BlockingIOError):
+            connection.sock.recv(1)  # nothing to read; a closed connection reads b""
+        connection.sock.setblocking(True)
+        connection.request("GET", "/_localcloud/health")
+        assert connection.getresponse().status == 200
+    finally:
+        connection.close()
 
 
 def test_client_disconnects_log_no_traceback(localcloud, clean_faults):
