@@ -79,7 +79,6 @@ _MAX_FOLLOWED = 64
 _LONG_POLL = timedelta(seconds=70)
 
 
-# The events that end a job's run.
 class JobLogFeed:
     def __init__(self, db: Database, client: Client, settings: Settings) -> None:
         self.db = db

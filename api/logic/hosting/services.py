@@ -79,7 +79,7 @@ def _archive_limits(settings: Settings) -> zip_archive.ZipLimits:
     )
 
 
-def hash_password(password: str, rounds: int = 12) -> str:
+def hash_password(password: str, rounds: int) -> str:
     """bcrypt (`$2b$`, cost `rounds`: `hosting_filebrowser_password_rounds`), which Filebrowser
     takes as its `--password`; the password itself goes no further. The form allows at most 72
     UTF-8 bytes, all that bcrypt reads."""
