@@ -21,7 +21,7 @@ from bench.running_platform import ADMIN_KEY, bench_platform
 _TICK = os.sysconf("SC_CLK_TCK")
 
 
-def _children(pid: int) -> list[int]:
+def child_pids(pid: int) -> list[int]:
     found = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
@@ -51,7 +51,7 @@ def cpu_seconds(pid: int) -> float:
 def _descendants(pid: int) -> list[int]:
     found, todo = [], [pid]
     while todo:
-        children = _children(todo.pop())
+        children = child_pids(todo.pop())
         found += children
         todo += children
     return found

@@ -94,6 +94,7 @@ def temporal_command(settings: Settings, host: str, port: int) -> list[str]:
         f"{settings.public_api_url.rstrip('/')}/codec",
         *SQLITE_PRAGMAS,
         *search_attributes.cli_flags(),
+        *search_attributes.CACHED_FLAGS,
     ]
 
 

@@ -312,6 +312,7 @@ async def start_dev_server(**options) -> WorkflowEnvironment:
     return await WorkflowEnvironment.start_local(
         dev_server_existing_path=temporal_cli(),
         search_attributes=list(search_attributes.ALL),
+        dev_server_extra_args=list(search_attributes.CACHED_FLAGS),
         dev_server_log_level="error",
         dev_server_startup_timeout=DEV_SERVER_STARTUP,
         ui=False,
