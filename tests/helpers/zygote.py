@@ -23,6 +23,7 @@ reaps its children and writes each one's exit status to `<status dir>/<pid>`."""
 from __future__ import annotations
 
 import contextlib
+import gc
 import json
 import os
 import runpy
@@ -170,6 +171,10 @@ def _serve(status_dir: Path) -> None:
     from temporalio.worker._worker import load_default_build_id
 
     load_default_build_id()
+    # What the zygote loaded lives as long as its children: out of the collector's sight, a child's
+    # collections neither walk it nor write to its pages, which the fork shares until written (the
+    # worker processes' CPU about 7 % less on a job-heavy slice of the suite, docs/testing.md).
+    gc.freeze()
 
     def reap(*_: object) -> None:
         while True:
