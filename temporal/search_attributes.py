@@ -44,7 +44,7 @@ def cli_flags() -> list[str]:
 # A dev server reads the search attributes from its store on every use unless told otherwise (so
 # one added while it runs shows at once), and each job's start, upserts and close use them. The
 # platform's are all registered as it starts (cli_flags), so it keeps them cached, as a real
-# cluster does (60 s): about 6 % less of the dev server's CPU per job (bench/dev_server_cache.py).
+# cluster does (60 s): about 8 % less of the dev server's CPU per job (bench/dev_server_cache.py).
 CACHED_FLAGS = ("--dynamic-config-value", "system.forceSearchAttributesCacheRefreshOnRead=false")
 
 
