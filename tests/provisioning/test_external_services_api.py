@@ -348,9 +348,12 @@ async def test_postgres_operations_and_their_scopes(http, secrets, api_server):
     body = listed.json()
     assert body["service"] == service["name"] and body["operation"] == "list_databases"
     assert "test" in body["result"]["databases"]
-    # No body at all means no params.
+    # No body at all means no params. The server is shared: other test processes make and drop
+    # scratch databases between the two calls, so the lists compare by what stays.
     bare = await http.post(f"{BASE}/{sid}/operations/list_databases")
-    assert bare.status_code == 200 and bare.json()["result"] == body["result"]
+    assert bare.status_code == 200, bare.text
+    assert bare.json()["result"].keys() == body["result"].keys()
+    assert {"postgres", "test"} <= set(bare.json()["result"]["databases"])
 
     query = await operation(http, sid, "execute_query", {"query": "select 1 as one"})
     assert query.status_code == 200, query.text
