@@ -18,6 +18,14 @@ from tests.helpers.platform import POSTGRES_URL, REDIS_URL
 BASE = "/api/v1/external-services"
 
 
+def without_other_processes_names(names) -> set[str]:
+    """The names less those other test processes make and drop on the shared database servers
+    meanwhile: a word and 8 or more hex digits (`cs_pg_<hex>`, the fault harness's `hdb<hex>` and
+    `hsvc<hex>`, the service-database jobs' `svc_<hex>`, `zenml_<prefix>_<hex>`). None of the names
+    the template tests reject looks like one."""
+    return {n for n in names if not re.fullmatch(r"[a-z_-]*[g-z_-][0-9a-f]{8,}", n)}
+
+
 class Secrets:
     """Secrets created for one test (unique names), deleted afterwards; remembers sensitive values."""
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import uuid
 from urllib.parse import urlsplit
 
@@ -17,6 +16,7 @@ from providers.service_templates import (
     get_template,
 )
 from providers.service_templates.mysql import MySQLTemplate
+from tests.helpers.external_services import without_other_processes_names
 
 MYSQL_URL = os.environ.get("TEST_MYSQL_URL", "mysql://root@127.0.0.1:3306/test")
 
@@ -133,14 +133,7 @@ async def test_injection_in_names_is_rejected(conn, bad):
     # The server is shared: other test processes make and drop their own databases meanwhile, so
     # what is compared is what the rejected calls could have made or dropped.
     after = await databases(conn)
-    assert bad not in after
-    assert {name for name in before if not _made_elsewhere(name)} <= set(after)
-
-
-def _made_elsewhere(name: str) -> bool:
-    """A database another test process may drop meanwhile: its name ends in 8 or more hex digits
-    (the fault harness's `<prefix><hex>` names, the service-database jobs' `svc_<hex>`)."""
-    return re.search(r"[0-9a-f]{8,}$", name) is not None
+    assert without_other_processes_names(after) == without_other_processes_names(before)
 
 
 async def test_system_databases_are_not_dropped(conn):

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import re
 import uuid
 from urllib.parse import urlsplit
 
@@ -21,6 +20,7 @@ from providers.service_templates import (
     get_template,
 )
 from providers.service_templates.pg_passwords import verify_scram_password
+from tests.helpers.external_services import without_other_processes_names
 
 PG_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 INJECTIONS = ['bad"name', "x; drop table t", "has space", "UPPER", "", "a" * 64, "1abc", "a'b"]
@@ -30,13 +30,6 @@ pg = PostgresTemplate()
 
 def unique(prefix: str = "cs_pg") -> str:
     return f"{prefix}_{uuid.uuid4().hex[:10]}"
-
-
-def _not_concurrent(names) -> set[str]:
-    """Without the names other tests on this server make meanwhile: a word and 8 or more hex digits
-    (`cs_pg_<hex>` here, `hdb<hex>` and `hsvc<hex>` from the fault harness, `svc_<hex>` from the
-    service-database jobs). None of the rejected names looks like one."""
-    return {n for n in names if not re.fullmatch(r"[a-z_-]*[g-z_-][0-9a-f]{8,}", n)}
 
 
 @pytest.fixture
@@ -375,8 +368,12 @@ async def test_injection_in_names_is_rejected_and_nothing_is_created(conn, bad):
         await pg.grant_service_privileges(conn, "test", bad)
     # Other suites sharing this server create `cs_pg_<hex>` names meanwhile: none can come from a
     # rejected name, so only the rest is compared.
-    assert _not_concurrent(await database_names()) == _not_concurrent(dbs_before)
-    assert _not_concurrent(await role_names()) == _not_concurrent(roles_before)
+    assert without_other_processes_names(await database_names()) == without_other_processes_names(
+        dbs_before
+    )
+    assert without_other_processes_names(await role_names()) == without_other_processes_names(
+        roles_before
+    )
 
 
 async def test_missing_and_unexpected_params_name_the_field(conn):
