@@ -16,7 +16,7 @@ import json
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from fastapi import APIRouter, params
+from fastapi import APIRouter, FastAPI, params
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 from starlette.datastructures import Headers
@@ -260,3 +260,16 @@ class JsonRouter(APIRouter):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("route_class", JsonRoute)
         super().__init__(*args, **kwargs)
+
+
+def include_routes(app: FastAPI, router: APIRouter) -> None:
+    """Serves `router`'s routes from `app` as they are.
+
+    FastAPI's `include_router` wraps a router in an inclusion of each app's own: the first request
+    that reaches it builds every one of its routes again for that app (their dependencies and
+    response models), and every request walks the wrapper as well as the routes. The platform's
+    routers are included with nothing to add (their routes already carry their router's prefix,
+    tags and answers), so the route objects their modules built at import serve every app of the
+    process: no build on an app's first requests, and a request matched against the routes only
+    (`python -m bench.api_routing`)."""
+    app.router.routes.extend(router.routes)

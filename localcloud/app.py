@@ -9,7 +9,7 @@ import pkgutil
 from pathlib import Path
 from types import ModuleType
 
-from fastapi import FastAPI, Request, Response
+from fastapi import APIRouter, FastAPI, Request, Response
 from starlette.requests import ClientDisconnect
 
 from localcloud import apis, control, git_repos
@@ -31,6 +31,14 @@ def discover_apis() -> list[ModuleType]:
     return modules
 
 
+def _include_routes(app: FastAPI, router: APIRouter) -> None:
+    # Not `include_router`: its per-app wrapper builds every route of the router again on the
+    # first request that reaches it and is walked on every request; the emulators' routers are
+    # included with nothing to add, so the routes their modules built serve as they are
+    # (the API does the same: api/http.py's `include_routes`).
+    app.router.routes.extend(router.routes)
+
+
 def create_app(
     data_dir: Path | None = None,
     lro_delay: float = 1.0,
@@ -45,12 +53,12 @@ def create_app(
     app.state.requests = RequestLog()
     install_error_handlers(app)
     git_repos.seed_example(state)
-    app.include_router(control.router)
+    _include_routes(app, control.router)
     # An injected fault answers in the error shape of the API it hits, where that API has its own
     # (`FAULT_PATH_PREFIX` and `fault_response`: Proxmox reports errors by the reason phrase).
     fault_renderers = []
     for module in discover_apis():
-        app.include_router(module.router)
+        _include_routes(app, module.router)
         if hasattr(module, "fault_response"):
             fault_renderers.append((module.FAULT_PATH_PREFIX, module.fault_response))
         if hasattr(module, "settle"):

@@ -32,6 +32,7 @@ from providers.tls import client_context
 from temporal import search_attributes
 from temporal.binaries import temporal_cli
 from temporal.client import data_converter
+from tests.helpers.migrated import DATABASE_FILE, start_from_migrated_copy
 from tests.helpers.zygote import zygote
 
 ADMIN_KEY = "csk_test_admin_key_for_the_suite_only"
@@ -52,7 +53,10 @@ SWEEPS_OFF_MINUTES = 30 * 24 * 60
 
 
 def make_settings(data_dir: Path, temporal_address: str, cloud_url: str, **overrides) -> Settings:
+    """A test platform's settings; its SQLite database, unless `overrides` name another, starts
+    as a migrated copy (tests/helpers/migrated.py)."""
     host, _, port = cloud_url.removeprefix("http://").partition(":")
+    default_database = f"sqlite+aiosqlite:///{data_dir / DATABASE_FILE}"
     values = dict(
         data_dir=data_dir,
         # Whatever defaults to the local cloud (git hosting, Cloud Build, Artifact Registry) finds it.
@@ -60,7 +64,7 @@ def make_settings(data_dir: Path, temporal_address: str, cloud_url: str, **overr
         localcloud_port=int(port),
         temporal_address=temporal_address,
         task_queue=f"tests-{uuid.uuid4().hex[:8]}",
-        database_url=f"sqlite+aiosqlite:///{data_dir / 'platform.db'}",
+        database_url=default_database,
         cloud_run_endpoint=cloud_url,
         logging_endpoint=cloud_url,
         secret_manager_endpoint=cloud_url,
@@ -92,6 +96,8 @@ def make_settings(data_dir: Path, temporal_address: str, cloud_url: str, **overr
         hosting_filebrowser_password_rounds=4,
     )
     values.update(overrides)
+    if values["database_url"] == default_database:
+        start_from_migrated_copy(data_dir / DATABASE_FILE)
     return Settings(**values)
 
 
