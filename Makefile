@@ -54,6 +54,7 @@ TEST_PROCESSES ?= 6
 # local clouds, CLIs, APIs), and each compiled every module of ours from source.
 test: $(STAMP)
 	PYTHONDONTWRITEBYTECODE= $(BIN)/python -m compileall -q -j 0 $$(git ls-files '*.py')
+	PYTHONDONTWRITEBYTECODE= $(BIN)/python -m tests.helpers.rewrite_cache
 	PYTHONDONTWRITEBYTECODE= $(BIN)/python -m pytest -q -n $(TEST_PROCESSES) --durations=15 \
 		$(PYTEST_ARGS)
 

@@ -171,6 +171,11 @@ def _serve(status_dir: Path) -> None:
     from temporalio.worker._worker import load_default_build_id
 
     load_default_build_id()
+    # Likewise the TLS context every HTTPS client of a process shares (providers/tls.py): its CA
+    # bundle, ~40 ms of CPU to load, loaded once here rather than in each child.
+    from providers.tls import client_context
+
+    client_context()
     # What the zygote loaded lives as long as its children: out of the collector's sight, a child's
     # collections neither walk it nor write to its pages, which the fork shares until written (the
     # worker processes' CPU about 7 % less on a job-heavy slice of the suite, docs/testing.md).
