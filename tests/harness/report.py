@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 import re
 
-from tests.harness.selection import FULL_ENV, SEED_ENV
+from tests.harness.seed import FULL_ENV, SEED_ENV
 
 _CASE = re.compile(r"test_fault_leaves_nothing_or_exactly_one\[(?P<step>.+)-(?P<fault>[a-z_]+)\]$")
 # Job type / step, as the case ids name them.

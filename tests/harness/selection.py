@@ -9,14 +9,10 @@ the matrix, the catalogue's successful runs and the teeth check to those scenari
 from __future__ import annotations
 
 import os
-import random
 
 from tests.harness import catalogue
 from tests.harness.cases import FAULTS, Step
-
-SEED_ENV = "HARNESS_SEED"
-FULL_ENV = "HARNESS_FULL"
-ONLY_ENV = "HARNESS_SCENARIOS"
+from tests.harness.seed import FULL_ENV, ONLY_ENV, ensure_seed
 
 
 def full_matrix() -> bool:
@@ -27,12 +23,6 @@ def selected(key: str) -> bool:
     """Whether HARNESS_SCENARIOS (when set) names this scenario key."""
     only = {name.strip() for name in os.environ.get(ONLY_ENV, "").split(",") if name.strip()}
     return not only or key in only
-
-
-def ensure_seed() -> int:
-    if not os.environ.get(SEED_ENV):
-        os.environ[SEED_ENV] = str(random.SystemRandom().randrange(10_000))
-    return int(os.environ[SEED_ENV])
 
 
 def cases() -> list[tuple[str, Step, str]]:
