@@ -37,8 +37,9 @@ import traceback
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-# What the children run: imported here once, so a child's imports are all cache hits.
-PRELOAD = ("worker", "tests.harness.worker_main")
+# What the children run: imported here once, so a child's imports are all cache hits. httpx loads
+# its transport (httpcore) and anyio's asyncio backend on a client's first use: preloaded too.
+PRELOAD = ("worker", "tests.harness.worker_main", "httpcore", "anyio._backends._asyncio")
 
 
 class ForkedProcess:
