@@ -812,6 +812,21 @@ class Settings(BaseSettings):
         description="That first console user's password. When unset, `assistant_admin_password` "
         "under `data_dir` is read, or generated once (`make run` prints it).",
     )
+    assistant_password_time_cost: int = Field(
+        default=3,
+        ge=1,
+        le=10,
+        description="argon2id's passes for the console users' password hashes (made when the "
+        "first admin is created); with `assistant_password_memory_kib`, about 0.15 s of CPU a "
+        "hash at the defaults (argon2-cffi's RFC 9106 low-memory profile). A login verifies with "
+        "the parameters its hash was made with.",
+    )
+    assistant_password_memory_kib: int = Field(
+        default=65536,
+        ge=64,
+        le=1048576,
+        description="argon2id's memory for those hashes, in KiB.",
+    )
     assistant_rate_limit: str = Field(
         default="60/minute",
         description="The assistant API's rate limit per user or API key (a `limits` string; the "

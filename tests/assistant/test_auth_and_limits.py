@@ -107,3 +107,22 @@ async def test_over_the_limit_answers_429_with_retry_after(assistant_settings):
     refused = answers[3]
     assert refused.json()["error"]["code"] == "RATE_LIMITED"
     assert 1 <= int(refused.headers["Retry-After"]) <= 60
+
+
+def test_console_password_hashes_cost_what_the_settings_say():
+    """argon2id at argon2-cffi's RFC 9106 low-memory profile by default; the tests' platforms use
+    the lowest cost (tests/helpers/platform.py), and a login verifies either."""
+    from argon2 import PasswordHasher
+
+    from api.logic.assistant.auth import hash_password
+    from core.settings import Settings
+
+    default = hash_password("ñandú-pass", Settings())
+    assert default.startswith("$argon2id$v=19$m=65536,t=3,p=4$")
+    cheap = hash_password(
+        "ñandú-pass", Settings(assistant_password_time_cost=1, assistant_password_memory_kib=64)
+    )
+    assert cheap.startswith("$argon2id$v=19$m=64,t=1,p=4$")
+    assert PasswordHasher().verify(default, "ñandú-pass") and PasswordHasher().verify(
+        cheap, "ñandú-pass"
+    )

@@ -5,6 +5,7 @@ the `assistant` scope (`X-API-Key`, or a `csk_` key as the bearer)."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 import uuid
 from dataclasses import dataclass
@@ -47,8 +48,18 @@ class Caller:
     principal: Principal
 
 
-def hash_password(password: str) -> str:
-    return _hasher.hash(password)
+@functools.cache
+def _hasher_for(time_cost: int, memory_kib: int) -> PasswordHasher:
+    return PasswordHasher(time_cost=time_cost, memory_cost=memory_kib)
+
+
+def hash_password(password: str, settings: Settings) -> str:
+    """An argon2id hash at the settings' cost (the tests' is the lowest: every platform they start
+    creates its first admin)."""
+    hasher = _hasher_for(
+        settings.assistant_password_time_cost, settings.assistant_password_memory_kib
+    )
+    return hasher.hash(password)
 
 
 async def ensure_first_admin(db: Database, settings: Settings) -> None:
@@ -58,7 +69,7 @@ async def ensure_first_admin(db: Database, settings: Settings) -> None:
         if await users.find(session, settings.assistant_admin_username) is not None:
             return  # kept as it is; no hash made for nothing (~0.12 s of CPU at every start)
     password = settings.assistant_admin_password.get_secret_value()
-    hashed = await asyncio.to_thread(hash_password, password)
+    hashed = await asyncio.to_thread(hash_password, password, settings)
     async with db.transaction() as session:
         added = await users.ensure(session, settings.assistant_admin_username, hashed, admin=True)
     if added:
