@@ -73,10 +73,10 @@ def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def settings(data_dir: Path, temporal_address: str, localcloud) -> Settings:
-    from store.migrate import upgrade
     from tests.helpers.platform import make_settings
 
-    settings = make_settings(
+    # Its database starts as a migrated copy (make_settings), as every test platform's does.
+    return make_settings(
         data_dir,
         temporal_address,
         localcloud.url,
@@ -84,8 +84,6 @@ def settings(data_dir: Path, temporal_address: str, localcloud) -> Settings:
         proxmox_ca_bundle=localcloud.ca_file,
         localcloud_aws_port=localcloud.aws_port,
     )
-    upgrade(settings.resolved_database_url)
-    return settings
 
 
 @pytest.fixture(scope="session")

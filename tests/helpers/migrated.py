@@ -17,10 +17,14 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing
 from pathlib import Path
 
-from core.settings import Settings
 from store.migrate import upgrade
 
 DATABASE_FILE = "platform.db"
+
+
+def sqlite_url(database: Path) -> str:
+    """The platform's URL for a SQLite database file."""
+    return f"sqlite+aiosqlite:///{database}"
 
 
 @functools.cache
@@ -29,7 +33,7 @@ def _migrated_template() -> Path:
     # In a thread of its own, as the API runs it: Alembic's environment runs an event loop of its
     # own, and the caller may be inside one (an async fixture).
     with ThreadPoolExecutor(max_workers=1) as thread:
-        thread.submit(upgrade, Settings(data_dir=directory).resolved_database_url).result()
+        thread.submit(upgrade, sqlite_url(directory / DATABASE_FILE)).result()
     return directory / DATABASE_FILE
 
 

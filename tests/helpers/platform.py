@@ -32,7 +32,7 @@ from providers.tls import client_context
 from temporal import search_attributes
 from temporal.binaries import temporal_cli
 from temporal.client import data_converter
-from tests.helpers.migrated import DATABASE_FILE, start_from_migrated_copy
+from tests.helpers.migrated import DATABASE_FILE, sqlite_url, start_from_migrated_copy
 from tests.helpers.zygote import zygote
 
 ADMIN_KEY = "csk_test_admin_key_for_the_suite_only"
@@ -56,7 +56,7 @@ def make_settings(data_dir: Path, temporal_address: str, cloud_url: str, **overr
     """A test platform's settings; its SQLite database, unless `overrides` name another, starts
     as a migrated copy (tests/helpers/migrated.py)."""
     host, _, port = cloud_url.removeprefix("http://").partition(":")
-    default_database = f"sqlite+aiosqlite:///{data_dir / DATABASE_FILE}"
+    default_database = sqlite_url(data_dir / DATABASE_FILE)
     values = dict(
         data_dir=data_dir,
         # Whatever defaults to the local cloud (git hosting, Cloud Build, Artifact Registry) finds it.

@@ -1,4 +1,4 @@
-"""Writes pytest's cache of rewritten test modules before a run, once, two files at a time.
+"""Writes pytest's cache of rewritten test modules before a run, once, a file per core at a time.
 
 pytest rewrites the asserts of every test module and conftest it imports and caches the result in
 `__pycache__` (`*.cpython-3xx-pytest-<version>.pyc`, keyed by the source's hash). On a fresh clone
@@ -32,10 +32,17 @@ def rewritten_files() -> list[Path]:
     )
 
 
+def cache_path(source: Path) -> Path:
+    """Where pytest looks for `source`'s rewritten module."""
+    from _pytest.assertion import rewrite
+
+    return rewrite.get_cache_dir(source) / (source.name[:-3] + rewrite.PYC_TAIL)
+
+
 def _write(source: Path) -> None:
     from _pytest.assertion import rewrite
 
-    cache = rewrite.get_cache_dir(source) / (source.name[:-3] + rewrite.PYC_TAIL)
+    cache = cache_path(source)
     source_hash, code = rewrite._rewrite_test(source, None)
     cache.parent.mkdir(exist_ok=True)
     partial = cache.with_name(f"{cache.name}.{os.getpid()}")

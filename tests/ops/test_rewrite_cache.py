@@ -9,15 +9,14 @@ from pathlib import Path
 
 from _pytest.assertion import rewrite
 
-from tests.helpers.rewrite_cache import ROOT, _write, rewritten_files
+from tests.helpers.rewrite_cache import ROOT, _write, cache_path, rewritten_files
 
 
 def test_pytest_loads_the_cache_it_writes_instead_of_rewriting(tmp_path: Path) -> None:
     source = tmp_path / "test_sample.py"
     shutil.copy(Path(__file__), source)
     _write(source)
-    cache = rewrite.get_cache_dir(source) / (source.name[:-3] + rewrite.PYC_TAIL)
-    code = rewrite._read_pyc(source, cache, trace=lambda _message: None)
+    code = rewrite._read_pyc(source, cache_path(source), trace=lambda _message: None)
     assert code is not None and code.co_filename == str(source)
     # The asserts are pytest's rewritten ones (their intermediate values in `@py_assert` locals).
     functions = [const for const in code.co_consts if hasattr(const, "co_varnames")]
